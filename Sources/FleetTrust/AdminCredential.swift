@@ -1,0 +1,51 @@
+import Crypto
+import Foundation
+
+/// The administrator's shared secret (32 random bytes), written by the coordinator into its data directory.
+/// `fleetctl` proves it with HMAC-SHA256 over `"tinyfleet-v1 admin\0" + nonce`.
+public struct AdminCredential: Sendable {
+    private let key: SymmetricKey
+
+    public static func generate() -> AdminCredential {
+        AdminCredential(key: SymmetricKey(size: .bits256))
+    }
+
+    private init(key: SymmetricKey) { self.key = key }
+
+    public init(bytes: [UInt8]) throws {
+        guard bytes.count == 32 else { throw TrustError.invalidKey("admin credential must be 32 bytes, got \(bytes.count)") }
+        key = SymmetricKey(data: bytes)
+    }
+
+    public var bytes: [UInt8] { key.withUnsafeBytes { Array($0) } }
+
+    /// The proof for one connection's nonce.
+    public func proof(nonce: [UInt8]) -> [UInt8] {
+        Array(HMAC<SHA256>.authenticationCode(for: Self.message(nonce: nonce), using: key))
+    }
+
+    public func isValid(proof: [UInt8], nonce: [UInt8]) -> Bool {
+        HMAC<SHA256>.isValidAuthenticationCode(proof, authenticating: Self.message(nonce: nonce), using: key)
+    }
+
+    private static func message(nonce: [UInt8]) -> [UInt8] {
+        Array("tinyfleet-v1 admin\0".utf8) + nonce
+    }
+}
+
+/// Hashing helpers shared by the runtimes.
+public enum Digest {
+    public static func sha256(_ bytes: some Sequence<UInt8>) -> [UInt8] {
+        Array(SHA256.hash(data: Array(bytes)))
+    }
+
+    public static func hex(_ bytes: some Sequence<UInt8>) -> String {
+        bytes.map { String(format: "%02x", $0) }.joined()
+    }
+
+    /// Cryptographically random bytes.
+    public static func randomBytes(_ count: Int) -> [UInt8] {
+        var generator = SystemRandomNumberGenerator()
+        return (0..<count).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
+    }
+}

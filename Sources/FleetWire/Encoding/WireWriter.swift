@@ -1,0 +1,47 @@
+import NIOCore
+
+/// Field writers for message payloads. Formats are documented in `Protocol/SPEC.md`, section "Field encodings".
+extension ByteBuffer {
+    /// Writes an unsigned LEB128 varint (7 bits per byte, least significant group first).
+    @inlinable
+    public mutating func writeVarint(_ value: UInt64) {
+        var remaining = value
+        while remaining >= 0x80 {
+            writeInteger(UInt8(truncatingIfNeeded: remaining) | 0x80)
+            remaining >>= 7
+        }
+        writeInteger(UInt8(remaining))
+    }
+
+    @inlinable
+    public mutating func writeVarint(_ value: Int) {
+        writeVarint(UInt64(clamping: value))
+    }
+
+    /// Writes a varint length followed by the bytes.
+    public mutating func writeLengthPrefixedBytes(_ bytes: [UInt8]) {
+        writeVarint(bytes.count)
+        writeBytes(bytes)
+    }
+
+    /// Writes a varint length followed by the string's UTF-8 bytes.
+    public mutating func writeLengthPrefixedString(_ string: String) {
+        writeVarint(string.utf8.count)
+        writeString(string)
+    }
+
+    /// Writes a map as a varint count, then each key and value as strings, sorted by key.
+    public mutating func writeStringMap(_ map: [String: String]) {
+        writeVarint(map.count)
+        for key in map.keys.sorted() {
+            writeLengthPrefixedString(key)
+            writeLengthPrefixedString(map[key] ?? "")
+        }
+    }
+
+    /// Writes a list as a varint count followed by each element.
+    public mutating func writeList<Element>(_ list: [Element], _ writeElement: (inout ByteBuffer, Element) -> Void) {
+        writeVarint(list.count)
+        for element in list { writeElement(&self, element) }
+    }
+}

@@ -1,0 +1,49 @@
+/// A JSON form of messages, used by the golden vectors in `Protocol/vectors/` and by debugging tools.
+/// It is not used on the wire. Byte arrays appear as arrays of numbers.
+extension Message: Codable {
+    private enum CodingKeys: String, CodingKey {
+        case type
+        case fields
+    }
+
+    private struct Empty: Codable {}
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode("\(type)", forKey: .type)
+        switch self {
+        case .heartbeat, .heartbeatAck: try container.encode(Empty(), forKey: .fields)
+        default: try payload.encode(to: container.superEncoder(forKey: .fields))
+        }
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        let name = try container.decode(String.self, forKey: .type)
+        guard let type = MessageType.allCases.first(where: { "\($0)" == name }) else {
+            throw DecodingError.dataCorruptedError(forKey: .type, in: container, debugDescription: "unknown type \(name)")
+        }
+        func fields<P: WirePayload>(_: P.Type) throws -> P {
+            try P(from: container.superDecoder(forKey: .fields))
+        }
+        switch type {
+        case .hello: self = .hello(try fields(Hello.self))
+        case .helloAccept: self = .helloAccept(try fields(HelloAccept.self))
+        case .enrol: self = .enrol(try fields(Enrol.self))
+        case .authenticate: self = .authenticate(try fields(Authenticate.self))
+        case .adminAuthenticate: self = .adminAuthenticate(try fields(AdminAuthenticate.self))
+        case .welcome: self = .welcome(try fields(Welcome.self))
+        case .error: self = .error(try fields(ErrorMessage.self))
+        case .heartbeat: self = .heartbeat
+        case .heartbeatAck: self = .heartbeatAck
+        case .stateReport: self = .stateReport(try fields(StateReport.self))
+        case .ack: self = .ack(try fields(Ack.self))
+        case .createToken: self = .createToken(try fields(CreateToken.self))
+        case .tokenCreated: self = .tokenCreated(try fields(TokenCreated.self))
+        case .listDevices: self = .listDevices(try fields(ListDevices.self))
+        case .deviceList: self = .deviceList(try fields(DeviceList.self))
+        case .listEvents: self = .listEvents(try fields(ListEvents.self))
+        case .eventList: self = .eventList(try fields(EventList.self))
+        }
+    }
+}

@@ -1,0 +1,112 @@
+import NIOCore
+
+/// Every message of TinyFleet protocol version 1. The set is closed: an unknown type byte is an error.
+public enum Message: Hashable, Sendable {
+    case hello(Hello)
+    case helloAccept(HelloAccept)
+    case enrol(Enrol)
+    case authenticate(Authenticate)
+    case adminAuthenticate(AdminAuthenticate)
+    case welcome(Welcome)
+    case error(ErrorMessage)
+    case heartbeat
+    case heartbeatAck
+    case stateReport(StateReport)
+    case ack(Ack)
+    case createToken(CreateToken)
+    case tokenCreated(TokenCreated)
+    case listDevices(ListDevices)
+    case deviceList(DeviceList)
+    case listEvents(ListEvents)
+    case eventList(EventList)
+
+    /// The payload as its protocol type.
+    public var payload: any WirePayload {
+        switch self {
+        case .hello(let payload): payload
+        case .helloAccept(let payload): payload
+        case .enrol(let payload): payload
+        case .authenticate(let payload): payload
+        case .adminAuthenticate(let payload): payload
+        case .welcome(let payload): payload
+        case .error(let payload): payload
+        case .heartbeat: Heartbeat()
+        case .heartbeatAck: HeartbeatAck()
+        case .stateReport(let payload): payload
+        case .ack(let payload): payload
+        case .createToken(let payload): payload
+        case .tokenCreated(let payload): payload
+        case .listDevices(let payload): payload
+        case .deviceList(let payload): payload
+        case .listEvents(let payload): payload
+        case .eventList(let payload): payload
+        }
+    }
+
+    public var type: MessageType { Swift.type(of: payload).messageType }
+
+    /// The request id for requests and their answers, nil for messages that have none.
+    public var requestID: UInt64? {
+        switch self {
+        case .error(let m): m.requestID
+        case .stateReport(let m): m.requestID
+        case .ack(let m): m.requestID
+        case .createToken(let m): m.requestID
+        case .tokenCreated(let m): m.requestID
+        case .listDevices(let m): m.requestID
+        case .deviceList(let m): m.requestID
+        case .listEvents(let m): m.requestID
+        case .eventList(let m): m.requestID
+        default: nil
+        }
+    }
+
+    /// Decodes a message from a frame. The payload must be consumed exactly.
+    public init(frame: Frame) throws {
+        guard let type = MessageType(rawValue: frame.type) else {
+            throw FleetWireError.unknownMessageType(frame.type)
+        }
+        var reader = WireReader(frame.payload)
+        self = try Self.decode(type, &reader)
+        try reader.expectEnd()
+    }
+
+    private static func decode(_ type: MessageType, _ reader: inout WireReader) throws -> Message {
+        switch type {
+        case .hello: .hello(try Hello(reading: &reader))
+        case .helloAccept: .helloAccept(try HelloAccept(reading: &reader))
+        case .enrol: .enrol(try Enrol(reading: &reader))
+        case .authenticate: .authenticate(try Authenticate(reading: &reader))
+        case .adminAuthenticate: .adminAuthenticate(try AdminAuthenticate(reading: &reader))
+        case .welcome: .welcome(try Welcome(reading: &reader))
+        case .error: .error(try ErrorMessage(reading: &reader))
+        case .heartbeat: .heartbeat
+        case .heartbeatAck: .heartbeatAck
+        case .stateReport: .stateReport(try StateReport(reading: &reader))
+        case .ack: .ack(try Ack(reading: &reader))
+        case .createToken: .createToken(try CreateToken(reading: &reader))
+        case .tokenCreated: .tokenCreated(try TokenCreated(reading: &reader))
+        case .listDevices: .listDevices(try ListDevices(reading: &reader))
+        case .deviceList: .deviceList(try DeviceList(reading: &reader))
+        case .listEvents: .listEvents(try ListEvents(reading: &reader))
+        case .eventList: .eventList(try EventList(reading: &reader))
+        }
+    }
+
+    /// Writes the whole frame: length prefix, type byte, payload.
+    public func encodeFrame(into buffer: inout ByteBuffer) {
+        let lengthIndex = buffer.writerIndex
+        buffer.writeInteger(UInt32(0))
+        buffer.writeInteger(type.rawValue)
+        payload.write(to: &buffer)
+        let length = buffer.writerIndex - lengthIndex - Frame.lengthPrefixSize
+        buffer.setInteger(UInt32(truncatingIfNeeded: length), at: lengthIndex)
+    }
+
+    /// The whole frame as bytes.
+    public func encodedFrame(allocator: ByteBufferAllocator = ByteBufferAllocator()) -> ByteBuffer {
+        var buffer = allocator.buffer(capacity: 64)
+        encodeFrame(into: &buffer)
+        return buffer
+    }
+}

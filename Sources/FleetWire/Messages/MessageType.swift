@@ -1,0 +1,23 @@
+/// The message type byte that follows a frame's length prefix. Values are fixed forever; see `Protocol/SPEC.md`.
+public enum MessageType: UInt8, CaseIterable, Sendable, Codable {
+    // Handshake and session
+    case hello = 0x01
+    case helloAccept = 0x02
+    case enrol = 0x03
+    case authenticate = 0x04
+    case adminAuthenticate = 0x05
+    case welcome = 0x06
+    case error = 0x07
+    // Keepalive and reported state
+    case heartbeat = 0x10
+    case heartbeatAck = 0x11
+    case stateReport = 0x12
+    case ack = 0x13
+    // Administration
+    case createToken = 0x20
+    case tokenCreated = 0x21
+    case listDevices = 0x22
+    case deviceList = 0x23
+    case listEvents = 0x24
+    case eventList = 0x25
+}

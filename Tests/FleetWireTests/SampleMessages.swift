@@ -1,0 +1,95 @@
+import FleetWire
+
+/// One representative message per type, with every field set. These are the golden vectors' sources.
+enum SampleMessages {
+    static let nonce: [UInt8] = Array(0..<32)
+    static let publicKey: [UInt8] = Array(repeating: 0xA1, count: 32)
+    static let signature: [UInt8] = Array(repeating: 0x5E, count: 64)
+    static let sha: [UInt8] = Array(repeating: 0xC3, count: 32)
+    static let model = InstalledModel(name: "digits-mlp", version: 2, variant: "int8", sha256: sha)
+
+    static let all: [String: Message] = [
+        "hello": .hello(Hello(role: .device, software: "fleet-agent/0.1.0", maximumFrameLength: 1_048_576)),
+        "helloAccept": .helloAccept(
+            HelloAccept(
+                version: 1,
+                maximumFrameLength: 1_048_576,
+                heartbeatIntervalMilliseconds: 10_000,
+                offlineTimeoutMilliseconds: 30_000,
+                nonce: nonce,
+                serverTimeMilliseconds: 1_795_000_000_000
+            )
+        ),
+        "enrol": .enrol(
+            Enrol(
+                token: "tft_0123456789abcdef",
+                publicKey: publicKey,
+                signature: signature,
+                name: "cam-01",
+                labels: ["region": "eu", "site": "lyon"],
+                capabilities: ["arch": "aarch64", "ram": "536870912"],
+                software: "fleet-agent/0.1.0"
+            )
+        ),
+        "authenticate": .authenticate(Authenticate(deviceID: "d-0011223344556677", nonce: nonce, signature: signature)),
+        "adminAuthenticate": .adminAuthenticate(AdminAuthenticate(nonce: nonce, proof: sha)),
+        "welcome": .welcome(Welcome(deviceID: "d-0011223344556677", labels: ["region": "eu"])),
+        "error": .error(ErrorMessage(requestID: 7, code: .tokenUsed, message: "token already used")),
+        "heartbeat": .heartbeat,
+        "heartbeatAck": .heartbeatAck,
+        "stateReport": .stateReport(
+            StateReport(
+                requestID: 1,
+                software: "fleet-agent/0.1.0",
+                capabilities: ["accelerator": "none", "arch": "x86_64", "ram": "1073741824"],
+                installedModels: [model]
+            )
+        ),
+        "ack": .ack(Ack(requestID: 1)),
+        "createToken": .createToken(CreateToken(requestID: 3, uses: 5, expiresInSeconds: 86_400, labels: ["region": "us"])),
+        "tokenCreated": .tokenCreated(
+            TokenCreated(
+                requestID: 3,
+                tokenID: "t-9f86d081",
+                token: "tft_secret",
+                uses: 5,
+                expiresAtMilliseconds: 1_795_086_400_000
+            )
+        ),
+        "listDevices": .listDevices(ListDevices(requestID: 4, offset: 0, limit: 500)),
+        "deviceList": .deviceList(
+            DeviceList(
+                requestID: 4,
+                total: 1,
+                devices: [
+                    DeviceSummary(
+                        id: "d-0011223344556677",
+                        name: "cam-01",
+                        online: true,
+                        lastSeenMilliseconds: 1_795_000_000_000,
+                        enrolledAtMilliseconds: 1_794_000_000_000,
+                        labels: ["region": "eu"],
+                        capabilities: ["arch": "aarch64"],
+                        software: "fleet-agent/0.1.0",
+                        installedModels: [model]
+                    )
+                ]
+            )
+        ),
+        "listEvents": .listEvents(ListEvents(requestID: 5, deviceID: "d-0011223344556677", limit: 100, afterSequence: 0)),
+        "eventList": .eventList(
+            EventList(
+                requestID: 5,
+                events: [
+                    EventSummary(
+                        sequence: 1,
+                        atMilliseconds: 1_795_000_000_000,
+                        deviceID: "d-0011223344556677",
+                        kind: "enrolled",
+                        detail: "token t-9f86d081"
+                    )
+                ]
+            )
+        ),
+    ]
+}

@@ -41,7 +41,20 @@ let package = Package(
         ),
         .target(
             name: "FleetStore",
-            dependencies: [.product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: [
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "FleetClient",
+            dependencies: [
+                "FleetWire", "FleetTrust",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
             swiftSettings: strict
         ),
         .target(
@@ -59,7 +72,7 @@ let package = Package(
         .target(
             name: "FleetAgent",
             dependencies: [
-                "FleetWire", "FleetStore", "FleetTrust",
+                "FleetWire", "FleetStore", "FleetTrust", "FleetClient",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -71,7 +84,7 @@ let package = Package(
         .target(
             name: "FleetControl",
             dependencies: [
-                "FleetWire", "FleetStore", "FleetTrust", "FleetAgent",
+                "FleetWire", "FleetStore", "FleetTrust", "FleetClient", "FleetCoordinator", "FleetAgent",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -125,6 +138,11 @@ let package = Package(
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOTestUtils", package: "swift-nio"),
             ],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "FleetStoreTests",
+            dependencies: ["FleetStore", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: strict
         ),
     ]

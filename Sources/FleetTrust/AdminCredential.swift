@@ -13,7 +13,9 @@ public struct AdminCredential: Sendable {
     private init(key: SymmetricKey) { self.key = key }
 
     public init(bytes: [UInt8]) throws {
-        guard bytes.count == 32 else { throw TrustError.invalidKey("admin credential must be 32 bytes, got \(bytes.count)") }
+        guard bytes.count == 32 else {
+            throw TrustError.invalidKey("admin credential must be 32 bytes, got \(bytes.count)")
+        }
         key = SymmetricKey(data: bytes)
     }
 

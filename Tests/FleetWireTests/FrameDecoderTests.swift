@@ -171,9 +171,9 @@ import Testing
             for _ in 0..<50 where !bytes.isEmpty {
                 var mutated = bytes
                 mutated[Int(generator.next() % UInt64(bytes.count))] = UInt8(truncatingIfNeeded: generator.next())
-                do { _ = try Message(frame: Frame(type: message.type.rawValue, payload: ByteBuffer(bytes: mutated))) } catch
-                    is FleetWireError
-                {}
+                do {
+                    _ = try Message(frame: Frame(type: message.type.rawValue, payload: ByteBuffer(bytes: mutated)))
+                } catch is FleetWireError {}
             }
         }
     }

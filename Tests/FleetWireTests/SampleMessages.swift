@@ -46,7 +46,9 @@ enum SampleMessages {
             )
         ),
         "ack": .ack(Ack(requestID: 1)),
-        "createToken": .createToken(CreateToken(requestID: 3, uses: 5, expiresInSeconds: 86_400, labels: ["region": "us"])),
+        "createToken": .createToken(
+            CreateToken(requestID: 3, uses: 5, expiresInSeconds: 86_400, labels: ["region": "us"])
+        ),
         "tokenCreated": .tokenCreated(
             TokenCreated(
                 requestID: 3,
@@ -76,7 +78,9 @@ enum SampleMessages {
                 ]
             )
         ),
-        "listEvents": .listEvents(ListEvents(requestID: 5, deviceID: "d-0011223344556677", limit: 100, afterSequence: 0)),
+        "listEvents": .listEvents(
+            ListEvents(requestID: 5, deviceID: "d-0011223344556677", limit: 100, afterSequence: 0)
+        ),
         "eventList": .eventList(
             EventList(
                 requestID: 5,

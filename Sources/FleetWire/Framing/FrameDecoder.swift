@@ -14,11 +14,18 @@ public struct FrameDecoder: NIOSingleStepByteToMessageDecoder {
     }
 
     private var state: ReadState = .waitingForHeader
-    /// The largest accepted length (type byte plus payload). May be changed after the handshake.
-    public var maximumFrameLength: Int
+    private let limit: FrameLengthLimit
+
+    /// The largest accepted length (type byte plus payload).
+    public var maximumFrameLength: Int { limit.maximum }
 
     public init(maximumFrameLength: Int = Frame.handshakeMaximumLength) {
-        self.maximumFrameLength = maximumFrameLength
+        self.limit = FrameLengthLimit(maximum: maximumFrameLength)
+    }
+
+    /// A decoder whose limit the connection can raise once the handshake has negotiated it.
+    public init(limit: FrameLengthLimit) {
+        self.limit = limit
     }
 
     public mutating func decode(buffer: inout ByteBuffer) throws -> Frame? {
@@ -47,3 +54,13 @@ public struct FrameDecoder: NIOSingleStepByteToMessageDecoder {
 
 @available(*, unavailable)
 extension FrameDecoder: Sendable {}
+
+/// The frame length limit of one connection, shared between its decoder and its session handler
+/// (both live on the connection's event loop).
+public final class FrameLengthLimit {
+    public var maximum: Int
+    public init(maximum: Int) { self.maximum = maximum }
+}
+
+@available(*, unavailable)
+extension FrameLengthLimit: Sendable {}

@@ -21,7 +21,11 @@ extension Message: Codable {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         let name = try container.decode(String.self, forKey: .type)
         guard let type = MessageType.allCases.first(where: { "\($0)" == name }) else {
-            throw DecodingError.dataCorruptedError(forKey: .type, in: container, debugDescription: "unknown type \(name)")
+            throw DecodingError.dataCorruptedError(
+                forKey: .type,
+                in: container,
+                debugDescription: "unknown type \(name)"
+            )
         }
         func fields<P: WirePayload>(_: P.Type) throws -> P {
             try P(from: container.superDecoder(forKey: .fields))

@@ -81,7 +81,8 @@ public struct StateReport: WirePayload {
     public var capabilities: [String: String]
     public var installedModels: [InstalledModel]
 
-    public init(requestID: UInt64, software: String, capabilities: [String: String], installedModels: [InstalledModel]) {
+    public init(requestID: UInt64, software: String, capabilities: [String: String], installedModels: [InstalledModel])
+    {
         self.requestID = requestID
         self.software = software
         self.capabilities = capabilities
@@ -92,7 +93,9 @@ public struct StateReport: WirePayload {
         requestID = try reader.readVarint("requestID")
         software = try reader.readLengthPrefixedString("software")
         capabilities = try reader.readStringMap("capabilities")
-        installedModels = try reader.readList("installedModels", minimumElementSize: 35) { try InstalledModel(reading: &$0) }
+        installedModels = try reader.readList("installedModels", minimumElementSize: 35) {
+            try InstalledModel(reading: &$0)
+        }
     }
 
     public func write(to buffer: inout ByteBuffer) {

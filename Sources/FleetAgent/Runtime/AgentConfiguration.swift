@@ -1,0 +1,51 @@
+import FleetClient
+import Foundation
+
+/// Everything `fleet-agent` needs to run. Built by the executable from its flags.
+public struct AgentConfiguration: Sendable {
+    public var dataDirectory: String
+    /// The coordinator; when nil, the address saved at enrolment is used.
+    public var coordinator: CoordinatorAddress?
+    public var token: String?
+    public var name: String?
+    public var labels: [String: String]
+    /// Overrides or additions to the detected capabilities (e.g. `ram=50331648`, `accelerator=npu`).
+    public var capabilityOverrides: [String: String]
+    public var tls: ClientTLSConfiguration?
+    public var insecure: Bool
+    public var backoff: Backoff
+    public var software: String
+
+    public static let version = "0.1.0"
+
+    public init(
+        dataDirectory: String,
+        coordinator: CoordinatorAddress? = nil,
+        token: String? = nil,
+        name: String? = nil,
+        labels: [String: String] = [:],
+        capabilityOverrides: [String: String] = [:],
+        tls: ClientTLSConfiguration? = nil,
+        insecure: Bool = false,
+        backoff: Backoff = Backoff()
+    ) {
+        self.dataDirectory = dataDirectory
+        self.coordinator = coordinator
+        self.token = token
+        self.name = name
+        self.labels = labels
+        self.capabilityOverrides = capabilityOverrides
+        self.tls = tls
+        self.insecure = insecure
+        self.backoff = backoff
+        self.software = "fleet-agent/\(Self.version)"
+    }
+
+    public var databasePath: String { dataDirectory + "/agent.sqlite" }
+}
+
+/// Why the agent stopped or cannot start.
+public struct AgentError: Error, CustomStringConvertible, Sendable {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}

@@ -1,0 +1,89 @@
+import FleetClient
+import FleetStore
+import FleetTrust
+import FleetWire
+import Foundation
+import Logging
+import NIOCore
+import ServiceLifecycle
+import Synchronization
+
+/// `fleet-agent` as a `Service`: enrols once, then keeps a session with the coordinator, reconnecting
+/// with backoff after any failure. The decisions are the ``AgentStateMachine``'s; this type carries them out.
+public struct AgentService: Service {
+    public let configuration: AgentConfiguration
+    private let logger: Logger
+
+    public init(configuration: AgentConfiguration, logger: Logger) {
+        self.configuration = configuration
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        try FileManager.default.createDirectory(
+            atPath: configuration.dataDirectory,
+            withIntermediateDirectories: true,
+            attributes: [.posixPermissions: 0o700]
+        )
+        let state = AgentStateStore(store: try AgentStore(path: configuration.databasePath))
+        let identity = try await state.loadOrCreateIdentity()
+        let deviceID = DeviceIdentity.deviceID(forPublicKey: identity.publicKey)
+        let enrolled = try await state.enrolledDeviceID() != nil
+        guard let address = try await resolveCoordinator(state) else {
+            throw AgentError("no coordinator address: pass --coordinator HOST:PORT")
+        }
+        if configuration.tls == nil && !configuration.insecure && !Self.isLoopback(address.host) {
+            throw AgentError(
+                "refusing plaintext to \(address): pass --ca-file with the coordinator's certificate, or --insecure"
+            )
+        }
+        let session = AgentSession(
+            configuration: configuration,
+            address: address,
+            identity: identity,
+            deviceID: deviceID,
+            state: state,
+            logger: logger
+        )
+        var machine = AgentStateMachine(enrolled: enrolled, hasToken: configuration.token != nil)
+        var action = machine.handle(.start)
+        logger.info("agent starting", metadata: ["device": "\(deviceID)", "coordinator": "\(address)"])
+        while true {
+            switch action {
+            case .connect:
+                let event = await session.connectAndServe(&machine)
+                action = machine.handle(Task.isShuttingDownGracefully || Task.isCancelled ? .shutdown : event)
+            case .wait(let attempt):
+                let delay = configuration.backoff.delay(attempt: attempt, unit: Double.random(in: 0...1))
+                logger.info("reconnecting", metadata: ["in": "\(delay)", "attempt": "\(attempt)"])
+                do {
+                    try await Task.sleep(for: delay)
+                    action = machine.handle(Task.isShuttingDownGracefully ? .shutdown : .retryTimerFired)
+                } catch {
+                    action = machine.handle(.shutdown)
+                }
+            case .stop(.shutdown):
+                logger.info("agent stopped")
+                return
+            case .stop(let reason):
+                logger.error("agent cannot continue", metadata: ["reason": "\(reason)"])
+                throw AgentError(reason.description)
+            case .sendHello, .enrol, .authenticate, .markEnrolled, .runSession, .none:
+                // Carried out inside the session; reaching here means the session ended without an event.
+                action = machine.handle(.connectionFailed)
+            }
+        }
+    }
+
+    private func resolveCoordinator(_ state: AgentStateStore) async throws -> CoordinatorAddress? {
+        if let address = configuration.coordinator {
+            try await state.saveCoordinator(address)
+            return address
+        }
+        return try await state.savedCoordinator()
+    }
+
+    static func isLoopback(_ host: String) -> Bool {
+        host == "localhost" || host == "::1" || host.hasPrefix("127.")
+    }
+}

@@ -1,0 +1,143 @@
+import FleetClient
+import FleetStore
+import FleetTrust
+import FleetWire
+import Foundation
+import Logging
+import NIOCore
+import ServiceLifecycle
+import Synchronization
+
+/// One connection's worth of work: connect, hello, enrol or authenticate, then heartbeats and state reports
+/// until the connection ends. Each step reports to the state machine.
+struct AgentSession: Sendable {
+    let configuration: AgentConfiguration
+    let address: CoordinatorAddress
+    let identity: DeviceIdentity
+    let deviceID: String
+    let state: AgentStateStore
+    let logger: Logger
+
+    /// Runs one session; returns the event that ended it.
+    func connectAndServe(_ machine: inout AgentStateMachine) async -> AgentStateMachine.Event {
+        let box = MachineBox(machine)
+        defer { machine = box.value }
+        do {
+            return try await cancelWhenGracefulShutdown {
+                try await FleetConnection.withConnection(to: address, tls: configuration.tls) { connection in
+                    try await serve(&connection, box)
+                }
+            }
+        } catch let error as FleetClientError {
+            if let refusal = error.refusal {
+                logger.warning(
+                    "coordinator refused",
+                    metadata: ["error": "\(refusal.message)", "code": "\(refusal.code)"]
+                )
+                return .refused(refusal.code)
+            }
+            logger.info("connection ended", metadata: ["reason": "\(error)"])
+            return .connectionFailed
+        } catch {
+            logger.info("connection failed", metadata: ["reason": "\(error)"])
+            return .connectionFailed
+        }
+    }
+
+    private func serve(
+        _ connection: inout FleetConnection,
+        _ machine: MachineBox
+    ) async throws -> AgentStateMachine.Event {
+        guard machine.handle(.connected) == .sendHello else { return .connectionFailed }
+        let accept = try await connection.hello(role: .device, software: configuration.software)
+        switch machine.handle(.helloAccepted) {
+        case .enrol:
+            guard let token = configuration.token else { return .refused(.tokenUnknown) }
+            let welcome = try await connection.enrol(
+                token: token,
+                identity: identity,
+                nonce: accept.nonce,
+                name: configuration.name ?? ProcessInfo.processInfo.hostName,
+                labels: configuration.labels,
+                capabilities: capabilities(),
+                software: configuration.software
+            )
+            try await state.markEnrolled(deviceID: welcome.deviceID, labels: welcome.labels)
+            _ = machine.handle(.welcomed)
+            logger.info("enrolled", metadata: ["device": "\(welcome.deviceID)"])
+        case .authenticate:
+            let welcome = try await connection.authenticate(deviceID: deviceID, identity: identity, nonce: accept.nonce)
+            _ = machine.handle(.welcomed)
+            logger.info("connected", metadata: ["device": "\(welcome.deviceID)"])
+        default:
+            return .connectionFailed
+        }
+        try await runSession(&connection, accept: accept)
+        return .disconnected
+    }
+
+    /// Heartbeats at the announced interval; a coordinator silent past the offline timeout ends the session.
+    private func runSession(_ connection: inout FleetConnection, accept: HelloAccept) async throws {
+        let interval = Duration.milliseconds(max(accept.heartbeatIntervalMilliseconds, 100))
+        let silenceLimit = Duration.milliseconds(max(accept.offlineTimeoutMilliseconds, 300))
+        let lastHeard = LastHeard()
+        try await connection.send(.stateReport(currentState(requestID: 1)))
+        let outbound = connection.outbound
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                while true {
+                    try await Task.sleep(for: interval)
+                    if lastHeard.silence > silenceLimit {
+                        throw AgentError("coordinator silent for over \(silenceLimit)")
+                    }
+                    try await outbound.write(Message.heartbeat.encodedFrame())
+                }
+            }
+            while let message = try await connection.next() {
+                lastHeard.mark()
+                if case .error(let error) = message, error.code.closesConnection {
+                    throw FleetClientError.refused(error)
+                }
+            }
+            group.cancelAll()
+        }
+    }
+
+    private func currentState(requestID: UInt64) -> StateReport {
+        StateReport(
+            requestID: requestID,
+            software: configuration.software,
+            capabilities: capabilities(),
+            installedModels: []
+        )
+    }
+
+    func capabilities() -> [String: String] {
+        var detected = CapabilityProbe.detect(dataDirectory: configuration.dataDirectory)
+        for (key, value) in configuration.capabilityOverrides {
+            detected[key] = CapabilityProbe.normalise(key: key, value: value)
+        }
+        return detected
+    }
+}
+
+/// The state machine shared between the session's steps and the code that reads the final state
+/// after a failure. Steps run one at a time; the lock only makes the sharing explicit.
+final class MachineBox: Sendable {
+    private let machine: Mutex<AgentStateMachine>
+
+    init(_ machine: AgentStateMachine) { self.machine = Mutex(machine) }
+
+    var value: AgentStateMachine { machine.withLock { $0 } }
+
+    func handle(_ event: AgentStateMachine.Event) -> AgentStateMachine.Action {
+        machine.withLock { $0.handle(event) }
+    }
+}
+
+/// When the coordinator last sent anything, shared by the reader and the heartbeat task.
+final class LastHeard: Sendable {
+    private let instant = Mutex(ContinuousClock.now)
+    func mark() { instant.withLock { $0 = ContinuousClock.now } }
+    var silence: Duration { ContinuousClock.now - instant.withLock { $0 } }
+}

@@ -1,0 +1,61 @@
+import FleetClient
+import FleetStore
+import FleetTrust
+import Foundation
+
+/// The agent's durable state, as typed values over ``AgentStore``'s key-value table.
+/// Every value is written before the step that depends on it, so a crash at any point resumes cleanly:
+/// the identity key is saved before enrolment is sent, the enrolled flag after the coordinator accepts.
+public struct AgentStateStore: Sendable {
+    public let store: AgentStore
+
+    private enum Key {
+        static let identity = "identity.ed25519"
+        static let enrolled = "enrolled.device-id"
+        static let coordinator = "coordinator.address"
+        static let labels = "coordinator.labels"
+        static let formatVersion = "state.version"
+    }
+
+    /// The state layout version, as Mender's `kStateDataVersion`.
+    public static let formatVersion: UInt8 = 1
+
+    public init(store: AgentStore) {
+        self.store = store
+    }
+
+    /// Loads the identity key, creating and saving one on first run.
+    public func loadOrCreateIdentity() async throws -> DeviceIdentity {
+        if let bytes = try await store.value(forKey: Key.identity) {
+            return try DeviceIdentity(privateKeyBytes: bytes)
+        }
+        let identity = DeviceIdentity.generate()
+        try await store.setValues([Key.identity: identity.privateKeyBytes, Key.formatVersion: [Self.formatVersion]])
+        return identity
+    }
+
+    public func enrolledDeviceID() async throws -> String? {
+        try await store.value(forKey: Key.enrolled).flatMap { String(bytes: $0, encoding: .utf8) }
+    }
+
+    public func markEnrolled(deviceID: String, labels: [String: String]) async throws {
+        let labelData = try JSONEncoder().encode(labels)
+        try await store.setValues([Key.enrolled: Array(deviceID.utf8), Key.labels: Array(labelData)])
+    }
+
+    public func savedCoordinator() async throws -> CoordinatorAddress? {
+        guard let bytes = try await store.value(forKey: Key.coordinator),
+            let text = String(bytes: bytes, encoding: .utf8)
+        else { return nil }
+        return try? CoordinatorAddress(parsing: text)
+    }
+
+    public func saveCoordinator(_ address: CoordinatorAddress) async throws {
+        try await store.setValue(Array(address.description.utf8), forKey: Key.coordinator)
+    }
+
+    public func labels() async throws -> [String: String] {
+        guard let bytes = try await store.value(forKey: Key.labels) else { return [:] }
+        return (try? JSONDecoder().decode([String: String].self, from: Data(bytes))) ?? [:]
+    }
+}

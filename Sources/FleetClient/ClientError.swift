@@ -1,0 +1,62 @@
+import FleetWire
+
+/// Why a client connection failed.
+public struct FleetClientError: Error, CustomStringConvertible, Sendable {
+    private enum Code: Sendable {
+        case refused
+        case closed
+        case unexpected
+        case invalidAddress
+        case tls
+    }
+
+    private let code: Code
+    /// The coordinator's error, when it refused something.
+    public let refusal: ErrorMessage?
+    public let description: String
+
+    private init(_ code: Code, _ description: String, refusal: ErrorMessage? = nil) {
+        self.code = code
+        self.description = description
+        self.refusal = refusal
+    }
+
+    public static func refused(_ error: ErrorMessage) -> Self {
+        Self(.refused, "coordinator refused: \(error.message) [\(error.code.name)]", refusal: error)
+    }
+    public static let closed = Self(.closed, "connection closed by the coordinator")
+    public static func unexpected(_ message: Message) -> Self {
+        Self(.unexpected, "unexpected \(message.type) from coordinator")
+    }
+    public static func invalidAddress(_ text: String) -> Self {
+        Self(.invalidAddress, "invalid address \"\(text)\": expected HOST:PORT")
+    }
+    public static func tls(_ text: String) -> Self { Self(.tls, "TLS: \(text)") }
+
+    public var isRefusal: Bool { code == .refused }
+}
+
+/// A `HOST:PORT` address (IPv6 as `[::1]:7420`).
+public struct CoordinatorAddress: Sendable, Hashable, CustomStringConvertible {
+    public var host: String
+    public var port: Int
+
+    public init(host: String, port: Int) {
+        self.host = host
+        self.port = port
+    }
+
+    public init(parsing text: String) throws {
+        var host = Substring(text)
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), port > 0,
+            port < 65536
+        else { throw FleetClientError.invalidAddress(text) }
+        host = text[..<colon]
+        if host.hasPrefix("[") && host.hasSuffix("]") { host = host.dropFirst().dropLast() }
+        guard !host.isEmpty else { throw FleetClientError.invalidAddress(text) }
+        self.host = String(host)
+        self.port = port
+    }
+
+    public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+}

@@ -1,0 +1,126 @@
+import FleetAgent
+import FleetClient
+import FleetCoordinator
+import FleetStore
+import Foundation
+import Logging
+import ServiceLifecycle
+
+/// `fleetctl demo`: a throwaway coordinator on its embedded SQLite plus several agents, in one process,
+/// showing enrolment, the fleet going online, a device going offline, and the event log.
+public struct FleetDemo: Sendable {
+    public var agents: Int
+    public var dataDirectory: String
+    public var heartbeat: Duration
+    public var print: @Sendable (String) -> Void
+
+    public init(
+        agents: Int,
+        dataDirectory: String,
+        heartbeat: Duration = .milliseconds(500),
+        print: @escaping @Sendable (String) -> Void
+    ) {
+        self.agents = agents
+        self.dataDirectory = dataDirectory
+        self.heartbeat = heartbeat
+        self.print = print
+    }
+
+    public func run() async throws {
+        var logger = Logger(label: "demo")
+        logger.logLevel = .warning
+        let coordinatorDirectory = dataDirectory + "/coordinator"
+        let (bound, boundContinuation) = AsyncStream.makeStream(of: CoordinatorDataDirectory.Endpoint.self)
+        let coordinator = CoordinatorService(
+            configuration: CoordinatorConfiguration(
+                dataDirectory: coordinatorDirectory,
+                port: 0,
+                heartbeatInterval: heartbeat,
+                flushInterval: .milliseconds(200)
+            ),
+            logger: logger,
+            onBound: { boundContinuation.yield($0) }
+        )
+        let coordinatorGroup = ServiceGroup(services: [coordinator], logger: logger)
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask {
+                defer { boundContinuation.finish() }
+                try await coordinatorGroup.run()
+            }
+            var iterator = bound.makeAsyncIterator()
+            guard let endpoint = await iterator.next() else { throw ControlError("coordinator did not start") }
+            print(
+                "▶ coordinator listening on 127.0.0.1:\(endpoint.port), state in \(coordinatorDirectory)/coordinator.sqlite"
+            )
+
+            let inspector = FleetInspector(
+                target: CoordinatorTarget(
+                    dataDirectory: coordinatorDirectory,
+                    address: nil,
+                    adminKeyPath: nil,
+                    tls: nil
+                )
+            )
+            let token = try await inspector.createToken(
+                uses: agents,
+                expiresIn: .seconds(3600),
+                labels: ["fleet": "demo"]
+            )
+            print("▶ enrolment token \(token.id) for \(agents) devices")
+
+            let regions = ["eu", "us", "ap"]
+            var agentGroups: [ServiceGroup] = []
+            for index in 0..<agents {
+                let agent = AgentService(
+                    configuration: AgentConfiguration(
+                        dataDirectory: dataDirectory + "/agent-\(index + 1)",
+                        coordinator: CoordinatorAddress(host: "127.0.0.1", port: endpoint.port),
+                        token: token.token,
+                        name: "edge-\(index + 1)",
+                        labels: ["region": regions[index % regions.count]],
+                        capabilityOverrides: ["ram": index % 2 == 0 ? "512MiB" : "48MiB"]
+                    ),
+                    logger: logger
+                )
+                let group = ServiceGroup(services: [agent], logger: logger)
+                agentGroups.append(group)
+                tasks.addTask { try? await group.run() }
+            }
+            print("▶ started \(agents) agents; waiting for them to enrol and come online…")
+            try await waitUntil(timeout: .seconds(20)) {
+                try await inspector.devices().filter { $0.status == "online" }.count == agents
+            }
+            print("\n$ fleetctl devices --data-dir \(coordinatorDirectory)")
+            print(Output.devicesTable(try await inspector.devices()))
+
+            if let last = agentGroups.last {
+                print(
+                    "\n▶ stopping agent edge-\(agents); the coordinator marks it offline after its heartbeat timeout…"
+                )
+                await last.triggerGracefulShutdown()
+                try await waitUntil(timeout: .seconds(20)) {
+                    try await inspector.devices().contains { $0.name == "edge-\(agents)" && $0.status == "offline" }
+                }
+                print(Output.devicesTable(try await inspector.devices()))
+            }
+
+            print("\n$ fleetctl events --data-dir \(coordinatorDirectory)")
+            print(Output.eventsTable(try await inspector.events(deviceID: nil, limit: 20)))
+
+            for group in agentGroups { await group.triggerGracefulShutdown() }
+            await coordinatorGroup.triggerGracefulShutdown()
+            boundContinuation.finish()
+            try await tasks.waitForAll()
+        }
+        print("\n✔ demo finished; its state stays in \(dataDirectory) for inspection")
+    }
+
+    private func waitUntil(timeout: Duration, _ condition: () async throws -> Bool) async throws {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if try await condition() { return }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        throw ControlError("demo timed out waiting for the fleet")
+    }
+}

@@ -1,0 +1,88 @@
+import Foundation
+
+/// Renders rows as aligned, human-readable columns (the default output of `fleetctl`).
+public struct Table: Sendable {
+    public var headers: [String]
+    public var rows: [[String]]
+
+    public init(headers: [String], rows: [[String]]) {
+        self.headers = headers
+        self.rows = rows
+    }
+
+    public func render() -> String {
+        var widths = headers.map(\.count)
+        for row in rows {
+            for (index, cell) in row.enumerated() where index < widths.count {
+                widths[index] = max(widths[index], cell.count)
+            }
+        }
+        func line(_ cells: [String]) -> String {
+            cells.enumerated().map { index, cell in
+                index == cells.count - 1 ? cell : cell.padding(toLength: widths[index], withPad: " ", startingAt: 0)
+            }.joined(separator: "  ")
+        }
+        return ([line(headers)] + rows.map(line)).joined(separator: "\n")
+    }
+}
+
+public enum Output {
+    /// Pretty, key-sorted JSON for scripts.
+    public static func json(_ value: some Encodable) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        return String(decoding: try encoder.encode(value), as: UTF8.self)
+    }
+
+    public static func devicesTable(_ devices: [DeviceView]) -> String {
+        Table(
+            headers: ["ID", "NAME", "STATUS", "LAST SEEN", "LABELS", "ARCH", "RAM"],
+            rows: devices.map { device in
+                [
+                    device.id, device.name, device.status, device.lastSeen ?? "never",
+                    device.labels.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ","),
+                    device.capabilities["arch"] ?? "-",
+                    device.capabilities["ram"].flatMap(UInt64.init).map(byteCount) ?? "-",
+                ]
+            }
+        ).render()
+    }
+
+    public static func deviceDetail(_ device: DeviceView) -> String {
+        var lines = [
+            "ID:            \(device.id)",
+            "Name:          \(device.name)",
+            "Status:        \(device.status)",
+            "Last seen:     \(device.lastSeen ?? "never")",
+            "Enrolled at:   \(device.enrolledAt)",
+            "Agent version: \(device.agentVersion)",
+            "Labels:",
+        ]
+        lines += device.labels.sorted { $0.key < $1.key }.map { "  \($0.key)=\($0.value)" }
+        lines.append("Capabilities:")
+        lines += device.capabilities.sorted { $0.key < $1.key }.map { "  \($0.key)=\($0.value)" }
+        lines.append("Installed models:" + (device.installedModels.isEmpty ? " none" : ""))
+        lines += device.installedModels.map {
+            "  \($0.name) v\($0.version) \($0.variant) sha256:\($0.sha256.prefix(12))"
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    public static func eventsTable(_ events: [EventView]) -> String {
+        Table(
+            headers: ["SEQ", "TIME", "DEVICE", "KIND", "DETAIL"],
+            rows: events.map { [String($0.sequence), $0.at, $0.device ?? "-", $0.kind, $0.detail] }
+        ).render()
+    }
+
+    public static func byteCount(_ bytes: UInt64) -> String {
+        let units = ["B", "KiB", "MiB", "GiB", "TiB"]
+        var value = Double(bytes)
+        var unit = 0
+        while value >= 1024 && unit < units.count - 1 {
+            value /= 1024
+            unit += 1
+        }
+        return unit == 0 ? "\(bytes) B" : String(format: "%.1f %@", value, units[unit])
+    }
+}

@@ -1,0 +1,112 @@
+import FleetStore
+import FleetWire
+import Foundation
+
+/// A device as `fleetctl devices --json` prints it. Field names are a contract with users' scripts.
+public struct DeviceView: Codable, Sendable, Equatable {
+    public var id: String
+    public var name: String
+    /// `online` or `offline`.
+    public var status: String
+    /// ISO 8601, or null if never seen.
+    public var lastSeen: String?
+    public var labels: [String: String]
+    public var capabilities: [String: String]
+    public var agentVersion: String
+    public var enrolledAt: String
+    public var installedModels: [ModelView]
+
+    public struct ModelView: Codable, Sendable, Equatable {
+        public var name: String
+        public var version: Int
+        public var variant: String
+        public var sha256: String
+    }
+}
+
+/// An event as `fleetctl events --json` prints it.
+public struct EventView: Codable, Sendable, Equatable {
+    public var sequence: Int64
+    public var at: String
+    public var device: String?
+    public var kind: String
+    public var detail: String
+}
+
+/// A new token as `fleetctl token create --json` prints it.
+public struct TokenView: Codable, Sendable, Equatable {
+    public var token: String
+    public var id: String
+    public var uses: Int
+    public var expiresAt: String?
+}
+
+enum ISO8601 {
+    static func string(_ date: Date) -> String {
+        date.formatted(
+            .iso8601.year().month().day().time(includingFractionalSeconds: false).timeZone(separator: .omitted)
+        )
+    }
+
+    static func string(milliseconds: UInt64) -> String? {
+        milliseconds == 0 ? nil : string(Date(timeIntervalSince1970: Double(milliseconds) / 1000))
+    }
+}
+
+extension DeviceView {
+    init(record: DeviceRecord) {
+        self.init(
+            id: record.id,
+            name: record.name,
+            status: record.status.rawValue,
+            lastSeen: record.lastSeen.map(ISO8601.string),
+            labels: record.labels,
+            capabilities: record.capabilities,
+            agentVersion: record.agentVersion,
+            enrolledAt: ISO8601.string(record.enrolledAt),
+            installedModels: record.installedModels.map {
+                ModelView(name: $0.name, version: $0.version, variant: $0.variant, sha256: hex($0.sha256))
+            }
+        )
+    }
+
+    init(summary: DeviceSummary) {
+        self.init(
+            id: summary.id,
+            name: summary.name,
+            status: summary.online ? "online" : "offline",
+            lastSeen: ISO8601.string(milliseconds: summary.lastSeenMilliseconds),
+            labels: summary.labels,
+            capabilities: summary.capabilities,
+            agentVersion: summary.software,
+            enrolledAt: ISO8601.string(milliseconds: summary.enrolledAtMilliseconds) ?? "",
+            installedModels: summary.installedModels.map {
+                ModelView(name: $0.name, version: $0.version, variant: $0.variant, sha256: hex($0.sha256))
+            }
+        )
+    }
+}
+
+extension EventView {
+    init(record: EventRecord) {
+        self.init(
+            sequence: record.sequence,
+            at: ISO8601.string(record.at),
+            device: record.deviceID,
+            kind: record.kind,
+            detail: record.detail
+        )
+    }
+
+    init(summary: EventSummary) {
+        self.init(
+            sequence: Int64(clamping: summary.sequence),
+            at: ISO8601.string(milliseconds: summary.atMilliseconds) ?? "",
+            device: summary.deviceID.isEmpty ? nil : summary.deviceID,
+            kind: summary.kind,
+            detail: summary.detail
+        )
+    }
+}
+
+private func hex(_ bytes: [UInt8]) -> String { bytes.map { String(format: "%02x", $0) }.joined() }

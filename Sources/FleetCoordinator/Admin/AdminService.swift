@@ -1,0 +1,110 @@
+import FleetStore
+import FleetTrust
+import FleetWire
+import Foundation
+
+/// Answers administration requests from `fleetctl`.
+struct AdminRequests: Sendable {
+    let store: CoordinatorStore
+    let presence: PresenceTracker
+    /// Devices per ``DeviceList`` page at most.
+    static let pageLimit = 200
+
+    func handle(_ message: Message) async -> Message {
+        guard let requestID = message.requestID else {
+            return .error(ErrorMessage(code: .badRequest, message: "not a request"))
+        }
+        do {
+            switch message {
+            case .createToken(let request): return .tokenCreated(try await createToken(request))
+            case .listDevices(let request): return .deviceList(try await listDevices(request))
+            case .listEvents(let request): return .eventList(try await listEvents(request))
+            default:
+                return .error(ErrorMessage(requestID: requestID, code: .badRequest, message: "not an admin request"))
+            }
+        } catch {
+            return .error(ErrorMessage(requestID: requestID, code: .internalError, message: "\(error)"))
+        }
+    }
+
+    func createToken(_ request: CreateToken) async throws -> TokenCreated {
+        let secret = "tft_" + Digest.hex(Digest.randomBytes(20))
+        let hash = Digest.sha256(secret.utf8)
+        let now = Date()
+        let expiresAt =
+            request.expiresInSeconds > 0 ? now.addingTimeInterval(TimeInterval(request.expiresInSeconds)) : nil
+        let record = try await store.createToken(
+            NewEnrolmentToken(
+                id: "t-" + Digest.hex(hash.prefix(4)),
+                secretHash: hash,
+                uses: request.uses,
+                expiresAt: expiresAt,
+                labels: request.labels,
+                createdAt: now
+            )
+        )
+        try await store.appendEvent(
+            NewEvent(at: now, deviceID: nil, kind: "token_created", detail: "\(record.id), \(request.uses) use(s)")
+        )
+        return TokenCreated(
+            requestID: request.requestID,
+            tokenID: record.id,
+            token: secret,
+            uses: record.usesTotal,
+            expiresAtMilliseconds: expiresAt.map(\.unixMilliseconds) ?? 0
+        )
+    }
+
+    func listDevices(_ request: ListDevices) async throws -> DeviceList {
+        let all = try await store.devices()
+        let page = all.dropFirst(request.offset).prefix(min(max(request.limit, 1), Self.pageLimit))
+        return DeviceList(
+            requestID: request.requestID,
+            total: all.count,
+            devices: page.map { $0.summary(online: presence.isOnline($0.id)) }
+        )
+    }
+
+    func listEvents(_ request: ListEvents) async throws -> EventList {
+        let events = try await store.events(
+            deviceID: request.deviceID.isEmpty ? nil : request.deviceID,
+            limit: min(max(request.limit, 1), 1000),
+            afterSequence: request.afterSequence > 0 ? Int64(clamping: request.afterSequence) : nil
+        )
+        return EventList(requestID: request.requestID, events: events.map(\.summary))
+    }
+}
+
+extension Date {
+    var unixMilliseconds: UInt64 { UInt64(max(0, (timeIntervalSince1970 * 1000).rounded())) }
+}
+
+extension DeviceRecord {
+    func summary(online: Bool) -> DeviceSummary {
+        DeviceSummary(
+            id: id,
+            name: name,
+            online: online,
+            lastSeenMilliseconds: lastSeen?.unixMilliseconds ?? 0,
+            enrolledAtMilliseconds: enrolledAt.unixMilliseconds,
+            labels: labels,
+            capabilities: capabilities,
+            software: agentVersion,
+            installedModels: installedModels.map {
+                InstalledModel(name: $0.name, version: $0.version, variant: $0.variant, sha256: $0.sha256)
+            }
+        )
+    }
+}
+
+extension EventRecord {
+    var summary: EventSummary {
+        EventSummary(
+            sequence: UInt64(max(0, sequence)),
+            atMilliseconds: at.unixMilliseconds,
+            deviceID: deviceID ?? "",
+            kind: kind,
+            detail: detail
+        )
+    }
+}

@@ -1,0 +1,96 @@
+import Foundation
+import NIOCore
+
+/// Everything `fleet-coordinator` needs to run. Built by the executable from its flags.
+public struct CoordinatorConfiguration: Sendable {
+    public var dataDirectory: String
+    public var host: String
+    /// 0 picks a free port; the chosen one is written to `coordinator.json` in the data directory.
+    public var port: Int
+    public var heartbeatInterval: Duration
+    /// Announced in the handshake; a device silent this long is marked offline.
+    public var offlineTimeout: Duration
+    public var handshakeTimeout: Duration
+    /// How often coalesced presence is written to SQLite.
+    public var flushInterval: Duration
+    public var maximumFrameLength: Int
+    public var tls: TLSFiles?
+    /// Allows plaintext on a non-loopback address.
+    public var insecure: Bool
+
+    public struct TLSFiles: Sendable {
+        public var certificatePath: String
+        public var privateKeyPath: String
+        public init(certificatePath: String, privateKeyPath: String) {
+            self.certificatePath = certificatePath
+            self.privateKeyPath = privateKeyPath
+        }
+    }
+
+    public init(
+        dataDirectory: String,
+        host: String = "127.0.0.1",
+        port: Int = 7420,
+        heartbeatInterval: Duration = .seconds(10),
+        offlineTimeout: Duration? = nil,
+        handshakeTimeout: Duration = .seconds(10),
+        flushInterval: Duration = .seconds(1),
+        maximumFrameLength: Int = 1 << 20,
+        tls: TLSFiles? = nil,
+        insecure: Bool = false
+    ) {
+        self.dataDirectory = dataDirectory
+        self.host = host
+        self.port = port
+        self.heartbeatInterval = heartbeatInterval
+        self.offlineTimeout = offlineTimeout ?? heartbeatInterval * 3
+        self.handshakeTimeout = handshakeTimeout
+        self.flushInterval = flushInterval
+        self.maximumFrameLength = maximumFrameLength
+        self.tls = tls
+        self.insecure = insecure
+    }
+
+    /// Refuses plaintext on a reachable address unless `insecure` is set.
+    public func validate() throws {
+        if tls == nil && !insecure && !Self.isLoopback(host) {
+            throw CoordinatorError.plaintextNotAllowed(host: host)
+        }
+        guard maximumFrameLength >= 4096 && maximumFrameLength <= 16 << 20 else {
+            throw CoordinatorError.invalidConfiguration("--max-frame must be between 4 KiB and 16 MiB")
+        }
+        guard offlineTimeout > heartbeatInterval else {
+            throw CoordinatorError.invalidConfiguration("--offline-timeout must be longer than --heartbeat-interval")
+        }
+    }
+
+    public static func isLoopback(_ host: String) -> Bool {
+        host == "localhost" || host == "::1" || host.hasPrefix("127.")
+    }
+}
+
+extension Duration {
+    var milliseconds: Int {
+        let (seconds, attoseconds) = components
+        return Int(seconds) * 1000 + Int(attoseconds / 1_000_000_000_000_000)
+    }
+
+    var timeInterval: TimeInterval { Double(milliseconds) / 1000 }
+
+    var timeAmount: TimeAmount { .milliseconds(Int64(milliseconds)) }
+}
+
+/// Why the coordinator could not start or serve.
+public struct CoordinatorError: Error, CustomStringConvertible, Sendable {
+    public let description: String
+
+    public static func plaintextNotAllowed(host: String) -> Self {
+        Self(
+            description:
+                "refusing plaintext on \(host): give --tls-cert and --tls-key, listen on 127.0.0.1, or pass --insecure"
+        )
+    }
+    public static func invalidConfiguration(_ text: String) -> Self { Self(description: text) }
+    public static func dataDirectory(_ text: String) -> Self { Self(description: "data directory: \(text)") }
+    public static func tls(_ text: String) -> Self { Self(description: "TLS: \(text)") }
+}

@@ -1,0 +1,203 @@
+import FleetStore
+import FleetTrust
+import FleetWire
+import Foundation
+import Logging
+import NIOCore
+
+/// Drives one connection's ``SessionStateMachine``: decodes frames, carries out actions, writes answers.
+/// Heartbeats are answered on the event loop without touching SQLite; everything that needs the database
+/// runs in a task and comes back to the event loop with its result.
+final class ConnectionHandler: ChannelInboundHandler {
+    typealias InboundIn = Frame
+    typealias OutboundOut = ByteBuffer
+
+    private static let heartbeatAck = Message.heartbeatAck.encodedFrame()
+
+    private var session: SessionStateMachine
+    private let context: CoordinatorContext
+    private let frameLimit: FrameLengthLimit
+    private var handshakeTimeout: Scheduled<Void>?
+
+    init(context: CoordinatorContext, frameLimit: FrameLengthLimit) {
+        self.context = context
+        self.frameLimit = frameLimit
+        self.session = SessionStateMachine(settings: context.sessionSettings)
+    }
+
+    func channelActive(context channelContext: ChannelHandlerContext) {
+        let loopBound = NIOLoopBound((self, channelContext), eventLoop: channelContext.eventLoop)
+        handshakeTimeout = channelContext.eventLoop.scheduleTask(in: context.handshakeTimeout) {
+            let (handler, channelContext) = loopBound.value
+            handler.perform(handler.session.handshakeTimedOut(), channelContext)
+        }
+        channelContext.fireChannelActive()
+    }
+
+    func channelInactive(context channelContext: ChannelHandlerContext) {
+        handshakeTimeout?.cancel()
+        if let deviceID = session.deviceID { context.presence.disconnected(deviceID) }
+        session.closed()
+        channelContext.fireChannelInactive()
+    }
+
+    func channelRead(context channelContext: ChannelHandlerContext, data: NIOAny) {
+        let frame = unwrapInboundIn(data)
+        // Fast path: a heartbeat from an authenticated device.
+        if frame.type == MessageType.heartbeat.rawValue, frame.payload.readableBytes == 0,
+            let deviceID = session.deviceID
+        {
+            context.presence.touch(deviceID, at: Date())
+            channelContext.writeAndFlush(wrapOutboundOut(Self.heartbeatAck), promise: nil)
+            return
+        }
+        let message: Message
+        do {
+            message = try Message(frame: frame)
+        } catch {
+            errorCaught(context: channelContext, error: error)
+            return
+        }
+        let action = session.receive(
+            message,
+            nonce: { Digest.randomBytes(HelloAccept.nonceSize) },
+            now: Date().unixMilliseconds
+        )
+        perform(action, channelContext)
+    }
+
+    func errorCaught(context channelContext: ChannelHandlerContext, error: any Error) {
+        let reply: ErrorMessage
+        switch error {
+        case let error as FleetWireError where error == .frameTooLarge(length: 0, maximum: 0):
+            reply = ErrorMessage(code: .frameTooLarge, message: error.detail)
+        case let error as FleetWireError where error == .unknownMessageType(0):
+            reply = ErrorMessage(code: .unknownMessageType, message: error.detail)
+        case let error as FleetWireError:
+            reply = ErrorMessage(code: .malformedMessage, message: error.detail)
+        default:
+            context.logger.debug("connection error", metadata: ["error": "\(error)"])
+            channelContext.close(promise: nil)
+            return
+        }
+        context.logger.warning(
+            "closing connection after protocol error",
+            metadata: ["peer": "\(channelContext.remoteAddress?.description ?? "?")", "error": "\(reply.message)"]
+        )
+        perform(session.failed(reply), channelContext)
+    }
+
+    private func perform(_ action: SessionStateMachine.Action, _ channelContext: ChannelHandlerContext) {
+        switch action {
+        case .none:
+            return
+        case .send(let message):
+            if case .helloAccept(let accept) = message { frameLimit.maximum = accept.maximumFrameLength }
+            if case .welcome = message {
+                handshakeTimeout?.cancel()
+                handshakeTimeout = nil
+            }
+            write(message, channelContext)
+        case .fail(let error):
+            let channel = channelContext.channel
+            channelContext.writeAndFlush(wrapOutboundOut(Message.error(error).encodedFrame())).whenComplete { _ in
+                channel.close(promise: nil)
+            }
+        case .verifyEnrolment(let enrol, let nonce):
+            let authority = context.authority
+            let peer = peerDescription(channelContext)
+            run(channelContext, { await authority.enrol(enrol, nonce: nonce, peer: peer) }) { handler, result, ctx in
+                handler.finishVerification(result, ctx)
+            }
+        case .verifyDevice(let authenticate, let nonce):
+            let authority = context.authority
+            let peer = peerDescription(channelContext)
+            run(channelContext, { await authority.authenticate(authenticate, nonce: nonce, peer: peer) }) {
+                handler,
+                result,
+                ctx in
+                handler.finishVerification(result, ctx)
+            }
+        case .verifyAdmin(let request, let nonce):
+            if let refusal = context.authority.authenticateAdmin(request, nonce: nonce) {
+                perform(session.failed(refusal), channelContext)
+            } else {
+                perform(session.adminWelcomed(), channelContext)
+            }
+        case .heartbeat(let deviceID):
+            context.presence.touch(deviceID, at: Date())
+            channelContext.writeAndFlush(wrapOutboundOut(Self.heartbeatAck), promise: nil)
+        case .storeState(let deviceID, let report):
+            context.presence.touch(deviceID, at: Date())
+            let store = context.store
+            run(channelContext, { try? await store.recordHeartbeats([report.heartbeat(deviceID: deviceID)]) }) {
+                handler,
+                _,
+                ctx in
+                handler.write(.ack(Ack(requestID: report.requestID)), ctx)
+            }
+        case .adminRequest(let message):
+            let admin = context.admin
+            run(channelContext, { await admin.handle(message) }) { handler, reply, ctx in
+                handler.write(reply, ctx)
+            }
+        }
+    }
+
+    private func finishVerification(
+        _ result: Result<DeviceAuthority.Accepted, ErrorMessage>,
+        _ channelContext: ChannelHandlerContext
+    ) {
+        switch result {
+        case .success(let accepted):
+            let action = session.welcomed(deviceID: accepted.deviceID, labels: accepted.labels)
+            if case .send = action { context.presence.connected(accepted.deviceID, at: Date()) }
+            perform(action, channelContext)
+        case .failure(let error):
+            perform(session.failed(error), channelContext)
+        }
+    }
+
+    private func write(_ message: Message, _ channelContext: ChannelHandlerContext) {
+        var buffer = channelContext.channel.allocator.buffer(capacity: 64)
+        message.encodeFrame(into: &buffer)
+        channelContext.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
+    }
+
+    /// Runs `work` off the event loop, then `then` back on it (if the channel is still open).
+    private func run<T: Sendable>(
+        _ channelContext: ChannelHandlerContext,
+        _ work: @escaping @Sendable () async -> T,
+        then: @escaping (ConnectionHandler, T, ChannelHandlerContext) -> Void
+    ) {
+        let loopBound = NIOLoopBound((self, channelContext, then), eventLoop: channelContext.eventLoop)
+        channelContext.eventLoop.makeFutureWithTask(work).whenSuccess { value in
+            let (handler, ctx, then) = loopBound.value
+            guard ctx.channel.isActive else { return }
+            then(handler, value, ctx)
+        }
+    }
+
+    private func peerDescription(_ channelContext: ChannelHandlerContext) -> String {
+        channelContext.remoteAddress?.description ?? "unknown peer"
+    }
+}
+
+@available(*, unavailable)
+extension ConnectionHandler: Sendable {}
+
+extension StateReport {
+    func heartbeat(deviceID: String) -> HeartbeatUpdate {
+        HeartbeatUpdate(
+            deviceID: deviceID,
+            lastSeen: Date(),
+            reported: ReportedState(
+                agentVersion: software,
+                capabilities: capabilities,
+                installedModels: installedModels.map {
+                    InstalledModelRecord(name: $0.name, version: $0.version, variant: $0.variant, sha256: $0.sha256)
+                }
+            )
+        )
+    }
+}

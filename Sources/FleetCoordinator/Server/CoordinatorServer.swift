@@ -1,0 +1,149 @@
+import FleetStore
+import FleetTrust
+import FleetWire
+import Foundation
+import Logging
+import NIOCore
+import NIOPosix
+import NIOSSL
+import ServiceLifecycle
+
+/// `fleet-coordinator` as a `Service`: binds the device link, serves connections with a plain
+/// ChannelHandler pipeline (about 3.5 KB per idle connection), and flushes presence to SQLite.
+/// Returns when shut down gracefully (SIGTERM/SIGINT through ServiceGroup).
+public struct CoordinatorService: Service {
+    public let configuration: CoordinatorConfiguration
+    private let logger: Logger
+    private let onBound: @Sendable (CoordinatorDataDirectory.Endpoint) -> Void
+
+    public init(
+        configuration: CoordinatorConfiguration,
+        logger: Logger,
+        onBound: @escaping @Sendable (CoordinatorDataDirectory.Endpoint) -> Void = { _ in }
+    ) {
+        self.configuration = configuration
+        self.logger = logger
+        self.onBound = onBound
+    }
+
+    public func run() async throws {
+        try configuration.validate()
+        let directory = CoordinatorDataDirectory(path: configuration.dataDirectory)
+        try directory.create()
+        let credential = try directory.loadOrCreateAdminCredential()
+        let store = try CoordinatorStore(path: directory.databasePath)
+        let wasOnline = try await store.markAllOffline(at: Date())
+        if wasOnline > 0 {
+            logger.info("marked devices offline until they reconnect", metadata: ["count": "\(wasOnline)"])
+        }
+        let sslContext = try configuration.tls.map(CoordinatorTLS.makeContext)
+
+        let presence = PresenceTracker(offlineTimeout: configuration.offlineTimeout.timeInterval)
+        let context = CoordinatorContext(
+            store: store,
+            presence: presence,
+            authority: DeviceAuthority(store: store, adminCredential: credential, logger: logger),
+            admin: AdminRequests(store: store, presence: presence),
+            sessionSettings: .init(
+                maximumFrameLength: configuration.maximumFrameLength,
+                heartbeatIntervalMilliseconds: configuration.heartbeatInterval.milliseconds,
+                offlineTimeoutMilliseconds: configuration.offlineTimeout.milliseconds
+            ),
+            handshakeTimeout: configuration.handshakeTimeout.timeAmount,
+            logger: logger
+        )
+
+        let channel = try await bind(context: context, sslContext: sslContext)
+        let port = channel.localAddress?.port ?? configuration.port
+        let endpoint = CoordinatorDataDirectory.Endpoint(
+            host: configuration.host,
+            port: port,
+            tls: sslContext != nil,
+            certificatePath: configuration.tls?.certificatePath,
+            pid: ProcessInfo.processInfo.processIdentifier
+        )
+        try directory.writeEndpoint(endpoint)
+        logger.info(
+            "coordinator listening",
+            metadata: [
+                "address": "\(configuration.host):\(port)", "tls": "\(sslContext != nil)",
+                "data-dir": "\(configuration.dataDirectory)",
+            ]
+        )
+        onBound(endpoint)
+
+        let flusher = PresenceFlusher(
+            tracker: presence,
+            store: store,
+            interval: configuration.flushInterval,
+            logger: logger
+        )
+        try await withGracefulShutdownHandler {
+            try await withThrowingDiscardingTaskGroup { group in
+                group.addTask { try await flusher.run() }
+                group.addTask { try await channel.closeFuture.get() }
+            }
+        } onGracefulShutdown: {
+            logger.info("shutting down: closing the listener")
+            channel.close(promise: nil)
+        }
+        logger.info("coordinator stopped")
+    }
+
+    private func bind(context: CoordinatorContext, sslContext: NIOSSLContext?) async throws -> any Channel {
+        let logger = self.logger
+        return try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .serverChannelOption(.backlog, value: 4096)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .serverChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(AcceptErrorHandler(logger: logger))
+                }
+            }
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelOption(
+                .recvAllocator,
+                value: AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 256, maximum: 65536)
+            )
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let operations = channel.pipeline.syncOperations
+                    if let sslContext {
+                        try operations.addHandler(NIOSSLServerHandler(context: sslContext))
+                    }
+                    let limit = FrameLengthLimit(maximum: Frame.handshakeMaximumLength)
+                    try operations.addHandler(ByteToMessageHandler(FrameDecoder(limit: limit)))
+                    try operations.addHandler(ConnectionHandler(context: context, frameLimit: limit))
+                }
+            }
+            .bind(host: configuration.host, port: configuration.port)
+            .get()
+    }
+}
+
+/// Logs accept failures (such as running out of file descriptors) and keeps the listener serving.
+final class AcceptErrorHandler: ChannelInboundHandler {
+    typealias InboundIn = any Channel
+    private let logger: Logger
+    private var lastLogged = NIODeadline.distantPast
+
+    init(logger: Logger) { self.logger = logger }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        let now = NIODeadline.now()
+        if now - lastLogged > .seconds(5) {
+            lastLogged = now
+            logger.error(
+                "accept failed; still serving existing connections",
+                metadata: ["error": "\(error)", "hint": "raise the open-files limit (ulimit -n)"]
+            )
+        }
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        context.fireChannelRead(data)
+    }
+}
+
+@available(*, unavailable)
+extension AcceptErrorHandler: Sendable {}

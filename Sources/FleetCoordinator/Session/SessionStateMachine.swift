@@ -1,0 +1,155 @@
+import FleetWire
+
+/// The life of one coordinator connection, as a value: the handler feeds it messages and carries out
+/// the actions it returns. It does no I/O and owns no clock, so its transitions are tested directly.
+///
+/// ```
+/// awaitingHello --hello--> awaitingCredentials(nonce) --enrol/authenticate--> verifying --ok--> device(id)
+///                                                      --adminAuthenticate--------------------> admin
+/// any state --protocol violation--> closed
+/// ```
+struct SessionStateMachine {
+    enum State: Equatable {
+        case awaitingHello
+        case awaitingCredentials(nonce: [UInt8])
+        case verifying(nonce: [UInt8])
+        case device(id: String)
+        case admin
+        case closed
+    }
+
+    enum Action: Equatable {
+        /// Send a message; the connection stays open.
+        case send(Message)
+        /// Send this error, then close the connection.
+        case fail(ErrorMessage)
+        /// Check the enrolment (signature, token) and answer with ``welcomed(deviceID:labels:)`` or ``failed(_:)``.
+        case verifyEnrolment(Enrol, nonce: [UInt8])
+        /// Look up the device, check its signature, then answer as above.
+        case verifyDevice(Authenticate, nonce: [UInt8])
+        /// Check the admin proof.
+        case verifyAdmin(AdminAuthenticate, nonce: [UInt8])
+        /// Record that the device is alive, and acknowledge.
+        case heartbeat(deviceID: String)
+        /// Store the reported state, then acknowledge.
+        case storeState(deviceID: String, StateReport)
+        /// Run an administration request.
+        case adminRequest(Message)
+        /// Nothing to do.
+        case none
+    }
+
+    struct Settings: Equatable {
+        var maximumFrameLength: Int
+        var heartbeatIntervalMilliseconds: Int
+        var offlineTimeoutMilliseconds: Int
+    }
+
+    private(set) var state: State = .awaitingHello
+    let settings: Settings
+
+    init(settings: Settings) {
+        self.settings = settings
+    }
+
+    /// The device this connection authenticated as, if any.
+    var deviceID: String? {
+        if case .device(let id) = state { return id }
+        return nil
+    }
+
+    mutating func receive(_ message: Message, nonce makeNonce: () -> [UInt8], now milliseconds: UInt64) -> Action {
+        switch (state, message) {
+        case (.closed, _):
+            return .none
+        case (.awaitingHello, .hello(let hello)):
+            guard let version = ProtocolVersion.negotiate(hello.minimumVersion...hello.maximumVersion) else {
+                return fail(
+                    .unsupportedVersion,
+                    "no common protocol version: client speaks \(hello.minimumVersion)-\(hello.maximumVersion), "
+                        + "coordinator speaks \(ProtocolVersion.supported.lowerBound)-\(ProtocolVersion.supported.upperBound)"
+                )
+            }
+            let nonce = makeNonce()
+            state = .awaitingCredentials(nonce: nonce)
+            return .send(
+                .helloAccept(
+                    HelloAccept(
+                        version: version,
+                        maximumFrameLength: min(settings.maximumFrameLength, max(hello.maximumFrameLength, 1024)),
+                        heartbeatIntervalMilliseconds: settings.heartbeatIntervalMilliseconds,
+                        offlineTimeoutMilliseconds: settings.offlineTimeoutMilliseconds,
+                        nonce: nonce,
+                        serverTimeMilliseconds: milliseconds
+                    )
+                )
+            )
+        case (.awaitingCredentials(let nonce), .enrol(let enrol)):
+            state = .verifying(nonce: nonce)
+            return .verifyEnrolment(enrol, nonce: nonce)
+        case (.awaitingCredentials(let nonce), .authenticate(let authenticate)):
+            state = .verifying(nonce: nonce)
+            guard authenticate.nonce == nonce else {
+                return fail(.replayedNonce, "signature is for another connection's nonce")
+            }
+            return .verifyDevice(authenticate, nonce: nonce)
+        case (.awaitingCredentials(let nonce), .adminAuthenticate(let admin)):
+            state = .verifying(nonce: nonce)
+            guard admin.nonce == nonce else { return fail(.replayedNonce, "proof is for another connection's nonce") }
+            return .verifyAdmin(admin, nonce: nonce)
+        case (.device(let id), .heartbeat):
+            return .heartbeat(deviceID: id)
+        case (.device(let id), .stateReport(let report)):
+            return .storeState(deviceID: id, report)
+        case (.admin, .createToken), (.admin, .listDevices), (.admin, .listEvents):
+            return .adminRequest(message)
+        case (.admin, .heartbeat):
+            return .send(.heartbeatAck)
+        case (.awaitingHello, _):
+            return fail(.unexpectedMessage, "expected hello, got \(message.type)")
+        case (.awaitingCredentials, _), (.verifying, _):
+            return fail(.notAuthenticated, "\(message.type) before authentication")
+        case (.device, _), (.admin, _):
+            return fail(.unexpectedMessage, "\(message.type) is not accepted from this peer")
+        }
+    }
+
+    /// Verification succeeded.
+    mutating func welcomed(deviceID: String, labels: [String: String]) -> Action {
+        guard case .verifying = state else { return .none }
+        state = .device(id: deviceID)
+        return .send(.welcome(Welcome(deviceID: deviceID, labels: labels)))
+    }
+
+    mutating func adminWelcomed() -> Action {
+        guard case .verifying = state else { return .none }
+        state = .admin
+        return .send(.welcome(Welcome(deviceID: "admin", labels: [:])))
+    }
+
+    /// Verification (or any step) failed with an error that closes the connection.
+    mutating func failed(_ error: ErrorMessage) -> Action {
+        guard state != .closed else { return .none }
+        state = .closed
+        return .fail(error)
+    }
+
+    /// The handshake did not finish in time.
+    mutating func handshakeTimedOut() -> Action {
+        switch state {
+        case .awaitingHello, .awaitingCredentials, .verifying:
+            return fail(.handshakeTimeout, "handshake not completed in time")
+        default:
+            return .none
+        }
+    }
+
+    mutating func closed() {
+        state = .closed
+    }
+
+    private mutating func fail(_ code: ErrorCode, _ text: String) -> Action {
+        state = .closed
+        return .fail(ErrorMessage(code: code, message: text))
+    }
+}

@@ -1,0 +1,69 @@
+import Foundation
+import GRDB
+
+extension CoordinatorStore {
+    /// Stores a new enrolment token. Throws `duplicate` if its id or secret hash already exists,
+    /// `invalidArgument` if `uses` is below 1.
+    public func createToken(_ token: NewEnrolmentToken) async throws -> EnrolmentTokenRecord {
+        guard token.uses >= 1 else {
+            throw StoreError.invalidArgument.with("an enrolment token needs at least one use, got \(token.uses)")
+        }
+        return try await write { db in
+            let json = JSONColumn()
+            let row = try TokenRow(token, json: json)
+            do {
+                try row.insert(db)
+            } catch let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT {
+                throw StoreError.duplicate.with("enrolment token \(token.id) or its secret already exists")
+            }
+            return try row.record(json: json)
+        }
+    }
+
+    /// All enrolment tokens, oldest first.
+    public func tokens() async throws -> [EnrolmentTokenRecord] {
+        try await read { db in
+            let json = JSONColumn()
+            return try TokenRow.order(TokenRow.Columns.createdAt, TokenRow.Columns.id)
+                .fetchAll(db)
+                .map { try $0.record(json: json) }
+        }
+    }
+
+    /// Atomically: find the token by hash, check expiry (now) and uses left, decrement uses, insert the
+    /// device, append an "enrolled" event. Throws tokenUnknown / tokenExhausted / tokenExpired /
+    /// deviceKeyInUse (and `duplicate` for a device id already taken); on any error nothing changes.
+    /// The device gets the token's labels merged under its own requested labels (device's own win).
+    public func enrol(device: NewDevice, tokenHash: [UInt8], now: Date) async throws -> DeviceRecord {
+        try await write { db in
+            let json = JSONColumn()
+            guard let token = try TokenRow.filter(TokenRow.Columns.secretHash == Data(tokenHash)).fetchOne(db) else {
+                throw StoreError.tokenUnknown
+            }
+            guard !token.isExpired(at: now) else {
+                throw StoreError.tokenExpired.with("enrolment token \(token.id) has expired")
+            }
+            guard token.usesLeft > 0 else {
+                throw StoreError.tokenExhausted.with("enrolment token \(token.id) has no uses left")
+            }
+            if try DeviceRow.filter(DeviceRow.Columns.publicKey == Data(device.publicKey)).fetchCount(db) > 0 {
+                throw StoreError.deviceKeyInUse
+            }
+            if try DeviceRow.filter(DeviceRow.Columns.id == device.id).fetchCount(db) > 0 {
+                throw StoreError.duplicate.with("device id \(device.id) is already enrolled")
+            }
+            try db.execute(
+                sql: #"UPDATE "enrolmentToken" SET "usesLeft" = "usesLeft" - 1 WHERE "id" = ?"#,
+                arguments: [token.id]
+            )
+            let labels = try token.decodedLabels(json: json).merging(device.labels) { _, own in own }
+            let row = try DeviceRow(device, labels: labels, tokenID: token.id, json: json)
+            try row.insert(db)
+            _ = try EventRow.append(
+                NewEvent(at: now, deviceID: device.id, kind: "enrolled", detail: "token \(token.id)"),
+                in: db
+            )
+            return try row.record(json: json)
+        }
+    }
+}

@@ -1,0 +1,11 @@
+import GRDB
+
+/// The coordinator's schema history. Append new migrations ("coordinator-v2", ...) at the end;
+/// never edit or reorder a registered one.
+enum CoordinatorMigrator {
+    static func make() -> DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("coordinator-v1", migrate: CoordinatorV1.migrate)
+        return migrator
+    }
+}

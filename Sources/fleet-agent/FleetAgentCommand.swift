@@ -1,0 +1,95 @@
+import ArgumentParser
+import FleetAgent
+import FleetClient
+import Logging
+import ServiceLifecycle
+
+@main
+struct FleetAgentCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "fleet-agent",
+        abstract: "The TinyFleet agent for an edge box: enrols once, then stays in sync with the coordinator.",
+        discussion: """
+            First start: fleet-agent --data-dir DIR --coordinator HOST:PORT --token TOKEN [--name NAME] [--label K=V ...]
+            Later starts need only --data-dir: the identity key, device id and coordinator address are kept \
+            in DIR/agent.sqlite. The agent works offline and reconnects with exponential backoff and jitter.
+            """
+    )
+
+    @Option(help: "Directory for the agent's SQLite state and identity key.")
+    var dataDir: String
+
+    @Option(help: "The coordinator, HOST:PORT (saved after the first start).")
+    var coordinator: String?
+
+    @Option(help: "One-time enrolment token (first start only), from `fleetctl token create`.")
+    var token: String?
+
+    @Option(help: "Device name shown in fleetctl (default: host name).")
+    var name: String?
+
+    @Option(help: "A label KEY=VALUE sent at enrolment, e.g. region=eu (repeatable).")
+    var label: [String] = []
+
+    @Option(help: "Override or add a capability KEY=VALUE, e.g. ram=48MiB, accelerator=npu (repeatable).")
+    var capability: [String] = []
+
+    @Option(help: "PEM file with the CA or the coordinator's own certificate, to verify TLS.")
+    var caFile: String?
+
+    @Option(help: "Host name to verify in the coordinator's certificate (default: its IP address).")
+    var tlsServerName: String?
+
+    @Flag(help: "Allow plaintext to a non-loopback coordinator.")
+    var insecure = false
+
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel: Logger.Level = .info
+
+    func run() async throws {
+        var configuration = AgentConfiguration(
+            dataDirectory: dataDir,
+            coordinator: try coordinator.map { try CoordinatorAddress(parsing: $0) },
+            token: token,
+            name: name,
+            labels: try parsePairs(label, option: "--label"),
+            capabilityOverrides: try parsePairs(capability, option: "--capability"),
+            insecure: insecure
+        )
+        if let caFile {
+            configuration.tls = ClientTLSConfiguration(trustedCertificatesPath: caFile, serverHostname: tlsServerName)
+        }
+        let level = logLevel
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "fleet-agent")
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [.init(service: AgentService(configuration: configuration, logger: logger))],
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger
+            )
+        )
+        do {
+            try await group.run()
+        } catch let error as AgentError {
+            throw ValidationError(error.description)
+        }
+    }
+}
+
+extension Logger.Level: @retroactive ExpressibleByArgument {}
+
+func parsePairs(_ items: [String], option: String) throws -> [String: String] {
+    var pairs: [String: String] = [:]
+    for item in items {
+        guard let equals = item.firstIndex(of: "="), equals != item.startIndex else {
+            throw ValidationError("\(option) takes KEY=VALUE, got \"\(item)\"")
+        }
+        pairs[String(item[..<equals])] = String(item[item.index(after: equals)...])
+    }
+    return pairs
+}

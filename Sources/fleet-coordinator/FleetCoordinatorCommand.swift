@@ -1,0 +1,108 @@
+import ArgumentParser
+import FleetCoordinator
+import Logging
+import ServiceLifecycle
+
+@main
+struct FleetCoordinatorCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "fleet-coordinator",
+        abstract: "Serve a TinyFleet device fleet: the device link over TCP, state in SQLite.",
+        discussion: """
+            The data directory (created on first start) holds coordinator.sqlite, admin.key (the fleetctl \
+            credential, mode 0600) and coordinator.json (the address fleetctl --data-dir connects to).
+            Stops gracefully on SIGTERM or SIGINT.
+            """
+    )
+
+    @Option(help: "Directory for the SQLite state and keys.")
+    var dataDir: String
+
+    @Option(help: "Address to listen on, HOST:PORT (port 0 picks a free one).")
+    var listen: String = "127.0.0.1:7420"
+
+    @Option(help: "Heartbeat interval announced to devices, e.g. 10s, 500ms.")
+    var heartbeatInterval: String = "10s"
+
+    @Option(help: "A device silent this long is marked offline (default: 3 heartbeat intervals).")
+    var offlineTimeout: String?
+
+    @Option(help: "Largest frame accepted after the handshake, in bytes.")
+    var maxFrame: Int = 1 << 20
+
+    @Option(help: "PEM certificate chain for TLS 1.3 on the device link.")
+    var tlsCert: String?
+
+    @Option(help: "PEM private key for --tls-cert.")
+    var tlsKey: String?
+
+    @Flag(help: "Allow plaintext on a non-loopback address.")
+    var insecure = false
+
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel: Logger.Level = .info
+
+    func validate() throws {
+        if (tlsCert == nil) != (tlsKey == nil) { throw ValidationError("--tls-cert and --tls-key go together") }
+    }
+
+    func run() async throws {
+        let (host, port) = try parseListen(listen)
+        let heartbeat = try parseDuration(heartbeatInterval)
+        var configuration = CoordinatorConfiguration(
+            dataDirectory: dataDir,
+            host: host,
+            port: port,
+            heartbeatInterval: heartbeat,
+            offlineTimeout: try offlineTimeout.map(parseDuration),
+            maximumFrameLength: maxFrame,
+            insecure: insecure
+        )
+        if let tlsCert, let tlsKey {
+            configuration.tls = .init(certificatePath: tlsCert, privateKeyPath: tlsKey)
+        }
+        do {
+            try configuration.validate()
+        } catch {
+            throw ValidationError("\(error)")
+        }
+        let level = logLevel
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "fleet-coordinator")
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [.init(service: CoordinatorService(configuration: configuration, logger: logger))],
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger
+            )
+        )
+        try await group.run()
+    }
+}
+
+extension Logger.Level: @retroactive ExpressibleByArgument {}
+
+func parseListen(_ text: String) throws -> (String, Int) {
+    guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]),
+        (0..<65536).contains(port)
+    else { throw ValidationError("--listen must be HOST:PORT, got \(text)") }
+    var host = String(text[..<colon])
+    if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+    return (host.isEmpty ? "0.0.0.0" : host, port)
+}
+
+/// Parses `10s`, `500ms`, `2m`, `1h`, or plain seconds.
+func parseDuration(_ text: String) throws -> Duration {
+    let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600)]
+    for (suffix, scale) in units where text.hasSuffix(suffix) {
+        if let value = Double(text.dropLast(suffix.count)), value > 0 {
+            return .milliseconds(Int64(value * scale * 1000))
+        }
+    }
+    if let seconds = Double(text), seconds > 0 { return .milliseconds(Int64(seconds * 1000)) }
+    throw ValidationError("invalid duration \"\(text)\": use e.g. 500ms, 10s, 2m, 1h")
+}

@@ -84,7 +84,7 @@ let package = Package(
         .target(
             name: "FleetControl",
             dependencies: [
-                "FleetWire", "FleetStore", "FleetTrust", "FleetClient", "FleetCoordinator", "FleetAgent",
+                "FleetWire", "FleetStore", "FleetTrust", "FleetClient", "FleetCoordinator", "FleetAgent", "FleetDelta",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -123,7 +123,7 @@ let package = Package(
         .executableTarget(
             name: "fleet-bench",
             dependencies: [
-                "FleetWire",
+                "FleetWire", "FleetClient", "FleetTrust",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -138,6 +138,44 @@ let package = Package(
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOTestUtils", package: "swift-nio"),
             ],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "FleetDeltaTests",
+            dependencies: ["FleetDelta"],
+            resources: [.copy("Fixtures")],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "FleetLearningTests",
+            dependencies: ["FleetLearning"],
+            resources: [.copy("Fixtures")],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "EndToEndTests",
+            dependencies: [
+                "FleetWire", "FleetClient", "FleetTrust",
+                "fleet-coordinator", "fleet-agent", "fleetctl",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "FleetCoordinatorTests",
+            dependencies: [
+                "FleetCoordinator", "FleetStore", "FleetTrust", "FleetWire",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "FleetAgentTests",
+            dependencies: ["FleetAgent", "FleetWire"],
             swiftSettings: strict
         ),
         .testTarget(

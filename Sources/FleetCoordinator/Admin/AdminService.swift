@@ -2,6 +2,7 @@ import FleetStore
 import FleetTrust
 import FleetWire
 import Foundation
+import NIOCore
 
 /// Answers administration requests from `fleetctl`.
 struct AdminRequests: Sendable {
@@ -10,14 +11,14 @@ struct AdminRequests: Sendable {
     /// Devices per ``DeviceList`` page at most.
     static let pageLimit = 200
 
-    func handle(_ message: Message) async -> Message {
+    func handle(_ message: Message, frameBudget: Int) async -> Message {
         guard let requestID = message.requestID else {
             return .error(ErrorMessage(code: .badRequest, message: "not a request"))
         }
         do {
             switch message {
             case .createToken(let request): return .tokenCreated(try await createToken(request))
-            case .listDevices(let request): return .deviceList(try await listDevices(request))
+            case .listDevices(let request): return .deviceList(try await listDevices(request, frameBudget: frameBudget))
             case .listEvents(let request): return .eventList(try await listEvents(request))
             default:
                 return .error(ErrorMessage(requestID: requestID, code: .badRequest, message: "not an admin request"))
@@ -55,14 +56,20 @@ struct AdminRequests: Sendable {
         )
     }
 
-    func listDevices(_ request: ListDevices) async throws -> DeviceList {
+    /// A page of devices that fits the connection's frame limit (at least one device per page).
+    func listDevices(_ request: ListDevices, frameBudget: Int) async throws -> DeviceList {
         let all = try await store.devices()
-        let page = all.dropFirst(request.offset).prefix(min(max(request.limit, 1), Self.pageLimit))
-        return DeviceList(
-            requestID: request.requestID,
-            total: all.count,
-            devices: page.map { $0.summary(online: presence.isOnline($0.id)) }
-        )
+        let candidates = all.dropFirst(request.offset).prefix(min(max(request.limit, 1), Self.pageLimit))
+        var list = DeviceList(requestID: request.requestID, total: all.count, devices: [])
+        var size = Message.deviceList(list).encodedFrame().readableBytes + 8
+        for record in candidates {
+            let summary = record.summary(online: presence.isOnline(record.id))
+            let alone = Message.deviceList(DeviceList(requestID: 0, total: 0, devices: [summary])).encodedFrame()
+            size += alone.readableBytes
+            if size > frameBudget && !list.devices.isEmpty { break }
+            list.devices.append(summary)
+        }
+        return list
     }
 
     func listEvents(_ request: ListEvents) async throws -> EventList {

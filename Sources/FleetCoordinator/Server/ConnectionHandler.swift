@@ -130,15 +130,26 @@ final class ConnectionHandler: ChannelInboundHandler {
         case .storeState(let deviceID, let report):
             context.presence.touch(deviceID, at: Date())
             let store = context.store
-            run(channelContext, { try? await store.recordHeartbeats([report.heartbeat(deviceID: deviceID)]) }) {
-                handler,
-                _,
-                ctx in
-                handler.write(.ack(Ack(requestID: report.requestID)), ctx)
+            let logger = context.logger
+            run(
+                channelContext,
+                {
+                    do {
+                        try await store.recordHeartbeats([report.heartbeat(deviceID: deviceID)])
+                        return Message.ack(Ack(requestID: report.requestID))
+                    } catch {
+                        logger.error("storing reported state failed", metadata: ["error": "\(error)"])
+                        return .error(
+                            ErrorMessage(requestID: report.requestID, code: .unavailable, message: "state not stored; retry")
+                        )
+                    }
+                }
+            ) { handler, reply, ctx in
+                handler.write(reply, ctx)
             }
-        case .adminRequest(let message):
+        case .adminRequest(let message, let budget):
             let admin = context.admin
-            run(channelContext, { await admin.handle(message) }) { handler, reply, ctx in
+            run(channelContext, { await admin.handle(message, frameBudget: budget) }) { handler, reply, ctx in
                 handler.write(reply, ctx)
             }
         }

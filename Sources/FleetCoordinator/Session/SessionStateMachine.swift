@@ -11,7 +11,7 @@ import FleetWire
 struct SessionStateMachine {
     enum State: Equatable {
         case awaitingHello
-        case awaitingCredentials(nonce: [UInt8])
+        case awaitingCredentials(nonce: [UInt8], role: PeerRole)
         case verifying(nonce: [UInt8])
         case device(id: String)
         case admin
@@ -33,8 +33,8 @@ struct SessionStateMachine {
         case heartbeat(deviceID: String)
         /// Store the reported state, then acknowledge.
         case storeState(deviceID: String, StateReport)
-        /// Run an administration request.
-        case adminRequest(Message)
+        /// Run an administration request; the answer must fit in `frameBudget` bytes.
+        case adminRequest(Message, frameBudget: Int)
         /// Nothing to do.
         case none
     }
@@ -47,6 +47,8 @@ struct SessionStateMachine {
 
     private(set) var state: State = .awaitingHello
     let settings: Settings
+    /// The frame limit both sides agreed on in the handshake; answers must fit it.
+    private(set) var negotiatedFrameLength = Frame.handshakeMaximumLength
 
     init(settings: Settings) {
         self.settings = settings
@@ -71,12 +73,13 @@ struct SessionStateMachine {
                 )
             }
             let nonce = makeNonce()
-            state = .awaitingCredentials(nonce: nonce)
+            state = .awaitingCredentials(nonce: nonce, role: hello.role)
+            negotiatedFrameLength = min(settings.maximumFrameLength, max(hello.maximumFrameLength, 1024))
             return .send(
                 .helloAccept(
                     HelloAccept(
                         version: version,
-                        maximumFrameLength: min(settings.maximumFrameLength, max(hello.maximumFrameLength, 1024)),
+                        maximumFrameLength: negotiatedFrameLength,
                         heartbeatIntervalMilliseconds: settings.heartbeatIntervalMilliseconds,
                         offlineTimeoutMilliseconds: settings.offlineTimeoutMilliseconds,
                         nonce: nonce,
@@ -84,16 +87,16 @@ struct SessionStateMachine {
                     )
                 )
             )
-        case (.awaitingCredentials(let nonce), .enrol(let enrol)):
+        case (.awaitingCredentials(let nonce, .device), .enrol(let enrol)):
             state = .verifying(nonce: nonce)
             return .verifyEnrolment(enrol, nonce: nonce)
-        case (.awaitingCredentials(let nonce), .authenticate(let authenticate)):
+        case (.awaitingCredentials(let nonce, .device), .authenticate(let authenticate)):
             state = .verifying(nonce: nonce)
             guard authenticate.nonce == nonce else {
                 return fail(.replayedNonce, "signature is for another connection's nonce")
             }
             return .verifyDevice(authenticate, nonce: nonce)
-        case (.awaitingCredentials(let nonce), .adminAuthenticate(let admin)):
+        case (.awaitingCredentials(let nonce, .admin), .adminAuthenticate(let admin)):
             state = .verifying(nonce: nonce)
             guard admin.nonce == nonce else { return fail(.replayedNonce, "proof is for another connection's nonce") }
             return .verifyAdmin(admin, nonce: nonce)
@@ -102,11 +105,14 @@ struct SessionStateMachine {
         case (.device(let id), .stateReport(let report)):
             return .storeState(deviceID: id, report)
         case (.admin, .createToken), (.admin, .listDevices), (.admin, .listEvents):
-            return .adminRequest(message)
+            return .adminRequest(message, frameBudget: negotiatedFrameLength)
         case (.admin, .heartbeat):
             return .send(.heartbeatAck)
         case (.awaitingHello, _):
             return fail(.unexpectedMessage, "expected hello, got \(message.type)")
+        case (.awaitingCredentials(_, let role), .enrol), (.awaitingCredentials(_, let role), .authenticate),
+            (.awaitingCredentials(_, let role), .adminAuthenticate):
+            return fail(.unexpectedMessage, "\(message.type) does not match the role \(role) announced in hello")
         case (.awaitingCredentials, _), (.verifying, _):
             return fail(.notAuthenticated, "\(message.type) before authentication")
         case (.device, _), (.admin, _):

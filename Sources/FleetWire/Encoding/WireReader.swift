@@ -25,7 +25,11 @@ public struct WireReader {
             let byte = try readByte(field)
             if shift == 63 && byte > 1 { throw FleetWireError.malformedVarint }
             result |= UInt64(byte & 0x7F) << shift
-            if byte & 0x80 == 0 { return result }
+            if byte & 0x80 == 0 {
+                // Canonical form only: a final zero group after the first byte is an over-long encoding.
+                if byte == 0 && shift > 0 { throw FleetWireError.malformedVarint }
+                return result
+            }
             shift += 7
             if shift > 63 { throw FleetWireError.malformedVarint }
         }
@@ -74,9 +78,15 @@ public struct WireReader {
         let count = try readCount(field, minimumElementSize: 2)
         var map: [String: String] = [:]
         map.reserveCapacity(count)
+        var previousKey: String?
         for _ in 0..<count {
             let key = try readLengthPrefixedString(field + ".key")
             let value = try readLengthPrefixedString(field + ".value")
+            // Keys are strictly ascending by UTF-8 bytes: no duplicates, one encoding per map.
+            if let previousKey, !previousKey.utf8.lexicographicallyPrecedes(key.utf8) {
+                throw FleetWireError.invalidValue(field, "keys not in ascending order at \"\(key)\"")
+            }
+            previousKey = key
             guard map.updateValue(value, forKey: key) == nil else {
                 throw FleetWireError.invalidValue(field, "duplicate key \"\(key)\"")
             }

@@ -30,12 +30,12 @@ extension ByteBuffer {
         writeString(string)
     }
 
-    /// Writes a map as a varint count, then each key and value as strings, sorted by key.
+    /// Writes a map as a varint count, then each key and value as strings, keys ascending by UTF-8 bytes.
     public mutating func writeStringMap(_ map: [String: String]) {
         writeVarint(map.count)
-        for key in map.keys.sorted() {
+        for (key, value) in map.sorted(by: { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }) {
             writeLengthPrefixedString(key)
-            writeLengthPrefixedString(map[key] ?? "")
+            writeLengthPrefixedString(value)
         }
     }
 

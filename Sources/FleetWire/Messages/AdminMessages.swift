@@ -177,7 +177,7 @@ public struct DeviceList: WirePayload {
     public init(reading reader: inout WireReader) throws {
         requestID = try reader.readVarint("requestID")
         total = try reader.readBoundedInt("total")
-        devices = try reader.readList("devices", minimumElementSize: 10) { try DeviceSummary(reading: &$0) }
+        devices = try reader.readList("devices", minimumElementSize: 9) { try DeviceSummary(reading: &$0) }
     }
 
     public func write(to buffer: inout ByteBuffer) {

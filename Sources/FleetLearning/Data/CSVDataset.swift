@@ -1,0 +1,69 @@
+import Foundation
+
+/// Reads a device's local data from CSV: a header line, then feature columns, then a label column (named
+/// `label` by default); columns after the label are kept as text attributes (e.g. `split`, `client`) and
+/// ignored by training. Plain comma-separated values without quoting, as written by pandas/numpy.
+public struct CSVDatasetReader: Sendable {
+    /// Name of the label column; every column before it is a feature.
+    public var labelColumn: String
+    /// Features are multiplied by this (1/16 for the digits pixels, 0…16).
+    public var featureScale: Float
+    /// Labels must lie in `0..<classCount` when set.
+    public var classCount: Int?
+
+    public init(labelColumn: String = "label", featureScale: Float = 1, classCount: Int? = nil) {
+        self.labelColumn = labelColumn
+        self.featureScale = featureScale
+        self.classCount = classCount
+    }
+
+    public func read(contentsOf url: URL) throws -> Dataset {
+        try parse(Data(contentsOf: url))
+    }
+
+    public func parse(_ data: Data) throws(DatasetError) -> Dataset {
+        guard let text = String(data: data, encoding: .utf8) else { throw .notUTF8 }
+        return try parse(text)
+    }
+
+    public func parse(_ text: String) throws(DatasetError) -> Dataset {
+        var lines = text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline)
+        while let last = lines.last, last.allSatisfy(\.isWhitespace) { lines.removeLast() }
+        guard let headerLine = lines.first else { throw .empty }
+        let header = headerLine.split(separator: ",", omittingEmptySubsequences: false).map {
+            $0.trimmingCharacters(in: .whitespaces)
+        }
+        guard let labelIndex = header.firstIndex(of: labelColumn) else { throw .missingColumn(labelColumn) }
+        guard labelIndex > 0 else { throw .missingColumn("features before \(labelColumn)") }
+        let extraNames = Array(header[(labelIndex + 1)...])
+
+        var features = [Float]()
+        features.reserveCapacity((lines.count - 1) * labelIndex)
+        var labels = [Int]()
+        var extras = [[String]](repeating: [], count: extraNames.count)
+        for (offset, line) in lines.dropFirst().enumerated() {
+            let lineNumber = offset + 2
+            let fields = line.split(separator: ",", omittingEmptySubsequences: false)
+            guard fields.count == header.count else {
+                throw .fieldCount(line: lineNumber, expected: header.count, actual: fields.count)
+            }
+            for column in 0..<labelIndex {
+                let field = fields[column].trimmingCharacters(in: .whitespaces)
+                guard let value = Float(field), value.isFinite else {
+                    throw .invalidValue(row: lineNumber, column: header[column], text: field)
+                }
+                features.append(value * featureScale)
+            }
+            let labelText = fields[labelIndex].trimmingCharacters(in: .whitespaces)
+            guard let label = Int(labelText), label >= 0, label < (classCount ?? Int.max) else {
+                throw .invalidValue(row: lineNumber, column: labelColumn, text: labelText)
+            }
+            labels.append(label)
+            for (k, column) in (labelIndex + 1..<header.count).enumerated() {
+                extras[k].append(String(fields[column]).trimmingCharacters(in: .whitespaces))
+            }
+        }
+        let attributes = Dictionary(zip(extraNames, extras)) { first, _ in first }
+        return try Dataset(featureCount: labelIndex, features: features, labels: labels, attributes: attributes)
+    }
+}

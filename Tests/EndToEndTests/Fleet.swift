@@ -1,0 +1,123 @@
+import Foundation
+import Testing
+
+/// A coordinator process and the agents of one end-to-end scenario, driven through the real executables.
+final class Fleet: @unchecked Sendable {
+    // @unchecked: used from one test task at a time.
+    let root: String
+    let coordinatorDirectory: String
+    var coordinator: FleetProcess?
+    var agents: [String: FleetProcess] = [:]
+    var port = 0
+    let heartbeat = "300ms"
+    let offlineTimeout = "1500ms"
+    var extraCoordinatorArguments: [String] = []
+
+    init(_ name: String) throws {
+        root = try makeTemporaryDirectory("tinyfleet-\(name)")
+        coordinatorDirectory = root + "/coordinator"
+    }
+
+    struct Device: Decodable {
+        var id: String
+        var name: String
+        var status: String
+        var lastSeen: String?
+        var labels: [String: String]
+        var capabilities: [String: String]
+    }
+
+    struct Event: Decodable {
+        var sequence: Int64
+        var device: String?
+        var kind: String
+        var detail: String
+    }
+
+    struct Token: Decodable {
+        var token: String
+        var id: String
+    }
+
+    func startCoordinator(port: Int = 0) async throws {
+        let endpointPath = coordinatorDirectory + "/coordinator.json"
+        try? FileManager.default.removeItem(atPath: endpointPath)
+        coordinator = try FleetProcess(
+            "fleet-coordinator",
+            [
+                "--data-dir", coordinatorDirectory, "--listen", "127.0.0.1:\(port)",
+                "--heartbeat-interval", heartbeat, "--offline-timeout", offlineTimeout,
+            ] + extraCoordinatorArguments,
+            logDirectory: root,
+            name: "coordinator-\(UUID().uuidString.prefix(4))"
+        )
+        let started = try await eventually(timeout: .seconds(20)) {
+            FileManager.default.fileExists(atPath: endpointPath)
+        }
+        try #require(started, "coordinator wrote coordinator.json: \(coordinator?.log ?? "")")
+        struct Endpoint: Decodable { var port: Int }
+        let data = try Data(contentsOf: URL(fileURLWithPath: endpointPath))
+        self.port = try JSONDecoder().decode(Endpoint.self, from: data).port
+    }
+
+    func fleetctl(_ arguments: [String]) throws -> String {
+        let result = try runCommand("fleetctl", arguments)
+        guard result.status == 0 else {
+            throw FleetCtlFailure(arguments: arguments, status: result.status, stderr: result.stderr)
+        }
+        return result.stdout
+    }
+
+    func createToken(uses: Int = 1, labels: [String] = []) throws -> Token {
+        let output = try fleetctl(
+            ["token", "create", "--data-dir", coordinatorDirectory, "--uses", "\(uses)", "--json"]
+                + labels.flatMap { ["--label", $0] }
+        )
+        return try JSONDecoder().decode(Token.self, from: Data(output.utf8))
+    }
+
+    func devices() throws -> [Device] {
+        try JSONDecoder().decode([Device].self, from: Data(fleetctl(["devices", "--data-dir", coordinatorDirectory, "--json"]).utf8))
+    }
+
+    func events() throws -> [Event] {
+        try JSONDecoder().decode(
+            [Event].self,
+            from: Data(fleetctl(["events", "--data-dir", coordinatorDirectory, "--limit", "1000", "--json"]).utf8)
+        )
+    }
+
+    @discardableResult
+    func startAgent(_ name: String, token: String?, extra: [String] = []) throws -> FleetProcess {
+        var arguments = ["--data-dir", root + "/agent-\(name)", "--coordinator", "127.0.0.1:\(port)", "--name", name]
+        if let token { arguments += ["--token", token] }
+        let agent = try FleetProcess("fleet-agent", arguments + extra, logDirectory: root, name: "agent-\(name)")
+        agents[name] = agent
+        return agent
+    }
+
+    func onlineNames() throws -> Set<String> {
+        Set(try devices().filter { $0.status == "online" }.map(\.name))
+    }
+
+    /// `name=status` of every device, for failure messages.
+    var summary: String {
+        ((try? devices()) ?? []).map { "\($0.name)=\($0.status)" }.joined(separator: ", ")
+    }
+
+    func stopAll() async {
+        for agent in agents.values { await agent.terminate() }
+        await coordinator?.terminate()
+    }
+
+    func cleanUp() {
+        try? FileManager.default.removeItem(atPath: root)
+    }
+}
+
+struct FleetCtlFailure: Error, CustomStringConvertible {
+    var arguments: [String]
+    var status: Int32
+    var stderr: String
+    var description: String { "fleetctl \(arguments.joined(separator: " ")) exited \(status): \(stderr)" }
+}

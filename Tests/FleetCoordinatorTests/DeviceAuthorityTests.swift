@@ -1,0 +1,123 @@
+import FleetStore
+import FleetTrust
+import FleetWire
+import Foundation
+import Logging
+import Testing
+
+@testable import FleetCoordinator
+
+@Suite struct DeviceAuthorityTests {
+    let nonce = Digest.randomBytes(32)
+
+    func makeAuthority() throws -> (DeviceAuthority, AdminRequests) {
+        let store = try CoordinatorStore.inMemory()
+        let authority = DeviceAuthority(store: store, adminCredential: .generate(), logger: Logger(label: "test"))
+        return (authority, AdminRequests(store: store, presence: PresenceTracker(offlineTimeout: 30)))
+    }
+
+    func enrolment(_ identity: DeviceIdentity, token: String, nonce: [UInt8]) throws -> Enrol {
+        Enrol(
+            token: token,
+            publicKey: identity.publicKey,
+            signature: try identity.sign(AuthChallenge.enrol(nonce: nonce, publicKey: identity.publicKey)),
+            name: "cam",
+            labels: ["site": "lyon"],
+            capabilities: ["arch": "aarch64"],
+            software: "test"
+        )
+    }
+
+    @Test func enrolThenAuthenticate() async throws {
+        let (authority, admin) = try makeAuthority()
+        let token = try await admin.createToken(CreateToken(requestID: 1, uses: 1, expiresInSeconds: 0, labels: ["region": "eu"]))
+        let identity = DeviceIdentity.generate()
+        let enrolled = try await authority.enrol(enrolment(identity, token: token.token, nonce: nonce), nonce: nonce, peer: "t").get()
+        #expect(enrolled.deviceID == DeviceIdentity.deviceID(forPublicKey: identity.publicKey))
+        #expect(enrolled.labels == ["region": "eu", "site": "lyon"])
+
+        let signature = try identity.sign(AuthChallenge.authenticate(nonce: nonce, deviceID: enrolled.deviceID))
+        let again = try await authority.authenticate(
+            Authenticate(deviceID: enrolled.deviceID, nonce: nonce, signature: signature),
+            nonce: nonce,
+            peer: "t"
+        ).get()
+        #expect(again.deviceID == enrolled.deviceID)
+    }
+
+    @Test func refusalsHaveDistinctCodes() async throws {
+        let (authority, admin) = try makeAuthority()
+        let token = try await admin.createToken(CreateToken(requestID: 1, uses: 1, expiresInSeconds: 0, labels: [:]))
+        let first = DeviceIdentity.generate()
+        _ = try await authority.enrol(enrolment(first, token: token.token, nonce: nonce), nonce: nonce, peer: "t").get()
+
+        func code(_ result: Result<DeviceAuthority.Accepted, ErrorMessage>) -> ErrorCode? {
+            if case .failure(let error) = result { return error.code }
+            return nil
+        }
+        let reused = await authority.enrol(try enrolment(.generate(), token: token.token, nonce: nonce), nonce: nonce, peer: "t")
+        #expect(code(reused) == .tokenUsed)
+        let unknown = await authority.enrol(try enrolment(.generate(), token: "tft_x", nonce: nonce), nonce: nonce, peer: "t")
+        #expect(code(unknown) == .tokenUnknown)
+
+        var forged = try enrolment(.generate(), token: token.token, nonce: nonce)
+        forged.publicKey = DeviceIdentity.generate().publicKey
+        #expect(code(await authority.enrol(forged, nonce: nonce, peer: "t")) == .badSignature)
+
+        let deviceID = DeviceIdentity.deviceID(forPublicKey: first.publicKey)
+        let wrongKey = try DeviceIdentity.generate().sign(AuthChallenge.authenticate(nonce: nonce, deviceID: deviceID))
+        let impostor = await authority.authenticate(
+            Authenticate(deviceID: deviceID, nonce: nonce, signature: wrongKey),
+            nonce: nonce,
+            peer: "t"
+        )
+        #expect(code(impostor) == .badSignature)
+        let nobody = await authority.authenticate(
+            Authenticate(deviceID: "d-ffffffffffffffff", nonce: nonce, signature: wrongKey),
+            nonce: nonce,
+            peer: "t"
+        )
+        #expect(code(nobody) == .unknownDevice)
+    }
+
+    @Test func expiredTokenIsRefused() async throws {
+        let store = try CoordinatorStore.inMemory()
+        let authority = DeviceAuthority(store: store, adminCredential: .generate(), logger: Logger(label: "test"))
+        _ = try await store.createToken(
+            NewEnrolmentToken(
+                id: "t-old",
+                secretHash: Digest.sha256("tft_old".utf8),
+                uses: 1,
+                expiresAt: Date().addingTimeInterval(-1),
+                labels: [:],
+                createdAt: Date().addingTimeInterval(-100)
+            )
+        )
+        let result = await authority.enrol(try enrolment(.generate(), token: "tft_old", nonce: nonce), nonce: nonce, peer: "t")
+        guard case .failure(let error) = result else {
+            Issue.record("expected refusal")
+            return
+        }
+        #expect(error.code == .tokenExpired)
+    }
+
+    @Test func adminCredentialIsChecked() throws {
+        let credential = AdminCredential.generate()
+        let authority = DeviceAuthority(store: try .inMemory(), adminCredential: credential, logger: Logger(label: "t"))
+        #expect(authority.authenticateAdmin(AdminAuthenticate(nonce: nonce, proof: credential.proof(nonce: nonce)), nonce: nonce) == nil)
+        let wrong = AdminCredential.generate().proof(nonce: nonce)
+        #expect(authority.authenticateAdmin(AdminAuthenticate(nonce: nonce, proof: wrong), nonce: nonce)?.code == .adminDenied)
+    }
+
+    @Test func deviceListPagesFitTheFrameBudget() async throws {
+        let (authority, admin) = try makeAuthority()
+        let token = try await admin.createToken(CreateToken(requestID: 1, uses: 50, expiresInSeconds: 0, labels: [:]))
+        for _ in 0..<50 {
+            _ = try await authority.enrol(enrolment(.generate(), token: token.token, nonce: nonce), nonce: nonce, peer: "t").get()
+        }
+        let page = try await admin.listDevices(ListDevices(requestID: 2, offset: 0, limit: 200), frameBudget: 2048)
+        #expect(page.total == 50)
+        #expect(!page.devices.isEmpty && page.devices.count < 50)
+        #expect(Message.deviceList(page).encodedFrame().readableBytes <= 2048)
+    }
+}

@@ -34,6 +34,7 @@ let package = Package(
         ),
         .target(name: "FleetDelta", dependencies: ["CZlib"], swiftSettings: strict),
         .target(name: "FleetLearning", swiftSettings: strict),
+        .target(name: "FleetObserve", swiftSettings: strict),
         .target(
             name: "FleetTrust",
             dependencies: [.product(name: "Crypto", package: "swift-crypto")],
@@ -60,7 +61,7 @@ let package = Package(
         .target(
             name: "FleetCoordinator",
             dependencies: [
-                "FleetWire", "FleetStore", "FleetTrust",
+                "FleetWire", "FleetStore", "FleetTrust", "FleetDelta",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -72,7 +73,7 @@ let package = Package(
         .target(
             name: "FleetAgent",
             dependencies: [
-                "FleetWire", "FleetStore", "FleetTrust", "FleetClient",
+                "FleetWire", "FleetStore", "FleetTrust", "FleetClient", "FleetDelta",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -178,6 +179,14 @@ let package = Package(
             dependencies: ["FleetAgent", "FleetWire"],
             swiftSettings: strict
         ),
+        .testTarget(name: "FleetTrustTests", dependencies: ["FleetTrust"], swiftSettings: strict),
+        .testTarget(
+            name: "FleetObserveTests",
+            dependencies: ["FleetObserve"],
+            resources: [.copy("Fixtures")],
+            swiftSettings: strict
+        ),
+        .testTarget(name: "FleetAgentInstallTests", dependencies: ["FleetAgent"], swiftSettings: strict),
         .testTarget(
             name: "FleetStoreTests",
             dependencies: ["FleetStore", .product(name: "GRDB", package: "GRDB.swift")],

@@ -17,6 +17,10 @@ public struct CoordinatorConfiguration: Sendable {
     public var tls: TLSFiles?
     /// Allows plaintext on a non-loopback address.
     public var insecure: Bool
+    /// Payload bytes per transfer chunk (capped by the connection's frame limit).
+    public var transferChunkSize: Int = 64 * 1024
+    /// Bytes per second per model transfer; nil for no limit (for constrained uplinks, and for tests).
+    public var transferRateLimit: Int?
 
     public struct TLSFiles: Sendable {
         public var certificatePath: String

@@ -17,6 +17,8 @@ public struct CoordinatorDataDirectory: Sendable {
     public var databasePath: String { path + "/coordinator.sqlite" }
     public var adminKeyPath: String { path + "/admin.key" }
     public var endpointPath: String { path + "/coordinator.json" }
+    /// The Ed25519 key that signs release manifests (mode 0600); agents pin its public half at enrolment.
+    public var releaseKeyPath: String { path + "/release.key" }
 
     /// Where a running coordinator listens.
     public struct Endpoint: Codable, Sendable, Equatable {

@@ -4,6 +4,9 @@ public struct TrustError: Error, Hashable, Sendable, CustomStringConvertible {
         case invalidKey
         case badSignature
         case decryptionFailed
+        case malformed
+        case insecureFile
+        case fileAccess
     }
 
     private let code: Code
@@ -20,6 +23,12 @@ public struct TrustError: Error, Hashable, Sendable, CustomStringConvertible {
     public static func badSignature(_ detail: String) -> Self { Self(.badSignature, detail) }
     /// Ciphertext failed authentication (tampered or wrong key).
     public static func decryptionFailed(_ detail: String) -> Self { Self(.decryptionFailed, detail) }
+    /// Encoded bytes (manifest, consent record, sealed file header) that break the format or its limits.
+    public static func malformed(_ detail: String) -> Self { Self(.malformed, detail) }
+    /// A secret file that is not a regular file of mode 0600 (group or world may read it, or it is a link).
+    public static func insecureFile(_ detail: String) -> Self { Self(.insecureFile, detail) }
+    /// A secret or sealed file that could not be created, read or written.
+    public static func fileAccess(_ detail: String) -> Self { Self(.fileAccess, detail) }
 
     public var description: String { "TrustError(\(detail))" }
     public static func == (lhs: Self, rhs: Self) -> Bool { lhs.code == rhs.code }

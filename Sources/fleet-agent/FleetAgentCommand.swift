@@ -9,6 +9,14 @@ struct FleetAgentCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fleet-agent",
         abstract: "The TinyFleet agent for an edge box: enrols once, then stays in sync with the coordinator.",
+        subcommands: [Run.self, Status.self],
+        defaultSubcommand: Run.self
+    )
+}
+
+struct Run: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run the agent daemon (the default command).",
         discussion: """
             First start: fleet-agent --data-dir DIR --coordinator HOST:PORT --token TOKEN [--name NAME] [--label K=V ...]
             Later starts need only --data-dir: the identity key, device id and coordinator address are kept \
@@ -92,4 +100,21 @@ func parsePairs(_ items: [String], option: String) throws -> [String: String] {
         pairs[String(item[..<equals])] = String(item[item.index(after: equals)...])
     }
     return pairs
+}
+
+struct Status: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Show what this device runs, what it should run, and any transfer in progress."
+    )
+
+    @Option(help: "The agent's data directory.")
+    var dataDir: String
+
+    @Flag(help: "Print JSON for scripts.")
+    var json = false
+
+    func run() async throws {
+        let status = try await AgentStatus.read(dataDirectory: dataDir)
+        print(json ? try status.jsonString() : status.humanReadable())
+    }
 }

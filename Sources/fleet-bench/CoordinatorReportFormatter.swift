@@ -52,7 +52,10 @@ enum CoordinatorReportFormatter {
                 lines.append("  coordinator log \(count)x \(message)")
             }
         }
-        if let exhaustion {
+        if let failure = exhaustion?.failure {
+            lines.append("")
+            lines.append("Descriptor exhaustion check FAILED to complete: \(failure)")
+        } else if let exhaustion {
             lines.append("")
             lines.append(
                 "Descriptor exhaustion (after the largest N, \(exhaustion.extraConnected) extra raw connections):"
@@ -67,8 +70,13 @@ enum CoordinatorReportFormatter {
             )
             lines.append(
                 "  coordinator CPU during the check: " + String(format: "%.1f", exhaustion.coordinatorCPUPercent)
-                    + " % of one core (a spinning accept loop would show ~100 %)"
+                    + " % of one core; busiest thread \(exhaustion.busiestThread) "
+                    + String(format: "%.1f", exhaustion.busiestThreadCPUPercent)
+                    + " % (a spinning accept loop shows ~100 %)"
             )
+            if let accepts = exhaustion.acceptCallsIn3Seconds {
+                lines.append("  strace over 3 s of the check: \(accepts)")
+            }
             lines.append(
                 "  existing admin connection: \(exhaustion.adminHeartbeatsAnswered)/\(exhaustion.adminHeartbeats) "
                     + "heartbeats answered, worst " + formatMs(exhaustion.adminRoundTripMaxMilliseconds) + " ms"

@@ -128,14 +128,19 @@ struct CoordinatorRun {
 
         var exhaustion: ExhaustionResult?
         if check {
-            exhaustion = try await ExhaustionCheck(
-                harness: harness,
-                address: address,
-                coordinatorPID: coordinator.pid,
-                logPath: coordinator.stderrPath,
-                extraConnections: settings.exhaustionConnections,
-                duration: exhaustionTime - .seconds(10)
-            ).run()
+            do {
+                exhaustion = try await ExhaustionCheck(
+                    harness: harness,
+                    address: address,
+                    coordinatorPID: coordinator.pid,
+                    logPath: coordinator.stderrPath,
+                    extraConnections: settings.exhaustionConnections,
+                    duration: exhaustionTime - .seconds(10)
+                ).run()
+            } catch {
+                progress("[exhaustion] check failed: \(error)")
+                exhaustion = .failed("\(error)")
+            }
         }
         let reports = try await collect(generators, timeout: .seconds(120))
         exhaustion?.addLoadGeneratorView(reports)
@@ -227,9 +232,9 @@ struct CoordinatorRun {
         var counts: [String: Int] = [:]
         for line in text.split(separator: "\n") {
             for level in [" warning ", " error ", " critical "] where line.contains(level) {
-                // swift-log's stream format: "<time> <level> <label>: [metadata] <message>"
-                let message = line.split(separator: ":", maxSplits: 3).last.map(String.init) ?? String(line)
-                let key = level.trimmingCharacters(in: .whitespaces) + ": " + String(message.prefix(80))
+                // swift-log's stream format: "<time> <level> <label>: <metadata> [<module>] <message>"
+                let message = line.range(of: "] ", options: .backwards).map { String(line[$0.upperBound...]) }
+                let key = level.trimmingCharacters(in: .whitespaces) + ": " + (message ?? String(line.suffix(80)))
                 counts[key, default: 0] += 1
             }
         }

@@ -18,16 +18,43 @@ struct ExhaustionResult: Codable, Sendable {
     var acceptFailedLogLines: Int
     var firstAcceptFailedLine: String?
     var coordinatorCPUPercent: Double
+    /// The coordinator's busiest thread during the check, in % of one core.
+    var busiestThread: String
+    var busiestThreadCPUPercent: Double
+    /// `strace -c -e trace=accept4` on the coordinator for 3 s during the check, when strace is installed.
+    var acceptCallsIn3Seconds: String?
     var adminHeartbeats: Int
     var adminHeartbeatsAnswered: Int
     var adminRoundTripMaxMilliseconds: Double?
     var newConnectionAfterwards: Bool
     var newConnectionDetail: String
     var stillRunning: Bool
+    /// Set when the check itself could not finish.
+    var failure: String?
     /// From the load generators: round trips of heartbeats sent after the measured window (during the check).
     var agentsTailSamples = 0
     var agentsTailP99Milliseconds: Double?
     var agentsTailMaxMilliseconds: Double?
+
+    static func failed(_ failure: String) -> ExhaustionResult {
+        ExhaustionResult(
+            openFilesBefore: 0,
+            openFilesDuring: 0,
+            openFilesLimit: "?",
+            extraConnected: 0,
+            extraFailed: 0,
+            acceptFailedLogLines: 0,
+            coordinatorCPUPercent: 0,
+            busiestThread: "?",
+            busiestThreadCPUPercent: 0,
+            adminHeartbeats: 0,
+            adminHeartbeatsAnswered: 0,
+            newConnectionAfterwards: false,
+            newConnectionDetail: "",
+            stillRunning: false,
+            failure: failure
+        )
+    }
 
     mutating func addLoadGeneratorView(_ reports: [LoadReport]) {
         var tail = LatencyHistogram()
@@ -56,6 +83,7 @@ struct ExhaustionCheck {
         let extraConnections = self.extraConnections
         let probeCount = max(1, Int(duration.seconds * 2))
         let logPath = self.logPath
+        let scratch = URL(fileURLWithPath: logPath).deletingLastPathComponent().path
         progress("[exhaustion] opening \(extraConnections) extra connections")
         var result = try await withTimeout(duration.seconds + 60, "exhaustion check") {
             try await FleetConnection.withConnection(to: address, tls: nil) { connection in
@@ -65,6 +93,7 @@ struct ExhaustionCheck {
                 try await Task.sleep(for: .seconds(2))
                 let during = stats.openFiles()
                 let cpuStart = stats.cpuSeconds()
+                let threadsStart = stats.threadCPUSeconds()
                 let start = ContinuousClock.now
                 var answered = 0
                 var worst: Duration = .zero
@@ -77,7 +106,13 @@ struct ExhaustionCheck {
                     }
                     try await Task.sleep(for: .milliseconds(500))
                 }
-                let cpu = (stats.cpuSeconds() - cpuStart) / (ContinuousClock.now - start).seconds * 100
+                let elapsed = (ContinuousClock.now - start).seconds
+                let cpu = (stats.cpuSeconds() - cpuStart) / elapsed * 100
+                let busiest =
+                    stats.threadCPUSeconds()
+                    .map { ($0.key, ($0.value - (threadsStart[$0.key] ?? 0)) / elapsed * 100) }
+                    .max { $0.1 < $1.1 } ?? ("?", 0)
+                let accepts = Self.countAcceptCalls(pid: stats.pid, scratch: scratch)
                 for channel in extra { try? await channel.close() }
                 let lines = Self.acceptFailedLines(logPath)
                 return ExhaustionResult(
@@ -89,6 +124,9 @@ struct ExhaustionCheck {
                     acceptFailedLogLines: lines.count,
                     firstAcceptFailedLine: lines.first,
                     coordinatorCPUPercent: cpu,
+                    busiestThread: busiest.0,
+                    busiestThreadCPUPercent: busiest.1,
+                    acceptCallsIn3Seconds: accepts,
                     adminHeartbeats: probeCount,
                     adminHeartbeatsAnswered: answered,
                     adminRoundTripMaxMilliseconds: answered > 0 ? worst.seconds * 1000 : nil,
@@ -126,6 +164,33 @@ struct ExhaustionCheck {
             if let channel = try? await future.get() { channels.append(channel) } else { failed += 1 }
         }
         return (channels, failed)
+    }
+
+    /// Runs `strace -f -c -e trace=accept4` on the process for 3 s (killed after 6 s at most); returns its
+    /// accept4 summary. `-I 1` lets SIGINT stop strace even while the tracee is busy in system calls.
+    private static func countAcceptCalls(pid: Int32, scratch: String) -> String? {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/strace"),
+            FileManager.default.isExecutableFile(atPath: "/usr/bin/timeout")
+        else { return nil }
+        let output = scratch + "/strace-accept4.txt"
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/timeout")
+        process.arguments = [
+            "-s", "INT", "-k", "3", "3", "/usr/bin/strace", "-I", "1", "-f", "-c", "-e", "trace=accept4", "-o", output,
+            "-p", "\(pid)",
+        ]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        do { try process.run() } catch { return nil }
+        process.waitUntilExit()
+        guard let text = try? String(contentsOfFile: output, encoding: .utf8) else { return "strace gave no summary" }
+        // "% time     seconds  usecs/call     calls    errors syscall" ... "100.00    0.01    0    123456    123456 accept4"
+        guard let line = text.split(separator: "\n").first(where: { $0.hasSuffix("accept4") }) else {
+            return "no accept4 calls"
+        }
+        let fields = line.split(separator: " ", omittingEmptySubsequences: true)
+        guard fields.count >= 6 else { return String(line) }
+        return "\(fields[3]) accept4 calls, \(fields[4]) failed"
     }
 
     private static func acceptFailedLines(_ path: String) -> [String] {

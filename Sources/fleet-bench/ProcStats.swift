@@ -16,14 +16,28 @@ struct ProcStats {
     var rssKiB: Int { status()["VmRSS"] ?? 0 }
 
     /// User plus system CPU time, in seconds (all threads).
-    func cpuSeconds() -> Double {
-        guard let text = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+    func cpuSeconds(statPath: String? = nil) -> Double {
+        guard let text = try? String(contentsOfFile: statPath ?? "/proc/\(pid)/stat", encoding: .utf8),
             let close = text.lastIndex(of: ")")
         else { return 0 }
         // Fields after the command name start with field 3 (state); utime and stime are fields 14 and 15.
         let fields = text[text.index(after: close)...].split(separator: " ")
         guard fields.count > 13, let user = Double(fields[11]), let system = Double(fields[12]) else { return 0 }
         return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
+    }
+
+    /// CPU seconds of each thread, by thread id and name.
+    func threadCPUSeconds() -> [String: Double] {
+        let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")) ?? []
+        var result: [String: Double] = [:]
+        for task in tasks {
+            guard let id = Int32(task) else { continue }
+            let name =
+                (try? String(contentsOfFile: "/proc/\(pid)/task/\(task)/comm", encoding: .utf8))?
+                .trimmingCharacters(in: .whitespacesAndNewlines) ?? "?"
+            result["\(task) \(name)"] = ProcStats(pid: id).cpuSeconds(statPath: "/proc/\(pid)/task/\(task)/stat")
+        }
+        return result
     }
 
     /// Context switches of all threads: (voluntary, involuntary). A voluntary switch is a wake-up after a sleep.

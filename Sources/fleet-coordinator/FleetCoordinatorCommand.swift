@@ -39,6 +39,12 @@ struct FleetCoordinatorCommand: AsyncParsableCommand {
     @Flag(help: "Allow plaintext on a non-loopback address.")
     var insecure = false
 
+    @Option(help: "Limit each model transfer to this many bytes per second (e.g. 64KiB), for constrained links.")
+    var transferRateLimit: String?
+
+    @Option(help: "Payload bytes per transfer chunk.")
+    var transferChunkSize: Int = 64 * 1024
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: Logger.Level = .info
 
@@ -58,6 +64,13 @@ struct FleetCoordinatorCommand: AsyncParsableCommand {
             maximumFrameLength: maxFrame,
             insecure: insecure
         )
+        configuration.transferChunkSize = max(1024, transferChunkSize)
+        if let transferRateLimit {
+            guard let bytes = parseByteCount(transferRateLimit), bytes > 0 else {
+                throw ValidationError("--transfer-rate-limit takes a size per second, e.g. 64KiB")
+            }
+            configuration.transferRateLimit = Int(bytes)
+        }
         if let tlsCert, let tlsKey {
             configuration.tls = .init(certificatePath: tlsCert, privateKeyPath: tlsKey)
         }
@@ -105,4 +118,17 @@ func parseDuration(_ text: String) throws -> Duration {
     }
     if let seconds = Double(text), seconds > 0 { return .milliseconds(Int64(seconds * 1000)) }
     throw ValidationError("invalid duration \"\(text)\": use e.g. 500ms, 10s, 2m, 1h")
+}
+
+/// Parses `64KiB`, `1MiB`, `500KB` or plain bytes.
+func parseByteCount(_ text: String) -> UInt64? {
+    let units: [(String, UInt64)] = [
+        ("KiB", 1 << 10), ("MiB", 1 << 20), ("GiB", 1 << 30), ("KB", 1000), ("MB", 1_000_000), ("GB", 1_000_000_000),
+        ("B", 1),
+    ]
+    for (suffix, multiplier) in units where text.hasSuffix(suffix) {
+        guard let value = Double(text.dropLast(suffix.count)), value >= 0 else { return nil }
+        return UInt64(value * Double(multiplier))
+    }
+    return UInt64(text)
 }

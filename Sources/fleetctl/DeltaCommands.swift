@@ -34,13 +34,19 @@ extension FleetCtl {
                 )
                 try emit(summary, json: json) { summary in
                     "\(summary.patch): \(summary.patchBytes) bytes for a \(summary.newBytes)-byte target "
-                        + String(format: "(%.1f%%, %@)", 100 * Double(summary.patchBytes) / Double(max(summary.newBytes, 1)), summary.mode)
+                        + String(
+                            format: "(%.1f%%, %@)",
+                            100 * Double(summary.patchBytes) / Double(max(summary.newBytes, 1)),
+                            summary.mode
+                        )
                 }
             }
         }
 
         struct Apply: AsyncParsableCommand {
-            static let configuration = CommandConfiguration(abstract: "Rebuild NEW from OLD and a patch (bit-exact, verified).")
+            static let configuration = CommandConfiguration(
+                abstract: "Rebuild NEW from OLD and a patch (bit-exact, verified)."
+            )
             @Option(help: "The version the patch was made against.") var from: String
             @Option(help: "The patch.") var patch: String
             @Option(help: "Where to write the result.") var out: String

@@ -13,7 +13,10 @@ struct FleetCtl: AsyncParsableCommand {
             there, and inspection commands read the SQLite state directly (also while the coordinator is down). \
             Elsewhere: --coordinator HOST:PORT --admin-key FILE [--ca-file PEM].
             """,
-        subcommands: [Demo.self, Token.self, Devices.self, Device.self, Events.self, Delta.self]
+        subcommands: [
+            Demo.self, Token.self, Devices.self, Device.self, Events.self, Models.self, Model.self, Transfers.self,
+            Delta.self,
+        ]
     )
 }
 

@@ -77,7 +77,10 @@ final class Fleet: @unchecked Sendable {
     }
 
     func devices() throws -> [Device] {
-        try JSONDecoder().decode([Device].self, from: Data(fleetctl(["devices", "--data-dir", coordinatorDirectory, "--json"]).utf8))
+        try JSONDecoder().decode(
+            [Device].self,
+            from: Data(fleetctl(["devices", "--data-dir", coordinatorDirectory, "--json"]).utf8)
+        )
     }
 
     func events() throws -> [Event] {

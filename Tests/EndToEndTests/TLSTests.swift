@@ -21,7 +21,11 @@ import X509
 
         // An agent that does not trust the certificate is refused by its own TLS check and never enrols.
         let other = try fleet.createToken()
-        let untrusting = try fleet.startAgent("untrusting", token: other.token, extra: ["--ca-file", try otherCertificate(in: fleet.root)])
+        let untrusting = try fleet.startAgent(
+            "untrusting",
+            token: other.token,
+            extra: ["--ca-file", try otherCertificate(in: fleet.root)]
+        )
         try await Task.sleep(for: .seconds(2))
         #expect(try fleet.devices().count == 1)
         await untrusting.terminate()
@@ -29,7 +33,10 @@ import X509
         await fleet.stopAll()
     }
 
-    private func makeSelfSignedCertificate(in directory: String, name: String = "coordinator") throws -> (String, String) {
+    private func makeSelfSignedCertificate(
+        in directory: String,
+        name: String = "coordinator"
+    ) throws -> (String, String) {
         let key = P256.Signing.PrivateKey()
         let subject = try DistinguishedName { CommonName("tinyfleet-test-\(name)") }
         let now = Date()
@@ -44,7 +51,9 @@ import X509
             signatureAlgorithm: .ecdsaWithSHA256,
             extensions: try Certificate.Extensions {
                 Critical(BasicConstraints.isCertificateAuthority(maxPathLength: nil))
-                SubjectAlternativeNames([.ipAddress(ASN1OctetString(contentBytes: [127, 0, 0, 1])), .dnsName("localhost")])
+                SubjectAlternativeNames([
+                    .ipAddress(ASN1OctetString(contentBytes: [127, 0, 0, 1])), .dnsName("localhost"),
+                ])
             },
             issuerPrivateKey: .init(key)
         )

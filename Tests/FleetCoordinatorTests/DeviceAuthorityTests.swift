@@ -13,7 +13,14 @@ import Testing
     func makeAuthority() throws -> (DeviceAuthority, AdminRequests) {
         let store = try CoordinatorStore.inMemory()
         let authority = DeviceAuthority(store: store, adminCredential: .generate(), logger: Logger(label: "test"))
-        return (authority, AdminRequests(store: store, presence: PresenceTracker(offlineTimeout: 30)))
+        let models = ModelRegistry(
+            store: store,
+            dataDirectory: FileManager.default.temporaryDirectory.appendingPathComponent("fleet-test-\(UUID())").path,
+            releaseKey: .generate(),
+            connections: ConnectionRegistry(),
+            logger: Logger(label: "test")
+        )
+        return (authority, AdminRequests(store: store, presence: PresenceTracker(offlineTimeout: 30), models: models))
     }
 
     func enrolment(_ identity: DeviceIdentity, token: String, nonce: [UInt8]) throws -> Enrol {
@@ -30,9 +37,15 @@ import Testing
 
     @Test func enrolThenAuthenticate() async throws {
         let (authority, admin) = try makeAuthority()
-        let token = try await admin.createToken(CreateToken(requestID: 1, uses: 1, expiresInSeconds: 0, labels: ["region": "eu"]))
+        let token = try await admin.createToken(
+            CreateToken(requestID: 1, uses: 1, expiresInSeconds: 0, labels: ["region": "eu"])
+        )
         let identity = DeviceIdentity.generate()
-        let enrolled = try await authority.enrol(enrolment(identity, token: token.token, nonce: nonce), nonce: nonce, peer: "t").get()
+        let enrolled = try await authority.enrol(
+            enrolment(identity, token: token.token, nonce: nonce),
+            nonce: nonce,
+            peer: "t"
+        ).get()
         #expect(enrolled.deviceID == DeviceIdentity.deviceID(forPublicKey: identity.publicKey))
         #expect(enrolled.labels == ["region": "eu", "site": "lyon"])
 
@@ -55,9 +68,17 @@ import Testing
             if case .failure(let error) = result { return error.code }
             return nil
         }
-        let reused = await authority.enrol(try enrolment(.generate(), token: token.token, nonce: nonce), nonce: nonce, peer: "t")
+        let reused = await authority.enrol(
+            try enrolment(.generate(), token: token.token, nonce: nonce),
+            nonce: nonce,
+            peer: "t"
+        )
         #expect(code(reused) == .tokenUsed)
-        let unknown = await authority.enrol(try enrolment(.generate(), token: "tft_x", nonce: nonce), nonce: nonce, peer: "t")
+        let unknown = await authority.enrol(
+            try enrolment(.generate(), token: "tft_x", nonce: nonce),
+            nonce: nonce,
+            peer: "t"
+        )
         #expect(code(unknown) == .tokenUnknown)
 
         var forged = try enrolment(.generate(), token: token.token, nonce: nonce)
@@ -93,7 +114,11 @@ import Testing
                 createdAt: Date().addingTimeInterval(-100)
             )
         )
-        let result = await authority.enrol(try enrolment(.generate(), token: "tft_old", nonce: nonce), nonce: nonce, peer: "t")
+        let result = await authority.enrol(
+            try enrolment(.generate(), token: "tft_old", nonce: nonce),
+            nonce: nonce,
+            peer: "t"
+        )
         guard case .failure(let error) = result else {
             Issue.record("expected refusal")
             return
@@ -104,16 +129,28 @@ import Testing
     @Test func adminCredentialIsChecked() throws {
         let credential = AdminCredential.generate()
         let authority = DeviceAuthority(store: try .inMemory(), adminCredential: credential, logger: Logger(label: "t"))
-        #expect(authority.authenticateAdmin(AdminAuthenticate(nonce: nonce, proof: credential.proof(nonce: nonce)), nonce: nonce) == nil)
+        #expect(
+            authority.authenticateAdmin(
+                AdminAuthenticate(nonce: nonce, proof: credential.proof(nonce: nonce)),
+                nonce: nonce
+            ) == nil
+        )
         let wrong = AdminCredential.generate().proof(nonce: nonce)
-        #expect(authority.authenticateAdmin(AdminAuthenticate(nonce: nonce, proof: wrong), nonce: nonce)?.code == .adminDenied)
+        #expect(
+            authority.authenticateAdmin(AdminAuthenticate(nonce: nonce, proof: wrong), nonce: nonce)?.code
+                == .adminDenied
+        )
     }
 
     @Test func deviceListPagesFitTheFrameBudget() async throws {
         let (authority, admin) = try makeAuthority()
         let token = try await admin.createToken(CreateToken(requestID: 1, uses: 50, expiresInSeconds: 0, labels: [:]))
         for _ in 0..<50 {
-            _ = try await authority.enrol(enrolment(.generate(), token: token.token, nonce: nonce), nonce: nonce, peer: "t").get()
+            _ = try await authority.enrol(
+                enrolment(.generate(), token: token.token, nonce: nonce),
+                nonce: nonce,
+                peer: "t"
+            ).get()
         }
         let page = try await admin.listDevices(ListDevices(requestID: 2, offset: 0, limit: 200), frameBudget: 2048)
         #expect(page.total == 50)

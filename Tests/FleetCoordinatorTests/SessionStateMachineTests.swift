@@ -39,7 +39,9 @@ import Testing
 
         let authenticate = Authenticate(deviceID: "d-1", nonce: nonce, signature: Array(repeating: 0, count: 64))
         #expect(receive(&machine, .authenticate(authenticate)) == .verifyDevice(authenticate, nonce: nonce))
-        #expect(machine.welcomed(deviceID: "d-1", labels: [:]) == .send(.welcome(Welcome(deviceID: "d-1", labels: [:]))))
+        #expect(
+            machine.welcomed(deviceID: "d-1", labels: [:]) == .send(.welcome(Welcome(deviceID: "d-1", labels: [:])))
+        )
         #expect(receive(&machine, .heartbeat) == .heartbeat(deviceID: "d-1"))
         #expect(machine.deviceID == "d-1")
     }
@@ -72,7 +74,11 @@ import Testing
     @Test func replayedNonceIsRefusedBeforeAnyLookup() {
         var machine = SessionStateMachine(settings: settings)
         _ = receive(&machine, hello())
-        let stale = Authenticate(deviceID: "d-1", nonce: Array(repeating: 1, count: 32), signature: Array(repeating: 0, count: 64))
+        let stale = Authenticate(
+            deviceID: "d-1",
+            nonce: Array(repeating: 1, count: 32),
+            signature: Array(repeating: 0, count: 64)
+        )
         guard case .fail(let error) = receive(&machine, .authenticate(stale)) else {
             Issue.record("expected failure")
             return
@@ -103,7 +109,12 @@ import Testing
     @Test func roleMustMatchCredentials() {
         var device = SessionStateMachine(settings: settings)
         _ = receive(&device, hello(role: .device))
-        guard case .fail(let error) = receive(&device, .adminAuthenticate(AdminAuthenticate(nonce: nonce, proof: Array(repeating: 0, count: 32)))) else {
+        guard
+            case .fail(let error) = receive(
+                &device,
+                .adminAuthenticate(AdminAuthenticate(nonce: nonce, proof: Array(repeating: 0, count: 32)))
+            )
+        else {
             Issue.record("expected failure")
             return
         }
@@ -113,9 +124,13 @@ import Testing
     @Test func devicesCannotRunAdminRequests() {
         var machine = SessionStateMachine(settings: settings)
         _ = receive(&machine, hello())
-        _ = receive(&machine, .authenticate(Authenticate(deviceID: "d-1", nonce: nonce, signature: Array(repeating: 0, count: 64))))
+        _ = receive(
+            &machine,
+            .authenticate(Authenticate(deviceID: "d-1", nonce: nonce, signature: Array(repeating: 0, count: 64)))
+        )
         _ = machine.welcomed(deviceID: "d-1", labels: [:])
-        guard case .fail(let error) = receive(&machine, .listDevices(ListDevices(requestID: 1, offset: 0, limit: 10))) else {
+        guard case .fail(let error) = receive(&machine, .listDevices(ListDevices(requestID: 1, offset: 0, limit: 10)))
+        else {
             Issue.record("expected failure")
             return
         }
@@ -125,7 +140,10 @@ import Testing
     @Test func adminRequestsCarryTheNegotiatedBudget() {
         var machine = SessionStateMachine(settings: settings)
         _ = receive(&machine, hello(role: .admin, frame: 8192))
-        _ = receive(&machine, .adminAuthenticate(AdminAuthenticate(nonce: nonce, proof: Array(repeating: 0, count: 32))))
+        _ = receive(
+            &machine,
+            .adminAuthenticate(AdminAuthenticate(nonce: nonce, proof: Array(repeating: 0, count: 32)))
+        )
         _ = machine.adminWelcomed()
         let request = Message.listDevices(ListDevices(requestID: 1, offset: 0, limit: 10))
         #expect(receive(&machine, request) == .adminRequest(request, frameBudget: 8192))
@@ -142,7 +160,10 @@ import Testing
 
         var done = SessionStateMachine(settings: settings)
         _ = receive(&done, hello())
-        _ = receive(&done, .authenticate(Authenticate(deviceID: "d-1", nonce: nonce, signature: Array(repeating: 0, count: 64))))
+        _ = receive(
+            &done,
+            .authenticate(Authenticate(deviceID: "d-1", nonce: nonce, signature: Array(repeating: 0, count: 64)))
+        )
         _ = done.welcomed(deviceID: "d-1", labels: [:])
         #expect(done.handshakeTimedOut() == SessionStateMachine.Action.none)
     }

@@ -33,7 +33,9 @@ enum SampleMessages {
         ),
         "authenticate": .authenticate(Authenticate(deviceID: "d-0011223344556677", nonce: nonce, signature: signature)),
         "adminAuthenticate": .adminAuthenticate(AdminAuthenticate(nonce: nonce, proof: sha)),
-        "welcome": .welcome(Welcome(deviceID: "d-0011223344556677", labels: ["region": "eu"])),
+        "welcome": .welcome(
+            Welcome(deviceID: "d-0011223344556677", labels: ["region": "eu"], releasePublicKey: publicKey)
+        ),
         "error": .error(ErrorMessage(requestID: 7, code: .tokenUsed, message: "token already used")),
         "heartbeat": .heartbeat,
         "heartbeatAck": .heartbeatAck,
@@ -95,5 +97,66 @@ enum SampleMessages {
                 ]
             )
         ),
+        "desiredState": .desiredState(
+            DesiredState(models: [
+                DesiredModel(model: "digits-mlp", manifest: [1, 2, 3, 4], reason: "int8: fits ram 48 MiB"),
+                DesiredModel(model: "kws", manifest: [], reason: "no variant fits: needs ram 256 MiB"),
+            ])
+        ),
+        "fetchModel": .fetchModel(
+            FetchModel(
+                requestID: 9,
+                model: "digits-mlp",
+                version: 2,
+                variant: "int8",
+                baseSHA256: sha,
+                resumePayloadSHA256: [],
+                resumeOffset: 0
+            )
+        ),
+        "transferStart": .transferStart(
+            TransferStart(
+                requestID: 9,
+                encoding: .delta,
+                baseVersion: 1,
+                totalBytes: 15_596,
+                payloadSHA256: sha,
+                offset: 0
+            )
+        ),
+        "transferChunk": .transferChunk(TransferChunk(requestID: 9, offset: 16_384, bytes: [0xDE, 0xAD, 0xBE, 0xEF])),
+        "modelReport": .modelReport(
+            ModelReport(
+                requestID: 10,
+                model: "digits-mlp",
+                version: 2,
+                variant: "int8",
+                outcome: .installed,
+                code: "",
+                detail: "installed",
+                encoding: .delta,
+                wireBytes: 15_596,
+                resumedFrom: 0
+            )
+        ),
+        "uploadBegin": .uploadBegin(
+            UploadBegin(
+                requestID: 11,
+                model: "digits-mlp",
+                version: 2,
+                variant: "fp32",
+                size: 203_872,
+                sha256: sha,
+                requirements: ["min-ram": "134217728"],
+                metadata: ["accuracy": "0.980"]
+            )
+        ),
+        "uploadReady": .uploadReady(UploadReady(requestID: 11, uploadID: "u-1a2b3c4d", offset: 0)),
+        "uploadChunk": .uploadChunk(UploadChunk(requestID: 12, uploadID: "u-1a2b3c4d", offset: 0, bytes: [1, 2, 3])),
+        "uploadCommit": .uploadCommit(UploadCommit(requestID: 13, uploadID: "u-1a2b3c4d")),
+        "modelPushed": .modelPushed(
+            ModelPushed(requestID: 13, model: "digits-mlp", version: 2, variant: "fp32", assignedDevices: 3)
+        ),
+        "pinModel": .pinModel(PinModel(requestID: 14, model: "digits-mlp", deviceID: "d-0011223344556677", version: 1)),
     ]
 }

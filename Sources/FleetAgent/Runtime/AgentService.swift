@@ -26,6 +26,12 @@ public struct AgentService: Service {
             attributes: [.posixPermissions: 0o700]
         )
         let state = AgentStateStore(store: try AgentStore(path: configuration.databasePath))
+        // Finish or undo an install that a crash interrupted, before anything reads the models.
+        for report in try ModelInstaller(dataDirectory: configuration.dataDirectory, hash: { Digest.sha256($0) })
+            .recover()
+        {
+            logger.notice("recovered an interrupted install", metadata: ["detail": "\(report)"])
+        }
         let identity = try await state.loadOrCreateIdentity()
         let deviceID = DeviceIdentity.deviceID(forPublicKey: identity.publicKey)
         let enrolled = try await state.enrolledDeviceID() != nil

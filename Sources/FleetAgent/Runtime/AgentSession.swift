@@ -63,10 +63,12 @@ struct AgentSession: Sendable {
                 software: configuration.software
             )
             try await state.markEnrolled(deviceID: welcome.deviceID, labels: welcome.labels)
+            try await state.pinReleaseKeyIfUnset(welcome.releasePublicKey)
             _ = machine.handle(.welcomed)
             logger.info("enrolled", metadata: ["device": "\(welcome.deviceID)"])
         case .authenticate:
             let welcome = try await connection.authenticate(deviceID: deviceID, identity: identity, nonce: accept.nonce)
+            try await state.pinReleaseKeyIfUnset(welcome.releasePublicKey)
             _ = machine.handle(.welcomed)
             logger.info("connected", metadata: ["device": "\(welcome.deviceID)"])
         default:
@@ -77,11 +79,23 @@ struct AgentSession: Sendable {
     }
 
     /// Heartbeats at the announced interval; a coordinator silent past the offline timeout ends the session.
+    /// Meanwhile it answers the coordinator's desired state: fetch, verify, install, report.
     private func runSession(_ connection: inout FleetConnection, accept: HelloAccept) async throws {
         let interval = Duration.milliseconds(max(accept.heartbeatIntervalMilliseconds, 100))
         let silenceLimit = Duration.milliseconds(max(accept.offlineTimeoutMilliseconds, 300))
         let lastHeard = LastHeard()
-        try await connection.send(.stateReport(currentState(requestID: 1)))
+        var requestIDs = RequestIDs()
+        let reports = ModelReportOutbox(store: state.store)
+        var sync = ModelSync(
+            dataDirectory: configuration.dataDirectory,
+            deviceID: deviceID,
+            releaseKey: try await state.pinnedReleaseKey() ?? [],
+            reports: reports,
+            logger: logger
+        )
+        var pendingReports: [UInt64: Int64] = [:]
+        try await connection.send(.stateReport(currentState(requestID: requestIDs.next(), sync: sync)))
+        try await flushReports(reports, &connection, &requestIDs, &pendingReports)
         let outbound = connection.outbound
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
@@ -95,20 +109,62 @@ struct AgentSession: Sendable {
             }
             while let message = try await connection.next() {
                 lastHeard.mark()
-                if case .error(let error) = message, error.code.closesConnection {
-                    throw FleetClientError.refused(error)
+                if let retry = sync.tick(nextRequestID: { requestIDs.next() }) {
+                    try await connection.send(.fetchModel(retry))
+                }
+                switch message {
+                case .desiredState(let desired):
+                    try await state.saveDesired(desired)
+                    if let fetch = await sync.desired(desired, nextRequestID: { requestIDs.next() }) {
+                        try await connection.send(.fetchModel(fetch))
+                    }
+                    try await flushReports(reports, &connection, &requestIDs, &pendingReports)
+                case .transferStart(let start):
+                    try sync.started(start)
+                case .transferChunk(let chunk):
+                    let (installed, next) = try await sync.chunk(chunk, nextRequestID: { requestIDs.next() })
+                    if installed {
+                        try await connection.send(.stateReport(currentState(requestID: requestIDs.next(), sync: sync)))
+                    }
+                    if let next { try await connection.send(.fetchModel(next)) }
+                    try await flushReports(reports, &connection, &requestIDs, &pendingReports)
+                case .ack(let ack):
+                    if let sequence = pendingReports.removeValue(forKey: ack.requestID) {
+                        try await reports.acknowledge(upTo: sequence)
+                    }
+                case .error(let error):
+                    if error.code.closesConnection { throw FleetClientError.refused(error) }
+                    await sync.failed(requestID: error.requestID, error: error)
+                default:
+                    break
                 }
             }
+            sync.disconnected()
             group.cancelAll()
         }
     }
 
-    private func currentState(requestID: UInt64) -> StateReport {
+    /// Sends queued model reports that have not been sent on this connection yet.
+    private func flushReports(
+        _ reports: ModelReportOutbox,
+        _ connection: inout FleetConnection,
+        _ requestIDs: inout RequestIDs,
+        _ pending: inout [UInt64: Int64]
+    ) async throws {
+        let sent = Set(pending.values)
+        for (sequence, var report) in try await reports.pending() where !sent.contains(sequence) {
+            report.requestID = requestIDs.next()
+            pending[report.requestID] = sequence
+            try await connection.send(.modelReport(report))
+        }
+    }
+
+    private func currentState(requestID: UInt64, sync: ModelSync) -> StateReport {
         StateReport(
             requestID: requestID,
             software: configuration.software,
             capabilities: capabilities(),
-            installedModels: []
+            installedModels: sync.installedModels()
         )
     }
 
@@ -140,4 +196,13 @@ final class LastHeard: Sendable {
     private let instant = Mutex(ContinuousClock.now)
     func mark() { instant.withLock { $0 = ContinuousClock.now } }
     var silence: Duration { ContinuousClock.now - instant.withLock { $0 } }
+}
+
+/// Request ids for one connection: 1, 2, 3, …
+struct RequestIDs {
+    private var last: UInt64 = 0
+    mutating func next() -> UInt64 {
+        last += 1
+        return last
+    }
 }

@@ -1,6 +1,7 @@
 import FleetClient
 import FleetStore
 import FleetTrust
+import FleetWire
 import Foundation
 
 /// The agent's durable state, as typed values over ``AgentStore``'s key-value table.
@@ -15,6 +16,8 @@ public struct AgentStateStore: Sendable {
         static let coordinator = "coordinator.address"
         static let labels = "coordinator.labels"
         static let formatVersion = "state.version"
+        static let releaseKey = "coordinator.release-key"
+        static let desired = "desired.state"
     }
 
     /// The state layout version, as Mender's `kStateDataVersion`.
@@ -57,5 +60,41 @@ public struct AgentStateStore: Sendable {
     public func labels() async throws -> [String: String] {
         guard let bytes = try await store.value(forKey: Key.labels) else { return [:] }
         return (try? JSONDecoder().decode([String: String].self, from: Data(bytes))) ?? [:]
+    }
+
+    /// The coordinator's release key, pinned the first time the coordinator names it.
+    public func pinnedReleaseKey() async throws -> [UInt8]? {
+        try await store.value(forKey: Key.releaseKey)
+    }
+
+    public func pinReleaseKeyIfUnset(_ key: [UInt8]) async throws {
+        guard key.count == 32, try await pinnedReleaseKey() == nil else { return }
+        try await store.setValue(key, forKey: Key.releaseKey)
+    }
+
+    /// What the coordinator last said this device should run (for `fleet-agent status`).
+    public struct DesiredEntry: Codable, Sendable, Equatable {
+        public var model: String
+        public var version: Int?
+        public var variant: String?
+        public var reason: String
+    }
+
+    public func saveDesired(_ state: DesiredState) async throws {
+        let entries = state.models.map { desired in
+            let manifest = try? SignedManifest(decoding: desired.manifest).manifest
+            return DesiredEntry(
+                model: desired.model,
+                version: manifest?.version,
+                variant: manifest?.variant,
+                reason: desired.reason
+            )
+        }
+        try await store.setValue(Array(try JSONEncoder().encode(entries)), forKey: Key.desired)
+    }
+
+    public func desired() async throws -> [DesiredEntry] {
+        guard let bytes = try await store.value(forKey: Key.desired) else { return [] }
+        return (try? JSONDecoder().decode([DesiredEntry].self, from: Data(bytes))) ?? []
     }
 }

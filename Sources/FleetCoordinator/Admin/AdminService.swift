@@ -8,6 +8,7 @@ import NIOCore
 struct AdminRequests: Sendable {
     let store: CoordinatorStore
     let presence: PresenceTracker
+    let models: ModelRegistry
     /// Devices per ``DeviceList`` page at most.
     static let pageLimit = 200
 
@@ -20,9 +21,19 @@ struct AdminRequests: Sendable {
             case .createToken(let request): return .tokenCreated(try await createToken(request))
             case .listDevices(let request): return .deviceList(try await listDevices(request, frameBudget: frameBudget))
             case .listEvents(let request): return .eventList(try await listEvents(request))
+            case .uploadBegin(let request):
+                let uploadID = try await models.uploads.begin(request)
+                return .uploadReady(UploadReady(requestID: request.requestID, uploadID: uploadID, offset: 0))
+            case .uploadChunk(let chunk):
+                try await models.uploads.append(chunk)
+                return .ack(Ack(requestID: chunk.requestID))
+            case .uploadCommit(let commit):
+                return .modelPushed(try await models.publish(commit))
             default:
                 return .error(ErrorMessage(requestID: requestID, code: .badRequest, message: "not an admin request"))
             }
+        } catch let error as ErrorMessage {
+            return .error(error)
         } catch {
             return .error(ErrorMessage(requestID: requestID, code: .internalError, message: "\(error)"))
         }

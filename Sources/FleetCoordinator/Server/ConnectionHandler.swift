@@ -36,7 +36,10 @@ final class ConnectionHandler: ChannelInboundHandler {
 
     func channelInactive(context channelContext: ChannelHandlerContext) {
         handshakeTimeout?.cancel()
-        if let deviceID = session.deviceID { context.presence.disconnected(deviceID) }
+        if let deviceID = session.deviceID {
+            context.presence.disconnected(deviceID)
+            context.connections.remove(deviceID, channelContext.channel)
+        }
         session.closed()
         channelContext.fireChannelInactive()
     }
@@ -131,16 +134,97 @@ final class ConnectionHandler: ChannelInboundHandler {
             context.presence.touch(deviceID, at: Date())
             let store = context.store
             let logger = context.logger
+            let models = context.models
+            let channel = channelContext.channel
             run(
                 channelContext,
                 {
                     do {
                         try await store.recordHeartbeats([report.heartbeat(deviceID: deviceID)])
+                        // The reported state (capabilities, installed models) decides what the device should run.
+                        if let device = try await store.device(id: deviceID) {
+                            let desired = try await models.desiredState(for: device)
+                            try await channel.writeAndFlush(Message.desiredState(desired).encodedFrame()).get()
+                        }
                         return Message.ack(Ack(requestID: report.requestID))
                     } catch {
                         logger.error("storing reported state failed", metadata: ["error": "\(error)"])
                         return .error(
-                            ErrorMessage(requestID: report.requestID, code: .unavailable, message: "state not stored; retry")
+                            ErrorMessage(
+                                requestID: report.requestID,
+                                code: .unavailable,
+                                message: "state not stored; retry"
+                            )
+                        )
+                    }
+                }
+            ) { handler, reply, ctx in
+                handler.write(reply, ctx)
+            }
+        case .fetchModel(let deviceID, let request, let budget):
+            let models = context.models
+            var configured = context.streamer
+            configured.chunkSize = min(configured.chunkSize, budget - 64)
+            let streamer = configured
+            let channel = channelContext.channel
+            let logger = context.logger
+            run(
+                channelContext,
+                { () async -> Message? in
+                    do {
+                        let payload = try await models.payload(for: request)
+                        let resumes =
+                            request.resumePayloadSHA256 == payload.sha256 && request.resumeOffset <= payload.size
+                        let start = TransferStart(
+                            requestID: request.requestID,
+                            encoding: payload.encoding,
+                            baseVersion: payload.baseVersion,
+                            totalBytes: payload.size,
+                            payloadSHA256: payload.sha256,
+                            offset: resumes ? request.resumeOffset : 0
+                        )
+                        logger.info(
+                            "transfer",
+                            metadata: [
+                                "device": "\(deviceID)",
+                                "model": "\(request.model) v\(request.version) \(request.variant)",
+                                "encoding": "\(payload.encoding)", "bytes": "\(payload.size)",
+                                "from": "\(start.offset)",
+                            ]
+                        )
+                        try await streamer.stream(
+                            path: models.blobs.absolute(payload.relativePath),
+                            start: start,
+                            channel: channel
+                        )
+                        return nil
+                    } catch let error as ErrorMessage {
+                        return Message.error(error)
+                    } catch {
+                        logger.warning("transfer ended", metadata: ["device": "\(deviceID)", "error": "\(error)"])
+                        return Message.error(
+                            ErrorMessage(
+                                requestID: request.requestID,
+                                code: .unavailable,
+                                message: "transfer failed: \(error)"
+                            )
+                        )
+                    }
+                }
+            ) { handler, reply, ctx in
+                if let reply { handler.write(reply, ctx) }
+            }
+        case .modelReport(let deviceID, let report):
+            let models = context.models
+            run(
+                channelContext,
+                {
+                    do {
+                        try await models.record(report, deviceID: deviceID)
+                        return Message.ack(Ack(requestID: report.requestID))
+                    } catch {
+                        return .error(
+                            ErrorMessage(requestID: report.requestID, code: .unavailable, message: "\(error)")
                         )
                     }
                 }
@@ -162,7 +246,10 @@ final class ConnectionHandler: ChannelInboundHandler {
         switch result {
         case .success(let accepted):
             let action = session.welcomed(deviceID: accepted.deviceID, labels: accepted.labels)
-            if case .send = action { context.presence.connected(accepted.deviceID, at: Date()) }
+            if case .send = action {
+                context.presence.connected(accepted.deviceID, at: Date())
+                context.connections.add(accepted.deviceID, channelContext.channel)
+            }
             perform(action, channelContext)
         case .failure(let error):
             perform(session.failed(error), channelContext)

@@ -8,6 +8,9 @@ struct CoordinatorContext: Sendable {
     let presence: PresenceTracker
     let authority: DeviceAuthority
     let admin: AdminRequests
+    let models: ModelRegistry
+    let connections: ConnectionRegistry
+    let streamer: TransferStreamer
     let sessionSettings: SessionStateMachine.Settings
     let handshakeTimeout: TimeAmount
     let logger: Logger

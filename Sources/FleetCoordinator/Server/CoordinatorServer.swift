@@ -38,16 +38,32 @@ public struct CoordinatorService: Service {
         }
         let sslContext = try configuration.tls.map(CoordinatorTLS.makeContext)
 
+        let releaseKey = try ReleaseKeyFile.loadOrCreate(path: directory.releaseKeyPath)
         let presence = PresenceTracker(offlineTimeout: configuration.offlineTimeout.timeInterval)
+        let connections = ConnectionRegistry()
+        let models = ModelRegistry(
+            store: store,
+            dataDirectory: configuration.dataDirectory,
+            releaseKey: releaseKey,
+            connections: connections,
+            logger: logger
+        )
         let context = CoordinatorContext(
             store: store,
             presence: presence,
             authority: DeviceAuthority(store: store, adminCredential: credential, logger: logger),
-            admin: AdminRequests(store: store, presence: presence),
+            admin: AdminRequests(store: store, presence: presence, models: models),
+            models: models,
+            connections: connections,
+            streamer: TransferStreamer(
+                chunkSize: configuration.transferChunkSize,
+                rateLimit: configuration.transferRateLimit
+            ),
             sessionSettings: .init(
                 maximumFrameLength: configuration.maximumFrameLength,
                 heartbeatIntervalMilliseconds: configuration.heartbeatInterval.milliseconds,
-                offlineTimeoutMilliseconds: configuration.offlineTimeout.milliseconds
+                offlineTimeoutMilliseconds: configuration.offlineTimeout.milliseconds,
+                releasePublicKey: releaseKey.publicKey
             ),
             handshakeTimeout: configuration.handshakeTimeout.timeAmount,
             logger: logger

@@ -33,6 +33,10 @@ struct SessionStateMachine {
         case heartbeat(deviceID: String)
         /// Store the reported state, then acknowledge.
         case storeState(deviceID: String, StateReport)
+        /// Stream a model payload to the device in chunks that fit `frameBudget`.
+        case fetchModel(deviceID: String, FetchModel, frameBudget: Int)
+        /// Record an install or refusal, then acknowledge.
+        case modelReport(deviceID: String, ModelReport)
         /// Run an administration request; the answer must fit in `frameBudget` bytes.
         case adminRequest(Message, frameBudget: Int)
         /// Nothing to do.
@@ -43,6 +47,8 @@ struct SessionStateMachine {
         var maximumFrameLength: Int
         var heartbeatIntervalMilliseconds: Int
         var offlineTimeoutMilliseconds: Int
+        /// Sent in ``Welcome`` so that agents pin it.
+        var releasePublicKey: [UInt8] = []
     }
 
     private(set) var state: State = .awaitingHello
@@ -104,7 +110,12 @@ struct SessionStateMachine {
             return .heartbeat(deviceID: id)
         case (.device(let id), .stateReport(let report)):
             return .storeState(deviceID: id, report)
-        case (.admin, .createToken), (.admin, .listDevices), (.admin, .listEvents):
+        case (.device(let id), .fetchModel(let request)):
+            return .fetchModel(deviceID: id, request, frameBudget: negotiatedFrameLength)
+        case (.device(let id), .modelReport(let report)):
+            return .modelReport(deviceID: id, report)
+        case (.admin, .createToken), (.admin, .listDevices), (.admin, .listEvents), (.admin, .uploadBegin),
+            (.admin, .uploadChunk), (.admin, .uploadCommit), (.admin, .pinModel):
             return .adminRequest(message, frameBudget: negotiatedFrameLength)
         case (.admin, .heartbeat):
             return .send(.heartbeatAck)
@@ -124,7 +135,7 @@ struct SessionStateMachine {
     mutating func welcomed(deviceID: String, labels: [String: String]) -> Action {
         guard case .verifying = state else { return .none }
         state = .device(id: deviceID)
-        return .send(.welcome(Welcome(deviceID: deviceID, labels: labels)))
+        return .send(.welcome(Welcome(deviceID: deviceID, labels: labels, releasePublicKey: settings.releasePublicKey)))
     }
 
     mutating func adminWelcomed() -> Action {

@@ -19,6 +19,7 @@ public struct StoreError: Error, CustomStringConvertible, Equatable, Sendable {
         case busy
         case incompatibleSchema
         case invalidArgument
+        case versionNotIncreasing
     }
 
     private let code: Code
@@ -55,6 +56,8 @@ public struct StoreError: Error, CustomStringConvertible, Equatable, Sendable {
     public static let incompatibleSchema = StoreError(.incompatibleSchema, "incompatible database schema")
     /// An argument was out of range (for example an enrolment token with fewer than one use).
     public static let invalidArgument = StoreError(.invalidArgument, "invalid argument")
+    /// A model version was pushed below the model's highest version: a model's versions only go up.
+    public static let versionNotIncreasing = StoreError(.versionNotIncreasing, "model version is not increasing")
 
     /// The same error code with a more specific message.
     func with(_ message: String) -> StoreError {

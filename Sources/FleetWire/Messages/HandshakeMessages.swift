@@ -204,19 +204,27 @@ public struct Welcome: WirePayload {
     public var deviceID: String
     /// The device's labels as the coordinator stores them.
     public var labels: [String: String]
+    /// The coordinator's Ed25519 release key (32 bytes) that signs model manifests. Agents pin it at enrolment.
+    public var releasePublicKey: [UInt8]
 
-    public init(deviceID: String, labels: [String: String]) {
+    public init(deviceID: String, labels: [String: String], releasePublicKey: [UInt8] = []) {
         self.deviceID = deviceID
         self.labels = labels
+        self.releasePublicKey = releasePublicKey
     }
 
     public init(reading reader: inout WireReader) throws {
         deviceID = try reader.readLengthPrefixedString("deviceID")
         labels = try reader.readStringMap("labels")
+        releasePublicKey = try reader.readLengthPrefixedBytes("releasePublicKey")
+        guard releasePublicKey.isEmpty || releasePublicKey.count == 32 else {
+            throw FleetWireError.invalidValue("releasePublicKey", "must be 0 or 32 bytes")
+        }
     }
 
     public func write(to buffer: inout ByteBuffer) {
         buffer.writeLengthPrefixedString(deviceID)
         buffer.writeStringMap(labels)
+        buffer.writeLengthPrefixedBytes(releasePublicKey)
     }
 }

@@ -48,6 +48,17 @@ extension Message: Codable {
         case .deviceList: self = .deviceList(try fields(DeviceList.self))
         case .listEvents: self = .listEvents(try fields(ListEvents.self))
         case .eventList: self = .eventList(try fields(EventList.self))
+        case .desiredState: self = .desiredState(try fields(DesiredState.self))
+        case .fetchModel: self = .fetchModel(try fields(FetchModel.self))
+        case .transferStart: self = .transferStart(try fields(TransferStart.self))
+        case .transferChunk: self = .transferChunk(try fields(TransferChunk.self))
+        case .modelReport: self = .modelReport(try fields(ModelReport.self))
+        case .uploadBegin: self = .uploadBegin(try fields(UploadBegin.self))
+        case .uploadReady: self = .uploadReady(try fields(UploadReady.self))
+        case .uploadChunk: self = .uploadChunk(try fields(UploadChunk.self))
+        case .uploadCommit: self = .uploadCommit(try fields(UploadCommit.self))
+        case .modelPushed: self = .modelPushed(try fields(ModelPushed.self))
+        case .pinModel: self = .pinModel(try fields(PinModel.self))
         }
     }
 }

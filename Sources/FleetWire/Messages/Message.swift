@@ -19,6 +19,17 @@ public enum Message: Hashable, Sendable {
     case deviceList(DeviceList)
     case listEvents(ListEvents)
     case eventList(EventList)
+    case desiredState(DesiredState)
+    case fetchModel(FetchModel)
+    case transferStart(TransferStart)
+    case transferChunk(TransferChunk)
+    case modelReport(ModelReport)
+    case uploadBegin(UploadBegin)
+    case uploadReady(UploadReady)
+    case uploadChunk(UploadChunk)
+    case uploadCommit(UploadCommit)
+    case modelPushed(ModelPushed)
+    case pinModel(PinModel)
 
     /// The payload as its protocol type.
     public var payload: any WirePayload {
@@ -40,6 +51,17 @@ public enum Message: Hashable, Sendable {
         case .deviceList(let payload): payload
         case .listEvents(let payload): payload
         case .eventList(let payload): payload
+        case .desiredState(let payload): payload
+        case .fetchModel(let payload): payload
+        case .transferStart(let payload): payload
+        case .transferChunk(let payload): payload
+        case .modelReport(let payload): payload
+        case .uploadBegin(let payload): payload
+        case .uploadReady(let payload): payload
+        case .uploadChunk(let payload): payload
+        case .uploadCommit(let payload): payload
+        case .modelPushed(let payload): payload
+        case .pinModel(let payload): payload
         }
     }
 
@@ -57,6 +79,16 @@ public enum Message: Hashable, Sendable {
         case .deviceList(let m): m.requestID
         case .listEvents(let m): m.requestID
         case .eventList(let m): m.requestID
+        case .fetchModel(let m): m.requestID
+        case .transferStart(let m): m.requestID
+        case .transferChunk(let m): m.requestID
+        case .modelReport(let m): m.requestID
+        case .uploadBegin(let m): m.requestID
+        case .uploadReady(let m): m.requestID
+        case .uploadChunk(let m): m.requestID
+        case .uploadCommit(let m): m.requestID
+        case .modelPushed(let m): m.requestID
+        case .pinModel(let m): m.requestID
         default: nil
         }
     }
@@ -90,6 +122,17 @@ public enum Message: Hashable, Sendable {
         case .deviceList: .deviceList(try DeviceList(reading: &reader))
         case .listEvents: .listEvents(try ListEvents(reading: &reader))
         case .eventList: .eventList(try EventList(reading: &reader))
+        case .desiredState: .desiredState(try DesiredState(reading: &reader))
+        case .fetchModel: .fetchModel(try FetchModel(reading: &reader))
+        case .transferStart: .transferStart(try TransferStart(reading: &reader))
+        case .transferChunk: .transferChunk(try TransferChunk(reading: &reader))
+        case .modelReport: .modelReport(try ModelReport(reading: &reader))
+        case .uploadBegin: .uploadBegin(try UploadBegin(reading: &reader))
+        case .uploadReady: .uploadReady(try UploadReady(reading: &reader))
+        case .uploadChunk: .uploadChunk(try UploadChunk(reading: &reader))
+        case .uploadCommit: .uploadCommit(try UploadCommit(reading: &reader))
+        case .modelPushed: .modelPushed(try ModelPushed(reading: &reader))
+        case .pinModel: .pinModel(try PinModel(reading: &reader))
         }
     }
 

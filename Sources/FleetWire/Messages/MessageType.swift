@@ -20,4 +20,17 @@ public enum MessageType: UInt8, CaseIterable, Sendable, Codable {
     case deviceList = 0x23
     case listEvents = 0x24
     case eventList = 0x25
+    // Model delivery
+    case desiredState = 0x30
+    case fetchModel = 0x31
+    case transferStart = 0x32
+    case transferChunk = 0x33
+    case modelReport = 0x34
+    // Model administration
+    case uploadBegin = 0x40
+    case uploadReady = 0x41
+    case uploadChunk = 0x42
+    case uploadCommit = 0x43
+    case modelPushed = 0x44
+    case pinModel = 0x45
 }

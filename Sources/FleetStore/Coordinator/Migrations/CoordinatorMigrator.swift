@@ -6,6 +6,7 @@ enum CoordinatorMigrator {
     static func make() -> DatabaseMigrator {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("coordinator-v1", migrate: CoordinatorV1.migrate)
+        migrator.registerMigration("coordinator-v2", migrate: CoordinatorV2.migrate)
         return migrator
     }
 }

@@ -1,0 +1,36 @@
+import FleetStore
+import FleetWire
+import Foundation
+import NIOCore
+
+/// Model reports wait in the agent's SQLite outbox until the coordinator acknowledges them, so an install or a
+/// refusal made offline (or just before a crash) still reaches the coordinator's event log.
+struct ModelReportOutbox: Sendable {
+    let store: AgentStore
+    static let kind = "model-report"
+
+    func enqueue(_ report: ModelReport) async {
+        var buffer = ByteBuffer()
+        report.write(to: &buffer)
+        _ = try? await store.enqueue(
+            kind: Self.kind,
+            payload: Array(buffer.readableBytesView),
+            idempotencyKey: nil,
+            now: Date()
+        )
+    }
+
+    /// Pending reports, oldest first, with their outbox sequence numbers.
+    func pending() async throws -> [(sequence: Int64, report: ModelReport)] {
+        try await store.pendingOutbox(limit: 100).compactMap { item in
+            guard item.kind == Self.kind else { return nil }
+            var reader = WireReader(ByteBuffer(bytes: item.payload))
+            guard let report = try? ModelReport(reading: &reader) else { return nil }
+            return (item.sequence, report)
+        }
+    }
+
+    func acknowledge(upTo sequence: Int64) async throws {
+        _ = try await store.acknowledgeOutbox(upTo: sequence)
+    }
+}

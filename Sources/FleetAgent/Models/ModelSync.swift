@@ -1,0 +1,363 @@
+import FleetDelta
+import FleetStore
+import FleetTrust
+import FleetWire
+import Foundation
+import Logging
+
+/// The agent's side of model delivery: compares the coordinator's desired state with what is installed,
+/// fetches what is missing (resuming interrupted transfers from the journal), verifies the result against the
+/// signed manifest and the pinned release key, installs atomically, and queues a report for the coordinator.
+///
+/// One transfer runs at a time; the session loop feeds it messages in order, so it needs no locking.
+struct ModelSync {
+    let dataDirectory: String
+    let deviceID: String
+    let releaseKey: [UInt8]
+    let installer: ModelInstaller
+    let journal: TransferJournal
+    let reports: ModelReportOutbox
+    let logger: Logger
+
+    /// What we are fetching now, by request id.
+    private var active: (requestID: UInt64, target: Target, resumedFrom: Int, startOffset: Int)?
+    /// Fetches waiting for the active one to finish.
+    private var queue: [Target] = []
+    /// Manifests already refused, so a desired state that keeps naming them does not loop.
+    private var refused: Set<[UInt8]> = []
+    /// When a failed fetch may be tried again.
+    private var retryAt: ContinuousClock.Instant?
+
+    struct Target {
+        var signed: SignedManifest
+        var manifest: ReleaseManifest
+        var bytes: [UInt8]
+    }
+
+    init(
+        dataDirectory: String,
+        deviceID: String,
+        releaseKey: [UInt8],
+        reports: ModelReportOutbox,
+        logger: Logger
+    ) {
+        self.dataDirectory = dataDirectory
+        self.deviceID = deviceID
+        self.releaseKey = releaseKey
+        self.installer = ModelInstaller(dataDirectory: dataDirectory, hash: { Digest.sha256($0) })
+        self.journal = TransferJournal(dataDirectory: dataDirectory, hash: { Digest.sha256($0) })
+        self.reports = reports
+        self.logger = logger
+    }
+
+    /// Installed models as reported to the coordinator.
+    func installedModels() -> [InstalledModel] {
+        installer.installed().compactMap { state in
+            guard let version = Int(state.version), let sha = Self.bytes(hex: state.sha256) else { return nil }
+            return InstalledModel(name: state.model, version: version, variant: state.variant, sha256: sha)
+        }
+    }
+
+    /// Takes a new desired state; returns the fetch to send now, if any.
+    mutating func desired(_ state: DesiredState, nextRequestID: () -> UInt64) async -> FetchModel? {
+        queue.removeAll()
+        for desired in state.models {
+            guard !desired.manifest.isEmpty else {
+                logger.notice(
+                    "no variant fits this device",
+                    metadata: ["model": "\(desired.model)", "reason": "\(desired.reason)"]
+                )
+                continue
+            }
+            guard !refused.contains(desired.manifest) else { continue }
+            let signed: SignedManifest
+            do {
+                signed = try SignedManifest(decoding: desired.manifest)
+            } catch {
+                await refuse(
+                    desired.manifest,
+                    model: desired.model,
+                    version: 0,
+                    variant: "",
+                    code: "malformed-manifest",
+                    detail: "\(error)"
+                )
+                continue
+            }
+            let installed = installer.installed(model: desired.model)
+            if let installed, installed.sha256 == Digest.hex(signed.manifest.sha256) { continue }
+            if let active, active.target.bytes == desired.manifest { continue }
+            switch InstallPolicy(deviceID: deviceID, model: desired.model).check(
+                manifest: signed,
+                releaseKey: releaseKey,
+                installed: installedVersion(installed),
+                blobSHA256: nil
+            ) {
+            case .success(let manifest):
+                queue.append(Target(signed: signed, manifest: manifest, bytes: desired.manifest))
+            case .failure(let refusal):
+                let m = signed.manifest
+                await refuse(
+                    desired.manifest,
+                    model: m.model,
+                    version: m.version,
+                    variant: m.variant,
+                    code: refusal.name,
+                    detail: refusal.message
+                )
+            }
+        }
+        guard active == nil else { return nil }
+        return startNext(nextRequestID())
+    }
+
+    /// The transfer for `requestID` begins (possibly from a resume offset).
+    mutating func started(_ start: TransferStart) throws {
+        guard var current = active, current.requestID == start.requestID else { return }
+        let m = current.target.manifest
+        let descriptor = TransferDescriptor(
+            model: m.model,
+            version: String(m.version),
+            variant: m.variant,
+            encoding: start.encoding == .delta ? .delta : .full,
+            baseVersion: start.encoding == .delta ? String(start.baseVersion) : nil,
+            payloadSHA256: Digest.hex(start.payloadSHA256),
+            totalBytes: start.totalBytes
+        )
+        let progress = try journal.begin(descriptor)
+        if progress.receivedBytes != start.offset {
+            // The coordinator restarts from what it can serve; drop what does not line up.
+            try journal.discard(model: m.model)
+            _ = try journal.begin(descriptor)
+            guard start.offset == 0 else {
+                throw AgentError("transfer offset \(start.offset) does not match the journal")
+            }
+        }
+        current.resumedFrom = start.offset
+        current.startOffset = start.offset
+        active = current
+        if start.offset > 0 {
+            logger.info(
+                "resuming transfer",
+                metadata: ["model": "\(m.model) v\(m.version) \(m.variant)", "offset": "\(start.offset)"]
+            )
+        }
+    }
+
+    /// A chunk arrived. Returns true when the model was installed (the reported state changed).
+    mutating func chunk(
+        _ chunk: TransferChunk,
+        nextRequestID: () -> UInt64
+    ) async throws -> (installed: Bool, next: FetchModel?) {
+        guard let current = active, current.requestID == chunk.requestID else { return (false, nil) }
+        let m = current.target.manifest
+        let progress = try journal.append(chunk.bytes, at: chunk.offset, model: m.model)
+        guard progress.isComplete else { return (false, nil) }
+        active = nil
+        let installed = await finish(current.target, progress: progress, resumedFrom: current.resumedFrom)
+        return (installed, startNext(nextRequestID()))
+    }
+
+    /// The coordinator could not serve the active fetch: try again after a pause (see ``tick(now:nextRequestID:)``).
+    mutating func failed(requestID: UInt64, error: ErrorMessage) async {
+        guard let current = active, current.requestID == requestID else { return }
+        active = nil
+        queue.append(current.target)
+        retryAt = ContinuousClock.now + .seconds(5)
+        logger.warning(
+            "fetch failed; retrying in 5 s",
+            metadata: ["model": "\(current.target.manifest.model)", "error": "\(error.message)"]
+        )
+    }
+
+    /// Called on every message from the coordinator (heartbeat acks arrive each interval): starts a retry when due.
+    mutating func tick(nextRequestID: () -> UInt64) -> FetchModel? {
+        guard active == nil, !queue.isEmpty, let due = retryAt, ContinuousClock.now >= due else { return nil }
+        retryAt = nil
+        return startNext(nextRequestID())
+    }
+
+    /// The session ended: the journal keeps the progress for the next connection.
+    mutating func disconnected() {
+        active = nil
+        queue.removeAll()
+    }
+
+    // MARK: Steps
+
+    private mutating func startNext(_ requestID: UInt64) -> FetchModel? {
+        // Skip targets that an install in the meantime already satisfied.
+        let installer = self.installer
+        queue.removeAll { target in
+            installer.installed(model: target.manifest.model)?.sha256 == Digest.hex(target.manifest.sha256)
+        }
+        guard !queue.isEmpty else { return nil }
+        let target = queue.removeFirst()
+        let m = target.manifest
+        let installed = installer.installed(model: m.model)
+        var resumeSHA: [UInt8] = []
+        var resumeOffset = 0
+        if let progress = journal.progress(model: m.model), progress.descriptor.version == String(m.version),
+            progress.descriptor.variant == m.variant, let sha = Self.bytes(hex: progress.descriptor.payloadSHA256)
+        {
+            resumeSHA = sha
+            resumeOffset = progress.receivedBytes
+        }
+        active = (requestID, target, 0, 0)
+        logger.info(
+            "fetching model",
+            metadata: [
+                "model": "\(m.model) v\(m.version) \(m.variant)",
+                "base": "\(installed.map { "v\($0.version)" } ?? "none")",
+                "resume": "\(resumeOffset)",
+            ]
+        )
+        return FetchModel(
+            requestID: requestID,
+            model: m.model,
+            version: m.version,
+            variant: m.variant,
+            baseSHA256: installed.flatMap { Self.bytes(hex: $0.sha256) } ?? [],
+            resumePayloadSHA256: resumeSHA,
+            resumeOffset: resumeOffset
+        )
+    }
+
+    private mutating func finish(_ target: Target, progress: TransferProgress, resumedFrom: Int) async -> Bool {
+        let m = target.manifest
+        let encoding: TransferEncoding = progress.descriptor.encoding == .delta ? .delta : .full
+        do {
+            let payload = try journal.complete(model: m.model)
+            let file: [UInt8]
+            if encoding == .delta {
+                file = try DeltaCodec.apply(
+                    old: try installer.currentBytes(model: m.model),
+                    patch: payload,
+                    limits: DeltaLimits(maximumOutputSize: max(m.size, 1))
+                )
+            } else {
+                file = try Zlib.decompress(payload, maximumSize: max(m.size, 1))
+            }
+            let installed = installer.installed(model: m.model)
+            switch InstallPolicy(deviceID: deviceID, model: m.model).check(
+                manifest: target.signed,
+                releaseKey: releaseKey,
+                installed: installedVersion(installed),
+                blobSHA256: Digest.sha256(file)
+            ) {
+            case .failure(let refusal):
+                try? journal.discard(model: m.model)
+                await refuse(
+                    target.bytes,
+                    model: m.model,
+                    version: m.version,
+                    variant: m.variant,
+                    code: refusal.name,
+                    detail: refusal.message
+                )
+                return false
+            case .success:
+                break
+            }
+            try installer.install(
+                model: m.model,
+                version: String(m.version),
+                variant: m.variant,
+                sha256: Digest.hex(m.sha256),
+                bytes: file,
+                manifest: target.bytes
+            )
+            try? journal.discard(model: m.model)
+            logger.info(
+                "model installed",
+                metadata: [
+                    "model": "\(m.model) v\(m.version) \(m.variant)", "encoding": "\(encoding)",
+                    "bytes": "\(progress.descriptor.totalBytes)",
+                ]
+            )
+            await reports.enqueue(
+                ModelReport(
+                    requestID: 0,
+                    model: m.model,
+                    version: m.version,
+                    variant: m.variant,
+                    outcome: .installed,
+                    code: "",
+                    detail:
+                        "installed at \(ModelStorageLayout.currentModelPath(dataDirectory: dataDirectory, model: m.model))",
+                    encoding: encoding,
+                    wireBytes: progress.descriptor.totalBytes,
+                    resumedFrom: resumedFrom
+                )
+            )
+            return true
+        } catch {
+            try? journal.discard(model: m.model)
+            refused.insert(target.bytes)
+            logger.error("install failed", metadata: ["model": "\(m.model)", "error": "\(error)"])
+            await reports.enqueue(
+                ModelReport(
+                    requestID: 0,
+                    model: m.model,
+                    version: m.version,
+                    variant: m.variant,
+                    outcome: .failed,
+                    code: "reconstruction-failed",
+                    detail: "\(error)",
+                    encoding: encoding,
+                    wireBytes: progress.descriptor.totalBytes,
+                    resumedFrom: resumedFrom
+                )
+            )
+            return false
+        }
+    }
+
+    private mutating func refuse(
+        _ manifest: [UInt8],
+        model: String,
+        version: Int,
+        variant: String,
+        code: String,
+        detail: String
+    ) async {
+        refused.insert(manifest)
+        logger.warning(
+            "refused model",
+            metadata: ["model": "\(model) v\(version) \(variant)", "code": "\(code)", "detail": "\(detail)"]
+        )
+        await reports.enqueue(
+            ModelReport(
+                requestID: 0,
+                model: model,
+                version: version,
+                variant: variant,
+                outcome: .refused,
+                code: code,
+                detail: detail,
+                encoding: .full,
+                wireBytes: 0,
+                resumedFrom: 0
+            )
+        )
+    }
+
+    private func installedVersion(_ state: InstalledModelState?) -> InstalledVersion? {
+        guard let state, let version = Int(state.version) else { return nil }
+        let issuedAt = (try? SignedManifest(decoding: state.manifest))?.manifest.issuedAt ?? state.installedAt
+        return InstalledVersion(model: state.model, version: version, issuedAt: issuedAt)
+    }
+
+    static func bytes(hex: String) -> [UInt8]? {
+        guard hex.count % 2 == 0 else { return nil }
+        var out: [UInt8] = []
+        var index = hex.startIndex
+        while index < hex.endIndex {
+            let next = hex.index(index, offsetBy: 2)
+            guard let byte = UInt8(hex[index..<next], radix: 16) else { return nil }
+            out.append(byte)
+            index = next
+        }
+        return out
+    }
+}

@@ -1,0 +1,163 @@
+import FleetClient
+import FleetStore
+import FleetTrust
+import FleetWire
+import Foundation
+
+/// A model variant as `fleetctl models --json` / `fleetctl model show --json` print it.
+public struct ModelVariantView: Codable, Sendable, Equatable {
+    public var model: String
+    public var version: Int
+    public var variant: String
+    public var size: Int
+    public var sha256: String
+    public var accuracy: Double?
+    public var requirements: [String: String]
+    public var metadata: [String: String]
+    public var createdAt: String
+    /// Devices whose desired state names this version and variant.
+    public var assignedDevices: Int
+    /// Devices that report running it.
+    public var runningDevices: Int
+}
+
+public struct ModelSummaryView: Codable, Sendable, Equatable {
+    public var name: String
+    public var latestVersion: Int
+    public var versions: [Int]
+    public var variants: [String]
+    public var devices: Int
+}
+
+/// The result of `fleetctl model push`.
+public struct PushView: Codable, Sendable, Equatable {
+    public var model: String
+    public var version: Int
+    public var variant: String
+    public var size: Int
+    public var sha256: String
+    public var assignedDevices: Int
+}
+
+extension FleetInspector {
+    public func models() async throws -> [ModelSummaryView] {
+        let store = try requireLocalStore("models")
+        return try await store.models().map {
+            ModelSummaryView(
+                name: $0.name,
+                latestVersion: $0.latestVersion,
+                versions: $0.versions,
+                variants: $0.variants,
+                devices: $0.deviceCount
+            )
+        }
+    }
+
+    public func model(named name: String) async throws -> [ModelVariantView] {
+        let store = try requireLocalStore("model show")
+        let variants = try await store.modelVariants(model: name)
+        guard !variants.isEmpty else { throw ControlError("no model \"\(name)\": `fleetctl models` lists them") }
+        let assignments = try await store.assignments(model: name)
+        let devices = try await store.devices()
+        return variants.map { variant in
+            ModelVariantView(
+                model: variant.model,
+                version: variant.version,
+                variant: variant.variant,
+                size: variant.size,
+                sha256: Digest.hex(variant.sha256),
+                accuracy: variant.accuracy,
+                requirements: variant.requirements,
+                metadata: variant.metadata,
+                createdAt: ISO8601.string(variant.createdAt),
+                assignedDevices: assignments.filter { $0.version == variant.version && $0.variant == variant.variant }
+                    .count,
+                runningDevices: devices.filter { device in
+                    device.installedModels.contains { $0.name == name && $0.sha256 == variant.sha256 }
+                }.count
+            )
+        }
+    }
+
+    /// Uploads one variant in chunks through the admin protocol, reporting progress as bytes sent.
+    public func pushModel(
+        name: String,
+        version: Int,
+        variant: String,
+        file: String,
+        requirements: [String: String],
+        metadata: [String: String],
+        progress: @Sendable (Int, Int) -> Void
+    ) async throws -> PushView {
+        guard let data = FileManager.default.contents(atPath: file) else { throw ControlError("cannot read \(file)") }
+        let bytes = Array(data)
+        let sha256 = Digest.sha256(bytes)
+        return try await target.withAdminConnection { connection in
+            let ready = try await connection.request(
+                .uploadBegin(
+                    UploadBegin(
+                        requestID: 1,
+                        model: name,
+                        version: version,
+                        variant: variant,
+                        size: bytes.count,
+                        sha256: sha256,
+                        requirements: requirements,
+                        metadata: metadata
+                    )
+                )
+            )
+            guard case .uploadReady(let upload) = ready else { throw FleetClientError.unexpected(ready) }
+            let chunkSize = 256 * 1024
+            var offset = upload.offset
+            var requestID: UInt64 = 2
+            progress(offset, bytes.count)
+            while offset < bytes.count {
+                let end = min(offset + chunkSize, bytes.count)
+                let reply = try await connection.request(
+                    .uploadChunk(
+                        UploadChunk(
+                            requestID: requestID,
+                            uploadID: upload.uploadID,
+                            offset: offset,
+                            bytes: Array(bytes[offset..<end])
+                        )
+                    )
+                )
+                guard case .ack = reply else { throw FleetClientError.unexpected(reply) }
+                offset = end
+                requestID += 1
+                progress(offset, bytes.count)
+            }
+            let pushed = try await connection.request(
+                .uploadCommit(UploadCommit(requestID: requestID, uploadID: upload.uploadID))
+            )
+            guard case .modelPushed(let result) = pushed else { throw FleetClientError.unexpected(pushed) }
+            return PushView(
+                model: result.model,
+                version: result.version,
+                variant: result.variant,
+                size: bytes.count,
+                sha256: Digest.hex(sha256),
+                assignedDevices: result.assignedDevices
+            )
+        }
+    }
+
+    public func transfers(deviceID: String?, model: String?) async throws -> [TransferRecord] {
+        try await requireLocalStore("transfers").transfers(deviceID: deviceID, model: model)
+    }
+
+    public func assignments(deviceID: String) async throws -> [ModelAssignment] {
+        try await requireLocalStore("device assignments").assignments(deviceID: deviceID)
+    }
+
+    func requireLocalStore(_ command: String) throws -> CoordinatorStore {
+        guard let store = try target.localStore() else {
+            throw ControlError(
+                "`fleetctl \(command)` reads the coordinator's state: run it on the coordinator's host with --data-dir DIR"
+            )
+        }
+        return store
+    }
+}

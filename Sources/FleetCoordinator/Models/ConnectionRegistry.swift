@@ -1,0 +1,29 @@
+import FleetWire
+import NIOCore
+import Synchronization
+
+/// The open device connections, so that a change (a new model version) can be pushed to devices online now.
+final class ConnectionRegistry: Sendable {
+    private let channels = Mutex<[String: [ObjectIdentifier: any Channel]]>([:])
+
+    func add(_ deviceID: String, _ channel: any Channel) {
+        channels.withLock { $0[deviceID, default: [:]][ObjectIdentifier(channel)] = channel }
+    }
+
+    func remove(_ deviceID: String, _ channel: any Channel) {
+        channels.withLock { channels in
+            channels[deviceID]?[ObjectIdentifier(channel)] = nil
+            if channels[deviceID]?.isEmpty == true { channels[deviceID] = nil }
+        }
+    }
+
+    var connectedDeviceIDs: [String] { channels.withLock { Array($0.keys) } }
+
+    /// Sends a message to every open connection of a device.
+    func send(_ message: Message, to deviceID: String) {
+        let targets = channels.withLock { Array(($0[deviceID] ?? [:]).values) }
+        guard !targets.isEmpty else { return }
+        let frame = message.encodedFrame()
+        for channel in targets { channel.writeAndFlush(frame, promise: nil) }
+    }
+}

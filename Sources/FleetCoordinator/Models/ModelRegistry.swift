@@ -1,0 +1,280 @@
+import FleetDelta
+import FleetStore
+import FleetTrust
+import FleetWire
+import Foundation
+import Logging
+
+/// The coordinator's model delivery: publishing pushed variants (signed manifests, content-addressed blobs),
+/// deciding what each device should run, and preparing the smallest payload to get it there.
+struct ModelRegistry: Sendable {
+    let store: CoordinatorStore
+    let blobs: BlobStore
+    let releaseKey: ReleaseKey
+    let uploads: UploadSessions
+    let connections: ConnectionRegistry
+    let logger: Logger
+    private let selector = VariantSelector()
+
+    init(
+        store: CoordinatorStore,
+        dataDirectory: String,
+        releaseKey: ReleaseKey,
+        connections: ConnectionRegistry,
+        logger: Logger
+    ) {
+        self.store = store
+        self.blobs = BlobStore(dataDirectory: dataDirectory)
+        self.releaseKey = releaseKey
+        self.uploads = UploadSessions(dataDirectory: dataDirectory)
+        self.connections = connections
+        self.logger = logger
+    }
+
+    // MARK: Publishing
+
+    /// Stores a finished upload, signs its manifest, and pushes the new desired state to online devices.
+    func publish(_ commit: UploadCommit) async throws -> ModelPushed {
+        let (begin, path) = try await uploads.finish(commit)
+        let relative = try blobs.adopt(file: path, sha256: begin.sha256)
+        let manifest = ReleaseManifest(
+            model: begin.model,
+            version: begin.version,
+            variant: begin.variant,
+            size: begin.size,
+            sha256: begin.sha256,
+            requirements: begin.requirements,
+            metadata: begin.metadata,
+            issuedAt: Date()
+        )
+        let signed = try SignedManifest.sign(manifest, with: releaseKey)
+        do {
+            _ = try await store.addModelVariant(
+                NewModelVariant(
+                    model: begin.model,
+                    version: begin.version,
+                    variant: begin.variant,
+                    size: begin.size,
+                    sha256: begin.sha256,
+                    blobPath: relative,
+                    requirements: begin.requirements,
+                    metadata: begin.metadata,
+                    signedManifest: try signed.encoded(),
+                    createdAt: Date()
+                )
+            )
+        } catch let error as StoreError where error == .versionNotIncreasing || error == .duplicate {
+            let latest = (try? await store.latestVersion(model: begin.model)) ?? nil
+            let hint = latest.map { " (the newest is v\($0); push v\($0 + 1))" } ?? ""
+            let text =
+                error == .duplicate
+                ? "\(begin.model) v\(begin.version) \(begin.variant) already exists\(hint)"
+                : "\(begin.model) v\(begin.version) is lower than the newest version\(hint)"
+            throw ErrorMessage(requestID: commit.requestID, code: .conflict, message: text)
+        }
+        logger.info(
+            "model published",
+            metadata: ["model": "\(begin.model)", "version": "\(begin.version)", "variant": "\(begin.variant)"]
+        )
+        let assigned = try await replanAll(model: begin.model)
+        return ModelPushed(
+            requestID: commit.requestID,
+            model: begin.model,
+            version: begin.version,
+            variant: begin.variant,
+            assignedDevices: assigned.filter { $0.version == begin.version && $0.variant == begin.variant }.count
+        )
+    }
+
+    // MARK: Desired state
+
+    /// Decides, for every model, what `device` should run; records it and returns the message to send.
+    func desiredState(for device: DeviceRecord) async throws -> DesiredState {
+        var desired: [DesiredModel] = []
+        for summary in try await store.models() {
+            let (assignment, manifest) = try await plan(model: summary.name, device: device)
+            desired.append(DesiredModel(model: summary.name, manifest: manifest, reason: assignment.reason))
+        }
+        return DesiredState(models: desired)
+    }
+
+    private func plan(model: String, device: DeviceRecord) async throws -> (ModelAssignment, [UInt8]) {
+        let variants = try await store.modelVariants(model: model)
+        let latest = variants.map(\.version).max() ?? 0
+        let candidates = variants.filter { $0.version == latest }.map {
+            VariantSelector.Candidate(
+                variant: $0.variant,
+                version: $0.version,
+                size: $0.size,
+                accuracy: $0.accuracy,
+                requirements: $0.requirements
+            )
+        }
+        let choice = selector.choose(from: candidates, capabilities: device.capabilities)
+        let assignment = ModelAssignment(
+            deviceID: device.id,
+            model: model,
+            version: choice.candidate?.version,
+            variant: choice.candidate?.variant,
+            reason: choice.reason,
+            updatedAt: Date()
+        )
+        try await store.setAssignment(assignment)
+        let manifest = choice.candidate.flatMap { candidate in
+            variants.first { $0.version == candidate.version && $0.variant == candidate.variant }?.signedManifest
+        }
+        return (assignment, manifest ?? [])
+    }
+
+    /// Re-plans every device for a model and pushes the desired state to those online.
+    @discardableResult
+    func replanAll(model: String) async throws -> [ModelAssignment] {
+        var assignments: [ModelAssignment] = []
+        for device in try await store.devices() {
+            assignments.append(try await plan(model: model, device: device).0)
+        }
+        for deviceID in connections.connectedDeviceIDs {
+            guard let device = try await store.device(id: deviceID) else { continue }
+            connections.send(.desiredState(try await desiredState(for: device)), to: deviceID)
+        }
+        return assignments
+    }
+
+    // MARK: Transfers
+
+    /// The cache key's "from" for full (compressed) payloads, which have no base.
+    static let noBase = [UInt8](repeating: 0, count: 32)
+
+    struct Payload: Sendable {
+        var relativePath: String
+        var encoding: TransferEncoding
+        var baseVersion: Int
+        var size: Int
+        var sha256: [UInt8]
+    }
+
+    /// The smaller of a delta from the device's installed version (when the coordinator has it) and the
+    /// compressed full file. Both are computed once and cached on disk.
+    func payload(for request: FetchModel) async throws -> Payload {
+        guard
+            let target = try await store.modelVariant(
+                model: request.model,
+                version: request.version,
+                variant: request.variant
+            )
+        else {
+            throw ErrorMessage(
+                requestID: request.requestID,
+                code: .notFound,
+                message: "no \(request.model) v\(request.version) \(request.variant)"
+            )
+        }
+        let full = try await cachedPayload(from: Self.noBase, to: target) {
+            try Zlib.compress(try blobs.read(target.blobPath), level: 9)
+        }
+        guard request.baseSHA256.count == 32, request.baseSHA256 != target.sha256,
+            let base = try await store.modelVariant(sha256: request.baseSHA256)
+        else { return full }
+        let delta = try await cachedPayload(from: base.sha256, to: target) {
+            try DeltaCodec.encode(old: try blobs.read(base.blobPath), new: try blobs.read(target.blobPath))
+        }
+        guard delta.size < full.size else { return full }
+        var chosen = delta
+        chosen.baseVersion = base.version
+        return chosen
+    }
+
+    private func cachedPayload(
+        from base: [UInt8],
+        to target: ModelVariantRecord,
+        make: () throws -> [UInt8]
+    ) async throws -> Payload {
+        let encoding: TransferEncoding = base == Self.noBase ? .full : .delta
+        if let cached = try await store.cachedDelta(fromSHA256: base, toSHA256: target.sha256),
+            blobs.exists(cached.path)
+        {
+            return Payload(
+                relativePath: cached.path,
+                encoding: encoding,
+                baseVersion: 0,
+                size: cached.size,
+                sha256: cached.payloadSHA256
+            )
+        }
+        let bytes = try make()
+        let name = (encoding == .full ? "full-" : "delta-\(Digest.hex(base.prefix(8)))-") + Digest.hex(target.sha256)
+        let path = try blobs.writePayload(bytes, name: name)
+        let record = DeltaCacheRecord(
+            fromSHA256: base,
+            toSHA256: target.sha256,
+            encoding: encoding == .full ? "full" : "delta",
+            path: path,
+            size: bytes.count,
+            payloadSHA256: Digest.sha256(bytes),
+            createdAt: Date()
+        )
+        try await store.storeCachedDelta(record)
+        return Payload(
+            relativePath: path,
+            encoding: encoding,
+            baseVersion: 0,
+            size: bytes.count,
+            sha256: record.payloadSHA256
+        )
+    }
+
+    /// Records what a device did with a model: an install (and its cost on the wire) or a refusal.
+    func record(_ report: ModelReport, deviceID: String) async throws {
+        let what = "\(report.model) v\(report.version) \(report.variant)"
+        switch report.outcome {
+        case .installed:
+            let full = try await store.modelVariant(
+                model: report.model,
+                version: report.version,
+                variant: report.variant
+            )
+            var fullPayload: DeltaCacheRecord?
+            if let full { fullPayload = try await store.cachedDelta(fromSHA256: Self.noBase, toSHA256: full.sha256) }
+            _ = try await store.recordTransfer(
+                NewTransfer(
+                    deviceID: deviceID,
+                    model: report.model,
+                    version: report.version,
+                    variant: report.variant,
+                    encoding: report.encoding == .delta ? "delta" : "full",
+                    baseVersion: nil,
+                    wireBytes: report.wireBytes,
+                    fullBytes: fullPayload?.size ?? 0,
+                    fileBytes: full?.size ?? 0,
+                    startedAt: Date(),
+                    completedAt: Date(),
+                    resumedFrom: report.resumedFrom
+                )
+            )
+            let resumed = report.resumedFrom > 0 ? ", resumed at byte \(report.resumedFrom)" : ""
+            try await store.appendEvent(
+                NewEvent(
+                    at: Date(),
+                    deviceID: deviceID,
+                    kind: "model_installed",
+                    detail:
+                        "\(what) (\(report.encoding == .delta ? "delta" : "full"), \(report.wireBytes) bytes\(resumed))"
+                )
+            )
+        case .refused, .failed:
+            let kind = report.outcome == .refused ? "install_refused" : "install_failed"
+            try await store.appendEvent(
+                NewEvent(
+                    at: Date(),
+                    deviceID: deviceID,
+                    kind: kind,
+                    detail: "\(what): \(report.code): \(report.detail)"
+                )
+            )
+            logger.warning(
+                "\(kind)",
+                metadata: ["device": "\(deviceID)", "model": "\(what)", "code": "\(report.code)"]
+            )
+        }
+    }
+}

@@ -1,0 +1,72 @@
+import Foundation
+import GRDB
+
+extension CoordinatorStore {
+    /// Removes every version of `model` except the newest `keep` and those still assigned to a device or
+    /// reported installed by one (a version is kept or removed with all its variants). Returns the removed
+    /// records, version descending then variant ascending; the caller deletes the blobs that no remaining
+    /// variant references (see ``modelVariant(sha256:)``). When something was removed, appends a
+    /// fleet-wide "model_pruned" event, dated `at`, in the same transaction.
+    ///
+    /// `keep` must be at least 1 (`invalidArgument` otherwise), so the highest version always stays and
+    /// versions keep going up.
+    public func pruneModelVersions(model: String, keep: Int, at: Date = Date()) async throws -> [ModelVariantRecord] {
+        guard keep >= 1 else {
+            throw StoreError.invalidArgument.with("pruning must keep at least one version, got \(keep)")
+        }
+        return try await write { db in
+            let versions = try Int.fetchAll(
+                db,
+                sql: #"SELECT DISTINCT "version" FROM "modelVariant" WHERE "model" = ? ORDER BY "version" DESC"#,
+                arguments: [model]
+            )
+            guard versions.count > keep else { return [] }
+            let inUse = try Self.versionsInUse(of: model, in: db)
+            let doomed = versions.dropFirst(keep).filter { !inUse.contains($0) }
+            guard !doomed.isEmpty else { return [] }
+
+            let json = JSONColumn()
+            let removed = try ModelVariantRow.ofModel(model)
+                .filter(doomed.contains(ModelVariantRow.Columns.version))
+                .fetchAll(db)
+                .map { try $0.record(json: json) }
+            try ModelVariantRow.filter(ModelVariantRow.Columns.model == model)
+                .filter(doomed.contains(ModelVariantRow.Columns.version))
+                .deleteAll(db)
+            let list = doomed.map { "v\($0)" }.joined(separator: ", ")
+            _ = try EventRow.append(
+                NewEvent(
+                    at: at,
+                    deviceID: nil,
+                    kind: "model_pruned",
+                    detail: "\(model) \(list) (\(removed.count) variant(s))"
+                ),
+                in: db
+            )
+            return removed
+        }
+    }
+
+    /// Versions of `model` that some device is assigned or reports as installed.
+    private static func versionsInUse(of model: String, in db: Database) throws -> Set<Int> {
+        var versions = Set(
+            try Int.fetchAll(
+                db,
+                sql: #"SELECT DISTINCT "version" FROM "modelAssignment" WHERE "model" = ? AND "version" IS NOT NULL"#,
+                arguments: [model]
+            )
+        )
+        let json = JSONColumn()
+        let reported = try String.fetchCursor(
+            db,
+            sql: #"SELECT "installedModels" FROM "device" WHERE "installedModels" <> '[]'"#
+        )
+        while let text = try reported.next() {
+            for installed in try json.decode([StoredInstalledModel].self, from: text, column: "device.installedModels")
+            where installed.name == model {
+                versions.insert(installed.version)
+            }
+        }
+        return versions
+    }
+}

@@ -1,0 +1,81 @@
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A small secret kept in a file readable by its owner only (POSIX mode 0600).
+///
+/// Creation writes a temporary file opened with `O_CREAT | O_EXCL` and mode 0600, syncs it, then `link(2)`s it to
+/// the final path: the key appears whole or not at all, and two processes racing to create it end up sharing the
+/// first one's key. Loading refuses a symbolic link, a non-regular file, a file whose group or other permission
+/// bits are set, and a file of the wrong size.
+enum SecretFile {
+    /// The secret at `path`, or a new one made by `generate` and stored there.
+    static func loadOrCreate(path: String, size: Int, generate: () -> [UInt8]) throws(TrustError) -> [UInt8] {
+        if let existing = try load(path: path, size: size) { return existing }
+        let secret = generate()
+        guard secret.count == size else { throw .invalidKey("generated secret has \(secret.count) bytes, not \(size)") }
+        let temporary = path + ".tmp-" + Digest.hex(Digest.randomBytes(6))
+        try create(secret, at: temporary)
+        defer { unlink(temporary) }
+        if link(temporary, path) != 0 {
+            let code = errno
+            guard code == EEXIST, let winner = try load(path: path, size: size) else {
+                throw .fileAccess("cannot create \(path): \(String(cString: strerror(code)))")
+            }
+            return winner
+        }
+        return secret
+    }
+
+    /// The secret at `path`, or nil when there is no file there.
+    static func load(path: String, size: Int) throws(TrustError) -> [UInt8]? {
+        let descriptor = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
+        if descriptor < 0 {
+            let code = errno
+            if code == ENOENT { return nil }
+            if code == ELOOP { throw .insecureFile("\(path) is a symbolic link") }
+            throw .fileAccess("cannot open \(path): \(String(cString: strerror(code)))")
+        }
+        defer { close(descriptor) }
+        var info = stat()
+        guard fstat(descriptor, &info) == 0 else { throw .fileAccess("cannot stat \(path)") }
+        guard info.st_mode & S_IFMT == S_IFREG else { throw .insecureFile("\(path) is not a regular file") }
+        let permissions = info.st_mode & 0o777
+        guard permissions & 0o077 == 0 else {
+            throw .insecureFile(
+                "\(path) has mode \(String(permissions, radix: 8)); group or others may access it, expected 600"
+            )
+        }
+        guard info.st_size == size else { throw .invalidKey("\(path) holds \(info.st_size) bytes, expected \(size)") }
+        var buffer = [UInt8](repeating: 0, count: size)
+        let count = buffer.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, size) }
+        guard count == size else { throw .fileAccess("short read of \(path)") }
+        return buffer
+    }
+
+    /// Writes `bytes` to a new file at `path` with mode 0600, refusing to replace an existing file.
+    static func create(_ bytes: [UInt8], at path: String) throws(TrustError) {
+        let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else {
+            throw .fileAccess("cannot create \(path): \(String(cString: strerror(errno)))")
+        }
+        defer { close(descriptor) }
+        // The umask can only clear bits, but set the mode explicitly so the intent does not depend on it.
+        guard fchmod(descriptor, 0o600) == 0 else { throw .fileAccess("cannot chmod \(path)") }
+        var written = 0
+        while written < bytes.count {
+            let result = bytes.withUnsafeBytes {
+                write(descriptor, $0.baseAddress?.advanced(by: written), $0.count - written)
+            }
+            guard result > 0 else { throw .fileAccess("cannot write \(path): \(String(cString: strerror(errno)))") }
+            written += result
+        }
+        guard fsync(descriptor) == 0 else { throw .fileAccess("cannot sync \(path)") }
+    }
+}

@@ -1,0 +1,167 @@
+import ArgumentParser
+import FleetControl
+import Foundation
+
+extension FleetCtl {
+    struct Models: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List models with their versions and variants.")
+        @OptionGroup var target: TargetOptions
+        @OptionGroup var output: OutputOptions
+
+        func run() async throws {
+            try emit(try await target.inspector().models(), json: output.json) { models in
+                Table(
+                    headers: ["MODEL", "LATEST", "VERSIONS", "VARIANTS", "DEVICES"],
+                    rows: models.map {
+                        [
+                            $0.name, "v\($0.latestVersion)", $0.versions.map { "v\($0)" }.joined(separator: ","),
+                            $0.variants.joined(separator: ","), String($0.devices),
+                        ]
+                    }
+                ).render()
+            }
+        }
+    }
+
+    struct Model: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Publish and inspect models.",
+            subcommands: [Push.self, Show.self]
+        )
+
+        struct Push: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(
+                abstract: "Upload one variant of a model version; devices that fit it get it as a delta.",
+                discussion: "Versions only go up: pushing a lower version, or the same variant twice, is refused."
+            )
+            @OptionGroup var target: TargetOptions
+            @OptionGroup var output: OutputOptions
+            @Argument(help: "Model name (A-Z a-z 0-9 . _ -).") var name: String
+            @Option(help: "Version number (1, 2, …).") var version: Int
+            @Option(help: "Variant name, e.g. fp32 or int8.") var variant: String
+            @Option(help: "The weights file (safetensors).") var file: String
+            @Option(help: "Declared accuracy, used to pick the best variant that fits.") var accuracy: Double?
+            @Option(help: "Declared cost (free text or a number, shown to operators).") var cost: String?
+            @Option(help: "Minimum RAM, e.g. 64MiB.") var minRam: String?
+            @Option(help: "Minimum free storage, e.g. 1MiB.") var minStorage: String?
+            @Option(help: "Allowed CPU architectures, comma-separated (e.g. aarch64,x86_64).") var arch: String?
+            @Option(help: "Required accelerator, e.g. npu.") var accelerator: String?
+            @Option(help: "Extra metadata KEY=VALUE (repeatable).") var metadata: [String] = []
+
+            func run() async throws {
+                var requirements: [String: String] = [:]
+                if let minRam { requirements["min-ram"] = String(try parseBytes(minRam)) }
+                if let minStorage { requirements["min-storage"] = String(try parseBytes(minStorage)) }
+                if let arch { requirements["arch"] = arch }
+                if let accelerator { requirements["accelerator"] = accelerator }
+                var extra = try parsePairs(metadata)
+                if let accuracy { extra["accuracy"] = String(accuracy) }
+                if let cost { extra["cost"] = cost }
+                let bar = ProgressBar(label: "\(name) v\(version) \(variant)", enabled: !output.json)
+                let pushed = try await target.inspector().pushModel(
+                    name: name,
+                    version: version,
+                    variant: variant,
+                    file: file,
+                    requirements: requirements,
+                    metadata: extra,
+                    progress: { sent, total in bar.update(sent, total) }
+                )
+                bar.finish()
+                try emit(pushed, json: output.json) { pushed in
+                    "published \(pushed.model) v\(pushed.version) \(pushed.variant) (\(pushed.size) bytes, sha256 \(pushed.sha256.prefix(16))…); "
+                        + "\(pushed.assignedDevices) device(s) assigned"
+                }
+            }
+        }
+
+        struct Show: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(
+                abstract: "Versions and variants of a model, with device counts."
+            )
+            @OptionGroup var target: TargetOptions
+            @OptionGroup var output: OutputOptions
+            @Argument(help: "Model name.") var name: String
+
+            func run() async throws {
+                try emit(try await target.inspector().model(named: name), json: output.json) { variants in
+                    Table(
+                        headers: [
+                            "VERSION", "VARIANT", "SIZE", "ACCURACY", "REQUIREMENTS", "ASSIGNED", "RUNNING", "SHA256",
+                        ],
+                        rows: variants.map {
+                            [
+                                "v\($0.version)", $0.variant, Output.byteCount(UInt64($0.size)),
+                                $0.accuracy.map { String(format: "%.3f", $0) } ?? "-",
+                                $0.requirements.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(
+                                    separator: ","
+                                ),
+                                String($0.assignedDevices), String($0.runningDevices), String($0.sha256.prefix(12)),
+                            ]
+                        }
+                    ).render()
+                }
+            }
+        }
+    }
+
+    struct Transfers: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "What each model delivery cost on the wire.")
+        @OptionGroup var target: TargetOptions
+        @OptionGroup var output: OutputOptions
+        @Option(help: "Only this device.") var device: String?
+        @Option(help: "Only this model.") var model: String?
+
+        func run() async throws {
+            let records = try await target.inspector().transfers(deviceID: device, model: model)
+            try emit(records, json: output.json) { records in
+                Table(
+                    headers: [
+                        "DEVICE", "MODEL", "VERSION", "VARIANT", "ENCODING", "WIRE BYTES", "FULL (zlib)", "RESUMED AT",
+                    ],
+                    rows: records.map {
+                        [
+                            $0.deviceID, $0.model, "v\($0.version)", $0.variant, $0.encoding, String($0.wireBytes),
+                            String($0.fullBytes), $0.resumedFrom > 0 ? String($0.resumedFrom) : "-",
+                        ]
+                    }
+                ).render()
+            }
+        }
+    }
+}
+
+/// A one-line progress bar on stderr (omitted for --json and when stderr is not a terminal).
+final class ProgressBar: Sendable {
+    let label: String
+    let enabled: Bool
+
+    init(label: String, enabled: Bool) {
+        self.label = label
+        self.enabled = enabled && isatty(2) == 1
+    }
+
+    func update(_ done: Int, _ total: Int) {
+        guard enabled, total > 0 else { return }
+        let width = 30
+        let filled = done * width / total
+        let bar = String(repeating: "█", count: filled) + String(repeating: "·", count: width - filled)
+        FileHandle.standardError.write(Data("\r\(label) [\(bar)] \(done * 100 / total)% \(done)/\(total) bytes".utf8))
+    }
+
+    func finish() {
+        if enabled { FileHandle.standardError.write(Data("\n".utf8)) }
+    }
+}
+
+func parseBytes(_ text: String) throws -> UInt64 {
+    let units: [(String, UInt64)] = [
+        ("KiB", 1 << 10), ("MiB", 1 << 20), ("GiB", 1 << 30), ("KB", 1000), ("MB", 1_000_000), ("GB", 1_000_000_000),
+        ("K", 1 << 10), ("M", 1 << 20), ("G", 1 << 30), ("B", 1),
+    ]
+    for (suffix, multiplier) in units where text.hasSuffix(suffix) {
+        if let value = Double(text.dropLast(suffix.count)), value >= 0 { return UInt64(value * Double(multiplier)) }
+    }
+    if let value = UInt64(text) { return value }
+    throw ValidationError("invalid size \"\(text)\": use e.g. 64MiB, 512KiB, 1GB")
+}

@@ -33,8 +33,13 @@ public struct FleetInspector: Sendable {
 
     public func device(id: String) async throws -> DeviceView {
         let all = try await devices()
-        guard let device = all.first(where: { $0.id == id || $0.name == id }) else {
+        guard var device = all.first(where: { $0.id == id || $0.name == id }) else {
             throw ControlError("no device \"\(id)\": `fleetctl devices` lists the ids and names")
+        }
+        if let store = try target.localStore() {
+            device.assignments = try await store.assignments(deviceID: device.id).map {
+                DeviceView.AssignmentView(model: $0.model, version: $0.version, variant: $0.variant, reason: $0.reason)
+            }
         }
         return device
     }

@@ -161,3 +161,17 @@ extension FleetInspector {
         return store
     }
 }
+
+extension FleetInspector {
+    /// Pins a model version for one device (or every device when `deviceID` is nil); version 0 unpins.
+    public func pin(model: String, version: Int, deviceID: String?, rollback: Bool) async throws {
+        try await target.withAdminConnection { connection in
+            let reply = try await connection.request(
+                .pinModel(
+                    PinModel(requestID: 1, model: model, deviceID: deviceID ?? "", version: version, rollback: rollback)
+                )
+            )
+            guard case .ack = reply else { throw FleetClientError.unexpected(reply) }
+        }
+    }
+}

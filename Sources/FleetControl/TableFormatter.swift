@@ -65,6 +65,12 @@ public enum Output {
         lines += device.installedModels.map {
             "  \($0.name) v\($0.version) \($0.variant) sha256:\($0.sha256.prefix(12))"
         }
+        if let assignments = device.assignments {
+            lines.append("Should run:" + (assignments.isEmpty ? " nothing assigned" : ""))
+            lines += assignments.map {
+                "  \($0.model) " + ($0.version.map { "v\($0) " } ?? "none ") + ($0.variant ?? "") + " — \($0.reason)"
+            }
+        }
         return lines.joined(separator: "\n")
     }
 

@@ -15,6 +15,15 @@ public struct DeviceView: Codable, Sendable, Equatable {
     public var agentVersion: String
     public var enrolledAt: String
     public var installedModels: [ModelView]
+    /// What the device should run of each model, and why (filled by `device show` on the coordinator's host).
+    public var assignments: [AssignmentView]?
+
+    public struct AssignmentView: Codable, Sendable, Equatable {
+        public var model: String
+        public var version: Int?
+        public var variant: String?
+        public var reason: String
+    }
 
     public struct ModelView: Codable, Sendable, Equatable {
         public var name: String
@@ -66,7 +75,8 @@ extension DeviceView {
             enrolledAt: ISO8601.string(record.enrolledAt),
             installedModels: record.installedModels.map {
                 ModelView(name: $0.name, version: $0.version, variant: $0.variant, sha256: hex($0.sha256))
-            }
+            },
+            assignments: nil
         )
     }
 
@@ -82,7 +92,8 @@ extension DeviceView {
             enrolledAt: ISO8601.string(milliseconds: summary.enrolledAtMilliseconds) ?? "",
             installedModels: summary.installedModels.map {
                 ModelView(name: $0.name, version: $0.version, variant: $0.variant, sha256: hex($0.sha256))
-            }
+            },
+            assignments: nil
         )
     }
 }

@@ -78,6 +78,8 @@ final class SimulatedAgentHandler: ChannelInboundHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let frame = unwrapInboundIn(data)
+        // The coordinator may push the device's desired models at any time; a load generator ignores them.
+        if frame.type == MessageType.desiredState.rawValue { return }
         if state == .ready {
             guard frame.type == MessageType.heartbeatAck.rawValue else {
                 run.unexpected("unexpected-frame-0x\(String(frame.type, radix: 16))")

@@ -26,7 +26,7 @@ extension FleetCtl {
     struct Model: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Publish and inspect models.",
-            subcommands: [Push.self, Show.self]
+            subcommands: [Push.self, Show.self, Pin.self, Unpin.self]
         )
 
         struct Push: AsyncParsableCommand {
@@ -102,6 +102,40 @@ extension FleetCtl {
                     ).render()
                 }
             }
+        }
+    }
+
+    struct Pin: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Hold one device (or every device) on a version of a model.",
+            discussion: """
+                Pinning below what a device runs re-sends the old release manifest, which agents refuse as a \
+                rollback (and report). Add --rollback to send a separately signed rollback directive instead.
+                """
+        )
+        @OptionGroup var target: TargetOptions
+        @Argument(help: "Model name.") var name: String
+        @Option(help: "The version to hold.") var version: Int
+        @Option(help: "Only this device (default: every device).") var device: String?
+        @Flag(help: "Sign a rollback directive so devices may go below their installed version.") var rollback = false
+
+        func run() async throws {
+            try await target.inspector().pin(model: name, version: version, deviceID: device, rollback: rollback)
+            print(
+                "pinned \(name) to v\(version) for \(device ?? "every device")\(rollback ? " (rollback directive)" : "")"
+            )
+        }
+    }
+
+    struct Unpin: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Let a device follow the newest version again.")
+        @OptionGroup var target: TargetOptions
+        @Argument(help: "Model name.") var name: String
+        @Option(help: "Only this device (default: the fleet-wide pin).") var device: String?
+
+        func run() async throws {
+            try await target.inspector().pin(model: name, version: 0, deviceID: device, rollback: false)
+            print("unpinned \(name) for \(device ?? "every device")")
         }
     }
 

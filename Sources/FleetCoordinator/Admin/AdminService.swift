@@ -29,6 +29,9 @@ struct AdminRequests: Sendable {
                 return .ack(Ack(requestID: chunk.requestID))
             case .uploadCommit(let commit):
                 return .modelPushed(try await models.publish(commit))
+            case .pinModel(let request):
+                try await models.pin(request)
+                return .ack(Ack(requestID: request.requestID))
             default:
                 return .error(ErrorMessage(requestID: requestID, code: .badRequest, message: "not an admin request"))
             }

@@ -100,8 +100,10 @@ struct ModelRegistry: Sendable {
 
     private func plan(model: String, device: DeviceRecord) async throws -> (ModelAssignment, [UInt8]) {
         let variants = try await store.modelVariants(model: model)
+        let pin = try await store.pin(deviceID: device.id, model: model)
         let latest = variants.map(\.version).max() ?? 0
-        let candidates = variants.filter { $0.version == latest }.map {
+        let target = pin.map { pin in variants.contains { $0.version == pin.version } ? pin.version : latest } ?? latest
+        let candidates = variants.filter { $0.version == target }.map {
             VariantSelector.Candidate(
                 variant: $0.variant,
                 version: $0.version,
@@ -110,20 +112,77 @@ struct ModelRegistry: Sendable {
                 requirements: $0.requirements
             )
         }
-        let choice = selector.choose(from: candidates, capabilities: device.capabilities)
+        let running = device.installedModels.first { $0.name == model }?.variant
+        let choice = selector.choose(from: candidates, capabilities: device.capabilities, current: running)
+        let pinned = pin.map { "pinned to v\($0.version)\($0.rollback ? " (rollback)" : ""); " } ?? ""
         let assignment = ModelAssignment(
             deviceID: device.id,
             model: model,
             version: choice.candidate?.version,
             variant: choice.candidate?.variant,
-            reason: choice.reason,
+            reason: pinned + choice.reason,
             updatedAt: Date()
         )
         try await store.setAssignment(assignment)
-        let manifest = choice.candidate.flatMap { candidate in
-            variants.first { $0.version == candidate.version && $0.variant == candidate.variant }?.signedManifest
+        guard let candidate = choice.candidate,
+            let record = variants.first(where: { $0.version == candidate.version && $0.variant == candidate.variant })
+        else { return (assignment, []) }
+        let installedVersion = device.installedModels.first { $0.name == model }?.version ?? 0
+        if let pin, pin.rollback, candidate.version < installedVersion {
+            return (assignment, try rollbackDirective(for: record, device: device.id, issuedAt: pin.pinnedAt))
         }
-        return (assignment, manifest ?? [])
+        return (assignment, record.signedManifest)
+    }
+
+    /// A separately signed directive that lets one device go back to an older version. Deterministic (Ed25519
+    /// signatures are), so re-planning sends the same bytes.
+    private func rollbackDirective(for record: ModelVariantRecord, device: String, issuedAt: Date) throws -> [UInt8] {
+        let manifest = ReleaseManifest(
+            model: record.model,
+            version: record.version,
+            variant: record.variant,
+            size: record.size,
+            sha256: record.sha256,
+            requirements: record.requirements,
+            metadata: record.metadata,
+            issuedAt: issuedAt,
+            kind: .rollback,
+            targetDevice: device
+        )
+        return try SignedManifest.sign(manifest, with: releaseKey).encoded()
+    }
+
+    /// Pins (or, with version 0, unpins) a model for one device or all, then re-plans.
+    func pin(_ request: PinModel) async throws {
+        let deviceID = request.deviceID.isEmpty ? ModelPin.everyDevice : request.deviceID
+        guard try await store.latestVersion(model: request.model) != nil else {
+            throw ErrorMessage(requestID: request.requestID, code: .notFound, message: "no model \(request.model)")
+        }
+        if deviceID != ModelPin.everyDevice, try await store.device(id: deviceID) == nil {
+            throw ErrorMessage(requestID: request.requestID, code: .notFound, message: "no device \(deviceID)")
+        }
+        if request.version == 0 {
+            try await store.removePin(deviceID: deviceID, model: request.model)
+        } else {
+            guard try await store.modelVariants(model: request.model).contains(where: { $0.version == request.version })
+            else {
+                throw ErrorMessage(
+                    requestID: request.requestID,
+                    code: .notFound,
+                    message: "\(request.model) has no v\(request.version)"
+                )
+            }
+            try await store.setPin(
+                ModelPin(
+                    deviceID: deviceID,
+                    model: request.model,
+                    version: request.version,
+                    rollback: request.rollback,
+                    pinnedAt: Date()
+                )
+            )
+        }
+        try await replanAll(model: request.model)
     }
 
     /// Re-plans every device for a model and pushes the desired state to those online.

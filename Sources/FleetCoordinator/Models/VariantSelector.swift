@@ -2,7 +2,13 @@ import Foundation
 
 /// Picks the variant a device should run: the most accurate one whose requirements its reported capabilities
 /// meet (ties go to the smaller file), and says why in words an operator can act on.
+///
+/// A device keeps the variant it runs when that variant still fits and no other is more accurate by more than
+/// ``switchMargin``: changing variant forfeits the delta (the new file shares nothing with the old one), so a
+/// fraction of a point of accuracy is not worth a full download.
 public struct VariantSelector: Sendable {
+    /// Accuracy a different variant must gain before a device switches to it.
+    public var switchMargin: Double = 0.01
     public struct Candidate: Sendable, Equatable {
         public var variant: String
         public var version: Int
@@ -27,7 +33,7 @@ public struct VariantSelector: Sendable {
 
     public init() {}
 
-    public func choose(from candidates: [Candidate], capabilities: [String: String]) -> Choice {
+    public func choose(from candidates: [Candidate], capabilities: [String: String], current: String? = nil) -> Choice {
         var fitting: [Candidate] = []
         var misses: [String] = []
         for candidate in candidates {
@@ -45,6 +51,17 @@ public struct VariantSelector: Sendable {
             })
         else {
             return Choice(candidate: nil, reason: "no variant fits: " + misses.joined(separator: "; "))
+        }
+        if let current, current != best.variant, let kept = fitting.first(where: { $0.variant == current }),
+            (best.accuracy ?? 0) - (kept.accuracy ?? 0) <= switchMargin
+        {
+            var reason = "\(kept.variant)"
+            if let accuracy = kept.accuracy { reason += String(format: " (accuracy %.3f)", accuracy) }
+            reason += ": the variant it runs, within \(Int(switchMargin * 100)) point(s) of \(best.variant)"
+            if let accuracy = best.accuracy { reason += String(format: " (%.3f)", accuracy) }
+            reason += ", so it keeps receiving deltas"
+            if !misses.isEmpty { reason += "; " + misses.joined(separator: "; ") }
+            return Choice(candidate: kept, reason: reason)
         }
         var reason = "\(best.variant)"
         if let accuracy = best.accuracy { reason += String(format: " (accuracy %.3f)", accuracy) }

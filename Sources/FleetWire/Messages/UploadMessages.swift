@@ -181,12 +181,16 @@ public struct PinModel: WirePayload {
     public var deviceID: String
     /// 0 releases the pin (follow the newest version).
     public var version: Int
+    /// A deliberate rollback: the coordinator signs a rollback directive for each device instead of
+    /// re-sending the old release manifest.
+    public var rollback: Bool
 
-    public init(requestID: UInt64, model: String, deviceID: String, version: Int) {
+    public init(requestID: UInt64, model: String, deviceID: String, version: Int, rollback: Bool = false) {
         self.requestID = requestID
         self.model = model
         self.deviceID = deviceID
         self.version = version
+        self.rollback = rollback
     }
 
     public init(reading reader: inout WireReader) throws {
@@ -194,6 +198,9 @@ public struct PinModel: WirePayload {
         model = try reader.readLengthPrefixedString("model")
         deviceID = try reader.readLengthPrefixedString("deviceID")
         version = try reader.readBoundedInt("version")
+        let flag = try reader.readByte("rollback")
+        guard flag <= 1 else { throw FleetWireError.invalidValue("rollback", "\(flag)") }
+        rollback = flag == 1
     }
 
     public func write(to buffer: inout ByteBuffer) {
@@ -201,5 +208,6 @@ public struct PinModel: WirePayload {
         buffer.writeLengthPrefixedString(model)
         buffer.writeLengthPrefixedString(deviceID)
         buffer.writeVarint(version)
+        buffer.writeInteger(rollback ? UInt8(1) : 0)
     }
 }

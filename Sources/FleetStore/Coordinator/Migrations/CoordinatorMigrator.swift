@@ -7,6 +7,7 @@ enum CoordinatorMigrator {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("coordinator-v1", migrate: CoordinatorV1.migrate)
         migrator.registerMigration("coordinator-v2", migrate: CoordinatorV2.migrate)
+        migrator.registerMigration("coordinator-v3", migrate: CoordinatorV3.migrate)
         return migrator
     }
 }

@@ -51,6 +51,18 @@ struct Run: AsyncParsableCommand {
     @Flag(help: "Allow plaintext to a non-loopback coordinator.")
     var insecure = false
 
+    @Option(help: "Local training rows for federated rounds (CSV: feature columns, then `label`).")
+    var trainData: String?
+
+    @Option(help: "External trainer command for federated rounds (see the README, \"Trainer plug-in\").")
+    var trainerCommand: String?
+
+    @Option(help: "Drift reporting window, e.g. 1h, 30s.")
+    var reportInterval: String = "1h"
+
+    @Option(help: "Unix-domain socket for applications on the device (default: DATA_DIR/agent.sock).")
+    var localSocket: String?
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: Logger.Level = .info
 
@@ -67,6 +79,10 @@ struct Run: AsyncParsableCommand {
         if let caFile {
             configuration.tls = ClientTLSConfiguration(trustedCertificatesPath: caFile, serverHostname: tlsServerName)
         }
+        configuration.trainingData = trainData
+        configuration.trainerCommand = trainerCommand
+        configuration.reportInterval = try parseAgentDuration(reportInterval)
+        configuration.localSocketPath = localSocket
         let level = logLevel
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
@@ -117,4 +133,15 @@ struct Status: AsyncParsableCommand {
         let status = try await AgentStatus.read(dataDirectory: dataDir)
         print(json ? try status.jsonString() : status.humanReadable())
     }
+}
+
+/// Parses `500ms`, `30s`, `5m`, `1h`.
+func parseAgentDuration(_ text: String) throws -> Duration {
+    let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600)]
+    for (suffix, scale) in units where text.hasSuffix(suffix) {
+        if let value = Double(text.dropLast(suffix.count)), value > 0 {
+            return .milliseconds(Int64(value * scale * 1000))
+        }
+    }
+    throw ValidationError("invalid duration \"\(text)\": use e.g. 500ms, 30s, 5m, 1h")
 }

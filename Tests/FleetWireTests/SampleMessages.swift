@@ -6,6 +6,7 @@ enum SampleMessages {
     static let publicKey: [UInt8] = Array(repeating: 0xA1, count: 32)
     static let signature: [UInt8] = Array(repeating: 0x5E, count: 64)
     static let sha: [UInt8] = Array(repeating: 0xC3, count: 32)
+    static let params = TrainingParameters(localEpochs: 10, learningRate: 0.1, batchSize: 16, seed: 42, quantize: false)
     static let model = InstalledModel(name: "digits-mlp", version: 2, variant: "int8", sha256: sha)
 
     static let all: [String: Message] = [
@@ -158,5 +159,71 @@ enum SampleMessages {
             ModelPushed(requestID: 13, model: "digits-mlp", version: 2, variant: "fp32", assignedDevices: 3)
         ),
         "pinModel": .pinModel(PinModel(requestID: 14, model: "digits-mlp", deviceID: "d-0011223344556677", version: 1)),
+        "trainTask": .trainTask(
+            TrainTask(
+                requestID: 20,
+                round: 7,
+                model: "digits-mlp",
+                baseVersion: 7,
+                variant: "fp32",
+                baseSHA256: sha,
+                parameters: params,
+                deadlineMilliseconds: 60_000,
+                personalPrefix: ""
+            )
+        ),
+        "trainUpdate": .trainUpdate(
+            TrainUpdate(
+                requestID: 20,
+                round: 7,
+                sampleCount: 73,
+                metrics: ["accuracy": "0.91", "loss": "0.31"],
+                encoding: .delta,
+                payload: [0x54, 0x46, 0x44, 1]
+            )
+        ),
+        "startRound": .startRound(
+            StartRound(
+                requestID: 21,
+                model: "digits-mlp",
+                variant: "fp32",
+                clients: 10,
+                minimumClients: 8,
+                deadlineMilliseconds: 60_000,
+                parameters: params,
+                strategy: "fedavg",
+                rounds: 30,
+                hierarchical: false,
+                personalPrefix: "",
+                evaluationCSV: Array("p0,label\n0.5,3\n".utf8)
+            )
+        ),
+        "roundStarted": .roundStarted(RoundStarted(requestID: 21, firstRound: 1, rounds: 30)),
+        "initModel": .initModel(
+            InitModel(
+                requestID: 22,
+                model: "digits-mlp",
+                variant: "fp32",
+                architecture: "mlp",
+                layers: [64, 64, 10],
+                seed: 7
+            )
+        ),
+        "consentUpdate": .consentUpdate(ConsentUpdate(requestID: 23, record: [9, 8, 7])),
+        "sampleBatch": .sampleBatch(
+            SampleBatch(
+                requestID: 24,
+                idempotencyKey: "d-0011223344556677/17",
+                model: "digits-mlp",
+                count: 2,
+                compressedCSV: [0x78, 0x9C]
+            )
+        ),
+        "driftReport": .driftReport(
+            DriftReportMessage(requestID: 25, model: "digits-mlp", version: 2, summary: [1, 2, 3])
+        ),
+        "referenceStatistics": .referenceStatistics(
+            ReferenceStatisticsMessage(requestID: 26, model: "digits-mlp", version: 2, statistics: [4, 5, 6])
+        ),
     ]
 }

@@ -15,6 +15,14 @@ public struct AgentConfiguration: Sendable {
     public var insecure: Bool
     public var backoff: Backoff
     public var software: String
+    /// Local training rows (CSV: features, then `label`) for federated rounds; nil: the device declines training.
+    public var trainingData: String?
+    /// An external trainer (see the README, "Trainer plug-in"), used instead of the built-in one.
+    public var trainerCommand: String?
+    /// How often drift summaries are sent (the reporting window).
+    public var reportInterval: Duration = .seconds(3600)
+    /// The local Unix-domain socket for applications on the device (`Protocol/LOCAL.md`); default DATA_DIR/agent.sock.
+    public var localSocketPath: String?
 
     public static let version = "0.1.0"
 

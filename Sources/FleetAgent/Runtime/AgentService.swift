@@ -43,7 +43,7 @@ public struct AgentService: Service {
                 "refusing plaintext to \(address): pass --ca-file with the coordinator's certificate, or --insecure"
             )
         }
-        let session = AgentSession(
+        var session = AgentSession(
             configuration: configuration,
             address: address,
             identity: identity,
@@ -51,6 +51,7 @@ public struct AgentService: Service {
             state: state,
             logger: logger
         )
+        session.features = try await makeFeatures(state: state, identity: identity, deviceID: deviceID)
         var machine = AgentStateMachine(enrolled: enrolled, hasToken: configuration.token != nil)
         var action = machine.handle(.start)
         logger.info("agent starting", metadata: ["device": "\(deviceID)", "coordinator": "\(address)"])
@@ -79,6 +80,20 @@ public struct AgentService: Service {
                 action = machine.handle(.connectionFailed)
             }
         }
+    }
+
+    /// The features that join every session. Each feature keeps its own state across reconnects.
+    private func makeFeatures(
+        state: AgentStateStore,
+        identity: DeviceIdentity,
+        deviceID: String
+    ) async throws
+        -> [any AgentFeature]
+    {
+        var features: [any AgentFeature] = []
+        // MARK: feature: federated training
+        // MARK: feature: observability
+        return features
     }
 
     private func resolveCoordinator(_ state: AgentStateStore) async throws -> CoordinatorAddress? {

@@ -17,6 +17,8 @@ struct AgentSession: Sendable {
     let deviceID: String
     let state: AgentStateStore
     let logger: Logger
+    /// Features that take part in every session (federated training, observability).
+    var features: [any AgentFeature] = []
 
     /// Runs one session; returns the event that ended it.
     func connectAndServe(_ machine: inout AgentStateMachine) async -> AgentStateMachine.Event {
@@ -84,7 +86,8 @@ struct AgentSession: Sendable {
         let interval = Duration.milliseconds(max(accept.heartbeatIntervalMilliseconds, 100))
         let silenceLimit = Duration.milliseconds(max(accept.offlineTimeoutMilliseconds, 300))
         let lastHeard = LastHeard()
-        var requestIDs = RequestIDs()
+        let counter = RequestIDCounter()
+        var requestIDs = RequestIDs(counter: counter)
         let reports = ModelReportOutbox(store: state.store)
         var sync = ModelSync(
             dataDirectory: configuration.dataDirectory,
@@ -97,6 +100,8 @@ struct AgentSession: Sendable {
         try await connection.send(.stateReport(currentState(requestID: requestIDs.next(), sync: sync)))
         try await flushReports(reports, &connection, &requestIDs, &pendingReports)
         let outbound = connection.outbound
+        let link = AgentLink(send: { try await outbound.write($0.encodedFrame()) }, nextRequestID: { counter.next() })
+        for feature in features { try await feature.connected(link) }
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
                 while true {
@@ -112,6 +117,10 @@ struct AgentSession: Sendable {
                 if let retry = sync.tick(nextRequestID: { requestIDs.next() }) {
                     try await connection.send(.fetchModel(retry))
                 }
+                for feature in features { try await feature.tick(link) }
+                var handled = false
+                for feature in features where !handled { handled = try await feature.handle(message, link) }
+                if handled { continue }
                 switch message {
                 case .desiredState(let desired):
                     try await state.saveDesired(desired)
@@ -140,6 +149,7 @@ struct AgentSession: Sendable {
                 }
             }
             sync.disconnected()
+            for feature in features { await feature.disconnected() }
             group.cancelAll()
         }
     }
@@ -198,11 +208,8 @@ final class LastHeard: Sendable {
     var silence: Duration { ContinuousClock.now - instant.withLock { $0 } }
 }
 
-/// Request ids for one connection: 1, 2, 3, …
+/// The session's view of the connection's request ids.
 struct RequestIDs {
-    private var last: UInt64 = 0
-    mutating func next() -> UInt64 {
-        last += 1
-        return last
-    }
+    let counter: RequestIDCounter
+    func next() -> UInt64 { counter.next() }
 }

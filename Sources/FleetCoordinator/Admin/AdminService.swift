@@ -9,6 +9,7 @@ struct AdminRequests: Sendable {
     let store: CoordinatorStore
     let presence: PresenceTracker
     let models: ModelRegistry
+    var features = FeatureHandlers()
     /// Devices per ``DeviceList`` page at most.
     static let pageLimit = 200
 
@@ -32,6 +33,11 @@ struct AdminRequests: Sendable {
             case .pinModel(let request):
                 try await models.pin(request)
                 return .ack(Ack(requestID: request.requestID))
+            case .startRound, .initModel, .referenceStatistics:
+                if let reply = await features.handleAdmin(message, frameBudget: frameBudget) { return reply }
+                return .error(
+                    ErrorMessage(requestID: requestID, code: .badRequest, message: "\(message.type) is not served here")
+                )
             default:
                 return .error(ErrorMessage(requestID: requestID, code: .badRequest, message: "not an admin request"))
             }

@@ -231,6 +231,12 @@ final class ConnectionHandler: ChannelInboundHandler {
             ) { handler, reply, ctx in
                 handler.write(reply, ctx)
             }
+        case .deviceRequest(let deviceID, let message):
+            let features = context.features
+            context.presence.touch(deviceID, at: Date())
+            run(channelContext, { await features.handle(message, from: deviceID) }) { handler, reply, ctx in
+                if let reply { handler.write(reply, ctx) }
+            }
         case .adminRequest(let message, let budget):
             let admin = context.admin
             run(channelContext, { await admin.handle(message, frameBudget: budget) }) { handler, reply, ctx in

@@ -11,6 +11,7 @@ struct CoordinatorContext: Sendable {
     let models: ModelRegistry
     let connections: ConnectionRegistry
     let streamer: TransferStreamer
+    let features: FeatureHandlers
     let sessionSettings: SessionStateMachine.Settings
     let handshakeTimeout: TimeAmount
     let logger: Logger

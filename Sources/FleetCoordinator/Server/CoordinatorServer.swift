@@ -48,17 +48,21 @@ public struct CoordinatorService: Service {
             connections: connections,
             logger: logger
         )
+        let features = FeatureHandlers()
+        var admin = AdminRequests(store: store, presence: presence, models: models)
+        admin.features = features
         let context = CoordinatorContext(
             store: store,
             presence: presence,
             authority: DeviceAuthority(store: store, adminCredential: credential, logger: logger),
-            admin: AdminRequests(store: store, presence: presence, models: models),
+            admin: admin,
             models: models,
             connections: connections,
             streamer: TransferStreamer(
                 chunkSize: configuration.transferChunkSize,
                 rateLimit: configuration.transferRateLimit
             ),
+            features: features,
             sessionSettings: .init(
                 maximumFrameLength: configuration.maximumFrameLength,
                 heartbeatIntervalMilliseconds: configuration.heartbeatInterval.milliseconds,

@@ -37,6 +37,8 @@ struct SessionStateMachine {
         case fetchModel(deviceID: String, FetchModel, frameBudget: Int)
         /// Record an install or refusal, then acknowledge.
         case modelReport(deviceID: String, ModelReport)
+        /// A device request for a feature service (learning, observability); answered by what it returns.
+        case deviceRequest(deviceID: String, Message)
         /// Run an administration request; the answer must fit in `frameBudget` bytes.
         case adminRequest(Message, frameBudget: Int)
         /// Nothing to do.
@@ -114,8 +116,12 @@ struct SessionStateMachine {
             return .fetchModel(deviceID: id, request, frameBudget: negotiatedFrameLength)
         case (.device(let id), .modelReport(let report)):
             return .modelReport(deviceID: id, report)
+        case (.device(let id), .trainUpdate), (.device(let id), .consentUpdate), (.device(let id), .sampleBatch),
+            (.device(let id), .driftReport):
+            return .deviceRequest(deviceID: id, message)
         case (.admin, .createToken), (.admin, .listDevices), (.admin, .listEvents), (.admin, .uploadBegin),
-            (.admin, .uploadChunk), (.admin, .uploadCommit), (.admin, .pinModel):
+            (.admin, .uploadChunk), (.admin, .uploadCommit), (.admin, .pinModel), (.admin, .startRound),
+            (.admin, .initModel), (.admin, .referenceStatistics):
             return .adminRequest(message, frameBudget: negotiatedFrameLength)
         case (.admin, .heartbeat):
             return .send(.heartbeatAck)

@@ -116,3 +116,13 @@ public struct WireReader {
         guard remaining == 0 else { throw FleetWireError.trailingBytes(remaining) }
     }
 }
+
+extension WireReader {
+    /// Reads an IEEE-754 binary64 in little-endian byte order; NaN and infinities are refused.
+    public mutating func readFloat64(_ field: String) throws -> Double {
+        let bits = try readFixedBytes(8, field).reversed().reduce(UInt64(0)) { ($0 << 8) | UInt64($1) }
+        let value = Double(bitPattern: bits)
+        guard value.isFinite else { throw FleetWireError.invalidValue(field, "not a finite number") }
+        return value
+    }
+}

@@ -45,3 +45,10 @@ extension ByteBuffer {
         for element in list { writeElement(&self, element) }
     }
 }
+
+extension ByteBuffer {
+    /// Writes an IEEE-754 binary64 in little-endian byte order (8 bytes).
+    public mutating func writeFloat64(_ value: Double) {
+        writeInteger(value.bitPattern, endianness: .little)
+    }
+}

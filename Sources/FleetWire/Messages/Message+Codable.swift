@@ -59,6 +59,15 @@ extension Message: Codable {
         case .uploadCommit: self = .uploadCommit(try fields(UploadCommit.self))
         case .modelPushed: self = .modelPushed(try fields(ModelPushed.self))
         case .pinModel: self = .pinModel(try fields(PinModel.self))
+        case .trainTask: self = .trainTask(try fields(TrainTask.self))
+        case .trainUpdate: self = .trainUpdate(try fields(TrainUpdate.self))
+        case .startRound: self = .startRound(try fields(StartRound.self))
+        case .roundStarted: self = .roundStarted(try fields(RoundStarted.self))
+        case .initModel: self = .initModel(try fields(InitModel.self))
+        case .consentUpdate: self = .consentUpdate(try fields(ConsentUpdate.self))
+        case .sampleBatch: self = .sampleBatch(try fields(SampleBatch.self))
+        case .driftReport: self = .driftReport(try fields(DriftReportMessage.self))
+        case .referenceStatistics: self = .referenceStatistics(try fields(ReferenceStatisticsMessage.self))
         }
     }
 }

@@ -30,6 +30,15 @@ public enum Message: Hashable, Sendable {
     case uploadCommit(UploadCommit)
     case modelPushed(ModelPushed)
     case pinModel(PinModel)
+    case trainTask(TrainTask)
+    case trainUpdate(TrainUpdate)
+    case startRound(StartRound)
+    case roundStarted(RoundStarted)
+    case initModel(InitModel)
+    case consentUpdate(ConsentUpdate)
+    case sampleBatch(SampleBatch)
+    case driftReport(DriftReportMessage)
+    case referenceStatistics(ReferenceStatisticsMessage)
 
     /// The payload as its protocol type.
     public var payload: any WirePayload {
@@ -62,6 +71,15 @@ public enum Message: Hashable, Sendable {
         case .uploadCommit(let payload): payload
         case .modelPushed(let payload): payload
         case .pinModel(let payload): payload
+        case .trainTask(let payload): payload
+        case .trainUpdate(let payload): payload
+        case .startRound(let payload): payload
+        case .roundStarted(let payload): payload
+        case .initModel(let payload): payload
+        case .consentUpdate(let payload): payload
+        case .sampleBatch(let payload): payload
+        case .driftReport(let payload): payload
+        case .referenceStatistics(let payload): payload
         }
     }
 
@@ -89,6 +107,15 @@ public enum Message: Hashable, Sendable {
         case .uploadCommit(let m): m.requestID
         case .modelPushed(let m): m.requestID
         case .pinModel(let m): m.requestID
+        case .trainTask(let m): m.requestID
+        case .trainUpdate(let m): m.requestID
+        case .startRound(let m): m.requestID
+        case .roundStarted(let m): m.requestID
+        case .initModel(let m): m.requestID
+        case .consentUpdate(let m): m.requestID
+        case .sampleBatch(let m): m.requestID
+        case .driftReport(let m): m.requestID
+        case .referenceStatistics(let m): m.requestID
         default: nil
         }
     }
@@ -133,6 +160,15 @@ public enum Message: Hashable, Sendable {
         case .uploadCommit: .uploadCommit(try UploadCommit(reading: &reader))
         case .modelPushed: .modelPushed(try ModelPushed(reading: &reader))
         case .pinModel: .pinModel(try PinModel(reading: &reader))
+        case .trainTask: .trainTask(try TrainTask(reading: &reader))
+        case .trainUpdate: .trainUpdate(try TrainUpdate(reading: &reader))
+        case .startRound: .startRound(try StartRound(reading: &reader))
+        case .roundStarted: .roundStarted(try RoundStarted(reading: &reader))
+        case .initModel: .initModel(try InitModel(reading: &reader))
+        case .consentUpdate: .consentUpdate(try ConsentUpdate(reading: &reader))
+        case .sampleBatch: .sampleBatch(try SampleBatch(reading: &reader))
+        case .driftReport: .driftReport(try DriftReportMessage(reading: &reader))
+        case .referenceStatistics: .referenceStatistics(try ReferenceStatisticsMessage(reading: &reader))
         }
     }
 

@@ -33,4 +33,15 @@ public enum MessageType: UInt8, CaseIterable, Sendable, Codable {
     case uploadCommit = 0x43
     case modelPushed = 0x44
     case pinModel = 0x45
+    // Federated learning
+    case trainTask = 0x50
+    case trainUpdate = 0x51
+    case startRound = 0x52
+    case roundStarted = 0x53
+    case initModel = 0x54
+    // Observability with privacy
+    case consentUpdate = 0x60
+    case sampleBatch = 0x61
+    case driftReport = 0x62
+    case referenceStatistics = 0x63
 }

@@ -8,6 +8,8 @@ enum CoordinatorMigrator {
         migrator.registerMigration("coordinator-v1", migrate: CoordinatorV1.migrate)
         migrator.registerMigration("coordinator-v2", migrate: CoordinatorV2.migrate)
         migrator.registerMigration("coordinator-v3", migrate: CoordinatorV3.migrate)
+        migrator.registerMigration("coordinator-v4", migrate: CoordinatorV4.migrate)
+        migrator.registerMigration("coordinator-v5", migrate: CoordinatorV5.migrate)
         return migrator
     }
 }

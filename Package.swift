@@ -35,6 +35,7 @@ let package = Package(
         .target(name: "FleetDelta", dependencies: ["CZlib"], swiftSettings: strict),
         .target(name: "FleetLearning", swiftSettings: strict),
         .target(name: "FleetObserve", swiftSettings: strict),
+        .target(name: "FleetModelIO", dependencies: ["FleetDelta", "FleetLearning"], swiftSettings: strict),
         .target(
             name: "FleetTrust",
             dependencies: [.product(name: "Crypto", package: "swift-crypto")],
@@ -61,7 +62,8 @@ let package = Package(
         .target(
             name: "FleetCoordinator",
             dependencies: [
-                "FleetWire", "FleetStore", "FleetTrust", "FleetDelta",
+                "FleetModelIO", "FleetLearning",
+                "FleetWire", "FleetStore", "FleetTrust", "FleetDelta", "FleetObserve",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -73,7 +75,8 @@ let package = Package(
         .target(
             name: "FleetAgent",
             dependencies: [
-                "FleetWire", "FleetStore", "FleetTrust", "FleetClient", "FleetDelta",
+                "FleetModelIO", "FleetLearning",
+                "FleetWire", "FleetStore", "FleetTrust", "FleetClient", "FleetDelta", "FleetObserve",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -85,7 +88,9 @@ let package = Package(
         .target(
             name: "FleetControl",
             dependencies: [
+                "FleetModelIO", "FleetLearning",
                 "FleetWire", "FleetStore", "FleetTrust", "FleetClient", "FleetCoordinator", "FleetAgent", "FleetDelta",
+                "FleetObserve",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -169,7 +174,7 @@ let package = Package(
         .testTarget(
             name: "FleetCoordinatorTests",
             dependencies: [
-                "FleetCoordinator", "FleetStore", "FleetTrust", "FleetWire",
+                "FleetCoordinator", "FleetStore", "FleetTrust", "FleetWire", "FleetObserve", "FleetDelta",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict

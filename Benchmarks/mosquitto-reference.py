@@ -8,8 +8,10 @@ same table layout as the coordinator benchmark. The clients are split over proce
 connections (one process holds at most ~19,990 sockets here). Needs `apt-get install -y mosquitto`.
 
 Usage: python3 Benchmarks/mosquitto-reference.py [--counts 19900] [--interval 10] [--warmup 15] [--measure 30]
-Note: the clients are Python asyncio, slower than the Swift load generator, so their round trips include
-more client-side time than fleet-bench's; the broker's RSS and CPU are not affected by that.
+                                                [--client swift|python] [--fleet-bench PATH]
+The default client is `fleet-bench load-gen --mqtt` (the same Swift load generator, event loop and round-trip
+histogram as the coordinator benchmark), so round trips compare like for like. `--client python` uses asyncio
+clients instead (slower: their round trips include more client time; the broker's RSS and CPU do not change).
 """
 import argparse
 import asyncio
@@ -188,6 +190,27 @@ def proc_cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def histogram_upper_edge(index):
+    """Upper edge of a bucket of fleet-bench's LatencyHistogram (64 buckets per power of two)."""
+    if index < 128:
+        return index
+    shift = index // 64 - 1
+    return ((index % 64 + 64 + 1) << shift) - 1
+
+
+def histogram_percentile(histogram, q):
+    total = histogram["total"]
+    if total == 0:
+        return None
+    rank = max(1, -(-int(q * total * 1_000_000) // 1_000_000))
+    seen = 0
+    for index, count in sorted(histogram["buckets"]):
+        seen += count
+        if seen >= rank:
+            return min(histogram_upper_edge(index), histogram["maximum"])
+    return histogram["maximum"]
+
+
 def percentile(sorted_values, q):
     if not sorted_values:
         return None
@@ -227,11 +250,20 @@ def run_count(args, count, mosquitto):
             first = count * p // processes
             n = count * (p + 1) // processes - first
             ready = os.path.join(directory, f"ready-{p}")
-            command = [
-                sys.executable, os.path.abspath(__file__), "--worker", "--port", str(port), "--count", str(n),
-                "--first", str(first), "--interval", str(args.interval), "--warmup", str(args.warmup),
-                "--measure", str(args.measure), "--ready-file", ready, "--start-file", start_file,
-            ]
+            if args.client == "swift":
+                command = [
+                    args.fleet_bench, "load-gen", "--mqtt", "--coordinator", f"127.0.0.1:{port}", "--count", str(n),
+                    "--first-index", str(first), "--heartbeat-interval", f"{int(args.interval * 1000)}ms",
+                    "--duration", f"{int((args.warmup + args.measure) * 1000)}ms",
+                    "--warmup", f"{int(args.warmup * 1000)}ms", "--measure", f"{int(args.measure * 1000)}ms",
+                    "--ready-file", ready, "--start-file", start_file, "--json",
+                ]
+            else:
+                command = [
+                    sys.executable, os.path.abspath(__file__), "--worker", "--port", str(port), "--count", str(n),
+                    "--first", str(first), "--interval", str(args.interval), "--warmup", str(args.warmup),
+                    "--measure", str(args.measure), "--ready-file", ready, "--start-file", start_file,
+                ]
             workers.append((subprocess.Popen(command, stdout=subprocess.PIPE, text=True), ready))
         connect_start = time.time()
         for _ in range(6000):  # bounded: 10 minutes
@@ -256,16 +288,33 @@ def run_count(args, count, mosquitto):
         except subprocess.TimeoutExpired:
             broker.kill()
         shutil.rmtree(directory, ignore_errors=True)
-    samples = sorted(s for r in results for s in r["samples"])
     failures = {}
     for r in results:
         for kind, n in r["failures"].items():
             failures[kind] = failures.get(kind, 0) + n
     held = sum(r["held"] for r in results)
+    if args.client == "swift":
+        merged = {"buckets": [], "total": 0, "maximum": 0}
+        counts = {}
+        for r in results:
+            for index, in_bucket in r["measured"]["buckets"]:
+                counts[index] = counts.get(index, 0) + in_bucket
+            merged["total"] += r["measured"]["total"]
+            merged["maximum"] = max(merged["maximum"], r["measured"]["maximum"])
+        merged["buckets"] = sorted([i, c] for i, c in counts.items())
+        sample_count = merged["total"]
 
-    def ms(q):
-        value = percentile(samples, q)
-        return None if value is None else value / 1e6
+        def ms(q):
+            value = histogram_percentile(merged, q)
+            return None if value is None else value / 1e6
+
+    else:
+        samples = sorted(s for r in results for s in r["samples"])
+        sample_count = len(samples)
+
+        def ms(q):
+            value = percentile(samples, q)
+            return None if value is None else value / 1e6
 
     return {
         "count": count,
@@ -273,7 +322,8 @@ def run_count(args, count, mosquitto):
         "held": held,
         "failures": failures,
         "connectSeconds": connect_seconds,
-        "samples": len(samples),
+        "client": args.client,
+        "samples": sample_count,
         "p50Milliseconds": ms(0.5),
         "p99Milliseconds": ms(0.99),
         "p999Milliseconds": ms(0.999),
@@ -281,7 +331,7 @@ def run_count(args, count, mosquitto):
         "rssAfterKiB": rss_after,
         "rssPerConnectionBytes": (rss_after - rss_before) * 1024 // held if held else 0,
         "cpuPercent": cpu,
-        "pingsPerSecond": len(samples) / args.measure,
+        "pingsPerSecond": sample_count / args.measure,
     }
 
 
@@ -292,6 +342,8 @@ def main():
     parser.add_argument("--warmup", type=float, default=15)
     parser.add_argument("--measure", type=float, default=30)
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--client", choices=["swift", "python"], default=None)
+    parser.add_argument("--fleet-bench", default=None, help="path of the release fleet-bench")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--count", type=int, help=argparse.SUPPRESS)
@@ -303,6 +355,10 @@ def main():
     if args.worker:
         asyncio.run(Worker(args).run())
         return
+    here = os.path.dirname(os.path.abspath(__file__))
+    args.fleet_bench = args.fleet_bench or os.path.join(here, "..", ".build", "release", "fleet-bench")
+    if args.client is None:
+        args.client = "swift" if os.access(args.fleet_bench, os.X_OK) else "python"
     mosquitto = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
     if not os.path.exists(mosquitto):
         sys.exit("mosquitto is not installed: apt-get install -y mosquitto")
@@ -311,7 +367,8 @@ def main():
     if args.json:
         print(json.dumps({"mosquitto": version, "rows": rows}, indent=2))
         return
-    print(f"{version[0] if version else 'mosquitto'}, measured live (Python asyncio MQTT clients, PINGREQ/PINGRESP)")
+    client = "fleet-bench load-gen --mqtt" if args.client == "swift" else "Python asyncio clients"
+    print(f"{version[0] if version else 'mosquitto'}, measured live ({client}, MQTT PINGREQ/PINGRESP)")
     print(f"{'N':>6} {'held':>6} {'fail':>5} {'p50 ms':>7} {'p99 ms':>7} {'p99.9 ms':>8} {'RSS/conn':>9} {'CPU %':>6} {'ping/s':>7}")
     for r in rows:
         fmt = lambda v: "-" if v is None else f"{v:.3f}"  # noqa: E731

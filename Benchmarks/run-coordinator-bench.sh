@@ -34,3 +34,11 @@ echo "## Coordinator under N agents (and the descriptor-exhaustion check after t
 echo
 echo "## Agent idle footprint"
 "$BIN/fleet-bench" agent-footprint --settle 20s --idle 20s
+
+# The reference, measured live in the same run when mosquitto is installed (apt-get install -y mosquitto).
+if [ -x /usr/sbin/mosquitto ] || command -v mosquitto >/dev/null 2>&1; then
+    echo
+    echo "## mosquitto, measured live with the same load generator (fleet-bench load-gen --mqtt)"
+    python3 Benchmarks/mosquitto-reference.py --counts 19900 --interval 10 --warmup 15 --measure 30 \
+        --fleet-bench "$BIN/fleet-bench"
+fi

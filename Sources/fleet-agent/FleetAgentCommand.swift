@@ -9,7 +9,7 @@ struct FleetAgentCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fleet-agent",
         abstract: "The TinyFleet agent for an edge box: enrols once, then stays in sync with the coordinator.",
-        subcommands: [Run.self, Status.self],
+        subcommands: [Run.self, Status.self, Consent.self, Infer.self, Samples.self, Drift.self],
         defaultSubcommand: Run.self
     )
 }
@@ -92,7 +92,10 @@ struct Run: AsyncParsableCommand {
         let logger = Logger(label: "fleet-agent")
         let group = ServiceGroup(
             configuration: .init(
-                services: [.init(service: AgentService(configuration: configuration, logger: logger))],
+                services: [
+                    .init(service: AgentService(configuration: configuration, logger: logger)),
+                    .init(service: LocalSocketService(configuration: configuration, logger: logger)),
+                ],
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger
             )

@@ -75,7 +75,7 @@ enum CoordinatorReportFormatter {
                     + " % (a spinning accept loop shows ~100 %)"
             )
             if let accepts = exhaustion.acceptCallsIn3Seconds {
-                lines.append("  strace over 3 s of the check: \(accepts)")
+                lines.append("  system calls: \(accepts)")
             }
             lines.append(
                 "  existing admin connection: \(exhaustion.adminHeartbeatsAnswered)/\(exhaustion.adminHeartbeats) "

@@ -43,7 +43,7 @@ struct LoadGeneratorCommand: AsyncParsableCommand {
     var measure: String?
 
     @Option(help: "File of 32-byte Ed25519 private keys, one per agent; created or extended as needed.")
-    var identitiesFile: String
+    var identitiesFile: String = "fleet-bench-identities.bin"
 
     @Option(help: "Handshakes in flight at once.")
     var concurrency: Int = 128
@@ -53,6 +53,9 @@ struct LoadGeneratorCommand: AsyncParsableCommand {
 
     @Option(help: "Once connected, wait (up to 10 minutes) for this file to exist before starting heartbeats.")
     var startFile: String?
+
+    @Flag(help: "Speak MQTT 3.1.1 (CONNECT, PINGREQ/PINGRESP) instead of TinyFleet: the mosquitto reference.")
+    var mqtt = false
 
     @Flag(help: "Skip the state report after welcome.")
     var noStateReport = false
@@ -83,9 +86,13 @@ struct LoadGeneratorCommand: AsyncParsableCommand {
             measure: .milliseconds(Int64(window.seconds * 1000)),
             concurrency: concurrency,
             handshakeTimeout: .seconds(20),
-            sendStateReport: !noStateReport
+            sendStateReport: !noStateReport,
+            mqtt: mqtt
         )
-        let (keys, existing) = try IdentityFile(path: identitiesFile).load(count: count)
+        let (keys, existing) =
+            mqtt
+            ? ([[UInt8]](repeating: [], count: count), count)
+            : try IdentityFile(path: identitiesFile).load(count: count)
         progress("load-gen: \(count) agents (\(existing) known, \(count - existing) to enrol) -> \(address)")
 
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)

@@ -20,6 +20,8 @@ struct LoadSettings: Sendable {
     var concurrency: Int
     var handshakeTimeout: TimeAmount
     var sendStateReport: Bool
+    /// Speak MQTT 3.1.1 (CONNECT, then PINGREQ as the heartbeat) instead of TinyFleet, for the mosquitto reference.
+    var mqtt = false
 }
 
 /// One load generator's state. It lives on the generator's only event loop: every handler and timer touches
@@ -34,7 +36,7 @@ final class LoadRun {
     private var nextToLaunch = 0
     private var inFlight = 0
     private var resolvedCount = 0
-    private(set) var ready: [SimulatedAgentHandler] = []
+    private(set) var ready: [any LoadConnection] = []
     private var failures: [String: Int] = [:]
     private var enrolled = 0
     private var authenticated = 0
@@ -91,8 +93,15 @@ final class LoadRun {
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let operations = channel.pipeline.syncOperations
-                    try operations.addHandler(ByteToMessageHandler(FrameDecoder(maximumFrameLength: 1 << 20)))
-                    try operations.addHandler(SimulatedAgentHandler(run: bound.value, index: index))
+                    let run = bound.value
+                    if run.settings.mqtt {
+                        try operations.addHandler(
+                            MQTTPingHandler(run: run, clientID: "bench-\(run.settings.firstIndex + index)")
+                        )
+                    } else {
+                        try operations.addHandler(ByteToMessageHandler(FrameDecoder(maximumFrameLength: 1 << 20)))
+                        try operations.addHandler(SimulatedAgentHandler(run: run, index: index))
+                    }
                 }
             }
             .connect(to: settings.address)
@@ -130,9 +139,9 @@ final class LoadRun {
         resolved()
     }
 
-    func becameReady(_ handler: SimulatedAgentHandler, enrolled wasEnrolment: Bool) {
+    func becameReady(_ handler: any LoadConnection, enrolled wasEnrolment: Bool) {
         ready.append(handler)
-        if wasEnrolment { enrolled += 1 } else { authenticated += 1 }
+        if wasEnrolment { enrolled += 1 } else if !settings.mqtt { authenticated += 1 }
         resolved()
     }
 

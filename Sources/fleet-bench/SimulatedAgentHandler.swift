@@ -5,7 +5,7 @@ import NIOCore
 /// One simulated agent on a real TCP connection: hello, then enrol (new key) or authenticate (known key),
 /// one state report, then heartbeats on a timer. The heartbeat is a pre-encoded 5-byte frame, and each
 /// acknowledgement is matched to the oldest outstanding heartbeat (the coordinator answers in order).
-final class SimulatedAgentHandler: ChannelInboundHandler {
+final class SimulatedAgentHandler: ChannelInboundHandler, LoadConnection {
     typealias InboundIn = Frame
     typealias OutboundOut = ByteBuffer
 

@@ -26,7 +26,7 @@ extension FleetCtl {
     struct Model: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Publish and inspect models.",
-            subcommands: [Push.self, Show.self, Pin.self, Unpin.self]
+            subcommands: [Push.self, Show.self, Pin.self, Unpin.self, Init.self]
         )
 
         struct Push: AsyncParsableCommand {
@@ -47,6 +47,7 @@ extension FleetCtl {
             @Option(help: "Allowed CPU architectures, comma-separated (e.g. aarch64,x86_64).") var arch: String?
             @Option(help: "Required accelerator, e.g. npu.") var accelerator: String?
             @Option(help: "Extra metadata KEY=VALUE (repeatable).") var metadata: [String] = []
+            @OptionGroup var reference: ReferenceDataOptions
 
             func run() async throws {
                 var requirements: [String: String] = [:]
@@ -68,6 +69,7 @@ extension FleetCtl {
                     progress: { sent, total in bar.update(sent, total) }
                 )
                 bar.finish()
+                try await reference.publish(target: target, model: name, version: version, modelFile: file)
                 try emit(pushed, json: output.json) { pushed in
                     "published \(pushed.model) v\(pushed.version) \(pushed.variant) (\(pushed.size) bytes, sha256 \(pushed.sha256.prefix(16))…); "
                         + "\(pushed.assignedDevices) device(s) assigned"

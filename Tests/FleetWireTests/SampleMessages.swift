@@ -206,7 +206,8 @@ enum SampleMessages {
                 variant: "fp32",
                 architecture: "mlp",
                 layers: [64, 64, 10],
-                seed: 7
+                seed: 7,
+                metadata: ["feature-scale": "0.0625"]
             )
         ),
         "consentUpdate": .consentUpdate(ConsentUpdate(requestID: 23, record: [9, 8, 7])),

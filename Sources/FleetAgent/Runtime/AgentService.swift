@@ -92,7 +92,16 @@ public struct AgentService: Service {
     {
         var features: [any AgentFeature] = []
         // MARK: feature: federated training
+        features.append(TrainingFeature(configuration: configuration, deviceID: deviceID, logger: logger))
         // MARK: feature: observability
+        features.append(
+            ObservabilityFeature(
+                store: state.store,
+                identity: identity,
+                dataDirectory: configuration.dataDirectory,
+                logger: logger
+            )
+        )
         return features
     }
 

@@ -36,6 +36,37 @@ struct ModelRegistry: Sendable {
     /// Stores a finished upload, signs its manifest, and pushes the new desired state to online devices.
     func publish(_ commit: UploadCommit) async throws -> ModelPushed {
         let (begin, path) = try await uploads.finish(commit)
+        return try await publish(begin, file: path, requestID: commit.requestID)
+    }
+
+    /// Publishes weights made by the coordinator itself (a seeded initialisation, an aggregated round).
+    func publishGenerated(
+        model: String,
+        version: Int,
+        variant: String,
+        bytes: [UInt8],
+        requirements: [String: String],
+        metadata: [String: String]
+    ) async throws -> ModelPushed {
+        let temporary = blobs.root + "/uploads/generated-\(UUID().uuidString.prefix(8)).part"
+        try FileManager.default.createDirectory(atPath: blobs.root + "/uploads", withIntermediateDirectories: true)
+        guard FileManager.default.createFile(atPath: temporary, contents: Data(bytes)) else {
+            throw CoordinatorError.dataDirectory("cannot write \(temporary)")
+        }
+        let begin = UploadBegin(
+            requestID: 0,
+            model: model,
+            version: version,
+            variant: variant,
+            size: bytes.count,
+            sha256: Digest.sha256(bytes),
+            requirements: requirements,
+            metadata: metadata
+        )
+        return try await publish(begin, file: temporary, requestID: 0)
+    }
+
+    private func publish(_ begin: UploadBegin, file path: String, requestID: UInt64) async throws -> ModelPushed {
         let relative = try blobs.adopt(file: path, sha256: begin.sha256)
         let manifest = ReleaseManifest(
             model: begin.model,
@@ -70,7 +101,7 @@ struct ModelRegistry: Sendable {
                 error == .duplicate
                 ? "\(begin.model) v\(begin.version) \(begin.variant) already exists\(hint)"
                 : "\(begin.model) v\(begin.version) is lower than the newest version\(hint)"
-            throw ErrorMessage(requestID: commit.requestID, code: .conflict, message: text)
+            throw ErrorMessage(requestID: requestID, code: .conflict, message: text)
         }
         logger.info(
             "model published",
@@ -78,7 +109,7 @@ struct ModelRegistry: Sendable {
         )
         let assigned = try await replanAll(model: begin.model)
         return ModelPushed(
-            requestID: commit.requestID,
+            requestID: requestID,
             model: begin.model,
             version: begin.version,
             variant: begin.variant,

@@ -48,7 +48,16 @@ public struct CoordinatorService: Service {
             connections: connections,
             logger: logger
         )
-        let features = FeatureHandlers()
+        var features = FeatureHandlers()
+        // MARK: feature: federated learning
+        let rounds = RoundRunner(store: store, models: models, connections: connections, presence: presence, logger: logger)
+        let learning = LearningService(runner: rounds, models: models)
+        features.device.append(learning)
+        features.admin.append(learning)
+        // MARK: feature: observability
+        let observability = ObservabilityService(store: store, connections: connections, logger: logger)
+        features.device.append(observability)
+        features.admin.append(observability)
         var admin = AdminRequests(store: store, presence: presence, models: models)
         admin.features = features
         let context = CoordinatorContext(
@@ -105,6 +114,7 @@ public struct CoordinatorService: Service {
             }
         } onGracefulShutdown: {
             logger.info("shutting down: closing the listener")
+            Task { await rounds.stop() }
             channel.close(promise: nil)
         }
         logger.info("coordinator stopped")
@@ -117,6 +127,8 @@ public struct CoordinatorService: Service {
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .serverChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    // Out of descriptors (EMFILE): pause accepting for a second instead of spinning on accept(2).
+                    try channel.pipeline.syncOperations.addHandler(AcceptBackoffHandler())
                     try channel.pipeline.syncOperations.addHandler(AcceptErrorHandler(logger: logger))
                 }
             }

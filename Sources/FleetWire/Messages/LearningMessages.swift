@@ -278,14 +278,25 @@ public struct InitModel: WirePayload {
     /// Layer widths, input first, e.g. 64, 64, 10.
     public var layers: [Int]
     public var seed: UInt64
+    /// Stored in the weights file, e.g. `feature-scale` (input scaling) and `accuracy`.
+    public var metadata: [String: String]
 
-    public init(requestID: UInt64, model: String, variant: String, architecture: String, layers: [Int], seed: UInt64) {
+    public init(
+        requestID: UInt64,
+        model: String,
+        variant: String,
+        architecture: String,
+        layers: [Int],
+        seed: UInt64,
+        metadata: [String: String] = [:]
+    ) {
         self.requestID = requestID
         self.model = model
         self.variant = variant
         self.architecture = architecture
         self.layers = layers
         self.seed = seed
+        self.metadata = metadata
     }
 
     public init(reading reader: inout WireReader) throws {
@@ -295,6 +306,7 @@ public struct InitModel: WirePayload {
         architecture = try reader.readLengthPrefixedString("architecture")
         layers = try reader.readList("layers") { try $0.readBoundedInt("layer", maximum: 1 << 16) }
         seed = try reader.readVarint("seed")
+        metadata = try reader.readStringMap("metadata")
     }
 
     public func write(to buffer: inout ByteBuffer) {
@@ -304,5 +316,6 @@ public struct InitModel: WirePayload {
         buffer.writeLengthPrefixedString(architecture)
         buffer.writeList(layers) { buffer, layer in buffer.writeVarint(layer) }
         buffer.writeVarint(seed)
+        buffer.writeStringMap(metadata)
     }
 }

@@ -6,6 +6,7 @@ enum AgentMigrator {
     static func make() -> DatabaseMigrator {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("agent-v1", migrate: AgentV1.migrate)
+        migrator.registerMigration("agent-v2", migrate: AgentV2.migrate)
         return migrator
     }
 }

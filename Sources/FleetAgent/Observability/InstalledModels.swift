@@ -1,0 +1,90 @@
+import FleetLearning
+import FleetModelIO
+import Foundation
+
+/// A model installed on this device, loaded for inference.
+public struct LoadedModel: Sendable {
+    public let name: String
+    public let version: Int
+    public let variant: String
+    public let sha256: String
+    public let mlp: MLP
+    /// The `feature-scale` the model file declares, if any (inputs are expected already scaled).
+    public let declaredFeatureScale: Float?
+
+    /// Predicted class and confidence of each row (rows of `mlp.inputCount` model-space features).
+    public func predict(_ rows: [[Float]]) throws -> [Prediction] {
+        try mlp.predict(rows: rows)
+    }
+}
+
+/// Why the local interface could not serve a request. `code` is the wire name in `Protocol/LOCAL.md`.
+public struct LocalRequestError: Error, Sendable, CustomStringConvertible {
+    public let code: String
+    public let message: String
+
+    public init(_ code: String, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    public static func badRequest(_ message: String) -> Self { Self("bad-request", message) }
+    public static func noModel(_ message: String) -> Self { Self("no-model", message) }
+
+    public var description: String { "\(code): \(message)" }
+}
+
+/// The models installed under the data directory (the reference MLP architecture, fp32 or int8), loaded
+/// once per installed digest and reloaded when an install replaces `current.safetensors`.
+public actor InstalledModels {
+    public let dataDirectory: String
+    private var cache: [String: LoadedModel] = [:]
+
+    public init(dataDirectory: String) {
+        self.dataDirectory = dataDirectory
+    }
+
+    /// The installed model called `name`, or the only installed model when `name` is nil.
+    public func model(named name: String?) throws(LocalRequestError) -> LoadedModel {
+        let installer = ModelInstaller(dataDirectory: dataDirectory, hash: { _ in [] })
+        let installed = installer.installed()
+        let chosen: InstalledModelState
+        if let name {
+            guard let match = installed.first(where: { $0.model == name }) else {
+                throw .noModel("no model \(name) installed on this device")
+            }
+            chosen = match
+        } else {
+            guard installed.count == 1, let only = installed.first else {
+                throw .noModel(
+                    installed.isEmpty
+                        ? "no model installed yet" : "several models installed: name one with \"model\""
+                )
+            }
+            chosen = only
+        }
+        if let cached = cache[chosen.model], cached.sha256 == chosen.sha256 { return cached }
+        guard let version = Int(chosen.version) else {
+            throw .noModel("installed version \(chosen.version) is not a number")
+        }
+        guard let data = FileManager.default.contents(atPath: chosen.path) else {
+            throw .noModel("cannot read \(chosen.path)")
+        }
+        let loaded: LoadedModel
+        do {
+            let (mlp, file) = try ModelFile.mlp(Array(data))
+            loaded = LoadedModel(
+                name: chosen.model,
+                version: version,
+                variant: chosen.variant,
+                sha256: chosen.sha256,
+                mlp: mlp,
+                declaredFeatureScale: file.metadata["feature-scale"].flatMap(Float.init)
+            )
+        } catch {
+            throw .noModel("\(chosen.model) v\(version) is not a supported MLP: \(error)")
+        }
+        cache[chosen.model] = loaded
+        return loaded
+    }
+}

@@ -1,0 +1,144 @@
+import FleetStore
+import FleetTrust
+import Foundation
+
+/// One request on the local socket: a JSON object on one line (`Protocol/LOCAL.md`).
+public struct LocalRequest: Codable, Sendable {
+    public var op: String
+    public var model: String?
+    public var rows: [[Float]]?
+    public var predictions: [Int]?
+    public var confidences: [Float]?
+    public var labels: [Int?]?
+
+    public init(
+        op: String,
+        model: String? = nil,
+        rows: [[Float]]? = nil,
+        predictions: [Int]? = nil,
+        confidences: [Float]? = nil,
+        labels: [Int?]? = nil
+    ) {
+        self.op = op
+        self.model = model
+        self.rows = rows
+        self.predictions = predictions
+        self.confidences = confidences
+        self.labels = labels
+    }
+}
+
+/// One answer: a JSON object on one line. `ok` false carries `error` (a stable code) and `message`.
+public struct LocalResponse: Codable, Sendable {
+    public var ok: Bool
+    public var error: String?
+    public var message: String?
+    public var model: String?
+    public var version: Int?
+    public var predictions: [Int]?
+    public var confidences: [Float]?
+    public var observed: Bool?
+    public var count: Int?
+    public var queued: Int?
+    public var queueSize: Int?
+    public var device: String?
+    public var consent: [String: String]?
+
+    public init(ok: Bool) { self.ok = ok }
+
+    public static func failure(_ code: String, _ message: String) -> LocalResponse {
+        var response = LocalResponse(ok: false)
+        response.error = code
+        response.message = message
+        return response
+    }
+}
+
+extension LocalObservability {
+    /// Serves one request; never throws (failures become `ok: false` answers).
+    public func respond(to request: LocalRequest, now: Date = Date()) async -> LocalResponse {
+        do {
+            switch request.op {
+            case "infer":
+                let result = try await infer(model: request.model, rows: request.rows ?? [], now: now)
+                var response = LocalResponse(ok: true)
+                response.model = result.model
+                response.version = result.version
+                response.predictions = result.predictions
+                response.confidences = result.confidences
+                response.observed = result.observed
+                response.count = result.predictions.count
+                return response
+            case "observe":
+                guard let predictions = request.predictions else {
+                    return .failure("bad-request", "observe needs \"predictions\"")
+                }
+                let result = try await observe(
+                    model: request.model,
+                    rows: request.rows ?? [],
+                    predictions: predictions,
+                    confidences: request.confidences,
+                    now: now
+                )
+                var response = LocalResponse(ok: true)
+                response.model = result.model
+                response.version = result.version
+                response.observed = result.observed
+                response.count = predictions.count
+                return response
+            case "sample":
+                let rows = request.rows ?? []
+                let (model, result) = try await sample(
+                    model: request.model,
+                    rows: rows,
+                    predictions: request.predictions,
+                    labels: request.labels,
+                    now: now
+                )
+                switch result {
+                case .queued(let queued, let size):
+                    var response = LocalResponse(ok: true)
+                    response.model = model
+                    response.queued = queued
+                    response.queueSize = size
+                    return response
+                case .noConsent:
+                    return .failure("no-consent", "samples consent is not granted on this device: nothing was kept")
+                case .queueFull(let limit):
+                    return .failure("queue-full", "the sample queue is full (\(limit) rows): nothing was kept")
+                case .rateLimited(let perMinute):
+                    return .failure("rate-limited", "over \(perMinute) samples a minute: nothing was kept")
+                }
+            case "status":
+                let ledger = try await consent.ledger()
+                var response = LocalResponse(ok: true)
+                response.device = consent.deviceID
+                response.consent = Self.describe(ledger, at: now)
+                response.queueSize = try await store.sampleQueueCounts().values.reduce(0, +)
+                return response
+            default:
+                return .failure("bad-request", "unknown op \(request.op.prefix(32).debugDescription)")
+            }
+        } catch let error as LocalRequestError {
+            return .failure(error.code, error.message)
+        } catch {
+            return .failure("internal", "\(error)")
+        }
+    }
+
+    /// Each purpose's state, as text: `granted`, `granted until <ISO 8601>`, `revoked`, `expired`, `not granted`.
+    public static func describe(_ ledger: ConsentLedger, at instant: Date) -> [String: String] {
+        let format = ISO8601DateFormatter()
+        var states: [String: String] = [:]
+        for (purpose, state) in ledger.state(at: instant) {
+            switch state {
+            case .notGranted: states[purpose.rawValue] = "not granted"
+            case .granted(let until):
+                states[purpose.rawValue] = until.map { "granted until \(format.string(from: $0))" } ?? "granted"
+            case .expired(let at): states[purpose.rawValue] = "expired \(format.string(from: at))"
+            case .revoked(let at): states[purpose.rawValue] = "revoked \(format.string(from: at))"
+            }
+        }
+        return states
+    }
+}

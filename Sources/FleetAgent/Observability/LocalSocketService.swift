@@ -1,0 +1,189 @@
+import FleetStore
+import FleetTrust
+import Foundation
+import Logging
+import NIOCore
+import NIOPosix
+import ServiceLifecycle
+
+/// The agent's local interface for applications on the device (`Protocol/LOCAL.md`): newline-delimited JSON
+/// on a Unix-domain socket (mode 0600, so only the agent's user), and the reporting-window timer that turns
+/// the drift summary into a report every `reportInterval`.
+///
+/// One task per connection in a discarding task group; a failing connection is logged and closed without
+/// stopping the server. Requests are served one after another per connection, off the event loop.
+public struct LocalSocketService: Service {
+    /// The longest request line accepted (1 MiB: about 2,000 rows of 64 features).
+    public static let maximumRequestBytes = 1 << 20
+
+    public let configuration: AgentConfiguration
+    private let logger: Logger
+
+    public init(configuration: AgentConfiguration, logger: Logger) {
+        self.configuration = configuration
+        self.logger = logger
+    }
+
+    /// The socket path: `--local-socket`, or `DATA_DIR/agent.sock`.
+    public static func socketPath(_ configuration: AgentConfiguration) -> String {
+        configuration.localSocketPath ?? configuration.dataDirectory + "/agent.sock"
+    }
+
+    public func run() async throws {
+        try FileManager.default.createDirectory(
+            atPath: configuration.dataDirectory,
+            withIntermediateDirectories: true,
+            attributes: [.posixPermissions: 0o700]
+        )
+        // The daemon's session opens (and migrates) the same database and creates the identity key: wait for
+        // the device to be enrolled rather than race it.
+        let databasePath = configuration.databasePath
+        let enrolled = try? await cancelWhenGracefulShutdown { try await Self.waitForEnrolment(databasePath) }
+        guard let state = enrolled ?? nil else { return }
+        let store = state.store
+        let identity = try await state.loadOrCreateIdentity()
+        let local = LocalObservability(
+            store: store,
+            consent: AgentConsentBook(store: store, identity: identity),
+            models: InstalledModels(dataDirectory: configuration.dataDirectory)
+        )
+        let path = Self.socketPath(configuration)
+        let server: NIOAsyncChannel<NIOAsyncChannel<ByteBuffer, ByteBuffer>, Never>
+        do {
+            server = try await Self.bind(path)
+        } catch {
+            // The agent keeps syncing without its local interface; say why it is missing.
+            logger.error("local interface unavailable", metadata: ["socket": "\(path)", "error": "\(error)"])
+            try? await gracefulShutdown()
+            return
+        }
+        try? FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: path)
+        logger.info("local interface listening", metadata: ["socket": "\(path)"])
+        let interval = configuration.reportInterval
+        let logger = self.logger
+        try await withGracefulShutdownHandler {
+            try await withThrowingDiscardingTaskGroup { group in
+                group.addTask {
+                    // The reporting window: close it every interval.
+                    while !Task.isCancelled {
+                        do {
+                            try await Task.sleep(for: interval)
+                        } catch {
+                            return
+                        }
+                        do {
+                            let queued = try await local.closeWindows()
+                            if queued > 0 { logger.debug("drift window closed", metadata: ["reports": "\(queued)"]) }
+                        } catch {
+                            logger.warning("closing the drift window failed", metadata: ["error": "\(error)"])
+                        }
+                    }
+                }
+                try await server.executeThenClose { connections in
+                    for try await connection in connections {
+                        group.addTask {
+                            do {
+                                try await Self.serve(connection, local)
+                            } catch {
+                                logger.debug("local connection ended", metadata: ["error": "\(error)"])
+                            }
+                        }
+                    }
+                }
+                group.cancelAll()
+            }
+        } onGracefulShutdown: {
+            server.channel.close(promise: nil)
+        }
+        try? FileManager.default.removeItem(atPath: path)
+        logger.info("local interface stopped")
+    }
+
+    private static func bind(
+        _ path: String
+    ) async throws -> NIOAsyncChannel<NIOAsyncChannel<ByteBuffer, ByteBuffer>, Never> {
+        try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .serverChannelOption(.backlog, value: 64)
+            .bind(unixDomainSocketPath: path, cleanupExistingSocketFile: true) { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(
+                        ByteToMessageHandler(
+                            LineFrameDecoder(maximumLength: Self.maximumRequestBytes),
+                            maximumBufferSize: Self.maximumRequestBytes + 1
+                        )
+                    )
+                    return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
+                }
+            }
+    }
+
+    private static func waitForEnrolment(_ path: String) async throws -> AgentStateStore? {
+        while true {
+            if let store = try? AgentStore(path: path) {
+                let state = AgentStateStore(store: store)
+                if (try? await state.enrolledDeviceID()) != nil { return state }
+                try await store.close()
+            }
+            do {
+                try await Task.sleep(for: .milliseconds(200))
+            } catch {
+                return nil
+            }
+        }
+    }
+
+    private static func serve(
+        _ connection: NIOAsyncChannel<ByteBuffer, ByteBuffer>,
+        _ local: LocalObservability
+    )
+        async throws
+    {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        try await connection.executeThenClose { inbound, outbound in
+            for try await line in inbound {
+                let response: LocalResponse
+                if line.readableBytes == 0 { continue }
+                do {
+                    let request = try JSONDecoder().decode(LocalRequest.self, from: Data(line.readableBytesView))
+                    response = await local.respond(to: request)
+                } catch {
+                    response = .failure("bad-request", "not a JSON request: \(error)")
+                }
+                var buffer = ByteBuffer(bytes: try encoder.encode(response))
+                buffer.writeInteger(UInt8(ascii: "\n"))
+                try await outbound.write(buffer)
+            }
+        }
+    }
+}
+
+/// A client of the local socket, for `fleet-agent infer` and `fleet-agent samples add`.
+public enum LocalSocketClient {
+    /// Sends one request and waits for its answer; throws when no daemon listens at `path`.
+    public static func request(_ request: LocalRequest, path: String) async throws -> LocalResponse {
+        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .connect(unixDomainSocketPath: path) { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(
+                        ByteToMessageHandler(
+                            LineFrameDecoder(maximumLength: 64 << 20),
+                            maximumBufferSize: (64 << 20) + 1
+                        )
+                    )
+                    return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
+                }
+            }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        var buffer = ByteBuffer(bytes: try encoder.encode(request))
+        buffer.writeInteger(UInt8(ascii: "\n"))
+        return try await channel.executeThenClose { inbound, outbound in
+            try await outbound.write(buffer)
+            for try await line in inbound {
+                return try JSONDecoder().decode(LocalResponse.self, from: Data(line.readableBytesView))
+            }
+            throw LocalRequestError("internal", "the agent closed the local connection without an answer")
+        }
+    }
+}

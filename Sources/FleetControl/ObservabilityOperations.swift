@@ -1,0 +1,362 @@
+import FleetAgent
+import FleetClient
+import FleetCoordinator
+import FleetDelta
+import FleetLearning
+import FleetModelIO
+import FleetObserve
+import FleetStore
+import FleetTrust
+import FleetWire
+import Foundation
+
+/// A device's consent as the coordinator holds it (`fleetctl consent --json`).
+public struct ConsentView: Codable, Sendable {
+    public struct Record: Codable, Sendable {
+        public var sequence: UInt64
+        public var purpose: String
+        public var action: String
+        public var until: String?
+        public var issuedAt: String
+        public var receivedAt: String
+    }
+    public var device: String
+    public var name: String
+    /// Per purpose: `granted`, `granted until …`, `revoked …`, `expired …` or `not granted`.
+    public var consent: [String: String]
+    /// Sample rows the coordinator holds for the device.
+    public var samples: Int
+    public var history: [Record]
+}
+
+/// The samples the coordinator holds for one device (`fleetctl samples --json`), and why.
+public struct SampleHoldingView: Codable, Sendable {
+    public var device: String
+    public var name: String
+    public var samples: Int
+    public var batches: Int
+    public var models: [String]
+    /// The consent records (`samples` grants) the batches were accepted under.
+    public var acceptedUnder: [String]
+    /// The `samples` consent now.
+    public var consent: String
+}
+
+/// One row of `fleetctl drift --json`: a device, or a region/the fleet with `--by`.
+public struct DriftView: Codable, Sendable {
+    public var device: String?
+    public var name: String?
+    public var region: String?
+    public var devices: Int
+    public var drifted: Bool
+    /// Median over features of the sample-size-corrected PSI (the verdict quantity).
+    public var psi: Double
+    /// Median over features of the corrected Jensen-Shannon distance.
+    public var js: Double
+    /// The feature with the highest PSI (`f<index>`), and that PSI.
+    public var worstFeature: String?
+    public var worstFeaturePSI: Double?
+    /// PSI and Jensen-Shannon distance of the predicted classes.
+    public var predictionPSI: Double?
+    public var predictionJS: Double?
+    public var samples: Int
+    public var reports: Int
+    /// What those reports cost on the wire (whole frames), and what the raw float32 inputs of the same
+    /// observations would have cost.
+    public var wireBytes: Int
+    public var rawInputBytes: Int
+    public var model: String
+    public var version: Int
+}
+
+/// What `fleetctl model push --reference-data` sent.
+public struct ReferencePushView: Codable, Sendable {
+    public var model: String
+    public var version: Int
+    public var rows: Int
+    public var features: Int
+    public var featureBins: Int
+    public var featureScale: Float
+    public var bytes: Int
+}
+
+extension FleetInspector {
+    public func consent(device: String?) async throws -> [ConsentView] {
+        let store = try requireLocalStore("consent")
+        let devices = try await selectDevices(store, device)
+        let records = Dictionary(grouping: try await store.allConsentRecords(), by: \.deviceID)
+        let holdings = Dictionary(grouping: try await store.sampleHoldings(), by: \.deviceID)
+        return try devices.map { device in
+            let stored = records[device.id] ?? []
+            let ledger = try ConsentLedger.restoring(
+                deviceID: device.id,
+                publicKey: device.publicKey,
+                history: try stored.map { try SignedConsentRecord(decoding: $0.record) }
+            )
+            return ConsentView(
+                device: device.id,
+                name: device.name,
+                consent: LocalObservability.describe(ledger, at: Date()),
+                samples: (holdings[device.id] ?? []).reduce(0) { $0 + $1.rows },
+                history: stored.map {
+                    ConsentView.Record(
+                        sequence: $0.sequence,
+                        purpose: $0.purpose,
+                        action: $0.action,
+                        until: $0.until.map(ISO8601.string),
+                        issuedAt: ISO8601.string($0.issuedAt),
+                        receivedAt: ISO8601.string($0.receivedAt)
+                    )
+                }
+            )
+        }
+    }
+
+    /// Devices holding samples (with `device`: that device, even when it holds none).
+    public func samples(device: String?) async throws -> [SampleHoldingView] {
+        let store = try requireLocalStore("samples")
+        let consent = Dictionary(try await self.consent(device: device).map { ($0.device, $0) }) { first, _ in first }
+        let holdings = Dictionary(grouping: try await store.sampleHoldings(), by: \.deviceID)
+        return try await selectDevices(store, device).compactMap { record in
+            let held = holdings[record.id] ?? []
+            guard device != nil || !held.isEmpty else { return nil }
+            let history = consent[record.id]?.history ?? []
+            let sequences = Set(held.flatMap(\.consentSequences))
+            return SampleHoldingView(
+                device: record.id,
+                name: record.name,
+                samples: held.reduce(0) { $0 + $1.rows },
+                batches: held.reduce(0) { $0 + $1.batches },
+                models: held.map(\.model).sorted(),
+                acceptedUnder: history.filter { sequences.contains($0.sequence) }.map {
+                    "#\($0.sequence) \($0.action) \($0.purpose) \($0.issuedAt)"
+                        + ($0.until.map { " until \($0)" } ?? "")
+                },
+                consent: consent[record.id]?.consent["samples"] ?? "not granted"
+            )
+        }
+    }
+
+    /// Every consented sample of `model` as one CSV (the batches' columns, then `device` and `consent`).
+    public func exportSamples(model: String) async throws -> String {
+        let store = try requireLocalStore("samples export")
+        var header: String?
+        var lines: [String] = []
+        for batch in try await store.sampleBatches(model: model) {
+            let csv = try Zlib.decompress(batch.compressedCSV, maximumSize: 64 << 20)
+            let rows = String(decoding: csv, as: UTF8.self).split(separator: "\n").map(String.init)
+            guard let first = rows.first else { continue }
+            if header == nil { header = first + ",device,consent" }
+            guard first + ",device,consent" == header else { continue }  // another feature layout: skip
+            for row in rows.dropFirst() { lines.append("\(row),\(batch.deviceID),\(batch.consentSequence)") }
+        }
+        guard let header else { throw ControlError("no samples held for \(model)") }
+        return ([header] + lines).joined(separator: "\n") + "\n"
+    }
+
+    /// Drift of `model` per device, or per region or fleet-wide (`by`: nil, `region`, `fleet`).
+    public func drift(model: String, version: Int?, by: String?) async throws -> [DriftView] {
+        let store = try requireLocalStore("drift")
+        guard let assessment = try await DriftAssessor(store: store).assess(model: model, version: version) else {
+            throw ControlError(
+                "no reference statistics for \(model): push it with `fleetctl model push --reference-data`"
+            )
+        }
+        let devices = Dictionary(try await store.devices().map { ($0.id, $0) }) { first, _ in first }
+        func view(_ scope: ScopeDrift, device: DeviceRecord?, region: String?) -> DriftView {
+            let worst = scope.report.worstFeature
+            return DriftView(
+                device: device?.id,
+                name: device?.name,
+                region: region,
+                devices: scope.deviceIDs.count,
+                drifted: scope.report.drifted,
+                psi: Self.rounded(scope.psi),
+                js: Self.rounded(scope.jensenShannon),
+                worstFeature: worst.map { "f\($0.index)" },
+                worstFeaturePSI: worst.map { Self.rounded($0.psi) },
+                predictionPSI: scope.report.predictions.map { Self.rounded($0.correctedPSI) },
+                predictionJS: scope.report.predictions.map { Self.rounded($0.correctedJensenShannon) },
+                samples: scope.report.sampleCount,
+                reports: scope.reports,
+                wireBytes: scope.wireBytes,
+                rawInputBytes: scope.report.sampleCount * scope.report.features.count * 4,
+                model: assessment.model,
+                version: assessment.version
+            )
+        }
+        switch by {
+        case "region":
+            return assessment.regions.map { view($0, device: nil, region: $0.scope) }
+        case "fleet":
+            return assessment.fleet.map { [view($0, device: nil, region: nil)] } ?? []
+        default:
+            return assessment.devices.map { scope in
+                let device = devices[scope.scope]
+                return view(scope, device: device, region: DriftAssessor.region(of: device))
+            }
+        }
+    }
+
+    /// Computes reference statistics from training rows with the model's own predictions on them, and sends
+    /// them to the coordinator for `model` v`version` (which must already be pushed).
+    public func pushReference(
+        model: String,
+        version: Int,
+        modelFile: String,
+        referenceData: String,
+        featureScale: Float?,
+        thresholds: DriftThresholds,
+        laplaceEpsilon: Double?,
+        bins: Int = 10
+    ) async throws -> ReferencePushView {
+        guard let weights = FileManager.default.contents(atPath: modelFile) else {
+            throw ControlError("cannot read \(modelFile)")
+        }
+        let (mlp, loaded) = try ModelFile.mlp(Array(weights))
+        let table = try ReferenceRows.read(referenceData, width: mlp.inputCount)
+        let scale =
+            featureScale ?? loaded.metadata["feature-scale"].flatMap(Float.init) ?? (table.looksLikeDigits ? 1 / 16 : 1)
+        let rows = table.rows.map { $0.map { $0 * scale } }
+        let predictions = try mlp.predict(rows: rows)
+        let statistics = try ReferenceStatistics.compute(
+            features: rows,
+            predictions: predictions.map(\.label),
+            confidences: predictions.map(\.confidence),
+            bins: bins,
+            classCount: mlp.outputCount
+        )
+        let package = ReferencePackage(
+            statistics: statistics,
+            thresholds: thresholds,
+            laplaceEpsilon: laplaceEpsilon,
+            featureScale: scale
+        )
+        let bytes = try package.encoded()
+        try await target.withAdminConnection { connection in
+            let reply = try await connection.request(
+                .referenceStatistics(
+                    ReferenceStatisticsMessage(requestID: 1, model: model, version: version, statistics: bytes)
+                )
+            )
+            if case .error(let error) = reply { throw ControlError("reference statistics refused: \(error.message)") }
+            guard case .ack = reply else { throw FleetClientError.unexpected(reply) }
+        }
+        return ReferencePushView(
+            model: model,
+            version: version,
+            rows: rows.count,
+            features: statistics.features.count,
+            featureBins: statistics.features.reduce(0) { $0 + $1.binCount },
+            featureScale: scale,
+            bytes: bytes.count
+        )
+    }
+
+    private func selectDevices(_ store: CoordinatorStore, _ device: String?) async throws -> [DeviceRecord] {
+        let all = try await store.devices()
+        guard let device else { return all }
+        let matching = all.filter { $0.id == device || $0.name == device }
+        guard !matching.isEmpty else { throw ControlError("no device \"\(device)\": `fleetctl devices` lists them") }
+        return matching
+    }
+
+    static func rounded(_ value: Double) -> Double { (value * 10_000).rounded() / 10_000 }
+}
+
+extension Output {
+    public static func consentTable(_ views: [ConsentView]) -> String {
+        Table(
+            headers: ["DEVICE", "NAME", "DRIFT-STATS", "SAMPLES", "TRAINING", "RECORDS", "SAMPLES HELD"],
+            rows: views.map {
+                [
+                    $0.device, $0.name, $0.consent["drift-stats"] ?? "-", $0.consent["samples"] ?? "-",
+                    $0.consent["training"] ?? "-", "\($0.history.count)", "\($0.samples)",
+                ]
+            }
+        ).render()
+    }
+
+    public static func samplesTable(_ views: [SampleHoldingView]) -> String {
+        guard !views.isEmpty else { return "no samples held" }
+        return Table(
+            headers: ["DEVICE", "NAME", "SAMPLES", "BATCHES", "MODELS", "ACCEPTED UNDER", "CONSENT NOW"],
+            rows: views.map {
+                [
+                    $0.device, $0.name, "\($0.samples)", "\($0.batches)", $0.models.joined(separator: ","),
+                    $0.acceptedUnder.joined(separator: "; "), $0.consent,
+                ]
+            }
+        ).render()
+    }
+
+    /// The worst first: drifted, then by PSI.
+    public static func driftTable(_ views: [DriftView]) -> String {
+        guard let first = views.first else { return "no drift reports yet" }
+        let sorted = views.sorted { lhs, rhs in
+            lhs.drifted != rhs.drifted ? lhs.drifted : lhs.psi > rhs.psi
+        }
+        let table = Table(
+            headers: ["DEVICE", "NAME", "REGION", "DRIFTED", "PSI", "JS", "WORST FEATURE", "PRED JS", "SAMPLES"],
+            rows: sorted.map(driftRow)
+        ).render()
+        return "\(first.model) v\(first.version): median feature PSI and JS (sample-size corrected)\n" + table
+    }
+
+    private static func driftRow(_ view: DriftView) -> [String] {
+        let scope: String
+        if let device = view.device {
+            scope = device
+        } else {
+            scope = view.region == nil ? "fleet" : "\(view.devices) device(s)"
+        }
+        var worst = "-"
+        if let feature = view.worstFeature {
+            worst = "\(feature) (PSI \(String(format: "%.2f", view.worstFeaturePSI ?? 0)))"
+        }
+        let predictions = view.predictionJS.map { String(format: "%.3f", $0) } ?? "-"
+        return [
+            scope, view.name ?? "-", view.region ?? "-", view.drifted ? "YES" : "no", String(format: "%.3f", view.psi),
+            String(format: "%.3f", view.js), worst, predictions, "\(view.samples)",
+        ]
+    }
+}
+
+/// Reference rows from CSV: the first `width` columns (or the columns before `label`), numbers only.
+struct ReferenceRows {
+    var header: [String]
+    var rows: [[Float]]
+
+    static func read(_ path: String, width: Int) throws -> ReferenceRows {
+        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8)
+        else { throw ControlError("cannot read \(path) as UTF-8 CSV") }
+        var lines = text.split(whereSeparator: \.isNewline)
+        guard !lines.isEmpty else { throw ControlError("\(path) is empty") }
+        let header = lines.removeFirst().split(separator: ",", omittingEmptySubsequences: false).map {
+            $0.trimmingCharacters(in: .whitespaces)
+        }
+        let featureCount = header.firstIndex(of: "label") ?? header.count
+        guard featureCount == width else {
+            throw ControlError("\(path) has \(featureCount) feature columns; the model takes \(width)")
+        }
+        var rows: [[Float]] = []
+        for (number, line) in lines.enumerated() {
+            let fields = line.split(separator: ",", omittingEmptySubsequences: false)
+            guard fields.count >= width else { throw ControlError("\(path) line \(number + 2): too few fields") }
+            var row: [Float] = []
+            for field in fields[0..<width] {
+                guard let value = Float(field.trimmingCharacters(in: .whitespaces)), value.isFinite else {
+                    throw ControlError("\(path) line \(number + 2): \"\(field)\" is not a number")
+                }
+                row.append(value)
+            }
+            rows.append(row)
+        }
+        guard !rows.isEmpty else { throw ControlError("\(path) has no rows") }
+        return ReferenceRows(header: Array(header[0..<width]), rows: rows)
+    }
+
+    var looksLikeDigits: Bool {
+        header == (0..<64).map { "p\($0)" } && rows.allSatisfy { $0.allSatisfy { (0...16).contains($0) } }
+    }
+}

@@ -1,0 +1,417 @@
+import ArgumentParser
+import FleetAgent
+import FleetStore
+import FleetTrust
+import Foundation
+
+/// `fleet-agent consent grant|revoke|show`: the device owner's consent, signed with the device's key.
+struct Consent: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract:
+            "Grant, revoke or show consent (purposes: drift-stats, samples, training). Nothing is granted by default.",
+        discussion: """
+            Each change is a record signed with the device's identity key, kept in DATA_DIR/agent.sqlite and synced \
+            to the coordinator, which keeps the full history. Revoking samples empties the local sample queue at \
+            once and makes the coordinator erase this device's stored samples when it hears of it.
+            """,
+        subcommands: [Grant.self, Revoke.self, Show.self]
+    )
+
+    struct Grant: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Grant consent for one purpose.")
+        @Argument(help: "drift-stats, samples or training.") var purpose: ConsentPurpose
+        @Option(help: "The agent's data directory.") var dataDir: String
+        @Option(help: "Last day (YYYY-MM-DD, to its end in UTC) or an ISO 8601 instant; default: no end.")
+        var until: String?
+
+        func run() async throws {
+            let book = try await ownerBook(dataDir)
+            let end = try until.map(parseUntil)
+            let (record, _) = try await book.change(purpose, action: .grant, until: end)
+            print(
+                "granted \(purpose.rawValue)"
+                    + (record.until.map { " until \(ISO8601DateFormatter().string(from: $0))" } ?? "")
+                    + " (record #\(record.sequence), synced with the coordinator when the agent is connected)"
+            )
+        }
+    }
+
+    struct Revoke: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Revoke consent for one purpose.")
+        @Argument(help: "drift-stats, samples or training.") var purpose: ConsentPurpose
+        @Option(help: "The agent's data directory.") var dataDir: String
+
+        func run() async throws {
+            let book = try await ownerBook(dataDir)
+            let (record, purged) = try await book.change(purpose, action: .revoke)
+            var text = "revoked \(purpose.rawValue) (record #\(record.sequence))"
+            if purpose == .samples { text += "; \(purged) queued sample(s) deleted from this device" }
+            print(text)
+        }
+    }
+
+    struct Show: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show the consent in force and its history.")
+        @Option(help: "The agent's data directory.") var dataDir: String
+        @Flag(help: "Print JSON for scripts.") var json = false
+
+        struct View: Encodable {
+            struct Record: Encodable {
+                var sequence: UInt64
+                var purpose: String
+                var action: String
+                var until: String?
+                var issuedAt: String
+                var synced: Bool
+                var refused: String?
+            }
+            var device: String
+            var state: [String: String]
+            var history: [Record]
+        }
+
+        func run() async throws {
+            let book = try await ownerBook(dataDir)
+            let rows = try await book.store.consentRecords()
+            let format = ISO8601DateFormatter()
+            let view = View(
+                device: book.deviceID,
+                state: LocalObservability.describe(try await book.ledger(), at: Date()),
+                history: rows.map {
+                    View.Record(
+                        sequence: $0.sequence,
+                        purpose: $0.purpose,
+                        action: $0.action,
+                        until: $0.until.map(format.string),
+                        issuedAt: format.string(from: $0.issuedAt),
+                        synced: $0.syncedAt != nil && $0.refused == nil,
+                        refused: $0.refused
+                    )
+                }
+            )
+            if json {
+                print(try jsonText(view))
+                return
+            }
+            var lines = ["Device \(view.device)"]
+            for purpose in ConsentPurpose.allCases {
+                lines.append(
+                    "  \(purpose.rawValue.padding(toLength: 12, withPad: " ", startingAt: 0)) \(view.state[purpose.rawValue] ?? "-")"
+                )
+            }
+            lines.append("History:")
+            lines +=
+                view.history.isEmpty
+                ? ["  none"]
+                : view.history.map {
+                    "  #\($0.sequence) \($0.issuedAt) \($0.action) \($0.purpose)"
+                        + ($0.until.map { " until \($0)" } ?? "")
+                        + ($0.refused.map { "  REFUSED: \($0)" } ?? ($0.synced ? "" : "  (not yet synced)"))
+                }
+            print(lines.joined(separator: "\n"))
+        }
+    }
+}
+
+extension ConsentPurpose: ExpressibleByArgument {}
+
+/// Options shared by the commands that read feature rows from a CSV file.
+struct RowFileOptions: ParsableArguments {
+    @Argument(help: "CSV with a header: feature columns (then optionally `label` and other columns, ignored).")
+    var file: String
+    @Option(help: "The agent's data directory.") var dataDir: String
+    @Option(help: "The installed model to use (default: the only one installed).") var model: String?
+    @Option(
+        help: """
+            Multiply features by this before the model (default: the model's `feature-scale` metadata; else \
+            0.0625 for digits files with columns p0..p63; else 1).
+            """
+    )
+    var featureScale: Float?
+    @Option(help: "The agent's local socket (default: DATA_DIR/agent.sock).") var localSocket: String?
+    @Flag(help: "Do not use the running daemon: compute here (the drift window and queue are shared via SQLite).")
+    var local = false
+    @Flag(help: "Print JSON for scripts.") var json = false
+
+    var socketPath: String { localSocket ?? dataDir + "/agent.sock" }
+}
+
+/// `fleet-agent infer FILE.csv`: runs the installed model on the rows, through the daemon's local socket.
+struct Infer: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run the installed model on the rows of a CSV file (feeds the drift summary under consent).",
+        discussion: """
+            Talks to the running daemon over its local socket (Protocol/LOCAL.md). Without a daemon (or with \
+            --local) it computes here, writing to the same drift window in DATA_DIR/agent.sqlite.
+            """
+    )
+    @OptionGroup var options: RowFileOptions
+
+    struct View: Encodable {
+        var model: String
+        var version: Int
+        var rows: Int
+        var predictions: [Int]
+        var confidences: [Float]
+        var observed: Bool
+        var via: String
+    }
+
+    func run() async throws {
+        let table = try RowTable.read(options.file)
+        let scale = try await resolveScale(options, table)
+        let rows = table.rows.map { $0.map { $0 * scale } }
+        var view = View(
+            model: "",
+            version: 0,
+            rows: rows.count,
+            predictions: [],
+            confidences: [],
+            observed: true,
+            via: ""
+        )
+        for chunk in stride(from: 0, to: rows.count, by: 500).map({ Array(rows[$0..<min($0 + 500, rows.count)]) }) {
+            let (response, via) = try await send(LocalRequest(op: "infer", model: options.model, rows: chunk), options)
+            guard response.ok else {
+                throw ValidationError("infer refused: \(response.message ?? response.error ?? "?")")
+            }
+            view.model = response.model ?? ""
+            view.version = response.version ?? 0
+            view.predictions += response.predictions ?? []
+            view.confidences += response.confidences ?? []
+            view.observed = view.observed && response.observed == true
+            view.via = via
+        }
+        if options.json {
+            print(try jsonText(view))
+        } else {
+            for (index, prediction) in view.predictions.enumerated() {
+                print("\(index)\t\(prediction)\t\(String(format: "%.3f", view.confidences[index]))")
+            }
+            print(
+                "\(view.rows) row(s) through \(view.model) v\(view.version) (\(view.via)); drift summary: "
+                    + (view.observed
+                        ? "recorded" : "not recorded (no drift-stats consent or no reference statistics yet)")
+            )
+        }
+    }
+}
+
+/// `fleet-agent samples add FILE.csv` and `fleet-agent samples list`.
+struct Samples: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Offer samples for upload (kept only under samples consent) and list the queue.",
+        subcommands: [Add.self, List.self]
+    )
+
+    struct Add: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Queue the rows of a CSV file as samples (inputs, the model's prediction, `label` if present)."
+        )
+        @OptionGroup var options: RowFileOptions
+
+        func run() async throws {
+            let table = try RowTable.read(options.file)
+            let scale = try await resolveScale(options, table)
+            let rows = table.rows.map { $0.map { $0 * scale } }
+            var queued = 0
+            var queueSize = 0
+            for start in stride(from: 0, to: rows.count, by: 500) {
+                let end = min(start + 500, rows.count)
+                let request = LocalRequest(
+                    op: "sample",
+                    model: options.model,
+                    rows: Array(rows[start..<end]),
+                    labels: table.labels.map { Array($0[start..<end]) }
+                )
+                let (response, _) = try await send(request, options)
+                guard response.ok else {
+                    throw ValidationError("samples refused (\(response.error ?? "?")): \(response.message ?? "")")
+                }
+                queued += response.queued ?? 0
+                queueSize = response.queueSize ?? queueSize
+            }
+            if options.json {
+                struct View: Encodable {
+                    var queued: Int
+                    var queueSize: Int
+                }
+                print(try jsonText(View(queued: queued, queueSize: queueSize)))
+            } else {
+                print("queued \(queued) sample(s); \(queueSize) waiting for upload")
+            }
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Samples waiting on this device, and the consent.")
+        @Option(help: "The agent's data directory.") var dataDir: String
+        @Flag(help: "Print JSON for scripts.") var json = false
+
+        struct View: Encodable {
+            var device: String?
+            var samples: Int
+            var byModel: [String: Int]
+            var consent: String
+        }
+
+        func run() async throws {
+            let path = dataDir + "/agent.sqlite"
+            guard FileManager.default.fileExists(atPath: path) else {
+                throw ValidationError("no agent state in \(dataDir)")
+            }
+            let store = try AgentStore.openReadOnly(path: path)
+            let state = AgentStateStore(store: store)
+            let counts = try await store.sampleQueueCounts()
+            var consent = "not granted"
+            if try await state.enrolledDeviceID() != nil, let book = try? await ownerBook(dataDir) {
+                consent = LocalObservability.describe(try await book.ledger(), at: Date())["samples"] ?? consent
+            }
+            let view = View(
+                device: try await state.enrolledDeviceID(),
+                samples: counts.values.reduce(0, +),
+                byModel: counts,
+                consent: consent
+            )
+            if json {
+                print(try jsonText(view))
+            } else {
+                print(
+                    "\(view.samples) sample(s) queued on \(view.device ?? "this device"); samples consent: \(view.consent)"
+                )
+                for (model, count) in counts.sorted(by: { $0.key < $1.key }) { print("  \(model): \(count)") }
+            }
+        }
+    }
+}
+
+/// `fleet-agent drift`: what the agent has for drift reporting.
+struct Drift: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Reference statistics received, open reporting windows and reports waiting to be sent."
+    )
+    @Option(help: "The agent's data directory.") var dataDir: String
+    @Flag(help: "Print JSON for scripts.") var json = false
+
+    struct View: Encodable {
+        var references: [String]
+        var openWindows: Int
+        var pendingReports: Int
+    }
+
+    func run() async throws {
+        let store = try AgentStore.openReadOnly(path: dataDir + "/agent.sqlite")
+        let status = try await store.driftStatus()
+        let view = View(
+            references: status.references,
+            openWindows: status.openWindows,
+            pendingReports: status.pendingReports
+        )
+        if json {
+            print(try jsonText(view))
+        } else {
+            print(
+                "reference statistics: \(view.references.isEmpty ? "none yet" : view.references.joined(separator: ", "))\n"
+                    + "open windows: \(view.openWindows); reports waiting: \(view.pendingReports)"
+            )
+        }
+    }
+}
+
+// MARK: Helpers
+
+/// Feature rows of a CSV file: numeric columns up to `label` (or all columns without one), and the labels.
+struct RowTable {
+    var header: [String]
+    var rows: [[Float]]
+    var labels: [Int?]?
+
+    static let maximumBytes = 256 << 20
+
+    static func read(_ path: String) throws -> RowTable {
+        guard let data = FileManager.default.contents(atPath: path), data.count <= maximumBytes,
+            let text = String(data: data, encoding: .utf8)
+        else { throw ValidationError("cannot read \(path) as UTF-8 CSV (at most 256 MiB)") }
+        var lines = text.split(whereSeparator: \.isNewline).map(String.init)
+        guard !lines.isEmpty else { throw ValidationError("\(path) is empty") }
+        let header = lines.removeFirst().split(separator: ",", omittingEmptySubsequences: false).map {
+            $0.trimmingCharacters(in: .whitespaces)
+        }
+        let labelIndex = header.firstIndex(of: "label")
+        let featureCount = labelIndex ?? header.count
+        guard featureCount > 0 else { throw ValidationError("\(path) has no feature columns before `label`") }
+        var rows: [[Float]] = []
+        var labels: [Int?] = []
+        for (number, line) in lines.enumerated() where !line.allSatisfy(\.isWhitespace) {
+            let fields = line.split(separator: ",", omittingEmptySubsequences: false)
+            guard fields.count >= featureCount else {
+                throw ValidationError("line \(number + 2): \(fields.count) fields, expected at least \(featureCount)")
+            }
+            var row: [Float] = []
+            row.reserveCapacity(featureCount)
+            for field in fields[0..<featureCount] {
+                guard let value = Float(field.trimmingCharacters(in: .whitespaces)), value.isFinite else {
+                    throw ValidationError("line \(number + 2): \"\(field)\" is not a number")
+                }
+                row.append(value)
+            }
+            rows.append(row)
+            if let labelIndex, labelIndex < fields.count {
+                labels.append(Int(fields[labelIndex].trimmingCharacters(in: .whitespaces)))
+            }
+        }
+        return RowTable(header: Array(header[0..<featureCount]), rows: rows, labels: labelIndex == nil ? nil : labels)
+    }
+
+    /// Whether the columns are the digits pixels `p0`…`p63` with values in 0…16.
+    var looksLikeDigits: Bool {
+        header == (0..<64).map { "p\($0)" } && rows.allSatisfy { $0.allSatisfy { (0...16).contains($0) } }
+    }
+}
+
+func resolveScale(_ options: RowFileOptions, _ table: RowTable) async throws -> Float {
+    if let scale = options.featureScale { return scale }
+    let models = InstalledModels(dataDirectory: options.dataDir)
+    if let declared = try? await models.model(named: options.model).declaredFeatureScale { return declared }
+    return table.looksLikeDigits ? 1 / 16 : 1
+}
+
+/// Sends a request to the daemon; computes locally when none listens (or with `--local`).
+func send(_ request: LocalRequest, _ options: RowFileOptions) async throws -> (LocalResponse, String) {
+    if !options.local, FileManager.default.fileExists(atPath: options.socketPath),
+        let response = try? await LocalSocketClient.request(request, path: options.socketPath)
+    {
+        return (response, "daemon")
+    }
+    let book = try await ownerBook(options.dataDir)
+    let local = LocalObservability(
+        store: book.store,
+        consent: book,
+        models: InstalledModels(dataDirectory: options.dataDir)
+    )
+    return (await local.respond(to: request), "local")
+}
+
+/// The consent book of the device whose state is in `dataDirectory`.
+func ownerBook(_ dataDirectory: String) async throws -> AgentConsentBook {
+    let path = dataDirectory + "/agent.sqlite"
+    let store = try AgentStore(path: path)
+    let identity = try await AgentStateStore(store: store).loadOrCreateIdentity()
+    return AgentConsentBook(store: store, identity: identity)
+}
+
+func parseUntil(_ text: String) throws -> Date {
+    if let instant = ISO8601DateFormatter().date(from: text) { return instant }
+    let day = ISO8601DateFormatter()
+    day.formatOptions = [.withFullDate]
+    guard let start = day.date(from: text) else {
+        throw ValidationError("--until takes YYYY-MM-DD or an ISO 8601 instant, got \"\(text)\"")
+    }
+    return start.addingTimeInterval(86_400 - 0.001)
+}
+
+func jsonText(_ value: some Encodable) throws -> String {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+    return String(decoding: try encoder.encode(value), as: UTF8.self)
+}

@@ -129,6 +129,7 @@ let package = Package(
         .executableTarget(
             name: "fleet-bench",
             dependencies: [
+                "FleetDelta", "FleetLearning",
                 "FleetWire", "FleetClient", "FleetTrust",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -12,6 +12,8 @@ struct FleetBenchCommand: AsyncParsableCommand {
             LoadGeneratorCommand.self,
             CoordinatorBenchmark.self,
             AgentFootprintBenchmark.self,
+            DeltaBenchmarkCommand.self,
+            AggregationBenchmarkCommand.self,
         ]
     )
 }

@@ -69,19 +69,19 @@ public struct FleetDemo: Sendable {
             print("▶ enrolment token \(token.id) for \(agents) devices")
 
             let regions = ["eu", "us", "ap"]
+            let trainingFiles = try DemoData.splitDigits(into: dataDirectory, devices: agents)
             var agentGroups: [ServiceGroup] = []
             for index in 0..<agents {
-                let agent = AgentService(
-                    configuration: AgentConfiguration(
-                        dataDirectory: dataDirectory + "/agent-\(index + 1)",
-                        coordinator: CoordinatorAddress(host: "127.0.0.1", port: endpoint.port),
-                        token: token.token,
-                        name: "edge-\(index + 1)",
-                        labels: ["region": regions[index % regions.count]],
-                        capabilityOverrides: ["ram": index % 2 == 0 ? "512MiB" : "48MiB"]
-                    ),
-                    logger: logger
+                var configuration = AgentConfiguration(
+                    dataDirectory: dataDirectory + "/agent-\(index + 1)",
+                    coordinator: CoordinatorAddress(host: "127.0.0.1", port: endpoint.port),
+                    token: token.token,
+                    name: "edge-\(index + 1)",
+                    labels: ["region": regions[index % regions.count]],
+                    capabilityOverrides: ["ram": index % 2 == 0 ? "512MiB" : "48MiB"]
                 )
+                configuration.trainingData = trainingFiles?.clients[index]
+                let agent = AgentService(configuration: configuration, logger: logger)
                 let group = ServiceGroup(services: [agent], logger: logger)
                 agentGroups.append(group)
                 tasks.addTask { try? await group.run() }
@@ -92,6 +92,11 @@ public struct FleetDemo: Sendable {
             }
             print("\n$ fleetctl devices --data-dir \(coordinatorDirectory)")
             print(Output.devicesTable(try await inspector.devices()))
+
+            try await DemoModels(inspector: inspector, print: print, agents: agents).run(
+                coordinatorDirectory: coordinatorDirectory,
+                testFile: trainingFiles?.test
+            )
 
             if let last = agentGroups.last {
                 print(

@@ -111,7 +111,9 @@ extension FleetInspector {
 extension Output {
     public static func roundsTable(_ rounds: [RoundView]) -> String {
         Table(
-            headers: ["ROUND", "STATUS", "BASE", "PUBLISHED", "UPDATES", "TEST ACC", "BYTES UP", "BYTES DOWN", "STRATEGY"],
+            headers: [
+                "ROUND", "STATUS", "BASE", "PUBLISHED", "UPDATES", "TEST ACC", "BYTES UP", "BYTES DOWN", "STRATEGY",
+            ],
             rows: rounds.map {
                 [
                     String($0.round), $0.status, "v\($0.baseVersion)", $0.publishedVersion.map { "v\($0)" } ?? "-",

@@ -22,7 +22,8 @@ public enum ModelFile {
         let file = try SafeTensorsFile.parse(bytes)
         var tensors: [NamedTensor] = []
         var dtypes: [String: String] = [:]
-        for tensor in file.tensors where !tensor.name.hasSuffix("_scale") || file.tensor(named: String(tensor.name.dropLast(6))) == nil {
+        for tensor in file.tensors
+        where !tensor.name.hasSuffix("_scale") || file.tensor(named: String(tensor.name.dropLast(6))) == nil {
             let data = file.data(of: tensor)
             let values: [Float]
             switch tensor.dtype {
@@ -34,7 +35,9 @@ public enum ModelFile {
                 else { throw ModelFileError("I8 tensor \(tensor.name) has no F32 \(tensor.name)_scale") }
                 values = data.map { Float(Int8(bitPattern: $0)) * scale }
             default:
-                throw ModelFileError("tensor \(tensor.name) has dtype \(tensor.dtype.rawValue); F32 and I8 are supported")
+                throw ModelFileError(
+                    "tensor \(tensor.name) has dtype \(tensor.dtype.rawValue); F32 and I8 are supported"
+                )
             }
             tensors.append(try NamedTensor(name: tensor.name, shape: tensor.shape, values: values))
             dtypes[tensor.name] = tensor.dtype.rawValue

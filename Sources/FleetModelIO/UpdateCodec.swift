@@ -15,7 +15,11 @@ public enum UpdateCodec {
     }
 
     /// Encodes `trained − base` quantised to 8 bits per value.
-    public static func encodeQuantized(base: TensorSet, trained: TensorSet, seed: UInt64) throws -> (bytes: [UInt8], report: QuantizationReport) {
+    public static func encodeQuantized(
+        base: TensorSet,
+        trained: TensorSet,
+        seed: UInt64
+    ) throws -> (bytes: [UInt8], report: QuantizationReport) {
         let delta = try trained.delta(from: base)
         let (update, report) = try UpdateQuantizer.quantize(delta, ranges: base.flatRanges, seed: seed)
         var bytes: [UInt8] = []
@@ -30,7 +34,11 @@ public enum UpdateCodec {
     /// Decodes a lossless patch: applies it to the base file (bounded by the base's size, since a trained
     /// model has the base's layout) and returns the flattened update.
     public static func decodeLossless(patch: [UInt8], baseFile: [UInt8], base: TensorSet) throws -> [Float] {
-        let trainedFile = try DeltaCodec.apply(old: baseFile, patch: patch, limits: DeltaLimits(maximumOutputSize: baseFile.count + 4096))
+        let trainedFile = try DeltaCodec.apply(
+            old: baseFile,
+            patch: patch,
+            limits: DeltaLimits(maximumOutputSize: baseFile.count + 4096)
+        )
         let trained = try ModelFile.load(trainedFile).tensors
         guard trained.names == base.names, trained.shapes == base.shapes else {
             throw ModelFileError("the trained model's tensors do not match the base model's")
@@ -42,12 +50,17 @@ public enum UpdateCodec {
     public static func decodeQuantized(_ bytes: [UInt8], base: TensorSet) throws -> [Float] {
         let ranges = base.flatRanges
         guard bytes.count == base.scalarCount + 4 * ranges.count else {
-            throw ModelFileError("quantised update of \(bytes.count) bytes, expected \(base.scalarCount + 4 * ranges.count)")
+            throw ModelFileError(
+                "quantised update of \(bytes.count) bytes, expected \(base.scalarCount + 4 * ranges.count)"
+            )
         }
         var delta = [Float](repeating: 0, count: base.scalarCount)
         var offset = 0
         for range in ranges {
-            let bits = UInt32(bytes[offset]) | UInt32(bytes[offset + 1]) << 8 | UInt32(bytes[offset + 2]) << 16 | UInt32(bytes[offset + 3]) << 24
+            let bits =
+                UInt32(bytes[offset]) | UInt32(bytes[offset + 1]) << 8 | UInt32(bytes[offset + 2]) << 16 | UInt32(
+                    bytes[offset + 3]
+                ) << 24
             let scale = Float(bitPattern: bits)
             guard scale.isFinite else { throw ModelFileError("quantised update has a non-finite scale") }
             offset += 4

@@ -14,7 +14,8 @@ struct FleetCtl: AsyncParsableCommand {
             Elsewhere: --coordinator HOST:PORT --admin-key FILE [--ca-file PEM].
             """,
         subcommands: [
-            Demo.self, Token.self, Devices.self, Device.self, Events.self, Models.self, Model.self, Transfers.self, Round.self, Rounds.self,
+            Demo.self, Token.self, Devices.self, Device.self, Events.self, Models.self, Model.self, Transfers.self,
+            Round.self, Rounds.self,
             Delta.self, Consent.self, Samples.self, Drift.self,
         ]
     )

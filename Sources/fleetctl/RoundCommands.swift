@@ -35,8 +35,10 @@ extension FleetCtl {
             @Option(help: "Local mini-batch size.") var batchSize = 16
             @Option(help: "Aggregation strategy (see above).") var strategy = Start.defaultStrategy
             @Option(help: "Rounds to run back to back.") var rounds = 1
-            @Option(help: "Seed for device sampling and local shuffling (recorded with each round).") var seed: UInt64 = 0
-            @Option(help: "Held-out rows to evaluate each published round (CSV: features, then `label`).") var evalData: String?
+            @Option(help: "Seed for device sampling and local shuffling (recorded with each round).") var seed: UInt64 =
+                0
+            @Option(help: "Held-out rows to evaluate each published round (CSV: features, then `label`).") var evalData:
+                String?
             @Option(help: "Tensors devices keep personal, e.g. fc3. (the last layer).") var personalPrefix = ""
             @Flag(help: "Devices upload 8-bit quantised updates (lossy, about 4x smaller).") var quantize = false
             @Flag(help: "Aggregate per region label first, then across regions.") var hierarchical = false
@@ -45,7 +47,9 @@ extension FleetCtl {
             func run() async throws {
                 var evaluation: [UInt8] = []
                 if let evalData {
-                    guard let data = FileManager.default.contents(atPath: evalData) else { throw ValidationError("cannot read \(evalData)") }
+                    guard let data = FileManager.default.contents(atPath: evalData) else {
+                        throw ValidationError("cannot read \(evalData)")
+                    }
                     evaluation = Array(data)
                 }
                 let request = StartRound(
@@ -55,7 +59,13 @@ extension FleetCtl {
                     clients: clients,
                     minimumClients: minClients ?? max(1, (clients * 4 + 4) / 5),
                     deadlineMilliseconds: Int(try parseDuration(deadline).components.seconds * 1000),
-                    parameters: TrainingParameters(localEpochs: localEpochs, learningRate: lr, batchSize: batchSize, seed: seed, quantize: quantize),
+                    parameters: TrainingParameters(
+                        localEpochs: localEpochs,
+                        learningRate: lr,
+                        batchSize: batchSize,
+                        seed: seed,
+                        quantize: quantize
+                    ),
                     strategy: strategy,
                     rounds: rounds,
                     hierarchical: hierarchical,
@@ -75,7 +85,9 @@ extension FleetCtl {
                 let last = started.firstRound + started.rounds - 1
                 var printed = Set<Int>()
                 while true {
-                    let all = try await inspector.rounds(model: model).filter { $0.round >= started.firstRound && $0.round <= last }
+                    let all = try await inspector.rounds(model: model).filter {
+                        $0.round >= started.firstRound && $0.round <= last
+                    }
                     for round in all where round.status != "running" && !printed.contains(round.round) {
                         printed.insert(round.round)
                         if !output.json {
@@ -109,7 +121,9 @@ extension FleetCtl {
                         "Model: \(round.model) \(round.variant), base v\(round.baseVersion)"
                             + (round.publishedVersion.map { ", published v\($0)" } ?? ""),
                         "Strategy: \(round.strategy); settings: "
-                            + detail.settings.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "),
+                            + detail.settings.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(
+                                separator: " "
+                            ),
                         "",
                     ]
                     lines.append(
@@ -117,8 +131,11 @@ extension FleetCtl {
                             headers: ["DEVICE", "STATUS", "SAMPLES", "BYTES UP", "BYTES DOWN", "METRICS"],
                             rows: detail.participants.map {
                                 [
-                                    $0.device, $0.status, String($0.sampleCount), String($0.bytesUp), String($0.bytesDown),
-                                    $0.metrics.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "),
+                                    $0.device, $0.status, String($0.sampleCount), String($0.bytesUp),
+                                    String($0.bytesDown),
+                                    $0.metrics.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(
+                                        separator: " "
+                                    ),
                                 ]
                             }
                         ).render()
@@ -143,7 +160,9 @@ extension FleetCtl {
 
 extension FleetCtl.Model {
     struct Init: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Publish version 1 of a model with a seeded random initialisation.")
+        static let configuration = CommandConfiguration(
+            abstract: "Publish version 1 of a model with a seeded random initialisation."
+        )
         @OptionGroup var target: TargetOptions
         @OptionGroup var output: OutputOptions
         @Argument(help: "Model name.") var name: String
@@ -159,9 +178,20 @@ extension FleetCtl.Model {
             var metadata: [String: String] = [:]
             if let featureScale { metadata["feature-scale"] = String(featureScale) }
             let pushed = try await target.inspector().initModel(
-                InitModel(requestID: 1, model: name, variant: variant, architecture: architecture, layers: widths, seed: seed, metadata: metadata)
+                InitModel(
+                    requestID: 1,
+                    model: name,
+                    variant: variant,
+                    architecture: architecture,
+                    layers: widths,
+                    seed: seed,
+                    metadata: metadata
+                )
             )
-            try emit(["model": pushed.model, "version": String(pushed.version), "variant": pushed.variant], json: output.json) { _ in
+            try emit(
+                ["model": pushed.model, "version": String(pushed.version), "variant": pushed.variant],
+                json: output.json
+            ) { _ in
                 "published \(pushed.model) v\(pushed.version) \(pushed.variant) (mlp \(layers), seed \(seed)); \(pushed.assignedDevices) device(s) assigned"
             }
         }

@@ -32,7 +32,11 @@ import Testing
             files[name, default: [head]].append(cells[...label].joined(separator: ","))
         }
         for (name, rows) in files {
-            try (rows.joined(separator: "\n") + "\n").write(toFile: "\(directory)/\(name).csv", atomically: true, encoding: .utf8)
+            try (rows.joined(separator: "\n") + "\n").write(
+                toFile: "\(directory)/\(name).csv",
+                atomically: true,
+                encoding: .utf8
+            )
         }
     }
 
@@ -46,12 +50,16 @@ import Testing
             try fleet.startAgent(
                 "client-\(client)",
                 token: token.token,
-                extra: ["--label", "region=r\(client % 4)", "--train-data", "\(fleet.root)/client-\(client).csv", "--log-level", "warning"]
+                extra: [
+                    "--label", "region=r\(client % 4)", "--train-data", "\(fleet.root)/client-\(client).csv",
+                    "--log-level", "warning",
+                ]
             )
         }
         #expect(try await eventually(timeout: .seconds(60)) { try fleet.onlineNames().count == 20 })
         _ = try fleet.fleetctl([
-            "model", "init", "digits-mlp", "--data-dir", fleet.coordinatorDirectory, "--layers", "64,64,10", "--seed", "1",
+            "model", "init", "digits-mlp", "--data-dir", fleet.coordinatorDirectory, "--layers", "64,64,10", "--seed",
+            "1",
             "--feature-scale", "0.0625",
         ])
         let running = try await eventually(timeout: .seconds(60)) {
@@ -62,7 +70,8 @@ import Testing
 
         // TinyFleet's defaults: 10 local epochs, lr 0.1, batch 16, FedAdam on the coordinator.
         let output = try fleet.fleetctl([
-            "round", "start", "digits-mlp", "--data-dir", fleet.coordinatorDirectory, "--rounds", "10", "--clients", "10",
+            "round", "start", "digits-mlp", "--data-dir", fleet.coordinatorDirectory, "--rounds", "10", "--clients",
+            "10",
             "--deadline", "30s", "--eval-data", "\(fleet.root)/test.csv", "--seed", "7", "--wait", "--json",
         ])
         let rounds = try JSONDecoder().decode([Round].self, from: Data(output.utf8))
@@ -84,12 +93,17 @@ import Testing
             [Round].self,
             from: Data(
                 fleet.fleetctl([
-                    "round", "start", "digits-mlp", "--data-dir", fleet.coordinatorDirectory, "--rounds", "2", "--quantize",
+                    "round", "start", "digits-mlp", "--data-dir", fleet.coordinatorDirectory, "--rounds", "2",
+                    "--quantize",
                     "--deadline", "30s", "--wait", "--json",
                 ]).utf8
             )
         )
-        #expect(quantized.allSatisfy { $0.status == "published" && Double($0.bytesUp) / Double(max($0.participants, 1)) < 19_240 * 0.3 })
+        #expect(
+            quantized.allSatisfy {
+                $0.status == "published" && Double($0.bytesUp) / Double(max($0.participants, 1)) < 19_240 * 0.3
+            }
+        )
         #expect((quantized.last?.testAccuracy ?? 0) >= (accuracies.last ?? 1) - 0.02)
 
         // Too few devices: the round fails cleanly and the model is kept.
@@ -98,7 +112,8 @@ import Testing
             [Round].self,
             from: Data(
                 fleet.fleetctl([
-                    "round", "start", "digits-mlp", "--data-dir", fleet.coordinatorDirectory, "--clients", "30", "--min-clients", "25",
+                    "round", "start", "digits-mlp", "--data-dir", fleet.coordinatorDirectory, "--clients", "30",
+                    "--min-clients", "25",
                     "--deadline", "2s", "--wait", "--json",
                 ]).utf8
             )

@@ -19,7 +19,9 @@ struct BuiltInTrainer: Sendable {
         guard loaded.dtypes.values.allSatisfy({ $0 == "F32" }) else {
             throw AgentError("the built-in trainer trains F32 models; run rounds on the fp32 variant")
         }
-        let data = try CSVDatasetReader(featureScale: loaded.featureScale).read(contentsOf: URL(fileURLWithPath: dataPath))
+        let data = try CSVDatasetReader(featureScale: loaded.featureScale).read(
+            contentsOf: URL(fileURLWithPath: dataPath)
+        )
         guard !data.isEmpty else { throw AgentError("no training rows in \(dataPath)") }
         let before = try model.accuracy(on: data)
         var trained = model
@@ -109,11 +111,16 @@ struct ExternalTrainer: Sendable {
         let lastLine = String(decoding: printed, as: UTF8.self).split(separator: "\n").last.map(String.init) ?? ""
         if let object = try? JSONSerialization.jsonObject(with: Data(lastLine.utf8)) as? [String: Any] {
             for (key, value) in object {
-                if key == "sampleCount", let count = value as? Int { sampleCount = count } else { metrics[key] = "\(value)" }
+                if key == "sampleCount", let count = value as? Int {
+                    sampleCount = count
+                } else {
+                    metrics[key] = "\(value)"
+                }
             }
         }
         if sampleCount == 0 {
-            sampleCount = max(0, (try? String(contentsOfFile: dataPath, encoding: .utf8))?.split(separator: "\n").count ?? 1) - 1
+            sampleCount =
+                max(0, (try? String(contentsOfFile: dataPath, encoding: .utf8))?.split(separator: "\n").count ?? 1) - 1
         }
         // Rewrite in the canonical layout so the upload delta stays tensor-aware.
         return LocalTrainingResult(

@@ -46,9 +46,18 @@ actor TrainingFeature: AgentFeature {
     private func run(_ task: TrainTask) async -> TrainUpdate {
         func decline(_ reason: String) -> TrainUpdate {
             logger.notice("declined training task", metadata: ["round": "\(task.round)", "reason": "\(reason)"])
-            return TrainUpdate(requestID: task.requestID, round: task.round, sampleCount: 0, metrics: ["declined": reason], encoding: .delta, payload: [])
+            return TrainUpdate(
+                requestID: task.requestID,
+                round: task.round,
+                sampleCount: 0,
+                metrics: ["declined": reason],
+                encoding: .delta,
+                payload: []
+            )
         }
-        guard let dataPath = configuration.trainingData else { return decline("no training data (start the agent with --train-data FILE)") }
+        guard let dataPath = configuration.trainingData else {
+            return decline("no training data (start the agent with --train-data FILE)")
+        }
         guard let installed = installer.installed(model: task.model), installed.sha256 == Digest.hex(task.baseSHA256),
             let baseFile = try? installer.currentBytes(model: task.model)
         else { return decline("not running \(task.model) v\(task.baseVersion) yet") }
@@ -60,14 +69,23 @@ actor TrainingFeature: AgentFeature {
                     .train(task: task, baseFile: baseFile, dataPath: dataPath)
             } else {
                 let seed = Digest.sha256(deviceID.utf8).prefix(8).reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
-                result = try BuiltInTrainer().train(task: task, baseFile: baseFile, dataPath: dataPath, deviceSeed: seed)
+                result = try BuiltInTrainer().train(
+                    task: task,
+                    baseFile: baseFile,
+                    dataPath: dataPath,
+                    deviceSeed: seed
+                )
             }
             var metrics = result.metrics
             let payload: [UInt8]
             let encoding: UpdateEncoding
             if task.parameters.quantize {
                 let base = try ModelFile.load(baseFile).tensors
-                let (bytes, report) = try UpdateCodec.encodeQuantized(base: base, trained: result.trained, seed: task.parameters.seed ^ UInt64(task.round))
+                let (bytes, report) = try UpdateCodec.encodeQuantized(
+                    base: base,
+                    trained: result.trained,
+                    seed: task.parameters.seed ^ UInt64(task.round)
+                )
                 payload = bytes
                 encoding = .quantized
                 metrics["bytes-saved"] = String(report.bytesSaved)
@@ -76,12 +94,24 @@ actor TrainingFeature: AgentFeature {
                 encoding = .delta
             }
             metrics["raw-bytes"] = String(result.trained.scalarCount * 4)
-            metrics["train-ms"] = String(Int((ContinuousClock.now - started).components.seconds * 1000) + Int((ContinuousClock.now - started).components.attoseconds / 1_000_000_000_000_000))
+            metrics["train-ms"] = String(
+                Int((ContinuousClock.now - started).components.seconds * 1000)
+                    + Int((ContinuousClock.now - started).components.attoseconds / 1_000_000_000_000_000)
+            )
             logger.info(
                 "trained",
-                metadata: ["round": "\(task.round)", "samples": "\(result.sampleCount)", "upload": "\(payload.count) bytes"]
+                metadata: [
+                    "round": "\(task.round)", "samples": "\(result.sampleCount)", "upload": "\(payload.count) bytes",
+                ]
             )
-            return TrainUpdate(requestID: task.requestID, round: task.round, sampleCount: result.sampleCount, metrics: metrics, encoding: encoding, payload: payload)
+            return TrainUpdate(
+                requestID: task.requestID,
+                round: task.round,
+                sampleCount: result.sampleCount,
+                metrics: metrics,
+                encoding: encoding,
+                payload: payload
+            )
         } catch {
             return decline("training failed: \(error)")
         }

@@ -37,7 +37,11 @@ struct LearningService: DeviceMessageHandler, AdminMessageHandler {
             throw ErrorMessage(requestID: request.requestID, code: .badRequest, message: "architecture must be mlp")
         }
         guard request.layers.count >= 2, request.layers.allSatisfy({ $0 >= 1 }) else {
-            throw ErrorMessage(requestID: request.requestID, code: .badRequest, message: "--layers needs at least input and output widths, e.g. 64,64,10")
+            throw ErrorMessage(
+                requestID: request.requestID,
+                code: .badRequest,
+                message: "--layers needs at least input and output widths, e.g. 64,64,10"
+            )
         }
         let model = try MLP.initialize(layers: request.layers, seed: request.seed)
         var metadata = request.metadata

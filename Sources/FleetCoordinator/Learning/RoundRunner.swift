@@ -42,7 +42,13 @@ actor RoundRunner {
         var hierarchical: Bool
     }
 
-    init(store: CoordinatorStore, models: ModelRegistry, connections: ConnectionRegistry, presence: PresenceTracker, logger: Logger) {
+    init(
+        store: CoordinatorStore,
+        models: ModelRegistry,
+        connections: ConnectionRegistry,
+        presence: PresenceTracker,
+        logger: Logger
+    ) {
         self.store = store
         self.models = models
         self.connections = connections
@@ -54,9 +60,14 @@ actor RoundRunner {
 
     func start(_ request: StartRound) async throws -> RoundStarted {
         guard job == nil else {
-            throw ErrorMessage(requestID: request.requestID, code: .conflict, message: "rounds are already running; wait for them (fleetctl rounds)")
+            throw ErrorMessage(
+                requestID: request.requestID,
+                code: .conflict,
+                message: "rounds are already running; wait for them (fleetctl rounds)"
+            )
         }
-        guard request.clients >= 1, request.minimumClients >= 1, request.minimumClients <= request.clients, request.rounds >= 1
+        guard request.clients >= 1, request.minimumClients >= 1, request.minimumClients <= request.clients,
+            request.rounds >= 1
         else {
             throw ErrorMessage(
                 requestID: request.requestID,
@@ -76,7 +87,8 @@ actor RoundRunner {
             throw ErrorMessage(
                 requestID: request.requestID,
                 code: .notFound,
-                message: "no \(request.variant) variant at the newest version of \(request.model): push one or use `fleetctl model init`"
+                message:
+                    "no \(request.variant) variant at the newest version of \(request.model): push one or use `fleetctl model init`"
             )
         }
         if !request.evaluationCSV.isEmpty {
@@ -98,7 +110,10 @@ actor RoundRunner {
             do {
                 try await runRound(settings, optimizer: &optimizer)
             } catch {
-                logger.error("round failed", metadata: ["model": "\(settings.request.model)", "index": "\(index)", "error": "\(error)"])
+                logger.error(
+                    "round failed",
+                    metadata: ["model": "\(settings.request.model)", "index": "\(index)", "error": "\(error)"]
+                )
             }
         }
         job = nil
@@ -109,7 +124,11 @@ actor RoundRunner {
     private func runRound(_ settings: Settings, optimizer: inout ServerOptimizer) async throws {
         let request = settings.request
         guard let baseVersion = try await store.latestVersion(model: request.model),
-            let baseRecord = try await store.modelVariant(model: request.model, version: baseVersion, variant: request.variant)
+            let baseRecord = try await store.modelVariant(
+                model: request.model,
+                version: baseVersion,
+                variant: request.variant
+            )
         else { throw StrategyError("no base model") }
         let baseFile = try models.blobs.read(baseRecord.blobPath)
         let loaded = try ModelFile.load(baseFile)
@@ -157,7 +176,9 @@ actor RoundRunner {
         // Sample uniformly with the recorded seed.
         var generator = SeededGenerator(seed: settings.seed &+ UInt64(roundID) &* 0x9E37_79B9)
         let chosen = Array(eligible.sorted { $0.id < $1.id }.shuffled(using: &generator).prefix(request.clients))
-        let regions = Dictionary(uniqueKeysWithValues: chosen.map { ($0.id, request.hierarchical ? ($0.labels["region"] ?? "none") : "all") })
+        let regions = Dictionary(
+            uniqueKeysWithValues: chosen.map { ($0.id, request.hierarchical ? ($0.labels["region"] ?? "none") : "all") }
+        )
         var aggregators: [String: any UpdateAggregator] = [:]
         for region in Set(regions.values) {
             aggregators[region] = try settings.spec.strategy.makeAggregator(
@@ -187,10 +208,21 @@ actor RoundRunner {
         )
         let taskBytes = Message.trainTask(task).encodedFrame().readableBytes
         for device in chosen {
-            try await store.setParticipant(RoundParticipantRecord(round: roundID, deviceID: device.id, status: .selected, bytesDown: taskBytes, updatedAt: Date()))
+            try await store.setParticipant(
+                RoundParticipantRecord(
+                    round: roundID,
+                    deviceID: device.id,
+                    status: .selected,
+                    bytesDown: taskBytes,
+                    updatedAt: Date()
+                )
+            )
             connections.send(.trainTask(task), to: device.id)
         }
-        logger.info("round started", metadata: ["round": "\(roundID)", "base": "v\(baseVersion)", "devices": "\(chosen.count)"])
+        logger.info(
+            "round started",
+            metadata: ["round": "\(roundID)", "base": "v\(baseVersion)", "devices": "\(chosen.count)"]
+        )
 
         // Collect until every chosen device answered or the deadline passed.
         while ContinuousClock.now < deadline && !Task.isCancelled {
@@ -200,9 +232,19 @@ actor RoundRunner {
         guard var round = active else { return }
         active = nil
         for deviceID in round.selected.subtracting(round.responded) {
-            try await store.setParticipant(RoundParticipantRecord(round: roundID, deviceID: deviceID, status: .dropped, bytesDown: taskBytes, updatedAt: Date()))
+            try await store.setParticipant(
+                RoundParticipantRecord(
+                    round: roundID,
+                    deviceID: deviceID,
+                    status: .dropped,
+                    bytesDown: taskBytes,
+                    updatedAt: Date()
+                )
+            )
         }
-        let bytesDown = try await deliveryBytes(model: request.model, version: baseVersion, devices: round.selected) + taskBytes * round.selected.count
+        let bytesDown =
+            try await deliveryBytes(model: request.model, version: baseVersion, devices: round.selected) + taskBytes
+            * round.selected.count
 
         guard round.updates >= request.minimumClients, let aggregated = try finish(&round) else {
             try await store.finishRound(
@@ -222,7 +264,10 @@ actor RoundRunner {
         var metadata = baseRecord.metadata.merging(loaded.metadata) { current, _ in current }
         metadata["round"] = "\(roundID)"
         if let accuracy { metadata["accuracy"] = String(format: "%.4f", accuracy) }
-        let bytes = try ModelFile.write(updated, metadata: loaded.metadata.merging(["round": "\(roundID)"]) { _, new in new })
+        let bytes = try ModelFile.write(
+            updated,
+            metadata: loaded.metadata.merging(["round": "\(roundID)"]) { _, new in new }
+        )
         let pushed = try await models.publishGenerated(
             model: request.model,
             version: baseVersion + 1,
@@ -242,7 +287,10 @@ actor RoundRunner {
                 + (accuracy.map { String(format: ", test accuracy %.4f", $0) } ?? ""),
             at: Date()
         )
-        logger.info("round published", metadata: ["round": "\(roundID)", "version": "\(pushed.version)", "accuracy": "\(accuracy ?? -1)"])
+        logger.info(
+            "round published",
+            metadata: ["round": "\(roundID)", "version": "\(pushed.version)", "accuracy": "\(accuracy ?? -1)"]
+        )
     }
 
     /// Regional aggregates first (when hierarchical), then across regions weighted by their samples.
@@ -264,12 +312,25 @@ actor RoundRunner {
 
     /// A device's update: aggregated if it is for the open round and on time; otherwise refused as late.
     func receive(_ update: TrainUpdate, from deviceID: String) async -> Message {
-        guard var round = active, round.id == update.round, round.selected.contains(deviceID), !round.responded.contains(deviceID)
+        guard var round = active, round.id == update.round, round.selected.contains(deviceID),
+            !round.responded.contains(deviceID)
         else {
             try? await store.setParticipant(
-                RoundParticipantRecord(round: update.round, deviceID: deviceID, status: .late, bytesUp: update.payload.count, updatedAt: Date())
+                RoundParticipantRecord(
+                    round: update.round,
+                    deviceID: deviceID,
+                    status: .late,
+                    bytesUp: update.payload.count,
+                    updatedAt: Date()
+                )
             )
-            return .error(ErrorMessage(requestID: update.requestID, code: .conflict, message: "round \(update.round) is closed; update refused"))
+            return .error(
+                ErrorMessage(
+                    requestID: update.requestID,
+                    code: .conflict,
+                    message: "round \(update.round) is closed; update refused"
+                )
+            )
         }
         round.responded.insert(deviceID)
         var status = RoundParticipantRecord.Status.updated
@@ -290,7 +351,10 @@ actor RoundRunner {
                 round.bytesUp += update.payload.count
             } catch {
                 status = .declined
-                logger.warning("unusable update", metadata: ["device": "\(deviceID)", "round": "\(update.round)", "error": "\(error)"])
+                logger.warning(
+                    "unusable update",
+                    metadata: ["device": "\(deviceID)", "round": "\(update.round)", "error": "\(error)"]
+                )
             }
         }
         active = round

@@ -3,136 +3,139 @@ import Testing
 
 /// Federated rounds with real processes: the digits data split by its `client` column over 20 agents (the
 /// `test` rows stay with the coordinator for evaluation), 10 sampled per round, from a seeded 64-64-10 MLP.
-@Suite(.serialized) struct FederatedRoundsTests {
-    static let digits = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("FleetLearningTests/Fixtures/digits.csv").path
+extension EndToEnd {
+    @Suite(.serialized) struct FederatedRoundsTests {
+        static let digits = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("FleetLearningTests/Fixtures/digits.csv").path
 
-    struct Round: Decodable {
-        var round: Int
-        var status: String
-        var participants: Int
-        var testAccuracy: Double?
-        var bytesUp: Int
-        var bytesDown: Int
-        var publishedVersion: Int?
-    }
-
-    /// Writes `test.csv` and `client-N.csv` (features and label only) into `directory`.
-    static func splitDigits(into directory: String) throws {
-        let lines = try String(contentsOfFile: digits, encoding: .utf8).split(separator: "\n").map(String.init)
-        let header = lines[0].split(separator: ",").map(String.init)
-        guard let label = header.firstIndex(of: "label"), let split = header.firstIndex(of: "split"),
-            let client = header.firstIndex(of: "client")
-        else { throw FleetCtlFailure(arguments: [], status: 1, stderr: "digits.csv columns") }
-        let head = header[...label].joined(separator: ",")
-        var files: [String: [String]] = [:]
-        for line in lines.dropFirst() {
-            let cells = line.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
-            let name = cells[split] == "test" ? "test" : "client-\(cells[client])"
-            files[name, default: [head]].append(cells[...label].joined(separator: ","))
+        struct Round: Decodable {
+            var round: Int
+            var status: String
+            var participants: Int
+            var testAccuracy: Double?
+            var bytesUp: Int
+            var bytesDown: Int
+            var publishedVersion: Int?
         }
-        for (name, rows) in files {
-            try (rows.joined(separator: "\n") + "\n").write(
-                toFile: "\(directory)/\(name).csv",
-                atomically: true,
-                encoding: .utf8
-            )
-        }
-    }
 
-    @Test func roundsImproveTheModelFromDataThatStaysOnDevices() async throws {
-        let fleet = try Fleet("federated")
-        defer { fleet.cleanUp() }
-        try Self.splitDigits(into: fleet.root)
-        try await fleet.startCoordinator()
-        let token = try fleet.createToken(uses: 20)
-        for client in 0..<20 {
-            try fleet.startAgent(
-                "client-\(client)",
-                token: token.token,
-                extra: [
-                    "--label", "region=r\(client % 4)", "--train-data", "\(fleet.root)/client-\(client).csv",
-                    "--log-level", "warning",
-                ]
-            )
-        }
-        #expect(try await eventually(timeout: .seconds(60)) { try fleet.onlineNames().count == 20 })
-        _ = try fleet.fleetctl([
-            "model", "init", "digits-mlp", "--data-dir", fleet.coordinatorDirectory, "--layers", "64,64,10", "--seed",
-            "1",
-            "--feature-scale", "0.0625",
-        ])
-        let running = try await eventually(timeout: .seconds(60)) {
-            try fleet.devices().filter { $0.status == "online" }.count == 20
-                && installedVersions(fleet).filter { $0 == 1 }.count == 20
-        }
-        #expect(running, "all 20 agents run v1")
-
-        // TinyFleet's defaults: 10 local epochs, lr 0.1, batch 16, FedAdam on the coordinator.
-        let output = try fleet.fleetctl([
-            "round", "start", "digits-mlp", "--data-dir", fleet.coordinatorDirectory, "--rounds", "10", "--clients",
-            "10",
-            "--deadline", "30s", "--eval-data", "\(fleet.root)/test.csv", "--seed", "7", "--wait", "--json",
-        ])
-        let rounds = try JSONDecoder().decode([Round].self, from: Data(output.utf8))
-        #expect(rounds.count == 10)
-        #expect(rounds.allSatisfy { $0.status == "published" && $0.participants >= 8 })
-        let accuracies = rounds.compactMap(\.testAccuracy)
-        print("test accuracy per round: " + accuracies.map { String(format: "%.3f", $0) }.joined(separator: " "))
-        #expect(accuracies.count == 10)
-        #expect((accuracies.last ?? 0) >= 0.90, "90 % within 10 rounds")
-        #expect((accuracies.last ?? 0) > (accuracies.first ?? 1) + 0.1, "the rounds improve the model")
-        // Lossless uploads cost well under the raw fp32 update (4,810 weights × 4 bytes per device).
-        let perUpdate = rounds.map { Double($0.bytesUp) / Double(max($0.participants, 1)) }
-        print("lossless bytes up per update: " + perUpdate.map { String(Int($0)) }.joined(separator: " "))
-        #expect(perUpdate.allSatisfy { $0 < 19_240 * 0.7 })
-        #expect(rounds.allSatisfy { $0.bytesDown > 0 })
-
-        // Lossy 8-bit uploads: about a quarter of the raw bytes, and the model keeps learning.
-        let quantized = try JSONDecoder().decode(
-            [Round].self,
-            from: Data(
-                fleet.fleetctl([
-                    "round", "start", "digits-mlp", "--data-dir", fleet.coordinatorDirectory, "--rounds", "2",
-                    "--quantize",
-                    "--deadline", "30s", "--wait", "--json",
-                ]).utf8
-            )
-        )
-        #expect(
-            quantized.allSatisfy {
-                $0.status == "published" && Double($0.bytesUp) / Double(max($0.participants, 1)) < 19_240 * 0.3
+        /// Writes `test.csv` and `client-N.csv` (features and label only) into `directory`.
+        static func splitDigits(into directory: String) throws {
+            let lines = try String(contentsOfFile: digits, encoding: .utf8).split(separator: "\n").map(String.init)
+            let header = lines[0].split(separator: ",").map(String.init)
+            guard let label = header.firstIndex(of: "label"), let split = header.firstIndex(of: "split"),
+                let client = header.firstIndex(of: "client")
+            else { throw FleetCtlFailure(arguments: [], status: 1, stderr: "digits.csv columns") }
+            let head = header[...label].joined(separator: ",")
+            var files: [String: [String]] = [:]
+            for line in lines.dropFirst() {
+                let cells = line.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+                let name = cells[split] == "test" ? "test" : "client-\(cells[client])"
+                files[name, default: [head]].append(cells[...label].joined(separator: ","))
             }
-        )
-        #expect((quantized.last?.testAccuracy ?? 0) >= (accuracies.last ?? 1) - 0.02)
-
-        // Too few devices: the round fails cleanly and the model is kept.
-        let before = installedVersions(fleet).max() ?? 0
-        let failed = try JSONDecoder().decode(
-            [Round].self,
-            from: Data(
-                fleet.fleetctl([
-                    "round", "start", "digits-mlp", "--data-dir", fleet.coordinatorDirectory, "--clients", "30",
-                    "--min-clients", "25",
-                    "--deadline", "2s", "--wait", "--json",
-                ]).utf8
-            )
-        )
-        #expect(failed.first?.status == "failed")
-        #expect(failed.first?.publishedVersion == nil)
-        #expect(installedVersions(fleet).max() == before)
-        await fleet.stopAll()
-    }
-
-    private func installedVersions(_ fleet: Fleet) -> [Int] {
-        struct Device: Decodable {
-            struct Model: Decodable { var version: Int }
-            var installedModels: [Model]
+            for (name, rows) in files {
+                try (rows.joined(separator: "\n") + "\n").write(
+                    toFile: "\(directory)/\(name).csv",
+                    atomically: true,
+                    encoding: .utf8
+                )
+            }
         }
-        guard
-            let output = try? fleet.fleetctl(["devices", "--data-dir", fleet.coordinatorDirectory, "--json"]),
-            let devices = try? JSONDecoder().decode([Device].self, from: Data(output.utf8))
-        else { return [] }
-        return devices.compactMap { $0.installedModels.first?.version }
+
+        @Test func roundsImproveTheModelFromDataThatStaysOnDevices() async throws {
+            let fleet = try Fleet("federated")
+            defer { fleet.cleanUp() }
+            try Self.splitDigits(into: fleet.root)
+            try await fleet.startCoordinator()
+            let token = try fleet.createToken(uses: 20)
+            for client in 0..<20 {
+                try fleet.startAgent(
+                    "client-\(client)",
+                    token: token.token,
+                    extra: [
+                        "--label", "region=r\(client % 4)", "--train-data", "\(fleet.root)/client-\(client).csv",
+                        "--log-level", "warning",
+                    ]
+                )
+            }
+            #expect(try await eventually(timeout: .seconds(60)) { try fleet.onlineNames().count == 20 })
+            _ = try fleet.fleetctl([
+                "model", "init", "digits-mlp", "--data-dir", fleet.coordinatorDirectory, "--layers", "64,64,10",
+                "--seed",
+                "1",
+                "--feature-scale", "0.0625",
+            ])
+            let running = try await eventually(timeout: .seconds(60)) {
+                try fleet.devices().filter { $0.status == "online" }.count == 20
+                    && installedVersions(fleet).filter { $0 == 1 }.count == 20
+            }
+            #expect(running, "all 20 agents run v1")
+
+            // TinyFleet's defaults: 10 local epochs, lr 0.1, batch 16, FedAdam on the coordinator.
+            let output = try fleet.fleetctl([
+                "round", "start", "digits-mlp", "--data-dir", fleet.coordinatorDirectory, "--rounds", "10", "--clients",
+                "10",
+                "--deadline", "30s", "--eval-data", "\(fleet.root)/test.csv", "--seed", "7", "--wait", "--json",
+            ])
+            let rounds = try JSONDecoder().decode([Round].self, from: Data(output.utf8))
+            #expect(rounds.count == 10)
+            #expect(rounds.allSatisfy { $0.status == "published" && $0.participants >= 8 })
+            let accuracies = rounds.compactMap(\.testAccuracy)
+            print("test accuracy per round: " + accuracies.map { String(format: "%.3f", $0) }.joined(separator: " "))
+            #expect(accuracies.count == 10)
+            #expect((accuracies.last ?? 0) >= 0.90, "90 % within 10 rounds")
+            #expect((accuracies.last ?? 0) > (accuracies.first ?? 1) + 0.1, "the rounds improve the model")
+            // Lossless uploads cost well under the raw fp32 update (4,810 weights × 4 bytes per device).
+            let perUpdate = rounds.map { Double($0.bytesUp) / Double(max($0.participants, 1)) }
+            print("lossless bytes up per update: " + perUpdate.map { String(Int($0)) }.joined(separator: " "))
+            #expect(perUpdate.allSatisfy { $0 < 19_240 * 0.7 })
+            #expect(rounds.allSatisfy { $0.bytesDown > 0 })
+
+            // Lossy 8-bit uploads: about a quarter of the raw bytes, and the model keeps learning.
+            let quantized = try JSONDecoder().decode(
+                [Round].self,
+                from: Data(
+                    fleet.fleetctl([
+                        "round", "start", "digits-mlp", "--data-dir", fleet.coordinatorDirectory, "--rounds", "2",
+                        "--quantize",
+                        "--deadline", "30s", "--wait", "--json",
+                    ]).utf8
+                )
+            )
+            #expect(
+                quantized.allSatisfy {
+                    $0.status == "published" && Double($0.bytesUp) / Double(max($0.participants, 1)) < 19_240 * 0.3
+                }
+            )
+            #expect((quantized.last?.testAccuracy ?? 0) >= (accuracies.last ?? 1) - 0.02)
+
+            // Too few devices: the round fails cleanly and the model is kept.
+            let before = installedVersions(fleet).max() ?? 0
+            let failed = try JSONDecoder().decode(
+                [Round].self,
+                from: Data(
+                    fleet.fleetctl([
+                        "round", "start", "digits-mlp", "--data-dir", fleet.coordinatorDirectory, "--clients", "30",
+                        "--min-clients", "25",
+                        "--deadline", "2s", "--wait", "--json",
+                    ]).utf8
+                )
+            )
+            #expect(failed.first?.status == "failed")
+            #expect(failed.first?.publishedVersion == nil)
+            #expect(installedVersions(fleet).max() == before)
+            await fleet.stopAll()
+        }
+
+        private func installedVersions(_ fleet: Fleet) -> [Int] {
+            struct Device: Decodable {
+                struct Model: Decodable { var version: Int }
+                var installedModels: [Model]
+            }
+            guard
+                let output = try? fleet.fleetctl(["devices", "--data-dir", fleet.coordinatorDirectory, "--json"]),
+                let devices = try? JSONDecoder().decode([Device].self, from: Data(output.utf8))
+            else { return [] }
+            return devices.compactMap { $0.installedModels.first?.version }
+        }
     }
 }

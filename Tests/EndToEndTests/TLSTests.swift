@@ -6,65 +6,67 @@ import X509
 
 /// The device link over TLS 1.3 with a certificate made by the test: the agent verifies it against the
 /// certificate file (pinning it), and fleetctl finds it through the coordinator's data directory.
-@Suite(.serialized) struct TLSTests {
-    @Test func agentEnrolsAndHeartbeatsOverTLS() async throws {
-        let fleet = try Fleet("tls")
-        defer { fleet.cleanUp() }
-        let (certificatePath, keyPath) = try makeSelfSignedCertificate(in: fleet.root)
-        fleet.extraCoordinatorArguments = ["--tls-cert", certificatePath, "--tls-key", keyPath]
-        try await fleet.startCoordinator()
+extension EndToEnd {
+    @Suite(.serialized) struct TLSTests {
+        @Test func agentEnrolsAndHeartbeatsOverTLS() async throws {
+            let fleet = try Fleet("tls")
+            defer { fleet.cleanUp() }
+            let (certificatePath, keyPath) = try makeSelfSignedCertificate(in: fleet.root)
+            fleet.extraCoordinatorArguments = ["--tls-cert", certificatePath, "--tls-key", keyPath]
+            try await fleet.startCoordinator()
 
-        let token = try fleet.createToken()
-        try fleet.startAgent("secure", token: token.token, extra: ["--ca-file", certificatePath])
-        let online = try await eventually(timeout: .seconds(20)) { try fleet.onlineNames() == ["secure"] }
-        #expect(online, "agent online over TLS: \(fleet.agents["secure"]?.log ?? "")")
+            let token = try fleet.createToken()
+            try fleet.startAgent("secure", token: token.token, extra: ["--ca-file", certificatePath])
+            let online = try await eventually(timeout: .seconds(20)) { try fleet.onlineNames() == ["secure"] }
+            #expect(online, "agent online over TLS: \(fleet.agents["secure"]?.log ?? "")")
 
-        // An agent that does not trust the certificate is refused by its own TLS check and never enrols.
-        let other = try fleet.createToken()
-        let untrusting = try fleet.startAgent(
-            "untrusting",
-            token: other.token,
-            extra: ["--ca-file", try otherCertificate(in: fleet.root)]
-        )
-        try await Task.sleep(for: .seconds(2))
-        #expect(try fleet.devices().count == 1)
-        await untrusting.terminate()
-        #expect(untrusting.log.contains("TLS") || untrusting.log.lowercased().contains("certificate"))
-        await fleet.stopAll()
-    }
+            // An agent that does not trust the certificate is refused by its own TLS check and never enrols.
+            let other = try fleet.createToken()
+            let untrusting = try fleet.startAgent(
+                "untrusting",
+                token: other.token,
+                extra: ["--ca-file", try otherCertificate(in: fleet.root)]
+            )
+            try await Task.sleep(for: .seconds(2))
+            #expect(try fleet.devices().count == 1)
+            await untrusting.terminate()
+            #expect(untrusting.log.contains("TLS") || untrusting.log.lowercased().contains("certificate"))
+            await fleet.stopAll()
+        }
 
-    private func makeSelfSignedCertificate(
-        in directory: String,
-        name: String = "coordinator"
-    ) throws -> (String, String) {
-        let key = P256.Signing.PrivateKey()
-        let subject = try DistinguishedName { CommonName("tinyfleet-test-\(name)") }
-        let now = Date()
-        let certificate = try Certificate(
-            version: .v3,
-            serialNumber: Certificate.SerialNumber(),
-            publicKey: .init(key.publicKey),
-            notValidBefore: now.addingTimeInterval(-60),
-            notValidAfter: now.addingTimeInterval(3600),
-            issuer: subject,
-            subject: subject,
-            signatureAlgorithm: .ecdsaWithSHA256,
-            extensions: try Certificate.Extensions {
-                Critical(BasicConstraints.isCertificateAuthority(maxPathLength: nil))
-                SubjectAlternativeNames([
-                    .ipAddress(ASN1OctetString(contentBytes: [127, 0, 0, 1])), .dnsName("localhost"),
-                ])
-            },
-            issuerPrivateKey: .init(key)
-        )
-        let certificatePath = directory + "/\(name).pem"
-        let keyPath = directory + "/\(name)-key.pem"
-        try certificate.serializeAsPEM().pemString.write(toFile: certificatePath, atomically: true, encoding: .utf8)
-        try key.pemRepresentation.write(toFile: keyPath, atomically: true, encoding: .utf8)
-        return (certificatePath, keyPath)
-    }
+        private func makeSelfSignedCertificate(
+            in directory: String,
+            name: String = "coordinator"
+        ) throws -> (String, String) {
+            let key = P256.Signing.PrivateKey()
+            let subject = try DistinguishedName { CommonName("tinyfleet-test-\(name)") }
+            let now = Date()
+            let certificate = try Certificate(
+                version: .v3,
+                serialNumber: Certificate.SerialNumber(),
+                publicKey: .init(key.publicKey),
+                notValidBefore: now.addingTimeInterval(-60),
+                notValidAfter: now.addingTimeInterval(3600),
+                issuer: subject,
+                subject: subject,
+                signatureAlgorithm: .ecdsaWithSHA256,
+                extensions: try Certificate.Extensions {
+                    Critical(BasicConstraints.isCertificateAuthority(maxPathLength: nil))
+                    SubjectAlternativeNames([
+                        .ipAddress(ASN1OctetString(contentBytes: [127, 0, 0, 1])), .dnsName("localhost"),
+                    ])
+                },
+                issuerPrivateKey: .init(key)
+            )
+            let certificatePath = directory + "/\(name).pem"
+            let keyPath = directory + "/\(name)-key.pem"
+            try certificate.serializeAsPEM().pemString.write(toFile: certificatePath, atomically: true, encoding: .utf8)
+            try key.pemRepresentation.write(toFile: keyPath, atomically: true, encoding: .utf8)
+            return (certificatePath, keyPath)
+        }
 
-    private func otherCertificate(in directory: String) throws -> String {
-        try makeSelfSignedCertificate(in: directory, name: "stranger").0
+        private func otherCertificate(in directory: String) throws -> String {
+            try makeSelfSignedCertificate(in: directory, name: "stranger").0
+        }
     }
 }

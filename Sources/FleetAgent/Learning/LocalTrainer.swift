@@ -40,12 +40,20 @@ struct BuiltInTrainer: Sendable {
             "accuracy-trained": String(format: "%.4f", try trained.accuracy(on: data)),
         ]
         if !task.personalPrefix.isEmpty {
-            // The personal part stays on the device: upload the base's values for it (a zero update).
-            upload = try TensorSet(
+            // The personal part stays on the device: upload the base's values for it (a zero update), and
+            // fine-tune this device's own head on top of the global body.
+            upload = TensorSet(
                 upload.tensors.map { tensor in
                     tensor.name.hasPrefix(task.personalPrefix) ? (loaded.tensors[tensor.name] ?? tensor) : tensor
                 }
             )
+            let (_, personalAccuracy) = try PersonalHead.fineTune(
+                global: loaded.tensors,
+                data: data,
+                configuration: trainer.configuration,
+                seed: task.parameters.seed ^ deviceSeed
+            )
+            metrics["accuracy-personal"] = String(format: "%.4f", personalAccuracy)
             metrics["personal-prefix"] = task.personalPrefix
         }
         return LocalTrainingResult(

@@ -119,10 +119,12 @@ public struct LocalSocketService: Service {
 
     private static func waitForEnrolment(_ path: String) async throws -> AgentStateStore? {
         while true {
-            if let store = try? AgentStore(path: path) {
-                let state = AgentStateStore(store: store)
-                if (try? await state.enrolledDeviceID()) != nil { return state }
-                try await store.close()
+            // Read-only first: opening read-write migrates, and two connections migrating the same new file at
+            // once would make one of them fail. Once the session has enrolled, the schema is complete.
+            if let probe = try? AgentStore.openReadOnly(path: path) {
+                let enrolled = (try? await AgentStateStore(store: probe).enrolledDeviceID()) != nil
+                try? await probe.close()
+                if enrolled { return AgentStateStore(store: try AgentStore(path: path)) }
             }
             do {
                 try await Task.sleep(for: .milliseconds(200))

@@ -50,7 +50,13 @@ public struct CoordinatorService: Service {
         )
         var features = FeatureHandlers()
         // MARK: feature: federated learning
-        let rounds = RoundRunner(store: store, models: models, connections: connections, presence: presence, logger: logger)
+        let rounds = RoundRunner(
+            store: store,
+            models: models,
+            connections: connections,
+            presence: presence,
+            logger: logger
+        )
         let learning = LearningService(runner: rounds, models: models)
         features.device.append(learning)
         features.admin.append(learning)

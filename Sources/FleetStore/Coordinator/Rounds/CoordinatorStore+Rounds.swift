@@ -19,11 +19,19 @@ extension CoordinatorStore {
                     INSERT INTO "round" ("model", "variant", "baseVersion", "status", "strategy", "settings", "seed", "startedAt")
                     VALUES (?, ?, ?, 'running', ?, ?, ?, ?)
                     """,
-                arguments: [model, variant, baseVersion, strategy, settingsJSON, Int64(bitPattern: seed), StoredDate.milliseconds(at)]
+                arguments: [
+                    model, variant, baseVersion, strategy, settingsJSON, Int64(bitPattern: seed),
+                    StoredDate.milliseconds(at),
+                ]
             )
             let id = Int(db.lastInsertedRowID)
             _ = try EventRow.append(
-                NewEvent(at: at, deviceID: nil, kind: "round_started", detail: "round \(id): \(model) v\(baseVersion) \(variant), \(strategy)"),
+                NewEvent(
+                    at: at,
+                    deviceID: nil,
+                    kind: "round_started",
+                    detail: "round \(id): \(model) v\(baseVersion) \(variant), \(strategy)"
+                ),
                 in: db
             )
             return id
@@ -48,11 +56,17 @@ extension CoordinatorStore {
                     "bytesDown" = ?, "detail" = ?, "endedAt" = ? WHERE "id" = ?
                     """,
                 arguments: [
-                    status.rawValue, publishedVersion, testAccuracy, bytesUp, bytesDown, detail, StoredDate.milliseconds(at), id,
+                    status.rawValue, publishedVersion, testAccuracy, bytesUp, bytesDown, detail,
+                    StoredDate.milliseconds(at), id,
                 ]
             )
             _ = try EventRow.append(
-                NewEvent(at: at, deviceID: nil, kind: status == .published ? "round_published" : "round_failed", detail: "round \(id): \(detail)"),
+                NewEvent(
+                    at: at,
+                    deviceID: nil,
+                    kind: status == .published ? "round_published" : "round_failed",
+                    detail: "round \(id): \(detail)"
+                ),
                 in: db
             )
         }
@@ -80,7 +94,11 @@ extension CoordinatorStore {
         try await read { db in
             let rows: [Row]
             if let model {
-                rows = try Row.fetchAll(db, sql: #"SELECT * FROM "round" WHERE "model" = ? ORDER BY "id""#, arguments: [model])
+                rows = try Row.fetchAll(
+                    db,
+                    sql: #"SELECT * FROM "round" WHERE "model" = ? ORDER BY "id""#,
+                    arguments: [model]
+                )
             } else {
                 rows = try Row.fetchAll(db, sql: #"SELECT * FROM "round" ORDER BY "id""#)
             }
@@ -96,19 +114,23 @@ extension CoordinatorStore {
 
     public func participants(round: Int) async throws -> [RoundParticipantRecord] {
         try await read { db in
-            try Row.fetchAll(db, sql: #"SELECT * FROM "roundParticipant" WHERE "round" = ? ORDER BY "deviceID""#, arguments: [round])
-                .map { row in
-                    RoundParticipantRecord(
-                        round: row["round"],
-                        deviceID: row["deviceID"],
-                        status: RoundParticipantRecord.Status(rawValue: row["status"]) ?? .dropped,
-                        sampleCount: row["sampleCount"],
-                        bytesUp: row["bytesUp"],
-                        bytesDown: row["bytesDown"],
-                        metrics: try Self.map(row["metrics"]),
-                        updatedAt: StoredDate.date(row["updatedAt"])
-                    )
-                }
+            try Row.fetchAll(
+                db,
+                sql: #"SELECT * FROM "roundParticipant" WHERE "round" = ? ORDER BY "deviceID""#,
+                arguments: [round]
+            )
+            .map { row in
+                RoundParticipantRecord(
+                    round: row["round"],
+                    deviceID: row["deviceID"],
+                    status: RoundParticipantRecord.Status(rawValue: row["status"]) ?? .dropped,
+                    sampleCount: row["sampleCount"],
+                    bytesUp: row["bytesUp"],
+                    bytesDown: row["bytesDown"],
+                    metrics: try Self.map(row["metrics"]),
+                    updatedAt: StoredDate.date(row["updatedAt"])
+                )
+            }
         }
     }
 
@@ -124,7 +146,9 @@ extension CoordinatorStore {
 
     public func evaluationSet(model: String) async throws -> [UInt8]? {
         try await read { db in
-            try Data.fetchOne(db, sql: #"SELECT "csv" FROM "evaluationSet" WHERE "model" = ?"#, arguments: [model]).map(Array.init)
+            try Data.fetchOne(db, sql: #"SELECT "csv" FROM "evaluationSet" WHERE "model" = ?"#, arguments: [model]).map(
+                Array.init
+            )
         }
     }
 

@@ -2,6 +2,7 @@ import FleetAgent
 import FleetClient
 import FleetCoordinator
 import FleetStore
+import FleetTrust
 import Foundation
 import Logging
 import ServiceLifecycle
@@ -93,6 +94,12 @@ public struct FleetDemo: Sendable {
             print("\n$ fleetctl devices --data-dir \(coordinatorDirectory)")
             print(Output.devicesTable(try await inspector.devices()))
 
+            print("\n▶ each device's owner grants training consent (fleet-agent consent grant training)")
+            for index in 0..<agents {
+                let store = try AgentStore(path: dataDirectory + "/agent-\(index + 1)/agent.sqlite")
+                let identity = try await AgentStateStore(store: store).loadOrCreateIdentity()
+                try await AgentConsentBook(store: store, identity: identity).change(.training, action: .grant)
+            }
             try await DemoModels(inspector: inspector, print: print, agents: agents).run(
                 coordinatorDirectory: coordinatorDirectory,
                 testFile: trainingFiles?.test

@@ -21,6 +21,8 @@ public struct CoordinatorConfiguration: Sendable {
     public var transferChunkSize: Int = 64 * 1024
     /// Bytes per second per model transfer; nil for no limit (for constrained uplinks, and for tests).
     public var transferRateLimit: Int?
+    /// Versions kept per model beyond those devices still run; older ones are pruned (0 keeps everything).
+    public var keepVersions: Int = 10
 
     public struct TLSFiles: Sendable {
         public var certificatePath: String

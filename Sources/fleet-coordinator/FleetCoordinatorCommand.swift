@@ -45,6 +45,9 @@ struct FleetCoordinatorCommand: AsyncParsableCommand {
     @Option(help: "Payload bytes per transfer chunk.")
     var transferChunkSize: Int = 64 * 1024
 
+    @Option(help: "Model versions kept beyond those devices still run; older ones are pruned (0 keeps all).")
+    var keepVersions: Int = 10
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: Logger.Level = .info
 
@@ -65,6 +68,7 @@ struct FleetCoordinatorCommand: AsyncParsableCommand {
             insecure: insecure
         )
         configuration.transferChunkSize = max(1024, transferChunkSize)
+        configuration.keepVersions = max(0, keepVersions)
         if let transferRateLimit {
             guard let bytes = parseByteCount(transferRateLimit), bytes > 0 else {
                 throw ValidationError("--transfer-rate-limit takes a size per second, e.g. 64KiB")

@@ -58,6 +58,14 @@ extension EndToEnd {
                 )
             }
             #expect(try await eventually(timeout: .seconds(60)) { try fleet.onlineNames().count == 20 })
+            // Training needs the owner's consent (nothing is granted by default); client-19 never grants it.
+            for client in 0..<19 {
+                let result = try runCommand(
+                    "fleet-agent",
+                    ["consent", "grant", "training", "--data-dir", "\(fleet.root)/agent-client-\(client)"]
+                )
+                #expect(result.status == 0, "consent grant: \(result.stderr)")
+            }
             _ = try fleet.fleetctl([
                 "model", "init", "digits-mlp", "--data-dir", fleet.coordinatorDirectory, "--layers", "64,64,10",
                 "--seed",
@@ -79,6 +87,16 @@ extension EndToEnd {
             let rounds = try JSONDecoder().decode([Round].self, from: Data(output.utf8))
             #expect(rounds.count == 10)
             #expect(rounds.allSatisfy { $0.status == "published" && $0.participants >= 8 })
+            let nonConsenting = try #require(try fleet.devices().first { $0.name == "client-19" }?.id)
+            for round in rounds {
+                let detail = try fleet.fleetctl([
+                    "round", "show", "\(round.round)", "--data-dir", fleet.coordinatorDirectory, "--json",
+                ])
+                #expect(
+                    !detail.contains(nonConsenting),
+                    "round \(round.round) never picked the device without training consent"
+                )
+            }
             let accuracies = rounds.compactMap(\.testAccuracy)
             print("test accuracy per round: " + accuracies.map { String(format: "%.3f", $0) }.joined(separator: " "))
             #expect(accuracies.count == 10)

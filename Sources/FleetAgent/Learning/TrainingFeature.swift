@@ -12,11 +12,13 @@ actor TrainingFeature: AgentFeature {
     let configuration: AgentConfiguration
     let deviceID: String
     let installer: ModelInstaller
+    let consent: AgentConsentBook
     let logger: Logger
 
-    init(configuration: AgentConfiguration, deviceID: String, logger: Logger) {
+    init(configuration: AgentConfiguration, deviceID: String, consent: AgentConsentBook, logger: Logger) {
         self.configuration = configuration
         self.deviceID = deviceID
+        self.consent = consent
         self.installer = ModelInstaller(dataDirectory: configuration.dataDirectory, hash: { Digest.sha256($0) })
         self.logger = logger
     }
@@ -54,6 +56,9 @@ actor TrainingFeature: AgentFeature {
                 encoding: .delta,
                 payload: []
             )
+        }
+        guard (try? await consent.isGranted(.training)) == true else {
+            return decline("no training consent (fleet-agent consent grant training)")
         }
         guard let dataPath = configuration.trainingData else {
             return decline("no training data (start the agent with --train-data FILE)")

@@ -92,7 +92,14 @@ public struct AgentService: Service {
     {
         var features: [any AgentFeature] = []
         // MARK: feature: federated training
-        features.append(TrainingFeature(configuration: configuration, deviceID: deviceID, logger: logger))
+        features.append(
+            TrainingFeature(
+                configuration: configuration,
+                deviceID: deviceID,
+                consent: AgentConsentBook(store: state.store, identity: identity),
+                logger: logger
+            )
+        )
         // MARK: feature: observability
         features.append(
             ObservabilityFeature(

@@ -374,12 +374,20 @@ actor RoundRunner {
 
     // MARK: Helpers
 
+    /// Devices online, connected, running the base, and whose owner granted `training` consent (the
+    /// coordinator's own verified copy of it: nothing is granted by default).
     private func eligibleDevices(model: String, sha256: [UInt8]) async throws -> [DeviceRecord] {
         let connected = Set(connections.connectedDeviceIDs)
-        return try await store.devices().filter { device in
-            connected.contains(device.id) && presence.isOnline(device.id)
-                && device.installedModels.contains { $0.name == model && $0.sha256 == sha256 }
+        let now = Date()
+        var eligible: [DeviceRecord] = []
+        for device in try await store.devices()
+        where connected.contains(device.id) && presence.isOnline(device.id)
+            && device.installedModels.contains(where: { $0.name == model && $0.sha256 == sha256 })
+        {
+            let consent = try? await CoordinatorConsent.load(deviceID: device.id, store: store)
+            if consent?.grantInForce(.training, at: now) != nil { eligible.append(device) }
         }
+        return eligible
     }
 
     private func deliveryBytes(model: String, version: Int, devices: Set<String>) async throws -> Int {

@@ -14,6 +14,8 @@ struct ModelRegistry: Sendable {
     let uploads: UploadSessions
     let connections: ConnectionRegistry
     let logger: Logger
+    /// Versions kept per model beyond those devices still run (0 keeps everything).
+    var keepVersions = 10
     private let selector = VariantSelector()
 
     init(
@@ -108,6 +110,7 @@ struct ModelRegistry: Sendable {
             metadata: ["model": "\(begin.model)", "version": "\(begin.version)", "variant": "\(begin.variant)"]
         )
         let assigned = try await replanAll(model: begin.model)
+        try await prune(model: begin.model)
         return ModelPushed(
             requestID: requestID,
             model: begin.model,
@@ -115,6 +118,24 @@ struct ModelRegistry: Sendable {
             variant: begin.variant,
             assignedDevices: assigned.filter { $0.version == begin.version && $0.variant == begin.variant }.count
         )
+    }
+
+    // MARK: Retention
+
+    /// Keeps the newest `keepVersions` versions of a model plus every version a device runs or is assigned;
+    /// removes the rest, their blobs (when no other variant uses them) and their cached payloads.
+    func prune(model: String) async throws {
+        guard keepVersions > 0 else { return }
+        let removed = try await store.pruneModelVersions(model: model, keep: keepVersions)
+        for record in removed where try await store.modelVariant(sha256: record.sha256) == nil {
+            try? FileManager.default.removeItem(atPath: blobs.absolute(record.blobPath))
+            for cached in try await store.removeCachedDeltas(involvingSHA256: record.sha256) {
+                try? FileManager.default.removeItem(atPath: blobs.absolute(cached.path))
+            }
+        }
+        if !removed.isEmpty {
+            logger.info("pruned old versions", metadata: ["model": "\(model)", "variants": "\(removed.count)"])
+        }
     }
 
     // MARK: Desired state

@@ -2,8 +2,9 @@ import FleetStore
 import Logging
 import NIOCore
 
-/// What every connection handler shares: the store, presence, the authority and the admin handler.
-struct CoordinatorContext: Sendable {
+/// What every connection handler shares: the store, presence, the authority and the feature services.
+/// A class, so that each of up to ~20,000 handlers holds one reference instead of its own copy.
+final class CoordinatorContext: Sendable {
     let store: CoordinatorStore
     let presence: PresenceTracker
     let authority: DeviceAuthority
@@ -15,4 +16,30 @@ struct CoordinatorContext: Sendable {
     let sessionSettings: SessionStateMachine.Settings
     let handshakeTimeout: TimeAmount
     let logger: Logger
+
+    init(
+        store: CoordinatorStore,
+        presence: PresenceTracker,
+        authority: DeviceAuthority,
+        admin: AdminRequests,
+        models: ModelRegistry,
+        connections: ConnectionRegistry,
+        streamer: TransferStreamer,
+        features: FeatureHandlers,
+        sessionSettings: SessionStateMachine.Settings,
+        handshakeTimeout: TimeAmount,
+        logger: Logger
+    ) {
+        self.store = store
+        self.presence = presence
+        self.authority = authority
+        self.admin = admin
+        self.models = models
+        self.connections = connections
+        self.streamer = streamer
+        self.features = features
+        self.sessionSettings = sessionSettings
+        self.handshakeTimeout = handshakeTimeout
+        self.logger = logger
+    }
 }

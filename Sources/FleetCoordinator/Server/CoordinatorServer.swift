@@ -41,13 +41,14 @@ public struct CoordinatorService: Service {
         let releaseKey = try ReleaseKeyFile.loadOrCreate(path: directory.releaseKeyPath)
         let presence = PresenceTracker(offlineTimeout: configuration.offlineTimeout.timeInterval)
         let connections = ConnectionRegistry()
-        let models = ModelRegistry(
+        var models = ModelRegistry(
             store: store,
             dataDirectory: configuration.dataDirectory,
             releaseKey: releaseKey,
             connections: connections,
             logger: logger
         )
+        models.keepVersions = configuration.keepVersions
         var features = FeatureHandlers()
         // MARK: feature: federated learning
         let rounds = RoundRunner(

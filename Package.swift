@@ -35,6 +35,11 @@ let package = Package(
         .target(name: "FleetDelta", dependencies: ["CZlib"], swiftSettings: strict),
         .target(name: "FleetLearning", swiftSettings: strict),
         .target(name: "FleetObserve", swiftSettings: strict),
+        .target(
+            name: "FleetCommandLine",
+            dependencies: [.product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: strict
+        ),
         .target(name: "FleetModelIO", dependencies: ["FleetDelta", "FleetLearning"], swiftSettings: strict),
         .target(
             name: "FleetTrust",
@@ -101,6 +106,7 @@ let package = Package(
         .executableTarget(
             name: "fleet-coordinator",
             dependencies: [
+                "FleetCommandLine",
                 "FleetCoordinator",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -111,6 +117,7 @@ let package = Package(
         .executableTarget(
             name: "fleet-agent",
             dependencies: [
+                "FleetCommandLine",
                 "FleetAgent",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -121,6 +128,7 @@ let package = Package(
         .executableTarget(
             name: "fleetctl",
             dependencies: [
+                "FleetCommandLine",
                 "FleetControl",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],

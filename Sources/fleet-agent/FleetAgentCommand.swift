@@ -1,6 +1,7 @@
 import ArgumentParser
 import FleetAgent
 import FleetClient
+import FleetCommandLine
 import Logging
 import ServiceLifecycle
 
@@ -72,8 +73,8 @@ struct Run: AsyncParsableCommand {
             coordinator: try coordinator.map { try CoordinatorAddress(parsing: $0) },
             token: token,
             name: name,
-            labels: try parsePairs(label, option: "--label"),
-            capabilityOverrides: try parsePairs(capability, option: "--capability"),
+            labels: try CommandLineValues.pairs(label, option: "--label"),
+            capabilityOverrides: try CommandLineValues.pairs(capability, option: "--capability"),
             insecure: insecure
         )
         if let caFile {
@@ -81,7 +82,7 @@ struct Run: AsyncParsableCommand {
         }
         configuration.trainingData = trainData
         configuration.trainerCommand = trainerCommand
-        configuration.reportInterval = try parseAgentDuration(reportInterval)
+        configuration.reportInterval = try CommandLineValues.duration(reportInterval)
         configuration.localSocketPath = localSocket
         let level = logLevel
         LoggingSystem.bootstrap { label in
@@ -110,17 +111,6 @@ struct Run: AsyncParsableCommand {
 
 extension Logger.Level: @retroactive ExpressibleByArgument {}
 
-func parsePairs(_ items: [String], option: String) throws -> [String: String] {
-    var pairs: [String: String] = [:]
-    for item in items {
-        guard let equals = item.firstIndex(of: "="), equals != item.startIndex else {
-            throw ValidationError("\(option) takes KEY=VALUE, got \"\(item)\"")
-        }
-        pairs[String(item[..<equals])] = String(item[item.index(after: equals)...])
-    }
-    return pairs
-}
-
 struct Status: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Show what this device runs, what it should run, and any transfer in progress."
@@ -136,15 +126,4 @@ struct Status: AsyncParsableCommand {
         let status = try await AgentStatus.read(dataDirectory: dataDir)
         print(json ? try status.jsonString() : status.humanReadable())
     }
-}
-
-/// Parses `500ms`, `30s`, `5m`, `1h`.
-func parseAgentDuration(_ text: String) throws -> Duration {
-    let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600)]
-    for (suffix, scale) in units where text.hasSuffix(suffix) {
-        if let value = Double(text.dropLast(suffix.count)), value > 0 {
-            return .milliseconds(Int64(value * scale * 1000))
-        }
-    }
-    throw ValidationError("invalid duration \"\(text)\": use e.g. 500ms, 30s, 5m, 1h")
 }

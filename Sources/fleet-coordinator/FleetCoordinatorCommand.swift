@@ -1,4 +1,5 @@
 import ArgumentParser
+import FleetCommandLine
 import FleetCoordinator
 import Logging
 import ServiceLifecycle
@@ -57,20 +58,20 @@ struct FleetCoordinatorCommand: AsyncParsableCommand {
 
     func run() async throws {
         let (host, port) = try parseListen(listen)
-        let heartbeat = try parseDuration(heartbeatInterval)
+        let heartbeat = try CommandLineValues.duration(heartbeatInterval)
         var configuration = CoordinatorConfiguration(
             dataDirectory: dataDir,
             host: host,
             port: port,
             heartbeatInterval: heartbeat,
-            offlineTimeout: try offlineTimeout.map(parseDuration),
+            offlineTimeout: try offlineTimeout.map(CommandLineValues.duration),
             maximumFrameLength: maxFrame,
             insecure: insecure
         )
         configuration.transferChunkSize = max(1024, transferChunkSize)
         configuration.keepVersions = max(0, keepVersions)
         if let transferRateLimit {
-            guard let bytes = parseByteCount(transferRateLimit), bytes > 0 else {
+            guard let bytes = try? CommandLineValues.byteCount(transferRateLimit), bytes > 0 else {
                 throw ValidationError("--transfer-rate-limit takes a size per second, e.g. 64KiB")
             }
             configuration.transferRateLimit = Int(bytes)
@@ -110,29 +111,4 @@ func parseListen(_ text: String) throws -> (String, Int) {
     var host = String(text[..<colon])
     if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
     return (host.isEmpty ? "0.0.0.0" : host, port)
-}
-
-/// Parses `10s`, `500ms`, `2m`, `1h`, or plain seconds.
-func parseDuration(_ text: String) throws -> Duration {
-    let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600)]
-    for (suffix, scale) in units where text.hasSuffix(suffix) {
-        if let value = Double(text.dropLast(suffix.count)), value > 0 {
-            return .milliseconds(Int64(value * scale * 1000))
-        }
-    }
-    if let seconds = Double(text), seconds > 0 { return .milliseconds(Int64(seconds * 1000)) }
-    throw ValidationError("invalid duration \"\(text)\": use e.g. 500ms, 10s, 2m, 1h")
-}
-
-/// Parses `64KiB`, `1MiB`, `500KB` or plain bytes.
-func parseByteCount(_ text: String) -> UInt64? {
-    let units: [(String, UInt64)] = [
-        ("KiB", 1 << 10), ("MiB", 1 << 20), ("GiB", 1 << 30), ("KB", 1000), ("MB", 1_000_000), ("GB", 1_000_000_000),
-        ("B", 1),
-    ]
-    for (suffix, multiplier) in units where text.hasSuffix(suffix) {
-        guard let value = Double(text.dropLast(suffix.count)), value >= 0 else { return nil }
-        return UInt64(value * Double(multiplier))
-    }
-    return UInt64(text)
 }

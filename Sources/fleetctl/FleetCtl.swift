@@ -1,5 +1,6 @@
 import ArgumentParser
 import FleetClient
+import FleetCommandLine
 import FleetControl
 import Foundation
 
@@ -118,8 +119,8 @@ extension FleetCtl {
             func run() async throws {
                 let token = try await target.inspector().createToken(
                     uses: uses,
-                    expiresIn: try expires.map(parseDuration),
-                    labels: try parsePairs(label)
+                    expiresIn: try expires.map(CommandLineValues.duration),
+                    labels: try CommandLineValues.pairs(label, option: "--label")
                 )
                 try emit(token, json: output.json) { token in
                     """
@@ -172,25 +173,4 @@ extension FleetCtl {
             )
         }
     }
-}
-
-func parsePairs(_ items: [String]) throws -> [String: String] {
-    var pairs: [String: String] = [:]
-    for item in items {
-        guard let equals = item.firstIndex(of: "="), equals != item.startIndex else {
-            throw ValidationError("expected KEY=VALUE, got \"\(item)\"")
-        }
-        pairs[String(item[..<equals])] = String(item[item.index(after: equals)...])
-    }
-    return pairs
-}
-
-func parseDuration(_ text: String) throws -> Duration {
-    let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600), ("d", 86400)]
-    for (suffix, scale) in units where text.hasSuffix(suffix) {
-        if let value = Double(text.dropLast(suffix.count)), value > 0 {
-            return .milliseconds(Int64(value * scale * 1000))
-        }
-    }
-    throw ValidationError("invalid duration \"\(text)\": use e.g. 30m, 24h, 7d")
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import FleetCommandLine
 import FleetControl
 import Foundation
 
@@ -51,11 +52,11 @@ extension FleetCtl {
 
             func run() async throws {
                 var requirements: [String: String] = [:]
-                if let minRam { requirements["min-ram"] = String(try parseBytes(minRam)) }
-                if let minStorage { requirements["min-storage"] = String(try parseBytes(minStorage)) }
+                if let minRam { requirements["min-ram"] = String(try CommandLineValues.byteCount(minRam)) }
+                if let minStorage { requirements["min-storage"] = String(try CommandLineValues.byteCount(minStorage)) }
                 if let arch { requirements["arch"] = arch }
                 if let accelerator { requirements["accelerator"] = accelerator }
-                var extra = try parsePairs(metadata)
+                var extra = try CommandLineValues.pairs(metadata, option: "--metadata")
                 if let accuracy { extra["accuracy"] = String(accuracy) }
                 if let cost { extra["cost"] = cost }
                 let bar = ProgressBar(label: "\(name) v\(version) \(variant)", enabled: !output.json)
@@ -188,16 +189,4 @@ final class ProgressBar: Sendable {
     func finish() {
         if enabled { FileHandle.standardError.write(Data("\n".utf8)) }
     }
-}
-
-func parseBytes(_ text: String) throws -> UInt64 {
-    let units: [(String, UInt64)] = [
-        ("KiB", 1 << 10), ("MiB", 1 << 20), ("GiB", 1 << 30), ("KB", 1000), ("MB", 1_000_000), ("GB", 1_000_000_000),
-        ("K", 1 << 10), ("M", 1 << 20), ("G", 1 << 30), ("B", 1),
-    ]
-    for (suffix, multiplier) in units where text.hasSuffix(suffix) {
-        if let value = Double(text.dropLast(suffix.count)), value >= 0 { return UInt64(value * Double(multiplier)) }
-    }
-    if let value = UInt64(text) { return value }
-    throw ValidationError("invalid size \"\(text)\": use e.g. 64MiB, 512KiB, 1GB")
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import FleetCommandLine
 import FleetControl
 import FleetWire
 import Foundation
@@ -58,7 +59,7 @@ extension FleetCtl {
                     variant: variant,
                     clients: clients,
                     minimumClients: minClients ?? max(1, (clients * 4 + 4) / 5),
-                    deadlineMilliseconds: Int(try parseDuration(deadline).components.seconds * 1000),
+                    deadlineMilliseconds: Int(try CommandLineValues.duration(deadline).components.seconds * 1000),
                     parameters: TrainingParameters(
                         localEpochs: localEpochs,
                         learningRate: lr,

@@ -1,0 +1,41 @@
+import ArgumentParser
+
+/// The value formats every TinyFleet command line shares, parsed in one place.
+public enum CommandLineValues {
+    /// `500ms`, `30s`, `5m`, `1h`, `7d`, or plain seconds.
+    public static func duration(_ text: String) throws -> Duration {
+        let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600), ("d", 86_400)]
+        for (suffix, scale) in units where text.hasSuffix(suffix) {
+            if let value = Double(text.dropLast(suffix.count)), value > 0 {
+                return .milliseconds(Int64(value * scale * 1000))
+            }
+        }
+        if let seconds = Double(text), seconds > 0 { return .milliseconds(Int64(seconds * 1000)) }
+        throw ValidationError("invalid duration \"\(text)\": use e.g. 500ms, 30s, 5m, 24h, 7d")
+    }
+
+    /// `64KiB`, `1MiB`, `2GiB`, `500KB`, `1MB`, `1GB`, `512K`, or plain bytes.
+    public static func byteCount(_ text: String) throws -> UInt64 {
+        let units: [(String, UInt64)] = [
+            ("KiB", 1 << 10), ("MiB", 1 << 20), ("GiB", 1 << 30), ("KB", 1000), ("MB", 1_000_000),
+            ("GB", 1_000_000_000), ("K", 1 << 10), ("M", 1 << 20), ("G", 1 << 30), ("B", 1),
+        ]
+        for (suffix, multiplier) in units where text.hasSuffix(suffix) {
+            if let value = Double(text.dropLast(suffix.count)), value >= 0 { return UInt64(value * Double(multiplier)) }
+        }
+        if let value = UInt64(text) { return value }
+        throw ValidationError("invalid size \"\(text)\": use e.g. 64KiB, 48MiB, 1GB")
+    }
+
+    /// Repeated `KEY=VALUE` options as a map.
+    public static func pairs(_ items: [String], option: String) throws -> [String: String] {
+        var pairs: [String: String] = [:]
+        for item in items {
+            guard let equals = item.firstIndex(of: "="), equals != item.startIndex else {
+                throw ValidationError("\(option) takes KEY=VALUE, got \"\(item)\"")
+            }
+            pairs[String(item[..<equals])] = String(item[item.index(after: equals)...])
+        }
+        return pairs
+    }
+}

@@ -10,6 +10,8 @@ public struct FleetConnection {
     private var inbound: NIOAsyncChannelInboundStream<Frame>.AsyncIterator
     /// Sendable: a heartbeat task may write while the owner reads.
     public let outbound: Outbound
+    /// The frame limit agreed in the handshake (before it: the pre-handshake limit).
+    public internal(set) var maximumFrameLength = Frame.handshakeMaximumLength
 
     /// Connects, runs `body`, and closes the connection when `body` returns or throws.
     public static func withConnection<Result: Sendable>(

@@ -13,6 +13,7 @@ extension FleetConnection {
         try await send(.hello(Hello(role: role, software: software, maximumFrameLength: maximumFrameLength)))
         let reply = try await expectNext()
         guard case .helloAccept(let accept) = reply else { throw FleetClientError.unexpected(reply) }
+        self.maximumFrameLength = accept.maximumFrameLength
         return accept
     }
 

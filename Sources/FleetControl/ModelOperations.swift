@@ -108,7 +108,8 @@ extension FleetInspector {
                 )
             )
             guard case .uploadReady(let upload) = ready else { throw FleetClientError.unexpected(ready) }
-            let chunkSize = 256 * 1024
+            // Chunks fit the frame limit the coordinator agreed to (its --max-frame), with room for the header.
+            let chunkSize = max(1024, min(256 * 1024, connection.maximumFrameLength - 512))
             var offset = upload.offset
             var requestID: UInt64 = 2
             progress(offset, bytes.count)

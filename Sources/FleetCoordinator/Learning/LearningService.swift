@@ -24,7 +24,9 @@ struct LearningService: DeviceMessageHandler, AdminMessageHandler {
             default:
                 return nil
             }
-        } catch let error as ErrorMessage {
+        } catch var error as ErrorMessage {
+            // Errors raised below the request (e.g. by publishing) carry no request id: answer this request.
+            if error.requestID == 0 { error.requestID = message.requestID ?? 0 }
             return .error(error)
         } catch {
             return .error(ErrorMessage(requestID: message.requestID ?? 0, code: .badRequest, message: "\(error)"))

@@ -174,7 +174,7 @@ final class ConnectionHandler: ChannelInboundHandler {
                     do {
                         let payload = try await models.payload(for: request)
                         let resumes =
-                            request.resumePayloadSHA256 == payload.sha256 && request.resumeOffset <= payload.size
+                            request.resumePayloadSHA256 == payload.sha256 && request.resumeOffset < payload.size
                         let start = TransferStart(
                             requestID: request.requestID,
                             encoding: payload.encoding,

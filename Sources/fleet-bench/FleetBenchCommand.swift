@@ -14,6 +14,7 @@ struct FleetBenchCommand: AsyncParsableCommand {
             AgentFootprintBenchmark.self,
             DeltaBenchmarkCommand.self,
             AggregationBenchmarkCommand.self,
+            FederatedBenchmarkCommand.self,
         ]
     )
 }

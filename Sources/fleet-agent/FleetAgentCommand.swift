@@ -10,7 +10,7 @@ struct FleetAgentCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fleet-agent",
         abstract: "The TinyFleet agent for an edge box: enrols once, then stays in sync with the coordinator.",
-        subcommands: [Run.self, Status.self, Consent.self, Infer.self, Samples.self, Drift.self],
+        subcommands: [Run.self, Status.self, Consent.self, Infer.self, Samples.self, Drift.self, Train.self],
         defaultSubcommand: Run.self
     )
 }

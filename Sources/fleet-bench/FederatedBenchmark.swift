@@ -52,6 +52,14 @@ struct FederatedBenchmarkCommand: ParsableCommand {
     @Option(help: "Simulations run at once.")
     var jobs = ProcessInfo.processInfo.activeProcessorCount
 
+    @Option(
+        help: ArgumentHelp(
+            "Also write each upload's base and trained model here (round1-base.safetensors, round1-client3.safetensors, ...).",
+            discussion: "To set the upload bytes against an entropy floor: ../shared/tools/delta_floor.py BASE TRAINED."
+        )
+    )
+    var writeUpdateFiles: String?
+
     @Flag(help: "Print JSON.")
     var json = false
 
@@ -85,7 +93,7 @@ struct FederatedBenchmarkCommand: ParsableCommand {
                 seeds: seedList,
                 referenceRounds: report.reference
             )
-            report.upload = try bench.uploadCost()
+            report.upload = try bench.uploadCost(writingFilesTo: writeUpdateFiles)
         }
         if scenario == .robustness || scenario == .all {
             report.robustness = try bench.robustness(
@@ -195,8 +203,10 @@ private struct FederatedBenchmark {
         let strategies: [(label: String, strategy: any AggregationStrategy, robust: Bool)] = [
             ("FedAvg", FedAvg(), false),
             ("median", FedMedian(), true),
+            ("median + median-norm bound 1", FedMedian(medianNormBound: 1), true),
             ("trimmed mean 20%", try FedTrimmedMean(trimFraction: 0.2), true),
             ("trimmed mean 20% + median-norm bound 1", try FedTrimmedMean(trimFraction: 0.2, medianNormBound: 1), true),
+            ("multi-krum 40%", try MultiKrum(maliciousFraction: 0.4), true),
         ]
         // TrainingDefaults' local training with the plain server step, as its documentation advises for robust
         // strategies (FedAdam's per-coordinate normalisation amplifies the bias poisoned clients leave).
@@ -278,7 +288,10 @@ private struct FederatedBenchmark {
 
     /// Bytes per update for every client, training with the defaults from the initial model (round 1) and
     /// from the model after 10 rounds of the defaults (round 11), seed 0.
-    func uploadCost() throws -> UploadSection {
+    func uploadCost(writingFilesTo directory: String? = nil) throws -> UploadSection {
+        if let directory {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        }
         if log { progress("federated: upload cost (20 clients × rounds 1 and 11)") }
         let defaults = TrainingDefaults()
         let initial = try MLP.initialize(layers: [64, 64, 10], seed: SeededGenerator.derive(0, -1))
@@ -292,12 +305,24 @@ private struct FederatedBenchmark {
         var rows: [UploadRow] = []
         for (round, base) in [(1, initial), (11, afterTen)] {
             let baseFile = try safetensorsFile(base.parameters, metadata: metadata)
+            if let directory {
+                try Data(baseFile).write(
+                    to: URL(fileURLWithPath: directory).appendingPathComponent("round\(round)-base.safetensors")
+                )
+            }
             var lossless: [Int] = []
             var quantised: [Int] = []
             for client in clients.indices where !clients[client].isEmpty {
                 var local = base
                 _ = try trainer.train(&local, on: clients[client], seed: SeededGenerator.derive(0, round, client))
                 let trainedFile = try safetensorsFile(local.parameters, metadata: metadata)
+                if let directory {
+                    try Data(trainedFile).write(
+                        to: URL(fileURLWithPath: directory).appendingPathComponent(
+                            "round\(round)-client\(client).safetensors"
+                        )
+                    )
+                }
                 // What `UpdateCodec.encodeLossless` sends (it is `DeltaCodec.encode(old: base, new: trained)`).
                 let patch = try DeltaCodec.encode(old: baseFile, new: trainedFile)
                 guard try DeltaCodec.apply(old: baseFile, patch: patch) == trainedFile else {

@@ -18,8 +18,9 @@ extension FleetCtl {
                     Each round samples --clients eligible devices (online, running the newest version of the variant), \
                     sends them a training task, aggregates the updates that arrive before --deadline, publishes the \
                     result as the next version (delivered as a delta) and evaluates it on --eval-data. A round with \
-                    fewer than --min-clients updates fails and keeps the model. Strategies: fedavg, median, \
-                    trimmed-mean[=F], with +clip=NORM, +adam[=LR] or +momentum[=LR]; default: \(defaultStrategy).
+                    fewer than --min-clients updates fails and keeps the model. Strategies: fedavg, median, multi-krum[=F], \
+                    trimmed-mean[=F], with +bound[=K] (median, trimmed-mean), +clip=NORM, +adam[=LR] or \
+                    +momentum[=LR]; default: \(defaultStrategy).
                     """
             )
             static let defaultStrategy = "fedavg+adam=0.05"

@@ -48,33 +48,15 @@ extension EndToEnd {
             try await fleet.startCoordinator()
             let token = try fleet.createToken(uses: 20)
             for client in 0..<20 {
-                try fleet.startAgent(
-                    "client-\(client)",
-                    token: token.token,
-                    extra: [
-                        "--label", "region=r\(client % 4)", "--train-data", "\(fleet.root)/client-\(client).csv",
-                        "--log-level", "warning",
-                    ]
-                )
+                try fleet.startAgent("client-\(client)", token: token.token, extra: fleet.digitsAgentArguments(client))
             }
             #expect(try await eventually(timeout: .seconds(60)) { try fleet.onlineNames().count == 20 })
             // Training needs the owner's consent (nothing is granted by default); client-19 never grants it.
-            for client in 0..<19 {
-                let result = try runCommand(
-                    "fleet-agent",
-                    ["consent", "grant", "training", "--data-dir", "\(fleet.root)/agent-client-\(client)"]
-                )
-                #expect(result.status == 0, "consent grant: \(result.stderr)")
-            }
-            _ = try fleet.fleetctl([
-                "model", "init", "digits-mlp", "--data-dir", fleet.coordinatorDirectory, "--layers", "64,64,10",
-                "--seed",
-                "1",
-                "--feature-scale", "0.0625",
-            ])
+            try fleet.grantTraining(0..<19)
+            try fleet.initDigitsModel("digits-mlp")
             let running = try await eventually(timeout: .seconds(60)) {
                 try fleet.devices().filter { $0.status == "online" }.count == 20
-                    && installedVersions(fleet).filter { $0 == 1 }.count == 20
+                    && fleet.installedVersions(of: "digits-mlp").filter { $0 == 1 }.count == 20
             }
             #expect(running, "all 20 agents run v1")
 
@@ -127,7 +109,7 @@ extension EndToEnd {
             #expect((quantized.last?.testAccuracy ?? 0) >= (accuracies.last ?? 1) - 0.02)
 
             // Too few devices: the round fails cleanly and the model is kept.
-            let before = installedVersions(fleet).max() ?? 0
+            let before = fleet.installedVersions(of: "digits-mlp").max() ?? 0
             let failed = try JSONDecoder().decode(
                 [Round].self,
                 from: Data(
@@ -140,20 +122,8 @@ extension EndToEnd {
             )
             #expect(failed.first?.status == "failed")
             #expect(failed.first?.publishedVersion == nil)
-            #expect(installedVersions(fleet).max() == before)
+            #expect(fleet.installedVersions(of: "digits-mlp").max() == before)
             await fleet.stopAll()
-        }
-
-        private func installedVersions(_ fleet: Fleet) -> [Int] {
-            struct Device: Decodable {
-                struct Model: Decodable { var version: Int }
-                var installedModels: [Model]
-            }
-            guard
-                let output = try? fleet.fleetctl(["devices", "--data-dir", fleet.coordinatorDirectory, "--json"]),
-                let devices = try? JSONDecoder().decode([Device].self, from: Data(output.utf8))
-            else { return [] }
-            return devices.compactMap { $0.installedModels.first?.version }
         }
     }
 }

@@ -51,6 +51,7 @@ import Testing
         let base = try Fixtures.flatBase(2)
         let strategies: [any AggregationStrategy] = [
             FedAvg(), FedMedian(), try FedTrimmedMean(), try NormClipping(wrapping: FedAvg(), maxNorm: 1),
+            try MultiKrum(),
         ]
         for strategy in strategies {
             var aggregator = try strategy.makeAggregator(base: base, expectedClients: 2)

@@ -94,16 +94,7 @@ struct CoordinateWiseAggregator: UpdateAggregator {
 
     mutating func add(update: ClientUpdate) throws {
         guard !isFinished else { throw AggregationError.finished }
-        guard update.delta.count == spool.scalarCount else {
-            throw AggregationError.sizeMismatch(expected: spool.scalarCount, actual: update.delta.count)
-        }
-        guard update.sampleCount > 0 else { throw AggregationError.invalidSampleCount(update.sampleCount) }
-        // A NaN or infinity anywhere makes the sum of squares non-finite: one pass checks and measures.
-        let squares = update.delta.withUnsafeBufferPointer { values in
-            values.baseAddress.map { VectorKernels.sumOfSquares($0, values.count) } ?? 0
-        }
-        let norm = squares.squareRoot() * Double(abs(update.scale))
-        guard norm.isFinite else { throw AggregationError.nonFiniteUpdate }
+        let norm = try spool.validatedNorm(of: update)
         try spool.append(update.delta, scale: update.scale)
         norms.append(norm)
         totalSamples += update.sampleCount
@@ -116,33 +107,24 @@ struct CoordinateWiseAggregator: UpdateAggregator {
         defer { spool.close() }
         let n = spool.count
         guard n >= minimumClients, n > 0 else { return nil }
-        let scalarCount = spool.scalarCount
-        let blockScalars = spool.blockScalars
         let trim: Int
         switch statistic {
         case .median: trim = -1
         case .trimmedMean(let fraction): trim = Int((fraction * Double(n)).rounded(.down))
         }
         let factors = clipFactors()
-        var result = [Float](repeating: 0, count: scalarCount)
-        var block = [Float](repeating: 0, count: blockScalars * n)
+        var result = [Float](repeating: 0, count: spool.scalarCount)
         var column = [Float](repeating: 0, count: n)
-        var start = 0
-        while start < scalarCount {
-            let end = min(start + blockScalars, scalarCount)
-            let width = end - start
-            try block.withUnsafeMutableBufferPointer { try spool.read(start..<end, into: $0) }
-            block.withUnsafeBufferPointer { values in
-                column.withUnsafeMutableBufferPointer { scratch in
-                    result.withUnsafeMutableBufferPointer { output in
-                        for c in 0..<width {
-                            for k in 0..<n { scratch[k] = values[k * width + c] * factors[k] }
-                            output[start + c] = Self.statistic(of: scratch, trim: trim)
-                        }
+        try spool.forEachBlock { range, values in
+            let width = range.count
+            column.withUnsafeMutableBufferPointer { scratch in
+                result.withUnsafeMutableBufferPointer { output in
+                    for c in 0..<width {
+                        for k in 0..<n { scratch[k] = values[k * width + c] * factors[k] }
+                        output[range.lowerBound + c] = Self.statistic(of: scratch, trim: trim)
                     }
                 }
             }
-            start = end
         }
         var metrics = metrics.means
         if trim >= 0 { metrics["trimmedPerSide"] = Double(trim) }

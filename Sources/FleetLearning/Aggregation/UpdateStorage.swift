@@ -141,6 +141,37 @@ final class UpdateSpool {
         }
     }
 
+    /// Checks that `update` fits this spool (length, sample count, finite values) and returns its L2 norm after
+    /// its scale. A NaN or infinity anywhere makes the sum of squares non-finite: one pass checks and measures.
+    func validatedNorm(of update: ClientUpdate) throws -> Double {
+        guard update.delta.count == scalarCount else {
+            throw AggregationError.sizeMismatch(expected: scalarCount, actual: update.delta.count)
+        }
+        guard update.sampleCount > 0 else { throw AggregationError.invalidSampleCount(update.sampleCount) }
+        let squares = update.delta.withUnsafeBufferPointer { values in
+            values.baseAddress.map { VectorKernels.sumOfSquares($0, values.count) } ?? 0
+        }
+        let norm = squares.squareRoot() * Double(abs(update.scale))
+        guard norm.isFinite else { throw AggregationError.nonFiniteUpdate }
+        return norm
+    }
+
+    /// Reads the stored updates back in coordinate blocks of at most `blockScalars`: `body(range, values)` gets
+    /// update k's value for coordinate `range.lowerBound + c` at `values[k * range.count + c]`.
+    func forEachBlock(_ body: (Range<Int>, UnsafeBufferPointer<Float>) throws -> Void) throws {
+        let width = blockScalars
+        var block = [Float](repeating: 0, count: width * count)
+        var start = 0
+        while start < scalarCount {
+            let range = start..<min(start + width, scalarCount)
+            try block.withUnsafeMutableBufferPointer { try read(range, into: $0) }
+            try block.withUnsafeBufferPointer {
+                try body(range, UnsafeBufferPointer(rebasing: $0[0..<(range.count * count)]))
+            }
+            start = range.upperBound
+        }
+    }
+
     /// Frees memory and deletes the spill file.
     func close() {
         rows = []

@@ -1,0 +1,49 @@
+import Foundation
+import Testing
+
+/// The digits federation shared by the federated end-to-end suites: client k's agent holds `client-k.csv`
+/// (written by `FederatedRoundsTests.splitDigits`) and is labelled `region=r(k mod 4)`.
+extension Fleet {
+    /// Agent arguments for digits client `client`: its region label, its rows, quiet logs.
+    func digitsAgentArguments(_ client: Int) -> [String] {
+        [
+            "--label", "region=r\(client % 4)", "--train-data", "\(root)/client-\(client).csv", "--log-level",
+            "warning",
+        ]
+    }
+
+    /// The owner of each client's device grants training consent (`fleet-agent consent grant training`).
+    func grantTraining(_ clients: some Sequence<Int>) throws {
+        for client in clients {
+            let result = try runCommand(
+                "fleet-agent",
+                ["consent", "grant", "training", "--data-dir", "\(root)/agent-client-\(client)"]
+            )
+            #expect(result.status == 0, "consent grant: \(result.stderr)")
+        }
+    }
+
+    /// Publishes a freshly initialised 64-64-10 MLP (seed 1, features scaled by 1/16) as `name` v1.
+    func initDigitsModel(_ name: String) throws {
+        _ = try fleetctl([
+            "model", "init", name, "--data-dir", coordinatorDirectory, "--layers", "64,64,10", "--seed", "1",
+            "--feature-scale", "0.0625",
+        ])
+    }
+
+    /// The installed version of `model` on each device that runs it (`fleetctl devices --json`).
+    func installedVersions(of model: String) -> [Int] {
+        struct Device: Decodable {
+            struct Model: Decodable {
+                var name: String
+                var version: Int
+            }
+            var installedModels: [Model]
+        }
+        guard
+            let output = try? fleetctl(["devices", "--data-dir", coordinatorDirectory, "--json"]),
+            let devices = try? JSONDecoder().decode([Device].self, from: Data(output.utf8))
+        else { return [] }
+        return devices.compactMap { $0.installedModels.first { $0.name == model }?.version }
+    }
+}

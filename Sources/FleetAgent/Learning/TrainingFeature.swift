@@ -30,7 +30,23 @@ actor TrainingFeature: AgentFeature {
     func handle(_ message: Message, _ link: AgentLink) async throws -> Bool {
         switch message {
         case .trainTask(let task):
-            try await link.send(.trainUpdate(await run(task)))
+            var update = await run(task)
+            let frameLength = Message.trainUpdate(update).encodedFrame().readableBytes - Frame.lengthPrefixSize
+            if frameLength > link.maximumFrameLength {
+                let reason =
+                    "update of \(frameLength) bytes exceeds the \(link.maximumFrameLength)-byte frame limit agreed "
+                    + "with the coordinator (raise its --max-frame, or run the round with --quantize)"
+                logger.warning("declined training task", metadata: ["round": "\(task.round)", "reason": "\(reason)"])
+                update = TrainUpdate(
+                    requestID: task.requestID,
+                    round: task.round,
+                    sampleCount: 0,
+                    metrics: ["declined": reason],
+                    encoding: .delta,
+                    payload: []
+                )
+            }
+            try await link.send(.trainUpdate(update))
             return true
         case .ack(let ack) where ack.requestID & TrainingFeature.coordinatorRequestBit != 0:
             return true

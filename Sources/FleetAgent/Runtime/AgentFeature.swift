@@ -7,6 +7,8 @@ public struct AgentLink: Sendable {
     public let send: @Sendable (Message) async throws -> Void
     /// A fresh request id on this connection.
     public let nextRequestID: @Sendable () -> UInt64
+    /// The largest frame the coordinator agreed to take on this connection; `send` refuses larger ones.
+    public var maximumFrameLength: Int = Frame.handshakeMaximumLength
 }
 
 /// A feature of the agent that takes part in the session: it may send when connected, handle the messages

@@ -100,7 +100,22 @@ struct AgentSession: Sendable {
         try await connection.send(.stateReport(currentState(requestID: requestIDs.next(), sync: sync)))
         try await flushReports(reports, &connection, &requestIDs, &pendingReports)
         let outbound = connection.outbound
-        let link = AgentLink(send: { try await outbound.write($0.encodedFrame()) }, nextRequestID: { counter.next() })
+        let maximum = connection.maximumFrameLength
+        let link = AgentLink(
+            send: { message in
+                let frame = message.encodedFrame()
+                // The coordinator would close the connection (103): say why here, and keep the session.
+                guard frame.readableBytes <= maximum + Frame.lengthPrefixSize else {
+                    throw AgentError(
+                        "a \(message.type) frame of \(frame.readableBytes) bytes exceeds the \(maximum)-byte frame limit "
+                            + "agreed with the coordinator (raise its --max-frame)"
+                    )
+                }
+                try await outbound.write(frame)
+            },
+            nextRequestID: { counter.next() },
+            maximumFrameLength: maximum
+        )
         for feature in features { try await feature.connected(link) }
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {

@@ -135,7 +135,7 @@ public struct CoordinatorService: Service {
             .serverChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     // Out of descriptors (EMFILE): pause accepting for a second instead of spinning on accept(2).
-                    try channel.pipeline.syncOperations.addHandler(AcceptBackoffHandler())
+                    try channel.pipeline.syncOperations.addHandler(AcceptPauseHandler())
                     try channel.pipeline.syncOperations.addHandler(AcceptErrorHandler(logger: logger))
                 }
             }

@@ -38,7 +38,8 @@ public struct TrainingParameters: Hashable, Sendable, Codable {
 }
 
 /// The coordinator asks a device to train one round on its local data, starting from a model version the
-/// device has installed. Answered by ``TrainUpdate`` (same request id) or an error (declined).
+/// device has installed. Answered by ``TrainUpdate`` with the same request id; a device that declines sends a
+/// ``TrainUpdate`` with `sampleCount` 0 and the reason in its `declined` metric (devices cannot send `error`).
 public struct TrainTask: WirePayload {
     public static let messageType = MessageType.trainTask
     public var requestID: UInt64

@@ -149,6 +149,34 @@ import Testing
         #expect(receive(&machine, request) == .adminRequest(request, frameBudget: 8192))
     }
 
+    @Test func requestIDZeroIsRefusedAfterAuthentication() {
+        var device = SessionStateMachine(settings: settings)
+        _ = receive(&device, hello())
+        _ = receive(
+            &device,
+            .authenticate(Authenticate(deviceID: "d-1", nonce: nonce, signature: Array(repeating: 0, count: 64)))
+        )
+        _ = device.welcomed(deviceID: "d-1", labels: [:])
+        #expect(receive(&device, .heartbeat) == .heartbeat(deviceID: "d-1"), "messages without an id are fine")
+        let report = StateReport(requestID: 0, software: "t", capabilities: [:], installedModels: [])
+        guard case .fail(let error) = receive(&device, .stateReport(report)) else {
+            Issue.record("expected failure")
+            return
+        }
+        #expect(error.code == .malformedMessage)
+        #expect(error.requestID == 0)
+        #expect(receive(&device, .heartbeat) == .none, "the connection is over")
+
+        var admin = SessionStateMachine(settings: settings)
+        _ = receive(&admin, hello(role: .admin))
+        _ = receive(&admin, .adminAuthenticate(AdminAuthenticate(nonce: nonce, proof: Array(repeating: 0, count: 32))))
+        _ = admin.adminWelcomed()
+        guard case .fail = receive(&admin, .listDevices(ListDevices(requestID: 0, offset: 0, limit: 10))) else {
+            Issue.record("expected failure")
+            return
+        }
+    }
+
     @Test func handshakeTimeoutOnlyBeforeWelcome() {
         var waiting = SessionStateMachine(settings: settings)
         _ = receive(&waiting, hello())

@@ -63,12 +63,23 @@ struct SessionStateMachine {
     }
 
     /// The device this connection authenticated as, if any.
+    private var isAuthenticated: Bool {
+        switch state {
+        case .device, .admin: true
+        default: false
+        }
+    }
+
     var deviceID: String? {
         if case .device(let id) = state { return id }
         return nil
     }
 
     mutating func receive(_ message: Message, nonce makeNonce: () -> [UInt8], now milliseconds: UInt64) -> Action {
+        if isAuthenticated, message.requestID == 0 {
+            // An answer with id 0 would read as an error about the whole connection (section 10).
+            return fail(.malformedMessage, "\(message.type) with request id 0: number requests from 1")
+        }
         switch (state, message) {
         case (.closed, _):
             return .none

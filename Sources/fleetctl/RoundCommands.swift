@@ -20,7 +20,8 @@ extension FleetCtl {
                     result as the next version (delivered as a delta) and evaluates it on --eval-data. A round with \
                     fewer than --min-clients updates fails and keeps the model. Strategies: fedavg, median, multi-krum[=F], \
                     trimmed-mean[=F], with +bound[=K] (median, trimmed-mean), +clip=NORM, +adam[=LR] or \
-                    +momentum[=LR]; default: \(defaultStrategy).
+                    +momentum[=LR], and +regional with --hierarchical (publish each region's model as the variant \
+                    VARIANT-REGION); default: \(defaultStrategy).
                     """
             )
             static let defaultStrategy = "fedavg+adam=0.05"

@@ -35,6 +35,11 @@ import Testing
         #expect(byDefault.maliciousFraction == 0.3)
     }
 
+    @Test func regionalIsAModifierOfAnyStrategy() throws {
+        #expect(try StrategySpec(parsing: "fedavg+adam+regional", minimumClients: 1).regionalVariants)
+        #expect(try !StrategySpec(parsing: "fedavg+adam", minimumClients: 1).regionalVariants)
+    }
+
     @Test func clipWrapsTheStrategy() throws {
         let clipped = try #require(
             try StrategySpec(parsing: "median+bound+clip=5", minimumClients: 1).strategy as? NormClipping

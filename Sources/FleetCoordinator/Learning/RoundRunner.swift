@@ -29,10 +29,21 @@ actor RoundRunner {
     }
 
     /// What one round holds while it collects updates.
+    /// A model a device trains from: the round's base variant, or its region's variant of the same version.
+    private struct TrainingBase {
+        var record: ModelVariantRecord
+        var file: [UInt8]
+        var tensors: TensorSet
+    }
+
     private struct ActiveRound {
         var id: Int
         var base: TensorSet
         var baseFile: [UInt8]
+        /// Devices that train from their region's variant instead of the base.
+        var regionalBases: [String: TrainingBase] = [:]
+        /// Each region's own model minus the base, flattened, for regions that have one.
+        var regionOffsets: [String: [Float]] = [:]
         var selected: Set<String>
         var responded: Set<String> = []
         var regions: [String: String]
@@ -77,9 +88,18 @@ actor RoundRunner {
         }
         let spec: StrategySpec
         do {
-            spec = try StrategySpec(parsing: request.strategy, minimumClients: request.minimumClients)
+            // The round checks --min-clients on its total; with --hierarchical each region's aggregator must take
+            // whatever its region sent (a region of 2 devices in a round of min-clients 8 is fine).
+            spec = try StrategySpec(parsing: request.strategy, minimumClients: 1)
         } catch {
             throw ErrorMessage(requestID: request.requestID, code: .badRequest, message: "\(error)")
+        }
+        if spec.regionalVariants && !request.hierarchical {
+            throw ErrorMessage(
+                requestID: request.requestID,
+                code: .badRequest,
+                message: "+regional keeps each region's model: run the round with --hierarchical"
+            )
         }
         guard let latest = try await store.latestVersion(model: request.model),
             try await store.modelVariant(model: request.model, version: latest, variant: request.variant) != nil
@@ -133,12 +153,24 @@ actor RoundRunner {
         let baseFile = try models.blobs.read(baseRecord.blobPath)
         let loaded = try ModelFile.load(baseFile)
         let deadline = ContinuousClock.now + .milliseconds(request.deadlineMilliseconds)
+        // Regional variants of the same version (published by `+regional` rounds): their devices train from them.
+        var regionalBases: [[UInt8]: TrainingBase] = [:]
+        for record in try await store.modelVariants(model: request.model)
+        where record.version == baseVersion && record.requirements["region"] != nil
+            && record.variant.hasPrefix(request.variant + "-")
+        {
+            let file = try models.blobs.read(record.blobPath)
+            let tensors = try ModelFile.load(file).tensors
+            guard tensors.names == loaded.tensors.names, tensors.shapes == loaded.tensors.shapes else { continue }
+            regionalBases[record.sha256] = TrainingBase(record: record, file: file, tensors: tensors)
+        }
+        let trainable = Set(regionalBases.keys).union([baseRecord.sha256])
 
-        // Devices online, connected, running the base version and variant.
+        // Devices online, connected, running the base version (of the variant or of its region's variant).
         var eligible: [DeviceRecord] = []
         let waitStarted = ContinuousClock.now
         while ContinuousClock.now < deadline && !Task.isCancelled {
-            eligible = try await eligibleDevices(model: request.model, sha256: baseRecord.sha256)
+            eligible = try await eligibleDevices(model: request.model, sha256s: trainable)
             if eligible.count >= request.clients { break }
             if eligible.count >= request.minimumClients && ContinuousClock.now - waitStarted > .seconds(3) { break }
             try await Task.sleep(for: .milliseconds(100))
@@ -186,10 +218,26 @@ actor RoundRunner {
                 expectedClients: regions.values.filter { $0 == region }.count
             )
         }
+        var deviceBases: [String: TrainingBase] = [:]
+        for device in chosen {
+            if let sha = device.installedModels.first(where: { $0.name == request.model })?.sha256,
+                let regional = regionalBases[sha]
+            {
+                deviceBases[device.id] = regional
+            }
+        }
+        var regionOffsets: [String: [Float]] = [:]
+        for regional in regionalBases.values {
+            if let region = regional.record.requirements["region"] {
+                regionOffsets[region] = try regional.tensors.delta(from: loaded.tensors)
+            }
+        }
         active = ActiveRound(
             id: roundID,
             base: loaded.tensors,
             baseFile: baseFile,
+            regionalBases: deviceBases,
+            regionOffsets: regionOffsets,
             selected: Set(chosen.map(\.id)),
             regions: regions,
             aggregators: aggregators,
@@ -208,6 +256,11 @@ actor RoundRunner {
         )
         let taskBytes = Message.trainTask(task).encodedFrame().readableBytes
         for device in chosen {
+            var deviceTask = task
+            if let regional = deviceBases[device.id] {
+                deviceTask.variant = regional.record.variant
+                deviceTask.baseSHA256 = regional.record.sha256
+            }
             try await store.setParticipant(
                 RoundParticipantRecord(
                     round: roundID,
@@ -217,7 +270,7 @@ actor RoundRunner {
                     updatedAt: Date()
                 )
             )
-            connections.send(.trainTask(task), to: device.id)
+            connections.send(.trainTask(deviceTask), to: device.id)
         }
         logger.info(
             "round started",
@@ -246,7 +299,8 @@ actor RoundRunner {
             try await deliveryBytes(model: request.model, version: baseVersion, devices: round.selected) + taskBytes
             * round.selected.count
 
-        guard round.updates >= request.minimumClients, let aggregated = try finish(&round) else {
+        let (global, regional) = try finish(&round)
+        guard round.updates >= request.minimumClients, let aggregated = global else {
             try await store.finishRound(
                 id: roundID,
                 status: .failed,
@@ -274,8 +328,23 @@ actor RoundRunner {
             variant: request.variant,
             bytes: bytes,
             requirements: baseRecord.requirements,
-            metadata: metadata
+            metadata: metadata,
+            replan: !settings.spec.regionalVariants
         )
+        var regionalDetail = ""
+        if settings.spec.regionalVariants {
+            let published = try await publishRegional(
+                regional,
+                round: round,
+                regionalBases: Array(regionalBases.values),
+                baseRecord: baseRecord,
+                loaded: loaded,
+                version: baseVersion + 1,
+                roundID: roundID
+            )
+            try await models.replan(model: request.model)
+            regionalDetail = "; regional variants " + published.joined(separator: ", ")
+        }
         try await store.finishRound(
             id: roundID,
             status: .published,
@@ -284,7 +353,7 @@ actor RoundRunner {
             bytesUp: round.bytesUp,
             bytesDown: bytesDown,
             detail: "\(round.updates) update(s) aggregated (\(settings.spec.text)), published v\(pushed.version)"
-                + (accuracy.map { String(format: ", test accuracy %.4f", $0) } ?? ""),
+                + (accuracy.map { String(format: ", test accuracy %.4f", $0) } ?? "") + regionalDetail,
             at: Date()
         )
         logger.info(
@@ -293,19 +362,75 @@ actor RoundRunner {
         )
     }
 
-    /// Regional aggregates first (when hierarchical), then across regions weighted by their samples.
-    private func finish(_ round: inout ActiveRound) throws -> AggregationResult? {
-        var results: [AggregationResult] = []
+    /// Regional aggregates first (when hierarchical), then across regions weighted by their samples. Returns the
+    /// global result and, when hierarchical, each region's.
+    private func finish(
+        _ round: inout ActiveRound
+    ) throws -> (global: AggregationResult?, regional: [String: AggregationResult]) {
+        var results: [String: AggregationResult] = [:]
         for (region, var aggregator) in round.aggregators {
-            if let result = try aggregator.finish() { results.append(result) }
+            if let result = try aggregator.finish() { results[region] = result }
             round.aggregators[region] = aggregator
         }
-        guard round.hierarchical, results.count > 1 else { return results.first }
+        guard round.hierarchical, results.count > 1 else { return (results.values.first, results) }
+        // The global model moves to the sample-weighted mean of the regions' new models: a region that trains
+        // from its own variant contributes (its model − the base) + its update.
         var across = try FedAvg().makeAggregator(base: round.base, expectedClients: results.count)
-        for result in results {
-            try across.add(update: ClientUpdate(delta: result.delta, sampleCount: result.totalSamples))
+        for region in results.keys.sorted() {
+            guard let result = results[region] else { continue }
+            var delta = result.delta
+            if let offset = round.regionOffsets[region], offset.count == delta.count {
+                for index in delta.indices { delta[index] += offset[index] }
+            }
+            try across.add(update: ClientUpdate(delta: delta, sampleCount: result.totalSamples))
         }
-        return try across.finish()
+        return (try across.finish(), results)
+    }
+
+    /// `+regional`: each region's model (its own variant of the base version, or the base) plus its aggregate,
+    /// published as `VARIANT-REGION` for the devices labelled with that region. Returns the variants' names.
+    private func publishRegional(
+        _ regional: [String: AggregationResult],
+        round: ActiveRound,
+        regionalBases: [TrainingBase],
+        baseRecord: ModelVariantRecord,
+        loaded: ModelFile.Loaded,
+        version: Int,
+        roundID: Int
+    ) async throws -> [String] {
+        var published: [String] = []
+        for region in regional.keys.sorted() where region != "none" && region != "all" {
+            guard let result = regional[region], Self.isVariantSafe(region) else { continue }
+            let start = regionalBases.first { $0.record.requirements["region"] == region }?.tensors ?? round.base
+            var step = ServerOptimizer()
+            let updated = try step.apply(delta: result.delta, to: start)
+            let accuracy = try await evaluate(updated, model: baseRecord.model, featureScale: loaded.featureScale)
+            var metadata = loaded.metadata.merging(["round": "\(roundID)", "region": region]) { _, new in new }
+            if let accuracy { metadata["accuracy"] = String(format: "%.4f", accuracy) }
+            let variant = "\(baseRecord.variant)-\(region)"
+            _ = try await models.publishGenerated(
+                model: baseRecord.model,
+                version: version,
+                variant: variant,
+                bytes: try ModelFile.write(
+                    updated,
+                    metadata: loaded.metadata.merging(["round": "\(roundID)", "region": region]) { _, new in new }
+                ),
+                requirements: baseRecord.requirements.merging(["region": region]) { _, new in new },
+                metadata: metadata,
+                replan: false
+            )
+            published.append(variant)
+        }
+        return published
+    }
+
+    /// Region labels become part of a variant name: letters, digits, `-`, `_` and `.` only.
+    static func isVariantSafe(_ region: String) -> Bool {
+        !region.isEmpty && region.count <= 32
+            && region.unicodeScalars.allSatisfy {
+                CharacterSet.alphanumerics.contains($0) || "-_.".unicodeScalars.contains($0)
+            }
     }
 
     // MARK: Updates
@@ -338,10 +463,12 @@ actor RoundRunner {
             status = .declined
         } else {
             do {
+                let regional = round.regionalBases[deviceID]
+                let (baseFile, base) = (regional?.file ?? round.baseFile, regional?.tensors ?? round.base)
                 let delta =
                     update.encoding == .quantized
-                    ? try UpdateCodec.decodeQuantized(update.payload, base: round.base)
-                    : try UpdateCodec.decodeLossless(patch: update.payload, baseFile: round.baseFile, base: round.base)
+                    ? try UpdateCodec.decodeQuantized(update.payload, base: base)
+                    : try UpdateCodec.decodeLossless(patch: update.payload, baseFile: baseFile, base: base)
                 let region = round.regions[deviceID] ?? "all"
                 if var aggregator = round.aggregators[region] {
                     try aggregator.add(update: ClientUpdate(delta: delta, sampleCount: update.sampleCount))
@@ -376,13 +503,13 @@ actor RoundRunner {
 
     /// Devices online, connected, running the base, and whose owner granted `training` consent (the
     /// coordinator's own verified copy of it: nothing is granted by default).
-    private func eligibleDevices(model: String, sha256: [UInt8]) async throws -> [DeviceRecord] {
+    private func eligibleDevices(model: String, sha256s: Set<[UInt8]>) async throws -> [DeviceRecord] {
         let connected = Set(connections.connectedDeviceIDs)
         let now = Date()
         var eligible: [DeviceRecord] = []
         for device in try await store.devices()
         where connected.contains(device.id) && presence.isOnline(device.id)
-            && device.installedModels.contains(where: { $0.name == model && $0.sha256 == sha256 })
+            && device.installedModels.contains(where: { $0.name == model && sha256s.contains($0.sha256) })
         {
             let consent = try? await CoordinatorConsent.load(deviceID: device.id, store: store)
             if consent?.grantInForce(.training, at: now) != nil { eligible.append(device) }

@@ -3,12 +3,15 @@ import FleetLearning
 /// A round's aggregation, as named on the command line: a base strategy (`fedavg`, `median`,
 /// `trimmed-mean[=FRACTION]`, `multi-krum[=FRACTION]`), then optional modifiers: `+bound[=K]` (median and trimmed mean: scale each update
 /// down to at most K times the round's median update norm, default 1), `+clip=NORM` (update-norm clipping around
-/// the base), `+adam[=LR]` (FedAdam server optimizer) or `+momentum[=LR]` (server momentum). `default` is TinyFleet's
+/// the base), `+adam[=LR]` (FedAdam server optimizer) or `+momentum[=LR]` (server momentum), and `+regional`
+/// (with a hierarchical round: also publish each region's model as a variant for that region's devices). `default` is TinyFleet's
 /// tuned choice, `fedavg+adam=0.05`.
 struct StrategySpec: Sendable, CustomStringConvertible {
     let text: String
     let strategy: any AggregationStrategy
     let optimizer: ServerOptimizer
+    /// `+regional`: publish each region's aggregate as the variant `VARIANT-REGION` as well.
+    let regionalVariants: Bool
 
     static let defaultName = "fedavg+adam=0.05"
 
@@ -50,6 +53,7 @@ struct StrategySpec: Sendable, CustomStringConvertible {
             throw StrategyError("unknown strategy \"\(name)\": use fedavg, median, trimmed-mean or multi-krum")
         }
         var optimizer = ServerOptimizer()
+        var regional = false
         for modifier in parts {
             let (key, parameter) = Self.split(modifier)
             switch key {
@@ -59,17 +63,20 @@ struct StrategySpec: Sendable, CustomStringConvertible {
                 strategy = try Self.checked { try NormClipping(wrapping: wrapped, maxNorm: Float(parameter)) }
             case "adam":
                 optimizer = .adam(learningRate: Float(parameter ?? 0.05))
+            case "regional":
+                regional = true
             case "momentum":
                 optimizer = ServerOptimizer(.momentum(learningRate: Float(parameter ?? 1), momentum: 0.9))
             default:
                 throw StrategyError(
-                    "unknown modifier \"+\(key)\": use +bound[=K], +clip=NORM, +adam[=LR] or +momentum[=LR]"
+                    "unknown modifier \"+\(key)\": use +bound[=K], +clip=NORM, +adam[=LR], +momentum[=LR] or +regional"
                 )
             }
         }
         self.text = text
         self.strategy = strategy
         self.optimizer = optimizer
+        self.regionalVariants = regional
     }
 
     var description: String { text }

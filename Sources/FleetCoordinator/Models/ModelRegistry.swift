@@ -48,7 +48,8 @@ struct ModelRegistry: Sendable {
         variant: String,
         bytes: [UInt8],
         requirements: [String: String],
-        metadata: [String: String]
+        metadata: [String: String],
+        replan: Bool = true
     ) async throws -> ModelPushed {
         let temporary = blobs.root + "/uploads/generated-\(UUID().uuidString.prefix(8)).part"
         try FileManager.default.createDirectory(atPath: blobs.root + "/uploads", withIntermediateDirectories: true)
@@ -65,10 +66,21 @@ struct ModelRegistry: Sendable {
             requirements: requirements,
             metadata: metadata
         )
-        return try await publish(begin, file: temporary, requestID: 0)
+        return try await publish(begin, file: temporary, requestID: 0, replan: replan)
     }
 
-    private func publish(_ begin: UploadBegin, file path: String, requestID: UInt64) async throws -> ModelPushed {
+    /// Re-plans every device for `model` (after publishing several variants with `replan: false`).
+    func replan(model: String) async throws {
+        _ = try await replanAll(model: model)
+        try await prune(model: model)
+    }
+
+    private func publish(
+        _ begin: UploadBegin,
+        file path: String,
+        requestID: UInt64,
+        replan: Bool = true
+    ) async throws -> ModelPushed {
         let relative = try blobs.adopt(file: path, sha256: begin.sha256)
         let manifest = ReleaseManifest(
             model: begin.model,
@@ -109,8 +121,8 @@ struct ModelRegistry: Sendable {
             "model published",
             metadata: ["model": "\(begin.model)", "version": "\(begin.version)", "variant": "\(begin.variant)"]
         )
-        let assigned = try await replanAll(model: begin.model)
-        try await prune(model: begin.model)
+        let assigned = replan ? try await replanAll(model: begin.model) : []
+        if replan { try await prune(model: begin.model) }
         return ModelPushed(
             requestID: requestID,
             model: begin.model,
@@ -165,7 +177,12 @@ struct ModelRegistry: Sendable {
             )
         }
         let running = device.installedModels.first { $0.name == model }?.variant
-        let choice = selector.choose(from: candidates, capabilities: device.capabilities, current: running)
+        let choice = selector.choose(
+            from: candidates,
+            capabilities: device.capabilities,
+            labels: device.labels,
+            current: running
+        )
         let pinned = pin.map { "pinned to v\($0.version)\($0.rollback ? " (rollback)" : ""); " } ?? ""
         let assignment = ModelAssignment(
             deviceID: device.id,

@@ -33,16 +33,29 @@ public struct VariantSelector: Sendable {
 
     public init() {}
 
-    public func choose(from candidates: [Candidate], capabilities: [String: String], current: String? = nil) -> Choice {
+    /// `labels` are the device's labels: a variant that requires a `region` fits only devices labelled with
+    /// it, and is preferred over variants made for every region (it was trained for them).
+    public func choose(
+        from candidates: [Candidate],
+        capabilities: [String: String],
+        labels: [String: String] = [:],
+        current: String? = nil
+    ) -> Choice {
         var fitting: [Candidate] = []
         var misses: [String] = []
         for candidate in candidates {
-            let unmet = unmetRequirements(candidate.requirements, capabilities)
+            let unmet = unmetRequirements(candidate.requirements, capabilities, labels: labels)
             if unmet.isEmpty {
                 fitting.append(candidate)
             } else {
                 misses.append("\(candidate.variant) needs \(unmet.joined(separator: ", "))")
             }
+        }
+        let regional = fitting.filter { $0.requirements["region"] != nil }
+        if !regional.isEmpty {
+            let others = fitting.count - regional.count
+            fitting = regional
+            if others > 0 { misses.append("\(others) variant(s) for every region set aside for this region's own") }
         }
         guard
             let best = fitting.max(by: { lhs, rhs in
@@ -72,7 +85,11 @@ public struct VariantSelector: Sendable {
     }
 
     /// The requirements a device does not meet, phrased with both values.
-    func unmetRequirements(_ requirements: [String: String], _ capabilities: [String: String]) -> [String] {
+    func unmetRequirements(
+        _ requirements: [String: String],
+        _ capabilities: [String: String],
+        labels: [String: String] = [:]
+    ) -> [String] {
         var unmet: [String] = []
         for (key, required) in requirements.sorted(by: { $0.key < $1.key }) {
             switch key {
@@ -90,6 +107,10 @@ public struct VariantSelector: Sendable {
                 let arch = capabilities["arch"] ?? "unknown"
                 if !allowed.contains(arch) {
                     unmet.append("arch in \(allowed.joined(separator: "/")) (device is \(arch))")
+                }
+            case "region":
+                if labels["region"] != required {
+                    unmet.append("region \(required) (device is in \(labels["region"] ?? "no region"))")
                 }
             case "accelerator":
                 let have = capabilities["accelerator"] ?? "none"

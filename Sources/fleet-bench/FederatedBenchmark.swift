@@ -187,12 +187,23 @@ private struct FederatedBenchmark {
     func defaults(rounds: Int, seeds: [UInt64], referenceRounds: ReferenceSection?) throws -> DefaultsSection {
         let defaults = TrainingDefaults()
         let outcomes = simulate("TinyFleet defaults", seeds.map { defaults.simulation(rounds: rounds, seed: $0) })
-        return DefaultsSection(
+        // The same with 8-bit updates (`--quantize`): the lossy mode's accuracy cost.
+        let quantized = simulate(
+            "TinyFleet defaults, 8-bit updates",
+            seeds.map { seed in
+                var configuration = defaults.simulation(rounds: rounds, seed: seed)
+                configuration.quantizeUpdates = true
+                return configuration
+            }
+        )
+        var section = DefaultsSection(
             rounds: rounds,
             localEpochs: defaults.localTraining.epochs,
             runs: zip(seeds, outcomes).map { SeedRun(seed: $0, outcome: $1) },
             reference: referenceRounds
         )
+        section.quantizedRuns = zip(seeds, quantized).map { SeedRun(seed: $0, outcome: $1) }
+        return section
     }
 
     func robustness(rounds: Int, seeds: [UInt64]) throws -> RobustnessSection {
@@ -625,6 +636,8 @@ private struct DefaultsSection: Codable {
     var referenceMedianNinety: Int?
     var referenceMedianNinetyFive: Int?
     var referenceRounds: Int?
+    /// The same runs with 8-bit quantised updates.
+    var quantizedRuns: [SeedRun] = []
 
     init(rounds: Int, localEpochs: Int, runs: [SeedRun], reference: ReferenceSection?) {
         self.rounds = rounds
@@ -685,6 +698,23 @@ private struct DefaultsSection: Codable {
             )
         )
         lines.append("(epochs to X%: local epochs each participating device ran, rounds × \(localEpochs))")
+        if !quantizedRuns.isEmpty {
+            lines.append("")
+            lines.append("With 8-bit quantised updates (lossy uploads, about 25 % of raw fp32):")
+            lines.append(
+                renderTable(
+                    ["seed", "90% at", "95% at", "final", "final, lossless", "cost (pts)"],
+                    zip(quantizedRuns, runs).map { lossy, lossless in
+                        [
+                            "\(lossy.seed)", roundText(lossy.ninetyRound, horizon: rounds),
+                            roundText(lossy.ninetyFiveRound, horizon: rounds), percent(lossy.finalAccuracy),
+                            percent(lossless.finalAccuracy),
+                            String(format: "%.2f", (lossless.finalAccuracy - lossy.finalAccuracy) * 100),
+                        ]
+                    }
+                )
+            )
+        }
         lines.append("")
         lines.append(
             renderTable(

@@ -33,17 +33,10 @@ actor TrainingFeature: AgentFeature {
             var update = await run(task)
             let frameLength = Message.trainUpdate(update).encodedFrame().readableBytes - Frame.lengthPrefixSize
             if frameLength > link.maximumFrameLength {
-                let reason =
+                update = decline(
+                    task,
                     "update of \(frameLength) bytes exceeds the \(link.maximumFrameLength)-byte frame limit agreed "
-                    + "with the coordinator (raise its --max-frame, or run the round with --quantize)"
-                logger.warning("declined training task", metadata: ["round": "\(task.round)", "reason": "\(reason)"])
-                update = TrainUpdate(
-                    requestID: task.requestID,
-                    round: task.round,
-                    sampleCount: 0,
-                    metrics: ["declined": reason],
-                    encoding: .delta,
-                    payload: []
+                        + "with the coordinator (raise its --max-frame, or run the round with --quantize)"
                 )
             }
             try await link.send(.trainUpdate(update))
@@ -61,18 +54,21 @@ actor TrainingFeature: AgentFeature {
     /// Coordinator-originated request ids have bit 62 set.
     static let coordinatorRequestBit: UInt64 = 1 << 62
 
+    /// The answer of a device that does not train this round: no samples, the reason in the `declined` metric.
+    private func decline(_ task: TrainTask, _ reason: String) -> TrainUpdate {
+        logger.notice("declined training task", metadata: ["round": "\(task.round)", "reason": "\(reason)"])
+        return TrainUpdate(
+            requestID: task.requestID,
+            round: task.round,
+            sampleCount: 0,
+            metrics: ["declined": reason],
+            encoding: .delta,
+            payload: []
+        )
+    }
+
     private func run(_ task: TrainTask) async -> TrainUpdate {
-        func decline(_ reason: String) -> TrainUpdate {
-            logger.notice("declined training task", metadata: ["round": "\(task.round)", "reason": "\(reason)"])
-            return TrainUpdate(
-                requestID: task.requestID,
-                round: task.round,
-                sampleCount: 0,
-                metrics: ["declined": reason],
-                encoding: .delta,
-                payload: []
-            )
-        }
+        func decline(_ reason: String) -> TrainUpdate { self.decline(task, reason) }
         guard (try? await consent.isGranted(.training)) == true else {
             return decline("no training consent (fleet-agent consent grant training)")
         }

@@ -5,7 +5,7 @@ import Testing
 
 @Suite struct StrategySpecTests {
     @Test func defaultIsFedAvgWithAdam() throws {
-        let spec = try StrategySpec(parsing: "", minimumClients: 2)
+        let spec = try StrategySpec(parsing: "")
         #expect(spec.text == "fedavg+adam=0.05")
         #expect(spec.strategy is FedAvg)
         guard case .adam(let learningRate, _, _, _) = spec.optimizer.method else {
@@ -16,9 +16,9 @@ import Testing
     }
 
     @Test func boundConfiguresTheCoordinateWiseBaseWhereverItIsWritten() throws {
-        let median = try #require(try StrategySpec(parsing: "median+bound", minimumClients: 1).strategy as? FedMedian)
+        let median = try #require(try StrategySpec(parsing: "median+bound").strategy as? FedMedian)
         #expect(median.medianNormBound == 1)
-        let spec = try StrategySpec(parsing: "trimmed-mean=0.3+momentum+bound=2", minimumClients: 1)
+        let spec = try StrategySpec(parsing: "trimmed-mean=0.3+momentum+bound=2")
         let trimmed = try #require(spec.strategy as? FedTrimmedMean)
         #expect(trimmed.trimFraction == 0.3)
         #expect(trimmed.medianNormBound == 2)
@@ -29,20 +29,20 @@ import Testing
     }
 
     @Test func multiKrumTakesTheAssumedMaliciousFraction() throws {
-        let krum = try #require(try StrategySpec(parsing: "multi-krum=0.4", minimumClients: 1).strategy as? MultiKrum)
+        let krum = try #require(try StrategySpec(parsing: "multi-krum=0.4").strategy as? MultiKrum)
         #expect(krum.maliciousFraction == 0.4)
-        let byDefault = try #require(try StrategySpec(parsing: "multi-krum", minimumClients: 1).strategy as? MultiKrum)
+        let byDefault = try #require(try StrategySpec(parsing: "multi-krum").strategy as? MultiKrum)
         #expect(byDefault.maliciousFraction == 0.3)
     }
 
     @Test func regionalIsAModifierOfAnyStrategy() throws {
-        #expect(try StrategySpec(parsing: "fedavg+adam+regional", minimumClients: 1).regionalVariants)
-        #expect(try !StrategySpec(parsing: "fedavg+adam", minimumClients: 1).regionalVariants)
+        #expect(try StrategySpec(parsing: "fedavg+adam+regional").regionalVariants)
+        #expect(try !StrategySpec(parsing: "fedavg+adam").regionalVariants)
     }
 
     @Test func clipWrapsTheStrategy() throws {
         let clipped = try #require(
-            try StrategySpec(parsing: "median+bound+clip=5", minimumClients: 1).strategy as? NormClipping
+            try StrategySpec(parsing: "median+bound+clip=5").strategy as? NormClipping
         )
         #expect(clipped.maxNorm == 5)
         #expect((clipped.wrapped as? FedMedian)?.medianNormBound == 1)
@@ -53,6 +53,6 @@ import Testing
         "multi-krum+bound", "fedavg+nesterov",
     ])
     func invalidSpecificationsAreRefusedWithAWayOut(_ text: String) {
-        #expect(throws: StrategyError.self) { try StrategySpec(parsing: text, minimumClients: 1) }
+        #expect(throws: StrategyError.self) { try StrategySpec(parsing: text) }
     }
 }

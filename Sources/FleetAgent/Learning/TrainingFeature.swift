@@ -30,16 +30,11 @@ actor TrainingFeature: AgentFeature {
     func handle(_ message: Message, _ link: AgentLink) async throws -> Bool {
         switch message {
         case .trainTask(let task):
-            var update = await run(task)
-            let frameLength = Message.trainUpdate(update).encodedFrame().readableBytes - Frame.lengthPrefixSize
-            if frameLength > link.maximumFrameLength {
-                update = decline(
-                    task,
-                    "update of \(frameLength) bytes exceeds the \(link.maximumFrameLength)-byte frame limit agreed "
-                        + "with the coordinator (raise its --max-frame, or run the round with --quantize)"
-                )
+            do {
+                try await link.send(.trainUpdate(await run(task)))
+            } catch let tooLarge as FrameTooLarge {
+                try await link.send(.trainUpdate(decline(task, "\(tooLarge), or run the round with --quantize")))
             }
-            try await link.send(.trainUpdate(update))
             return true
         case .ack(let ack) where ack.requestID & TrainingFeature.coordinatorRequestBit != 0:
             return true

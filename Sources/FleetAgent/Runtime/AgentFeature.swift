@@ -7,8 +7,19 @@ public struct AgentLink: Sendable {
     public let send: @Sendable (Message) async throws -> Void
     /// A fresh request id on this connection.
     public let nextRequestID: @Sendable () -> UInt64
-    /// The largest frame the coordinator agreed to take on this connection; `send` refuses larger ones.
-    public var maximumFrameLength: Int = Frame.handshakeMaximumLength
+}
+
+/// `AgentLink.send` refused a frame larger than the limit agreed with the coordinator, which would close the
+/// connection on it (103); nothing was sent and the session goes on.
+public struct FrameTooLarge: Error, CustomStringConvertible, Sendable {
+    public var type: MessageType
+    public var length: Int
+    public var maximum: Int
+
+    public var description: String {
+        "a \(type) frame of \(length) bytes exceeds the \(maximum)-byte frame limit agreed with the coordinator "
+            + "(raise its --max-frame)"
+    }
 }
 
 /// A feature of the agent that takes part in the session: it may send when connected, handle the messages

@@ -104,17 +104,13 @@ struct AgentSession: Sendable {
         let link = AgentLink(
             send: { message in
                 let frame = message.encodedFrame()
-                // The coordinator would close the connection (103): say why here, and keep the session.
-                guard frame.readableBytes <= maximum + Frame.lengthPrefixSize else {
-                    throw AgentError(
-                        "a \(message.type) frame of \(frame.readableBytes) bytes exceeds the \(maximum)-byte frame limit "
-                            + "agreed with the coordinator (raise its --max-frame)"
-                    )
+                let length = frame.readableBytes - Frame.lengthPrefixSize
+                guard length <= maximum else {
+                    throw FrameTooLarge(type: message.type, length: length, maximum: maximum)
                 }
                 try await outbound.write(frame)
             },
-            nextRequestID: { counter.next() },
-            maximumFrameLength: maximum
+            nextRequestID: { counter.next() }
         )
         for feature in features { try await feature.connected(link) }
         try await withThrowingTaskGroup(of: Void.self) { group in

@@ -28,22 +28,22 @@ actor RoundRunner {
         var seed: UInt64
     }
 
-    /// What one round holds while it collects updates.
-    /// A model a device trains from: the round's base variant, or its region's variant of the same version.
+    /// A region's own variant of the round's base version (published by a `+regional` round).
     private struct TrainingBase {
         var record: ModelVariantRecord
         var file: [UInt8]
         var tensors: TensorSet
     }
 
+    /// What one round holds while it collects updates.
     private struct ActiveRound {
         var id: Int
         var base: TensorSet
         var baseFile: [UInt8]
+        /// By region label: the regions that have their own variant of the base version.
+        var regionBases: [String: TrainingBase] = [:]
         /// Devices that train from their region's variant instead of the base.
-        var regionalBases: [String: TrainingBase] = [:]
-        /// Each region's own model minus the base, flattened, for regions that have one.
-        var regionOffsets: [String: [Float]] = [:]
+        var deviceBases: [String: TrainingBase] = [:]
         var selected: Set<String>
         var responded: Set<String> = []
         var regions: [String: String]
@@ -88,9 +88,7 @@ actor RoundRunner {
         }
         let spec: StrategySpec
         do {
-            // The round checks --min-clients on its total; with --hierarchical each region's aggregator must take
-            // whatever its region sent (a region of 2 devices in a round of min-clients 8 is fine).
-            spec = try StrategySpec(parsing: request.strategy, minimumClients: 1)
+            spec = try StrategySpec(parsing: request.strategy)
         } catch {
             throw ErrorMessage(requestID: request.requestID, code: .badRequest, message: "\(error)")
         }
@@ -154,17 +152,16 @@ actor RoundRunner {
         let loaded = try ModelFile.load(baseFile)
         let deadline = ContinuousClock.now + .milliseconds(request.deadlineMilliseconds)
         // Regional variants of the same version (published by `+regional` rounds): their devices train from them.
-        var regionalBases: [[UInt8]: TrainingBase] = [:]
+        var regionBases: [String: TrainingBase] = [:]
         for record in try await store.modelVariants(model: request.model)
-        where record.version == baseVersion && record.requirements["region"] != nil
-            && record.variant.hasPrefix(request.variant + "-")
-        {
+        where record.version == baseVersion && record.variant.hasPrefix(request.variant + "-") {
+            guard let region = record.requirements["region"] else { continue }
             let file = try models.blobs.read(record.blobPath)
             let tensors = try ModelFile.load(file).tensors
             guard tensors.names == loaded.tensors.names, tensors.shapes == loaded.tensors.shapes else { continue }
-            regionalBases[record.sha256] = TrainingBase(record: record, file: file, tensors: tensors)
+            regionBases[region] = TrainingBase(record: record, file: file, tensors: tensors)
         }
-        let trainable = Set(regionalBases.keys).union([baseRecord.sha256])
+        let trainable = Set(regionBases.values.map(\.record.sha256)).union([baseRecord.sha256])
 
         // Devices online, connected, running the base version (of the variant or of its region's variant).
         var eligible: [DeviceRecord] = []
@@ -220,24 +217,15 @@ actor RoundRunner {
         }
         var deviceBases: [String: TrainingBase] = [:]
         for device in chosen {
-            if let sha = device.installedModels.first(where: { $0.name == request.model })?.sha256,
-                let regional = regionalBases[sha]
-            {
-                deviceBases[device.id] = regional
-            }
-        }
-        var regionOffsets: [String: [Float]] = [:]
-        for regional in regionalBases.values {
-            if let region = regional.record.requirements["region"] {
-                regionOffsets[region] = try regional.tensors.delta(from: loaded.tensors)
-            }
+            let running = device.installedModels.first { $0.name == request.model }?.sha256
+            deviceBases[device.id] = regionBases.values.first { $0.record.sha256 == running }
         }
         active = ActiveRound(
             id: roundID,
             base: loaded.tensors,
             baseFile: baseFile,
-            regionalBases: deviceBases,
-            regionOffsets: regionOffsets,
+            regionBases: regionBases,
+            deviceBases: deviceBases,
             selected: Set(chosen.map(\.id)),
             regions: regions,
             aggregators: aggregators,
@@ -336,7 +324,6 @@ actor RoundRunner {
             let published = try await publishRegional(
                 regional,
                 round: round,
-                regionalBases: Array(regionalBases.values),
                 baseRecord: baseRecord,
                 loaded: loaded,
                 version: baseVersion + 1,
@@ -379,7 +366,8 @@ actor RoundRunner {
         for region in results.keys.sorted() {
             guard let result = results[region] else { continue }
             var delta = result.delta
-            if let offset = round.regionOffsets[region], offset.count == delta.count {
+            if let own = round.regionBases[region] {
+                let offset = try own.tensors.delta(from: round.base)
                 for index in delta.indices { delta[index] += offset[index] }
             }
             try across.add(update: ClientUpdate(delta: delta, sampleCount: result.totalSamples))
@@ -392,7 +380,6 @@ actor RoundRunner {
     private func publishRegional(
         _ regional: [String: AggregationResult],
         round: ActiveRound,
-        regionalBases: [TrainingBase],
         baseRecord: ModelVariantRecord,
         loaded: ModelFile.Loaded,
         version: Int,
@@ -400,22 +387,20 @@ actor RoundRunner {
     ) async throws -> [String] {
         var published: [String] = []
         for region in regional.keys.sorted() where region != "none" && region != "all" {
-            guard let result = regional[region], Self.isVariantSafe(region) else { continue }
-            let start = regionalBases.first { $0.record.requirements["region"] == region }?.tensors ?? round.base
-            var step = ServerOptimizer()
-            let updated = try step.apply(delta: result.delta, to: start)
-            let accuracy = try await evaluate(updated, model: baseRecord.model, featureScale: loaded.featureScale)
-            var metadata = loaded.metadata.merging(["round": "\(roundID)", "region": region]) { _, new in new }
-            if let accuracy { metadata["accuracy"] = String(format: "%.4f", accuracy) }
             let variant = "\(baseRecord.variant)-\(region)"
+            guard let result = regional[region], ModelNames.isValid(variant) else { continue }
+            var step = ServerOptimizer()
+            let updated = try step.apply(delta: result.delta, to: round.regionBases[region]?.tensors ?? round.base)
+            let fileMetadata = loaded.metadata.merging(["round": "\(roundID)", "region": region]) { _, new in new }
+            var metadata = fileMetadata
+            if let accuracy = try await evaluate(updated, model: baseRecord.model, featureScale: loaded.featureScale) {
+                metadata["accuracy"] = String(format: "%.4f", accuracy)
+            }
             _ = try await models.publishGenerated(
                 model: baseRecord.model,
                 version: version,
                 variant: variant,
-                bytes: try ModelFile.write(
-                    updated,
-                    metadata: loaded.metadata.merging(["round": "\(roundID)", "region": region]) { _, new in new }
-                ),
+                bytes: try ModelFile.write(updated, metadata: fileMetadata),
                 requirements: baseRecord.requirements.merging(["region": region]) { _, new in new },
                 metadata: metadata,
                 replan: false
@@ -423,14 +408,6 @@ actor RoundRunner {
             published.append(variant)
         }
         return published
-    }
-
-    /// Region labels become part of a variant name: letters, digits, `-`, `_` and `.` only.
-    static func isVariantSafe(_ region: String) -> Bool {
-        !region.isEmpty && region.count <= 32
-            && region.unicodeScalars.allSatisfy {
-                CharacterSet.alphanumerics.contains($0) || "-_.".unicodeScalars.contains($0)
-            }
     }
 
     // MARK: Updates
@@ -463,7 +440,7 @@ actor RoundRunner {
             status = .declined
         } else {
             do {
-                let regional = round.regionalBases[deviceID]
+                let regional = round.deviceBases[deviceID]
                 let (baseFile, base) = (regional?.file ?? round.baseFile, regional?.tensors ?? round.base)
                 let delta =
                     update.encoding == .quantized

@@ -15,7 +15,9 @@ struct StrategySpec: Sendable, CustomStringConvertible {
 
     static let defaultName = "fedavg+adam=0.05"
 
-    init(parsing raw: String, minimumClients: Int) throws {
+    /// The strategies take every update they are given: a round checks `--min-clients` on its total (with
+    /// `--hierarchical`, a region of 2 devices in a round of min-clients 8 is fine).
+    init(parsing raw: String) throws {
         let text = raw.isEmpty || raw == "default" ? Self.defaultName : raw
         var parts = text.split(separator: "+").map(String.init)
         guard let first = parts.first else { throw StrategyError("empty strategy") }
@@ -37,17 +39,17 @@ struct StrategySpec: Sendable, CustomStringConvertible {
             guard bound == nil else {
                 throw StrategyError("+bound applies to median and trimmed-mean; with fedavg use +clip=NORM")
             }
-            strategy = FedAvg(minimumClients: minimumClients)
+            strategy = FedAvg()
         case "median":
-            strategy = FedMedian(minimumClients: minimumClients, medianNormBound: bound)
+            strategy = FedMedian(medianNormBound: bound)
         case "trimmed-mean":
             strategy = try Self.checked {
-                try FedTrimmedMean(trimFraction: value ?? 0.2, minimumClients: minimumClients, medianNormBound: bound)
+                try FedTrimmedMean(trimFraction: value ?? 0.2, medianNormBound: bound)
             }
         case "multi-krum":
             guard bound == nil else { throw StrategyError("+bound applies to median and trimmed-mean") }
             strategy = try Self.checked {
-                try MultiKrum(maliciousFraction: value ?? 0.3, minimumClients: minimumClients)
+                try MultiKrum(maliciousFraction: value ?? 0.3)
             }
         default:
             throw StrategyError("unknown strategy \"\(name)\": use fedavg, median, trimmed-mean or multi-krum")

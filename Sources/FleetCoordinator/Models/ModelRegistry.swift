@@ -121,8 +121,11 @@ struct ModelRegistry: Sendable {
             "model published",
             metadata: ["model": "\(begin.model)", "version": "\(begin.version)", "variant": "\(begin.variant)"]
         )
-        let assigned = replan ? try await replanAll(model: begin.model) : []
-        if replan { try await prune(model: begin.model) }
+        var assigned: [ModelAssignment] = []
+        if replan {
+            assigned = try await replanAll(model: begin.model)
+            try await prune(model: begin.model)
+        }
         return ModelPushed(
             requestID: requestID,
             model: begin.model,

@@ -113,7 +113,12 @@ final class Fleet: @unchecked Sendable {
         await coordinator?.terminate()
     }
 
+    /// Removes the scenario's folder, unless one of its tests recorded an issue: then its logs stay for reading.
     func cleanUp() {
+        if ChildLogs.failed(under: root) {
+            print("end-to-end logs kept in \(root)")
+            return
+        }
         try? FileManager.default.removeItem(atPath: root)
     }
 }

@@ -21,6 +21,7 @@ final class FleetProcess: @unchecked Sendable {
         process.standardError = log
         process.standardOutput = log
         try process.run()
+        ChildLogs.register(logPath, name: name)
     }
 
     var pid: Int32 { process.processIdentifier }
@@ -53,6 +54,7 @@ final class FleetProcess: @unchecked Sendable {
     }
 
     deinit {
+        ChildLogs.unregister(logPath)
         if process.isRunning { kill(pid, SIGKILL) }
     }
 }

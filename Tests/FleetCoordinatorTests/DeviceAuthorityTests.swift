@@ -12,13 +12,13 @@ import Testing
 
     func makeAuthority() throws -> (DeviceAuthority, AdminRequests) {
         let store = try CoordinatorStore.inMemory()
-        let authority = DeviceAuthority(store: store, adminCredential: .generate(), logger: Logger(label: "test"))
+        let authority = DeviceAuthority(store: store, adminCredential: .generate(), logger: Logger.quietTest)
         let models = ModelRegistry(
             store: store,
             dataDirectory: FileManager.default.temporaryDirectory.appendingPathComponent("fleet-test-\(UUID())").path,
             releaseKey: .generate(),
             connections: ConnectionRegistry(),
-            logger: Logger(label: "test")
+            logger: Logger.quietTest
         )
         return (authority, AdminRequests(store: store, presence: PresenceTracker(offlineTimeout: 30), models: models))
     }
@@ -103,7 +103,7 @@ import Testing
 
     @Test func expiredTokenIsRefused() async throws {
         let store = try CoordinatorStore.inMemory()
-        let authority = DeviceAuthority(store: store, adminCredential: .generate(), logger: Logger(label: "test"))
+        let authority = DeviceAuthority(store: store, adminCredential: .generate(), logger: Logger.quietTest)
         _ = try await store.createToken(
             NewEnrolmentToken(
                 id: "t-old",
@@ -128,7 +128,7 @@ import Testing
 
     @Test func adminCredentialIsChecked() throws {
         let credential = AdminCredential.generate()
-        let authority = DeviceAuthority(store: try .inMemory(), adminCredential: credential, logger: Logger(label: "t"))
+        let authority = DeviceAuthority(store: try .inMemory(), adminCredential: credential, logger: Logger.quietTest)
         #expect(
             authority.authenticateAdmin(
                 AdminAuthenticate(nonce: nonce, proof: credential.proof(nonce: nonce)),

@@ -21,7 +21,7 @@ import Testing
 
     func setUp() async throws -> Setup {
         let store = try CoordinatorStore.inMemory()
-        let logger = Logger(label: "test")
+        let logger = Logger.quietTest
         let models = ModelRegistry(
             store: store,
             dataDirectory: FileManager.default.temporaryDirectory.appendingPathComponent("fleet-obs-\(UUID())").path,

@@ -1,3 +1,5 @@
+import FleetWire
+
 /// Where the agent keeps installed models and incoming transfers under its data directory.
 ///
 /// ```
@@ -16,22 +18,8 @@
 ///
 /// Model names come from the coordinator, so they are validated before they become path components.
 public enum ModelStorageLayout {
-    /// The longest model name accepted.
-    public static let maximumModelNameLength = 64
-
-    /// Whether `name` is a safe model name: 1 to 64 characters from `[A-Za-z0-9._-]`, not starting with
-    /// `.` (which rules out `.`, `..` and hidden files) and not containing `..`.
-    public static func isValidModelName(_ name: String) -> Bool {
-        let scalars = name.unicodeScalars
-        guard (1...maximumModelNameLength).contains(scalars.count), scalars.first != ".", !name.contains("..")
-        else { return false }
-        return scalars.allSatisfy { scalar in
-            switch scalar {
-            case "A"..."Z", "a"..."z", "0"..."9", ".", "_", "-": true
-            default: false
-            }
-        }
-    }
+    /// Whether `name` is a safe model name: the protocol's one rule, ``ModelNameRule``.
+    public static func isValidModelName(_ name: String) -> Bool { ModelNameRule.isValid(name) }
 
     /// The directory that holds one model's installed files: `DATA_DIR/models/<model>`.
     public static func modelDirectory(dataDirectory: String, model: String) -> String {

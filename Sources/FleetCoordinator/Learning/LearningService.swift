@@ -35,6 +35,7 @@ struct LearningService: DeviceMessageHandler, AdminMessageHandler {
 
     /// Publishes version 1 of a model with a seeded random initialisation.
     private func initialise(_ request: InitModel) async throws -> ModelPushed {
+        try ModelNames.validate(request.model, request.variant, requestID: request.requestID)
         guard request.architecture == "mlp" else {
             throw ErrorMessage(requestID: request.requestID, code: .badRequest, message: "architecture must be mlp")
         }

@@ -11,19 +11,39 @@ actor UploadSessions {
         var handle: FileHandle
         var received: Int
         var hasher: BlobHasher
+        var lastActivity: ContinuousClock.Instant
     }
 
     private var uploads: [String: Upload] = [:]
     private let directory: String
     /// The largest model file accepted.
     let maximumSize: Int
+    /// An upload that receives nothing for this long is discarded with its file (a `fleetctl` that died mid-push).
+    let idleTimeout: Duration
 
-    init(dataDirectory: String, maximumSize: Int = 1 << 30) {
+    /// Uploads live only in this actor's memory, so any `uploads/*.part` found at start was left by a coordinator
+    /// that stopped mid-upload (or mid-publish): it is removed here, before any new upload begins.
+    init(dataDirectory: String, maximumSize: Int = 1 << 30, idleTimeout: Duration = .seconds(600)) {
         directory = dataDirectory + "/uploads"
         self.maximumSize = maximumSize
+        self.idleTimeout = idleTimeout
+        let leftovers = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        for name in leftovers where name.hasSuffix(".part") {
+            try? FileManager.default.removeItem(atPath: directory + "/" + name)
+        }
+    }
+
+    /// The uploads in progress (for tests and diagnostics).
+    var count: Int { uploads.count }
+
+    private func discardIdle(now: ContinuousClock.Instant = .now) {
+        for (id, upload) in uploads where now - upload.lastActivity > idleTimeout {
+            discard(id)
+        }
     }
 
     func begin(_ request: UploadBegin) throws -> String {
+        discardIdle()
         guard request.size > 0, request.size <= maximumSize else {
             throw ErrorMessage(
                 requestID: request.requestID,
@@ -40,11 +60,19 @@ actor UploadSessions {
         else {
             throw ErrorMessage(requestID: request.requestID, code: .internalError, message: "cannot create \(path)")
         }
-        uploads[uploadID] = Upload(begin: request, path: path, handle: handle, received: 0, hasher: BlobHasher())
+        uploads[uploadID] = Upload(
+            begin: request,
+            path: path,
+            handle: handle,
+            received: 0,
+            hasher: BlobHasher(),
+            lastActivity: .now
+        )
         return uploadID
     }
 
     func append(_ chunk: UploadChunk) throws {
+        discardIdle()
         guard var upload = uploads[chunk.uploadID] else {
             throw ErrorMessage(requestID: chunk.requestID, code: .notFound, message: "no upload \(chunk.uploadID)")
         }
@@ -66,6 +94,7 @@ actor UploadSessions {
         try upload.handle.write(contentsOf: chunk.bytes)
         upload.hasher.update(chunk.bytes)
         upload.received += chunk.bytes.count
+        upload.lastActivity = .now
         uploads[chunk.uploadID] = upload
     }
 
@@ -101,22 +130,13 @@ actor UploadSessions {
     }
 }
 
-/// Model and variant names end up in paths on devices: keep them to a safe alphabet.
+/// Model and variant names end up in paths on devices: the protocol's one rule, ``ModelNameRule``.
 enum ModelNames {
-    static func isValid(_ name: String) -> Bool {
-        !name.isEmpty && name.count <= 64 && name != "." && name != ".."
-            && name.unicodeScalars.allSatisfy {
-                CharacterSet.alphanumerics.contains($0) && $0.isASCII || "._-".unicodeScalars.contains($0)
-            }
-    }
+    static func isValid(_ name: String) -> Bool { ModelNameRule.isValid(name) }
 
     static func validate(_ names: String..., requestID: UInt64) throws {
         for name in names where !isValid(name) {
-            throw ErrorMessage(
-                requestID: requestID,
-                code: .badRequest,
-                message: "invalid name \"\(name)\": use 1–64 of A-Z a-z 0-9 . _ -"
-            )
+            throw ErrorMessage(requestID: requestID, code: .badRequest, message: ModelNameRule.explain(name))
         }
     }
 }

@@ -58,6 +58,8 @@ extension FleetCtl {
                     guard let data = FileManager.default.contents(atPath: evalData) else {
                         throw ValidationError("cannot read \(evalData)")
                     }
+                    // An empty request field means "no evaluation rows": say so instead of sending none.
+                    guard !data.isEmpty else { throw ControlError("--eval-data \(evalData): empty CSV: no header") }
                     evaluation = Array(data)
                 }
                 let request = StartRound(

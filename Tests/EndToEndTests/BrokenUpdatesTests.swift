@@ -130,6 +130,50 @@ extension EndToEnd {
                 )
             )
             #expect(all.count == 2 && !all.contains { $0.status == "running" })
+
+            // Evaluation rows that do not fit are refused at `round start` (nothing is recorded, the coordinator
+            // keeps serving); among them the crafted file that made the old reader reserve 280 GB and abort.
+            let crafted = String(repeating: "a,", count: 100_000) + "label\n" + String(repeating: "1\n", count: 350_000)
+            let cases = [
+                ("crafted", crafted, "--eval-data: line 2: 1 fields, header has 100001"),
+                ("no-label", "p0,p1\n1,2\n", "--eval-data: missing column label"),
+                ("words", "p0,label\nx,1\n", "--eval-data: row 2, column p0: invalid value x"),
+                (
+                    "narrow", "p0,p1,label\n1,2,3\n",
+                    "--eval-data has 2 feature columns before `label`; the model takes 64"
+                ),
+                ("empty", "", "empty CSV: no header"),
+            ]
+            for (name, text, message) in cases {
+                let path = "\(fleet.root)/\(name).csv"
+                try text.write(toFile: path, atomically: true, encoding: .utf8)
+                let result = try runCommand(
+                    "fleetctl",
+                    [
+                        "round", "start", "digits-mlp", "--data-dir", fleet.coordinatorDirectory, "--clients", "2",
+                        "--min-clients", "2", "--eval-data", path,
+                    ]
+                )
+                #expect(result.status == 1 && result.stderr.contains(message), "\(name): \(result.stderr)")
+            }
+            #expect(fleet.coordinator?.isRunning == true)
+            #expect(
+                try fleet.fleetctl(["rounds", "digits-mlp", "--data-dir", fleet.coordinatorDirectory, "--json"])
+                    .components(separatedBy: "\"round\"").count == 3,
+                "no round was recorded for the refused starts"
+            )
+            // The agent's own trainer refuses the same file with the reason (no abort).
+            let train = try runCommand(
+                "fleet-agent",
+                [
+                    "train", "--model-in", "\(fleet.root)/agent-client-0/models/digits-mlp/current.safetensors",
+                    "--model-out", "\(fleet.root)/trained.safetensors", "--data", "\(fleet.root)/crafted.csv",
+                ]
+            )
+            #expect(
+                train.status != 0 && train.stderr.contains("line 2: 1 fields, header has 100001"),
+                "\(train.stderr)"
+            )
             await fleet.stopAll()
         }
 

@@ -31,6 +31,8 @@ public struct ParticipantView: Codable, Sendable, Equatable {
     public var bytesUp: Int
     public var bytesDown: Int
     public var metrics: [String: String]
+    /// Why the coordinator refused the update (status `refused`) or the device declined; empty otherwise.
+    public var reason: String
 }
 
 public struct RoundDetailView: Codable, Sendable, Equatable {
@@ -81,7 +83,8 @@ extension FleetInspector {
                     sampleCount: $0.sampleCount,
                     bytesUp: $0.bytesUp,
                     bytesDown: $0.bytesDown,
-                    metrics: $0.metrics
+                    metrics: $0.metrics,
+                    reason: $0.reason
                 )
             }
         )

@@ -45,7 +45,12 @@ extension FleetCtl {
             @Option(help: "Tensors devices keep personal, e.g. fc3. (the last layer).") var personalPrefix = ""
             @Flag(help: "Devices upload 8-bit quantised updates (lossy, about 4x smaller).") var quantize = false
             @Flag(help: "Aggregate per region label first, then across regions.") var hierarchical = false
-            @Flag(help: "Wait for the rounds and print each as it finishes (needs --data-dir).") var wait = false
+            @Flag(
+                help: """
+                    Wait for the rounds and print each as it finishes (needs --data-dir); exits 1 if a round \
+                    failed, with its reason.
+                    """
+            ) var wait = false
 
             func run() async throws {
                 var evaluation: [UInt8] = []
@@ -53,6 +58,8 @@ extension FleetCtl {
                     guard let data = FileManager.default.contents(atPath: evalData) else {
                         throw ValidationError("cannot read \(evalData)")
                     }
+                    // An empty request field means "no evaluation rows": say so instead of sending none.
+                    guard !data.isEmpty else { throw ControlError("--eval-data \(evalData): empty CSV: no header") }
                     evaluation = Array(data)
                 }
                 let request = StartRound(
@@ -85,28 +92,13 @@ extension FleetCtl {
                     }
                 }
                 guard wait else { return }
-                let last = started.firstRound + started.rounds - 1
-                var printed = Set<Int>()
-                while true {
-                    let all = try await inspector.rounds(model: model).filter {
-                        $0.round >= started.firstRound && $0.round <= last
-                    }
-                    for round in all where round.status != "running" && !printed.contains(round.round) {
-                        printed.insert(round.round)
-                        if !output.json {
-                            print(
-                                "round \(round.round): \(round.status)"
-                                    + (round.testAccuracy.map { String(format: ", test accuracy %.4f", $0) } ?? "")
-                                    + ", \(round.participants) update(s), \(round.bytesUp) B up, \(round.bytesDown) B down"
-                            )
-                        }
-                    }
-                    if printed.count == started.rounds {
-                        if output.json { print(try Output.json(all)) }
-                        return
-                    }
-                    try await Task.sleep(for: .milliseconds(250))
-                }
+                try await RoundWait(
+                    inspector: inspector,
+                    model: model,
+                    rounds: started.firstRound...(started.firstRound + started.rounds - 1),
+                    stallLimit: .seconds(2 * (request.deadlineMilliseconds / 1000) + 60),
+                    json: output.json
+                ).run()
             }
         }
 
@@ -131,7 +123,7 @@ extension FleetCtl {
                     ]
                     lines.append(
                         Table(
-                            headers: ["DEVICE", "STATUS", "SAMPLES", "BYTES UP", "BYTES DOWN", "METRICS"],
+                            headers: ["DEVICE", "STATUS", "SAMPLES", "BYTES UP", "BYTES DOWN", "METRICS", "REASON"],
                             rows: detail.participants.map {
                                 [
                                     $0.device, $0.status, String($0.sampleCount), String($0.bytesUp),
@@ -139,6 +131,7 @@ extension FleetCtl {
                                     $0.metrics.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(
                                         separator: " "
                                     ),
+                                    $0.reason,
                                 ]
                             }
                         ).render()

@@ -138,20 +138,27 @@ extension EndToEnd {
                     + regional.map { String(format: "%.3f", $0.testAccuracy ?? 0) }.joined(separator: " ")
             )
 
-            // Too few devices: the round fails cleanly and the model is kept.
+            // Too few devices: `round start` refuses at once, saying which devices can train and why the others
+            // cannot; nothing runs and the model is kept.
             let before = fleet.installedVersions(of: "digits-mlp").max() ?? 0
-            let failed = try JSONDecoder().decode(
-                [Round].self,
-                from: Data(
-                    fleet.fleetctl([
-                        "round", "start", "digits-mlp", "--data-dir", fleet.coordinatorDirectory, "--clients", "30",
-                        "--min-clients", "25",
-                        "--deadline", "2s", "--wait", "--json",
-                    ]).utf8
-                )
+            let refused = try runCommand(
+                "fleetctl",
+                [
+                    "round", "start", "digits-mlp", "--data-dir", fleet.coordinatorDirectory, "--clients", "30",
+                    "--min-clients", "25", "--deadline", "2s", "--wait", "--json",
+                ]
             )
-            #expect(failed.first?.status == "failed")
-            #expect(failed.first?.publishedVersion == nil)
+            #expect(refused.status != 0)
+            #expect(
+                refused.stderr.contains("round cannot run: min-clients 25 but 19 device(s) can train")
+                    && refused.stderr.contains("1 without training consent (client-19)"),
+                "\(refused.stderr)"
+            )
+            #expect(
+                try fleet.fleetctl(["rounds", "digits-mlp", "--data-dir", fleet.coordinatorDirectory, "--json"])
+                    .components(separatedBy: "\"round\"").count == 1 + 10 + 2 + 2,
+                "no round recorded"
+            )
             #expect(fleet.installedVersions(of: "digits-mlp").max() == before)
             await fleet.stopAll()
         }

@@ -64,13 +64,53 @@ import Testing
             try aggregator.add(update: update([1, 2]))
             #expect(aggregator.clientCount == 1)
         }
-        for strategy in strategies where strategy.name != "fedavg" {
+        for strategy in strategies {
             var aggregator = try strategy.makeAggregator(base: base, expectedClients: 1)
-            #expect(throws: AggregationError.nonFiniteUpdate) { try aggregator.add(update: update([.nan, 1])) }
+            for bad: Float in [.nan, .infinity, -.infinity] {
+                #expect(throws: AggregationError.nonFiniteUpdate) { try aggregator.add(update: update([bad, 1])) }
+            }
         }
-        var fedAvg = try FedAvg().makeAggregator(base: base, expectedClients: 1)
-        try fedAvg.add(update: update([.infinity, 1]))
-        #expect(throws: AggregationError.nonFiniteResult) { try fedAvg.finish() }
+    }
+
+    /// A NaN or infinite update is refused alone: every strategy finishes with the others' aggregate.
+    @Test func nonFiniteUpdateIsRefusedAloneAndTheRoundFinishes() throws {
+        let base = try Fixtures.flatBase(2)
+        let strategies: [any AggregationStrategy] = [
+            FedAvg(), FedMedian(), try FedTrimmedMean(trimFraction: 0),
+            try NormClipping(wrapping: FedAvg(), maxNorm: 100),
+            try MultiKrum(maliciousFraction: 0),
+        ]
+        for strategy in strategies {
+            var aggregator = try strategy.makeAggregator(base: base, expectedClients: 4)
+            try aggregator.add(update: update([1, 2]))
+            for bad: [Float] in [[.nan, 0], [0, .infinity], [-.infinity, -.infinity]] {
+                #expect(throws: AggregationError.nonFiniteUpdate) { try aggregator.add(update: update(bad)) }
+            }
+            try aggregator.add(update: update([3, 4]))
+            let result = try #require(try aggregator.finish(), "\(strategy.name)")
+            #expect(result.clientsUsed == 2, "\(strategy.name)")
+            #expect(result.delta == [2, 3], "\(strategy.name): \(result.delta)")
+        }
+    }
+
+    @Test func screenRefusesAbsurdlyScaledUpdatesAndKeepsPoisonedButPlausibleOnes() throws {
+        let base = try TensorSet([NamedTensor(name: "w", shape: [4], values: [3, 0, 4, 0])])  // norm 5
+        let screen = UpdateScreen(base: base)
+        #expect(screen.maximumNorm == 5_000)
+        // A sign-flipped ×10 update of an honest step stays for the robust strategies to weigh.
+        #expect(try screen.check(update([-30, 0, -40, 0])) == 50)
+        #expect(throws: AggregationError.updateTooLarge(norm: 6_000, limit: 5_000)) {
+            try screen.check(update([0, 6_000, 0, 0]))
+        }
+        // Finite values whose squares overflow are too large, not silently infinite.
+        #expect(throws: (any Error).self) { try screen.check(update([1e30, 0, 0, 0])) }
+        #expect(throws: AggregationError.nonFiniteUpdate) { try screen.check(update([.nan, 0, 0, 0])) }
+        #expect(throws: AggregationError.nonFiniteUpdate) {
+            try screen.check(ClientUpdate(delta: [1, 0, 0, 0], sampleCount: 1, scale: .infinity))
+        }
+        // A base of zeros still admits ordinary first steps.
+        let zeros = UpdateScreen(base: try TensorSet([NamedTensor(name: "w", shape: [2], values: [0, 0])]))
+        #expect(zeros.maximumNorm == 1_000)
     }
 
     @Test func medianWithOddAndEvenCounts() throws {
@@ -208,5 +248,27 @@ import Testing
                 }
             }
         }
+    }
+}
+
+@Suite struct SampleWeightCapTests {
+    @Test func aLiedSampleCountWeighsAtMostFourMedians() throws {
+        let counts = [80, 95, 110, 2_147_483_647]
+        // Median (95 + 110) / 2 = 102.5: the cap is 410; honest counts are untouched.
+        #expect(SampleWeightCap.default.limit(for: counts) == 410)
+        #expect(SampleWeightCap.default.capped(counts) == [80, 95, 110, 410])
+        #expect(SampleWeightCap.none.capped(counts) == counts)
+        // In FedAvg the liar's update now weighs 410 of 695 instead of all but 1e-7 of the round.
+        let base = try Fixtures.flatBase(1)
+        let capped = SampleWeightCap.default.capped(counts)
+        let updates = zip([Float(0), 0, 0, 100], capped).map { ClientUpdate(delta: [$0], sampleCount: $1) }
+        let result = try #require(try FedAvg().aggregate(base: base, updates: updates))
+        #expect(abs(result.delta[0] - 100 * 410 / 695) < 1e-3)
+    }
+
+    @Test func multiplesBelowOneAreRefused() throws {
+        #expect(throws: AggregationError.self) { try SampleWeightCap(medianMultiple: 0.5) }
+        #expect(throws: AggregationError.self) { try SampleWeightCap(medianMultiple: .infinity) }
+        #expect(try SampleWeightCap(medianMultiple: 0) == .none)
     }
 }

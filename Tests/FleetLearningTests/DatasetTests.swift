@@ -49,3 +49,41 @@ import Testing
         #expect(data.labels == [0, 1])
     }
 }
+
+/// `CSVDatasetReader` allocates by what it has read and checked, never by what the input announces.
+@Suite struct CraftedCSVTests {
+    /// The file: a header of 100,000 columns and 700,000 short lines, about 900 KB. The old reader
+    /// reserved (lines − 1) × columns floats (280 GB) before checking the first row, and the process aborted.
+    static func crafted() -> String {
+        String(repeating: "a,", count: 100_000) + "label\n" + String(repeating: "1\n", count: 350_000)
+    }
+
+    @Test func aHugeHeaderOverManyShortLinesIsRefusedAtTheFirstRow() {
+        let text = Self.crafted()
+        #expect(text.utf8.count > 900_000)
+        #expect(throws: DatasetError.fieldCount(line: 2, expected: 100_001, actual: 1)) {
+            try CSVDatasetReader().parse(text)
+        }
+    }
+
+    @Test func blankLinesAreSkippedWhereverTheyAre() throws {
+        let data = try CSVDatasetReader().parse("\n a , label \n\n1,0\r\n\r\n 2 ,1\r3,1\n\n")
+        #expect(data.features == [1, 2, 3])
+        #expect(data.labels == [0, 1, 1])
+        let lines = Array(CSVLines("x\n\ny\r\nz"))
+        #expect(lines.map(\.number) == [1, 3, 4])
+        #expect(lines.map(\.text) == ["x", "y", "z"])
+    }
+
+    @Test func filesOverTheLimitAreRefusedBeforeReading() throws {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("big-\(UUID().uuidString).csv")
+        #expect(FileManager.default.createFile(atPath: url.path, contents: nil))
+        defer { try? FileManager.default.removeItem(at: url) }
+        let handle = try FileHandle(forWritingTo: url)
+        try handle.truncate(atOffset: UInt64(CSVDatasetReader.maximumFileBytes + 1))
+        try handle.close()
+        #expect(throws: DatasetError.tooLarge(bytes: CSVDatasetReader.maximumFileBytes + 1, limit: 256 << 20)) {
+            try CSVDatasetReader().read(contentsOf: url)
+        }
+    }
+}

@@ -6,21 +6,27 @@ import FleetWire
 import Foundation
 import Logging
 
-/// Runs federated rounds, one job (`--rounds N`) at a time: picks eligible devices, sends them training tasks,
-/// aggregates their updates as they arrive (streaming for FedAvg and clipping), publishes the next version
-/// through the model registry (so devices receive it as a delta), evaluates it, and records everything.
+/// Runs federated rounds, one job (`--rounds N`) at a time: picks eligible devices (`RoundEligibility`), sends
+/// them training tasks, screens their updates as they arrive (`RoundCollection`), aggregates, evaluates
+/// (`RoundEvaluation`) and publishes the next version through the model registry (`RoundPublisher`), so
+/// devices receive it as a delta. Every round of a job gets a row, and every row ends `published` or
+/// `failed` with the reason, whatever goes wrong: no round stays `running` after its job.
 actor RoundRunner {
     let store: CoordinatorStore
     let models: ModelRegistry
     let connections: ConnectionRegistry
     let presence: PresenceTracker
     let logger: Logger
+    /// Bounds each device's sample-count weight against the round's median (`--max-sample-weight`).
+    let weightCap: SampleWeightCap
 
     /// Request ids of coordinator-originated requests have bit 62 set, so they never collide with a device's own.
     static let requestIDBase: UInt64 = 1 << 62
+    static let interrupted = "interrupted: the coordinator stopped during the round; model kept"
+    static let notRun = "not run: the coordinator stopped before this round of its job"
 
     private var job: Task<Void, Never>?
-    private var active: ActiveRound?
+    private var active: RoundCollection?
 
     struct Settings: Sendable {
         var request: StartRound
@@ -28,29 +34,14 @@ actor RoundRunner {
         var seed: UInt64
     }
 
-    /// A region's own variant of the round's base version (published by a `+regional` round).
-    private struct TrainingBase {
-        var record: ModelVariantRecord
-        var file: [UInt8]
-        var tensors: TensorSet
-    }
-
-    /// What one round holds while it collects updates.
-    private struct ActiveRound {
-        var id: Int
-        var base: TensorSet
-        var baseFile: [UInt8]
-        /// By region label: the regions that have their own variant of the base version.
-        var regionBases: [String: TrainingBase] = [:]
-        /// Devices that train from their region's variant instead of the base.
-        var deviceBases: [String: TrainingBase] = [:]
-        var selected: Set<String>
-        var responded: Set<String> = []
-        var regions: [String: String]
-        var aggregators: [String: any UpdateAggregator]
+    /// How a round ended, as recorded.
+    private struct Outcome {
+        var status: RoundRecord.Status = .failed
+        var publishedVersion: Int?
+        var accuracy: Double?
         var bytesUp = 0
-        var updates = 0
-        var hierarchical: Bool
+        var bytesDown = 0
+        var detail: String
     }
 
     init(
@@ -58,17 +49,21 @@ actor RoundRunner {
         models: ModelRegistry,
         connections: ConnectionRegistry,
         presence: PresenceTracker,
-        logger: Logger
+        logger: Logger,
+        weightCap: SampleWeightCap = .default
     ) {
         self.store = store
         self.models = models
         self.connections = connections
         self.presence = presence
         self.logger = logger
+        self.weightCap = weightCap
     }
 
-    // MARK: Starting
+    // MARK: Starting and stopping
 
+    /// Checks everything a round needs before answering: the arguments, the strategy, the base model, the
+    /// evaluation rows (`--eval-data` must fit the model), and enough devices that can train.
     func start(_ request: StartRound) async throws -> RoundStarted {
         guard job == nil else {
             throw ErrorMessage(
@@ -99,14 +94,37 @@ actor RoundRunner {
                 message: "+regional keeps each region's model: run the round with --hierarchical"
             )
         }
-        guard let latest = try await store.latestVersion(model: request.model),
-            try await store.modelVariant(model: request.model, version: latest, variant: request.variant) != nil
-        else {
+        let bases: RoundBases
+        do {
+            bases = try await RoundBases.load(
+                model: request.model,
+                variant: request.variant,
+                store: store,
+                models: models
+            )
+        } catch let error as RoundError {
+            throw ErrorMessage(requestID: request.requestID, code: .notFound, message: error.description)
+        }
+        if !request.evaluationCSV.isEmpty {
+            do {
+                _ = try RoundEvaluation(csv: request.evaluationCSV, model: bases.loaded)
+            } catch {
+                throw ErrorMessage(requestID: request.requestID, code: .badRequest, message: error.description)
+            }
+        }
+        let eligibility = try await RoundEligibility.assess(
+            bases: bases,
+            store: store,
+            connections: connections,
+            presence: presence
+        )
+        guard eligibility.possible >= request.minimumClients else {
             throw ErrorMessage(
                 requestID: request.requestID,
-                code: .notFound,
-                message:
-                    "no \(request.variant) variant at the newest version of \(request.model): push one or use `fleetctl model init`"
+                code: .conflict,
+                message: "round cannot run: min-clients \(request.minimumClients) but \(eligibility.possible) "
+                    + "device(s) can train: \(eligibility.summary(base: bases.name)). Lower --min-clients (and "
+                    + "--clients) to what the fleet has, or bring devices online with training consent"
             )
         }
         if !request.evaluationCSV.isEmpty {
@@ -118,159 +136,153 @@ actor RoundRunner {
         return RoundStarted(requestID: request.requestID, firstRound: firstRound, rounds: request.rounds)
     }
 
-    func stop() {
-        job?.cancel()
+    /// Stops the job and waits until its rounds are recorded as ended.
+    func stop() async {
+        guard let job else { return }
+        job.cancel()
+        await job.value
+    }
+
+    /// At start: rounds left `running` by a coordinator that stopped mid-round end as failed, and the rest of
+    /// their job is recorded as not run, so `fleetctl round start --wait` ends.
+    func recoverInterruptedRounds() async throws {
+        let ended = try await store.failInterruptedRounds(
+            detail: Self.interrupted,
+            skippedDetail: Self.notRun,
+            at: Date()
+        )
+        if !ended.isEmpty {
+            logger.warning("rounds interrupted by a stop recorded as failed", metadata: ["rounds": "\(ended)"])
+        }
     }
 
     private func runJob(_ settings: Settings) async {
         var optimizer = settings.spec.optimizer
-        for index in 0..<settings.request.rounds where !Task.isCancelled {
-            do {
-                try await runRound(settings, optimizer: &optimizer)
-            } catch {
-                logger.error(
-                    "round failed",
-                    metadata: ["model": "\(settings.request.model)", "index": "\(index)", "error": "\(error)"]
-                )
-            }
+        for index in 0..<settings.request.rounds {
+            await runRound(settings, index: index, optimizer: &optimizer)
         }
         job = nil
     }
 
     // MARK: One round
 
-    private func runRound(_ settings: Settings, optimizer: inout ServerOptimizer) async throws {
+    /// Records the round, conducts it, and records how it ended, whatever happens.
+    private func runRound(_ settings: Settings, index: Int, optimizer: inout ServerOptimizer) async {
         let request = settings.request
-        guard let baseVersion = try await store.latestVersion(model: request.model),
-            let baseRecord = try await store.modelVariant(
-                model: request.model,
-                version: baseVersion,
-                variant: request.variant
-            )
-        else { throw StrategyError("no base model") }
-        let baseFile = try models.blobs.read(baseRecord.blobPath)
-        let loaded = try ModelFile.load(baseFile)
-        let deadline = ContinuousClock.now + .milliseconds(request.deadlineMilliseconds)
-        // Regional variants of the same version (published by `+regional` rounds): their devices train from them.
-        var regionBases: [String: TrainingBase] = [:]
-        for record in try await store.modelVariants(model: request.model)
-        where record.version == baseVersion && record.variant.hasPrefix(request.variant + "-") {
-            guard let region = record.requirements["region"] else { continue }
-            let file = try models.blobs.read(record.blobPath)
-            let tensors = try ModelFile.load(file).tensors
-            guard tensors.names == loaded.tensors.names, tensors.shapes == loaded.tensors.shapes else { continue }
-            regionBases[region] = TrainingBase(record: record, file: file, tensors: tensors)
-        }
-        let trainable = Set(regionBases.values.map(\.record.sha256)).union([baseRecord.sha256])
-
-        // Devices online, connected, running the base version (of the variant or of its region's variant).
-        var eligible: [DeviceRecord] = []
-        let waitStarted = ContinuousClock.now
-        while ContinuousClock.now < deadline && !Task.isCancelled {
-            eligible = try await eligibleDevices(model: request.model, sha256s: trainable)
-            if eligible.count >= request.clients { break }
-            if eligible.count >= request.minimumClients && ContinuousClock.now - waitStarted > .seconds(3) { break }
-            try await Task.sleep(for: .milliseconds(100))
-        }
+        let baseVersion = (try? await store.latestVersion(model: request.model)) ?? 0
         let roundSettings: [String: String] = [
             "clients": "\(request.clients)", "min-clients": "\(request.minimumClients)",
             "deadline-ms": "\(request.deadlineMilliseconds)", "local-epochs": "\(request.parameters.localEpochs)",
             "lr": "\(request.parameters.learningRate)", "batch-size": "\(request.parameters.batchSize)",
             "quantize": "\(request.parameters.quantize)", "hierarchical": "\(request.hierarchical)",
-            "personal-prefix": request.personalPrefix,
+            "personal-prefix": request.personalPrefix, "job": "\(index + 1)/\(request.rounds)",
+            "max-sample-weight": "\(weightCap)",
         ]
-        let roundID = try await store.startRound(
-            model: request.model,
-            variant: request.variant,
-            baseVersion: baseVersion,
-            strategy: settings.spec.text,
-            settings: roundSettings,
-            seed: settings.seed,
-            at: Date()
-        )
-        guard eligible.count >= request.minimumClients else {
-            try await store.finishRound(
-                id: roundID,
-                status: .failed,
-                publishedVersion: nil,
-                testAccuracy: nil,
-                bytesUp: 0,
-                bytesDown: 0,
-                detail: "only \(eligible.count) eligible device(s), min-clients \(request.minimumClients); model kept",
+        let started = await uncancelled { [store, settings] in
+            try await store.startRound(
+                model: request.model,
+                variant: request.variant,
+                baseVersion: baseVersion,
+                strategy: settings.spec.text,
+                settings: roundSettings,
+                seed: settings.seed,
                 at: Date()
             )
+        }
+        guard case .success(let roundID) = started else {
+            logger.error("cannot record a round", metadata: ["model": "\(request.model)", "error": "\(started)"])
             return
+        }
+        var outcome: Outcome
+        if Task.isCancelled {
+            outcome = Outcome(detail: Self.notRun)
+        } else {
+            do {
+                outcome = try await conduct(roundID, settings, optimizer: &optimizer)
+            } catch {
+                outcome = Outcome(
+                    bytesUp: active?.bytesUp ?? 0,
+                    detail: Task.isCancelled ? Self.interrupted : "\(error); model kept"
+                )
+                logger.error("round failed", metadata: ["round": "\(roundID)", "error": "\(error)"])
+            }
+        }
+        active = nil
+        let recorded = await uncancelled { [store, outcome] in
+            try await store.finishRound(
+                id: roundID,
+                status: outcome.status,
+                publishedVersion: outcome.publishedVersion,
+                testAccuracy: outcome.accuracy,
+                bytesUp: outcome.bytesUp,
+                bytesDown: outcome.bytesDown,
+                detail: outcome.detail,
+                at: Date()
+            )
+        }
+        if case .failure(let error) = recorded {
+            logger.error("cannot record a round's end", metadata: ["round": "\(roundID)", "error": "\(error)"])
+        }
+    }
+
+    private func conduct(
+        _ roundID: Int,
+        _ settings: Settings,
+        optimizer: inout ServerOptimizer
+    ) async throws -> Outcome {
+        let request = settings.request
+        let bases = try await RoundBases.load(
+            model: request.model,
+            variant: request.variant,
+            store: store,
+            models: models
+        )
+        let evaluation = try await RoundEvaluation.stored(model: request.model, store: store, loaded: bases.loaded)
+        let deadline = ContinuousClock.now + .milliseconds(request.deadlineMilliseconds)
+
+        // Devices online, connected, consenting, running the base (of the variant or of its region's variant).
+        var eligibility = RoundEligibility()
+        let waitStarted = ContinuousClock.now
+        while ContinuousClock.now < deadline {
+            try Task.checkCancellation()
+            eligibility = try await RoundEligibility.assess(
+                bases: bases,
+                store: store,
+                connections: connections,
+                presence: presence
+            )
+            let count = eligibility.eligible.count
+            if count >= request.clients { break }
+            if count >= request.minimumClients && ContinuousClock.now - waitStarted > .seconds(3) { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        guard eligibility.eligible.count >= request.minimumClients else {
+            return Outcome(
+                detail: "only \(eligibility.eligible.count) eligible device(s), min-clients "
+                    + "\(request.minimumClients): \(eligibility.summary(base: bases.name)); model kept"
+            )
         }
 
         // Sample uniformly with the recorded seed.
         var generator = SeededGenerator(seed: settings.seed &+ UInt64(roundID) &* 0x9E37_79B9)
-        let chosen = Array(eligible.sorted { $0.id < $1.id }.shuffled(using: &generator).prefix(request.clients))
-        let regions = Dictionary(
-            uniqueKeysWithValues: chosen.map { ($0.id, request.hierarchical ? ($0.labels["region"] ?? "none") : "all") }
+        let chosen = Array(
+            eligibility.eligible.sorted { $0.id < $1.id }.shuffled(using: &generator).prefix(request.clients)
         )
-        var aggregators: [String: any UpdateAggregator] = [:]
-        for region in Set(regions.values) {
-            aggregators[region] = try settings.spec.strategy.makeAggregator(
-                base: loaded.tensors,
-                expectedClients: regions.values.filter { $0 == region }.count
-            )
-        }
-        var deviceBases: [String: TrainingBase] = [:]
-        for device in chosen {
-            let running = device.installedModels.first { $0.name == request.model }?.sha256
-            deviceBases[device.id] = regionBases.values.first { $0.record.sha256 == running }
-        }
-        active = ActiveRound(
-            id: roundID,
-            base: loaded.tensors,
-            baseFile: baseFile,
-            regionBases: regionBases,
-            deviceBases: deviceBases,
-            selected: Set(chosen.map(\.id)),
-            regions: regions,
-            aggregators: aggregators,
-            hierarchical: request.hierarchical
-        )
-        let task = TrainTask(
-            requestID: Self.requestIDBase | UInt64(roundID),
-            round: roundID,
-            model: request.model,
-            baseVersion: baseVersion,
-            variant: request.variant,
-            baseSHA256: baseRecord.sha256,
-            parameters: request.parameters,
-            deadlineMilliseconds: max(0, (deadline - ContinuousClock.now).milliseconds),
-            personalPrefix: request.personalPrefix
-        )
-        let taskBytes = Message.trainTask(task).encodedFrame().readableBytes
-        for device in chosen {
-            var deviceTask = task
-            if let regional = deviceBases[device.id] {
-                deviceTask.variant = regional.record.variant
-                deviceTask.baseSHA256 = regional.record.sha256
-            }
-            try await store.setParticipant(
-                RoundParticipantRecord(
-                    round: roundID,
-                    deviceID: device.id,
-                    status: .selected,
-                    bytesDown: taskBytes,
-                    updatedAt: Date()
-                )
-            )
-            connections.send(.trainTask(deviceTask), to: device.id)
-        }
+        let collection = RoundCollection(id: roundID, bases: bases, chosen: chosen, hierarchical: request.hierarchical)
+        active = collection
+        let taskBytes = try await sendTasks(collection, bases: bases, request: request, deadline: deadline)
         logger.info(
             "round started",
-            metadata: ["round": "\(roundID)", "base": "v\(baseVersion)", "devices": "\(chosen.count)"]
+            metadata: ["round": "\(roundID)", "base": "v\(bases.version)", "devices": "\(chosen.count)"]
         )
 
         // Collect until every chosen device answered or the deadline passed.
-        while ContinuousClock.now < deadline && !Task.isCancelled {
-            if let round = active, round.responded.count >= round.selected.count { break }
+        while ContinuousClock.now < deadline {
+            try Task.checkCancellation()
+            if active?.allResponded == true { break }
             try await Task.sleep(for: .milliseconds(20))
         }
-        guard var round = active else { return }
+        guard var round = active else { throw RoundError("the round's updates were lost") }
         active = nil
         for deviceID in round.selected.subtracting(round.responded) {
             try await store.setParticipant(
@@ -284,139 +296,110 @@ actor RoundRunner {
             )
         }
         let bytesDown =
-            try await deliveryBytes(model: request.model, version: baseVersion, devices: round.selected) + taskBytes
-            * round.selected.count
+            try await deliveryBytes(model: request.model, version: bases.version, devices: round.selected)
+            + taskBytes * round.selected.count
+        var outcome = Outcome(bytesUp: round.bytesUp, bytesDown: bytesDown, detail: "")
 
-        let (global, regional) = try finish(&round)
-        guard round.updates >= request.minimumClients, let aggregated = global else {
-            try await store.finishRound(
-                id: roundID,
-                status: .failed,
-                publishedVersion: nil,
-                testAccuracy: nil,
-                bytesUp: round.bytesUp,
-                bytesDown: bytesDown,
-                detail: "\(round.updates) update(s) by the deadline, min-clients \(request.minimumClients); model kept",
-                at: Date()
+        let aggregated = try round.aggregate(strategy: settings.spec.strategy, weightCap: weightCap)
+        for (deviceID, reason) in aggregated.refused {
+            try await store.setParticipant(
+                RoundParticipantRecord(
+                    round: roundID,
+                    deviceID: deviceID,
+                    status: .refused,
+                    bytesDown: taskBytes,
+                    reason: reason,
+                    updatedAt: Date()
+                )
             )
-            return
         }
-        let updated = try optimizer.apply(delta: aggregated.delta, to: loaded.tensors)
-        let accuracy = try await evaluate(updated, model: request.model, featureScale: loaded.featureScale)
-        var metadata = baseRecord.metadata.merging(loaded.metadata) { current, _ in current }
-        metadata["round"] = "\(roundID)"
-        if let accuracy { metadata["accuracy"] = String(format: "%.4f", accuracy) }
-        let bytes = try ModelFile.write(
-            updated,
-            metadata: loaded.metadata.merging(["round": "\(roundID)"]) { _, new in new }
-        )
-        let pushed = try await models.publishGenerated(
-            model: request.model,
-            version: baseVersion + 1,
-            variant: request.variant,
-            bytes: bytes,
-            requirements: baseRecord.requirements,
-            metadata: metadata,
-            replan: !settings.spec.regionalVariants
-        )
+        let refused = round.refusedCount + aggregated.refused.count
+        let refusedNote = refused > 0 ? " (\(refused) refused: see fleetctl round show \(roundID))" : ""
+        guard aggregated.updates >= request.minimumClients, let result = aggregated.global else {
+            outcome.detail =
+                "\(aggregated.updates) usable update(s) by the deadline\(refusedNote), min-clients "
+                + "\(request.minimumClients); model kept"
+            return outcome
+        }
+        let updated = try optimizer.apply(delta: result.delta, to: bases.loaded.tensors)
+        let accuracy = try evaluation?.accuracy(of: updated)
+        let publisher = RoundPublisher(models: models)
         var regionalDetail = ""
         if settings.spec.regionalVariants {
-            let published = try await publishRegional(
-                regional,
-                round: round,
-                baseRecord: baseRecord,
-                loaded: loaded,
-                version: baseVersion + 1,
-                roundID: roundID
+            let published = try await publisher.publishRegional(
+                aggregated.regional,
+                bases: bases,
+                roundID: roundID,
+                evaluation: evaluation
             )
-            try await models.replan(model: request.model)
             regionalDetail = "; regional variants " + published.joined(separator: ", ")
         }
-        try await store.finishRound(
-            id: roundID,
-            status: .published,
-            publishedVersion: pushed.version,
-            testAccuracy: accuracy,
-            bytesUp: round.bytesUp,
-            bytesDown: bytesDown,
-            detail: "\(round.updates) update(s) aggregated (\(settings.spec.text)), published v\(pushed.version)"
-                + (accuracy.map { String(format: ", test accuracy %.4f", $0) } ?? "") + regionalDetail,
-            at: Date()
+        let version = try await publisher.publish(
+            updated,
+            bases: bases,
+            roundID: roundID,
+            accuracy: accuracy,
+            replan: true
         )
+        outcome.status = .published
+        outcome.publishedVersion = version
+        outcome.accuracy = accuracy
+        outcome.detail =
+            "\(aggregated.updates) update(s) aggregated (\(settings.spec.text))\(refusedNote), published v\(version)"
+            + (accuracy.map { String(format: ", test accuracy %.4f", $0) } ?? "") + regionalDetail
         logger.info(
             "round published",
-            metadata: ["round": "\(roundID)", "version": "\(pushed.version)", "accuracy": "\(accuracy ?? -1)"]
+            metadata: ["round": "\(roundID)", "version": "\(version)", "accuracy": "\(accuracy ?? -1)"]
         )
+        return outcome
     }
 
-    /// Regional aggregates first (when hierarchical), then across regions weighted by their samples. Returns the
-    /// global result and, when hierarchical, each region's.
-    private func finish(
-        _ round: inout ActiveRound
-    ) throws -> (global: AggregationResult?, regional: [String: AggregationResult]) {
-        var results: [String: AggregationResult] = [:]
-        for (region, var aggregator) in round.aggregators {
-            if let result = try aggregator.finish() { results[region] = result }
-            round.aggregators[region] = aggregator
-        }
-        guard round.hierarchical, results.count > 1 else { return (results.values.first, results) }
-        // The global model moves to the sample-weighted mean of the regions' new models: a region that trains
-        // from its own variant contributes (its model − the base) + its update.
-        var across = try FedAvg().makeAggregator(base: round.base, expectedClients: results.count)
-        for region in results.keys.sorted() {
-            guard let result = results[region] else { continue }
-            var delta = result.delta
-            if let own = round.regionBases[region] {
-                let offset = try own.tensors.delta(from: round.base)
-                for index in delta.indices { delta[index] += offset[index] }
+    /// Records each chosen device as selected and sends it its task (from its region's variant when it runs
+    /// one). Returns the task frame's size.
+    private func sendTasks(
+        _ round: RoundCollection,
+        bases: RoundBases,
+        request: StartRound,
+        deadline: ContinuousClock.Instant
+    ) async throws -> Int {
+        let task = TrainTask(
+            requestID: Self.requestIDBase | UInt64(round.id),
+            round: round.id,
+            model: request.model,
+            baseVersion: bases.version,
+            variant: request.variant,
+            baseSHA256: bases.record.sha256,
+            parameters: request.parameters,
+            deadlineMilliseconds: max(0, (deadline - ContinuousClock.now).milliseconds),
+            personalPrefix: request.personalPrefix
+        )
+        let taskBytes = Message.trainTask(task).encodedFrame().readableBytes
+        for deviceID in round.selected.sorted() {
+            var deviceTask = task
+            if let regional = round.deviceBases[deviceID] {
+                deviceTask.variant = regional.record.variant
+                deviceTask.baseSHA256 = regional.record.sha256
             }
-            try across.add(update: ClientUpdate(delta: delta, sampleCount: result.totalSamples))
-        }
-        return (try across.finish(), results)
-    }
-
-    /// `+regional`: each region's model (its own variant of the base version, or the base) plus its aggregate,
-    /// published as `VARIANT-REGION` for the devices labelled with that region. Returns the variants' names.
-    private func publishRegional(
-        _ regional: [String: AggregationResult],
-        round: ActiveRound,
-        baseRecord: ModelVariantRecord,
-        loaded: ModelFile.Loaded,
-        version: Int,
-        roundID: Int
-    ) async throws -> [String] {
-        var published: [String] = []
-        for region in regional.keys.sorted() where region != "none" && region != "all" {
-            let variant = "\(baseRecord.variant)-\(region)"
-            guard let result = regional[region], ModelNames.isValid(variant) else { continue }
-            var step = ServerOptimizer()
-            let updated = try step.apply(delta: result.delta, to: round.regionBases[region]?.tensors ?? round.base)
-            let fileMetadata = loaded.metadata.merging(["round": "\(roundID)", "region": region]) { _, new in new }
-            var metadata = fileMetadata
-            if let accuracy = try await evaluate(updated, model: baseRecord.model, featureScale: loaded.featureScale) {
-                metadata["accuracy"] = String(format: "%.4f", accuracy)
-            }
-            _ = try await models.publishGenerated(
-                model: baseRecord.model,
-                version: version,
-                variant: variant,
-                bytes: try ModelFile.write(updated, metadata: fileMetadata),
-                requirements: baseRecord.requirements.merging(["region": region]) { _, new in new },
-                metadata: metadata,
-                replan: false
+            try await store.setParticipant(
+                RoundParticipantRecord(
+                    round: round.id,
+                    deviceID: deviceID,
+                    status: .selected,
+                    bytesDown: taskBytes,
+                    updatedAt: Date()
+                )
             )
-            published.append(variant)
+            connections.send(.trainTask(deviceTask), to: deviceID)
         }
-        return published
+        return taskBytes
     }
 
     // MARK: Updates
 
-    /// A device's update: aggregated if it is for the open round and on time; otherwise refused as late.
+    /// A device's update: screened and held if it is for the open round and on time (refused alone, with the
+    /// reason, when it is unusable); otherwise refused as late.
     func receive(_ update: TrainUpdate, from deviceID: String) async -> Message {
-        guard var round = active, round.id == update.round, round.selected.contains(deviceID),
-            !round.responded.contains(deviceID)
-        else {
+        guard var round = active, round.expects(deviceID, round: update.round) else {
             try? await store.setParticipant(
                 RoundParticipantRecord(
                     round: update.round,
@@ -434,42 +417,23 @@ actor RoundRunner {
                 )
             )
         }
-        round.responded.insert(deviceID)
-        var status = RoundParticipantRecord.Status.updated
-        if update.sampleCount == 0 || update.payload.isEmpty {
-            status = .declined
-        } else {
-            do {
-                let regional = round.deviceBases[deviceID]
-                let (baseFile, base) = (regional?.file ?? round.baseFile, regional?.tensors ?? round.base)
-                let delta =
-                    update.encoding == .quantized
-                    ? try UpdateCodec.decodeQuantized(update.payload, base: base)
-                    : try UpdateCodec.decodeLossless(patch: update.payload, baseFile: baseFile, base: base)
-                let region = round.regions[deviceID] ?? "all"
-                if var aggregator = round.aggregators[region] {
-                    try aggregator.add(update: ClientUpdate(delta: delta, sampleCount: update.sampleCount))
-                    round.aggregators[region] = aggregator
-                }
-                round.updates += 1
-                round.bytesUp += update.payload.count
-            } catch {
-                status = .declined
-                logger.warning(
-                    "unusable update",
-                    metadata: ["device": "\(deviceID)", "round": "\(update.round)", "error": "\(error)"]
-                )
-            }
-        }
+        let verdict = round.take(update, from: deviceID)
         active = round
+        if verdict.status == .refused {
+            logger.warning(
+                "update refused",
+                metadata: ["device": "\(deviceID)", "round": "\(update.round)", "reason": "\(verdict.reason)"]
+            )
+        }
         try? await store.setParticipant(
             RoundParticipantRecord(
                 round: update.round,
                 deviceID: deviceID,
-                status: status,
+                status: verdict.status,
                 sampleCount: update.sampleCount,
                 bytesUp: update.payload.count,
                 metrics: update.metrics,
+                reason: verdict.reason,
                 updatedAt: Date()
             )
         )
@@ -478,31 +442,19 @@ actor RoundRunner {
 
     // MARK: Helpers
 
-    /// Devices online, connected, running the base, and whose owner granted `training` consent (the
-    /// coordinator's own verified copy of it: nothing is granted by default).
-    private func eligibleDevices(model: String, sha256s: Set<[UInt8]>) async throws -> [DeviceRecord] {
-        let connected = Set(connections.connectedDeviceIDs)
-        let now = Date()
-        var eligible: [DeviceRecord] = []
-        for device in try await store.devices()
-        where connected.contains(device.id) && presence.isOnline(device.id)
-            && device.installedModels.contains(where: { $0.name == model && sha256s.contains($0.sha256) })
-        {
-            let consent = try? await CoordinatorConsent.load(deviceID: device.id, store: store)
-            if consent?.grantInForce(.training, at: now) != nil { eligible.append(device) }
-        }
-        return eligible
-    }
-
     private func deliveryBytes(model: String, version: Int, devices: Set<String>) async throws -> Int {
         try await store.transfers(deviceID: nil, model: model)
             .filter { $0.version == version && devices.contains($0.deviceID) }
             .reduce(0) { $0 + $1.wireBytes }
     }
 
-    private func evaluate(_ tensors: TensorSet, model: String, featureScale: Float) async throws -> Double? {
-        guard let csv = try await store.evaluationSet(model: model) else { return nil }
-        let data = try CSVDatasetReader(featureScale: featureScale).parse(Data(csv))
-        return try MLP(parameters: tensors).accuracy(on: data)
+    /// Runs `body` in a task of its own, so that a stop (which cancels the job) cannot cancel the writes that
+    /// record how a round ended.
+    private func uncancelled<T: Sendable>(
+        _ body: @escaping @Sendable () async throws -> T
+    ) async -> Result<T, any Error> {
+        await Task { () -> Result<T, any Error> in
+            do { return .success(try await body()) } catch { return .failure(error) }
+        }.value
     }
 }

@@ -58,6 +58,7 @@ public struct CoordinatorService: Service {
             presence: presence,
             logger: logger
         )
+        try await rounds.recoverInterruptedRounds()
         let learning = LearningService(runner: rounds, models: models)
         features.device.append(learning)
         features.admin.append(learning)
@@ -124,6 +125,8 @@ public struct CoordinatorService: Service {
             Task { await rounds.stop() }
             channel.close(promise: nil)
         }
+        // The round job records how its round ended before the process exits.
+        await rounds.stop()
         logger.info("coordinator stopped")
     }
 

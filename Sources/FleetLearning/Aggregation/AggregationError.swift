@@ -5,6 +5,7 @@ public struct AggregationError: Error, Hashable, CustomStringConvertible {
         case invalidSampleCount(Int)
         case nonFiniteUpdate
         case nonFiniteResult
+        case updateTooLarge(norm: Double, limit: Double)
         case storageLimitExceeded(limitBytes: Int)
         case storage(String)
         case invalidConfiguration(String)
@@ -27,6 +28,10 @@ public struct AggregationError: Error, Hashable, CustomStringConvertible {
     public static var nonFiniteUpdate: AggregationError { AggregationError(.nonFiniteUpdate) }
     /// The aggregate overflowed or met a non-finite value.
     public static var nonFiniteResult: AggregationError { AggregationError(.nonFiniteResult) }
+    /// The update's L2 norm is beyond the screen's limit (or overflows): absurdly scaled.
+    public static func updateTooLarge(norm: Double, limit: Double) -> AggregationError {
+        AggregationError(.updateTooLarge(norm: norm, limit: limit))
+    }
     /// Keeping this update would pass the strategy's memory bound.
     public static func storageLimitExceeded(limitBytes: Int) -> AggregationError {
         AggregationError(.storageLimitExceeded(limitBytes: limitBytes))
@@ -44,8 +49,10 @@ public struct AggregationError: Error, Hashable, CustomStringConvertible {
         switch code {
         case .sizeMismatch(let expected, let actual): "update has \(actual) values, model has \(expected)"
         case .invalidSampleCount(let count): "invalid sample count \(count)"
-        case .nonFiniteUpdate: "update has non-finite values"
+        case .nonFiniteUpdate: "update has non-finite values (NaN or infinity)"
         case .nonFiniteResult: "aggregate is not finite"
+        case .updateTooLarge(let norm, let limit):
+            "update norm \(norm.isFinite ? "\(Float(norm))" : "overflows") exceeds the limit \(Float(limit)): absurdly scaled"
         case .storageLimitExceeded(let limit): "stored updates would exceed \(limit) bytes"
         case .storage(let reason): "update storage: \(reason)"
         case .invalidConfiguration(let reason): "invalid strategy configuration: \(reason)"

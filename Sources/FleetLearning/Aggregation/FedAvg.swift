@@ -1,6 +1,6 @@
 /// Federated averaging: the mean of the client deltas weighted by their sample counts (McMahan et al.;
 /// Flower's `FedAvg` / `aggregate`). Streaming: memory is one accumulator plus up to four pending updates,
-/// whatever the number of clients.
+/// whatever the number of clients. An update with a NaN or infinity is refused alone (`nonFiniteUpdate`).
 public struct FedAvg: AggregationStrategy {
     /// Fewer accepted updates than this gives `nil` (keep the old model).
     public var minimumClients: Int
@@ -43,10 +43,7 @@ struct FedAvgAggregator: UpdateAggregator {
 
     mutating func add(update: ClientUpdate) throws {
         guard !isFinished else { throw AggregationError.finished }
-        guard update.delta.count == scalarCount else {
-            throw AggregationError.sizeMismatch(expected: scalarCount, actual: update.delta.count)
-        }
-        guard update.sampleCount > 0 else { throw AggregationError.invalidSampleCount(update.sampleCount) }
+        try UpdateScreen(scalarCount: scalarCount).check(update)
         let weight = Float(update.sampleCount) * update.scale
         guard weight.isFinite else { throw AggregationError.nonFiniteUpdate }
         pending.append((update.delta, weight))

@@ -41,14 +41,7 @@ struct ClippingAggregator: UpdateAggregator {
     var retainedBytes: Int { inner.retainedBytes }
 
     mutating func add(update: ClientUpdate) throws {
-        guard update.delta.count == scalarCount else {
-            throw AggregationError.sizeMismatch(expected: scalarCount, actual: update.delta.count)
-        }
-        let squares = update.delta.withUnsafeBufferPointer { values in
-            values.baseAddress.map { VectorKernels.sumOfSquares($0, values.count) } ?? 0
-        }
-        let norm = squares.squareRoot() * Double(abs(update.scale))
-        guard norm.isFinite else { throw AggregationError.nonFiniteUpdate }
+        let norm = try UpdateScreen(scalarCount: scalarCount).check(update)
         var update = update
         if norm > Double(maxNorm) {
             update.scale *= Float(Double(maxNorm) / norm)

@@ -141,19 +141,9 @@ final class UpdateSpool {
         }
     }
 
-    /// Checks that `update` fits this spool (length, sample count, finite values) and returns its L2 norm after
-    /// its scale. A NaN or infinity anywhere makes the sum of squares non-finite: one pass checks and measures.
+    /// Checks that `update` fits this spool (`UpdateScreen`) and returns its L2 norm after its scale.
     func validatedNorm(of update: ClientUpdate) throws -> Double {
-        guard update.delta.count == scalarCount else {
-            throw AggregationError.sizeMismatch(expected: scalarCount, actual: update.delta.count)
-        }
-        guard update.sampleCount > 0 else { throw AggregationError.invalidSampleCount(update.sampleCount) }
-        let squares = update.delta.withUnsafeBufferPointer { values in
-            values.baseAddress.map { VectorKernels.sumOfSquares($0, values.count) } ?? 0
-        }
-        let norm = squares.squareRoot() * Double(abs(update.scale))
-        guard norm.isFinite else { throw AggregationError.nonFiniteUpdate }
-        return norm
+        try UpdateScreen(scalarCount: scalarCount).check(update)
     }
 
     /// Reads the stored updates back in coordinate blocks of at most `blockScalars`: `body(range, values)` gets

@@ -17,8 +17,15 @@ public struct CSVDatasetReader: Sendable {
         self.classCount = classCount
     }
 
+    /// Files larger than this are refused before they are read (256 MiB).
+    public static let maximumFileBytes = 256 << 20
+
     public func read(contentsOf url: URL) throws -> Dataset {
-        try parse(Data(contentsOf: url))
+        let size = (try? FileManager.default.attributesOfItem(atPath: url.path)[.size] as? Int) ?? 0
+        guard size <= Self.maximumFileBytes else {
+            throw DatasetError.tooLarge(bytes: size, limit: Self.maximumFileBytes)
+        }
+        return try parse(Data(contentsOf: url))
     }
 
     public func parse(_ data: Data) throws(DatasetError) -> Dataset {
@@ -26,41 +33,36 @@ public struct CSVDatasetReader: Sendable {
         return try parse(text)
     }
 
+    /// Reads rows one at a time (`CSVLines`): memory grows with the rows read and checked, never ahead of them.
     public func parse(_ text: String) throws(DatasetError) -> Dataset {
-        var lines = text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline)
-        while let last = lines.last, last.allSatisfy(\.isWhitespace) { lines.removeLast() }
-        guard let headerLine = lines.first else { throw .empty }
-        let header = headerLine.split(separator: ",", omittingEmptySubsequences: false).map {
-            $0.trimmingCharacters(in: .whitespaces)
-        }
+        guard let (header, rows) = CSVLines(text).headerAndRows else { throw .empty }
         guard let labelIndex = header.firstIndex(of: labelColumn) else { throw .missingColumn(labelColumn) }
         guard labelIndex > 0 else { throw .missingColumn("features before \(labelColumn)") }
         let extraNames = Array(header[(labelIndex + 1)...])
 
         var features = [Float]()
-        features.reserveCapacity((lines.count - 1) * labelIndex)
         var labels = [Int]()
         var extras = [[String]](repeating: [], count: extraNames.count)
-        for (offset, line) in lines.dropFirst().enumerated() {
-            let lineNumber = offset + 2
-            let fields = line.split(separator: ",", omittingEmptySubsequences: false)
+        for line in rows {
+            let lineNumber = line.number
+            let fields = line.fields
             guard fields.count == header.count else {
                 throw .fieldCount(line: lineNumber, expected: header.count, actual: fields.count)
             }
             for column in 0..<labelIndex {
-                let field = fields[column].trimmingCharacters(in: .whitespaces)
+                let field = CSVLines.trimmed(fields[column])
                 guard let value = Float(field), value.isFinite else {
                     throw .invalidValue(row: lineNumber, column: header[column], text: field)
                 }
                 features.append(value * featureScale)
             }
-            let labelText = fields[labelIndex].trimmingCharacters(in: .whitespaces)
+            let labelText = CSVLines.trimmed(fields[labelIndex])
             guard let label = Int(labelText), label >= 0, label < (classCount ?? Int.max) else {
                 throw .invalidValue(row: lineNumber, column: labelColumn, text: labelText)
             }
             labels.append(label)
             for (k, column) in (labelIndex + 1..<header.count).enumerated() {
-                extras[k].append(String(fields[column]).trimmingCharacters(in: .whitespaces))
+                extras[k].append(CSVLines.trimmed(fields[column]))
             }
         }
         let attributes = Dictionary(zip(extraNames, extras)) { first, _ in first }

@@ -7,6 +7,7 @@ public struct DatasetError: Error, Hashable, CustomStringConvertible {
         case invalidValue(row: Int, column: String, text: String)
         case inconsistentShape(rows: Int, featureCount: Int, values: Int)
         case notUTF8
+        case tooLarge(bytes: Int, limit: Int)
     }
 
     private let code: Code
@@ -29,6 +30,10 @@ public struct DatasetError: Error, Hashable, CustomStringConvertible {
     public static func inconsistentShape(rows: Int, featureCount: Int, values: Int) -> DatasetError {
         DatasetError(.inconsistentShape(rows: rows, featureCount: featureCount, values: values))
     }
+    /// The file is larger than the reader accepts.
+    public static func tooLarge(bytes: Int, limit: Int) -> DatasetError {
+        DatasetError(.tooLarge(bytes: bytes, limit: limit))
+    }
     /// The bytes are not UTF-8 text.
     public static var notUTF8: DatasetError { DatasetError(.notUTF8) }
 
@@ -41,6 +46,7 @@ public struct DatasetError: Error, Hashable, CustomStringConvertible {
         case .inconsistentShape(let rows, let featureCount, let values):
             "\(values) feature values do not make \(rows) rows of \(featureCount)"
         case .notUTF8: "CSV is not UTF-8"
+        case .tooLarge(let bytes, let limit): "CSV of \(bytes) bytes is larger than the \(limit) bytes accepted"
         }
     }
 }

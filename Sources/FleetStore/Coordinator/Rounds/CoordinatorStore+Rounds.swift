@@ -79,15 +79,65 @@ extension CoordinatorStore {
             try db.execute(
                 sql: """
                     INSERT OR REPLACE INTO "roundParticipant"
-                    ("round", "deviceID", "status", "sampleCount", "bytesUp", "bytesDown", "metrics", "updatedAt")
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                    ("round", "deviceID", "status", "sampleCount", "bytesUp", "bytesDown", "metrics", "reason",
+                    "updatedAt")
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """,
                 arguments: [
                     participant.round, participant.deviceID, participant.status.rawValue, participant.sampleCount,
-                    participant.bytesUp, participant.bytesDown, metrics, StoredDate.milliseconds(participant.updatedAt),
+                    participant.bytesUp, participant.bytesDown, metrics, participant.reason,
+                    StoredDate.milliseconds(participant.updatedAt),
                 ]
             )
         }
+    }
+
+    /// Ends every round still `running` as failed with `detail` (a coordinator that stopped mid-round leaves
+    /// them so), and records as failed the rounds its job had still to run, named by the round's `job`
+    /// setting (`K/N`, round K of N). Returns the ids of the rounds ended or recorded.
+    public func failInterruptedRounds(detail: String, skippedDetail: String, at: Date) async throws -> [Int] {
+        let interrupted = try await rounds(model: nil).filter { $0.status == .running }
+        var ended: [Int] = []
+        for round in interrupted {
+            try await finishRound(
+                id: round.id,
+                status: .failed,
+                publishedVersion: nil,
+                testAccuracy: nil,
+                bytesUp: round.bytesUp,
+                bytesDown: round.bytesDown,
+                detail: detail,
+                at: at
+            )
+            ended.append(round.id)
+            let job = round.settings["job"]?.split(separator: "/").compactMap { Int($0) } ?? []
+            guard job.count == 2, job[0] < job[1] else { continue }
+            for _ in job[0]..<job[1] {
+                var settings = round.settings
+                settings["job"] = nil
+                let id = try await startRound(
+                    model: round.model,
+                    variant: round.variant,
+                    baseVersion: round.baseVersion,
+                    strategy: round.strategy,
+                    settings: settings,
+                    seed: round.seed,
+                    at: at
+                )
+                try await finishRound(
+                    id: id,
+                    status: .failed,
+                    publishedVersion: nil,
+                    testAccuracy: nil,
+                    bytesUp: 0,
+                    bytesDown: 0,
+                    detail: skippedDetail,
+                    at: at
+                )
+                ended.append(id)
+            }
+        }
+        return ended
     }
 
     public func rounds(model: String?) async throws -> [RoundRecord] {
@@ -128,6 +178,7 @@ extension CoordinatorStore {
                     bytesUp: row["bytesUp"],
                     bytesDown: row["bytesDown"],
                     metrics: try Self.map(row["metrics"]),
+                    reason: row["reason"],
                     updatedAt: StoredDate.date(row["updatedAt"])
                 )
             }

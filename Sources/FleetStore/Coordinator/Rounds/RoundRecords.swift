@@ -35,8 +35,11 @@ public struct RoundParticipantRecord: Sendable, Equatable, Codable {
         case updated
         /// Answered after the deadline (refused).
         case late
-        /// Declined the task (no data, no consent) or its update was unusable.
+        /// Declined the task (no data, no consent).
         case declined
+        /// Its update was refused by the coordinator (not decodable, NaN or infinite values, absurdly scaled);
+        /// `reason` says why. The round went on without it.
+        case refused
         /// Never answered (disconnected, or silent until the round closed).
         case dropped
     }
@@ -48,6 +51,8 @@ public struct RoundParticipantRecord: Sendable, Equatable, Codable {
     public var bytesUp: Int
     public var bytesDown: Int
     public var metrics: [String: String]
+    /// Why the update was refused (or declined), empty otherwise.
+    public var reason: String
     public var updatedAt: Date
 
     public init(
@@ -58,6 +63,7 @@ public struct RoundParticipantRecord: Sendable, Equatable, Codable {
         bytesUp: Int = 0,
         bytesDown: Int = 0,
         metrics: [String: String] = [:],
+        reason: String = "",
         updatedAt: Date
     ) {
         self.round = round
@@ -67,6 +73,7 @@ public struct RoundParticipantRecord: Sendable, Equatable, Codable {
         self.bytesUp = bytesUp
         self.bytesDown = bytesDown
         self.metrics = metrics
+        self.reason = reason
         self.updatedAt = updatedAt
     }
 }

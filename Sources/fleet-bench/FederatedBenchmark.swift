@@ -55,7 +55,7 @@ struct FederatedBenchmarkCommand: ParsableCommand {
     @Option(
         help: ArgumentHelp(
             "Also write each upload's base and trained model here (round1-base.safetensors, round1-client3.safetensors, ...).",
-            discussion: "To set the upload bytes against an entropy floor: ../shared/tools/delta_floor.py BASE TRAINED."
+            discussion: "To set the upload bytes against an entropy floor: python3 Benchmarks/delta_floor.py BASE TRAINED (needs numpy)."
         )
     )
     var writeUpdateFiles: String?

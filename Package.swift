@@ -182,6 +182,7 @@ let package = Package(
             name: "FleetCoordinatorTests",
             dependencies: [
                 "FleetCoordinator", "FleetStore", "FleetTrust", "FleetWire", "FleetObserve", "FleetDelta",
+                "FleetLearning", "FleetModelIO",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict

@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
 """A poisoning trainer plug-in for robustness drills: fleet-agent --trainer-command "python3 sign-flip-trainer.py
-FLEET_AGENT [FACTOR]".
+FLEET_AGENT [FACTOR [SAMPLE_COUNT]]".
 
 It trains honestly with `FLEET_AGENT train` on the device's rows, then writes base + FACTOR * (trained - base)
-(default FACTOR -10: the update sign-flipped and scaled ten times) to $TINYFLEET_MODEL_OUT. The agent itself is
-unchanged: it uploads whatever its plug-in wrote, as a compromised device would. Standard library only."""
+(default FACTOR -10: the update sign-flipped and scaled ten times; `nan`, `inf` or `1e30` make broken updates) to
+$TINYFLEET_MODEL_OUT, and reports SAMPLE_COUNT training rows when given (a device lying about its weight). The
+agent itself is unchanged: it uploads whatever its plug-in wrote, as a compromised device would. Standard library
+only."""
 import json
 import os
 import struct
@@ -23,10 +25,11 @@ def read_safetensors(path):
 
 
 def main():
-    if len(sys.argv) not in (2, 3):
-        sys.exit("usage: sign-flip-trainer.py FLEET_AGENT [FACTOR]")
+    if len(sys.argv) not in (2, 3, 4):
+        sys.exit("usage: sign-flip-trainer.py FLEET_AGENT [FACTOR [SAMPLE_COUNT]]")
     agent = sys.argv[1]
-    factor = float(sys.argv[2]) if len(sys.argv) == 3 else -10.0
+    factor = float(sys.argv[2]) if len(sys.argv) >= 3 else -10.0
+    claimed = int(sys.argv[3]) if len(sys.argv) == 4 else None
     env = os.environ
     honest_path = env["TINYFLEET_MODEL_OUT"] + ".honest"
     trained = subprocess.run(
@@ -59,8 +62,11 @@ def main():
         out[lo:hi] = poisoned.tobytes()
     with open(env["TINYFLEET_MODEL_OUT"], "wb") as file:
         file.write(prefix + bytes(out))
-    # The honest metrics line: the coordinator sees a plausible sample count and loss.
-    print(trained.strip().splitlines()[-1])
+    # The honest metrics line (a plausible sample count and loss), or the claimed sample count.
+    metrics = json.loads(trained.strip().splitlines()[-1])
+    if claimed is not None:
+        metrics["sampleCount"] = claimed
+    print(json.dumps(metrics))
 
 
 if __name__ == "__main__":

@@ -62,23 +62,27 @@ public struct FleetDemo: Sendable {
                     tls: nil
                 )
             )
-            let token = try await inspector.createToken(
-                uses: agents,
-                expiresIn: .seconds(3600),
-                labels: ["fleet": "demo"]
-            )
-            print("▶ enrolment token \(token.id) for \(agents) devices")
-
+            // Regions are the administrator's to set: one enrolment token per region.
             let regions = ["eu", "us", "ap"]
+            var tokens: [String] = []
+            for region in regions {
+                let token = try await inspector.createToken(
+                    uses: agents,
+                    expiresIn: .seconds(3600),
+                    labels: ["fleet": "demo", "region": region]
+                )
+                print("▶ enrolment token \(token.id) for the devices of region \(region)")
+                tokens.append(token.token)
+            }
+
             let trainingFiles = try DemoData.splitDigits(into: dataDirectory, devices: agents)
             var agentGroups: [ServiceGroup] = []
             for index in 0..<agents {
                 var configuration = AgentConfiguration(
                     dataDirectory: dataDirectory + "/agent-\(index + 1)",
                     coordinator: CoordinatorAddress(host: "127.0.0.1", port: endpoint.port),
-                    token: token.token,
+                    token: tokens[index % regions.count],
                     name: "edge-\(index + 1)",
-                    labels: ["region": regions[index % regions.count]],
                     capabilityOverrides: ["ram": index % 2 == 0 ? "512MiB" : "48MiB"]
                 )
                 configuration.trainingData = trainingFiles?.clients[index]

@@ -1,3 +1,4 @@
+import FleetLearning
 import Foundation
 import NIOCore
 
@@ -23,6 +24,8 @@ public struct CoordinatorConfiguration: Sendable {
     public var transferRateLimit: Int?
     /// Versions kept per model beyond those devices still run; older ones are pruned (0 keeps everything).
     public var keepVersions: Int = 10
+    /// In rounds, each device's sample-count weight is at most this multiple of the round's median (0: no cap).
+    public var maximumSampleWeight: Double = SampleWeightCap.default.medianMultiple
 
     public struct TLSFiles: Sendable {
         public var certificatePath: String
@@ -67,6 +70,11 @@ public struct CoordinatorConfiguration: Sendable {
         }
         guard offlineTimeout > heartbeatInterval else {
             throw CoordinatorError.invalidConfiguration("--offline-timeout must be longer than --heartbeat-interval")
+        }
+        do {
+            _ = try SampleWeightCap(medianMultiple: maximumSampleWeight)
+        } catch {
+            throw CoordinatorError.invalidConfiguration("--max-sample-weight: \(error)")
         }
     }
 

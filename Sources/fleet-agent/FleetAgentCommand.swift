@@ -37,7 +37,7 @@ struct Run: AsyncParsableCommand {
     @Option(help: "Device name shown in fleetctl (default: host name).")
     var name: String?
 
-    @Option(help: "A label KEY=VALUE sent at enrolment, e.g. region=eu (repeatable).")
+    @Option(help: "A label KEY=VALUE asked for at enrolment, e.g. room=3 (repeatable; region: the token's only).")
     var label: [String] = []
 
     @Option(help: "Override or add a capability KEY=VALUE, e.g. ram=48MiB, accelerator=npu (repeatable).")

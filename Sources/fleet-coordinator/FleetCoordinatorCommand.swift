@@ -49,6 +49,14 @@ struct FleetCoordinatorCommand: AsyncParsableCommand {
     @Option(help: "Model versions kept beyond those devices still run; older ones are pruned (0 keeps all).")
     var keepVersions: Int = 10
 
+    @Option(
+        help: """
+            In federated rounds, each device's weight (its reported sample count) is at most this multiple of the \
+            round's median sample count (0: no cap).
+            """
+    )
+    var maxSampleWeight: Double = 4
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: Logger.Level = .info
 
@@ -70,6 +78,7 @@ struct FleetCoordinatorCommand: AsyncParsableCommand {
         )
         configuration.transferChunkSize = max(1024, transferChunkSize)
         configuration.keepVersions = max(0, keepVersions)
+        configuration.maximumSampleWeight = maxSampleWeight
         if let transferRateLimit {
             guard let bytes = try? CommandLineValues.byteCount(transferRateLimit), bytes > 0 else {
                 throw ValidationError("--transfer-rate-limit takes a size per second, e.g. 64KiB")

@@ -25,15 +25,16 @@ extension EndToEnd {
             var participants: [Participant]
         }
 
-        /// client-2, -3 and -4 upload base + factor × (trained − base).
-        static let factors = [2: "nan", 3: "inf", 4: "1e30"]
+        /// client-2, -3 and -4 upload base + factor × (trained − base); client-5 trains honestly but claims
+        /// 2,000,000,000 samples.
+        static let factors = [2: "nan", 3: "inf", 4: "1e30", 5: "1 2000000000"]
 
         private func startFleet(_ name: String) async throws -> Fleet {
             let fleet = try Fleet(name)
             try FederatedRoundsTests.splitDigits(into: fleet.root)
             try await fleet.startCoordinator()
-            let token = try fleet.createToken(uses: 5)
-            for client in 0..<5 {
+            let tokens = try fleet.digitsRegionTokens(uses: 2)
+            for client in 0..<6 {
                 var extra = fleet.digitsAgentArguments(client)
                 if let factor = Self.factors[client] {
                     extra += [
@@ -41,16 +42,16 @@ extension EndToEnd {
                         "python3 '\(PoisonedRoundsTests.plugin)' '\(Binaries.path("fleet-agent"))' \(factor)",
                     ]
                 }
-                try fleet.startAgent("client-\(client)", token: token.token, extra: extra)
+                try fleet.startAgent("client-\(client)", token: tokens[client % 4], extra: extra)
             }
-            #expect(try await eventually(timeout: .seconds(60)) { try fleet.onlineNames().count == 5 })
-            try fleet.grantTraining(0..<5)
+            #expect(try await eventually(timeout: .seconds(60)) { try fleet.onlineNames().count == 6 })
+            try fleet.grantTraining(0..<6)
             try fleet.initDigitsModel("digits-mlp")
             #expect(
                 try await eventually(timeout: .seconds(60)) {
-                    fleet.installedVersions(of: "digits-mlp").filter { $0 == 1 }.count == 5
+                    fleet.installedVersions(of: "digits-mlp").filter { $0 == 1 }.count == 6
                 },
-                "all 5 agents run v1"
+                "all 6 agents run v1"
             )
             return fleet
         }
@@ -78,10 +79,10 @@ extension EndToEnd {
             defer { fleet.cleanUp() }
             let names = Dictionary(uniqueKeysWithValues: try fleet.devices().map { ($0.id, $0.name) })
 
-            let published = try roundStart(fleet, ["--clients", "5", "--min-clients", "2"])
+            let published = try roundStart(fleet, ["--clients", "6", "--min-clients", "2"])
             #expect(published.status == 0, "\(published.stderr)")
             let round = try #require(published.rounds.first)
-            #expect(round.status == "published" && round.participants == 2, "\(round)")
+            #expect(round.status == "published" && round.participants == 3, "\(round)")
             #expect((round.testAccuracy ?? 0) > 0.2, "the honest updates trained the model")
             #expect(round.detail.contains("3 refused"), "\(round.detail)")
             let detail = try JSONDecoder().decode(
@@ -93,7 +94,10 @@ extension EndToEnd {
                 )
             )
             let byName = Dictionary(uniqueKeysWithValues: detail.participants.map { (names[$0.device] ?? "", $0) })
-            for client in 0..<2 { #expect(byName["client-\(client)"]?.status == "updated") }
+            for client in [0, 1, 5] { #expect(byName["client-\(client)"]?.status == "updated") }
+            // The claimed 2e9 samples weigh as 4× the median of the round's accepted counts.
+            #expect(byName["client-5"]?.reason.contains("reported 2000000000 samples; weighed as ") == true)
+            #expect(round.detail.contains("1 sample count(s) capped at"), "\(round.detail)")
             #expect(byName["client-2"]?.status == "refused")
             #expect(byName["client-2"]?.reason.contains("non-finite") == true, "\(byName["client-2"]?.reason ?? "")")
             #expect(byName["client-3"]?.status == "refused")
@@ -109,17 +113,17 @@ extension EndToEnd {
             #expect(table.contains("REASON") && table.contains("absurdly scaled"), "\(table)")
             #expect(
                 try await eventually(timeout: .seconds(30)) {
-                    fleet.installedVersions(of: "digits-mlp").filter { $0 == 2 }.count == 5
+                    fleet.installedVersions(of: "digits-mlp").filter { $0 == 2 }.count == 6
                 },
                 "every device runs the published v2"
             )
 
-            // Only 2 usable updates for min-clients 3: the round fails with the reason, --wait ends with status 1.
-            let failed = try roundStart(fleet, ["--clients", "5", "--min-clients", "3"])
+            // Only 3 usable updates for min-clients 4: the round fails with the reason, --wait ends with status 1.
+            let failed = try roundStart(fleet, ["--clients", "6", "--min-clients", "4"])
             #expect(failed.status == 1)
             #expect(failed.rounds.first?.status == "failed" && failed.rounds.first?.publishedVersion == nil)
             #expect(
-                failed.stderr.contains("2 usable update(s)") && failed.stderr.contains("3 refused"),
+                failed.stderr.contains("3 usable update(s)") && failed.stderr.contains("3 refused"),
                 "\(failed.stderr)"
             )
             #expect(fleet.installedVersions(of: "digits-mlp").allSatisfy { $0 == 2 })

@@ -2,14 +2,17 @@ import Foundation
 import Testing
 
 /// The digits federation shared by the federated end-to-end suites: client k's agent holds `client-k.csv`
-/// (written by `FederatedRoundsTests.splitDigits`) and is labelled `region=r(k mod 4)`.
+/// (written by `FederatedRoundsTests.splitDigits`) and is enrolled with the token of region `r(k mod 4)`.
 extension Fleet {
-    /// Agent arguments for digits client `client`: its region label, its rows, quiet logs.
+    /// Agent arguments for digits client `client`: its rows, quiet logs.
     func digitsAgentArguments(_ client: Int) -> [String] {
-        [
-            "--label", "region=r\(client % 4)", "--train-data", "\(root)/client-\(client).csv", "--log-level",
-            "warning",
-        ]
+        ["--train-data", "\(root)/client-\(client).csv", "--log-level", "warning"]
+    }
+
+    /// One enrolment token per region `r0`…`r3`, each for `uses` devices: regions are the administrator's to
+    /// set, not the devices'. Client k enrols with `tokens[k % 4]`.
+    func digitsRegionTokens(uses: Int) throws -> [String] {
+        try (0..<4).map { try createToken(uses: uses, labels: ["region=r\($0)"]).token }
     }
 
     /// The owner of each client's device grants training consent (`fleet-agent consent grant training`).

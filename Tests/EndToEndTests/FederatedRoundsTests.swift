@@ -46,9 +46,13 @@ extension EndToEnd {
             defer { fleet.cleanUp() }
             try Self.splitDigits(into: fleet.root)
             try await fleet.startCoordinator()
-            let token = try fleet.createToken(uses: 20)
+            let tokens = try fleet.digitsRegionTokens(uses: 5)
             for client in 0..<20 {
-                try fleet.startAgent("client-\(client)", token: token.token, extra: fleet.digitsAgentArguments(client))
+                try fleet.startAgent(
+                    "client-\(client)",
+                    token: tokens[client % 4],
+                    extra: fleet.digitsAgentArguments(client)
+                )
             }
             #expect(try await eventually(timeout: .seconds(60)) { try fleet.onlineNames().count == 20 })
             // Training needs the owner's consent (nothing is granted by default); client-19 never grants it.

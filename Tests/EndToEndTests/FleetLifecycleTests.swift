@@ -10,9 +10,10 @@ extension EndToEnd {
             defer { fleet.cleanUp() }
             try await fleet.startCoordinator()
 
-            let token = try fleet.createToken(uses: 3, labels: ["fleet=e2e"])
+            // Regions come from the administrator's tokens; a device's own labels fill in the rest.
             for (name, region) in [("edge-1", "eu"), ("edge-2", "us"), ("edge-3", "ap")] {
-                try fleet.startAgent(name, token: token.token, extra: ["--label", "region=\(region)"])
+                let token = try fleet.createToken(uses: 1, labels: ["fleet=e2e", "region=\(region)"])
+                try fleet.startAgent(name, token: token.token, extra: ["--label", "room=\(name)"])
             }
             let allOnline = try await eventually(timeout: .seconds(30)) {
                 try fleet.onlineNames() == ["edge-1", "edge-2", "edge-3"]
@@ -20,7 +21,7 @@ extension EndToEnd {
             #expect(allOnline, "three agents online: \(fleet.summary)")
             let before = try fleet.devices()
             #expect(before.count == 3)
-            #expect(before.first { $0.name == "edge-2" }?.labels == ["fleet": "e2e", "region": "us"])
+            #expect(before.first { $0.name == "edge-2" }?.labels == ["fleet": "e2e", "region": "us", "room": "edge-2"])
             #expect(before.allSatisfy { $0.lastSeen != nil && $0.capabilities["arch"] != nil })
 
             // kill -9 one agent: it goes offline within the announced timeout (1.5 s), plus one presence flush (1 s).

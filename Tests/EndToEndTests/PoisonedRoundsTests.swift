@@ -39,12 +39,12 @@ extension EndToEnd {
             defer { fleet.cleanUp() }
             try FederatedRoundsTests.splitDigits(into: fleet.root)
             try await fleet.startCoordinator()
-            let token = try fleet.createToken(uses: 20)
+            let tokens = try fleet.digitsRegionTokens(uses: 5)
             let trainer = "python3 '\(Self.plugin)' '\(Binaries.path("fleet-agent"))' -10"
             for client in 0..<20 {
                 var extra = fleet.digitsAgentArguments(client)
                 if Self.poisoned.contains(client) { extra += ["--trainer-command", trainer] }
-                try fleet.startAgent("client-\(client)", token: token.token, extra: extra)
+                try fleet.startAgent("client-\(client)", token: tokens[client % 4], extra: extra)
             }
             #expect(try await eventually(timeout: .seconds(60)) { try fleet.onlineNames().count == 20 })
             try fleet.grantTraining(0..<20)

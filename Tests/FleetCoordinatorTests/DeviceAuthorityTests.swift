@@ -35,6 +35,27 @@ import Testing
         )
     }
 
+    /// A device cannot choose its region (nor override any label its token sets): the token's win, and the
+    /// device's own attempts are named in the enrolment event.
+    @Test func protectedAndTokenLabelsComeFromTheTokenOnly() async throws {
+        let (authority, admin) = try makeAuthority()
+        let token = try await admin.createToken(
+            CreateToken(requestID: 1, uses: 2, expiresInSeconds: 0, labels: ["region": "eu", "site": "paris"])
+        )
+        var request = try enrolment(DeviceIdentity.generate(), token: token.token, nonce: nonce)
+        request.labels = ["region": "us", "site": "lyon", "room": "3"]
+        let enrolled = try await authority.enrol(request, nonce: nonce, peer: "t").get()
+        #expect(enrolled.labels == ["region": "eu", "site": "paris", "room": "3"])
+
+        let plain = try await admin.createToken(CreateToken(requestID: 2, uses: 1, expiresInSeconds: 0, labels: [:]))
+        var own = try enrolment(DeviceIdentity.generate(), token: plain.token, nonce: nonce)
+        own.labels = ["region": "us", "room": "4"]
+        let unlabelled = try await authority.enrol(own, nonce: nonce, peer: "t").get()
+        #expect(unlabelled.labels == ["room": "4"], "no region unless the token gives one")
+        let events = try await authority.store.events(deviceID: unlabelled.deviceID, limit: 10, afterSequence: nil)
+        #expect(events.contains { $0.kind == "enrolled" && $0.detail.contains("ignored the device's own region=us") })
+    }
+
     @Test func enrolThenAuthenticate() async throws {
         let (authority, admin) = try makeAuthority()
         let token = try await admin.createToken(

@@ -175,20 +175,21 @@ struct EnrolmentTests {
     }
 
     @Test(arguments: StoreKind.allCases)
-    func tokenLabelsMergeUnderDeviceLabels(kind: StoreKind) async throws {
+    func tokenLabelsWinOverDeviceLabels(kind: StoreKind) async throws {
         try await withCoordinator(kind) { store in
             // Given a token with site and tier labels
             _ = try await store.createToken(Fixtures.token(labels: ["site": "lab", "tier": "canary"]))
 
-            // When a device asks for its own tier and a role
+            // When a device asks for its own tier, a region and a role
             let device = try await store.enrol(
-                device: Fixtures.device(1, labels: ["tier": "stable", "role": "camera"]),
+                device: Fixtures.device(1, labels: ["tier": "stable", "region": "eu", "role": "camera"]),
                 tokenHash: Fixtures.hash(1),
                 now: Dates.at(1)
             )
 
-            // Then it gets the token's site, and its own tier and role
-            let expected = ["site": "lab", "tier": "stable", "role": "camera"]
+            // Then it gets the token's site and tier (the token's labels are the administrator's), no region
+            // (protected: only a token sets it), and its own role
+            let expected = ["site": "lab", "tier": "canary", "role": "camera"]
             #expect(device.labels == expected)
             #expect(try await store.device(id: "dev-1")?.labels == expected)
         }

@@ -29,6 +29,8 @@ struct RoundCollection {
         var refused: [String: String]
         /// The sample-weight cap applied, if any.
         var weightLimit: Int?
+        /// Devices whose reported sample count was above the cap: what they reported.
+        var capped: [String: Int] = [:]
         var updates: Int
     }
 
@@ -125,10 +127,14 @@ struct RoundCollection {
             )
         }
         var refused: [String: String] = [:]
+        var capped: [String: Int] = [:]
         for entry in held {
             guard var aggregator = aggregators[entry.region] else { continue }
             var update = entry.update
-            if let weightLimit { update.sampleCount = min(update.sampleCount, weightLimit) }
+            if let weightLimit, update.sampleCount > weightLimit {
+                capped[entry.deviceID] = update.sampleCount
+                update.sampleCount = weightLimit
+            }
             do {
                 try aggregator.add(update: update)
             } catch {
@@ -145,6 +151,7 @@ struct RoundCollection {
             regional: results,
             refused: refused,
             weightLimit: weightLimit,
+            capped: capped.filter { refused[$0.key] == nil },
             updates: held.count - refused.count
         )
         guard results.count > 1 else { return aggregated }

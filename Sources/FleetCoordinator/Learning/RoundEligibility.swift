@@ -10,21 +10,27 @@ struct RoundEligibility {
     /// Online, connected, training consent, but running another version: may become eligible once it
     /// installs the base.
     var updating: [DeviceRecord] = []
+    /// Offline or not connected (with training consent, when `offlineConsent` was asked for): may come back
+    /// before the deadline (an agent busy installing or training misses heartbeats for a while).
     var offline: [DeviceRecord] = []
     var withoutConsent: [DeviceRecord] = []
 
+    /// `offlineConsent`: also check the consent of offline devices (at `round start`), so that `possible`
+    /// counts only devices that could take part if they came back.
     static func assess(
         bases: RoundBases,
         store: CoordinatorStore,
         connections: ConnectionRegistry,
-        presence: PresenceTracker
+        presence: PresenceTracker,
+        offlineConsent: Bool = false
     ) async throws -> RoundEligibility {
         let connected = Set(connections.connectedDeviceIDs)
         let now = Date()
         let trainable = bases.trainableSHA256s
         var result = RoundEligibility()
         for device in try await store.devices() {
-            guard connected.contains(device.id) && presence.isOnline(device.id) else {
+            let online = connected.contains(device.id) && presence.isOnline(device.id)
+            if !online && !offlineConsent {
                 result.offline.append(device)
                 continue
             }
@@ -32,6 +38,10 @@ struct RoundEligibility {
             let consent = try? await CoordinatorConsent.load(deviceID: device.id, store: store)
             guard consent?.grantInForce(.training, at: now) != nil else {
                 result.withoutConsent.append(device)
+                continue
+            }
+            guard online else {
+                result.offline.append(device)
                 continue
             }
             let running = device.installedModels.contains {
@@ -42,8 +52,9 @@ struct RoundEligibility {
         return result
     }
 
-    /// Devices that can train now or once they install the base.
-    var possible: Int { eligible.count + updating.count }
+    /// Devices that can train now, once they install the base, or once they are back online (with
+    /// `offlineConsent`: only those with training consent).
+    var possible: Int { eligible.count + updating.count + offline.count }
 
     /// E.g. `2 eligible (online, training consent, running m v1 fp32); not eligible: 1 offline (edge-3), …`.
     func summary(base: String) -> String {

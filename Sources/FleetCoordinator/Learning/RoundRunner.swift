@@ -116,7 +116,8 @@ actor RoundRunner {
             bases: bases,
             store: store,
             connections: connections,
-            presence: presence
+            presence: presence,
+            offlineConsent: true
         )
         guard eligibility.possible >= request.minimumClients else {
             throw ErrorMessage(
@@ -313,6 +314,17 @@ actor RoundRunner {
                 )
             )
         }
+        var cappedNote = ""
+        if let limit = aggregated.weightLimit, !aggregated.capped.isEmpty {
+            for (deviceID, reported) in aggregated.capped {
+                try await store.setParticipantReason(
+                    round: roundID,
+                    deviceID: deviceID,
+                    reason: "reported \(reported) samples; weighed as \(limit) (\(weightCap))"
+                )
+            }
+            cappedNote = "; \(aggregated.capped.count) sample count(s) capped at \(limit) (\(weightCap))"
+        }
         let refused = round.refusedCount + aggregated.refused.count
         let refusedNote = refused > 0 ? " (\(refused) refused: see fleetctl round show \(roundID))" : ""
         guard aggregated.updates >= request.minimumClients, let result = aggregated.global else {
@@ -346,7 +358,7 @@ actor RoundRunner {
         outcome.accuracy = accuracy
         outcome.detail =
             "\(aggregated.updates) update(s) aggregated (\(settings.spec.text))\(refusedNote), published v\(version)"
-            + (accuracy.map { String(format: ", test accuracy %.4f", $0) } ?? "") + regionalDetail
+            + (accuracy.map { String(format: ", test accuracy %.4f", $0) } ?? "") + cappedNote + regionalDetail
         logger.info(
             "round published",
             metadata: ["round": "\(roundID)", "version": "\(version)", "accuracy": "\(accuracy ?? -1)"]

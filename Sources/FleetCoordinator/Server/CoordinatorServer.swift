@@ -1,3 +1,4 @@
+import FleetLearning
 import FleetStore
 import FleetTrust
 import FleetWire
@@ -56,7 +57,8 @@ public struct CoordinatorService: Service {
             models: models,
             connections: connections,
             presence: presence,
-            logger: logger
+            logger: logger,
+            weightCap: try SampleWeightCap(medianMultiple: configuration.maximumSampleWeight)
         )
         try await rounds.recoverInterruptedRounds()
         let learning = LearningService(runner: rounds, models: models)

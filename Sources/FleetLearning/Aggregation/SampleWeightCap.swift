@@ -37,5 +37,10 @@ public struct SampleWeightCap: Sendable, Equatable, CustomStringConvertible {
         return counts.map { min($0, limit) }
     }
 
-    public var description: String { medianMultiple > 0 ? "\(medianMultiple)× the median" : "none" }
+    /// `4× the round's median`, or `none`.
+    public var description: String {
+        guard medianMultiple > 0 else { return "none" }
+        let multiple = medianMultiple.rounded() == medianMultiple ? "\(Int(medianMultiple))" : "\(medianMultiple)"
+        return "\(multiple)× the round's median"
+    }
 }

@@ -33,7 +33,9 @@ extension CoordinatorStore {
     /// Atomically: find the token by hash, check expiry (now) and uses left, decrement uses, insert the
     /// device, append an "enrolled" event. Throws tokenUnknown / tokenExhausted / tokenExpired /
     /// deviceKeyInUse (and `duplicate` for a device id already taken); on any error nothing changes.
-    /// The device gets the token's labels merged under its own requested labels (device's own win).
+    /// The device gets its own requested labels merged under the token's: a label the token sets, and the
+    /// protected labels (`DeviceLabels.protectedKeys`, e.g. `region`), come from the token (the administrator)
+    /// only, never from the device's own request; ignored requests are named in the "enrolled" event.
     public func enrol(device: NewDevice, tokenHash: [UInt8], now: Date) async throws -> DeviceRecord {
         try await write { db in
             let json = JSONColumn()
@@ -56,11 +58,20 @@ extension CoordinatorStore {
                 sql: #"UPDATE "enrolmentToken" SET "usesLeft" = "usesLeft" - 1 WHERE "id" = ?"#,
                 arguments: [token.id]
             )
-            let labels = try token.decodedLabels(json: json).merging(device.labels) { _, own in own }
+            let (labels, ignored) = DeviceLabels.merge(
+                token: try token.decodedLabels(json: json),
+                device: device.labels
+            )
             let row = try DeviceRow(device, labels: labels, tokenID: token.id, json: json)
             try row.insert(db)
+            let ignoredNote =
+                ignored.isEmpty
+                ? ""
+                : "; ignored the device's own "
+                    + ignored.sorted().map { "\($0)=\(device.labels[$0] ?? "")" }
+                    .joined(separator: ", ") + " (set by the enrolment token only)"
             _ = try EventRow.append(
-                NewEvent(at: now, deviceID: device.id, kind: "enrolled", detail: "token \(token.id)"),
+                NewEvent(at: now, deviceID: device.id, kind: "enrolled", detail: "token \(token.id)" + ignoredNote),
                 in: db
             )
             return try row.record(json: json)

@@ -55,7 +55,7 @@ public struct DeviceRecord: Sendable, Equatable, Codable {
     public var id: String
     public var name: String
     public var publicKey: [UInt8]
-    /// The enrolment token's labels merged under the device's own (the device's own win).
+    /// The enrolment token's labels, with the device's own requested ones under them (`DeviceLabels`).
     public var labels: [String: String]
     public var capabilities: [String: String]
     public var agentVersion: String

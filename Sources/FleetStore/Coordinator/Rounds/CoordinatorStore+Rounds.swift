@@ -92,6 +92,16 @@ extension CoordinatorStore {
         }
     }
 
+    /// Notes why a participant's update counted differently than it asked (e.g. its sample weight capped).
+    public func setParticipantReason(round: Int, deviceID: String, reason: String) async throws {
+        try await write { db in
+            try db.execute(
+                sql: #"UPDATE "roundParticipant" SET "reason" = ? WHERE "round" = ? AND "deviceID" = ?"#,
+                arguments: [reason, round, deviceID]
+            )
+        }
+    }
+
     /// Ends every round still `running` as failed with `detail` (a coordinator that stopped mid-round leaves
     /// them so), and records as failed the rounds its job had still to run, named by the round's `job`
     /// setting (`K/N`, round K of N). Returns the ids of the rounds ended or recorded.

@@ -185,6 +185,8 @@ struct AgentSession: Sendable {
         let sent = Set(pending.values)
         for (sequence, var report) in try await reports.pending() where !sent.contains(sequence) {
             report.requestID = requestIDs.next()
+            // The same id each time the report is sent, so the coordinator records it once.
+            report.reportID = UInt64(sequence)
             pending[report.requestID] = sequence
             try await connection.send(.modelReport(report))
         }

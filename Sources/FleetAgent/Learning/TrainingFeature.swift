@@ -23,6 +23,8 @@ actor TrainingFeature: AgentFeature {
     private var link: AgentLink?
     /// Updates sent (or waiting for a connection) that the coordinator has not answered yet, oldest first.
     private var unanswered: [TrainUpdate] = []
+    /// The request ids of the latest tasks taken, so that a task received twice is trained once.
+    private var taken: [UInt64] = []
 
     /// At most this many tasks wait while one trains, and this many updates wait for an answer: the coordinator
     /// runs one round at a time, so older ones are of no use.
@@ -74,6 +76,9 @@ actor TrainingFeature: AgentFeature {
     func handle(_ message: Message, _ link: AgentLink) async throws -> Bool {
         switch message {
         case .trainTask(let task):
+            guard !taken.contains(task.requestID) else { return true }
+            taken.append(task.requestID)
+            if taken.count > 2 * Self.backlog { taken.removeFirst(taken.count - 2 * Self.backlog) }
             inbox.yield(ReceivedTask(task: task, at: .now))
             return true
         case .ack(let ack) where ack.requestID & TrainingFeature.coordinatorRequestBit != 0:

@@ -58,6 +58,9 @@ struct Run: AsyncParsableCommand {
     @Option(help: "External trainer command for federated rounds (see the README, \"Trainer plug-in\").")
     var trainerCommand: String?
 
+    @Option(help: "How long --trainer-command may run for one round before it is killed and the task declined.")
+    var trainerTimeout: String = "10m"
+
     @Option(help: "Drift reporting window, e.g. 1h, 30s.")
     var reportInterval: String = "1h"
 
@@ -82,6 +85,7 @@ struct Run: AsyncParsableCommand {
         }
         configuration.trainingData = trainData
         configuration.trainerCommand = trainerCommand
+        configuration.trainerTimeout = try CommandLineValues.duration(trainerTimeout)
         configuration.reportInterval = try CommandLineValues.duration(reportInterval)
         configuration.localSocketPath = localSocket
         let level = logLevel

@@ -24,7 +24,7 @@ import Testing
                 (.start, .connect, .connecting(attempt: 1)),
                 (.connected, .sendHello, .handshaking(attempt: 1)),
                 (.helloAccepted, .enrol, .enrolling(attempt: 1)),
-                (.welcomed, .markEnrolled, .online),
+                (.welcomed, .markEnrolled, .online(attempt: 1)),
             ]
         ),
         Case(
@@ -35,7 +35,7 @@ import Testing
                 (.start, .connect, .connecting(attempt: 1)),
                 (.connected, .sendHello, .handshaking(attempt: 1)),
                 (.helloAccepted, .authenticate, .authenticating(attempt: 1)),
-                (.welcomed, .runSession, .online),
+                (.welcomed, .runSession, .online(attempt: 1)),
             ]
         ),
         Case(
@@ -56,11 +56,11 @@ import Testing
                 (.retryTimerFired, .connect, .connecting(attempt: 3)),
                 (.connected, .sendHello, .handshaking(attempt: 3)),
                 (.helloAccepted, .authenticate, .authenticating(attempt: 3)),
-                (.welcomed, .runSession, .online),
+                (.welcomed, .runSession, .online(attempt: 3)),
             ]
         ),
         Case(
-            name: "a lost session reconnects from the first attempt",
+            name: "a lost session that was established reconnects from the first attempt",
             enrolled: true,
             hasToken: false,
             steps: [
@@ -69,9 +69,47 @@ import Testing
                 (.retryTimerFired, .connect, .connecting(attempt: 2)),
                 (.connected, .sendHello, .handshaking(attempt: 2)),
                 (.helloAccepted, .authenticate, .authenticating(attempt: 2)),
-                (.welcomed, .runSession, .online),
+                (.welcomed, .runSession, .online(attempt: 2)),
+                (.established, .none, .online(attempt: 0)),
                 (.disconnected, .wait(attempt: 1), .waiting(attempt: 1)),
                 (.retryTimerFired, .connect, .connecting(attempt: 1)),
+            ]
+        ),
+        Case(
+            name: "sessions that fail after authenticating, before any useful work, keep backing off",
+            enrolled: true,
+            hasToken: false,
+            steps: [
+                (.start, .connect, .connecting(attempt: 1)),
+                (.connected, .sendHello, .handshaking(attempt: 1)),
+                (.helloAccepted, .authenticate, .authenticating(attempt: 1)),
+                (.welcomed, .runSession, .online(attempt: 1)),
+                (.connectionFailed, .wait(attempt: 2), .waiting(attempt: 2)),
+                (.retryTimerFired, .connect, .connecting(attempt: 2)),
+                (.connected, .sendHello, .handshaking(attempt: 2)),
+                (.helloAccepted, .authenticate, .authenticating(attempt: 2)),
+                (.welcomed, .runSession, .online(attempt: 2)),
+                (.disconnected, .wait(attempt: 3), .waiting(attempt: 3)),
+                (.retryTimerFired, .connect, .connecting(attempt: 3)),
+                (.connected, .sendHello, .handshaking(attempt: 3)),
+                (.helloAccepted, .authenticate, .authenticating(attempt: 3)),
+                (.welcomed, .runSession, .online(attempt: 3)),
+                (.refused(.unavailable), .wait(attempt: 4), .waiting(attempt: 4)),
+            ]
+        ),
+        Case(
+            name: "a first enrolment that fails before any useful work backs off",
+            enrolled: false,
+            hasToken: true,
+            steps: [
+                (.start, .connect, .connecting(attempt: 1)),
+                (.connected, .sendHello, .handshaking(attempt: 1)),
+                (.helloAccepted, .enrol, .enrolling(attempt: 1)),
+                (.welcomed, .markEnrolled, .online(attempt: 1)),
+                (.connectionFailed, .wait(attempt: 2), .waiting(attempt: 2)),
+                (.retryTimerFired, .connect, .connecting(attempt: 2)),
+                (.connected, .sendHello, .handshaking(attempt: 2)),
+                (.helloAccepted, .authenticate, .authenticating(attempt: 2)),
             ]
         ),
         Case(

@@ -137,7 +137,8 @@ enum SampleMessages {
                 detail: "installed",
                 encoding: .delta,
                 wireBytes: 15_596,
-                resumedFrom: 0
+                resumedFrom: 0,
+                reportID: 7
             )
         ),
         "uploadBegin": .uploadBegin(

@@ -70,11 +70,13 @@ struct BuiltInTrainer: Sendable {
 /// weights, same tensors and shapes), `TINYFLEET_DATA` (the `--train-data` CSV), `TINYFLEET_EPOCHS`,
 /// `TINYFLEET_LR`, `TINYFLEET_BATCH_SIZE`, `TINYFLEET_SEED`, `TINYFLEET_ROUND`, `TINYFLEET_DATA_DIR`.
 /// It may print one JSON object on its last stdout line: `{"sampleCount": 73, "loss": 0.31, ...}`.
+/// It is killed, with everything it started, when it runs past `timeout` (`--trainer-timeout`).
 struct ExternalTrainer: Sendable {
     let command: String
     let dataDirectory: String
+    let timeout: Duration
 
-    func train(task: TrainTask, baseFile: [UInt8], dataPath: String) throws -> LocalTrainingResult {
+    func train(task: TrainTask, baseFile: [UInt8], dataPath: String) async throws -> LocalTrainingResult {
         let work = dataDirectory + "/training"
         try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
         let input = work + "/round-\(task.round)-base.safetensors"
@@ -84,9 +86,6 @@ struct ExternalTrainer: Sendable {
             try? FileManager.default.removeItem(atPath: output)
         }
         try Data(baseFile).write(to: URL(fileURLWithPath: input))
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/sh")
-        process.arguments = ["-c", command]
         var environment = ProcessInfo.processInfo.environment
         environment["TINYFLEET_MODEL_IN"] = input
         environment["TINYFLEET_MODEL_OUT"] = output
@@ -97,14 +96,17 @@ struct ExternalTrainer: Sendable {
         environment["TINYFLEET_SEED"] = String(task.parameters.seed)
         environment["TINYFLEET_ROUND"] = String(task.round)
         environment["TINYFLEET_DATA_DIR"] = dataDirectory
-        process.environment = environment
-        let stdout = Pipe()
-        process.standardOutput = stdout
-        try process.run()
-        let printed = stdout.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw AgentError("trainer command exited with status \(process.terminationStatus)")
+        let finished = try await TrainerProcess(command: command, environment: environment, timeout: timeout).run()
+        guard finished.status == 0 else {
+            throw AgentError("trainer command exited with status \(finished.status)")
+        }
+        // The trained weights have the base's tensors and shapes: a file much larger than the base is refused
+        // before it is read.
+        let limit = baseFile.count * 2 + (1 << 20)
+        let size = (try? FileManager.default.attributesOfItem(atPath: output)[.size] as? Int) ?? nil
+        guard let size else { throw AgentError("trainer command wrote no \(output)") }
+        guard size <= limit else {
+            throw AgentError("the trainer's output is \(size) bytes, over \(limit) for this base model")
         }
         guard let trainedData = FileManager.default.contents(atPath: output) else {
             throw AgentError("trainer command wrote no \(output)")
@@ -116,7 +118,8 @@ struct ExternalTrainer: Sendable {
         }
         var metrics: [String: String] = [:]
         var sampleCount = 0
-        let lastLine = String(decoding: printed, as: UTF8.self).split(separator: "\n").last.map(String.init) ?? ""
+        let lastLine =
+            String(decoding: finished.output, as: UTF8.self).split(separator: "\n").last.map(String.init) ?? ""
         if let object = try? JSONSerialization.jsonObject(with: Data(lastLine.utf8)) as? [String: Any] {
             for (key, value) in object {
                 if key == "sampleCount", let count = value as? Int {

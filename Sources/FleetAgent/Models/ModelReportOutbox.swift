@@ -20,13 +20,18 @@ struct ModelReportOutbox: Sendable {
         )
     }
 
-    /// Pending reports, oldest first, with their outbox sequence numbers.
+    /// Pending reports, oldest first, with their outbox sequence numbers. A report queued by an agent from before
+    /// the `reportID` field lacks its last byte; it reads as reportID 0 (the sequence replaces it when sent).
     func pending() async throws -> [(sequence: Int64, report: ModelReport)] {
         try await store.pendingOutbox(limit: 100).compactMap { item in
             guard item.kind == Self.kind else { return nil }
-            var reader = WireReader(ByteBuffer(bytes: item.payload))
-            guard let report = try? ModelReport(reading: &reader) else { return nil }
-            return (item.sequence, report)
+            for payload in [item.payload, item.payload + [0]] {
+                var reader = WireReader(ByteBuffer(bytes: payload))
+                if let report = try? ModelReport(reading: &reader), reader.remaining == 0 {
+                    return (item.sequence, report)
+                }
+            }
+            return nil
         }
     }
 

@@ -19,6 +19,8 @@ public struct AgentConfiguration: Sendable {
     public var trainingData: String?
     /// An external trainer (see the README, "Trainer plug-in"), used instead of the built-in one.
     public var trainerCommand: String?
+    /// How long `trainerCommand` may run for one task before it is killed and the task declined.
+    public var trainerTimeout: Duration = .seconds(600)
     /// How often drift summaries are sent (the reporting window).
     public var reportInterval: Duration = .seconds(3600)
     /// The local Unix-domain socket for applications on the device (`Protocol/LOCAL.md`); default DATA_DIR/agent.sock.

@@ -25,6 +25,9 @@ public struct FrameTooLarge: Error, CustomStringConvertible, Sendable {
 /// A feature of the agent that takes part in the session: it may send when connected, handle the messages
 /// meant for it (and the acks and errors of its own requests), and act on a regular tick.
 public protocol AgentFeature: Sendable {
+    /// The feature's own work that outlives connections (e.g. training), run beside the agent's connection loop
+    /// for as long as the agent runs; cancelled at shutdown.
+    func run() async
     /// Authentication done and the state reported: send what waited for a connection.
     func connected(_ link: AgentLink) async throws
     /// A message from the coordinator. Returns true when it was this feature's.
@@ -33,6 +36,10 @@ public protocol AgentFeature: Sendable {
     func tick(_ link: AgentLink) async throws
     /// The connection ended; requests in flight will not be answered.
     func disconnected() async
+}
+
+extension AgentFeature {
+    public func run() async {}
 }
 
 /// Request ids for one connection: 1, 2, 3, …; shared by the session and its features.

@@ -52,9 +52,20 @@ public struct AgentService: Service {
             logger: logger
         )
         session.features = try await makeFeatures(state: state, identity: identity, deviceID: deviceID)
-        var machine = AgentStateMachine(enrolled: enrolled, hasToken: configuration.token != nil)
-        var action = machine.handle(.start)
+        let machine = AgentStateMachine(enrolled: enrolled, hasToken: configuration.token != nil)
         logger.info("agent starting", metadata: ["device": "\(deviceID)", "coordinator": "\(address)"])
+        // The features' own work (training) runs beside the connections and survives reconnects.
+        try await withThrowingDiscardingTaskGroup { group in
+            for feature in session.features { group.addTask { await feature.run() } }
+            defer { group.cancelAll() }
+            try await keepConnected(session, machine)
+        }
+    }
+
+    /// Connects, serves, waits and reconnects as the state machine says, until shutdown or a permanent refusal.
+    private func keepConnected(_ session: AgentSession, _ initial: AgentStateMachine) async throws {
+        var machine = initial
+        var action = machine.handle(.start)
         while true {
             switch action {
             case .connect:

@@ -76,13 +76,18 @@ struct AgentSession: Sendable {
         default:
             return .connectionFailed
         }
-        try await runSession(&connection, accept: accept)
+        try await runSession(&connection, accept: accept, machine)
         return .disconnected
     }
 
     /// Heartbeats at the announced interval; a coordinator silent past the offline timeout ends the session.
-    /// Meanwhile it answers the coordinator's desired state: fetch, verify, install, report.
-    private func runSession(_ connection: inout FleetConnection, accept: HelloAccept) async throws {
+    /// Meanwhile it answers the coordinator's desired state: fetch, verify, install, report. The first answered
+    /// heartbeat tells the state machine that the session is established.
+    private func runSession(
+        _ connection: inout FleetConnection,
+        accept: HelloAccept,
+        _ machine: MachineBox
+    ) async throws {
         let interval = Duration.milliseconds(max(accept.heartbeatIntervalMilliseconds, 100))
         let silenceLimit = Duration.milliseconds(max(accept.offlineTimeoutMilliseconds, 300))
         let lastHeard = LastHeard()
@@ -123,8 +128,13 @@ struct AgentSession: Sendable {
                     try await outbound.write(Message.heartbeat.encodedFrame())
                 }
             }
+            var established = false
             while let message = try await connection.next() {
                 lastHeard.mark()
+                if case .heartbeatAck = message, !established {
+                    established = true
+                    _ = machine.handle(.established)
+                }
                 if let retry = sync.tick(nextRequestID: { requestIDs.next() }) {
                     try await connection.send(.fetchModel(retry))
                 }
@@ -175,6 +185,8 @@ struct AgentSession: Sendable {
         let sent = Set(pending.values)
         for (sequence, var report) in try await reports.pending() where !sent.contains(sequence) {
             report.requestID = requestIDs.next()
+            // The same id each time the report is sent, so the coordinator records it once.
+            report.reportID = UInt64(sequence)
             pending[report.requestID] = sequence
             try await connection.send(.modelReport(report))
         }

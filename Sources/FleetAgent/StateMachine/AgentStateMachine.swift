@@ -6,9 +6,14 @@ import FleetWire
 ///
 /// ```
 /// idle --start--> connecting --connected--> handshaking --helloAccepted--> enrolling | authenticating
-/// enrolling/authenticating --welcomed--> online --disconnected--> waiting --retry--> connecting
+/// enrolling/authenticating --welcomed--> online(attempt) --established--> online(0)
+/// online --disconnected--> waiting(attempt + 1) --retry--> connecting
 /// any --connectionFailed/refused(retryable)--> waiting;  refused(permanent) --> stopped(failure)
 /// ```
+///
+/// The backoff starts again from the first attempt only after a session that did useful work (`established`):
+/// a session that fails soon after authenticating, each time (say the agent's disk is full and every write
+/// fails), keeps backing off instead of reconnecting at once, over and over.
 public struct AgentStateMachine: Sendable, Equatable {
     public enum State: Sendable, Equatable {
         case idle
@@ -16,7 +21,8 @@ public struct AgentStateMachine: Sendable, Equatable {
         case handshaking(attempt: Int)
         case enrolling(attempt: Int)
         case authenticating(attempt: Int)
-        case online
+        /// Authenticated on the connection of `attempt`; 0 once the session is established.
+        case online(attempt: Int)
         case waiting(attempt: Int)
         case stopped(StopReason)
     }
@@ -34,6 +40,9 @@ public struct AgentStateMachine: Sendable, Equatable {
         case connected
         case helloAccepted
         case welcomed
+        /// The session did useful work: the coordinator answered a heartbeat, and everything it sent before
+        /// was handled without a failure.
+        case established
         case refused(ErrorCode)
         case connectionFailed
         case disconnected
@@ -84,13 +93,16 @@ public struct AgentStateMachine: Sendable, Equatable {
             }
             state = .enrolling(attempt: attempt)
             return .enrol
-        case (.enrolling, .welcomed):
+        case (.enrolling(let attempt), .welcomed):
             enrolled = true
-            state = .online
+            state = .online(attempt: attempt)
             return .markEnrolled
-        case (.authenticating, .welcomed):
-            state = .online
+        case (.authenticating(let attempt), .welcomed):
+            state = .online(attempt: attempt)
             return .runSession
+        case (.online, .established):
+            state = .online(attempt: 0)
+            return .none
         case (.enrolling(let attempt), .refused(let code)):
             switch code {
             case .keyAlreadyEnrolled:
@@ -107,8 +119,9 @@ public struct AgentStateMachine: Sendable, Equatable {
             return refused(code, attempt: attempt)
         case (.connecting(let attempt), .refused(let code)), (.handshaking(let attempt), .refused(let code)):
             return refused(code, attempt: attempt)
-        case (.online, .refused), (.online, .disconnected), (.online, .connectionFailed):
-            return retry(after: 0)
+        case (.online(let attempt), .refused), (.online(let attempt), .disconnected),
+            (.online(let attempt), .connectionFailed):
+            return retry(after: attempt)
         case (.connecting(let attempt), .connectionFailed), (.handshaking(let attempt), .connectionFailed),
             (.enrolling(let attempt), .connectionFailed), (.authenticating(let attempt), .connectionFailed),
             (.connecting(let attempt), .disconnected), (.handshaking(let attempt), .disconnected),
@@ -127,7 +140,7 @@ public struct AgentStateMachine: Sendable, Equatable {
         return retry(after: attempt)
     }
 
-    /// After a session that was online, the next attempt is the first again.
+    /// After an established session (attempt 0), the next attempt is the first again.
     private mutating func retry(after attempt: Int) -> Action {
         state = .waiting(attempt: attempt + 1)
         return .wait(attempt: attempt + 1)

@@ -354,9 +354,13 @@ struct ModelRegistry: Sendable {
         )
     }
 
-    /// Records what a device did with a model: an install (and its cost on the wire) or a refusal.
+    /// Records what a device did with a model: an install (and its cost on the wire) or a refusal. A report the
+    /// device sends again (its `ack` was lost) is recorded once.
     func record(_ report: ModelReport, deviceID: String) async throws {
         let what = "\(report.model) v\(report.version) \(report.variant)"
+        let now = Date()
+        var transfer: NewTransfer?
+        let event: NewEvent
         switch report.outcome {
         case .installed:
             let full = try await store.modelVariant(
@@ -366,44 +370,52 @@ struct ModelRegistry: Sendable {
             )
             var fullPayload: DeltaCacheRecord?
             if let full { fullPayload = try await store.cachedDelta(fromSHA256: Self.noBase, toSHA256: full.sha256) }
-            _ = try await store.recordTransfer(
-                NewTransfer(
-                    deviceID: deviceID,
-                    model: report.model,
-                    version: report.version,
-                    variant: report.variant,
-                    encoding: report.encoding == .delta ? "delta" : "full",
-                    baseVersion: nil,
-                    wireBytes: report.wireBytes,
-                    fullBytes: fullPayload?.size ?? 0,
-                    fileBytes: full?.size ?? 0,
-                    startedAt: Date(),
-                    completedAt: Date(),
-                    resumedFrom: report.resumedFrom
-                )
+            transfer = NewTransfer(
+                deviceID: deviceID,
+                model: report.model,
+                version: report.version,
+                variant: report.variant,
+                encoding: report.encoding == .delta ? "delta" : "full",
+                baseVersion: nil,
+                wireBytes: report.wireBytes,
+                fullBytes: fullPayload?.size ?? 0,
+                fileBytes: full?.size ?? 0,
+                startedAt: now,
+                completedAt: now,
+                resumedFrom: report.resumedFrom
             )
             let resumed = report.resumedFrom > 0 ? ", resumed at byte \(report.resumedFrom)" : ""
-            try await store.appendEvent(
-                NewEvent(
-                    at: Date(),
-                    deviceID: deviceID,
-                    kind: "model_installed",
-                    detail:
-                        "\(what) (\(report.encoding == .delta ? "delta" : "full"), \(report.wireBytes) bytes\(resumed))"
-                )
+            event = NewEvent(
+                at: now,
+                deviceID: deviceID,
+                kind: "model_installed",
+                detail: "\(what) (\(report.encoding == .delta ? "delta" : "full"), \(report.wireBytes) bytes\(resumed))"
             )
         case .refused, .failed:
-            let kind = report.outcome == .refused ? "install_refused" : "install_failed"
-            try await store.appendEvent(
-                NewEvent(
-                    at: Date(),
-                    deviceID: deviceID,
-                    kind: kind,
-                    detail: "\(what): \(report.code): \(report.detail)"
-                )
+            event = NewEvent(
+                at: now,
+                deviceID: deviceID,
+                kind: report.outcome == .refused ? "install_refused" : "install_failed",
+                detail: "\(what): \(report.code): \(report.detail)"
             )
+        }
+        let recorded = try await store.recordModelReport(
+            deviceID: deviceID,
+            reportID: report.reportID,
+            transfer: transfer,
+            event: event,
+            at: now
+        )
+        guard recorded else {
+            logger.debug(
+                "model report already recorded",
+                metadata: ["device": "\(deviceID)", "report": "\(report.reportID)"]
+            )
+            return
+        }
+        if report.outcome != .installed {
             logger.warning(
-                "\(kind)",
+                "\(event.kind)",
                 metadata: ["device": "\(deviceID)", "model": "\(what)", "code": "\(report.code)"]
             )
         }

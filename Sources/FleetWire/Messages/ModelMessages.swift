@@ -206,6 +206,9 @@ public struct ModelReport: WirePayload {
     public var wireBytes: Int
     /// Where the transfer resumed after an interruption; 0 if it ran in one go.
     public var resumedFrom: Int
+    /// The device's own number for this report, the same each time it is sent again (the reference agent: its
+    /// outbox sequence). The coordinator records a report once per (device, reportID); 0 is never de-duplicated.
+    public var reportID: UInt64
 
     public init(
         requestID: UInt64,
@@ -217,7 +220,8 @@ public struct ModelReport: WirePayload {
         detail: String,
         encoding: TransferEncoding,
         wireBytes: Int,
-        resumedFrom: Int
+        resumedFrom: Int,
+        reportID: UInt64 = 0
     ) {
         self.requestID = requestID
         self.model = model
@@ -229,6 +233,7 @@ public struct ModelReport: WirePayload {
         self.encoding = encoding
         self.wireBytes = wireBytes
         self.resumedFrom = resumedFrom
+        self.reportID = reportID
     }
 
     public init(reading reader: inout WireReader) throws {
@@ -250,6 +255,7 @@ public struct ModelReport: WirePayload {
         self.encoding = encoding
         wireBytes = try reader.readBoundedInt("wireBytes", maximum: Int(Int64.max))
         resumedFrom = try reader.readBoundedInt("resumedFrom", maximum: Int(Int64.max))
+        reportID = try reader.readVarint("reportID")
     }
 
     public func write(to buffer: inout ByteBuffer) {
@@ -263,5 +269,6 @@ public struct ModelReport: WirePayload {
         buffer.writeInteger(encoding.rawValue)
         buffer.writeVarint(wireBytes)
         buffer.writeVarint(resumedFrom)
+        buffer.writeVarint(reportID)
     }
 }

@@ -11,6 +11,10 @@ enum CoordinatorMigrator {
         migrator.registerMigration("coordinator-v4", migrate: CoordinatorV4.migrate)
         migrator.registerMigration("coordinator-v5", migrate: CoordinatorV5.migrate)
         migrator.registerMigration("coordinator-round-refusals", migrate: CoordinatorRoundRefusals.migrate)
+        migrator.registerMigration(
+            "coordinator-model-report-receipts",
+            migrate: CoordinatorModelReportReceipts.migrate
+        )
         return migrator
     }
 }

@@ -72,10 +72,14 @@ extension CoordinatorStore {
         }
     }
 
-    /// Records (or updates) a device's part in a round.
+    /// Records a device's part in a round, as a one-way status: a device is first `selected`; its answer makes
+    /// it `updated` or `declined`, or the round's close makes it `dropped`; an answer after the close turns
+    /// `dropped` into `late`. A status recorded from an answer is final: a later write (a repeated or late
+    /// update) changes nothing, and `late` is not recorded for a device that was never sent the task.
     public func setParticipant(_ participant: RoundParticipantRecord) async throws {
         let metrics = try Self.json(participant.metrics)
         try await write { db in
+            guard try Self.mayRecord(participant, db) else { return }
             try db.execute(
                 sql: """
                     INSERT OR REPLACE INTO "roundParticipant"
@@ -148,6 +152,22 @@ extension CoordinatorStore {
             }
         }
         return ended
+    }
+
+    /// Whether `participant`'s status may follow the one recorded (see ``setParticipant(_:)``).
+    private static func mayRecord(_ participant: RoundParticipantRecord, _ db: Database) throws -> Bool {
+        let recorded = try String.fetchOne(
+            db,
+            sql: #"SELECT "status" FROM "roundParticipant" WHERE "round" = ? AND "deviceID" = ?"#,
+            arguments: [participant.round, participant.deviceID]
+        )
+        switch (recorded.flatMap(RoundParticipantRecord.Status.init(rawValue:)), participant.status) {
+        case (nil, .late): return false
+        case (nil, _), (.selected, _), (.dropped, .late): return true
+        // The coordinator's own later verdict: an update taken at arrival, refused when the round aggregates it.
+        case (.updated, .refused): return true
+        default: return false
+        }
     }
 
     public func rounds(model: String?) async throws -> [RoundRecord] {

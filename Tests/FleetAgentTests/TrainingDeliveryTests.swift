@@ -1,0 +1,85 @@
+import FleetStore
+import FleetWire
+import Foundation
+import Logging
+import Synchronization
+import Testing
+
+@testable import FleetAgent
+
+/// The training feature answers tasks beside the session: an answer ready while no connection is open waits for
+/// the next one, an unanswered update is sent again on every new connection until the coordinator answers it,
+/// and a task received twice is answered once. (The tasks here are declined, no consent: the delivery is the
+/// same for trained updates.)
+@Suite struct TrainingDeliveryTests {
+    /// The messages one connection's link was asked to send.
+    final class Sent: Sendable {
+        private let messages = Mutex<[Message]>([])
+        var all: [Message] { messages.withLock { $0 } }
+        var link: AgentLink {
+            AgentLink(send: { message in self.messages.withLock { $0.append(message) } }, nextRequestID: { 1 })
+        }
+        var updates: [UInt64] {
+            all.compactMap { if case .trainUpdate(let update) = $0 { update.requestID } else { nil } }
+        }
+    }
+
+    static func task(round: Int) -> TrainTask {
+        TrainTask(
+            requestID: TrainingFeature.coordinatorRequestBit | UInt64(round),
+            round: round,
+            model: "digits-mlp",
+            baseVersion: 1,
+            variant: "fp32",
+            baseSHA256: [UInt8](repeating: 1, count: 32),
+            parameters: TrainingParameters(localEpochs: 1, learningRate: 0.1, batchSize: 16, seed: 7, quantize: false),
+            deadlineMilliseconds: 60_000,
+            personalPrefix: ""
+        )
+    }
+
+    @Test func updatesWaitForAConnectionAndAreSentAgainUntilAnswered() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("training-\(UUID())").path
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let feature = TrainingFeature(
+            configuration: AgentConfiguration(dataDirectory: directory),
+            deviceID: "d-test",
+            consent: AgentConsentBook(store: try AgentStore.inMemory(), identity: .generate()),
+            logger: Logger(label: "test")
+        )
+        let running = Task { await feature.run() }
+        defer { running.cancel() }
+        let first = Self.task(round: 1)
+
+        // The task comes, the connection drops before its answer is ready; the next connection carries it.
+        let dropped = Sent()
+        try await feature.connected(dropped.link)
+        #expect(try await feature.handle(.trainTask(first), dropped.link))
+        await feature.disconnected()
+        let next = Sent()
+        try await feature.connected(next.link)
+        #expect(try await Self.eventually { next.updates == [first.requestID] }, "\(next.all)")
+
+        // Not answered yet: sent again on the connection after.
+        await feature.disconnected()
+        let again = Sent()
+        try await feature.connected(again.link)
+        #expect(again.updates == [first.requestID])
+
+        // Answered: not sent any more; the same task again is not trained again, a new one is.
+        #expect(try await feature.handle(.ack(Ack(requestID: first.requestID)), again.link))
+        await feature.disconnected()
+        let later = Sent()
+        try await feature.connected(later.link)
+        let second = Self.task(round: 2)
+        #expect(try await feature.handle(.trainTask(first), later.link))
+        #expect(try await feature.handle(.trainTask(second), later.link))
+        #expect(try await Self.eventually { !later.updates.isEmpty }, "\(later.all)")
+        #expect(later.updates == [second.requestID], "tasks are answered in order; the repeat was not")
+    }
+
+    static func eventually(_ condition: () -> Bool) async throws -> Bool {
+        for _ in 0..<200 where !condition() { try await Task.sleep(for: .milliseconds(25)) }
+        return condition()
+    }
+}

@@ -89,6 +89,11 @@ extension FleetInspector {
         metadata: [String: String],
         progress: @Sendable (Int, Int) -> Void
     ) async throws -> PushView {
+        do {
+            _ = try ModelProtection(metadata: metadata)
+        } catch let error as TrustError {
+            throw ControlError("--protection: \(error.detail)")
+        }
         guard let data = FileManager.default.contents(atPath: file) else { throw ControlError("cannot read \(file)") }
         let bytes = Array(data)
         let sha256 = Digest.sha256(bytes)

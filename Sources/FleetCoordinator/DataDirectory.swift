@@ -19,6 +19,8 @@ public struct CoordinatorDataDirectory: Sendable {
     public var endpointPath: String { path + "/coordinator.json" }
     /// The Ed25519 key that signs release manifests (mode 0600); agents pin its public half at enrolment.
     public var releaseKeyPath: String { path + "/release.key" }
+    /// The secret the devices' model-protection keys are derived from (mode 0600, `Protocol/AT-REST.md`).
+    public var modelProtectionKeyPath: String { path + "/model-protection.key" }
 
     /// Where a running coordinator listens.
     public struct Endpoint: Codable, Sendable, Equatable {

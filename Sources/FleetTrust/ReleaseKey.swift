@@ -50,7 +50,8 @@ public enum ReleaseKeyFile {
     }
 }
 
-/// Where an agent keeps its at-rest master secret: 32 random bytes in a file of mode 0600, created once.
+/// A 32-byte random secret in a file of mode 0600, created once: the coordinator's `model-protection.key`, from
+/// which each device's model-protection key is derived (``DeviceModelKey``).
 public enum MasterSecretFile {
     /// Loads the secret at `path`, or creates it there on first start. Same refusals as ``ReleaseKeyFile``.
     public static func loadOrCreate(path: String) throws(TrustError) -> [UInt8] {

@@ -67,6 +67,15 @@ struct Run: AsyncParsableCommand {
     @Option(help: "Unix-domain socket for applications on the device (default: DATA_DIR/agent.sock).")
     var localSocket: String?
 
+    @Option(help: "How long protected models stay usable after losing the coordinator, e.g. 24h, 30m.")
+    var offlineLease: String = "24h"
+
+    @Option(help: "A user (name or uid) allowed to use the local socket (repeatable; default: the agent's own user).")
+    var localAllowUid: [String] = []
+
+    @Option(help: "A group (name or gid) whose members may use the local socket (repeatable).")
+    var localAllowGroup: [String] = []
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: Logger.Level = .info
 
@@ -88,6 +97,20 @@ struct Run: AsyncParsableCommand {
         configuration.trainerTimeout = try CommandLineValues.duration(trainerTimeout)
         configuration.reportInterval = try CommandLineValues.duration(reportInterval)
         configuration.localSocketPath = localSocket
+        configuration.offlineLease = try CommandLineValues.duration(offlineLease)
+        for user in localAllowUid {
+            guard let uid = LocalAccessPolicy.uid(user) else {
+                throw ValidationError("--local-allow-uid: no user \(user)")
+            }
+            configuration.localAccess.allowedUIDs.insert(uid)
+        }
+        for group in localAllowGroup {
+            guard let gid = LocalAccessPolicy.gid(group) else {
+                throw ValidationError("--local-allow-group: no group \(group)")
+            }
+            configuration.localAccess.allowedGIDs.insert(gid)
+        }
+        let keyring = ModelKeyring(offlineLease: configuration.offlineLease)
         let level = logLevel
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
@@ -98,8 +121,8 @@ struct Run: AsyncParsableCommand {
         let group = ServiceGroup(
             configuration: .init(
                 services: [
-                    .init(service: AgentService(configuration: configuration, logger: logger)),
-                    .init(service: LocalSocketService(configuration: configuration, logger: logger)),
+                    .init(service: AgentService(configuration: configuration, keyring: keyring, logger: logger)),
+                    .init(service: LocalSocketService(configuration: configuration, keyring: keyring, logger: logger)),
                 ],
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger

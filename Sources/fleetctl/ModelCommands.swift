@@ -48,6 +48,12 @@ extension FleetCtl {
             @Option(help: "Allowed CPU architectures, comma-separated (e.g. aarch64,x86_64).") var arch: String?
             @Option(help: "Required accelerator, e.g. npu.") var accelerator: String?
             @Option(help: "Extra metadata KEY=VALUE (repeatable).") var metadata: [String] = []
+            @Option(
+                help: """
+                    How devices keep it: plain (a file applications open), at-rest (sealed on disk; applications \
+                    ask the agent's socket), agent-only (sealed; only the agent runs it).
+                    """
+            ) var protection: String = "plain"
             @OptionGroup var reference: ReferenceDataOptions
 
             func run() async throws {
@@ -59,6 +65,7 @@ extension FleetCtl {
                 var extra = try CommandLineValues.pairs(metadata, option: "--metadata")
                 if let accuracy { extra["accuracy"] = String(accuracy) }
                 if let cost { extra["cost"] = cost }
+                if protection != "plain" { extra["protection"] = protection }
                 let bar = ProgressBar(label: "\(name) v\(version) \(variant)", enabled: !output.json)
                 let pushed = try await target.inspector().pushModel(
                     name: name,

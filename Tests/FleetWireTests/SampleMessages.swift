@@ -141,6 +141,8 @@ enum SampleMessages {
                 reportID: 7
             )
         ),
+        "modelKeyRequest": .modelKeyRequest(ModelKeyRequest(requestID: 3)),
+        "modelKey": .modelKey(ModelKey(requestID: 3, key: (0..<32).map { UInt8(0xA0 + $0) })),
         "uploadBegin": .uploadBegin(
             UploadBegin(
                 requestID: 11,

@@ -16,6 +16,7 @@ actor TrainingFeature: AgentFeature {
     let configuration: AgentConfiguration
     let deviceID: String
     let installer: ModelInstaller
+    let vault: ModelVault
     let consent: AgentConsentBook
     let logger: Logger
     private let tasks: AsyncStream<ReceivedTask>
@@ -35,11 +36,18 @@ actor TrainingFeature: AgentFeature {
         var at: ContinuousClock.Instant
     }
 
-    init(configuration: AgentConfiguration, deviceID: String, consent: AgentConsentBook, logger: Logger) {
+    init(
+        configuration: AgentConfiguration,
+        deviceID: String,
+        consent: AgentConsentBook,
+        keyring: ModelKeyring,
+        logger: Logger
+    ) {
         self.configuration = configuration
         self.deviceID = deviceID
         self.consent = consent
-        self.installer = ModelInstaller(dataDirectory: configuration.dataDirectory, hash: { Digest.sha256($0) })
+        self.vault = ModelVault(dataDirectory: configuration.dataDirectory, keyring: keyring)
+        self.installer = vault.installer
         self.logger = logger
         (tasks, inbox) = AsyncStream.makeStream(of: ReceivedTask.self, bufferingPolicy: .bufferingNewest(Self.backlog))
     }
@@ -153,8 +161,12 @@ actor TrainingFeature: AgentFeature {
             return decline("no training data (start the agent with --train-data FILE)")
         }
         guard let installed = installer.installed(model: task.model), installed.sha256 == Digest.hex(task.baseSHA256),
-            let baseFile = try? installer.currentBytes(model: task.model)
-        else { return decline("not running \(task.model) v\(task.baseVersion) yet") }
+            let opened = try? vault.plaintext(model: task.model)
+        else { return decline("not running \(task.model) v\(task.baseVersion) yet (or it is locked)") }
+        if opened.protection.isSealed, configuration.trainerCommand != nil {
+            return decline("\(task.model) is protected: an external trainer would need its weights on disk")
+        }
+        let baseFile = opened.bytes
         let started = ContinuousClock.now
         do {
             let result: LocalTrainingResult

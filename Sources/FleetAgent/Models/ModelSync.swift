@@ -15,12 +15,15 @@ struct ModelSync {
     let deviceID: String
     let releaseKey: [UInt8]
     let installer: ModelInstaller
+    let vault: ModelVault
     let journal: TransferJournal
     let reports: ModelReportOutbox
     let logger: Logger
 
     /// What we are fetching now, by request id.
     private var active: (requestID: UInt64, target: Target, resumedFrom: Int, startOffset: Int)?
+    /// The active transfer's payload when its model is protected (never journaled to disk).
+    private var inMemory: MemoryTransfer?
     /// Fetches waiting for the active one to finish.
     private var queue: [Target] = []
     /// Manifests already refused, so a desired state that keeps naming them does not loop.
@@ -32,19 +35,22 @@ struct ModelSync {
         var signed: SignedManifest
         var manifest: ReleaseManifest
         var bytes: [UInt8]
+        var protection: ModelProtection
     }
 
     init(
         dataDirectory: String,
         deviceID: String,
         releaseKey: [UInt8],
+        keyring: ModelKeyring,
         reports: ModelReportOutbox,
         logger: Logger
     ) {
         self.dataDirectory = dataDirectory
         self.deviceID = deviceID
         self.releaseKey = releaseKey
-        self.installer = ModelInstaller(dataDirectory: dataDirectory, hash: { Digest.sha256($0) })
+        self.vault = ModelVault(dataDirectory: dataDirectory, keyring: keyring)
+        self.installer = vault.installer
         self.journal = TransferJournal(dataDirectory: dataDirectory, hash: { Digest.sha256($0) })
         self.reports = reports
         self.logger = logger
@@ -94,7 +100,21 @@ struct ModelSync {
                 blobSHA256: nil
             ) {
             case .success(let manifest):
-                queue.append(Target(signed: signed, manifest: manifest, bytes: desired.manifest))
+                do {
+                    let protection = try ModelProtection(metadata: manifest.metadata)
+                    queue.append(
+                        Target(signed: signed, manifest: manifest, bytes: desired.manifest, protection: protection)
+                    )
+                } catch {
+                    await refuse(
+                        desired.manifest,
+                        model: manifest.model,
+                        version: manifest.version,
+                        variant: manifest.variant,
+                        code: "unknown-protection",
+                        detail: error.detail
+                    )
+                }
             case .failure(let refusal):
                 let m = signed.manifest
                 await refuse(
@@ -124,8 +144,10 @@ struct ModelSync {
             payloadSHA256: Digest.hex(start.payloadSHA256),
             totalBytes: start.totalBytes
         )
-        let progress = try journal.begin(descriptor)
-        if progress.receivedBytes != start.offset {
+        if current.target.protection.isSealed {
+            guard start.offset == 0 else { throw AgentError("protected transfers start at 0, not \(start.offset)") }
+            inMemory = try MemoryTransfer(descriptor, maximumBytes: installer.maximumModelBytes)
+        } else if try journal.begin(descriptor).receivedBytes != start.offset {
             // The coordinator restarts from what it can serve; drop what does not line up.
             try journal.discard(model: m.model)
             _ = try journal.begin(descriptor)
@@ -151,7 +173,14 @@ struct ModelSync {
     ) async throws -> (installed: Bool, next: FetchModel?) {
         guard let current = active, current.requestID == chunk.requestID else { return (false, nil) }
         let m = current.target.manifest
-        let progress = try journal.append(chunk.bytes, at: chunk.offset, model: m.model)
+        let progress: TransferProgress
+        if var memory = inMemory {
+            try memory.append(chunk.bytes, at: chunk.offset)
+            inMemory = memory
+            progress = memory.progress
+        } else {
+            progress = try journal.append(chunk.bytes, at: chunk.offset, model: m.model)
+        }
         guard progress.isComplete else { return (false, nil) }
         active = nil
         let installed = await finish(current.target, progress: progress, resumedFrom: current.resumedFrom)
@@ -162,6 +191,7 @@ struct ModelSync {
     mutating func failed(requestID: UInt64, error: ErrorMessage) async {
         guard let current = active, current.requestID == requestID else { return }
         active = nil
+        inMemory = nil
         queue.append(current.target)
         retryAt = ContinuousClock.now + .seconds(5)
         logger.warning(
@@ -180,6 +210,7 @@ struct ModelSync {
     /// The session ended: the journal keeps the progress for the next connection.
     mutating func disconnected() {
         active = nil
+        inMemory = nil
         queue.removeAll()
     }
 
@@ -197,7 +228,8 @@ struct ModelSync {
         let installed = installer.installed(model: m.model)
         var resumeSHA: [UInt8] = []
         var resumeOffset = 0
-        if let progress = journal.progress(model: m.model), progress.descriptor.version == String(m.version),
+        if !target.protection.isSealed, let progress = journal.progress(model: m.model),
+            progress.descriptor.version == String(m.version),
             progress.descriptor.variant == m.variant, let sha = Self.bytes(hex: progress.descriptor.payloadSHA256)
         {
             resumeSHA = sha
@@ -227,11 +259,12 @@ struct ModelSync {
         let m = target.manifest
         let encoding: TransferEncoding = progress.descriptor.encoding == .delta ? .delta : .full
         do {
-            let payload = try journal.complete(model: m.model)
+            let payload = try inMemory.map { try $0.complete() } ?? journal.complete(model: m.model)
+            inMemory = nil
             let file: [UInt8]
             if encoding == .delta {
                 file = try DeltaCodec.apply(
-                    old: try installer.currentBytes(model: m.model),
+                    old: try vault.plaintext(model: m.model).bytes,
                     patch: payload,
                     limits: DeltaLimits(maximumOutputSize: max(m.size, 1))
                 )
@@ -264,7 +297,7 @@ struct ModelSync {
                 version: String(m.version),
                 variant: m.variant,
                 sha256: Digest.hex(m.sha256),
-                bytes: file,
+                bytes: try vault.storedForm(of: file, model: m.model, sha256: m.sha256, protection: target.protection),
                 manifest: target.bytes
             )
             try? journal.discard(model: m.model)
@@ -272,7 +305,7 @@ struct ModelSync {
                 "model installed",
                 metadata: [
                     "model": "\(m.model) v\(m.version) \(m.variant)", "encoding": "\(encoding)",
-                    "bytes": "\(progress.descriptor.totalBytes)",
+                    "bytes": "\(progress.descriptor.totalBytes)", "protection": "\(target.protection.rawValue)",
                 ]
             )
             await reports.enqueue(
@@ -292,6 +325,7 @@ struct ModelSync {
             )
             return true
         } catch {
+            inMemory = nil
             try? journal.discard(model: m.model)
             refused.insert(target.bytes)
             logger.error("install failed", metadata: ["model": "\(m.model)", "error": "\(error)"])

@@ -1,5 +1,6 @@
 import FleetLearning
 import FleetModelIO
+import FleetTrust
 import Foundation
 
 /// A model installed on this device, loaded for inference.
@@ -9,6 +10,8 @@ public struct LoadedModel: Sendable {
     public let variant: String
     public let sha256: String
     public let mlp: MLP
+    /// How the model is kept on disk (`Protocol/AT-REST.md`).
+    public let protection: ModelProtection
     /// The `feature-scale` the model file declares, if any (inputs are expected already scaled).
     public let declaredFeatureScale: Float?
 
@@ -30,22 +33,69 @@ public struct LocalRequestError: Error, Sendable, CustomStringConvertible {
 
     public static func badRequest(_ message: String) -> Self { Self("bad-request", message) }
     public static func noModel(_ message: String) -> Self { Self("no-model", message) }
+    /// A protected model while the agent holds no model-protection key (`Protocol/AT-REST.md`).
+    public static func modelLocked(_ message: String) -> Self { Self("model-locked", message) }
 
     public var description: String { "\(code): \(message)" }
 }
 
 /// The models installed under the data directory (the reference MLP architecture, fp32 or int8), loaded
-/// once per installed digest and reloaded when an install replaces `current.safetensors`.
+/// once per installed digest and reloaded when an install replaces `current.safetensors`. Protected models are
+/// opened with the keyring's key; without one (no keyring in a process other than the daemon, or the offline
+/// lease ran out) they are locked, and a loaded copy is dropped.
 public actor InstalledModels {
     public let dataDirectory: String
+    private let keyring: ModelKeyring?
     private var cache: [String: LoadedModel] = [:]
 
-    public init(dataDirectory: String) {
+    public init(dataDirectory: String, keyring: ModelKeyring? = nil) {
         self.dataDirectory = dataDirectory
+        self.keyring = keyring
     }
 
     /// The installed model called `name`, or the only installed model when `name` is nil.
     public func model(named name: String?) throws(LocalRequestError) -> LoadedModel {
+        let chosen = try installedState(named: name)
+        if let cached = cache[chosen.model], cached.sha256 == chosen.sha256 {
+            guard cached.protection.isSealed, keyring?.key() == nil else { return cached }
+            cache[chosen.model] = nil
+        }
+        let (bytes, protection) = try weights(of: chosen)
+        let loaded = try Self.load(chosen, bytes, protection)
+        cache[chosen.model] = loaded
+        return loaded
+    }
+
+    /// The installed model's weights file in plaintext, for an application that runs its own runtime (the
+    /// `model` request). Refused for an `agent-only` model, whose weights never leave the agent.
+    public func weightsFile(
+        named name: String?
+    ) throws(LocalRequestError) -> (model: InstalledModelState, protection: ModelProtection, bytes: [UInt8]) {
+        let chosen = try installedState(named: name)
+        let (bytes, protection) = try weights(of: chosen)
+        guard protection != .agentOnly else {
+            throw LocalRequestError(
+                "agent-only",
+                "\(chosen.model) is agent-only: its weights never leave the agent; use \"infer\""
+            )
+        }
+        return (chosen, protection, bytes)
+    }
+
+    private func weights(of chosen: InstalledModelState) throws(LocalRequestError) -> ([UInt8], ModelProtection) {
+        guard let data = FileManager.default.contents(atPath: chosen.path) else {
+            throw .noModel("cannot read \(chosen.path)")
+        }
+        do {
+            return try ModelVault.open(Array(data), model: chosen.model, keyring: keyring)
+        } catch let locked as ModelLocked {
+            throw .modelLocked(locked.description)
+        } catch {
+            throw .noModel("\(chosen.model) cannot be opened: \(error)")
+        }
+    }
+
+    private func installedState(named name: String?) throws(LocalRequestError) -> InstalledModelState {
         let installer = ModelInstaller(dataDirectory: dataDirectory, hash: { _ in [] })
         let installed = installer.installed()
         let chosen: InstalledModelState
@@ -63,28 +113,30 @@ public actor InstalledModels {
             }
             chosen = only
         }
-        if let cached = cache[chosen.model], cached.sha256 == chosen.sha256 { return cached }
+        return chosen
+    }
+
+    private static func load(
+        _ chosen: InstalledModelState,
+        _ bytes: [UInt8],
+        _ protection: ModelProtection
+    ) throws(LocalRequestError) -> LoadedModel {
         guard let version = Int(chosen.version) else {
             throw .noModel("installed version \(chosen.version) is not a number")
         }
-        guard let data = FileManager.default.contents(atPath: chosen.path) else {
-            throw .noModel("cannot read \(chosen.path)")
-        }
-        let loaded: LoadedModel
         do {
-            let (mlp, file) = try ModelFile.mlp(Array(data))
-            loaded = LoadedModel(
+            let (mlp, file) = try ModelFile.mlp(bytes)
+            return LoadedModel(
                 name: chosen.model,
                 version: version,
                 variant: chosen.variant,
                 sha256: chosen.sha256,
                 mlp: mlp,
+                protection: protection,
                 declaredFeatureScale: file.metadata["feature-scale"].flatMap(Float.init)
             )
         } catch {
             throw .noModel("\(chosen.model) v\(version) is not a supported MLP: \(error)")
         }
-        cache[chosen.model] = loaded
-        return loaded
     }
 }

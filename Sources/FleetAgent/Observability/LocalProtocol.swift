@@ -43,6 +43,10 @@ public struct LocalResponse: Codable, Sendable {
     public var queueSize: Int?
     public var device: String?
     public var consent: [String: String]?
+    /// `model`: the weights file's size (the bytes that follow the answer line), digest and protection.
+    public var size: Int?
+    public var sha256: String?
+    public var protection: String?
 
     public init(ok: Bool) { self.ok = ok }
 
@@ -55,6 +59,24 @@ public struct LocalResponse: Codable, Sendable {
 }
 
 extension LocalObservability {
+    /// The `model` request: the installed weights file for an application that runs its own runtime, as the
+    /// answer and the bytes that follow it (none after a failure). Refused for agent-only models and while a
+    /// protected one is locked.
+    public func weightsFile(model name: String?) async -> (response: LocalResponse, bytes: [UInt8]) {
+        do {
+            let (installed, protection, bytes) = try await models.weightsFile(named: name)
+            var response = LocalResponse(ok: true)
+            response.model = installed.model
+            response.version = Int(installed.version)
+            response.size = bytes.count
+            response.sha256 = installed.sha256
+            response.protection = protection.rawValue
+            return (response, bytes)
+        } catch {
+            return (.failure(error.code, error.message), [])
+        }
+    }
+
     /// Serves one request; never throws (failures become `ok: false` answers).
     public func respond(to request: LocalRequest, now: Date = Date()) async -> LocalResponse {
         do {

@@ -6,9 +6,13 @@ import NIOCore
 import NIOPosix
 import ServiceLifecycle
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// The agent's local interface for applications on the device (`Protocol/LOCAL.md`): newline-delimited JSON
-/// on a Unix-domain socket (mode 0600, so only the agent's user), and the reporting-window timer that turns
-/// the drift summary into a report every `reportInterval`.
+/// on a Unix-domain socket whose every peer is checked against the ``LocalAccessPolicy`` (SO_PEERCRED), and the
+/// reporting-window timer that turns the drift summary into a report every `reportInterval`.
 ///
 /// One task per connection in a discarding task group; a failing connection is logged and closed without
 /// stopping the server. Requests are served one after another per connection, off the event loop.
@@ -17,10 +21,13 @@ public struct LocalSocketService: Service {
     public static let maximumRequestBytes = 1 << 20
 
     public let configuration: AgentConfiguration
+    /// The model-protection key, shared with the ``AgentService`` that receives it.
+    public let keyring: ModelKeyring
     private let logger: Logger
 
-    public init(configuration: AgentConfiguration, logger: Logger) {
+    public init(configuration: AgentConfiguration, keyring: ModelKeyring, logger: Logger) {
         self.configuration = configuration
+        self.keyring = keyring
         self.logger = logger
     }
 
@@ -45,8 +52,9 @@ public struct LocalSocketService: Service {
         let local = LocalObservability(
             store: store,
             consent: AgentConsentBook(store: store, identity: identity),
-            models: InstalledModels(dataDirectory: configuration.dataDirectory)
+            models: InstalledModels(dataDirectory: configuration.dataDirectory, keyring: keyring)
         )
+        let access = configuration.localAccess
         let path = Self.socketPath(configuration)
         let server: NIOAsyncChannel<NIOAsyncChannel<ByteBuffer, ByteBuffer>, Never>
         do {
@@ -57,7 +65,7 @@ public struct LocalSocketService: Service {
             try? await gracefulShutdown()
             return
         }
-        try? FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: path)
+        try? FileManager.default.setAttributes([.posixPermissions: access.socketMode], ofItemAtPath: path)
         logger.info("local interface listening", metadata: ["socket": "\(path)"])
         let interval = configuration.reportInterval
         let logger = self.logger
@@ -83,7 +91,7 @@ public struct LocalSocketService: Service {
                     for try await connection in connections {
                         group.addTask {
                             do {
-                                try await Self.serve(connection, local)
+                                try await Self.serve(connection, local, access: access, logger: logger)
                             } catch {
                                 logger.debug("local connection ended", metadata: ["error": "\(error)"])
                             }
@@ -136,27 +144,68 @@ public struct LocalSocketService: Service {
 
     private static func serve(
         _ connection: NIOAsyncChannel<ByteBuffer, ByteBuffer>,
-        _ local: LocalObservability
+        _ local: LocalObservability,
+        access: LocalAccessPolicy,
+        logger: Logger
     )
         async throws
     {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        func line(_ response: LocalResponse) throws -> ByteBuffer {
+            var buffer = ByteBuffer(bytes: try encoder.encode(response))
+            buffer.writeInteger(UInt8(ascii: "\n"))
+            return buffer
+        }
+        let peer = try await peerCredentials(connection.channel)
         try await connection.executeThenClose { inbound, outbound in
-            for try await line in inbound {
-                let response: LocalResponse
-                if line.readableBytes == 0 { continue }
+            guard let peer, access.allows(peer) else {
+                logger.notice(
+                    "local connection refused",
+                    metadata: ["uid": "\(peer?.uid ?? 0)", "gid": "\(peer?.gid ?? 0)", "pid": "\(peer?.pid ?? 0)"]
+                )
+                let who = peer.map { "uid \($0.uid) (gid \($0.gid))" } ?? "an unidentified peer"
+                try await outbound.write(
+                    try line(
+                        .failure(
+                            "forbidden",
+                            "\(who) may not use this agent's socket: start the agent with --local-allow-uid or "
+                                + "--local-allow-group"
+                        )
+                    )
+                )
+                return
+            }
+            for try await request in inbound {
+                if request.readableBytes == 0 { continue }
+                let decoded: LocalRequest
                 do {
-                    let request = try JSONDecoder().decode(LocalRequest.self, from: Data(line.readableBytesView))
-                    response = await local.respond(to: request)
+                    decoded = try JSONDecoder().decode(LocalRequest.self, from: Data(request.readableBytesView))
                 } catch {
-                    response = .failure("bad-request", "not a JSON request: \(error)")
+                    try await outbound.write(try line(.failure("bad-request", "not a JSON request: \(error)")))
+                    continue
                 }
-                var buffer = ByteBuffer(bytes: try encoder.encode(response))
-                buffer.writeInteger(UInt8(ascii: "\n"))
+                guard decoded.op == "model" else {
+                    try await outbound.write(try line(await local.respond(to: decoded)))
+                    continue
+                }
+                // The weights file follows the answer line: exactly `size` bytes.
+                let (response, bytes) = await local.weightsFile(model: decoded.model)
+                var buffer = try line(response)
+                buffer.writeBytes(bytes)
                 try await outbound.write(buffer)
             }
         }
+    }
+
+    /// The connected peer's pid, uid and gid (SO_PEERCRED), or nil when the kernel does not say.
+    private static func peerCredentials(_ channel: any Channel) async throws -> PeerCredentials? {
+        guard let provider = channel as? any SocketOptionProvider else { return nil }
+        let credentials: PeerCredentials = try await provider.unsafeGetSocketOption(
+            level: SocketOptionLevel(SOL_SOCKET),
+            name: SocketOptionName(SO_PEERCRED)
+        ).get()
+        return credentials
     }
 }
 

@@ -25,6 +25,10 @@ public struct AgentConfiguration: Sendable {
     public var reportInterval: Duration = .seconds(3600)
     /// The local Unix-domain socket for applications on the device (`Protocol/LOCAL.md`); default DATA_DIR/agent.sock.
     public var localSocketPath: String?
+    /// How long protected models stay usable after the coordinator was last reachable (`Protocol/AT-REST.md`).
+    public var offlineLease: Duration = .seconds(24 * 3600)
+    /// Who may use the local socket (checked with SO_PEERCRED); empty: the agent's own user only.
+    public var localAccess = LocalAccessPolicy()
 
     public static let version = "0.1.0"
 

@@ -12,10 +12,13 @@ import Synchronization
 /// with backoff after any failure. The decisions are the ``AgentStateMachine``'s; this type carries them out.
 public struct AgentService: Service {
     public let configuration: AgentConfiguration
+    /// The model-protection key in memory, shared with the ``LocalSocketService`` of the same process.
+    public let keyring: ModelKeyring
     private let logger: Logger
 
-    public init(configuration: AgentConfiguration, logger: Logger) {
+    public init(configuration: AgentConfiguration, keyring: ModelKeyring? = nil, logger: Logger) {
         self.configuration = configuration
+        self.keyring = keyring ?? ModelKeyring(offlineLease: configuration.offlineLease)
         self.logger = logger
     }
 
@@ -27,7 +30,7 @@ public struct AgentService: Service {
         )
         let state = AgentStateStore(store: try AgentStore(path: configuration.databasePath))
         // Finish or undo an install that a crash interrupted, before anything reads the models.
-        for report in try ModelInstaller(dataDirectory: configuration.dataDirectory, hash: { Digest.sha256($0) })
+        for report in try ModelInstaller.agent(dataDirectory: configuration.dataDirectory)
             .recover()
         {
             logger.notice("recovered an interrupted install", metadata: ["detail": "\(report)"])
@@ -49,6 +52,7 @@ public struct AgentService: Service {
             identity: identity,
             deviceID: deviceID,
             state: state,
+            keyring: keyring,
             logger: logger
         )
         session.features = try await makeFeatures(state: state, identity: identity, deviceID: deviceID)
@@ -108,6 +112,7 @@ public struct AgentService: Service {
                 configuration: configuration,
                 deviceID: deviceID,
                 consent: AgentConsentBook(store: state.store, identity: identity),
+                keyring: keyring,
                 logger: logger
             )
         )

@@ -16,6 +16,7 @@ struct AgentSession: Sendable {
     let identity: DeviceIdentity
     let deviceID: String
     let state: AgentStateStore
+    let keyring: ModelKeyring
     let logger: Logger
     /// Features that take part in every session (federated training, observability).
     var features: [any AgentFeature] = []
@@ -98,10 +99,13 @@ struct AgentSession: Sendable {
             dataDirectory: configuration.dataDirectory,
             deviceID: deviceID,
             releaseKey: try await state.pinnedReleaseKey() ?? [],
+            keyring: keyring,
             reports: reports,
             logger: logger
         )
         var pendingReports: [UInt64: Int64] = [:]
+        defer { keyring.disconnected() }
+        var early = try await receiveModelKey(&connection, requestID: requestIDs.next())
         try await connection.send(.stateReport(currentState(requestID: requestIDs.next(), sync: sync)))
         try await flushReports(reports, &connection, &requestIDs, &pendingReports)
         let outbound = connection.outbound
@@ -129,7 +133,15 @@ struct AgentSession: Sendable {
                 }
             }
             var established = false
-            while let message = try await connection.next() {
+            while true {
+                let message: Message
+                if !early.isEmpty {
+                    message = early.removeFirst()
+                } else if let next = try await connection.next() {
+                    message = next
+                } else {
+                    break
+                }
                 lastHeard.mark()
                 if case .heartbeatAck = message, !established {
                     established = true
@@ -173,6 +185,33 @@ struct AgentSession: Sendable {
             for feature in features { await feature.disconnected() }
             group.cancelAll()
         }
+    }
+
+    /// Asks for the device's model-protection key and waits for it, before the state report, so that a protected
+    /// model named in the desired state can be sealed when it arrives. Returns the messages that came meanwhile,
+    /// to be handled in order. A coordinator without the feature answers with an error: protected models then stay
+    /// locked and cannot be installed.
+    private func receiveModelKey(_ connection: inout FleetConnection, requestID: UInt64) async throws -> [Message] {
+        try await connection.send(.modelKeyRequest(ModelKeyRequest(requestID: requestID)))
+        var early: [Message] = []
+        while let message = try await connection.next() {
+            switch message {
+            case .modelKey(let answer) where answer.requestID == requestID:
+                keyring.received(answer.key)
+                return early
+            case .error(let error) where error.requestID == requestID:
+                logger.warning(
+                    "the coordinator sent no model-protection key: protected models stay locked",
+                    metadata: ["error": "\(error.message)"]
+                )
+                return early
+            case .error(let error) where error.code.closesConnection:
+                throw FleetClientError.refused(error)
+            default:
+                early.append(message)
+            }
+        }
+        throw AgentError("the coordinator closed the connection before answering the key request")
     }
 
     /// Sends queued model reports that have not been sent on this connection yet.

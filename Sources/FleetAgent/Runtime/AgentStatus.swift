@@ -49,7 +49,7 @@ public struct AgentStatus: Codable, Sendable {
         }
         let state = AgentStateStore(store: try AgentStore.openReadOnly(path: path))
         let hash: ModelHashFunction = { Digest.sha256($0) }
-        let installer = ModelInstaller(dataDirectory: dataDirectory, hash: hash)
+        let installer = ModelInstaller.agent(dataDirectory: dataDirectory)
         let journal = TransferJournal(dataDirectory: dataDirectory, hash: hash)
         let format = ISO8601DateFormatter()
         return AgentStatus(

@@ -52,6 +52,11 @@ actor UploadSessions {
             )
         }
         try ModelNames.validate(request.model, request.variant, requestID: request.requestID)
+        do {
+            _ = try ModelProtection(metadata: request.metadata)
+        } catch let error as TrustError {
+            throw ErrorMessage(requestID: request.requestID, code: .badRequest, message: error.detail)
+        }
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let uploadID = "u-" + Digest.hex(Digest.randomBytes(6))
         let path = directory + "/\(uploadID).part"

@@ -51,6 +51,12 @@ public struct CoordinatorService: Service {
         )
         models.keepVersions = configuration.keepVersions
         var features = FeatureHandlers()
+        // MARK: feature: model protection at rest
+        features.device.append(
+            ModelKeyService(
+                coordinatorSecret: try MasterSecretFile.loadOrCreate(path: directory.modelProtectionKeyPath)
+            )
+        )
         // MARK: feature: federated learning
         let rounds = RoundRunner(
             store: store,

@@ -128,7 +128,7 @@ struct SessionStateMachine {
         case (.device(let id), .modelReport(let report)):
             return .modelReport(deviceID: id, report)
         case (.device(let id), .trainUpdate), (.device(let id), .consentUpdate), (.device(let id), .sampleBatch),
-            (.device(let id), .driftReport):
+            (.device(let id), .driftReport), (.device(let id), .modelKeyRequest):
             return .deviceRequest(deviceID: id, message)
         case (.admin, .createToken), (.admin, .listDevices), (.admin, .listEvents), (.admin, .uploadBegin),
             (.admin, .uploadChunk), (.admin, .uploadCommit), (.admin, .pinModel), (.admin, .startRound),

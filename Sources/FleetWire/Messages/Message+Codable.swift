@@ -53,6 +53,8 @@ extension Message: Codable {
         case .transferStart: self = .transferStart(try fields(TransferStart.self))
         case .transferChunk: self = .transferChunk(try fields(TransferChunk.self))
         case .modelReport: self = .modelReport(try fields(ModelReport.self))
+        case .modelKeyRequest: self = .modelKeyRequest(try fields(ModelKeyRequest.self))
+        case .modelKey: self = .modelKey(try fields(ModelKey.self))
         case .uploadBegin: self = .uploadBegin(try fields(UploadBegin.self))
         case .uploadReady: self = .uploadReady(try fields(UploadReady.self))
         case .uploadChunk: self = .uploadChunk(try fields(UploadChunk.self))

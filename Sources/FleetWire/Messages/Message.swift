@@ -24,6 +24,8 @@ public enum Message: Hashable, Sendable {
     case transferStart(TransferStart)
     case transferChunk(TransferChunk)
     case modelReport(ModelReport)
+    case modelKeyRequest(ModelKeyRequest)
+    case modelKey(ModelKey)
     case uploadBegin(UploadBegin)
     case uploadReady(UploadReady)
     case uploadChunk(UploadChunk)
@@ -65,6 +67,8 @@ public enum Message: Hashable, Sendable {
         case .transferStart(let payload): payload
         case .transferChunk(let payload): payload
         case .modelReport(let payload): payload
+        case .modelKeyRequest(let payload): payload
+        case .modelKey(let payload): payload
         case .uploadBegin(let payload): payload
         case .uploadReady(let payload): payload
         case .uploadChunk(let payload): payload
@@ -101,6 +105,8 @@ public enum Message: Hashable, Sendable {
         case .transferStart(let m): m.requestID
         case .transferChunk(let m): m.requestID
         case .modelReport(let m): m.requestID
+        case .modelKeyRequest(let m): m.requestID
+        case .modelKey(let m): m.requestID
         case .uploadBegin(let m): m.requestID
         case .uploadReady(let m): m.requestID
         case .uploadChunk(let m): m.requestID
@@ -154,6 +160,8 @@ public enum Message: Hashable, Sendable {
         case .transferStart: .transferStart(try TransferStart(reading: &reader))
         case .transferChunk: .transferChunk(try TransferChunk(reading: &reader))
         case .modelReport: .modelReport(try ModelReport(reading: &reader))
+        case .modelKeyRequest: .modelKeyRequest(try ModelKeyRequest(reading: &reader))
+        case .modelKey: .modelKey(try ModelKey(reading: &reader))
         case .uploadBegin: .uploadBegin(try UploadBegin(reading: &reader))
         case .uploadReady: .uploadReady(try UploadReady(reading: &reader))
         case .uploadChunk: .uploadChunk(try UploadChunk(reading: &reader))

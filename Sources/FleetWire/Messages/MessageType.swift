@@ -26,6 +26,9 @@ public enum MessageType: UInt8, CaseIterable, Sendable, Codable {
     case transferStart = 0x32
     case transferChunk = 0x33
     case modelReport = 0x34
+    // Model protection at rest
+    case modelKeyRequest = 0x38
+    case modelKey = 0x39
     // Model administration
     case uploadBegin = 0x40
     case uploadReady = 0x41

@@ -1,0 +1,72 @@
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// An application on the device, as a test sees it: one request line to the agent's local socket, the answer
+/// line, and for a `model` answer the `size` bytes of the weights file that follow it (`Protocol/LOCAL.md`).
+enum LocalSocketProbe {
+    struct Answer {
+        var fields: [String: Any]
+        var payload: [UInt8]
+        var ok: Bool { fields["ok"] as? Bool == true }
+        var error: String? { fields["error"] as? String }
+    }
+
+    struct Failure: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    static func request(_ object: [String: Any], path: String) throws -> Answer {
+        let descriptor = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        guard descriptor >= 0 else { throw Failure(description: "socket: errno \(errno)") }
+        defer { close(descriptor) }
+        var timeout = timeval(tv_sec: 60, tv_usec: 0)
+        setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        let pathBytes = Array(path.utf8)
+        guard pathBytes.count < MemoryLayout.size(ofValue: address.sun_path) else {
+            throw Failure(description: "socket path too long: \(path)")
+        }
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            for (index, byte) in pathBytes.enumerated() { raw[index] = byte }
+        }
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
+        }
+        guard connected == 0 else { throw Failure(description: "connect \(path): errno \(errno)") }
+        let line = Array(try JSONSerialization.data(withJSONObject: object)) + [UInt8(ascii: "\n")]
+        var sent = 0
+        while sent < line.count {
+            let count = line[sent...].withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
+            guard count > 0 else { throw Failure(description: "write: errno \(errno)") }
+            sent += count
+        }
+        var received: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 65_536)
+        func fill() throws -> Bool {
+            let count = buffer.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
+            guard count >= 0 else { throw Failure(description: "read: errno \(errno)") }
+            received += buffer.prefix(count)
+            return count > 0
+        }
+        while !received.contains(UInt8(ascii: "\n")) {
+            guard try fill() else { throw Failure(description: "the agent closed without an answer") }
+        }
+        let end = received.firstIndex(of: UInt8(ascii: "\n")) ?? received.count
+        let fields = try JSONSerialization.jsonObject(with: Data(received[..<end])) as? [String: Any] ?? [:]
+        var payload = Array(received[(end + 1)...])
+        if fields["ok"] as? Bool == true, let size = fields["size"] as? Int {
+            while payload.count < size {
+                let before = received.count
+                guard try fill() else { throw Failure(description: "weights cut at \(payload.count) of \(size)") }
+                payload += received[before...]
+            }
+        }
+        return Answer(fields: fields, payload: payload)
+    }
+}

@@ -1,0 +1,69 @@
+import FleetTrust
+import FleetWire
+import Testing
+
+@testable import FleetCoordinator
+
+/// Key delivery (`Protocol/AT-REST.md`): only an authenticated device may ask, and it only ever gets its own key.
+@Suite struct ModelKeyServiceTests {
+    let settings = SessionStateMachine.Settings(
+        maximumFrameLength: 1 << 20,
+        heartbeatIntervalMilliseconds: 10_000,
+        offlineTimeoutMilliseconds: 30_000
+    )
+    let nonce = [UInt8](repeating: 9, count: 32)
+
+    @Test func theAnswerIsTheSessionDevicesOwnKey() async throws {
+        let secret = Digest.randomBytes(32)
+        let service = ModelKeyService(coordinatorSecret: secret)
+        let reply = await service.handle(.modelKeyRequest(ModelKeyRequest(requestID: 4)), from: "d-00000000000000aa")
+        guard case .modelKey(let answer) = reply else {
+            Issue.record("expected modelKey, got \(String(describing: reply))")
+            return
+        }
+        #expect(answer.requestID == 4)
+        #expect(answer.key == DeviceModelKey.derive(coordinatorSecret: secret, deviceID: "d-00000000000000aa"))
+        let other = await service.handle(.modelKeyRequest(ModelKeyRequest(requestID: 4)), from: "d-00000000000000bb")
+        #expect(other != reply)
+        #expect(await service.handle(.heartbeat, from: "d-00000000000000aa") == nil)
+    }
+
+    @Test func onlyAnAuthenticatedDeviceMayAsk() {
+        let request = Message.modelKeyRequest(ModelKeyRequest(requestID: 2))
+        var early = SessionStateMachine(settings: settings)
+        _ = early.receive(hello(.device), nonce: { nonce }, now: 0)
+        guard case .fail(let refused) = early.receive(request, nonce: { nonce }, now: 0) else {
+            Issue.record("a key request before authentication must close the connection")
+            return
+        }
+        #expect(refused.code == .notAuthenticated)
+
+        var admin = SessionStateMachine(settings: settings)
+        _ = admin.receive(hello(.admin), nonce: { nonce }, now: 0)
+        _ = admin.receive(
+            .adminAuthenticate(AdminAuthenticate(nonce: nonce, proof: [UInt8](repeating: 0, count: 32))),
+            nonce: { nonce },
+            now: 0
+        )
+        _ = admin.adminWelcomed()
+        guard case .fail(let notDevice) = admin.receive(request, nonce: { nonce }, now: 0) else {
+            Issue.record("an administrator has no device key")
+            return
+        }
+        #expect(notDevice.code == .unexpectedMessage)
+
+        var device = SessionStateMachine(settings: settings)
+        _ = device.receive(hello(.device), nonce: { nonce }, now: 0)
+        _ = device.receive(
+            .authenticate(Authenticate(deviceID: "d-1", nonce: nonce, signature: Array(repeating: 0, count: 64))),
+            nonce: { nonce },
+            now: 0
+        )
+        _ = device.welcomed(deviceID: "d-1", labels: [:])
+        #expect(device.receive(request, nonce: { nonce }, now: 0) == .deviceRequest(deviceID: "d-1", request))
+    }
+
+    func hello(_ role: PeerRole) -> Message {
+        .hello(Hello(minimumVersion: 1, maximumVersion: 1, role: role, software: "t", maximumFrameLength: 1 << 20))
+    }
+}

@@ -45,6 +45,7 @@ import Testing
             configuration: AgentConfiguration(dataDirectory: directory),
             deviceID: "d-test",
             consent: AgentConsentBook(store: try AgentStore.inMemory(), identity: .generate()),
+            keyring: ModelKeyring(offlineLease: .seconds(60)),
             logger: Logger(label: "test")
         )
         let running = Task { await feature.run() }

@@ -330,23 +330,19 @@ struct ReferenceRows {
     static func read(_ path: String, width: Int) throws -> ReferenceRows {
         guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8)
         else { throw ControlError("cannot read \(path) as UTF-8 CSV") }
-        var lines = text.split(whereSeparator: \.isNewline)
-        guard !lines.isEmpty else { throw ControlError("\(path) is empty") }
-        let header = lines.removeFirst().split(separator: ",", omittingEmptySubsequences: false).map {
-            $0.trimmingCharacters(in: .whitespaces)
-        }
+        guard let (header, lines) = CSVLines(text).headerAndRows else { throw ControlError("\(path) is empty") }
         let featureCount = header.firstIndex(of: "label") ?? header.count
         guard featureCount == width else {
             throw ControlError("\(path) has \(featureCount) feature columns; the model takes \(width)")
         }
         var rows: [[Float]] = []
-        for (number, line) in lines.enumerated() {
-            let fields = line.split(separator: ",", omittingEmptySubsequences: false)
-            guard fields.count >= width else { throw ControlError("\(path) line \(number + 2): too few fields") }
+        for line in lines {
+            let fields = line.fields
+            guard fields.count >= width else { throw ControlError("\(path) line \(line.number): too few fields") }
             var row: [Float] = []
             for field in fields[0..<width] {
-                guard let value = Float(field.trimmingCharacters(in: .whitespaces)), value.isFinite else {
-                    throw ControlError("\(path) line \(number + 2): \"\(field)\" is not a number")
+                guard let value = Float(CSVLines.trimmed(field)), value.isFinite else {
+                    throw ControlError("\(path) line \(line.number): \"\(field)\" is not a number")
                 }
                 row.append(value)
             }

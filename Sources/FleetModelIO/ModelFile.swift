@@ -14,8 +14,8 @@ public enum ModelFile {
         /// The dtype each tensor had in the file (`F32`, `I8`).
         public var dtypes: [String: String]
 
-        /// The factor applied to raw input features before the model (metadata `feature-scale`, default 1).
-        public var featureScale: Float { metadata["feature-scale"].flatMap(Float.init) ?? 1 }
+        /// How raw input rows are scaled before the model (metadata `feature-scale`: a factor, or `auto`).
+        public var inputScaling: InputScaling { InputScaling(metadata: metadata["feature-scale"]) }
     }
 
     public static func load(_ bytes: [UInt8]) throws -> Loaded {

@@ -159,8 +159,7 @@ struct Infer: AsyncParsableCommand {
 
     func run() async throws {
         let table = try RowTable.read(options.file)
-        let scale = try await resolveScale(options, table)
-        let rows = table.rows.map { $0.map { $0 * scale } }
+        let rows = try await scaledRows(options, table)
         var view = View(
             model: "",
             version: 0,
@@ -212,8 +211,7 @@ struct Samples: AsyncParsableCommand {
 
         func run() async throws {
             let table = try RowTable.read(options.file)
-            let scale = try await resolveScale(options, table)
-            let rows = table.rows.map { $0.map { $0 * scale } }
+            let rows = try await scaledRows(options, table)
             var queued = 0
             var queueSize = 0
             for start in stride(from: 0, to: rows.count, by: 500) {
@@ -369,11 +367,16 @@ struct RowTable {
     }
 }
 
-func resolveScale(_ options: RowFileOptions, _ table: RowTable) async throws -> Float {
-    if let scale = options.featureScale { return scale }
+/// The rows scaled for the model: by `--feature-scale`, else as the installed model declares (a factor, or
+/// `auto`: each row divided by its largest magnitude above 1), else 1/16 for digits pixels, else unchanged.
+func scaledRows(_ options: RowFileOptions, _ table: RowTable) async throws -> [[Float]] {
+    if let scale = options.featureScale { return table.rows.map { $0.map { $0 * scale } } }
     let models = InstalledModels(dataDirectory: options.dataDir)
-    if let declared = try? await models.model(named: options.model).declaredFeatureScale { return declared }
-    return table.looksLikeDigits ? 1 / 16 : 1
+    if let model = try? await models.model(named: options.model), model.declaresScaling {
+        return table.rows.map(model.scale)
+    }
+    let scale: Float = table.looksLikeDigits ? 1 / 16 : 1
+    return table.rows.map { $0.map { $0 * scale } }
 }
 
 /// Sends a request to the daemon; computes locally when none listens (or with `--local`).

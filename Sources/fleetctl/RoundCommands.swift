@@ -166,7 +166,12 @@ extension FleetCtl.Model {
         @Option(help: "Layer widths, input first, e.g. 64,64,10.") var layers: String
         @Option(help: "Initialisation seed.") var seed: UInt64 = 0
         @Option(help: "Variant name.") var variant = "fp32"
-        @Option(help: "Factor applied to raw input features, e.g. 0.0625 for pixels 0–16.") var featureScale: Double?
+        @Option(
+            help: """
+                Factor applied to raw input features, e.g. 0.0625 for pixels 0–16 (default: auto, each row divided \
+                by its largest magnitude when above 1, so raw and [0, 1] rows both work).
+                """
+        ) var featureScale: Double?
 
         func run() async throws {
             let widths = layers.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }

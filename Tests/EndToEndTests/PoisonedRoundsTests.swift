@@ -18,6 +18,7 @@ extension EndToEnd {
             var status: String
             var participants: Int
             var testAccuracy: Double?
+            var detail: String
         }
 
         struct RoundDetail: Decodable {
@@ -92,6 +93,11 @@ extension EndToEnd {
                 (plainAccuracy.min() ?? 1) < (robustAccuracy.last ?? 0) - 0.3,
                 "FedAvg visibly breaks under the same poisoned devices"
             )
+            // ... and the coordinator holds back the rounds it broke: the robust model stays published.
+            #expect(
+                plain.allSatisfy { $0.status == "failed" && $0.detail.contains("held back") },
+                "\(plain.map(\.detail))"
+            )
 
             // The clean reference: the same 4 agents restarted without the plug-in, a second model from the same
             // initialisation, the same strategy and sampling seed.
@@ -126,14 +132,16 @@ extension EndToEnd {
             await fleet.stopAll()
         }
 
+        /// The rounds `round start --wait --json` printed (it exits 1 when one failed or was held back).
         private func rounds(_ fleet: Fleet, _ arguments: [String], model: String = "digits-mlp") throws -> [Round] {
-            let output = try fleet.fleetctl(
+            let result = try runCommand(
+                "fleetctl",
                 [
                     "round", "start", model, "--data-dir", fleet.coordinatorDirectory, "--deadline", "30s",
                     "--eval-data", "\(fleet.root)/test.csv", "--wait", "--json",
                 ] + arguments
             )
-            return try JSONDecoder().decode([Round].self, from: Data(output.utf8))
+            return try JSONDecoder().decode([Round].self, from: Data(result.stdout.utf8))
         }
 
         private func participants(_ fleet: Fleet, _ round: Int) throws -> [String] {

@@ -109,4 +109,19 @@ import Testing
         let uncapped = try aggregate(.none)
         #expect(uncapped.capped.isEmpty && uncapped.global?.delta.allSatisfy { abs($0 - 1) < 1e-3 } == true)
     }
+
+    @Test func roundsAtChanceOrClearlyBelowTheBaseAreHeldBack() throws {
+        let rows = (0..<10).map { "\($0),1,2,3,\($0 < 7 ? 0 : 1)" }
+        let csv = Array((["a,b,c,d,label"] + rows).joined(separator: "\n").utf8)
+        let evaluation = try RoundEvaluation(csv: csv, model: ModelFile.load(baseFile))
+        #expect(evaluation.chance == 0.7, "the majority label's share")
+        let atChance = evaluation.holdBackReason(accuracy: 0.72, baseAccuracy: 0.5, base: "m v1 fp32")
+        #expect(atChance?.contains("is at chance (0.7000") == true, "\(atChance ?? "")")
+        let worse = evaluation.holdBackReason(accuracy: 0.8, baseAccuracy: 0.9, base: "m v1 fp32")
+        #expect(worse == "test accuracy 0.8000 is below m v1 fp32's 0.9000")
+        #expect(evaluation.holdBackReason(accuracy: 0.88, baseAccuracy: 0.9, base: "m v1 fp32") == nil, "noise")
+        #expect(throws: RoundError.self) {
+            try RoundEvaluation(csv: Array("a,label\n1,0\n".utf8), model: ModelFile.load(baseFile))
+        }
+    }
 }

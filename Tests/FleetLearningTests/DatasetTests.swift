@@ -87,3 +87,36 @@ import Testing
         }
     }
 }
+
+/// `feature-scale: auto` (what `model init` declares by default): raw 0–16 rows and rows already in [0, 1]
+/// reach the model alike, and scaled rows are never divided again.
+@Suite struct InputScalingTests {
+    @Test func rawAndScaledDigitsRowsBecomeTheSameInputs() throws {
+        let raw = try CSVDatasetReader(scaling: .rowMaximum, classCount: 10).read(
+            contentsOf: Fixtures.url("digits.csv")
+        )
+        let scaled = try Fixtures.digits()  // the same rows × 1/16
+        let rescaled = try CSVDatasetReader(scaling: .rowMaximum).parse(
+            "p,label\n0.5,1\n1,0\n0.25,2\n"
+        )
+        #expect(rescaled.features == [0.5, 1, 0.25], "rows within [0, 1] are left alone")
+        var identical = 0
+        for row in 0..<raw.count {
+            let autoRow = Array(raw.row(row))
+            #expect(autoRow.allSatisfy { (0...1).contains($0) })
+            let fromScaled = InputScaling.rowMaximum.scaled(Array(scaled.row(row)))
+            #expect(fromScaled == Array(scaled.row(row)), "already scaled: unchanged")
+            if autoRow == fromScaled { identical += 1 }
+        }
+        // Rows whose brightest pixel is 16 (almost all) map exactly as with --feature-scale 0.0625.
+        #expect(identical > raw.count * 9 / 10, "\(identical) of \(raw.count)")
+    }
+
+    @Test func metadataNamesTheScaling() {
+        #expect(InputScaling(metadata: "auto") == .rowMaximum)
+        #expect(InputScaling(metadata: "0.0625") == .factor(0.0625))
+        #expect(InputScaling(metadata: nil) == .factor(1))
+        #expect(InputScaling.factor(2).scaled([1, -3]) == [2, -6])
+        #expect(InputScaling.rowMaximum.scaled([4, -8, 2]) == [0.5, -1, 0.25])
+    }
+}

@@ -12,14 +12,14 @@ struct LocalTrainingResult: Sendable {
 }
 
 /// The built-in trainer: the reference MLP (PyTorch `nn.Linear` layout, ReLU, softmax cross-entropy) trained
-/// with mini-batch SGD on the device's CSV rows, scaled by the model's `feature-scale`.
+/// with mini-batch SGD on the device's CSV rows, scaled by the model's `feature-scale` (`InputScaling`).
 struct BuiltInTrainer: Sendable {
     func train(task: TrainTask, baseFile: [UInt8], dataPath: String, deviceSeed: UInt64) throws -> LocalTrainingResult {
         let (model, loaded) = try ModelFile.mlp(baseFile)
         guard loaded.dtypes.values.allSatisfy({ $0 == "F32" }) else {
             throw AgentError("the built-in trainer trains F32 models; run rounds on the fp32 variant")
         }
-        let data = try CSVDatasetReader(featureScale: loaded.featureScale).read(
+        let data = try CSVDatasetReader(scaling: loaded.inputScaling).read(
             contentsOf: URL(fileURLWithPath: dataPath)
         )
         guard !data.isEmpty else { throw AgentError("no training rows in \(dataPath)") }

@@ -14,6 +14,16 @@ public struct LoadedModel: Sendable {
     public let protection: ModelProtection
     /// The `feature-scale` the model file declares, if any (inputs are expected already scaled).
     public let declaredFeatureScale: Float?
+    /// How the model file says raw rows are scaled (`feature-scale`: a factor or `auto`), if it says.
+    let declaredScaling: InputScaling?
+
+    /// Whether the model file declares how raw rows are scaled.
+    public var declaresScaling: Bool { declaredScaling != nil }
+
+    /// A raw row scaled as the model file declares (unchanged when it declares nothing).
+    public func scale(_ row: [Float]) -> [Float] {
+        declaredScaling?.scaled(row) ?? row
+    }
 
     /// Predicted class and confidence of each row (rows of `mlp.inputCount` model-space features).
     public func predict(_ rows: [[Float]]) throws -> [Prediction] {
@@ -133,7 +143,8 @@ public actor InstalledModels {
                 sha256: chosen.sha256,
                 mlp: mlp,
                 protection: protection,
-                declaredFeatureScale: file.metadata["feature-scale"].flatMap(Float.init)
+                declaredFeatureScale: file.metadata["feature-scale"].flatMap(Float.init),
+                declaredScaling: file.metadata["feature-scale"].map(InputScaling.init(metadata:))
             )
         } catch {
             throw .noModel("\(chosen.model) v\(version) is not a supported MLP: \(error)")

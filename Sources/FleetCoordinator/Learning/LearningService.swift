@@ -48,6 +48,8 @@ struct LearningService: DeviceMessageHandler, AdminMessageHandler {
         }
         let model = try MLP.initialize(layers: request.layers, seed: request.seed)
         var metadata = request.metadata
+        // Without a factor, the model scales each input row itself (raw and [0, 1] rows alike).
+        if metadata["feature-scale"] == nil { metadata["feature-scale"] = InputScaling.autoName }
         metadata["architecture"] = "mlp-" + request.layers.map(String.init).joined(separator: "-")
         metadata["activation"] = "relu"
         metadata["variant"] = request.variant

@@ -5,9 +5,15 @@ import Foundation
 
 /// The held-out rows (`--eval-data`) a model's rounds are evaluated on, checked against the model when they
 /// are given: a file that does not parse, has no rows, or does not fit the model's input and output widths is
-/// refused at `round start`, never discovered after a round.
+/// refused at `round start`, never discovered after a round. A round whose model scores at chance, or clearly
+/// below its base, is held back (not published) with the reason.
 struct RoundEvaluation {
     let data: Dataset
+    /// The accuracy of always answering the most frequent label (at least 1 / the model's classes).
+    let chance: Double
+
+    /// A round that loses more than this against its base is held back (the rounds' own noise stays within).
+    static let tolerance = 0.05
 
     /// Parses `csv` with the model's input scaling and checks it fits the model.
     init(csv: [UInt8], model loaded: ModelFile.Loaded) throws(RoundError) {
@@ -19,7 +25,7 @@ struct RoundEvaluation {
         }
         let data: Dataset
         do {
-            data = try CSVDatasetReader(featureScale: loaded.featureScale, classCount: network.outputCount).parse(
+            data = try CSVDatasetReader(scaling: loaded.inputScaling, classCount: network.outputCount).parse(
                 Data(csv)
             )
         } catch {
@@ -33,6 +39,21 @@ struct RoundEvaluation {
             )
         }
         self.data = data
+        let counts = Dictionary(grouping: data.labels, by: { $0 }).values.map(\.count)
+        chance = max(1 / Double(network.outputCount), Double(counts.max() ?? 0) / Double(data.count))
+    }
+
+    /// Why a round scoring `accuracy` must not replace a base scoring `baseAccuracy` (`base` names it), or nil
+    /// when it may be published: at chance (within `tolerance` of it), or more than `tolerance` below the base.
+    func holdBackReason(accuracy: Double, baseAccuracy: Double, base: String) -> String? {
+        let shown = { (value: Double) in String(format: "%.4f", value) }
+        if accuracy < chance + Self.tolerance {
+            return "test accuracy \(shown(accuracy)) is at chance (\(shown(chance)) on the evaluation rows)"
+        }
+        if accuracy < baseAccuracy - Self.tolerance {
+            return "test accuracy \(shown(accuracy)) is below \(base)'s \(shown(baseAccuracy))"
+        }
+        return nil
     }
 
     /// The stored evaluation set of `model`, if any, for the model in `loaded`.

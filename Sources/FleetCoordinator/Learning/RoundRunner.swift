@@ -333,8 +333,23 @@ actor RoundRunner {
                 + "\(request.minimumClients); model kept"
             return outcome
         }
+        let before = optimizer
         let updated = try optimizer.apply(delta: result.delta, to: bases.loaded.tensors)
         let accuracy = try evaluation?.accuracy(of: updated)
+        if let evaluation, let accuracy,
+            let reason = evaluation.holdBackReason(
+                accuracy: accuracy,
+                baseAccuracy: try evaluation.accuracy(of: bases.loaded.tensors),
+                base: bases.name
+            )
+        {
+            optimizer = before
+            outcome.accuracy = accuracy
+            outcome.detail =
+                "\(aggregated.updates) update(s) aggregated (\(settings.spec.text))\(refusedNote); held back: "
+                + "\(reason); model kept"
+            return outcome
+        }
         let publisher = RoundPublisher(models: models)
         var regionalDetail = ""
         if settings.spec.regionalVariants {

@@ -1,4 +1,5 @@
 import FleetDelta
+import FleetLearning
 import FleetObserve
 import FleetStore
 import FleetTrust
@@ -361,15 +362,14 @@ struct ObservabilityRefusal: Error {
 enum SampleCSV {
     /// The number of data rows, or nil when the text is not such CSV (not UTF-8, no header, ragged rows).
     static func rowCount(_ bytes: [UInt8]) -> Int? {
-        guard let text = String(validating: bytes, as: UTF8.self) else { return nil }
-        let lines = text.split(separator: "\n", omittingEmptySubsequences: true)
-        guard let header = lines.first else { return nil }
-        let width = header.split(separator: ",", omittingEmptySubsequences: false).count
-        for line in lines.dropFirst() where line.split(separator: ",", omittingEmptySubsequences: false).count != width
-        {
-            return nil
+        guard let text = String(validating: bytes, as: UTF8.self), let (header, rows) = CSVLines(text).headerAndRows
+        else { return nil }
+        var count = 0
+        for row in rows {
+            guard row.fields.count == header.count else { return nil }
+            count += 1
         }
-        return lines.count - 1
+        return count
     }
 }
 

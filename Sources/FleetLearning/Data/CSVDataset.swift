@@ -6,15 +6,20 @@ import Foundation
 public struct CSVDatasetReader: Sendable {
     /// Name of the label column; every column before it is a feature.
     public var labelColumn: String
-    /// Features are multiplied by this (1/16 for the digits pixels, 0…16).
-    public var featureScale: Float
+    /// How each row's features are scaled (a model's `feature-scale`).
+    public var scaling: InputScaling
     /// Labels must lie in `0..<classCount` when set.
     public var classCount: Int?
 
-    public init(labelColumn: String = "label", featureScale: Float = 1, classCount: Int? = nil) {
+    public init(labelColumn: String = "label", scaling: InputScaling, classCount: Int? = nil) {
         self.labelColumn = labelColumn
-        self.featureScale = featureScale
+        self.scaling = scaling
         self.classCount = classCount
+    }
+
+    /// Features multiplied by `featureScale` (1/16 for the digits pixels, 0…16).
+    public init(labelColumn: String = "label", featureScale: Float = 1, classCount: Int? = nil) {
+        self.init(labelColumn: labelColumn, scaling: .factor(featureScale), classCount: classCount)
     }
 
     /// Files larger than this are refused before they are read (256 MiB).
@@ -54,8 +59,9 @@ public struct CSVDatasetReader: Sendable {
                 guard let value = Float(field), value.isFinite else {
                     throw .invalidValue(row: lineNumber, column: header[column], text: field)
                 }
-                features.append(value * featureScale)
+                features.append(value)
             }
+            scaling.apply(to: &features[(features.count - labelIndex)...])
             let labelText = CSVLines.trimmed(fields[labelIndex])
             guard let label = Int(labelText), label >= 0, label < (classCount ?? Int.max) else {
                 throw .invalidValue(row: lineNumber, column: labelColumn, text: labelText)

@@ -1,4 +1,5 @@
 import FleetDelta
+import FleetModelIO
 import FleetStore
 import FleetTrust
 import FleetWire
@@ -259,6 +260,18 @@ struct ModelSync {
             case .success:
                 break
             }
+            if let refusal = formatRefusal(m, file: file, installed: installed) {
+                try? journal.discard(model: m.model)
+                await refuse(
+                    target.bytes,
+                    model: m.model,
+                    version: m.version,
+                    variant: m.variant,
+                    code: refusal.code,
+                    detail: refusal.detail
+                )
+                return false
+            }
             try installer.install(
                 model: m.model,
                 version: String(m.version),
@@ -339,6 +352,30 @@ struct ModelSync {
                 wireBytes: 0,
                 resumedFrom: 0
             )
+        )
+    }
+
+    /// Why `file` must not be installed although its manifest verified: it is not a model of its declared format
+    /// (applications could not load it), or it is an opaque file for a model installed as safetensors.
+    private func formatRefusal(
+        _ manifest: ReleaseManifest,
+        file: [UInt8],
+        installed: InstalledModelState?
+    ) -> (code: String, detail: String)? {
+        let format: ModelFormat
+        do {
+            format = try ModelFormat(metadata: manifest.metadata)
+            try format.validate(file)
+        } catch {
+            return ("unloadable-model", "\(error); the installed model is kept")
+        }
+        guard let installed, let signed = try? SignedManifest(decoding: installed.manifest) else { return nil }
+        let current = (try? ModelFormat(metadata: signed.manifest.metadata)) ?? .safetensors
+        guard !format.mayReplace(current) else { return nil }
+        return (
+            "format-change",
+            "a \(format.rawValue) file cannot replace the installed \(current.rawValue) model; "
+                + "the installed model is kept"
         )
     }
 

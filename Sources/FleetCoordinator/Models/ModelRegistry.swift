@@ -1,4 +1,5 @@
 import FleetDelta
+import FleetModelIO
 import FleetStore
 import FleetTrust
 import FleetWire
@@ -81,6 +82,7 @@ struct ModelRegistry: Sendable {
         requestID: UInt64,
         replan: Bool = true
     ) async throws -> ModelPushed {
+        try await checkFormat(begin, file: path, requestID: requestID)
         let relative = try blobs.adopt(file: path, sha256: begin.sha256)
         let manifest = ReleaseManifest(
             model: begin.model,
@@ -133,6 +135,36 @@ struct ModelRegistry: Sendable {
             variant: begin.variant,
             assignedDevices: assigned.filter { $0.version == begin.version && $0.variant == begin.variant }.count
         )
+    }
+
+    /// Refuses (and deletes) a file that is not a model of its declared format, and an opaque file for a model
+    /// that has safetensors versions: applications that load the safetensors model could not load it.
+    private func checkFormat(_ begin: UploadBegin, file path: String, requestID: UInt64) async throws {
+        let label = "\(begin.model) v\(begin.version) \(begin.variant)"
+        let format: ModelFormat
+        do {
+            format = try ModelFormat(metadata: begin.metadata)
+            try format.validate(fileAt: path)
+        } catch {
+            try? FileManager.default.removeItem(atPath: path)
+            throw ErrorMessage(
+                requestID: requestID,
+                code: .badRequest,
+                message: "\(label) refused, nothing published: \(error); push a safetensors file, "
+                    + "or pass --format opaque for another model format"
+            )
+        }
+        for existing in try await store.modelVariants(model: begin.model) {
+            let installed = (try? ModelFormat(metadata: existing.metadata)) ?? .safetensors
+            guard !format.mayReplace(installed) else { continue }
+            try? FileManager.default.removeItem(atPath: path)
+            throw ErrorMessage(
+                requestID: requestID,
+                code: .conflict,
+                message: "\(label) refused: \(begin.model) is a \(installed.rawValue) model (v\(existing.version) "
+                    + "\(existing.variant)), which a \(format.rawValue) file cannot replace; push it under another name"
+            )
+        }
     }
 
     // MARK: Retention

@@ -74,6 +74,7 @@ extension FleetCtl {
                     throw ValidationError("set the format with --format, not --metadata \(ModelFormat.metadataKey)=…")
                 }
                 if modelFormat == .opaque { extra[ModelFormat.metadataKey] = modelFormat.rawValue }
+                let statistics = try reference.package(target: target, model: name, version: version, modelFile: file)
                 let bar = ProgressBar(label: "\(name) v\(version) \(variant)", enabled: !output.json)
                 let pushed = try await target.inspector().pushModel(
                     name: name,
@@ -82,10 +83,11 @@ extension FleetCtl {
                     file: file,
                     requirements: requirements,
                     metadata: extra,
+                    referenceStatistics: statistics?.bytes ?? [],
                     progress: { sent, total in bar.update(sent, total) }
                 )
                 bar.finish()
-                try await reference.publish(target: target, model: name, version: version, modelFile: file)
+                if let statistics { ReferenceDataOptions.report(statistics.view) }
                 try emit(pushed, json: output.json) { pushed in
                     "published \(pushed.model) v\(pushed.version) \(pushed.variant) (\(pushed.size) bytes, sha256 \(pushed.sha256.prefix(16))…); "
                         + "\(pushed.assignedDevices) device(s) assigned"

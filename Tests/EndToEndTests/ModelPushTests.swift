@@ -81,5 +81,47 @@ extension EndToEnd {
             #expect(installedBytes(fleet, "a", "digits-mlp") == v1, "the working model was never replaced")
             await fleet.stopAll()
         }
+
+        /// Rows for `--reference-data`: the digits layout (p0…p63, label), values 0–16.
+        func writeReferenceRows(to path: String) throws {
+            var lines = [((0..<64).map { "p\($0)" } + ["label"]).joined(separator: ",")]
+            for row in 0..<40 {
+                lines.append(
+                    ((0..<64).map { String(($0 * 7 + row * 3) % 17) } + [String(row % 10)]).joined(separator: ",")
+                )
+            }
+            try (lines.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+        }
+
+        @Test func aFailedPushPublishesNothingAndTheRetrySucceeds() async throws {
+            let fleet = try Fleet("push-atomic")
+            defer { fleet.cleanUp() }
+            try await fleet.startCoordinator()
+            let v1 = "\(Self.fixtures)/digits-mlp-v1-fp32.safetensors"
+            let bad = fleet.root + "/bad.csv"
+            try "a,b,label\n1,2,3\n".write(toFile: bad, atomically: true, encoding: .utf8)
+            for reference in [bad, fleet.root + "/missing.csv"] {
+                let failed = try push(
+                    fleet,
+                    "digits-mlp",
+                    version: 1,
+                    file: v1,
+                    extra: ["--reference-data", reference]
+                )
+                #expect(failed.status != 0, "a bad --reference-data fails the push")
+                #expect(try models(fleet).isEmpty, "and nothing is published: \(failed.stderr)")
+            }
+
+            let good = fleet.root + "/train.csv"
+            try writeReferenceRows(to: good)
+            let retried = try push(fleet, "digits-mlp", version: 1, file: v1, extra: ["--reference-data", good])
+            #expect(retried.status == 0, "the retry is not refused as a duplicate: \(retried.stderr)")
+            #expect(retried.stderr.contains("reference statistics for digits-mlp v1"), "\(retried.stderr)")
+            #expect(try models(fleet).first?.versions == [1])
+            // The statistics went in with the version: drift has a reference (and no report yet).
+            let drift = try runCommand("fleetctl", ["drift", "digits-mlp", "--data-dir", fleet.coordinatorDirectory])
+            #expect(drift.status == 0 && !drift.stderr.contains("no reference statistics"), "\(drift.stderr)")
+            await fleet.stopAll()
+        }
     }
 }

@@ -1,5 +1,6 @@
 import FleetDelta
 import FleetModelIO
+import FleetObserve
 import FleetStore
 import FleetTrust
 import FleetWire
@@ -37,9 +38,26 @@ struct ModelRegistry: Sendable {
     // MARK: Publishing
 
     /// Stores a finished upload, signs its manifest, and pushes the new desired state to online devices.
+    /// Everything is checked (size, hash, format, reference statistics) before anything is published; a failed
+    /// commit deletes the upload and publishes nothing, so the same push can be retried.
     func publish(_ commit: UploadCommit) async throws -> ModelPushed {
         let (begin, path) = try await uploads.finish(commit)
-        return try await publish(begin, file: path, requestID: commit.requestID)
+        var statistics: [UInt8]?
+        if !commit.referenceStatistics.isEmpty {
+            do {
+                _ = try ReferencePackage(decoding: commit.referenceStatistics)
+            } catch {
+                try? FileManager.default.removeItem(atPath: path)
+                throw ErrorMessage(
+                    requestID: commit.requestID,
+                    code: .badRequest,
+                    message: "\(begin.model) v\(begin.version) \(begin.variant) refused, nothing published: "
+                        + "reference statistics: \(error.detail)"
+                )
+            }
+            statistics = commit.referenceStatistics
+        }
+        return try await publish(begin, file: path, requestID: commit.requestID, referenceStatistics: statistics)
     }
 
     /// Publishes weights made by the coordinator itself (a seeded initialisation, an aggregated round).
@@ -80,7 +98,8 @@ struct ModelRegistry: Sendable {
         _ begin: UploadBegin,
         file path: String,
         requestID: UInt64,
-        replan: Bool = true
+        replan: Bool = true,
+        referenceStatistics: [UInt8]? = nil
     ) async throws -> ModelPushed {
         try await checkFormat(begin, file: path, requestID: requestID)
         let relative = try blobs.adopt(file: path, sha256: begin.sha256)
@@ -108,7 +127,8 @@ struct ModelRegistry: Sendable {
                     metadata: begin.metadata,
                     signedManifest: try signed.encoded(),
                     createdAt: Date()
-                )
+                ),
+                referenceStatistics: referenceStatistics
             )
         } catch let error as StoreError where error == .versionNotIncreasing || error == .duplicate {
             let latest = (try? await store.latestVersion(model: begin.model)) ?? nil

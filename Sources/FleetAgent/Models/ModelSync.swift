@@ -278,7 +278,8 @@ struct ModelSync {
                 variant: m.variant,
                 sha256: Digest.hex(m.sha256),
                 bytes: file,
-                manifest: target.bytes
+                manifest: target.bytes,
+                directiveIssuedAt: m.kind == .rollback ? m.issuedAt : nil
             )
             try? journal.discard(model: m.model)
             logger.info(
@@ -382,7 +383,12 @@ struct ModelSync {
     private func installedVersion(_ state: InstalledModelState?) -> InstalledVersion? {
         guard let state, let version = Int(state.version) else { return nil }
         let issuedAt = (try? SignedManifest(decoding: state.manifest))?.manifest.issuedAt ?? state.installedAt
-        return InstalledVersion(model: state.model, version: version, issuedAt: issuedAt)
+        return InstalledVersion(
+            model: state.model,
+            version: version,
+            issuedAt: issuedAt,
+            newestDirective: state.newestDirective
+        )
     }
 
     static func bytes(hex: String) -> [UInt8]? {

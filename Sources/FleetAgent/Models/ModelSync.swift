@@ -26,8 +26,13 @@ struct ModelSync {
     private var queue: [Target] = []
     /// Manifests already refused, so a desired state that keeps naming them does not loop.
     private var refused: Set<[UInt8]> = []
-    /// When a failed fetch may be tried again.
+    /// When a failed fetch or install may be tried again.
     private var retryAt: ContinuousClock.Instant?
+    /// Local storage failures in a row; the pause before the next attempt doubles with each.
+    private var storageFailures = 0
+    /// The pause after a first local storage failure (doubling, up to ``maximumStorageRetryDelay``).
+    var storageRetryDelay: Duration = .seconds(5)
+    static let maximumStorageRetryDelay: Duration = .seconds(300)
 
     struct Target {
         var signed: SignedManifest
@@ -109,12 +114,26 @@ struct ModelSync {
             }
         }
         guard active == nil else { return nil }
-        return startNext(nextRequestID())
+        return startNextWhenDue(nextRequestID)
     }
 
     /// The transfer for `requestID` begins (possibly from a resume offset).
-    mutating func started(_ start: TransferStart) throws {
-        guard var current = active, current.requestID == start.requestID else { return }
+    mutating func started(_ start: TransferStart) async throws {
+        guard let current = active, current.requestID == start.requestID else { return }
+        do {
+            try begin(start, current)
+        } catch  where Self.isStorageFailure(error) {
+            active = nil
+            try? journal.discard(model: current.target.manifest.model)
+            await storageFailed(current.target, error: error, encoding: start.encoding, wireBytes: start.totalBytes)
+        }
+    }
+
+    private mutating func begin(
+        _ start: TransferStart,
+        _ started: (requestID: UInt64, target: Target, resumedFrom: Int, startOffset: Int)
+    ) throws {
+        var current = started
         let m = current.target.manifest
         let descriptor = TransferDescriptor(
             model: m.model,
@@ -152,11 +171,19 @@ struct ModelSync {
     ) async throws -> (installed: Bool, next: FetchModel?) {
         guard let current = active, current.requestID == chunk.requestID else { return (false, nil) }
         let m = current.target.manifest
-        let progress = try journal.append(chunk.bytes, at: chunk.offset, model: m.model)
+        let progress: TransferProgress
+        do {
+            progress = try journal.append(chunk.bytes, at: chunk.offset, model: m.model)
+        } catch  where Self.isStorageFailure(error) {
+            active = nil
+            try? journal.discard(model: m.model)
+            await storageFailed(current.target, error: error, encoding: .full, wireBytes: 0)
+            return (false, nil)
+        }
         guard progress.isComplete else { return (false, nil) }
         active = nil
         let installed = await finish(current.target, progress: progress, resumedFrom: current.resumedFrom)
-        return (installed, startNext(nextRequestID()))
+        return (installed, startNextWhenDue(nextRequestID))
     }
 
     /// The coordinator could not serve the active fetch: try again after a pause (see ``tick(now:nextRequestID:)``).
@@ -173,9 +200,8 @@ struct ModelSync {
 
     /// Called on every message from the coordinator (heartbeat acks arrive each interval): starts a retry when due.
     mutating func tick(nextRequestID: () -> UInt64) -> FetchModel? {
-        guard active == nil, !queue.isEmpty, let due = retryAt, ContinuousClock.now >= due else { return nil }
-        retryAt = nil
-        return startNext(nextRequestID())
+        guard active == nil, !queue.isEmpty, retryAt != nil else { return nil }
+        return startNextWhenDue(nextRequestID)
     }
 
     /// The session ended: the journal keeps the progress for the next connection.
@@ -185,6 +211,15 @@ struct ModelSync {
     }
 
     // MARK: Steps
+
+    /// Starts the next fetch unless a failure's pause (``retryAt``) is still running.
+    private mutating func startNextWhenDue(_ nextRequestID: () -> UInt64) -> FetchModel? {
+        if let due = retryAt {
+            guard ContinuousClock.now >= due else { return nil }
+            retryAt = nil
+        }
+        return startNext(nextRequestID())
+    }
 
     private mutating func startNext(_ requestID: UInt64) -> FetchModel? {
         // Skip targets that an install in the meantime already satisfied.
@@ -282,6 +317,7 @@ struct ModelSync {
                 directiveIssuedAt: m.kind == .rollback ? m.issuedAt : nil
             )
             try? journal.discard(model: m.model)
+            storageFailures = 0
             logger.info(
                 "model installed",
                 metadata: [
@@ -307,6 +343,16 @@ struct ModelSync {
             return true
         } catch {
             try? journal.discard(model: m.model)
+            if Self.isStorageFailure(error) {
+                await storageFailed(
+                    target,
+                    error: error,
+                    encoding: encoding,
+                    wireBytes: progress.descriptor.totalBytes,
+                    resumedFrom: resumedFrom
+                )
+                return false
+            }
             refused.insert(target.bytes)
             logger.error("install failed", metadata: ["model": "\(m.model)", "error": "\(error)"])
             await reports.enqueue(
@@ -325,6 +371,48 @@ struct ModelSync {
             )
             return false
         }
+    }
+
+    /// A local file-system failure (a full disk, a read-only or failing one) is not the payload's fault: the
+    /// partial files go, the target is tried again after a pause that doubles with each failure in a row, and the
+    /// report names the real cause.
+    private mutating func storageFailed(
+        _ target: Target,
+        error: any Error,
+        encoding: TransferEncoding,
+        wireBytes: Int,
+        resumedFrom: Int = 0
+    ) async {
+        let m = target.manifest
+        _ = try? installer.recover(model: m.model)
+        storageFailures += 1
+        let delay = min(storageRetryDelay * (1 << min(storageFailures - 1, 16)), Self.maximumStorageRetryDelay)
+        queue.removeAll { $0.bytes == target.bytes }
+        queue.append(target)
+        retryAt = ContinuousClock.now + delay
+        logger.error(
+            "local storage failed; partial files removed, retrying",
+            metadata: ["model": "\(m.model) v\(m.version) \(m.variant)", "error": "\(error)", "retry-in": "\(delay)"]
+        )
+        await reports.enqueue(
+            ModelReport(
+                requestID: 0,
+                model: m.model,
+                version: m.version,
+                variant: m.variant,
+                outcome: .failed,
+                code: "storage-error",
+                detail: "\(error); partial files removed, retrying in \(delay)",
+                encoding: encoding,
+                wireBytes: wireBytes,
+                resumedFrom: resumedFrom
+            )
+        )
+    }
+
+    static func isStorageFailure(_ error: any Error) -> Bool {
+        (error as? ModelInstallError)?.isStorageFailure == true
+            || (error as? TransferJournalError)?.isStorageFailure == true
     }
 
     private mutating func refuse(

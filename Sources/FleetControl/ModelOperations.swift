@@ -79,7 +79,8 @@ extension FleetInspector {
         }
     }
 
-    /// Uploads one variant in chunks through the admin protocol, reporting progress as bytes sent.
+    /// Uploads one variant in chunks through the admin protocol, reporting progress as bytes sent, and commits it
+    /// with its reference statistics (a package from `referencePackage`, or none).
     public func pushModel(
         name: String,
         version: Int,
@@ -87,6 +88,7 @@ extension FleetInspector {
         file: String,
         requirements: [String: String],
         metadata: [String: String],
+        referenceStatistics: [UInt8] = [],
         progress: @Sendable (Int, Int) -> Void
     ) async throws -> PushView {
         do {
@@ -136,7 +138,13 @@ extension FleetInspector {
                 progress(offset, bytes.count)
             }
             let pushed = try await connection.request(
-                .uploadCommit(UploadCommit(requestID: requestID, uploadID: upload.uploadID))
+                .uploadCommit(
+                    UploadCommit(
+                        requestID: requestID,
+                        uploadID: upload.uploadID,
+                        referenceStatistics: referenceStatistics
+                    )
+                )
             )
             guard case .modelPushed(let result) = pushed else { throw FleetClientError.unexpected(pushed) }
             return PushView(

@@ -198,9 +198,10 @@ extension FleetInspector {
         }
     }
 
-    /// Computes reference statistics from training rows with the model's own predictions on them, and sends
-    /// them to the coordinator for `model` v`version` (which must already be pushed).
-    public func pushReference(
+    /// Computes reference statistics from training rows with the model's own predictions on them: the package
+    /// `fleetctl model push --reference-data` commits with `model` v`version`, computed before anything is sent
+    /// so that bad rows fail the push with nothing published.
+    public func referencePackage(
         model: String,
         version: Int,
         modelFile: String,
@@ -209,7 +210,7 @@ extension FleetInspector {
         thresholds: DriftThresholds,
         laplaceEpsilon: Double?,
         bins: Int = 10
-    ) async throws -> ReferencePushView {
+    ) throws -> (bytes: [UInt8], view: ReferencePushView) {
         guard let weights = FileManager.default.contents(atPath: modelFile) else {
             throw ControlError("cannot read \(modelFile)")
         }
@@ -233,16 +234,7 @@ extension FleetInspector {
             featureScale: scale
         )
         let bytes = try package.encoded()
-        try await target.withAdminConnection { connection in
-            let reply = try await connection.request(
-                .referenceStatistics(
-                    ReferenceStatisticsMessage(requestID: 1, model: model, version: version, statistics: bytes)
-                )
-            )
-            if case .error(let error) = reply { throw ControlError("reference statistics refused: \(error.message)") }
-            guard case .ack = reply else { throw FleetClientError.unexpected(reply) }
-        }
-        return ReferencePushView(
+        let view = ReferencePushView(
             model: model,
             version: version,
             rows: rows.count,
@@ -251,6 +243,7 @@ extension FleetInspector {
             featureScale: scale,
             bytes: bytes.count
         )
+        return (bytes, view)
     }
 
     private func selectDevices(_ store: CoordinatorStore, _ device: String?) async throws -> [DeviceRecord] {

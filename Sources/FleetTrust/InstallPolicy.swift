@@ -6,11 +6,15 @@ public struct InstalledVersion: Sendable, Hashable, Codable {
     public var version: Int
     /// The `issuedAt` of the manifest (release or rollback directive) that was installed.
     public var issuedAt: Date
+    /// The `issuedAt` of the newest rollback directive ever accepted for this model (a persisted high-water mark):
+    /// a directive must be newer, so one that was carried out and then undone cannot be replayed.
+    public var newestDirective: Date?
 
-    public init(model: String, version: Int, issuedAt: Date) {
+    public init(model: String, version: Int, issuedAt: Date, newestDirective: Date? = nil) {
         self.model = model
         self.version = version
         self.issuedAt = issuedAt
+        self.newestDirective = newestDirective
     }
 
     /// The installed state after accepting `manifest`.
@@ -25,7 +29,9 @@ public struct InstalledVersion: Sendable, Hashable, Codable {
 /// device; then the version rule:
 /// - `.release`: refused when its version is lower than the installed one (equal is a reinstall and allowed);
 /// - `.rollback`: only valid when something is installed, the directive's version is lower, and the directive was
-///   issued after the installed manifest (so an old directive cannot be replayed after a later upgrade).
+///   issued after the installed manifest and after every directive accepted before
+///   (``InstalledVersion/newestDirective``), so an old directive cannot be replayed after a later upgrade, nor
+///   after the rollback it ordered was undone.
 /// Finally, when `blobSHA256` is given (after download), it must equal the manifest's hash. Pass nil to check a
 /// manifest before downloading its blob.
 public struct InstallPolicy: Sendable {
@@ -88,6 +94,12 @@ public struct InstallPolicy: Sendable {
             guard manifest.issuedAt > installed.issuedAt else {
                 return .staleDirective(
                     "rollback directive issued \(manifest.issuedAt) predates installed manifest \(installed.issuedAt)"
+                )
+            }
+            if let newest = installed.newestDirective, manifest.issuedAt <= newest {
+                return .staleDirective(
+                    "rollback directive issued \(manifest.issuedAt) is not newer than the last directive accepted "
+                        + "for \(manifest.model) (\(newest)): a replay"
                 )
             }
             return nil

@@ -1,6 +1,7 @@
 import ArgumentParser
 import FleetCommandLine
 import FleetControl
+import FleetModelIO
 import Foundation
 
 extension FleetCtl {
@@ -41,6 +42,13 @@ extension FleetCtl {
             @Option(help: "Version number (1, 2, …).") var version: Int
             @Option(help: "Variant name, e.g. fp32 or int8.") var variant: String
             @Option(help: "The weights file (safetensors).") var file: String
+            @Option(
+                help: """
+                    safetensors (default: the coordinator and the agents check that the file loads) or opaque \
+                    (another runtime's format, delivered as bytes; never replaces a safetensors model).
+                    """
+            )
+            var format: String = "safetensors"
             @Option(help: "Declared accuracy, used to pick the best variant that fits.") var accuracy: Double?
             @Option(help: "Declared cost (free text or a number, shown to operators).") var cost: String?
             @Option(help: "Minimum RAM, e.g. 64MiB.") var minRam: String?
@@ -66,6 +74,14 @@ extension FleetCtl {
                 if let accuracy { extra["accuracy"] = String(accuracy) }
                 if let cost { extra["cost"] = cost }
                 if protection != "plain" { extra["protection"] = protection }
+                guard let modelFormat = ModelFormat(rawValue: format) else {
+                    throw ValidationError("--format takes safetensors or opaque, not \"\(format)\"")
+                }
+                guard extra[ModelFormat.metadataKey] == nil else {
+                    throw ValidationError("set the format with --format, not --metadata \(ModelFormat.metadataKey)=…")
+                }
+                if modelFormat == .opaque { extra[ModelFormat.metadataKey] = modelFormat.rawValue }
+                let statistics = try reference.package(target: target, model: name, version: version, modelFile: file)
                 let bar = ProgressBar(label: "\(name) v\(version) \(variant)", enabled: !output.json)
                 let pushed = try await target.inspector().pushModel(
                     name: name,
@@ -74,10 +90,11 @@ extension FleetCtl {
                     file: file,
                     requirements: requirements,
                     metadata: extra,
+                    referenceStatistics: statistics?.bytes ?? [],
                     progress: { sent, total in bar.update(sent, total) }
                 )
                 bar.finish()
-                try await reference.publish(target: target, model: name, version: version, modelFile: file)
+                if let statistics { ReferenceDataOptions.report(statistics.view) }
                 try emit(pushed, json: output.json) { pushed in
                     "published \(pushed.model) v\(pushed.version) \(pushed.variant) (\(pushed.size) bytes, sha256 \(pushed.sha256.prefix(16))…); "
                         + "\(pushed.assignedDevices) device(s) assigned"

@@ -126,10 +126,16 @@ struct ReferenceDataOptions: ParsableArguments {
         }
     }
 
-    /// Pushes the reference statistics when `--reference-data` was given; reports on standard error.
-    func publish(target: TargetOptions, model: String, version: Int, modelFile: String) async throws {
-        guard let referenceData else { return }
-        let view = try await target.inspector().pushReference(
+    /// The reference package to commit with the model when `--reference-data` was given: computed before the
+    /// upload, so a bad file fails the push with nothing sent.
+    func package(
+        target: TargetOptions,
+        model: String,
+        version: Int,
+        modelFile: String
+    ) throws -> (bytes: [UInt8], view: ReferencePushView)? {
+        guard let referenceData else { return nil }
+        return try target.inspector().referencePackage(
             model: model,
             version: version,
             modelFile: modelFile,
@@ -138,6 +144,10 @@ struct ReferenceDataOptions: ParsableArguments {
             thresholds: DriftThresholds(psi: driftPsi, jensenShannon: driftJs),
             laplaceEpsilon: driftEpsilon
         )
+    }
+
+    /// Reports the committed statistics on standard error.
+    static func report(_ view: ReferencePushView) {
         FileHandle.standardError.write(
             Data(
                 ("reference statistics for \(view.model) v\(view.version): \(view.rows) rows, \(view.features) features, "

@@ -23,6 +23,29 @@ struct SafeTensorsTests {
         #expect(parsed.data(of: weight).count == 16_384)
     }
 
+    @Test("a file is validated from its header and size alone, as parsing the whole file does")
+    func layoutFromHeaderAndSize() throws {
+        let bytes = try fixture("digits-mlp-v1-fp32")
+        let length = try SafeTensorsFile.headerLength(prefix: bytes.prefix(8), fileSize: bytes.count)
+        let header = bytes[8..<(8 + length)]
+        let (tensors, metadata) = try SafeTensorsFile.layout(header: header, fileSize: bytes.count)
+        let parsed = try SafeTensorsFile.parse(bytes)
+        #expect(tensors == parsed.tensors && metadata == parsed.metadata)
+        // The data section must be covered exactly: one byte short or one byte over is refused.
+        #expect(throws: SafeTensorsError.offsetsOutOfRange) {
+            try SafeTensorsFile.layout(header: header, fileSize: bytes.count - 1)
+        }
+        #expect(throws: SafeTensorsError.gap) { try SafeTensorsFile.layout(header: header, fileSize: bytes.count + 1) }
+        // A text file's first 8 bytes, read as a length, are over the bound: refused before anything is allocated.
+        let text = Array("this is not a model!!!\n\n".utf8)
+        #expect(throws: SafeTensorsError.headerTooLarge) {
+            try SafeTensorsFile.headerLength(prefix: text.prefix(8), fileSize: text.count)
+        }
+        #expect(throws: SafeTensorsError.truncated) {
+            try SafeTensorsFile.headerLength(prefix: bytes.prefix(8), fileSize: length)
+        }
+    }
+
     @Test("writer output parses back, deterministically")
     func writerRoundTrip() throws {
         var writer = SafeTensorsWriter(metadata: ["b": "2", "a": "quote\"d"])

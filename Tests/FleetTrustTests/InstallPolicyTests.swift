@@ -88,3 +88,19 @@ private func signed(
     let replay = policy.check(manifest: directive, releaseKey: key.publicKey, installed: installed, blobSHA256: nil)
     #expect(throws: InstallRefusal.staleDirective()) { try replay.get() }
 }
+
+@Test func refusesADirectiveNotNewerThanTheNewestAccepted() throws {
+    // v5 was reinstalled by a release issued at t0 after a directive of t0 + 120 had been carried out.
+    let installed = InstalledVersion(model: "digits-mlp", version: 5, issuedAt: t0, newestDirective: t0 + 120)
+    func check(_ issuedAt: Date) throws -> Result<ReleaseManifest, InstallRefusal> {
+        policy.check(
+            manifest: try signed(version: 4, kind: .rollback, target: "d-01", issuedAt: issuedAt),
+            releaseKey: key.publicKey,
+            installed: installed,
+            blobSHA256: nil
+        )
+    }
+    #expect(throws: InstallRefusal.staleDirective()) { try check(t0 + 120).get() }
+    #expect(throws: InstallRefusal.staleDirective()) { try check(t0 + 60).get() }
+    #expect(try check(t0 + 180).get().version == 4)
+}

@@ -157,7 +157,9 @@ enum SampleMessages {
         ),
         "uploadReady": .uploadReady(UploadReady(requestID: 11, uploadID: "u-1a2b3c4d", offset: 0)),
         "uploadChunk": .uploadChunk(UploadChunk(requestID: 12, uploadID: "u-1a2b3c4d", offset: 0, bytes: [1, 2, 3])),
-        "uploadCommit": .uploadCommit(UploadCommit(requestID: 13, uploadID: "u-1a2b3c4d")),
+        "uploadCommit": .uploadCommit(
+            UploadCommit(requestID: 13, uploadID: "u-1a2b3c4d", referenceStatistics: [7, 8, 9])
+        ),
         "modelPushed": .modelPushed(
             ModelPushed(requestID: 13, model: "digits-mlp", version: 2, variant: "fp32", assignedDevices: 3)
         ),

@@ -22,6 +22,8 @@ public struct InstalledModelState: Sendable, Hashable {
     public var manifest: [UInt8]
     /// The stable path applications open (``ModelStorageLayout/currentModelPath(dataDirectory:model:)``).
     public var path: String
+    /// The `issuedAt` of the newest rollback directive installed for this model, kept across later installs.
+    public var newestDirective: Date?
 }
 
 /// The on-disk form of `installed.json` and `pending.json`, versioned like Mender's `StateData`.
@@ -49,6 +51,8 @@ struct ModelInstallRecord: Codable, Hashable {
     var installedAt: Date
     var previous: Previous?
     var manifest: Data
+    /// The high-water mark of accepted rollback directives (absent in records written before it existed).
+    var newestDirective: Date?
 
     /// This record as the `previous` of the next install.
     var asPrevious: Previous {
@@ -79,12 +83,13 @@ struct ModelInstallRecord: Codable, Hashable {
                 )
             },
             manifest: Array(manifest),
-            path: path
+            path: path,
+            newestDirective: newestDirective
         )
     }
 
     private enum CodingKeys: String, CodingKey {
-        case formatVersion, model, version, variant, sha256, size, installedAt, previous, manifest
+        case formatVersion, model, version, variant, sha256, size, installedAt, previous, manifest, newestDirective
     }
 
     func encode(to encoder: any Encoder) throws {
@@ -98,5 +103,6 @@ struct ModelInstallRecord: Codable, Hashable {
         try container.encode(installedAt, forKey: .installedAt)
         try container.encode(previous, forKey: .previous)  // written as null when there is none
         try container.encode(manifest, forKey: .manifest)  // base64
+        try container.encodeIfPresent(newestDirective, forKey: .newestDirective)
     }
 }

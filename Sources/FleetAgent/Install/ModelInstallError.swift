@@ -35,5 +35,8 @@ public struct ModelInstallError: Error, Hashable, Sendable, CustomStringConverti
 
     public var description: String { "ModelInstallError(\(code): \(detail))" }
     public static func == (lhs: Self, rhs: Self) -> Bool { lhs.code == rhs.code }
+    /// A local file-system call failed (a full disk, a read-only or failing one): not the payload's fault, and
+    /// worth retrying once the cause is gone.
+    public var isStorageFailure: Bool { code == .io }
     public func hash(into hasher: inout Hasher) { hasher.combine(code) }
 }

@@ -43,6 +43,14 @@ extension ModelInstaller {
         }
     }
 
+    /// Repairs one model's directory after an install failed part-way (as ``recover()`` does after a crash): an
+    /// install that had not replaced `current` is undone and its partial files removed.
+    @discardableResult
+    public func recover(model: String) throws -> ModelRecoveryReport? {
+        let paths = try validatedPaths(model)
+        return try withIOErrors { try recover(paths).map { ModelRecoveryReport(model: model, outcome: $0) } }
+    }
+
     private func recover(_ paths: ModelPaths) throws -> ModelRecoveryReport.Outcome? {
         var changed = false
         for leftover in [paths.previousTemporary, paths.record + ".tmp", paths.pending + ".tmp"] {

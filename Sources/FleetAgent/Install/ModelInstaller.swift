@@ -72,6 +72,8 @@ public struct ModelInstaller: Sendable {
 
     /// Installs `bytes` as the model's current version, keeping the version it replaces as previous.
     /// `bytes` must hash to `sha256`. Installing the version that is already current changes nothing.
+    /// `directiveIssuedAt` (for an install a rollback directive ordered) raises the model's persisted
+    /// high-water mark of directives, ``InstalledModelState/newestDirective``, which every later install keeps.
     @discardableResult
     public func install(
         model: String,
@@ -79,7 +81,8 @@ public struct ModelInstaller: Sendable {
         variant: String,
         sha256: String,
         bytes: [UInt8],
-        manifest: [UInt8]
+        manifest: [UInt8],
+        directiveIssuedAt: Date? = nil
     ) throws -> InstalledModelState {
         let paths = try validatedPaths(model)
         let digest = sha256.lowercased()
@@ -106,7 +109,9 @@ public struct ModelInstaller: Sendable {
                 size: bytes.count,
                 installedAt: now(),
                 previous: existing?.asPrevious,
-                manifest: Data(manifest)
+                manifest: Data(manifest),
+                newestDirective: [try readRecord(paths.record)?.newestDirective, directiveIssuedAt].compactMap { $0 }
+                    .max()
             )
             try ModelDurableIO.replaceAtomically(paths.pending, with: ModelStateJSON.encode(record))
             try checkpoint(.wrotePending)
@@ -142,7 +147,8 @@ public struct ModelInstaller: Sendable {
                 size: previous.size,
                 installedAt: now(),
                 previous: record.asPrevious,
-                manifest: previous.manifest
+                manifest: previous.manifest,
+                newestDirective: record.newestDirective
             )
             try ModelDurableIO.replaceAtomically(paths.pending, with: ModelStateJSON.encode(rolledBack))
             try checkpoint(.wrotePending)

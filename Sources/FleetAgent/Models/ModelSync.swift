@@ -1,4 +1,5 @@
 import FleetDelta
+import FleetModelIO
 import FleetStore
 import FleetTrust
 import FleetWire
@@ -28,8 +29,13 @@ struct ModelSync {
     private var queue: [Target] = []
     /// Manifests already refused, so a desired state that keeps naming them does not loop.
     private var refused: Set<[UInt8]> = []
-    /// When a failed fetch may be tried again.
+    /// When a failed fetch or install may be tried again.
     private var retryAt: ContinuousClock.Instant?
+    /// Local storage failures in a row; the pause before the next attempt doubles with each.
+    private var storageFailures = 0
+    /// The pause after a first local storage failure (doubling, up to ``maximumStorageRetryDelay``).
+    var storageRetryDelay: Duration = .seconds(5)
+    static let maximumStorageRetryDelay: Duration = .seconds(300)
 
     struct Target {
         var signed: SignedManifest
@@ -128,12 +134,26 @@ struct ModelSync {
             }
         }
         guard active == nil else { return nil }
-        return startNext(nextRequestID())
+        return startNextWhenDue(nextRequestID)
     }
 
     /// The transfer for `requestID` begins (possibly from a resume offset).
-    mutating func started(_ start: TransferStart) throws {
-        guard var current = active, current.requestID == start.requestID else { return }
+    mutating func started(_ start: TransferStart) async throws {
+        guard let current = active, current.requestID == start.requestID else { return }
+        do {
+            try begin(start, current)
+        } catch  where Self.isStorageFailure(error) {
+            active = nil
+            try? journal.discard(model: current.target.manifest.model)
+            await storageFailed(current.target, error: error, encoding: start.encoding, wireBytes: start.totalBytes)
+        }
+    }
+
+    private mutating func begin(
+        _ start: TransferStart,
+        _ started: (requestID: UInt64, target: Target, resumedFrom: Int, startOffset: Int)
+    ) throws {
+        var current = started
         let m = current.target.manifest
         let descriptor = TransferDescriptor(
             model: m.model,
@@ -179,12 +199,19 @@ struct ModelSync {
             inMemory = memory
             progress = memory.progress
         } else {
-            progress = try journal.append(chunk.bytes, at: chunk.offset, model: m.model)
+            do {
+                progress = try journal.append(chunk.bytes, at: chunk.offset, model: m.model)
+            } catch where Self.isStorageFailure(error) {
+                active = nil
+                try? journal.discard(model: m.model)
+                await storageFailed(current.target, error: error, encoding: .full, wireBytes: 0)
+                return (false, nil)
+            }
         }
         guard progress.isComplete else { return (false, nil) }
         active = nil
         let installed = await finish(current.target, progress: progress, resumedFrom: current.resumedFrom)
-        return (installed, startNext(nextRequestID()))
+        return (installed, startNextWhenDue(nextRequestID))
     }
 
     /// The coordinator could not serve the active fetch: try again after a pause (see ``tick(now:nextRequestID:)``).
@@ -202,9 +229,8 @@ struct ModelSync {
 
     /// Called on every message from the coordinator (heartbeat acks arrive each interval): starts a retry when due.
     mutating func tick(nextRequestID: () -> UInt64) -> FetchModel? {
-        guard active == nil, !queue.isEmpty, let due = retryAt, ContinuousClock.now >= due else { return nil }
-        retryAt = nil
-        return startNext(nextRequestID())
+        guard active == nil, !queue.isEmpty, retryAt != nil else { return nil }
+        return startNextWhenDue(nextRequestID)
     }
 
     /// The session ended: the journal keeps the progress for the next connection.
@@ -215,6 +241,15 @@ struct ModelSync {
     }
 
     // MARK: Steps
+
+    /// Starts the next fetch unless a failure's pause (``retryAt``) is still running.
+    private mutating func startNextWhenDue(_ nextRequestID: () -> UInt64) -> FetchModel? {
+        if let due = retryAt {
+            guard ContinuousClock.now >= due else { return nil }
+            retryAt = nil
+        }
+        return startNext(nextRequestID())
+    }
 
     private mutating func startNext(_ requestID: UInt64) -> FetchModel? {
         // Skip targets that an install in the meantime already satisfied.
@@ -292,15 +327,29 @@ struct ModelSync {
             case .success:
                 break
             }
+            if let refusal = formatRefusal(m, file: file, installed: installed) {
+                try? journal.discard(model: m.model)
+                await refuse(
+                    target.bytes,
+                    model: m.model,
+                    version: m.version,
+                    variant: m.variant,
+                    code: refusal.code,
+                    detail: refusal.detail
+                )
+                return false
+            }
             try installer.install(
                 model: m.model,
                 version: String(m.version),
                 variant: m.variant,
                 sha256: Digest.hex(m.sha256),
                 bytes: try vault.storedForm(of: file, model: m.model, sha256: m.sha256, protection: target.protection),
-                manifest: target.bytes
+                manifest: target.bytes,
+                directiveIssuedAt: m.kind == .rollback ? m.issuedAt : nil
             )
             try? journal.discard(model: m.model)
+            storageFailures = 0
             logger.info(
                 "model installed",
                 metadata: [
@@ -327,6 +376,16 @@ struct ModelSync {
         } catch {
             inMemory = nil
             try? journal.discard(model: m.model)
+            if Self.isStorageFailure(error) {
+                await storageFailed(
+                    target,
+                    error: error,
+                    encoding: encoding,
+                    wireBytes: progress.descriptor.totalBytes,
+                    resumedFrom: resumedFrom
+                )
+                return false
+            }
             refused.insert(target.bytes)
             logger.error("install failed", metadata: ["model": "\(m.model)", "error": "\(error)"])
             await reports.enqueue(
@@ -345,6 +404,48 @@ struct ModelSync {
             )
             return false
         }
+    }
+
+    /// A local file-system failure (a full disk, a read-only or failing one) is not the payload's fault: the
+    /// partial files go, the target is tried again after a pause that doubles with each failure in a row, and the
+    /// report names the real cause.
+    private mutating func storageFailed(
+        _ target: Target,
+        error: any Error,
+        encoding: TransferEncoding,
+        wireBytes: Int,
+        resumedFrom: Int = 0
+    ) async {
+        let m = target.manifest
+        _ = try? installer.recover(model: m.model)
+        storageFailures += 1
+        let delay = min(storageRetryDelay * (1 << min(storageFailures - 1, 16)), Self.maximumStorageRetryDelay)
+        queue.removeAll { $0.bytes == target.bytes }
+        queue.append(target)
+        retryAt = ContinuousClock.now + delay
+        logger.error(
+            "local storage failed; partial files removed, retrying",
+            metadata: ["model": "\(m.model) v\(m.version) \(m.variant)", "error": "\(error)", "retry-in": "\(delay)"]
+        )
+        await reports.enqueue(
+            ModelReport(
+                requestID: 0,
+                model: m.model,
+                version: m.version,
+                variant: m.variant,
+                outcome: .failed,
+                code: "storage-error",
+                detail: "\(error); partial files removed, retrying in \(delay)",
+                encoding: encoding,
+                wireBytes: wireBytes,
+                resumedFrom: resumedFrom
+            )
+        )
+    }
+
+    static func isStorageFailure(_ error: any Error) -> Bool {
+        (error as? ModelInstallError)?.isStorageFailure == true
+            || (error as? TransferJournalError)?.isStorageFailure == true
     }
 
     private mutating func refuse(
@@ -376,10 +477,39 @@ struct ModelSync {
         )
     }
 
+    /// Why `file` must not be installed although its manifest verified: it is not a model of its declared format
+    /// (applications could not load it), or it is an opaque file for a model installed as safetensors.
+    private func formatRefusal(
+        _ manifest: ReleaseManifest,
+        file: [UInt8],
+        installed: InstalledModelState?
+    ) -> (code: String, detail: String)? {
+        let format: ModelFormat
+        do {
+            format = try ModelFormat(metadata: manifest.metadata)
+            try format.validate(file)
+        } catch {
+            return ("unloadable-model", "\(error); the installed model is kept")
+        }
+        guard let installed, let signed = try? SignedManifest(decoding: installed.manifest) else { return nil }
+        let current = (try? ModelFormat(metadata: signed.manifest.metadata)) ?? .safetensors
+        guard !format.mayReplace(current) else { return nil }
+        return (
+            "format-change",
+            "a \(format.rawValue) file cannot replace the installed \(current.rawValue) model; "
+                + "the installed model is kept"
+        )
+    }
+
     private func installedVersion(_ state: InstalledModelState?) -> InstalledVersion? {
         guard let state, let version = Int(state.version) else { return nil }
         let issuedAt = (try? SignedManifest(decoding: state.manifest))?.manifest.issuedAt ?? state.installedAt
-        return InstalledVersion(model: state.model, version: version, issuedAt: issuedAt)
+        return InstalledVersion(
+            model: state.model,
+            version: version,
+            issuedAt: issuedAt,
+            newestDirective: state.newestDirective
+        )
     }
 
     static func bytes(hex: String) -> [UInt8]? {

@@ -162,7 +162,7 @@ struct AgentSession: Sendable {
                     }
                     try await flushReports(reports, &connection, &requestIDs, &pendingReports)
                 case .transferStart(let start):
-                    try sync.started(start)
+                    try await sync.started(start)
                 case .transferChunk(let chunk):
                     let (installed, next) = try await sync.chunk(chunk, nextRequestID: { requestIDs.next() })
                     if installed {

@@ -1,4 +1,6 @@
 import FleetDelta
+import FleetModelIO
+import FleetObserve
 import FleetStore
 import FleetTrust
 import FleetWire
@@ -16,6 +18,10 @@ struct ModelRegistry: Sendable {
     let logger: Logger
     /// Versions kept per model beyond those devices still run (0 keeps everything).
     var keepVersions = 10
+    /// The most bytes of computed payloads (compressed full files and deltas) kept on disk; the oldest go first.
+    var payloadCacheBytes = 1 << 30
+    /// Payload computations in progress, shared by concurrent fetches of the same (base, target).
+    let builds = PayloadBuilds()
     private let selector = VariantSelector()
 
     init(
@@ -36,9 +42,26 @@ struct ModelRegistry: Sendable {
     // MARK: Publishing
 
     /// Stores a finished upload, signs its manifest, and pushes the new desired state to online devices.
+    /// Everything is checked (size, hash, format, reference statistics) before anything is published; a failed
+    /// commit deletes the upload and publishes nothing, so the same push can be retried.
     func publish(_ commit: UploadCommit) async throws -> ModelPushed {
         let (begin, path) = try await uploads.finish(commit)
-        return try await publish(begin, file: path, requestID: commit.requestID)
+        var statistics: [UInt8]?
+        if !commit.referenceStatistics.isEmpty {
+            do {
+                _ = try ReferencePackage(decoding: commit.referenceStatistics)
+            } catch {
+                try? FileManager.default.removeItem(atPath: path)
+                throw ErrorMessage(
+                    requestID: commit.requestID,
+                    code: .badRequest,
+                    message: "\(begin.model) v\(begin.version) \(begin.variant) refused, nothing published: "
+                        + "reference statistics: \(error.detail)"
+                )
+            }
+            statistics = commit.referenceStatistics
+        }
+        return try await publish(begin, file: path, requestID: commit.requestID, referenceStatistics: statistics)
     }
 
     /// Publishes weights made by the coordinator itself (a seeded initialisation, an aggregated round).
@@ -79,8 +102,10 @@ struct ModelRegistry: Sendable {
         _ begin: UploadBegin,
         file path: String,
         requestID: UInt64,
-        replan: Bool = true
+        replan: Bool = true,
+        referenceStatistics: [UInt8]? = nil
     ) async throws -> ModelPushed {
+        try await checkFormat(begin, file: path, requestID: requestID)
         let relative = try blobs.adopt(file: path, sha256: begin.sha256)
         let manifest = ReleaseManifest(
             model: begin.model,
@@ -106,7 +131,8 @@ struct ModelRegistry: Sendable {
                     metadata: begin.metadata,
                     signedManifest: try signed.encoded(),
                     createdAt: Date()
-                )
+                ),
+                referenceStatistics: referenceStatistics
             )
         } catch let error as StoreError where error == .versionNotIncreasing || error == .duplicate {
             let latest = (try? await store.latestVersion(model: begin.model)) ?? nil
@@ -133,6 +159,36 @@ struct ModelRegistry: Sendable {
             variant: begin.variant,
             assignedDevices: assigned.filter { $0.version == begin.version && $0.variant == begin.variant }.count
         )
+    }
+
+    /// Refuses (and deletes) a file that is not a model of its declared format, and an opaque file for a model
+    /// that has safetensors versions: applications that load the safetensors model could not load it.
+    private func checkFormat(_ begin: UploadBegin, file path: String, requestID: UInt64) async throws {
+        let label = "\(begin.model) v\(begin.version) \(begin.variant)"
+        let format: ModelFormat
+        do {
+            format = try ModelFormat(metadata: begin.metadata)
+            try format.validate(fileAt: path)
+        } catch {
+            try? FileManager.default.removeItem(atPath: path)
+            throw ErrorMessage(
+                requestID: requestID,
+                code: .badRequest,
+                message: "\(label) refused, nothing published: \(error); push a safetensors file, "
+                    + "or pass --format opaque for another model format"
+            )
+        }
+        for existing in try await store.modelVariants(model: begin.model) {
+            let installed = (try? ModelFormat(metadata: existing.metadata)) ?? .safetensors
+            guard !format.mayReplace(installed) else { continue }
+            try? FileManager.default.removeItem(atPath: path)
+            throw ErrorMessage(
+                requestID: requestID,
+                code: .conflict,
+                message: "\(label) refused: \(begin.model) is a \(installed.rawValue) model (v\(existing.version) "
+                    + "\(existing.variant)), which a \(format.rawValue) file cannot replace; push it under another name"
+            )
+        }
     }
 
     // MARK: Retention
@@ -284,9 +340,22 @@ struct ModelRegistry: Sendable {
         var sha256: [UInt8]
     }
 
-    /// The smaller of a delta from the device's installed version (when the coordinator has it) and the
-    /// compressed full file. Both are computed once and cached on disk.
-    func payload(for request: FetchModel) async throws -> Payload {
+    /// The payload for a device's `fetchModel`: only the version and variant the device is assigned (else 302),
+    /// as the smaller of the compressed full file and a delta from the base the device asks for, when that base
+    /// is the one it reports running (any other base gets the full file: a device cannot make the coordinator
+    /// compute deltas from arbitrary versions). Each (base, target) payload is computed once: concurrent fetches
+    /// share the computation, and the result is cached on disk within ``payloadCacheBytes``.
+    func payload(for request: FetchModel, deviceID: String) async throws -> Payload {
+        let assignment = try await store.assignments(deviceID: deviceID).first { $0.model == request.model }
+        guard let assignment, assignment.version == request.version, assignment.variant == request.variant else {
+            let assigned = assignment.flatMap { a in a.version.map { "v\($0) \(a.variant ?? "")" } } ?? "nothing"
+            throw ErrorMessage(
+                requestID: request.requestID,
+                code: .conflict,
+                message: "\(request.model) v\(request.version) \(request.variant) is not assigned to this device "
+                    + "(assigned: \(assigned)); fetch what the last desiredState names"
+            )
+        }
         guard
             let target = try await store.modelVariant(
                 model: request.model,
@@ -300,58 +369,74 @@ struct ModelRegistry: Sendable {
                 message: "no \(request.model) v\(request.version) \(request.variant)"
             )
         }
-        let full = try await cachedPayload(from: Self.noBase, to: target) {
-            try Zlib.compress(try blobs.read(target.blobPath), level: 9)
-        }
+        let full = try await cachedPayload(from: nil, to: target)
+        let running = try await store.device(id: deviceID)?.installedModels.first { $0.name == request.model }
         guard request.baseSHA256.count == 32, request.baseSHA256 != target.sha256,
+            request.baseSHA256 == running?.sha256,
             let base = try await store.modelVariant(sha256: request.baseSHA256)
         else { return full }
-        let delta = try await cachedPayload(from: base.sha256, to: target) {
-            try DeltaCodec.encode(old: try blobs.read(base.blobPath), new: try blobs.read(target.blobPath))
-        }
+        let delta = try await cachedPayload(from: base, to: target)
         guard delta.size < full.size else { return full }
         var chosen = delta
         chosen.baseVersion = base.version
         return chosen
     }
 
-    private func cachedPayload(
-        from base: [UInt8],
-        to target: ModelVariantRecord,
-        make: () throws -> [UInt8]
-    ) async throws -> Payload {
-        let encoding: TransferEncoding = base == Self.noBase ? .full : .delta
-        if let cached = try await store.cachedDelta(fromSHA256: base, toSHA256: target.sha256),
-            blobs.exists(cached.path)
-        {
+    /// The cached payload from `base` (nil: the full file) to `target`, computing it once when it is missing.
+    private func cachedPayload(from base: ModelVariantRecord?, to target: ModelVariantRecord) async throws -> Payload {
+        let from = base?.sha256 ?? Self.noBase
+        let encoding: TransferEncoding = base == nil ? .full : .delta
+        return try await builds.run(key: from + target.sha256) { [self] in
+            if let cached = try await store.cachedDelta(fromSHA256: from, toSHA256: target.sha256),
+                blobs.exists(cached.path)
+            {
+                return Payload(
+                    relativePath: cached.path,
+                    encoding: encoding,
+                    baseVersion: 0,
+                    size: cached.size,
+                    sha256: cached.payloadSHA256
+                )
+            }
+            let bytes: [UInt8]
+            if let base {
+                bytes = try DeltaCodec.encode(old: try blobs.read(base.blobPath), new: try blobs.read(target.blobPath))
+            } else {
+                bytes = try Zlib.compress(try blobs.read(target.blobPath), level: 9)
+            }
+            await builds.computed()
+            let name = (base == nil ? "full-" : "delta-\(Digest.hex(from.prefix(8)))-") + Digest.hex(target.sha256)
+            let path = try blobs.writePayload(bytes, name: name)
+            let record = DeltaCacheRecord(
+                fromSHA256: from,
+                toSHA256: target.sha256,
+                encoding: base == nil ? "full" : "delta",
+                path: path,
+                size: bytes.count,
+                payloadSHA256: Digest.sha256(bytes),
+                createdAt: Date()
+            )
+            try await store.storeCachedDelta(record)
+            try await trimPayloadCache(keeping: record)
             return Payload(
-                relativePath: cached.path,
+                relativePath: path,
                 encoding: encoding,
                 baseVersion: 0,
-                size: cached.size,
-                sha256: cached.payloadSHA256
+                size: bytes.count,
+                sha256: record.payloadSHA256
             )
         }
-        let bytes = try make()
-        let name = (encoding == .full ? "full-" : "delta-\(Digest.hex(base.prefix(8)))-") + Digest.hex(target.sha256)
-        let path = try blobs.writePayload(bytes, name: name)
-        let record = DeltaCacheRecord(
-            fromSHA256: base,
-            toSHA256: target.sha256,
-            encoding: encoding == .full ? "full" : "delta",
-            path: path,
-            size: bytes.count,
-            payloadSHA256: Digest.sha256(bytes),
-            createdAt: Date()
-        )
-        try await store.storeCachedDelta(record)
-        return Payload(
-            relativePath: path,
-            encoding: encoding,
-            baseVersion: 0,
-            size: bytes.count,
-            sha256: record.payloadSHA256
-        )
+    }
+
+    /// Removes the oldest cached payloads (never `kept`) until the cache holds at most ``payloadCacheBytes``.
+    private func trimPayloadCache(keeping kept: DeltaCacheRecord) async throws {
+        let entries = try await store.cachedDeltas()
+        var total = entries.reduce(0) { $0 + $1.size }
+        for entry in entries where total > payloadCacheBytes && entry.path != kept.path {
+            try await store.removeCachedDelta(fromSHA256: entry.fromSHA256, toSHA256: entry.toSHA256)
+            try? FileManager.default.removeItem(atPath: blobs.absolute(entry.path))
+            total -= entry.size
+        }
     }
 
     /// Records what a device did with a model: an install (and its cost on the wire) or a refusal. A report the

@@ -172,7 +172,7 @@ final class ConnectionHandler: ChannelInboundHandler {
                 channelContext,
                 { () async -> Message? in
                     do {
-                        let payload = try await models.payload(for: request)
+                        let payload = try await models.payload(for: request, deviceID: deviceID)
                         let resumes =
                             request.resumePayloadSHA256 == payload.sha256 && request.resumeOffset < payload.size
                         let start = TransferStart(

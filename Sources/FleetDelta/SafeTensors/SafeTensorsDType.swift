@@ -85,7 +85,8 @@ public struct SafeTensorsError: Error, CustomStringConvertible, Equatable, Senda
     /// Bytes of the data section belong to no tensor (the format requires a dense layout).
     public static let gap = SafeTensorsError(.gap)
 
-    func with(_ detail: String) -> SafeTensorsError { SafeTensorsError(code, detail) }
+    /// The same error with `detail` (the offending tensor or field).
+    public func with(_ detail: String) -> SafeTensorsError { SafeTensorsError(code, detail) }
 
     public var description: String {
         detail.isEmpty ? "SafeTensorsError(\(code.rawValue))" : "SafeTensorsError(\(code.rawValue): \(detail))"

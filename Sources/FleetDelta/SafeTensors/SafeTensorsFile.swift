@@ -26,19 +26,41 @@ public struct SafeTensorsFile: Sendable {
 
     /// Parses `bytes`, throwing ``SafeTensorsError`` on any violation.
     public static func parse(_ bytes: [UInt8], limits: SafeTensorsLimits = .init()) throws -> SafeTensorsFile {
-        guard bytes.count >= 8 else { throw SafeTensorsError.truncated.with("\(bytes.count) bytes") }
+        let headerSize = try headerLength(prefix: bytes.prefix(8), fileSize: bytes.count, limits: limits)
+        let header = bytes[8..<(8 + headerSize)]
+        let (tensors, metadata) = try layout(header: header, fileSize: bytes.count, limits: limits)
+        return SafeTensorsFile(tensors: tensors, metadata: metadata, headerBytes: header, bytes: bytes)
+    }
+
+    /// The JSON header's length, read from a file's first 8 bytes and bounded by the limit and the file size,
+    /// so a caller reading from disk knows how many bytes to read next before allocating them.
+    public static func headerLength(
+        prefix: ArraySlice<UInt8>,
+        fileSize: Int,
+        limits: SafeTensorsLimits = .init()
+    ) throws -> Int {
+        guard prefix.count >= 8, fileSize >= 8 else { throw SafeTensorsError.truncated.with("\(fileSize) bytes") }
         var declared: UInt64 = 0
-        for index in 0..<8 { declared |= UInt64(bytes[index]) << UInt64(8 * index) }
+        for (index, byte) in prefix.prefix(8).enumerated() { declared |= UInt64(byte) << UInt64(8 * index) }
         guard declared <= UInt64(limits.maximumHeaderSize) else {
             throw SafeTensorsError.headerTooLarge.with("\(declared) bytes")
         }
-        let headerSize = Int(declared)
-        guard headerSize <= bytes.count - 8 else { throw SafeTensorsError.truncated.with("header \(headerSize)") }
-        let header = bytes[8..<(8 + headerSize)]
+        guard Int(declared) <= fileSize - 8 else { throw SafeTensorsError.truncated.with("header \(declared)") }
+        return Int(declared)
+    }
+
+    /// Validates a file from its header alone (the `headerLength` bytes after the first 8) and its total size:
+    /// the tensors must tile exactly the `fileSize - 8 - header.count` bytes of the data section. Returns the
+    /// tensors (absolute ranges) and the `__metadata__` map, without reading any tensor data.
+    public static func layout(
+        header: ArraySlice<UInt8>,
+        fileSize: Int,
+        limits: SafeTensorsLimits = .init()
+    ) throws -> (tensors: [SafeTensor], metadata: [String: String]) {
+        let dataOffset = 8 + header.count
+        guard fileSize >= dataOffset else { throw SafeTensorsError.truncated.with("header \(header.count)") }
         let (entries, metadata) = try parseHeader(header, limits: limits)
-        let dataSize = bytes.count - header.endIndex
-        let tensors = try layout(entries, dataOffset: header.endIndex, dataSize: dataSize)
-        return SafeTensorsFile(tensors: tensors, metadata: metadata, headerBytes: header, bytes: bytes)
+        return (try layout(entries, dataOffset: dataOffset, dataSize: fileSize - dataOffset), metadata)
     }
 
     /// Validates a header on its own and returns its tensors (ranges relative to a file whose header starts

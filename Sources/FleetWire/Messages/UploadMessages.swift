@@ -113,26 +113,32 @@ public struct UploadChunk: WirePayload {
     }
 }
 
-/// Finishes an upload: the coordinator checks size and hash, stores the blob, signs the manifest
-/// and assigns the new version. Answered by ``ModelPushed``.
+/// Finishes an upload: the coordinator checks size, hash, format and the reference statistics, then stores the
+/// blob, signs the manifest and assigns the new version, or publishes nothing. Answered by ``ModelPushed``.
 public struct UploadCommit: WirePayload {
     public static let messageType = MessageType.uploadCommit
     public var requestID: UInt64
     public var uploadID: String
+    /// The version's reference package for drift (as in ``ReferenceStatisticsMessage``), stored in the same
+    /// transaction as the variant; empty for none.
+    public var referenceStatistics: [UInt8]
 
-    public init(requestID: UInt64, uploadID: String) {
+    public init(requestID: UInt64, uploadID: String, referenceStatistics: [UInt8] = []) {
         self.requestID = requestID
         self.uploadID = uploadID
+        self.referenceStatistics = referenceStatistics
     }
 
     public init(reading reader: inout WireReader) throws {
         requestID = try reader.readVarint("requestID")
         uploadID = try reader.readLengthPrefixedString("uploadID")
+        referenceStatistics = try reader.readLengthPrefixedBytes("referenceStatistics")
     }
 
     public func write(to buffer: inout ByteBuffer) {
         buffer.writeVarint(requestID)
         buffer.writeLengthPrefixedString(uploadID)
+        buffer.writeLengthPrefixedBytes(referenceStatistics)
     }
 }
 

@@ -65,6 +65,24 @@ extension CoordinatorStore {
         }
     }
 
+    /// Every cached payload's index entry, oldest first (for keeping the cache within its byte budget).
+    public func cachedDeltas() async throws -> [DeltaCacheRecord] {
+        try await read { db in
+            try DeltaCacheRow.order(DeltaCacheRow.Columns.createdAt, DeltaCacheRow.Columns.path).fetchAll(db)
+                .map(\.record)
+        }
+    }
+
+    /// Removes one cached payload's index entry; returns whether there was one.
+    @discardableResult
+    public func removeCachedDelta(fromSHA256: [UInt8], toSHA256: [UInt8]) async throws -> Bool {
+        try await write { db in
+            try DeltaCacheRow.filter(
+                DeltaCacheRow.Columns.fromSHA256 == Data(fromSHA256) && DeltaCacheRow.Columns.toSHA256 == Data(toSHA256)
+            ).deleteAll(db) > 0
+        }
+    }
+
     /// Removes the index entries of every delta from or to the weights file with this SHA-256 (for
     /// example after pruning that blob), and returns them so the caller can delete their files.
     public func removeCachedDeltas(involvingSHA256 sha256: [UInt8]) async throws -> [DeltaCacheRecord] {

@@ -8,9 +8,13 @@ extension CoordinatorStore {
     /// A model's versions only go up: another variant of the model's highest version is fine, a version
     /// below it throws `versionNotIncreasing`. The same (model, version, variant) again throws `duplicate`
     /// (checked first). Throws `invalidArgument` for empty names or blob path, a negative version or size,
-    /// or a digest that is not 32 bytes.
+    /// or a digest that is not 32 bytes. With `referenceStatistics`, the version's reference package is stored
+    /// in the same transaction: both or neither.
     @discardableResult
-    public func addModelVariant(_ variant: NewModelVariant) async throws -> ModelVariantRecord {
+    public func addModelVariant(
+        _ variant: NewModelVariant,
+        referenceStatistics: [UInt8]? = nil
+    ) async throws -> ModelVariantRecord {
         try ModelValidation.variant(variant)
         return try await write { db in
             let json = JSONColumn()
@@ -43,6 +47,15 @@ extension CoordinatorStore {
                 ),
                 in: db
             )
+            if let referenceStatistics {
+                try Self.storeReferenceStatistics(
+                    model: variant.model,
+                    version: variant.version,
+                    statistics: referenceStatistics,
+                    at: variant.createdAt,
+                    in: db
+                )
+            }
             return try row.record(json: json)
         }
     }

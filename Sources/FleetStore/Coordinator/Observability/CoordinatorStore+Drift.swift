@@ -5,14 +5,24 @@ extension CoordinatorStore {
     /// Stores (or replaces) a model version's reference package.
     public func setReferenceStatistics(model: String, version: Int, statistics: [UInt8], at: Date) async throws {
         try await write { db in
-            try db.execute(
-                sql: """
-                    INSERT OR REPLACE INTO "referenceStatistics" ("model", "version", "statistics", "createdAt")
-                    VALUES (?, ?, ?, ?)
-                    """,
-                arguments: [model, version, Data(statistics), StoredDate.milliseconds(at)]
-            )
+            try Self.storeReferenceStatistics(model: model, version: version, statistics: statistics, at: at, in: db)
         }
+    }
+
+    static func storeReferenceStatistics(
+        model: String,
+        version: Int,
+        statistics: [UInt8],
+        at: Date,
+        in db: Database
+    ) throws {
+        try db.execute(
+            sql: """
+                INSERT OR REPLACE INTO "referenceStatistics" ("model", "version", "statistics", "createdAt")
+                VALUES (?, ?, ?, ?)
+                """,
+            arguments: [model, version, Data(statistics), StoredDate.milliseconds(at)]
+        )
     }
 
     public func referenceStatistics(model: String, version: Int) async throws -> [UInt8]? {

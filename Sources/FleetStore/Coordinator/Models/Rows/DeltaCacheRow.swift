@@ -8,6 +8,8 @@ struct DeltaCacheRow: Codable, FetchableRecord, PersistableRecord {
     enum Columns {
         static let fromSHA256 = Column("fromSHA256")
         static let toSHA256 = Column("toSHA256")
+        static let createdAt = Column("createdAt")
+        static let path = Column("path")
     }
 
     private var fromSHA256: Data

@@ -30,11 +30,7 @@ public struct LocalSocketService: Service {
     }
 
     public func run() async throws {
-        try FileManager.default.createDirectory(
-            atPath: configuration.dataDirectory,
-            withIntermediateDirectories: true,
-            attributes: [.posixPermissions: 0o700]
-        )
+        try PrivateFiles.prepareDirectory(configuration.dataDirectory)
         // The daemon's session opens (and migrates) the same database and creates the identity key: wait for
         // the device to be enrolled rather than race it.
         let databasePath = configuration.databasePath

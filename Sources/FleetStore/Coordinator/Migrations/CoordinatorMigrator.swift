@@ -10,6 +10,7 @@ enum CoordinatorMigrator {
         migrator.registerMigration("coordinator-v3", migrate: CoordinatorV3.migrate)
         migrator.registerMigration("coordinator-v4", migrate: CoordinatorV4.migrate)
         migrator.registerMigration("coordinator-v5", migrate: CoordinatorV5.migrate)
+        migrator.registerMigration("coordinator-v6-removed-devices", migrate: CoordinatorV6.migrate)
         return migrator
     }
 }

@@ -35,6 +35,7 @@ extension EndToEnd {
             let fleet = try Fleet("private-data")
             defer { fleet.cleanUp() }
             let agentDirectory = fleet.root + "/agent-cam"
+            let socketDirectory = fleet.root + "/run"
             for directory in [fleet.coordinatorDirectory, agentDirectory] {
                 try FileManager.default.createDirectory(
                     atPath: directory,
@@ -45,9 +46,28 @@ extension EndToEnd {
             }
             do {
                 try await fleet.startCoordinator()
-                try fleet.startAgent("cam", token: try fleet.createToken().token)
+                // The applications' socket in a directory others may enter: it still appears there with mode 0600.
+                try FileManager.default.createDirectory(
+                    atPath: socketDirectory,
+                    withIntermediateDirectories: false,
+                    attributes: [.posixPermissions: 0o755]
+                )
+                try fleet.startAgent(
+                    "cam",
+                    token: try fleet.createToken().token,
+                    extra: ["--local-socket", socketDirectory + "/agent.sock"]
+                )
                 let online = try await eventually(timeout: .seconds(30)) { try fleet.onlineNames() == ["cam"] }
                 try #require(online, "the agent came online: \(fleet.summary)")
+                let listening = try await eventually(timeout: .seconds(20)) {
+                    FileManager.default.fileExists(atPath: socketDirectory + "/agent.sock")
+                }
+                try #require(listening, "the local socket is up")
+                #expect(try mode(socketDirectory + "/agent.sock") == 0o600)
+                #expect(
+                    try FileManager.default.contentsOfDirectory(atPath: socketDirectory) == ["agent.sock"],
+                    "bound in a private staging directory, moved into place, the staging directory removed"
+                )
             } catch {
                 await fleet.stopAll()
                 throw error

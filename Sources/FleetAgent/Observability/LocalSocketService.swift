@@ -46,14 +46,13 @@ public struct LocalSocketService: Service {
         let path = Self.socketPath(configuration)
         let server: NIOAsyncChannel<NIOAsyncChannel<ByteBuffer, ByteBuffer>, Never>
         do {
-            server = try await Self.bind(path)
+            server = try await Self.bindPrivately(path)
         } catch {
             // The agent keeps syncing without its local interface; say why it is missing.
             logger.error("local interface unavailable", metadata: ["socket": "\(path)", "error": "\(error)"])
             try? await gracefulShutdown()
             return
         }
-        try? FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: path)
         logger.info("local interface listening", metadata: ["socket": "\(path)"])
         let interval = configuration.reportInterval
         let logger = self.logger
@@ -93,6 +92,32 @@ public struct LocalSocketService: Service {
         }
         try? FileManager.default.removeItem(atPath: path)
         logger.info("local interface stopped")
+    }
+
+    /// Binds the socket where no other user can reach it (a fresh 0700 directory beside `path`), gives it mode 0600
+    /// there, then renames it into place: it never exists at `path` with the mode bind(2) gives (0777 less the
+    /// umask). A stale socket at `path` is replaced; anything else there is refused.
+    private static func bindPrivately(
+        _ path: String
+    ) async throws -> NIOAsyncChannel<NIOAsyncChannel<ByteBuffer, ByteBuffer>, Never> {
+        var info = stat()
+        if lstat(path, &info) == 0, info.st_mode & S_IFMT != S_IFSOCK {
+            throw AgentError("\(path) exists and is not a socket: remove it or choose another --local-socket")
+        }
+        let staging = (path as NSString).deletingLastPathComponent + "/.s" + Digest.hex(Digest.randomBytes(4))
+        guard mkdir(staging, 0o700) == 0 else {
+            throw AgentError("cannot create \(staging) to bind the local socket: \(String(cString: strerror(errno)))")
+        }
+        defer { rmdir(staging) }
+        let temporary = staging + "/s"
+        let server = try await bind(temporary)
+        guard chmod(temporary, 0o600) == 0, rename(temporary, path) == 0 else {
+            let reason = String(cString: strerror(errno))
+            try? await server.channel.close()
+            unlink(temporary)
+            throw AgentError("cannot put the local socket at \(path): \(reason)")
+        }
+        return server
     }
 
     private static func bind(

@@ -47,6 +47,7 @@ let package = Package(
         .target(
             name: "FleetStore",
             dependencies: [
+                "FleetTrust",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
             ],
@@ -168,7 +169,7 @@ let package = Package(
         .testTarget(
             name: "EndToEndTests",
             dependencies: [
-                "FleetWire", "FleetClient", "FleetTrust",
+                "FleetWire", "FleetClient", "FleetTrust", "FleetDelta",
                 "fleet-coordinator", "fleet-agent", "fleetctl",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

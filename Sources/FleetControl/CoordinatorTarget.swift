@@ -58,10 +58,10 @@ public struct CoordinatorTarget: Sendable {
 
     private func loadCredential() throws -> AdminCredential {
         if let adminKeyPath {
-            guard let bytes = FileManager.default.contents(atPath: adminKeyPath) else {
-                throw ControlError("cannot read admin key \(adminKeyPath)")
+            guard let credential = try AdminCredentialFile.load(path: adminKeyPath) else {
+                throw ControlError("cannot read admin key \(adminKeyPath): no such file")
             }
-            return try AdminCredential(bytes: Array(bytes))
+            return credential
         }
         guard let dataDirectory else {
             throw ControlError("give --admin-key FILE (the coordinator's DATA_DIR/admin.key) or --data-dir DIR")

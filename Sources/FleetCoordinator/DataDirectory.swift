@@ -3,6 +3,8 @@ import Foundation
 
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Musl)
+import Musl
 #endif
 
 /// The coordinator's data directory: `coordinator.sqlite` (state), `admin.key` (the admin credential, mode 0600)
@@ -38,35 +40,38 @@ public struct CoordinatorDataDirectory: Sendable {
         }
     }
 
-    /// Creates the directory (0700) if it does not exist.
-    public func create() throws {
-        do {
-            try FileManager.default.createDirectory(
-                atPath: path,
-                withIntermediateDirectories: true,
-                attributes: [.posixPermissions: 0o700]
-            )
+    /// Creates the directory with mode 0700, or tightens an existing one to 0700 (as systemd's
+    /// `StateDirectory=` creates it 0755). Returns the wider mode it had, for the log.
+    @discardableResult
+    public func create() throws -> mode_t? {
+        do throws(TrustError) {
+            return try PrivateFiles.prepareDirectory(path)
         } catch {
-            throw CoordinatorError.dataDirectory("cannot create \(path): \(error.localizedDescription)")
+            throw CoordinatorError.dataDirectory(error.detail)
         }
     }
 
-    /// Loads the admin credential, creating it on first start.
+    /// Loads the admin credential, creating it (mode 0600 from its first byte) on first start.
     public func loadOrCreateAdminCredential() throws -> AdminCredential {
-        if let bytes = FileManager.default.contents(atPath: adminKeyPath) {
-            return try AdminCredential(bytes: Array(bytes))
+        do throws(TrustError) {
+            return try AdminCredentialFile.loadOrCreate(path: adminKeyPath)
+        } catch {
+            throw CoordinatorError.dataDirectory(error.detail)
         }
-        let credential = AdminCredential.generate()
-        try Self.writeSecret(Data(credential.bytes), to: adminKeyPath)
-        return credential
     }
 
-    /// Reads the admin credential (for `fleetctl`).
+    /// Reads the admin credential (for `fleetctl`); refuses one that group or others may read.
     public func adminCredential() throws -> AdminCredential {
-        guard let bytes = FileManager.default.contents(atPath: adminKeyPath) else {
+        let credential: AdminCredential?
+        do throws(TrustError) {
+            credential = try AdminCredentialFile.load(path: adminKeyPath)
+        } catch {
+            throw CoordinatorError.dataDirectory(error.detail)
+        }
+        guard let credential else {
             throw CoordinatorError.dataDirectory("no admin.key in \(path): has a coordinator run here?")
         }
-        return try AdminCredential(bytes: Array(bytes))
+        return credential
     }
 
     public func writeEndpoint(_ endpoint: Endpoint) throws {
@@ -84,13 +89,5 @@ public struct CoordinatorDataDirectory: Sendable {
             throw CoordinatorError.dataDirectory("no coordinator.json in \(path): start fleet-coordinator first")
         }
         return try JSONDecoder().decode(Endpoint.self, from: data)
-    }
-
-    /// Writes a secret file readable by its owner only.
-    static func writeSecret(_ data: Data, to path: String) throws {
-        guard FileManager.default.createFile(atPath: path, contents: data, attributes: [.posixPermissions: 0o600])
-        else {
-            throw CoordinatorError.dataDirectory("cannot write \(path)")
-        }
     }
 }

@@ -49,41 +49,59 @@ public enum Zlib {
         maximumSize: Int,
         format: Format = .zlib
     ) throws -> [UInt8] {
+        let result = try inflateStream(Array(bytes), maximumSize: maximumSize, format: format)
+        guard !result.tooLarge else {
+            throw DeltaError.outputTooLarge.with("inflated stream passes \(maximumSize) bytes")
+        }
+        guard result.status == Z_STREAM_END else { throw DeltaError.corrupt.with("inflate status \(result.status)") }
+        guard result.unread == 0 else { throw DeltaError.corrupt.with("bytes after the deflate stream") }
+        return result.output
+    }
+
+    /// What the stream at the start of `bytes` inflates to, as far as it goes: up to its end, its first error or
+    /// `maximumSize` bytes, ignoring what follows it. For scans that look for data inside other files (a stream
+    /// found in a database page); never throws on corrupt input.
+    public static func inflatePrefix(_ bytes: [UInt8], maximumSize: Int, format: Format = .zlib) -> [UInt8] {
+        (try? inflateStream(bytes, maximumSize: maximumSize, format: format).output) ?? []
+    }
+
+    /// Runs inflate over `bytes` until the stream ends, fails, needs input it does not have, or its output would
+    /// pass `maximumSize` (the output then stops before that chunk).
+    private static func inflateStream(
+        _ bytes: [UInt8],
+        maximumSize: Int,
+        format: Format
+    ) throws -> (output: [UInt8], status: Int32, unread: Int, tooLarge: Bool) {
         var stream = z_stream()
         let initStatus = inflateInit2_(&stream, format.windowBits, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size))
         guard initStatus == Z_OK else { throw DeltaError.corrupt.with("inflateInit2 \(initStatus)") }
         defer { inflateEnd(&stream) }
-        var input = Array(bytes)
+        var input = bytes
         var output: [UInt8] = []
         let chunk = 1 << 16
         var buffer = [UInt8](repeating: 0, count: chunk)
-        var finished = false
-        try input.withUnsafeMutableBufferPointer { inBuffer in
+        var status = Z_OK
+        var tooLarge = false
+        input.withUnsafeMutableBufferPointer { inBuffer in
             stream.next_in = inBuffer.baseAddress
             stream.avail_in = uInt(inBuffer.count)
-            while !finished {
-                let (status, produced) = buffer.withUnsafeMutableBufferPointer { outBuffer in
+            while true {
+                let produced: Int
+                (status, produced) = buffer.withUnsafeMutableBufferPointer { outBuffer in
                     stream.next_out = outBuffer.baseAddress
                     stream.avail_out = uInt(chunk)
                     let status = inflate(&stream, Z_NO_FLUSH)
                     return (status, chunk - Int(stream.avail_out))
                 }
                 guard output.count + produced <= maximumSize else {
-                    throw DeltaError.outputTooLarge.with("inflated stream passes \(maximumSize) bytes")
+                    tooLarge = true
+                    return
                 }
                 output.append(contentsOf: buffer[0..<produced])
-                switch status {
-                case Z_STREAM_END:
-                    finished = true
-                case Z_OK where produced > 0 || stream.avail_in > 0:
-                    continue
-                default:
-                    throw DeltaError.corrupt.with("inflate status \(status)")
-                }
+                guard status == Z_OK, produced > 0 || stream.avail_in > 0 else { return }
             }
         }
-        guard stream.avail_in == 0 else { throw DeltaError.corrupt.with("bytes after the deflate stream") }
-        return output
+        return (output, status, Int(stream.avail_in), tooLarge)
     }
 
     /// CRC-32 (the zlib/PNG polynomial) of `bytes`.

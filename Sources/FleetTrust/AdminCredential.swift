@@ -13,6 +13,10 @@ public struct AdminCredential: Sendable {
     private init(key: SymmetricKey) { self.key = key }
 
     public init(bytes: [UInt8]) throws {
+        try self.init(checkedBytes: bytes)
+    }
+
+    init(checkedBytes bytes: [UInt8]) throws(TrustError) {
         guard bytes.count == 32 else {
             throw TrustError.invalidKey("admin credential must be 32 bytes, got \(bytes.count)")
         }
@@ -32,6 +36,27 @@ public struct AdminCredential: Sendable {
 
     private static func message(nonce: [UInt8]) -> [UInt8] {
         Array("tinyfleet-v1 admin\0".utf8) + nonce
+    }
+}
+
+/// Where the coordinator keeps the admin credential: its 32 bytes in a file of mode 0600 (``SecretFile``), which
+/// `fleetctl --data-dir` reads. Same refusals as ``ReleaseKeyFile``.
+public enum AdminCredentialFile {
+    static let holding = "the admin credential"
+
+    /// Loads the credential at `path`, or creates one there on first start.
+    public static func loadOrCreate(path: String) throws(TrustError) -> AdminCredential {
+        let bytes = try SecretFile.loadOrCreate(path: path, size: 32, holding: holding) {
+            AdminCredential.generate().bytes
+        }
+        return try AdminCredential(checkedBytes: bytes)
+    }
+
+    /// The credential at `path`, or nil when there is no file.
+    public static func load(path: String) throws(TrustError) -> AdminCredential? {
+        try SecretFile.load(path: path, size: 32, holding: holding).map { bytes throws(TrustError) in
+            try AdminCredential(checkedBytes: bytes)
+        }
     }
 }
 

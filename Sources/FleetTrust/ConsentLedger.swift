@@ -24,7 +24,9 @@ public enum ConsentState: Sendable, Hashable {
 /// `now + clockSkew`; a grant's `until` is after its `issuedAt` and after `now`; and a grant is not dated before the
 /// latest applied record. A revoke may carry an earlier date than the records before it (a device clock that went
 /// back must never stop an owner from revoking); it then takes effect from that earlier date, which is the more
-/// restrictive reading.
+/// restrictive reading. A revoke dated ahead (up to `clockSkew`, as ``apply(_:publicKey:now:)`` allows) takes effect
+/// `clockSkew` before its date, so it is in force from the moment it is applied, never leaving the grant it
+/// revokes in force until the device's clock catches up.
 public struct ConsentLedger: Sendable, Hashable {
     public let deviceID: String
     /// How far a record's `issuedAt` may be ahead of the receiver's clock.
@@ -96,14 +98,28 @@ public struct ConsentLedger: Sendable, Hashable {
         Dictionary(uniqueKeysWithValues: ConsentPurpose.allCases.map { ($0, state(of: $0, at: instant)) })
     }
 
-    /// The state of `purpose` at `instant`: the last record (in sequence order) issued at or before it decides.
+    /// The state of `purpose` at `instant`: the last record (in sequence order) in effect at it decides.
     public func state(of purpose: ConsentPurpose, at instant: Date) -> ConsentState {
         var state = ConsentState.notGranted
-        for signed in history where signed.record.purpose == purpose && signed.record.issuedAt <= instant {
+        for signed in history where signed.record.purpose == purpose && isInEffect(signed.record, at: instant) {
             let record = signed.record
             state = record.action == .grant ? .granted(until: record.until) : .revoked(at: record.issuedAt)
         }
         if case .granted(let until?) = state, until <= instant { return .expired(at: until) }
         return state
+    }
+
+    /// The sequence of the grant that makes `purpose` granted at `instant`, or nil when it is not granted.
+    public func grantInForce(_ purpose: ConsentPurpose, at instant: Date) -> UInt64? {
+        guard isGranted(purpose, at: instant) else { return nil }
+        return history.last { $0.record.purpose == purpose && isInEffect($0.record, at: instant) }?.record.sequence
+    }
+
+    /// A grant is in effect from its `issuedAt`; a revoke from `clockSkew` before it (see the type's comment).
+    private func isInEffect(_ record: ConsentRecord, at instant: Date) -> Bool {
+        switch record.action {
+        case .grant: record.issuedAt <= instant
+        case .revoke: record.issuedAt <= instant.addingTimeInterval(clockSkew)
+        }
     }
 }

@@ -45,7 +45,9 @@ public enum ReleaseKeyFile {
     /// - Throws: ``TrustError/insecureFile(_:)`` when the file is readable by group or others, is a symbolic link
     ///   or is not a regular file; ``TrustError/invalidKey(_:)`` when it does not hold 32 bytes.
     public static func loadOrCreate(path: String) throws(TrustError) -> ReleaseKey {
-        let bytes = try SecretFile.loadOrCreate(path: path, size: 32) { ReleaseKey.generate().privateKeyBytes }
+        let bytes = try SecretFile.loadOrCreate(path: path, size: 32, holding: "the release signing key") {
+            ReleaseKey.generate().privateKeyBytes
+        }
         return try ReleaseKey(privateKeyBytes: bytes)
     }
 }
@@ -55,6 +57,8 @@ public enum ReleaseKeyFile {
 public enum MasterSecretFile {
     /// Loads the secret at `path`, or creates it there on first start. Same refusals as ``ReleaseKeyFile``.
     public static func loadOrCreate(path: String) throws(TrustError) -> [UInt8] {
-        try SecretFile.loadOrCreate(path: path, size: 32) { Digest.randomBytes(32) }
+        try SecretFile.loadOrCreate(path: path, size: 32, holding: "the at-rest master secret") {
+            Digest.randomBytes(32)
+        }
     }
 }

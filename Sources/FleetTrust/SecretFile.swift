@@ -16,8 +16,13 @@ import Darwin
 /// bits are set, and a file of the wrong size.
 enum SecretFile {
     /// The secret at `path`, or a new one made by `generate` and stored there.
-    static func loadOrCreate(path: String, size: Int, generate: () -> [UInt8]) throws(TrustError) -> [UInt8] {
-        if let existing = try load(path: path, size: size) { return existing }
+    static func loadOrCreate(
+        path: String,
+        size: Int,
+        holding: String = "a secret",
+        generate: () -> [UInt8]
+    ) throws(TrustError) -> [UInt8] {
+        if let existing = try load(path: path, size: size, holding: holding) { return existing }
         let secret = generate()
         guard secret.count == size else { throw .invalidKey("generated secret has \(secret.count) bytes, not \(size)") }
         let temporary = path + ".tmp-" + Digest.hex(Digest.randomBytes(6))
@@ -25,7 +30,7 @@ enum SecretFile {
         defer { unlink(temporary) }
         if link(temporary, path) != 0 {
             let code = errno
-            guard code == EEXIST, let winner = try load(path: path, size: size) else {
+            guard code == EEXIST, let winner = try load(path: path, size: size, holding: holding) else {
                 throw .fileAccess("cannot create \(path): \(String(cString: strerror(code)))")
             }
             return winner
@@ -33,25 +38,19 @@ enum SecretFile {
         return secret
     }
 
-    /// The secret at `path`, or nil when there is no file there.
-    static func load(path: String, size: Int) throws(TrustError) -> [UInt8]? {
+    /// The secret at `path`, or nil when there is no file there. `holding` names it in a refusal.
+    static func load(path: String, size: Int, holding: String = "a secret") throws(TrustError) -> [UInt8]? {
         let descriptor = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
         if descriptor < 0 {
             let code = errno
             if code == ENOENT { return nil }
-            if code == ELOOP { throw .insecureFile("\(path) is a symbolic link") }
+            if code == ELOOP { throw PrivateFiles.refusal([(path, .symbolicLink)], holding: holding) }
             throw .fileAccess("cannot open \(path): \(String(cString: strerror(code)))")
         }
         defer { close(descriptor) }
         var info = stat()
         guard fstat(descriptor, &info) == 0 else { throw .fileAccess("cannot stat \(path)") }
-        guard info.st_mode & S_IFMT == S_IFREG else { throw .insecureFile("\(path) is not a regular file") }
-        let permissions = info.st_mode & 0o777
-        guard permissions & 0o077 == 0 else {
-            throw .insecureFile(
-                "\(path) has mode \(String(permissions, radix: 8)); group or others may access it, expected 600"
-            )
-        }
+        if let problem = PrivateFiles.problem(info) { throw PrivateFiles.refusal([(path, problem)], holding: holding) }
         guard info.st_size == size else { throw .invalidKey("\(path) holds \(info.st_size) bytes, expected \(size)") }
         var buffer = [UInt8](repeating: 0, count: size)
         let count = buffer.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, size) }

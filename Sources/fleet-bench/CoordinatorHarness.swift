@@ -42,10 +42,10 @@ struct CoordinatorHarness {
     }
 
     func credential() throws -> AdminCredential {
-        guard let bytes = FileManager.default.contents(atPath: dataDirectory + "/admin.key") else {
+        guard let credential = try AdminCredentialFile.load(path: dataDirectory + "/admin.key") else {
             throw BenchError("no admin.key in \(dataDirectory)")
         }
-        return try AdminCredential(bytes: Array(bytes))
+        return credential
     }
 
     /// Creates an enrolment token with `uses` enrolments through the admin protocol.

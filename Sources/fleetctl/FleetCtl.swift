@@ -144,7 +144,10 @@ extension FleetCtl {
     }
 
     struct Device: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Show one device.", subcommands: [Show.self])
+        static let configuration = CommandConfiguration(
+            abstract: "Show or remove one device.",
+            subcommands: [Show.self, Remove.self]
+        )
 
         struct Show: AsyncParsableCommand {
             static let configuration = CommandConfiguration(abstract: "Show a device's state, labels and capabilities.")
@@ -154,6 +157,29 @@ extension FleetCtl {
 
             func run() async throws {
                 try emit(try await target.inspector().device(id: id), json: output.json, human: Output.deviceDetail)
+            }
+        }
+
+        struct Remove: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(
+                abstract: "Remove a device: revoke its key and drop it from the fleet.",
+                discussion: """
+                    The device can no longer authenticate (its agent stops and says so) nor enrol again with its key.                     With --erase the coordinator also erases what it holds of it: samples, drift reports, consent                     records, assignments, pins, transfers, round participation and events (for a device that is gone).
+                    """
+            )
+            @OptionGroup var target: TargetOptions
+            @OptionGroup var output: OutputOptions
+            @Argument(help: "Device id or name.") var id: String
+            @Flag(help: "Also erase everything the coordinator holds of the device.") var erase = false
+
+            func run() async throws {
+                try emit(try await target.inspector().removeDevice(id, erase: erase), json: output.json) { removal in
+                    removal.erased
+                        ? "removed \(removal.name) (\(removal.device)) and erased \(removal.sampleRows) sample(s), "
+                            + "\(removal.driftReports) drift report(s), \(removal.consentRecords) consent record(s), "
+                            + "\(removal.otherRows) other row(s)"
+                        : "removed \(removal.name) (\(removal.device)); its key is revoked (add --erase to erase its data)"
+                }
             }
         }
     }

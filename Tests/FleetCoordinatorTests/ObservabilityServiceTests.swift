@@ -19,8 +19,8 @@ import Testing
         let deviceID: String
     }
 
-    func setUp() async throws -> Setup {
-        let store = try CoordinatorStore.inMemory()
+    func setUp(store given: CoordinatorStore? = nil) async throws -> Setup {
+        let store = try given ?? CoordinatorStore.inMemory()
         let logger = Logger.quietTest
         let models = ModelRegistry(
             store: store,
@@ -170,8 +170,8 @@ import Testing
         #expect(try await setup.store.consentRecords(deviceID: setup.deviceID).map(\.action) == ["grant", "revoke"])
     }
 
-    @Test func driftReportsNeedDriftConsentAndAReference() async throws {
-        let setup = try await setUp()
+    /// Stores reference statistics for model `m` v1 and returns a drifted report on them (window ending now).
+    func driftedReport(_ setup: Setup) async throws -> (report: DriftReportMessage, reference: [UInt8]) {
         let rows: [[Float]] = (0..<200).map { index in (0..<4).map { Float((index * 7 + $0 * 3) % 17) / 16 } }
         let statistics = try ReferenceStatistics.compute(
             features: rows,
@@ -181,6 +181,17 @@ import Testing
         )
         let package = try ReferencePackage(statistics: statistics).encoded()
         try await setup.store.setReferenceStatistics(model: "m", version: 1, statistics: package, at: Date())
+        var accumulator = DriftAccumulator(reference: statistics, windowStart: Date().addingTimeInterval(-10))
+        for row in rows.prefix(100) {
+            try accumulator.observe(features: row.map { $0 + 2 }, predictedClass: 1, confidence: 0.5)
+        }
+        let summary = accumulator.drain(windowEnd: Date()).encoded()
+        return (DriftReportMessage(requestID: 4, model: "m", version: 1, summary: summary), package)
+    }
+
+    @Test func driftReportsNeedDriftConsentAndAReference() async throws {
+        let setup = try await setUp()
+        let (report, package) = try await driftedReport(setup)
         // An empty summary asks for the reference.
         let asked = await send(
             setup,
@@ -192,12 +203,6 @@ import Testing
                     ReferenceStatisticsMessage(requestID: 3, model: "m", version: 1, statistics: package)
                 )
         )
-        var accumulator = DriftAccumulator(reference: statistics, windowStart: Date().addingTimeInterval(-10))
-        for row in rows.prefix(100) {
-            try accumulator.observe(features: row.map { $0 + 2 }, predictedClass: 1, confidence: 0.5)
-        }
-        let summary = accumulator.drain(windowEnd: Date()).encoded()
-        let report = DriftReportMessage(requestID: 4, model: "m", version: 1, summary: summary)
         #expect(errorCode(await send(setup, .driftReport(report))) == .conflict)
         #expect(
             await consent(

@@ -183,7 +183,11 @@ struct CoordinatorFileTests {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let path = directory.path("coordinator.sqlite")
-        _ = FileManager.default.createFile(atPath: path, contents: Data(repeating: 0x42, count: 4096))
+        _ = FileManager.default.createFile(
+            atPath: path,
+            contents: Data(repeating: 0x42, count: 4096),
+            attributes: [.posixPermissions: 0o600]
+        )
 
         #expect(throws: StoreError.corrupt) {
             try CoordinatorStore.openReadOnly(path: path)

@@ -30,6 +30,8 @@ struct CoordinatorV2MigrationTests {
             )
         }
         try queue.close()
+        // A database other local users may read is refused (`PrivateDatabaseTests`); the v1 file is private.
+        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: path)
     }
 
     @Test

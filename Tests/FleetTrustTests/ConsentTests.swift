@@ -48,13 +48,13 @@ private func record(
         now: t0 + 10
     )
     try ledger.apply(
-        try record(.driftStats, .revoke, sequence: 3, at: t0 + 100),
+        try record(.driftStats, .revoke, sequence: 3, at: t0 + 1_000),
         publicKey: identity.publicKey,
-        now: t0 + 100
+        now: t0 + 1_000
     )
     #expect(!ledger.isGranted(.driftStats, at: t0 - 1), "records apply from their issue time")
     #expect(ledger.isGranted(.driftStats, at: t0 + 50))
-    #expect(ledger.state(of: .driftStats, at: t0 + 200) == .revoked(at: t0 + 100))
+    #expect(ledger.state(of: .driftStats, at: t0 + 1_200) == .revoked(at: t0 + 1_000))
     #expect(ledger.isGranted(.samples, at: t0 + 3_599))
     #expect(ledger.state(of: .samples, at: t0 + 3_600) == .expired(at: t0 + 3_600))
     #expect(!ledger.isGranted(.training, at: t0 + 50))
@@ -144,4 +144,18 @@ private func record(
         sequence: 1
     )
     #expect(throws: TrustError.malformed("")) { try revokeWithUntil.canonicalBytes() }
+}
+
+@Test func aRevokeDatedAheadWithinTheSkewIsInForceFromTheMomentItIsApplied() throws {
+    var ledger = ConsentLedger(deviceID: deviceID)
+    try ledger.apply(try record(.samples, sequence: 1, at: t0), publicKey: identity.publicKey, now: t0)
+    // The device's clock runs 4 minutes ahead of the receiver's (the skew allows 5).
+    try ledger.apply(
+        try record(.samples, .revoke, sequence: 2, at: t0 + 840),
+        publicKey: identity.publicKey,
+        now: t0 + 600
+    )
+    #expect(!ledger.isGranted(.samples, at: t0 + 600), "not left in force until the device's clock catches up")
+    #expect(ledger.grantInForce(.samples, at: t0 + 600) == nil)
+    #expect(ledger.grantInForce(.samples, at: t0 + 100) == 1, "history well before the revocation stays granted")
 }

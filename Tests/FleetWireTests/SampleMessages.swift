@@ -84,6 +84,19 @@ enum SampleMessages {
         "listEvents": .listEvents(
             ListEvents(requestID: 5, deviceID: "d-0011223344556677", limit: 100, afterSequence: 0)
         ),
+        "removeDevice": .removeDevice(RemoveDevice(requestID: 15, deviceID: "d-0011223344556677", erase: true)),
+        "deviceRemoved": .deviceRemoved(
+            DeviceRemoved(
+                requestID: 15,
+                deviceID: "d-0011223344556677",
+                name: "cam-07",
+                erased: true,
+                sampleRows: 25,
+                driftReports: 3,
+                consentRecords: 2,
+                otherRows: 9
+            )
+        ),
         "eventList": .eventList(
             EventList(
                 requestID: 5,

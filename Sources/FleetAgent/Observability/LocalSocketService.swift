@@ -37,11 +37,7 @@ public struct LocalSocketService: Service {
     }
 
     public func run() async throws {
-        try FileManager.default.createDirectory(
-            atPath: configuration.dataDirectory,
-            withIntermediateDirectories: true,
-            attributes: [.posixPermissions: 0o700]
-        )
+        try PrivateFiles.prepareDirectory(configuration.dataDirectory)
         // The daemon's session opens (and migrates) the same database and creates the identity key: wait for
         // the device to be enrolled rather than race it.
         let databasePath = configuration.databasePath
@@ -58,14 +54,13 @@ public struct LocalSocketService: Service {
         let path = Self.socketPath(configuration)
         let server: NIOAsyncChannel<NIOAsyncChannel<ByteBuffer, ByteBuffer>, Never>
         do {
-            server = try await Self.bind(path)
+            server = try await Self.bindPrivately(path, mode: mode_t(access.socketMode))
         } catch {
             // The agent keeps syncing without its local interface; say why it is missing.
             logger.error("local interface unavailable", metadata: ["socket": "\(path)", "error": "\(error)"])
             try? await gracefulShutdown()
             return
         }
-        try? FileManager.default.setAttributes([.posixPermissions: access.socketMode], ofItemAtPath: path)
         logger.info("local interface listening", metadata: ["socket": "\(path)"])
         let interval = configuration.reportInterval
         let logger = self.logger
@@ -105,6 +100,34 @@ public struct LocalSocketService: Service {
         }
         try? FileManager.default.removeItem(atPath: path)
         logger.info("local interface stopped")
+    }
+
+    /// Binds the socket where no other user can reach it (a fresh 0700 directory beside `path`), gives it `mode`
+    /// there (0600 unless the access policy lets other users in; ``LocalAccessPolicy``), then renames it into
+    /// place: it never exists at `path` with the mode bind(2) gives (0777 less the umask). A stale socket at `path`
+    /// is replaced; anything else there is refused.
+    private static func bindPrivately(
+        _ path: String,
+        mode: mode_t
+    ) async throws -> NIOAsyncChannel<NIOAsyncChannel<ByteBuffer, ByteBuffer>, Never> {
+        var info = stat()
+        if lstat(path, &info) == 0, info.st_mode & S_IFMT != S_IFSOCK {
+            throw AgentError("\(path) exists and is not a socket: remove it or choose another --local-socket")
+        }
+        let staging = (path as NSString).deletingLastPathComponent + "/.s" + Digest.hex(Digest.randomBytes(4))
+        guard mkdir(staging, 0o700) == 0 else {
+            throw AgentError("cannot create \(staging) to bind the local socket: \(String(cString: strerror(errno)))")
+        }
+        defer { rmdir(staging) }
+        let temporary = staging + "/s"
+        let server = try await bind(temporary)
+        guard chmod(temporary, mode) == 0, rename(temporary, path) == 0 else {
+            let reason = String(cString: strerror(errno))
+            try? await server.channel.close()
+            unlink(temporary)
+            throw AgentError("cannot put the local socket at \(path): \(reason)")
+        }
+        return server
     }
 
     private static func bind(

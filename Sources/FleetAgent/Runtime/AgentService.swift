@@ -23,11 +23,13 @@ public struct AgentService: Service {
     }
 
     public func run() async throws {
-        try FileManager.default.createDirectory(
-            atPath: configuration.dataDirectory,
-            withIntermediateDirectories: true,
-            attributes: [.posixPermissions: 0o700]
-        )
+        // Private (0700) before anything is written in it; an existing wider directory is tightened.
+        if let wider = try PrivateFiles.prepareDirectory(configuration.dataDirectory) {
+            logger.notice(
+                "data directory made private",
+                metadata: ["path": "\(configuration.dataDirectory)", "was": "\(String(wider, radix: 8))", "now": "700"]
+            )
+        }
         let state = AgentStateStore(store: try AgentStore(path: configuration.databasePath))
         // Finish or undo an install that a crash interrupted, before anything reads the models.
         for report in try ModelInstaller.agent(dataDirectory: configuration.dataDirectory)

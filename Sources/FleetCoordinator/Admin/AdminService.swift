@@ -22,6 +22,7 @@ struct AdminRequests: Sendable {
             case .createToken(let request): return .tokenCreated(try await createToken(request))
             case .listDevices(let request): return .deviceList(try await listDevices(request, frameBudget: frameBudget))
             case .listEvents(let request): return .eventList(try await listEvents(request))
+            case .removeDevice(let request): return .deviceRemoved(try await removeDevice(request))
             case .uploadBegin(let request):
                 let uploadID = try await models.uploads.begin(request)
                 return .uploadReady(UploadReady(requestID: request.requestID, uploadID: uploadID, offset: 0))
@@ -90,6 +91,32 @@ struct AdminRequests: Sendable {
             list.devices.append(summary)
         }
         return list
+    }
+
+    /// Removes a device (and with `erase` what the coordinator holds of it), then closes its open connections:
+    /// its next `authenticate` is refused as an unknown device.
+    func removeDevice(_ request: RemoveDevice) async throws -> DeviceRemoved {
+        guard let removal = try await store.removeDevice(id: request.deviceID, erase: request.erase, at: Date()) else {
+            throw ErrorMessage(
+                requestID: request.requestID,
+                code: .notFound,
+                message: "no device \(request.deviceID): `fleetctl devices` lists the ids and names"
+            )
+        }
+        models.connections.disconnect(
+            request.deviceID,
+            with: ErrorMessage(code: .unknownDevice, message: "this device was removed by the administrator")
+        )
+        return DeviceRemoved(
+            requestID: request.requestID,
+            deviceID: removal.deviceID,
+            name: removal.name,
+            erased: removal.erased,
+            sampleRows: removal.sampleRows,
+            driftReports: removal.driftReports,
+            consentRecords: removal.consentRecords,
+            otherRows: removal.otherRows
+        )
     }
 
     func listEvents(_ request: ListEvents) async throws -> EventList {

@@ -19,6 +19,15 @@ final class ConnectionRegistry: Sendable {
 
     var connectedDeviceIDs: [String] { channels.withLock { Array($0.keys) } }
 
+    /// Closes every open connection of a device (it was removed), after sending it `error`.
+    func disconnect(_ deviceID: String, with error: ErrorMessage) {
+        let targets = channels.withLock { $0.removeValue(forKey: deviceID).map { Array($0.values) } ?? [] }
+        let frame = Message.error(error).encodedFrame()
+        for channel in targets {
+            channel.writeAndFlush(frame).whenComplete { _ in channel.close(promise: nil) }
+        }
+    }
+
     /// Sends a message to every open connection of a device.
     func send(_ message: Message, to deviceID: String) {
         let targets = channels.withLock { Array(($0[deviceID] ?? [:]).values) }

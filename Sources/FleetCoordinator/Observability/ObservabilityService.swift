@@ -26,6 +26,8 @@ struct ObservabilityService: DeviceMessageHandler, AdminMessageHandler {
     let store: CoordinatorStore
     let connections: ConnectionRegistry
     let logger: Logger
+    /// Each device's verified consent, kept between requests.
+    let ledgers = ConsentLedgers()
     var limits = Limits()
     var now: @Sendable () -> Date = { Date() }
 
@@ -85,7 +87,7 @@ struct ObservabilityService: DeviceMessageHandler, AdminMessageHandler {
         } catch {
             throw ObservabilityRefusal(.badRequest, "consent record: \(error)")
         }
-        guard let current = try await CoordinatorConsent.load(deviceID: deviceID, store: store) else {
+        guard let current = try await CoordinatorConsent.load(deviceID: deviceID, store: store, ledgers: ledgers) else {
             throw ObservabilityRefusal(.notFound, "device \(deviceID) is not enrolled")
         }
         // A record already applied (sent again after a reconnect) is acknowledged, not applied twice.
@@ -110,8 +112,10 @@ struct ObservabilityService: DeviceMessageHandler, AdminMessageHandler {
             "\(record.action.rawValue) \(record.purpose.rawValue)"
             + (record.until.map { " until \(ISO8601DateFormatter().string(from: $0))" } ?? "")
             + " (#\(record.sequence))"
+        // Appended only if no other record was stored since `current` was read (else: retried by the device).
         let erased = try await store.appendConsentRecord(
             StoredConsentRecord(signed, bytes: update.record, receivedAt: receivedAt),
+            after: current.stored.last?.sequence,
             eraseSamples: revokesSamples
         ) { erased in
             var events = [
@@ -134,6 +138,7 @@ struct ObservabilityService: DeviceMessageHandler, AdminMessageHandler {
             }
             return events
         }
+        ledgers.keep(ledger)
         logger.info(
             "consent recorded",
             metadata: ["device": "\(deviceID)", "change": "\(detail)", "samples-erased": "\(erased)"]
@@ -155,16 +160,13 @@ struct ObservabilityService: DeviceMessageHandler, AdminMessageHandler {
         if try await store.hasSampleBatch(deviceID: deviceID, idempotencyKey: batch.idempotencyKey) {
             return .ack(Ack(requestID: batch.requestID))
         }
-        guard let current = try await CoordinatorConsent.load(deviceID: deviceID, store: store) else {
+        guard let current = try await CoordinatorConsent.load(deviceID: deviceID, store: store, ledgers: ledgers) else {
             throw ObservabilityRefusal(.notFound, "device \(deviceID) is not enrolled")
         }
         let arrival = now()
-        guard let consentSequence = current.grantInForce(.samples, at: arrival) else {
-            throw ObservabilityRefusal(
-                .conflict,
-                "no samples consent from \(deviceID) on record: samples refused, nothing stored"
-            )
-        }
+        // Checked here so that a batch without consent is not even inflated, and again inside the inserting
+        // transaction, against the records as they are there: a revocation that commits in between wins.
+        guard current.grantInForce(.samples, at: arrival) != nil else { throw Self.noSamplesConsent(deviceID) }
         let csv: [UInt8]
         do {
             csv = try Zlib.decompress(batch.compressedCSV, maximumSize: limits.maximumBatchInflated)
@@ -177,25 +179,40 @@ struct ObservabilityService: DeviceMessageHandler, AdminMessageHandler {
         guard let rows = SampleCSV.rowCount(csv), rows == batch.count else {
             throw ObservabilityRefusal(.badRequest, "sample batch is not CSV with a header and \(batch.count) row(s)")
         }
-        let held = try await store.sampleRowCount(deviceID: deviceID)
-        guard held + rows <= limits.maximumStoredRowsPerDevice else {
-            throw ObservabilityRefusal(
-                .conflict,
-                "the coordinator holds \(held) samples of \(deviceID), the cap is \(limits.maximumStoredRowsPerDevice)"
-            )
-        }
-        try await store.insertSampleBatch(
+        let ledgers = self.ledgers
+        let device = current.device
+        let admission = try await store.insertSampleBatch(
             SampleBatchRecord(
                 deviceID: deviceID,
                 idempotencyKey: batch.idempotencyKey,
                 model: batch.model,
                 rowCount: rows,
                 compressedCSV: batch.compressedCSV,
-                consentSequence: consentSequence,
+                consentSequence: 0,
                 receivedAt: arrival
+            ),
+            maximumRowsPerDevice: limits.maximumStoredRowsPerDevice
+        ) { records in
+            (try? ledgers.ledger(of: device, records: records))?.grantInForce(.samples, at: arrival)
+        }
+        switch admission {
+        case .stored, .alreadyStored:
+            return .ack(Ack(requestID: batch.requestID))
+        case .noConsent:
+            throw Self.noSamplesConsent(deviceID)
+        case .overCap(let held):
+            throw ObservabilityRefusal(
+                .conflict,
+                "the coordinator holds \(held) samples of \(deviceID), the cap is \(limits.maximumStoredRowsPerDevice)"
             )
+        }
+    }
+
+    private static func noSamplesConsent(_ deviceID: String) -> ObservabilityRefusal {
+        ObservabilityRefusal(
+            .conflict,
+            "no samples consent from \(deviceID) on record: samples refused, nothing stored"
         )
-        return .ack(Ack(requestID: batch.requestID))
     }
 
     // MARK: Drift
@@ -225,14 +242,13 @@ struct ObservabilityService: DeviceMessageHandler, AdminMessageHandler {
         } catch {
             throw ObservabilityRefusal(.badRequest, "drift summary: \(error.detail)")
         }
-        guard let current = try await CoordinatorConsent.load(deviceID: deviceID, store: store) else {
+        guard let current = try await CoordinatorConsent.load(deviceID: deviceID, store: store, ledgers: ledgers) else {
             throw ObservabilityRefusal(.notFound, "device \(deviceID) is not enrolled")
         }
-        guard current.ledger.isGranted(.driftStats, at: summary.windowEnd) else {
-            throw ObservabilityRefusal(
-                .conflict,
-                "no drift-stats consent from \(deviceID) at the window's end: not stored"
-            )
+        // Checked when the report arrives, not at a time the device chose (its window's end).
+        let arrival = now()
+        guard current.ledger.isGranted(.driftStats, at: arrival) else {
+            throw ObservabilityRefusal(.conflict, "no drift-stats consent from \(deviceID) on record: not stored")
         }
         guard let bytes = try await store.referenceStatistics(model: message.model, version: message.version),
             let package = try? ReferencePackage(decoding: bytes)
@@ -254,7 +270,7 @@ struct ObservabilityService: DeviceMessageHandler, AdminMessageHandler {
                 sampleCount: Int(summary.sampleCount),
                 summary: message.summary,
                 wireBytes: Message.driftReport(message).encodedFrame().readableBytes,
-                receivedAt: now()
+                receivedAt: arrival
             )
         )
         if stored {

@@ -30,12 +30,16 @@ struct PresenceFlusher: Service {
                 )
             }
             for change in drain.statusChanges {
-                try await store.setStatus(
-                    deviceID: change.deviceID,
-                    status: change.online ? .online : .offline,
-                    at: change.at,
-                    detail: change.detail
-                )
+                do {
+                    try await store.setStatus(
+                        deviceID: change.deviceID,
+                        status: change.online ? .online : .offline,
+                        at: change.at,
+                        detail: change.detail
+                    )
+                } catch let error as StoreError where error == .notFound {
+                    continue  // removed by the administrator meanwhile: nothing to record
+                }
                 logger.info(
                     "device \(change.online ? "online" : "offline")",
                     metadata: ["device": "\(change.deviceID)", "detail": "\(change.detail)"]

@@ -232,9 +232,9 @@ final class ConnectionHandler: ChannelInboundHandler {
                 handler.write(reply, ctx)
             }
         case .deviceRequest(let deviceID, let message):
-            let features = context.features
             context.presence.touch(deviceID, at: Date())
-            run(channelContext, { await features.handle(message, from: deviceID) }) { handler, reply, ctx in
+            let reply = context.features.enqueue(message, from: deviceID)
+            run(channelContext, { await reply.value }) { handler, reply, ctx in
                 if let reply { handler.write(reply, ctx) }
             }
         case .adminRequest(let message, let budget):

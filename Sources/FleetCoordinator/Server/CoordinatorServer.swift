@@ -30,7 +30,12 @@ public struct CoordinatorService: Service {
     public func run() async throws {
         try configuration.validate()
         let directory = CoordinatorDataDirectory(path: configuration.dataDirectory)
-        try directory.create()
+        if let wider = try directory.create() {
+            logger.notice(
+                "data directory made private",
+                metadata: ["path": "\(directory.path)", "was": "\(String(wider, radix: 8))", "now": "700"]
+            )
+        }
         let credential = try directory.loadOrCreateAdminCredential()
         let store = try CoordinatorStore(path: directory.databasePath)
         let wasOnline = try await store.markAllOffline(at: Date())

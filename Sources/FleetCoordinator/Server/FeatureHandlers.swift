@@ -16,6 +16,14 @@ protocol AdminMessageHandler: Sendable {
 struct FeatureHandlers: Sendable {
     var device: [any DeviceMessageHandler] = []
     var admin: [any AdminMessageHandler] = []
+    /// Each device's requests in arrival order (a revocation is neither overtaken by a batch sent after it nor
+    /// overtakes one sent before it).
+    let order = DeviceRequestQueues()
+
+    /// Hands `message` to the features once the device's earlier requests are done; call it as frames arrive.
+    func enqueue(_ message: Message, from deviceID: String) -> Task<Message?, Never> {
+        order.enqueue(deviceID) { await handle(message, from: deviceID) }
+    }
 
     func handle(_ message: Message, from deviceID: String) async -> Message? {
         for handler in device {

@@ -132,7 +132,7 @@ struct SessionStateMachine {
             return .deviceRequest(deviceID: id, message)
         case (.admin, .createToken), (.admin, .listDevices), (.admin, .listEvents), (.admin, .uploadBegin),
             (.admin, .uploadChunk), (.admin, .uploadCommit), (.admin, .pinModel), (.admin, .startRound),
-            (.admin, .initModel), (.admin, .referenceStatistics):
+            (.admin, .initModel), (.admin, .referenceStatistics), (.admin, .removeDevice):
             return .adminRequest(message, frameBudget: negotiatedFrameLength)
         case (.admin, .heartbeat):
             return .send(.heartbeatAck)

@@ -15,7 +15,12 @@ public struct AgentStore: Sendable {
 
     /// Opens (creating it and its directory if needed) the database at `path` in WAL mode, and migrates it.
     public init(path: String) throws {
-        writer = try DatabaseOpener.openPool(path: path, label: "agent", migrator: AgentMigrator.make())
+        writer = try DatabaseOpener.openPool(
+            path: path,
+            label: "agent",
+            holding: "the agent database (the device's identity key, consent records and queued samples)",
+            migrator: AgentMigrator.make()
+        )
     }
 
     /// A fresh, migrated, in-memory database, for tests.
@@ -34,6 +39,11 @@ public struct AgentStore: Sendable {
     /// Closes the database connections. Any later call throws.
     public func close() async throws {
         try mappingErrors { try writer.close() }
+    }
+
+    /// Checkpoints the WAL into the database and truncates it to zero bytes, after an erasure.
+    func truncateWAL() async throws {
+        try await mappingErrorsAsync { try await DatabaseOpener.truncateWAL(writer) }
     }
 
     func write<T: Sendable>(_ updates: @escaping @Sendable (Database) throws -> T) async throws -> T {

@@ -1,3 +1,4 @@
+import FleetTrust
 import Foundation
 import GRDB
 import GRDBSQLite
@@ -9,13 +10,21 @@ enum DatabaseOpener {
 
     /// An on-disk, read-write `DatabasePool` in WAL mode, creating the file and its parent directory if needed.
     ///
+    /// The database holds secrets (`holding` says which, for the refusal): its directory is made private (0700)
+    /// and the file is created empty with mode 0600 before SQLite opens it, so that SQLite, which gives the `-wal`
+    /// and `-shm` files the database file's mode, never creates any of the three readable by others. An existing
+    /// database, `-wal` or `-shm` that group or others may read, or that is a symbolic link, is refused with the fix.
+    ///
     /// The WAL is made persistent (`SQLITE_FCNTL_PERSIST_WAL`), so the `-wal` and `-shm` files stay next to
-    /// the database after the writer closes, and a read-only opener (`fleetctl`) can still read it, even from
-    /// a user who cannot create files in the directory.
-    static func openPool(path: String, label: String, migrator: DatabaseMigrator) throws -> any DatabaseWriter {
+    /// the database after the writer closes, and a read-only opener (`fleetctl`) can still read it.
+    static func openPool(
+        path: String,
+        label: String,
+        holding: String,
+        migrator: DatabaseMigrator
+    ) throws -> any DatabaseWriter {
         try mappingErrors {
-            let directory = URL(fileURLWithPath: path).deletingLastPathComponent()
-            try createDirectory(directory)
+            try preparePrivateFile(path, holding: holding)
             var configuration = baseConfiguration(label: label)
             configuration.prepareDatabase { db in
                 guard !db.configuration.readonly else { return }
@@ -75,6 +84,9 @@ enum DatabaseOpener {
         configuration.busyMode = .timeout(busyTimeout)
         configuration.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
+            // Deleted content is overwritten with zeros, in the database file and in the WAL frames that carry
+            // the change: an erasure leaves no readable copy once the WAL is checkpointed and truncated.
+            try db.execute(sql: "PRAGMA secure_delete = ON")
         }
         return configuration
     }
@@ -93,11 +105,32 @@ enum DatabaseOpener {
         try migrator.migrate(writer)
     }
 
-    private static func createDirectory(_ directory: URL) throws {
-        do {
-            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    /// Makes the database's directory private, refuses shared or linked database files, and creates the
+    /// database file empty with mode 0600 when it does not exist.
+    private static func preparePrivateFile(_ path: String, holding: String) throws {
+        do throws(TrustError) {
+            try PrivateFiles.prepareDirectory((path as NSString).deletingLastPathComponent)
+            try PrivateFiles.requirePrivate([path, path + "-wal", path + "-shm"], holding: holding)
+            try PrivateFiles.createEmpty(path)
+        } catch let error where error == .insecureFile("") {
+            throw StoreError.insecureFile.with(error.detail)
         } catch {
-            throw StoreError.io.with("cannot create directory \(directory.path): \(error)")
+            throw StoreError.io.with(error.detail)
+        }
+    }
+
+    /// Moves every WAL frame into the database file and truncates the WAL to zero bytes, so that content deleted
+    /// with `secure_delete` (zeroed in the database) leaves no older copy in the `-wal` file. Waits (up to the
+    /// busy timeout, three times) for readers of older snapshots to finish.
+    static func truncateWAL(_ writer: any DatabaseWriter) async throws {
+        var attempt = 0
+        while true {
+            do {
+                try await writer.writeWithoutTransaction { db in _ = try db.checkpoint(.truncate) }
+                return
+            } catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY && attempt < 2 {
+                attempt += 1
+            }
         }
     }
 

@@ -20,6 +20,7 @@ public struct StoreError: Error, CustomStringConvertible, Equatable, Sendable {
         case incompatibleSchema
         case invalidArgument
         case versionNotIncreasing
+        case insecureFile
     }
 
     private let code: Code
@@ -58,6 +59,9 @@ public struct StoreError: Error, CustomStringConvertible, Equatable, Sendable {
     public static let invalidArgument = StoreError(.invalidArgument, "invalid argument")
     /// A model version was pushed below the model's highest version: a model's versions only go up.
     public static let versionNotIncreasing = StoreError(.versionNotIncreasing, "model version is not increasing")
+
+    /// A database file that group or others may read, or that is a symbolic link: refused, with the fix.
+    public static let insecureFile = StoreError(.insecureFile, "database file is not private")
 
     /// The same error code with a more specific message.
     func with(_ message: String) -> StoreError {

@@ -51,6 +51,9 @@ extension CoordinatorStore {
             if try DeviceRow.filter(DeviceRow.Columns.publicKey == Data(device.publicKey)).fetchCount(db) > 0 {
                 throw StoreError.deviceKeyInUse
             }
+            if try Self.isRemoved(publicKey: device.publicKey, in: db) {
+                throw StoreError.deviceKeyInUse.with("this key belonged to a device the administrator removed")
+            }
             if try DeviceRow.filter(DeviceRow.Columns.id == device.id).fetchCount(db) > 0 {
                 throw StoreError.duplicate.with("device id \(device.id) is already enrolled")
             }

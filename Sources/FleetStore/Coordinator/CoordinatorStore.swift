@@ -17,6 +17,7 @@ public struct CoordinatorStore: Sendable {
         writer = try DatabaseOpener.openPool(
             path: path,
             label: "coordinator",
+            holding: "the coordinator database (device keys, consent records and raw samples)",
             migrator: CoordinatorMigrator.make()
         )
     }
@@ -45,6 +46,11 @@ public struct CoordinatorStore: Sendable {
     /// closes it; this makes it explicit, for a graceful shutdown.
     public func close() async throws {
         try mappingErrors { try writer.close() }
+    }
+
+    /// Checkpoints the WAL into the database and truncates it to zero bytes, after an erasure.
+    func truncateWAL() async throws {
+        try await mappingErrorsAsync { try await DatabaseOpener.truncateWAL(writer) }
     }
 
     func write<T: Sendable>(_ updates: @escaping @Sendable (Database) throws -> T) async throws -> T {

@@ -48,6 +48,8 @@ extension Message: Codable {
         case .deviceList: self = .deviceList(try fields(DeviceList.self))
         case .listEvents: self = .listEvents(try fields(ListEvents.self))
         case .eventList: self = .eventList(try fields(EventList.self))
+        case .removeDevice: self = .removeDevice(try fields(RemoveDevice.self))
+        case .deviceRemoved: self = .deviceRemoved(try fields(DeviceRemoved.self))
         case .desiredState: self = .desiredState(try fields(DesiredState.self))
         case .fetchModel: self = .fetchModel(try fields(FetchModel.self))
         case .transferStart: self = .transferStart(try fields(TransferStart.self))

@@ -19,6 +19,8 @@ public enum Message: Hashable, Sendable {
     case deviceList(DeviceList)
     case listEvents(ListEvents)
     case eventList(EventList)
+    case removeDevice(RemoveDevice)
+    case deviceRemoved(DeviceRemoved)
     case desiredState(DesiredState)
     case fetchModel(FetchModel)
     case transferStart(TransferStart)
@@ -62,6 +64,8 @@ public enum Message: Hashable, Sendable {
         case .deviceList(let payload): payload
         case .listEvents(let payload): payload
         case .eventList(let payload): payload
+        case .removeDevice(let payload): payload
+        case .deviceRemoved(let payload): payload
         case .desiredState(let payload): payload
         case .fetchModel(let payload): payload
         case .transferStart(let payload): payload
@@ -101,6 +105,8 @@ public enum Message: Hashable, Sendable {
         case .deviceList(let m): m.requestID
         case .listEvents(let m): m.requestID
         case .eventList(let m): m.requestID
+        case .removeDevice(let m): m.requestID
+        case .deviceRemoved(let m): m.requestID
         case .fetchModel(let m): m.requestID
         case .transferStart(let m): m.requestID
         case .transferChunk(let m): m.requestID
@@ -155,6 +161,8 @@ public enum Message: Hashable, Sendable {
         case .deviceList: .deviceList(try DeviceList(reading: &reader))
         case .listEvents: .listEvents(try ListEvents(reading: &reader))
         case .eventList: .eventList(try EventList(reading: &reader))
+        case .removeDevice: .removeDevice(try RemoveDevice(reading: &reader))
+        case .deviceRemoved: .deviceRemoved(try DeviceRemoved(reading: &reader))
         case .desiredState: .desiredState(try DesiredState(reading: &reader))
         case .fetchModel: .fetchModel(try FetchModel(reading: &reader))
         case .transferStart: .transferStart(try TransferStart(reading: &reader))

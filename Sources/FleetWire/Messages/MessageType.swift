@@ -20,6 +20,8 @@ public enum MessageType: UInt8, CaseIterable, Sendable, Codable {
     case deviceList = 0x23
     case listEvents = 0x24
     case eventList = 0x25
+    case removeDevice = 0x2A
+    case deviceRemoved = 0x2B
     // Model delivery
     case desiredState = 0x30
     case fetchModel = 0x31

@@ -13,10 +13,13 @@ extension AgentStore {
     /// the records stored so far, to check the new one against them), in one
     /// transaction; a `samples` revocation also empties the sample queue and a `drift-stats` revocation drops
     /// the open drift windows and unsent reports. Returns the record and how many queued samples were purged.
+    ///
+    /// What a revocation deletes leaves no recoverable copy: the rows are overwritten with zeros (`secure_delete`),
+    /// and the WAL, which still holds the pages as they were before, is checkpointed and truncated after the commit.
     public func appendConsentRecord(
         _ make: @escaping @Sendable (_ sequence: UInt64, _ existing: [AgentConsentRow]) throws -> AgentConsentRow
     ) async throws -> (record: AgentConsentRow, purgedSamples: Int) {
-        try await write { db in
+        let appended = try await write { db in
             let last = try Int64.fetchOne(db, sql: #"SELECT MAX("sequence") FROM "consentRecord""#) ?? 0
             let record = try make(UInt64(last) + 1, try Self.consentRows(db))
             guard record.sequence > UInt64(last) else {
@@ -42,6 +45,8 @@ extension AgentStore {
             }
             return (record, purged)
         }
+        if appended.0.action == "revoke" { try await truncateWAL() }
+        return appended
     }
 
     /// Marks a record acknowledged by the coordinator.

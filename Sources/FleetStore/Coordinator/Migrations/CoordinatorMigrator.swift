@@ -15,6 +15,7 @@ enum CoordinatorMigrator {
             "coordinator-model-report-receipts",
             migrate: CoordinatorModelReportReceipts.migrate
         )
+        migrator.registerMigration("coordinator-v6-removed-devices", migrate: CoordinatorV6.migrate)
         return migrator
     }
 }

@@ -23,14 +23,19 @@ extension CoordinatorStore {
 
     /// Appends an accepted record and, in the same transaction, erases the device's stored samples when
     /// `eraseSamples` is set (a `samples` revocation) and appends `events`. Returns how many sample rows were
-    /// erased. `events` receives that count. Throws `duplicate` if the device already has a record with this sequence.
+    /// erased. `events` receives that count. Throws `duplicate` if the device already has a record with this sequence,
+    /// or when its last stored record is no longer `lastSequence` (the one the new record was checked against).
+    ///
+    /// An erasure leaves no recoverable copy: the rows are overwritten with zeros (`secure_delete`), and the WAL,
+    /// which still holds the pages as they were before, is checkpointed and truncated once the transaction commits.
     @discardableResult
     public func appendConsentRecord(
         _ record: StoredConsentRecord,
+        after lastSequence: UInt64?,
         eraseSamples: Bool,
         events: @escaping @Sendable (_ erased: Int) -> [NewEvent] = { _ in [] }
     ) async throws -> Int {
-        try await write { db in
+        let erased = try await write { db in
             let exists =
                 try Bool.fetchOne(
                     db,
@@ -38,6 +43,14 @@ extension CoordinatorStore {
                     arguments: [record.deviceID, Int64(bitPattern: record.sequence)]
                 ) ?? false
             if exists { throw StoreError.duplicate.with("consent record \(record.sequence) of \(record.deviceID)") }
+            let last = try Int64.fetchOne(
+                db,
+                sql: #"SELECT MAX("sequence") FROM "consentRecord" WHERE "deviceID" = ?"#,
+                arguments: [record.deviceID]
+            ).map { UInt64(bitPattern: $0) }
+            guard last == lastSequence else {
+                throw StoreError.duplicate.with("consent records of \(record.deviceID) changed while one was checked")
+            }
             try db.execute(
                 sql: """
                     INSERT INTO "consentRecord"
@@ -57,6 +70,8 @@ extension CoordinatorStore {
             for event in events(erased) { _ = try EventRow.append(event, in: db) }
             return erased
         }
+        if eraseSamples { try await truncateWAL() }
+        return erased
     }
 
     static func consentRecord(_ row: Row) -> StoredConsentRecord {

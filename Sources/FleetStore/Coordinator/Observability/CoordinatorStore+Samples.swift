@@ -2,46 +2,84 @@ import Foundation
 import GRDB
 
 extension CoordinatorStore {
-    /// Stores a batch once per device and idempotency key. Returns false, storing nothing, when the key was
-    /// already stored (a batch resent after a reconnect).
-    @discardableResult
-    public func insertSampleBatch(_ batch: SampleBatchRecord) async throws -> Bool {
+    /// What ``insertSampleBatch(_:maximumRowsPerDevice:grantInForce:)`` did.
+    public enum SampleAdmission: Sendable, Equatable {
+        /// Stored under the consent record with this sequence.
+        case stored(consentSequence: UInt64)
+        /// A batch with this key was stored before (a resend after a reconnect); nothing changed.
+        case alreadyStored
+        /// The device's consent records, as they are inside the inserting transaction, grant no samples.
+        case noConsent
+        /// Storing it would pass the per-device cap; `held` rows are stored.
+        case overCap(held: Int)
+    }
+
+    /// Stores a batch once per device and idempotency key, if the device's consent records, read inside the same
+    /// transaction as the insert, grant it: `grantInForce` gets them and returns the sequence of the grant in
+    /// force (nil: none). A revocation committed before this transaction refuses the batch; one committed after
+    /// it erases the batch. `batch.consentSequence` is replaced by the sequence `grantInForce` returns.
+    public func insertSampleBatch(
+        _ batch: SampleBatchRecord,
+        maximumRowsPerDevice: Int,
+        grantInForce: @escaping @Sendable (_ records: [StoredConsentRecord]) -> UInt64?
+    ) async throws -> SampleAdmission {
         try await write { db in
-            try db.execute(
-                sql: """
-                    INSERT OR IGNORE INTO "sampleBatch"
-                    ("deviceID", "idempotencyKey", "model", "rowCount", "compressedCSV", "consentSequence", "receivedAt")
-                    VALUES (?, ?, ?, ?, ?, ?, ?)
-                    """,
-                arguments: [
-                    batch.deviceID, batch.idempotencyKey, batch.model, batch.rowCount, Data(batch.compressedCSV),
-                    Int64(bitPattern: batch.consentSequence), StoredDate.milliseconds(batch.receivedAt),
-                ]
-            )
-            return db.changesCount > 0
+            if try Self.hasSampleBatch(deviceID: batch.deviceID, idempotencyKey: batch.idempotencyKey, in: db) {
+                return .alreadyStored
+            }
+            let records = try Row.fetchAll(
+                db,
+                sql: #"SELECT * FROM "consentRecord" WHERE "deviceID" = ? ORDER BY "sequence""#,
+                arguments: [batch.deviceID]
+            ).map(Self.consentRecord)
+            guard let sequence = grantInForce(records) else { return .noConsent }
+            let held = try Self.sampleRowCount(deviceID: batch.deviceID, in: db)
+            guard held + batch.rowCount <= maximumRowsPerDevice else { return .overCap(held: held) }
+            var admitted = batch
+            admitted.consentSequence = sequence
+            try Self.insert(admitted, in: db)
+            return .stored(consentSequence: sequence)
         }
+    }
+
+    private static func insert(_ batch: SampleBatchRecord, in db: Database) throws {
+        try db.execute(
+            sql: """
+                INSERT OR IGNORE INTO "sampleBatch"
+                ("deviceID", "idempotencyKey", "model", "rowCount", "compressedCSV", "consentSequence", "receivedAt")
+                VALUES (?, ?, ?, ?, ?, ?, ?)
+                """,
+            arguments: [
+                batch.deviceID, batch.idempotencyKey, batch.model, batch.rowCount, Data(batch.compressedCSV),
+                Int64(bitPattern: batch.consentSequence), StoredDate.milliseconds(batch.receivedAt),
+            ]
+        )
     }
 
     /// Whether a batch with this key is already stored for the device.
     public func hasSampleBatch(deviceID: String, idempotencyKey: String) async throws -> Bool {
-        try await read { db in
-            try Bool.fetchOne(
-                db,
-                sql: #"SELECT 1 FROM "sampleBatch" WHERE "deviceID" = ? AND "idempotencyKey" = ?"#,
-                arguments: [deviceID, idempotencyKey]
-            ) ?? false
-        }
+        try await read { db in try Self.hasSampleBatch(deviceID: deviceID, idempotencyKey: idempotencyKey, in: db) }
+    }
+
+    static func hasSampleBatch(deviceID: String, idempotencyKey: String, in db: Database) throws -> Bool {
+        try Bool.fetchOne(
+            db,
+            sql: #"SELECT 1 FROM "sampleBatch" WHERE "deviceID" = ? AND "idempotencyKey" = ?"#,
+            arguments: [deviceID, idempotencyKey]
+        ) ?? false
     }
 
     /// Sample rows held for a device (all models).
     public func sampleRowCount(deviceID: String) async throws -> Int {
-        try await read { db in
-            try Int.fetchOne(
-                db,
-                sql: #"SELECT COALESCE(SUM("rowCount"), 0) FROM "sampleBatch" WHERE "deviceID" = ?"#,
-                arguments: [deviceID]
-            ) ?? 0
-        }
+        try await read { db in try Self.sampleRowCount(deviceID: deviceID, in: db) }
+    }
+
+    static func sampleRowCount(deviceID: String, in db: Database) throws -> Int {
+        try Int.fetchOne(
+            db,
+            sql: #"SELECT COALESCE(SUM("rowCount"), 0) FROM "sampleBatch" WHERE "deviceID" = ?"#,
+            arguments: [deviceID]
+        ) ?? 0
     }
 
     /// What is held, per device and model.

@@ -91,7 +91,7 @@ let package = Package(
         .target(
             name: "FleetControl",
             dependencies: [
-                "FleetModelIO", "FleetLearning",
+                "FleetCommandLine", "FleetModelIO", "FleetLearning",
                 "FleetWire", "FleetStore", "FleetTrust", "FleetClient", "FleetCoordinator", "FleetAgent", "FleetDelta",
                 "FleetObserve",
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -105,7 +105,9 @@ let package = Package(
             name: "fleet-coordinator",
             dependencies: [
                 "FleetCommandLine",
+                "FleetWire",
                 "FleetCoordinator",
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -116,6 +118,7 @@ let package = Package(
             name: "fleet-agent",
             dependencies: [
                 "FleetCommandLine",
+                "FleetWire",
                 "FleetAgent",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -127,6 +130,7 @@ let package = Package(
             name: "fleetctl",
             dependencies: [
                 "FleetCommandLine",
+                "FleetWire",
                 "FleetControl",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],

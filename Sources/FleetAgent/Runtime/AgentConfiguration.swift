@@ -1,4 +1,5 @@
 import FleetClient
+import FleetWire
 import Foundation
 
 /// Everything `fleet-agent` needs to run. Built by the executable from its flags.
@@ -24,7 +25,7 @@ public struct AgentConfiguration: Sendable {
     /// The local Unix-domain socket for applications on the device (`Protocol/LOCAL.md`); default DATA_DIR/agent.sock.
     public var localSocketPath: String?
 
-    public static let version = "0.1.0"
+    public static let version = TinyFleetVersion.current
 
     public init(
         dataDirectory: String,

@@ -20,12 +20,16 @@ public struct AgentService: Service {
     }
 
     public func run() async throws {
+        var configuration = self.configuration
         try FileManager.default.createDirectory(
             atPath: configuration.dataDirectory,
             withIntermediateDirectories: true,
             attributes: [.posixPermissions: 0o700]
         )
         let state = AgentStateStore(store: try AgentStore(path: configuration.databasePath))
+        configuration.capabilityOverrides = try await state.capabilityOverrides(
+            merging: configuration.capabilityOverrides
+        )
         // Finish or undo an install that a crash interrupted, before anything reads the models.
         for report in try ModelInstaller(dataDirectory: configuration.dataDirectory, hash: { Digest.sha256($0) })
             .recover()
@@ -62,7 +66,13 @@ public struct AgentService: Service {
                 action = machine.handle(Task.isShuttingDownGracefully || Task.isCancelled ? .shutdown : event)
             case .wait(let attempt):
                 let delay = configuration.backoff.delay(attempt: attempt, unit: Double.random(in: 0...1))
-                logger.info("reconnecting", metadata: ["in": "\(delay)", "attempt": "\(attempt)"])
+                RetryLog.log(
+                    logger,
+                    attempt: attempt,
+                    reason: session.lastFailure.take(),
+                    delay: delay,
+                    address: address
+                )
                 do {
                     try await Task.sleep(for: delay)
                     action = machine.handle(Task.isShuttingDownGracefully ? .shutdown : .retryTimerFired)

@@ -92,7 +92,7 @@ let package = Package(
         .target(
             name: "FleetControl",
             dependencies: [
-                "FleetModelIO", "FleetLearning",
+                "FleetCommandLine", "FleetModelIO", "FleetLearning",
                 "FleetWire", "FleetStore", "FleetTrust", "FleetClient", "FleetCoordinator", "FleetAgent", "FleetDelta",
                 "FleetObserve",
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -106,7 +106,9 @@ let package = Package(
             name: "fleet-coordinator",
             dependencies: [
                 "FleetCommandLine",
+                "FleetWire",
                 "FleetCoordinator",
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -117,6 +119,7 @@ let package = Package(
             name: "fleet-agent",
             dependencies: [
                 "FleetCommandLine",
+                "FleetWire",
                 "FleetAgent",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -128,6 +131,7 @@ let package = Package(
             name: "fleetctl",
             dependencies: [
                 "FleetCommandLine",
+                "FleetWire",
                 "FleetControl",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],

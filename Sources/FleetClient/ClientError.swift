@@ -8,6 +8,8 @@ public struct FleetClientError: Error, CustomStringConvertible, Sendable {
         case unexpected
         case invalidAddress
         case tls
+        case unreachable
+        case speaksTLS
     }
 
     private let code: Code
@@ -32,8 +34,21 @@ public struct FleetClientError: Error, CustomStringConvertible, Sendable {
         Self(.invalidAddress, "invalid address \"\(text)\": expected HOST:PORT")
     }
     public static func tls(_ text: String) -> Self { Self(.tls, "TLS: \(text)") }
+    /// Nothing answered at the address: the reason (e.g. "connection refused") and what to check.
+    public static func unreachable(_ address: CoordinatorAddress, reason: String, hint: String) -> Self {
+        Self(.unreachable, "cannot reach the coordinator at \(address): \(reason); \(hint)")
+    }
+    /// The coordinator answered a plaintext connection with a TLS record.
+    public static func speaksTLS(_ address: CoordinatorAddress) -> Self {
+        Self(
+            .speaksTLS,
+            "the coordinator at \(address) speaks TLS: pass --ca-file with its certificate (or the CA that signed it)"
+        )
+    }
 
     public var isRefusal: Bool { code == .refused }
+    /// True when nothing answered at the address (refused, timed out, unknown host).
+    public var isUnreachable: Bool { code == .unreachable }
 }
 
 /// A `HOST:PORT` address (IPv6 as `[::1]:7420`).

@@ -10,6 +10,9 @@ public struct FleetConnection {
     private var inbound: NIOAsyncChannelInboundStream<Frame>.AsyncIterator
     /// Sendable: a heartbeat task may write while the owner reads.
     public let outbound: Outbound
+    /// Writes a message at once, from outside Swift Concurrency (a graceful-shutdown handler): it goes out
+    /// before a close that the caller's cancellation triggers afterwards.
+    public let sendImmediately: @Sendable (Message) -> Void
     /// The frame limit agreed in the handshake (before it: the pre-handshake limit).
     public internal(set) var maximumFrameLength = Frame.handshakeMaximumLength
 
@@ -22,24 +25,38 @@ public struct FleetConnection {
         _ body: (inout FleetConnection) async throws -> Result
     ) async throws -> Result {
         let sslContext = try tls?.makeContext()
-        let hostname = tls?.serverHostname
-        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .connectTimeout(connectTimeout)
-            .channelOption(.socketOption(.tcp_nodelay), value: 1)
-            .connect(host: address.host, port: address.port) { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    let operations = channel.pipeline.syncOperations
-                    if let sslContext {
-                        try operations.addHandler(NIOSSLClientHandler(context: sslContext, serverHostname: hostname))
+        let hostname = tls?.serverHostname(for: address)
+        let channel: NIOAsyncChannel<Frame, ByteBuffer>
+        do {
+            channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .connectTimeout(connectTimeout)
+                .channelOption(.socketOption(.tcp_nodelay), value: 1)
+                .connect(host: address.host, port: address.port) { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        let operations = channel.pipeline.syncOperations
+                        if let sslContext {
+                            try operations.addHandler(
+                                NIOSSLClientHandler(context: sslContext, serverHostname: hostname)
+                            )
+                        } else {
+                            try operations.addHandler(TLSRecordSniffer(address: address))
+                        }
+                        try operations.addHandler(
+                            ByteToMessageHandler(FrameDecoder(maximumFrameLength: maximumFrameLength))
+                        )
+                        return try NIOAsyncChannel<Frame, ByteBuffer>(wrappingChannelSynchronously: channel)
                     }
-                    try operations.addHandler(
-                        ByteToMessageHandler(FrameDecoder(maximumFrameLength: maximumFrameLength))
-                    )
-                    return try NIOAsyncChannel<Frame, ByteBuffer>(wrappingChannelSynchronously: channel)
                 }
-            }
+        } catch {
+            throw ConnectFailure.describe(error, address: address)
+        }
+        let raw = channel.channel
         return try await channel.executeThenClose { inbound, outbound in
-            var connection = FleetConnection(inbound: inbound.makeAsyncIterator(), outbound: outbound)
+            var connection = FleetConnection(
+                inbound: inbound.makeAsyncIterator(),
+                outbound: outbound,
+                sendImmediately: { raw.writeAndFlush($0.encodedFrame(), promise: nil) }
+            )
             return try await body(&connection)
         }
     }

@@ -39,3 +39,10 @@ public enum CommandLineValues {
         return pairs
     }
 }
+
+/// A failure while a command runs, as opposed to a usage error: ArgumentParser prints it as "Error: …" and exits
+/// with status 1, without the usage text (status 64 and "Usage:" are for mistakes on the command line).
+public struct CommandFailure: Error, CustomStringConvertible, Sendable {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}

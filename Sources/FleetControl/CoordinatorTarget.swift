@@ -28,7 +28,24 @@ public struct CoordinatorTarget: Sendable {
     /// The local SQLite state, read-only, when a data directory was given.
     public func localStore() throws -> CoordinatorStore? {
         guard let dataDirectory else { return nil }
-        return try CoordinatorStore.openReadOnly(path: CoordinatorDataDirectory(path: dataDirectory).databasePath)
+        let path = CoordinatorDataDirectory(path: dataDirectory).databasePath
+        guard FileManager.default.fileExists(atPath: path) else { throw Self.noCoordinatorState(in: dataDirectory) }
+        return try CoordinatorStore.openReadOnly(path: path)
+    }
+
+    /// `--data-dir` names no coordinator's state: say which, and what the directory should be.
+    static func noCoordinatorState(in directory: String) -> ControlError {
+        var isDirectory: ObjCBool = false
+        if !FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory) || !isDirectory.boolValue {
+            return ControlError(
+                "no directory \(directory): --data-dir is the directory fleet-coordinator runs with "
+                    + "(it holds coordinator.sqlite and coordinator.json)"
+            )
+        }
+        return ControlError(
+            "\(directory) holds no coordinator state (no coordinator.sqlite): --data-dir is the directory "
+                + "fleet-coordinator runs with; a new one is set up when fleet-coordinator first starts there"
+        )
     }
 
     /// Runs `body` on an authenticated admin connection.
@@ -36,7 +53,7 @@ public struct CoordinatorTarget: Sendable {
         let (address, tls) = try resolveAddress()
         let credential = try loadCredential()
         return try await FleetConnection.withConnection(to: address, tls: tls) { connection in
-            let accept = try await connection.hello(role: .admin, software: "fleetctl/\(FleetControlVersion.current)")
+            let accept = try await connection.hello(role: .admin, software: "fleetctl/\(TinyFleetVersion.current)")
             try await connection.authenticateAdmin(credential: credential, nonce: accept.nonce)
             return try await body(&connection)
         }
@@ -47,13 +64,41 @@ public struct CoordinatorTarget: Sendable {
         guard let dataDirectory else {
             throw ControlError("say where the coordinator is: --data-dir DIR on its host, or --coordinator HOST:PORT")
         }
-        let endpoint = try CoordinatorDataDirectory(path: dataDirectory).endpoint()
-        let host = endpoint.host == "0.0.0.0" ? "127.0.0.1" : (endpoint.host == "::" ? "::1" : endpoint.host)
+        let directory = CoordinatorDataDirectory(path: dataDirectory)
+        guard FileManager.default.fileExists(atPath: directory.databasePath) else {
+            throw Self.noCoordinatorState(in: dataDirectory)
+        }
+        let endpoint = try directory.endpoint()
         var tls = self.tls
         if tls == nil, endpoint.tls, let certificate = endpoint.certificatePath {
-            tls = ClientTLSConfiguration(trustedCertificatesPath: certificate)
+            tls = ClientTLSConfiguration(trustedCertificatesPath: certificate, verifiesHostname: false)
         }
-        return (CoordinatorAddress(host: host, port: endpoint.port), tls)
+        return (Self.address(of: endpoint), tls)
+    }
+
+    /// Where to connect to the coordinator that wrote `endpoint` (a wildcard listener is reached on loopback).
+    private static func address(of endpoint: CoordinatorDataDirectory.Endpoint) -> CoordinatorAddress {
+        let host = endpoint.host == "0.0.0.0" ? "127.0.0.1" : (endpoint.host == "::" ? "::1" : endpoint.host)
+        return CoordinatorAddress(host: host, port: endpoint.port)
+    }
+
+    /// With a data directory: why the coordinator that uses it cannot be reached now (nil when it accepts a
+    /// connection at the address in its `coordinator.json`; nothing is sent). Without one: nil.
+    public func coordinatorUnreachable() async -> String? {
+        guard let dataDirectory else { return nil }
+        guard let endpoint = try? CoordinatorDataDirectory(path: dataDirectory).endpoint() else {
+            return "no coordinator.json in \(dataDirectory): fleet-coordinator has not run there"
+        }
+        do {
+            try await FleetConnection.withConnection(
+                to: Self.address(of: endpoint),
+                tls: nil,
+                connectTimeout: .seconds(2)
+            ) { _ in }
+            return nil
+        } catch {
+            return "\(error)"
+        }
     }
 
     private func loadCredential() throws -> AdminCredential {
@@ -68,10 +113,6 @@ public struct CoordinatorTarget: Sendable {
         }
         return try CoordinatorDataDirectory(path: dataDirectory).adminCredential()
     }
-}
-
-public enum FleetControlVersion {
-    public static let current = "0.1.0"
 }
 
 /// A `fleetctl` failure with a message that says what to do.

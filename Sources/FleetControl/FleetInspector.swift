@@ -31,11 +31,32 @@ public struct FleetInspector: Sendable {
         }
     }
 
-    public func device(id: String) async throws -> DeviceView {
-        let all = try await devices()
-        guard var device = all.first(where: { $0.id == id || $0.name == id }) else {
-            throw ControlError("no device \"\(id)\": `fleetctl devices` lists the ids and names")
+    /// The devices, and when read from the data directory of a coordinator that is not running, why it cannot be
+    /// reached: statuses are then as of its last write (`statusAsOf`), and a device it last saw online is
+    /// `unknown` (no device is connected to a stopped coordinator, but it may be running fine).
+    public func deviceList() async throws -> (devices: [DeviceView], unreachable: String?) {
+        var devices = try await devices()
+        guard let reason = await target.coordinatorUnreachable() else { return (devices, nil) }
+        let asOf = devices.compactMap(\.lastSeen).max() ?? "never"
+        for index in devices.indices {
+            devices[index].statusAsOf = asOf
+            if devices[index].status == "online" { devices[index].status = "unknown" }
         }
+        return (devices, reason)
+    }
+
+    /// The device with this id or name (names as `fleetctl devices` shows them), or a clear error.
+    public func resolveDevice(_ idOrName: String, among all: [DeviceView]? = nil) async throws -> DeviceView {
+        var list = all ?? []
+        if all == nil { list = try await devices() }
+        guard let device = list.first(where: { $0.id == idOrName }) ?? list.first(where: { $0.name == idOrName }) else {
+            throw ControlError("no device \"\(idOrName)\": `fleetctl devices` lists the ids and names")
+        }
+        return device
+    }
+
+    public func device(id: String) async throws -> DeviceView {
+        var device = try await resolveDevice(id, among: try await deviceList().devices)
         if let store = try target.localStore() {
             device.assignments = try await store.assignments(deviceID: device.id).map {
                 DeviceView.AssignmentView(model: $0.model, version: $0.version, variant: $0.variant, reason: $0.reason)
@@ -44,15 +65,23 @@ public struct FleetInspector: Sendable {
         return device
     }
 
-    public func events(deviceID: String?, limit: Int) async throws -> [EventView] {
+    /// The newest `limit` events (after `afterSequence` when given), oldest first.
+    public func events(deviceID: String?, limit: Int, afterSequence: Int64? = nil) async throws -> [EventView] {
         if let store = try target.localStore() {
-            return try await store.events(deviceID: deviceID, limit: limit, afterSequence: nil).map(
+            return try await store.events(deviceID: deviceID, limit: limit, afterSequence: afterSequence).map(
                 EventView.init(record:)
             )
         }
         return try await target.withAdminConnection { connection in
             let reply = try await connection.request(
-                .listEvents(ListEvents(requestID: 1, deviceID: deviceID ?? "", limit: limit, afterSequence: 0))
+                .listEvents(
+                    ListEvents(
+                        requestID: 1,
+                        deviceID: deviceID ?? "",
+                        limit: limit,
+                        afterSequence: UInt64(max(0, afterSequence ?? 0))
+                    )
+                )
             )
             guard case .eventList(let list) = reply else { throw FleetClientError.unexpected(reply) }
             return list.events.map(EventView.init(summary:))
@@ -73,5 +102,28 @@ public struct FleetInspector: Sendable {
                 expiresAt: ISO8601.string(milliseconds: created.expiresAtMilliseconds)
             )
         }
+    }
+}
+
+/// A page of the event log, newest last, and whether older events were left out.
+public struct EventPage: Sendable {
+    public var events: [EventView]
+    public var olderLeftOut: Bool
+}
+
+extension FleetInspector {
+    /// The newest `limit` events (0: all the coordinator gives), for a device given by id or name, with device
+    /// names filled in.
+    public func eventLog(device: String?, limit: Int) async throws -> EventPage {
+        let all = try await devices()
+        var deviceID: String?
+        if let device { deviceID = try await resolveDevice(device, among: all).id }
+        let wanted = limit > 0 ? limit : Int(Int32.max)
+        var events = try await self.events(deviceID: deviceID, limit: wanted == Int(Int32.max) ? wanted : wanted + 1)
+        let olderLeftOut = events.count > wanted
+        if olderLeftOut { events.removeFirst(events.count - wanted) }
+        let names = Dictionary(all.map { ($0.id, $0.name) }) { first, _ in first }
+        for index in events.indices { events[index].deviceName = events[index].device.flatMap { names[$0] } }
+        return EventPage(events: events, olderLeftOut: olderLeftOut)
     }
 }

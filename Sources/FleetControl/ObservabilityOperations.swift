@@ -53,7 +53,8 @@ public struct DriftView: Codable, Sendable {
     public var psi: Double
     /// Median over features of the corrected Jensen-Shannon distance.
     public var js: Double
-    /// The feature with the highest PSI (`f<index>`), and that PSI.
+    /// The feature with the highest PSI (its name in the reference data's header, e.g. `p42`; `f<index>` for
+    /// references pushed without names), and that PSI.
     public var worstFeature: String?
     public var worstFeaturePSI: Double?
     /// PSI and Jensen-Shannon distance of the predicted classes.
@@ -173,7 +174,7 @@ extension FleetInspector {
                 drifted: scope.report.drifted,
                 psi: Self.rounded(scope.psi),
                 js: Self.rounded(scope.jensenShannon),
-                worstFeature: worst.map { "f\($0.index)" },
+                worstFeature: worst.map { assessment.package.featureName($0.index) },
                 worstFeaturePSI: worst.map { Self.rounded($0.psi) },
                 predictionPSI: scope.report.predictions.map { Self.rounded($0.correctedPSI) },
                 predictionJS: scope.report.predictions.map { Self.rounded($0.correctedJensenShannon) },
@@ -231,7 +232,8 @@ extension FleetInspector {
             statistics: statistics,
             thresholds: thresholds,
             laplaceEpsilon: laplaceEpsilon,
-            featureScale: scale
+            featureScale: scale,
+            featureNames: table.header.allSatisfy { (1...64).contains($0.utf8.count) } ? table.header : nil
         )
         let bytes = try package.encoded()
         let view = ReferencePushView(

@@ -1,3 +1,4 @@
+import FleetCommandLine
 import Foundation
 
 /// Renders rows as aligned, human-readable columns (the default output of `fleetctl`).
@@ -28,11 +29,7 @@ public struct Table: Sendable {
 
 public enum Output {
     /// Pretty, key-sorted JSON for scripts.
-    public static func json(_ value: some Encodable) throws -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        return String(decoding: try encoder.encode(value), as: UTF8.self)
-    }
+    public static func json(_ value: some Encodable) throws -> String { try JSONOutput.string(value) }
 
     public static func devicesTable(_ devices: [DeviceView]) -> String {
         Table(
@@ -48,11 +45,22 @@ public enum Output {
         ).render()
     }
 
+    /// Said on stderr when the devices were read from a coordinator's data directory while it is not running.
+    public static func staleNotice(asOf: String?, reason: String?, now: Date = Date()) -> String {
+        var age = ""
+        if let asOf, let date = ISO8601DateFormatter().date(from: asOf) {
+            age = " (\(Int(now.timeIntervalSince(date).rounded())) s ago)"
+        }
+        return "fleetctl: the coordinator is not reachable" + (reason.map { " (\($0))" } ?? "")
+            + "; statuses are as of \(asOf ?? "never")\(age), its last write; `unknown`: online then"
+    }
+
     public static func deviceDetail(_ device: DeviceView) -> String {
         var lines = [
             "ID:            \(device.id)",
             "Name:          \(device.name)",
-            "Status:        \(device.status)",
+            "Status:        \(device.status)"
+                + (device.statusAsOf.map { " (as of \($0): the coordinator is down)" } ?? ""),
             "Last seen:     \(device.lastSeen ?? "never")",
             "Enrolled at:   \(device.enrolledAt)",
             "Agent version: \(device.agentVersion)",
@@ -60,7 +68,7 @@ public enum Output {
         ]
         lines += device.labels.sorted { $0.key < $1.key }.map { "  \($0.key)=\($0.value)" }
         lines.append("Capabilities:")
-        lines += device.capabilities.sorted { $0.key < $1.key }.map { "  \($0.key)=\($0.value)" }
+        lines += device.capabilities.sorted { $0.key < $1.key }.map { "  " + setting($0.key, $0.value) }
         lines.append("Installed models:" + (device.installedModels.isEmpty ? " none" : ""))
         lines += device.installedModels.map {
             "  \($0.name) v\($0.version) \($0.variant) sha256:\($0.sha256.prefix(12))"
@@ -77,8 +85,16 @@ public enum Output {
     public static func eventsTable(_ events: [EventView]) -> String {
         Table(
             headers: ["SEQ", "TIME", "DEVICE", "KIND", "DETAIL"],
-            rows: events.map { [String($0.sequence), $0.at, $0.device ?? "-", $0.kind, $0.detail] }
+            rows: events.map { [String($0.sequence), $0.at, $0.deviceName ?? $0.device ?? "-", $0.kind, $0.detail] }
         ).render()
+    }
+
+    /// A capability or requirement as people read it: sizes (`ram`, `storage`, `min-ram`, `min-storage`) in
+    /// KiB/MiB/GiB like every other size `fleetctl` prints; the rest as reported.
+    public static func setting(_ key: String, _ value: String) -> String {
+        let sizes: Set<String> = ["ram", "storage", "min-ram", "min-storage"]
+        if sizes.contains(key), let bytes = UInt64(value) { return "\(key)=\(byteCount(bytes))" }
+        return "\(key)=\(value)"
     }
 
     public static func byteCount(_ bytes: UInt64) -> String {

@@ -1,4 +1,5 @@
 import FleetStore
+import FleetTrust
 import FleetWire
 import Foundation
 
@@ -17,6 +18,13 @@ public struct DeviceView: Codable, Sendable, Equatable {
     public var installedModels: [ModelView]
     /// What the device should run of each model, and why (filled by `device show` on the coordinator's host).
     public var assignments: [AssignmentView]?
+    /// The `ram`, `storage` and `cores` capabilities as numbers (`capabilities` keeps the strings as reported).
+    public var ramBytes: UInt64? = nil
+    public var storageBytes: UInt64? = nil
+    public var cores: Int? = nil
+    /// When the coordinator is not running: how old `status` and `lastSeen` are (ISO 8601, the last time the
+    /// coordinator wrote presence). Nil while it runs.
+    public var statusAsOf: String? = nil
 
     public struct AssignmentView: Codable, Sendable, Equatable {
         public var model: String
@@ -40,6 +48,8 @@ public struct EventView: Codable, Sendable, Equatable {
     public var device: String?
     public var kind: String
     public var detail: String
+    /// The device's name, when the event concerns a device.
+    public var deviceName: String? = nil
 }
 
 /// A new token as `fleetctl token create --json` prints it.
@@ -78,6 +88,7 @@ extension DeviceView {
             },
             assignments: nil
         )
+        deriveTypedCapabilities()
     }
 
     init(summary: DeviceSummary) {
@@ -95,6 +106,13 @@ extension DeviceView {
             },
             assignments: nil
         )
+        deriveTypedCapabilities()
+    }
+
+    private mutating func deriveTypedCapabilities() {
+        ramBytes = capabilities["ram"].flatMap(UInt64.init)
+        storageBytes = capabilities["storage"].flatMap(UInt64.init)
+        cores = capabilities["cores"].flatMap(Int.init)
     }
 }
 
@@ -120,4 +138,4 @@ extension EventView {
     }
 }
 
-private func hex(_ bytes: [UInt8]) -> String { bytes.map { String(format: "%02x", $0) }.joined() }
+private func hex(_ bytes: [UInt8]) -> String { Digest.hex(bytes) }

@@ -15,18 +15,28 @@ public struct ReferencePackage: Sendable, Hashable, Codable {
     public var laplaceEpsilon: Double?
     /// The factor the rows were scaled by before the statistics were taken (the model's input space).
     public var featureScale: Float
+    /// The features' names, from the reference CSV's header (`p0`…`p63`), so drift names them as the data does;
+    /// nil in packages made before names were kept (features are then shown as `f<index>`).
+    public var featureNames: [String]?
 
     public init(
         statistics: ReferenceStatistics,
         thresholds: DriftThresholds = DriftThresholds(),
         laplaceEpsilon: Double? = nil,
-        featureScale: Float = 1
+        featureScale: Float = 1,
+        featureNames: [String]? = nil
     ) {
         self.format = Self.currentFormat
         self.statistics = statistics
         self.thresholds = thresholds
         self.laplaceEpsilon = laplaceEpsilon
         self.featureScale = featureScale
+        self.featureNames = featureNames
+    }
+
+    /// How the feature at `index` is named for people: its name from the reference data, else `f<index>`.
+    public func featureName(_ index: Int) -> String {
+        featureNames.flatMap { index < $0.count ? $0[index] : nil } ?? "f\(index)"
     }
 
     public func encoded() throws(ObserveError) -> [UInt8] {
@@ -71,6 +81,10 @@ public struct ReferencePackage: Sendable, Hashable, Codable {
         guard package.thresholds.psi > 0, package.thresholds.jensenShannon > 0,
             (package.laplaceEpsilon ?? 1) > 0, package.featureScale.isFinite
         else { throw .malformed("thresholds and epsilon must be positive") }
+        if let names = package.featureNames {
+            guard names.count == statistics.features.count, names.allSatisfy({ (1...64).contains($0.utf8.count) })
+            else { throw .malformed("featureNames must name each feature in 1-64 bytes") }
+        }
         self = package
     }
 }

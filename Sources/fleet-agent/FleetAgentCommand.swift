@@ -2,6 +2,7 @@ import ArgumentParser
 import FleetAgent
 import FleetClient
 import FleetCommandLine
+import FleetWire
 import Logging
 import ServiceLifecycle
 
@@ -10,6 +11,7 @@ struct FleetAgentCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fleet-agent",
         abstract: "The TinyFleet agent for an edge box: enrols once, then stays in sync with the coordinator.",
+        version: TinyFleetVersion.current,
         subcommands: [Run.self, Status.self, Consent.self, Infer.self, Samples.self, Drift.self, Train.self],
         defaultSubcommand: Run.self
     )
@@ -131,7 +133,8 @@ struct Run: AsyncParsableCommand {
         do {
             try await group.run()
         } catch let error as AgentError {
-            throw ValidationError(error.description)
+            // A runtime failure (token used, device removed, …), not a usage error: exit 1, no usage text.
+            throw CommandFailure(error.description)
         }
     }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import FleetAgent
+import FleetCommandLine
 import FleetStore
 import FleetTrust
 import Foundation
@@ -155,6 +156,9 @@ struct Infer: AsyncParsableCommand {
         var confidences: [Float]
         var observed: Bool
         var via: String
+        /// With a `label` column: the share of labelled rows predicted right, and how many rows had a label.
+        var accuracy: Double? = nil
+        var labelledRows: Int? = nil
     }
 
     func run() async throws {
@@ -172,7 +176,7 @@ struct Infer: AsyncParsableCommand {
         for chunk in stride(from: 0, to: rows.count, by: 500).map({ Array(rows[$0..<min($0 + 500, rows.count)]) }) {
             let (response, via) = try await send(LocalRequest(op: "infer", model: options.model, rows: chunk), options)
             guard response.ok else {
-                throw ValidationError("infer refused: \(response.message ?? response.error ?? "?")")
+                throw CommandFailure("infer refused: \(response.message ?? response.error ?? "?")")
             }
             view.model = response.model ?? ""
             view.version = response.version ?? 0
@@ -181,14 +185,28 @@ struct Infer: AsyncParsableCommand {
             view.observed = view.observed && response.observed == true
             view.via = via
         }
+        let labelled = zip(view.predictions, table.labels ?? []).compactMap { prediction, label in
+            label.map { $0 == prediction }
+        }
+        if !labelled.isEmpty {
+            view.labelledRows = labelled.count
+            view.accuracy = Double(labelled.filter { $0 }.count) / Double(labelled.count)
+        }
         if options.json {
             print(try jsonText(view))
         } else {
+            let labels = table.labels
+            print("ROW\tPREDICTION\tCONFIDENCE" + (labels == nil ? "" : "\tLABEL"))
             for (index, prediction) in view.predictions.enumerated() {
-                print("\(index)\t\(prediction)\t\(String(format: "%.3f", view.confidences[index]))")
+                let label = labels.map { "\t" + ($0[index].map(String.init) ?? "-") } ?? ""
+                print("\(index)\t\(prediction)\t\(String(format: "%.3f", view.confidences[index]))\(label)")
             }
+            let accuracy =
+                view.accuracy.map {
+                    "; accuracy \(String(format: "%.3f", $0)) on \(view.labelledRows ?? 0) labelled row(s)"
+                } ?? ""
             print(
-                "\(view.rows) row(s) through \(view.model) v\(view.version) (\(view.via)); drift summary: "
+                "\(view.rows) row(s) through \(view.model) v\(view.version) (\(view.via))\(accuracy); drift summary: "
                     + (view.observed
                         ? "recorded" : "not recorded (no drift-stats consent or no reference statistics yet)")
             )
@@ -224,7 +242,7 @@ struct Samples: AsyncParsableCommand {
                 )
                 let (response, _) = try await send(request, options)
                 guard response.ok else {
-                    throw ValidationError("samples refused (\(response.error ?? "?")): \(response.message ?? "")")
+                    throw CommandFailure("samples refused (\(response.error ?? "?")): \(response.message ?? "")")
                 }
                 queued += response.queued ?? 0
                 queueSize = response.queueSize ?? queueSize
@@ -254,11 +272,7 @@ struct Samples: AsyncParsableCommand {
         }
 
         func run() async throws {
-            let path = dataDir + "/agent.sqlite"
-            guard FileManager.default.fileExists(atPath: path) else {
-                throw ValidationError("no agent state in \(dataDir)")
-            }
-            let store = try AgentStore.openReadOnly(path: path)
+            let store = try AgentStore.openReadOnly(path: try agentDatabase(dataDir))
             let state = AgentStateStore(store: store)
             let counts = try await store.sampleQueueCounts()
             var consent = "not granted"
@@ -298,7 +312,7 @@ struct Drift: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let store = try AgentStore.openReadOnly(path: dataDir + "/agent.sqlite")
+        let store = try AgentStore.openReadOnly(path: try agentDatabase(dataDir))
         let status = try await store.driftStatus()
         let view = View(
             references: status.references,
@@ -329,27 +343,29 @@ struct RowTable {
     static func read(_ path: String) throws -> RowTable {
         guard let data = FileManager.default.contents(atPath: path), data.count <= maximumBytes,
             let text = String(data: data, encoding: .utf8)
-        else { throw ValidationError("cannot read \(path) as UTF-8 CSV (at most 256 MiB)") }
+        else { throw CommandFailure("cannot read \(path) as UTF-8 CSV (at most 256 MiB)") }
         var lines = text.split(whereSeparator: \.isNewline).map(String.init)
-        guard !lines.isEmpty else { throw ValidationError("\(path) is empty") }
+        guard !lines.isEmpty else { throw CommandFailure("\(path) is empty") }
         let header = lines.removeFirst().split(separator: ",", omittingEmptySubsequences: false).map {
             $0.trimmingCharacters(in: .whitespaces)
         }
         let labelIndex = header.firstIndex(of: "label")
         let featureCount = labelIndex ?? header.count
-        guard featureCount > 0 else { throw ValidationError("\(path) has no feature columns before `label`") }
+        guard featureCount > 0 else { throw CommandFailure("\(path) has no feature columns before `label`") }
         var rows: [[Float]] = []
         var labels: [Int?] = []
         for (number, line) in lines.enumerated() where !line.allSatisfy(\.isWhitespace) {
             let fields = line.split(separator: ",", omittingEmptySubsequences: false)
             guard fields.count >= featureCount else {
-                throw ValidationError("line \(number + 2): \(fields.count) fields, expected at least \(featureCount)")
+                throw CommandFailure(
+                    "\(path) line \(number + 2): \(fields.count) fields, expected at least \(featureCount)"
+                )
             }
             var row: [Float] = []
             row.reserveCapacity(featureCount)
             for field in fields[0..<featureCount] {
                 guard let value = Float(field.trimmingCharacters(in: .whitespaces)), value.isFinite else {
-                    throw ValidationError("line \(number + 2): \"\(field)\" is not a number")
+                    throw CommandFailure("\(path) line \(number + 2): \"\(field)\" is not a number")
                 }
                 row.append(value)
             }
@@ -397,10 +413,21 @@ func send(_ request: LocalRequest, _ options: RowFileOptions) async throws -> (L
 
 /// The consent book of the device whose state is in `dataDirectory`.
 func ownerBook(_ dataDirectory: String) async throws -> AgentConsentBook {
-    let path = dataDirectory + "/agent.sqlite"
-    let store = try AgentStore(path: path)
+    let store = try AgentStore(path: try agentDatabase(dataDirectory))
     let identity = try await AgentStateStore(store: store).loadOrCreateIdentity()
     return AgentConsentBook(store: store, identity: identity)
+}
+
+/// The agent's database in `dataDirectory`; a directory without one is named, with what it should be (never
+/// created here: a mistyped --data-dir must not get a new identity).
+func agentDatabase(_ dataDirectory: String) throws -> String {
+    let path = dataDirectory + "/agent.sqlite"
+    guard FileManager.default.fileExists(atPath: path) else {
+        throw CommandFailure(
+            "no agent state in \(dataDirectory): --data-dir is the directory fleet-agent runs with (start it there first)"
+        )
+    }
+    return path
 }
 
 func parseUntil(_ text: String) throws -> Date {
@@ -413,8 +440,4 @@ func parseUntil(_ text: String) throws -> Date {
     return start.addingTimeInterval(86_400 - 0.001)
 }
 
-func jsonText(_ value: some Encodable) throws -> String {
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-    return String(decoding: try encoder.encode(value), as: UTF8.self)
-}
+func jsonText(_ value: some Encodable) throws -> String { try JSONOutput.string(value) }

@@ -1,8 +1,14 @@
 import ArgumentParser
 import FleetCommandLine
 import FleetCoordinator
+import FleetWire
 import Logging
+import NIOCore
 import ServiceLifecycle
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 @main
 struct FleetCoordinatorCommand: AsyncParsableCommand {
@@ -13,7 +19,8 @@ struct FleetCoordinatorCommand: AsyncParsableCommand {
             The data directory (created on first start) holds coordinator.sqlite, admin.key (the fleetctl \
             credential, mode 0600) and coordinator.json (the address fleetctl --data-dir connects to).
             Stops gracefully on SIGTERM or SIGINT.
-            """
+            """,
+        version: TinyFleetVersion.current
     )
 
     @Option(help: "Directory for the SQLite state and keys.")
@@ -107,7 +114,26 @@ struct FleetCoordinatorCommand: AsyncParsableCommand {
                 logger: logger
             )
         )
-        try await group.run()
+        do {
+            try await group.run()
+        } catch let error as IOError where [EADDRINUSE, EADDRNOTAVAIL, EACCES].contains(error.errnoCode) {
+            throw CommandFailure(Self.cannotListen(on: listen, error))
+        }
+    }
+
+    /// What a failed bind means for the operator: which address, why, and what to do.
+    static func cannotListen(on address: String, _ error: IOError) -> String {
+        switch error.errnoCode {
+        case EADDRINUSE:
+            return "cannot listen on \(address): address already in use (another fleet-coordinator, or another "
+                + "program, holds the port): stop it, or choose another port with --listen HOST:PORT"
+        case EADDRNOTAVAIL:
+            return "cannot listen on \(address): no network interface of this machine has that address; "
+                + "use one of its addresses, or 0.0.0.0:PORT for all"
+        default:
+            return "cannot listen on \(address): permission denied (ports below 1024 need privileges); "
+                + "choose a port above 1023 with --listen HOST:PORT"
+        }
     }
 }
 

@@ -2,6 +2,7 @@ import ArgumentParser
 import FleetClient
 import FleetCommandLine
 import FleetControl
+import FleetWire
 import Foundation
 
 @main
@@ -14,12 +15,24 @@ struct FleetCtl: AsyncParsableCommand {
             there, and inspection commands read the SQLite state directly (also while the coordinator is down). \
             Elsewhere: --coordinator HOST:PORT --admin-key FILE [--ca-file PEM].
             """,
+        version: TinyFleetVersion.current,
         subcommands: [
             Demo.self, Token.self, Devices.self, Device.self, Events.self, Models.self, Model.self, Transfers.self,
             Round.self, Rounds.self,
             Delta.self, Consent.self, Samples.self, Drift.self,
         ]
     )
+
+    /// Shared options may precede the command (`fleetctl --data-dir D devices`); see ``ArgumentOrder``.
+    static func main() async {
+        let arguments: [String]
+        do {
+            arguments = try ArgumentOrder.arrange(Array(CommandLine.arguments.dropFirst()), root: Self.self)
+        } catch {
+            exit(withError: error)
+        }
+        await main(arguments)
+    }
 }
 
 /// Where the coordinator is; shared by every command.
@@ -68,6 +81,11 @@ func emit<T: Encodable>(_ value: T, json: Bool, human: (T) -> String) throws {
     print(json ? try Output.json(value) : human(value))
 }
 
+/// A line for people on stderr (stdout stays what scripts parse).
+func warn(_ line: String) {
+    FileHandle.standardError.write(Data((line + "\n").utf8))
+}
+
 extension FleetCtl {
     struct Demo: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -92,8 +110,46 @@ extension FleetCtl {
     struct Token: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Manage enrolment tokens.",
-            subcommands: [Create.self]
+            subcommands: [Create.self, List.self, Revoke.self]
         )
+
+        struct List: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(
+                abstract: "List enrolment tokens (ids, uses left, expiry; never the secrets)."
+            )
+            @OptionGroup var target: TargetOptions
+            @OptionGroup var output: OutputOptions
+
+            func run() async throws {
+                try emit(try await target.inspector().tokens(), json: output.json) { tokens in
+                    Table(
+                        headers: ["ID", "STATE", "USES LEFT", "EXPIRES", "CREATED", "LABELS"],
+                        rows: tokens.map {
+                            [
+                                $0.id, $0.state, "\($0.usesLeft)/\($0.uses)", $0.expiresAt ?? "never", $0.createdAt,
+                                $0.labels.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(
+                                    separator: ","
+                                ),
+                            ]
+                        }
+                    ).render()
+                }
+            }
+        }
+
+        struct Revoke: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(
+                abstract: "Revoke an enrolment token: no device can enrol with it any more.",
+                discussion: "Devices already enrolled with it are not affected."
+            )
+            @OptionGroup var target: TargetOptions
+            @Argument(help: "The token's id (t-…, from `fleetctl token list`).") var id: String
+
+            func run() async throws {
+                try await target.inspector().revokeToken(id: id)
+                print("revoked \(id): no device can enrol with it any more")
+            }
+        }
 
         struct Create: AsyncParsableCommand {
             static let configuration = CommandConfiguration(
@@ -139,7 +195,11 @@ extension FleetCtl {
         @OptionGroup var output: OutputOptions
 
         func run() async throws {
-            try emit(try await target.inspector().devices(), json: output.json, human: Output.devicesTable)
+            let (devices, unreachable) = try await target.inspector().deviceList()
+            try emit(devices, json: output.json, human: Output.devicesTable)
+            if let unreachable {
+                warn(Output.staleNotice(asOf: devices.first?.statusAsOf, reason: unreachable))
+            }
         }
     }
 
@@ -156,7 +216,9 @@ extension FleetCtl {
             @Argument(help: "Device id or name.") var id: String
 
             func run() async throws {
-                try emit(try await target.inspector().device(id: id), json: output.json, human: Output.deviceDetail)
+                let device = try await target.inspector().device(id: id)
+                try emit(device, json: output.json, human: Output.deviceDetail)
+                if device.statusAsOf != nil { warn(Output.staleNotice(asOf: device.statusAsOf, reason: nil)) }
             }
         }
 
@@ -188,15 +250,19 @@ extension FleetCtl {
         static let configuration = CommandConfiguration(abstract: "Show the coordinator's event log.")
         @OptionGroup var target: TargetOptions
         @OptionGroup var output: OutputOptions
-        @Option(help: "Only this device's events.") var device: String?
-        @Option(help: "How many of the newest events.") var limit = 100
+        @Option(help: "Only this device's events (id or name).") var device: String?
+        @Option(help: "How many of the newest events (0: all).") var limit = 100
+
+        func validate() throws {
+            guard limit >= 0 else { throw ValidationError("--limit takes a count, or 0 for all events") }
+        }
 
         func run() async throws {
-            try emit(
-                try await target.inspector().events(deviceID: device, limit: limit),
-                json: output.json,
-                human: Output.eventsTable
-            )
+            let page = try await target.inspector().eventLog(device: device, limit: limit)
+            try emit(page.events, json: output.json, human: Output.eventsTable)
+            if page.olderLeftOut {
+                warn("fleetctl: older events left out (the newest \(limit) shown): --limit N shows more, --limit 0 all")
+            }
         }
     }
 }

@@ -120,9 +120,10 @@ extension FleetCtl {
                             [
                                 "v\($0.version)", $0.variant, Output.byteCount(UInt64($0.size)),
                                 $0.accuracy.map { String(format: "%.3f", $0) } ?? "-",
-                                $0.requirements.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(
-                                    separator: ","
-                                ),
+                                $0.requirements.sorted { $0.key < $1.key }.map { Output.setting($0.key, $0.value) }
+                                    .joined(
+                                        separator: ","
+                                    ),
                                 String($0.assignedDevices), String($0.runningDevices), String($0.sha256.prefix(12)),
                             ]
                         }
@@ -141,16 +142,44 @@ extension FleetCtl {
                 """
         )
         @OptionGroup var target: TargetOptions
+        @OptionGroup var output: OutputOptions
         @Argument(help: "Model name.") var name: String
         @Option(help: "The version to hold.") var version: Int
-        @Option(help: "Only this device (default: every device).") var device: String?
+        @Option(help: "Only this device, by id or name (default: every device).") var device: String?
         @Flag(help: "Sign a rollback directive so devices may go below their installed version.") var rollback = false
+        @Option(
+            help: """
+                How long to wait for the online devices concerned to run or refuse the version (0: do not wait); \
+                exits 1 when none runs it and one refused.
+                """
+        )
+        var wait = "15s"
 
         func run() async throws {
-            try await target.inspector().pin(model: name, version: version, deviceID: device, rollback: rollback)
-            print(
-                "pinned \(name) to v\(version) for \(device ?? "every device")\(rollback ? " (rollback directive)" : "")"
+            let outcome = try await target.inspector().pinAndWatch(
+                model: name,
+                version: version,
+                device: device,
+                rollback: rollback,
+                wait: wait == "0" ? .zero : try CommandLineValues.duration(wait)
             )
+            try emit(outcome, json: output.json) { outcome in
+                let what = "pinned \(name) to v\(version) for \(device ?? "every device")"
+                return
+                    ([what + (rollback ? " (rollback directive)" : "")]
+                    + outcome.devices.map {
+                        "  \($0.name) (\($0.device)): \($0.outcome)" + ($0.detail.map { ": \($0)" } ?? "")
+                    })
+                    .joined(separator: "\n")
+            }
+            if outcome.nobodyAccepted {
+                throw CommandFailure(
+                    "no device runs \(name) v\(version) after the pin: "
+                        + (rollback
+                            ? "see the reasons above"
+                            : "agents refuse a version below the one they run; add --rollback to sign a rollback directive")
+                )
+            }
         }
     }
 
@@ -158,10 +187,13 @@ extension FleetCtl {
         static let configuration = CommandConfiguration(abstract: "Let a device follow the newest version again.")
         @OptionGroup var target: TargetOptions
         @Argument(help: "Model name.") var name: String
-        @Option(help: "Only this device (default: the fleet-wide pin).") var device: String?
+        @Option(help: "Only this device, by id or name (default: the fleet-wide pin).") var device: String?
 
         func run() async throws {
-            try await target.inspector().pin(model: name, version: 0, deviceID: device, rollback: false)
+            let inspector = try target.inspector()
+            var deviceID: String?
+            if let device { deviceID = try await inspector.resolveDevice(device).id }
+            try await inspector.pin(model: name, version: 0, deviceID: deviceID, rollback: false)
             print("unpinned \(name) for \(device ?? "every device")")
         }
     }
@@ -170,11 +202,14 @@ extension FleetCtl {
         static let configuration = CommandConfiguration(abstract: "What each model delivery cost on the wire.")
         @OptionGroup var target: TargetOptions
         @OptionGroup var output: OutputOptions
-        @Option(help: "Only this device.") var device: String?
+        @Option(help: "Only this device (id or name).") var device: String?
         @Option(help: "Only this model.") var model: String?
 
         func run() async throws {
-            let records = try await target.inspector().transfers(deviceID: device, model: model)
+            let inspector = try target.inspector()
+            var deviceID: String?
+            if let device { deviceID = try await inspector.resolveDevice(device).id }
+            let records = try await inspector.transfers(deviceID: deviceID, model: model)
             try emit(records, json: output.json) { records in
                 Table(
                     headers: [

@@ -10,7 +10,7 @@ final class Fleet: @unchecked Sendable {
     var agents: [String: FleetProcess] = [:]
     var port = 0
     let heartbeat = "300ms"
-    let offlineTimeout = "1500ms"
+    var offlineTimeout = "1500ms"
     var extraCoordinatorArguments: [String] = []
 
     init(_ name: String) throws {

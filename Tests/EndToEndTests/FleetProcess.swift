@@ -114,3 +114,22 @@ func eventually(
     }
     return try await condition()
 }
+
+/// Runs a shell script of the repository to completion; returns its status and its stdout and stderr together.
+func runScript(
+    _ script: String,
+    _ arguments: [String] = [],
+    environment: [String: String]? = nil
+) throws -> (status: Int32, output: String) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/bin/sh")
+    process.arguments = [script] + arguments
+    if let environment { process.environment = environment }
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    process.standardError = pipe
+    try process.run()
+    let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    process.waitUntilExit()
+    return (process.terminationStatus, output)
+}

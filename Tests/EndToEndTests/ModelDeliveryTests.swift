@@ -156,10 +156,15 @@ extension EndToEnd {
 
             // A replayed older manifest: pinning small-1 to v1 re-sends the v1 release manifest; the agent refuses it.
             let smallOne = try #require(devices.first { $0.name == "small-1" }?.id)
-            _ = try fleet.fleetctl([
-                "model", "pin", "digits-mlp", "--version", "1", "--device", smallOne, "--data-dir",
-                fleet.coordinatorDirectory,
-            ])
+            // fleetctl waits for the answer and exits 1: the only device concerned refused the pin.
+            let pinned = try runCommand(
+                "fleetctl",
+                [
+                    "model", "pin", "digits-mlp", "--version", "1", "--device", smallOne, "--data-dir",
+                    fleet.coordinatorDirectory,
+                ]
+            )
+            #expect(pinned.status == 1 && pinned.stdout.contains("refused"), "\(pinned)")
             #expect(
                 try await eventually(timeout: .seconds(20)) {
                     try fleet.events().contains {

@@ -1,8 +1,5 @@
-import Crypto
 import Foundation
-import SwiftASN1
 import Testing
-import X509
 
 /// The device link over TLS 1.3 with a certificate made by the test: the agent verifies it against the
 /// certificate file (pinning it), and fleetctl finds it through the coordinator's data directory.
@@ -32,37 +29,6 @@ extension EndToEnd {
             await untrusting.terminate()
             #expect(untrusting.log.contains("TLS") || untrusting.log.lowercased().contains("certificate"))
             await fleet.stopAll()
-        }
-
-        private func makeSelfSignedCertificate(
-            in directory: String,
-            name: String = "coordinator"
-        ) throws -> (String, String) {
-            let key = P256.Signing.PrivateKey()
-            let subject = try DistinguishedName { CommonName("tinyfleet-test-\(name)") }
-            let now = Date()
-            let certificate = try Certificate(
-                version: .v3,
-                serialNumber: Certificate.SerialNumber(),
-                publicKey: .init(key.publicKey),
-                notValidBefore: now.addingTimeInterval(-60),
-                notValidAfter: now.addingTimeInterval(3600),
-                issuer: subject,
-                subject: subject,
-                signatureAlgorithm: .ecdsaWithSHA256,
-                extensions: try Certificate.Extensions {
-                    Critical(BasicConstraints.isCertificateAuthority(maxPathLength: nil))
-                    SubjectAlternativeNames([
-                        .ipAddress(ASN1OctetString(contentBytes: [127, 0, 0, 1])), .dnsName("localhost"),
-                    ])
-                },
-                issuerPrivateKey: .init(key)
-            )
-            let certificatePath = directory + "/\(name).pem"
-            let keyPath = directory + "/\(name)-key.pem"
-            try certificate.serializeAsPEM().pemString.write(toFile: certificatePath, atomically: true, encoding: .utf8)
-            try key.pemRepresentation.write(toFile: keyPath, atomically: true, encoding: .utf8)
-            return (certificatePath, keyPath)
         }
 
         private func otherCertificate(in directory: String) throws -> String {

@@ -40,6 +40,8 @@ enum SampleMessages {
         "error": .error(ErrorMessage(requestID: 7, code: .tokenUsed, message: "token already used")),
         "heartbeat": .heartbeat,
         "heartbeatAck": .heartbeatAck,
+        "goodbye": .goodbye,
+        "revokeToken": .revokeToken(RevokeToken(requestID: 4, tokenID: "t-0a1b2c3d")),
         "stateReport": .stateReport(
             StateReport(
                 requestID: 1,

@@ -1,4 +1,5 @@
 import FleetClient
+import FleetWire
 import Foundation
 
 /// Everything `fleet-agent` needs to run. Built by the executable from its flags.
@@ -30,7 +31,7 @@ public struct AgentConfiguration: Sendable {
     /// Who may use the local socket (checked with SO_PEERCRED); empty: the agent's own user only.
     public var localAccess = LocalAccessPolicy()
 
-    public static let version = "0.1.0"
+    public static let version = TinyFleetVersion.current
 
     public init(
         dataDirectory: String,

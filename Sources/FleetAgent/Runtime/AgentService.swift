@@ -23,6 +23,7 @@ public struct AgentService: Service {
     }
 
     public func run() async throws {
+        var configuration = self.configuration
         // Private (0700) before anything is written in it; an existing wider directory is tightened.
         if let wider = try PrivateFiles.prepareDirectory(configuration.dataDirectory) {
             logger.notice(
@@ -31,6 +32,9 @@ public struct AgentService: Service {
             )
         }
         let state = AgentStateStore(store: try AgentStore(path: configuration.databasePath))
+        configuration.capabilityOverrides = try await state.capabilityOverrides(
+            merging: configuration.capabilityOverrides
+        )
         // Finish or undo an install that a crash interrupted, before anything reads the models.
         for report in try ModelInstaller.agent(dataDirectory: configuration.dataDirectory)
             .recover()
@@ -79,7 +83,13 @@ public struct AgentService: Service {
                 action = machine.handle(Task.isShuttingDownGracefully || Task.isCancelled ? .shutdown : event)
             case .wait(let attempt):
                 let delay = configuration.backoff.delay(attempt: attempt, unit: Double.random(in: 0...1))
-                logger.info("reconnecting", metadata: ["in": "\(delay)", "attempt": "\(attempt)"])
+                RetryLog.log(
+                    logger,
+                    attempt: attempt,
+                    reason: session.lastFailure.take(),
+                    delay: delay,
+                    address: address
+                )
                 do {
                     try await Task.sleep(for: delay)
                     action = machine.handle(Task.isShuttingDownGracefully ? .shutdown : .retryTimerFired)

@@ -20,6 +20,8 @@ struct AgentSession: Sendable {
     let logger: Logger
     /// Features that take part in every session (federated training, observability).
     var features: [any AgentFeature] = []
+    /// Why the last session ended, for the service's retry log.
+    let lastFailure = LastFailure()
 
     /// Runs one session; returns the event that ended it.
     func connectAndServe(_ machine: inout AgentStateMachine) async -> AgentStateMachine.Event {
@@ -39,10 +41,10 @@ struct AgentSession: Sendable {
                 )
                 return .refused(refusal.code)
             }
-            logger.info("connection ended", metadata: ["reason": "\(error)"])
+            lastFailure.set("\(error)")
             return .connectionFailed
         } catch {
-            logger.info("connection failed", metadata: ["reason": "\(error)"])
+            lastFailure.set("\(error)")
             return .connectionFailed
         }
     }
@@ -77,7 +79,13 @@ struct AgentSession: Sendable {
         default:
             return .connectionFailed
         }
-        try await runSession(&connection, accept: accept, machine)
+        // A clean stop says goodbye, so the coordinator marks the device offline at once (SPEC 5.11a).
+        let sendImmediately = connection.sendImmediately
+        try await withGracefulShutdownHandler {
+            try await runSession(&connection, accept: accept, machine)
+        } onGracefulShutdown: {
+            sendImmediately(.goodbye)
+        }
         return .disconnected
     }
 
@@ -260,6 +268,19 @@ final class MachineBox: Sendable {
 
     func handle(_ event: AgentStateMachine.Event) -> AgentStateMachine.Action {
         machine.withLock { $0.handle(event) }
+    }
+}
+
+/// Why the last connection failed or ended, kept by the session for the service's retry log.
+final class LastFailure: Sendable {
+    private let reason = Mutex<String?>(nil)
+    func set(_ text: String) { reason.withLock { $0 = text } }
+    /// The reason, once: the next failure sets a new one.
+    func take() -> String? {
+        reason.withLock { value in
+            defer { value = nil }
+            return value
+        }
     }
 }
 

@@ -18,6 +18,7 @@ public struct AgentStateStore: Sendable {
         static let formatVersion = "state.version"
         static let releaseKey = "coordinator.release-key"
         static let desired = "desired.state"
+        static let capabilityOverrides = "capabilities.overrides"
     }
 
     /// The state layout version, as Mender's `kStateDataVersion`.
@@ -60,6 +61,23 @@ public struct AgentStateStore: Sendable {
     public func labels() async throws -> [String: String] {
         guard let bytes = try await store.value(forKey: Key.labels) else { return [:] }
         return (try? JSONDecoder().decode([String: String].self, from: Data(bytes))) ?? [:]
+    }
+
+    /// The `--capability` overrides in force, kept across restarts as labels are: the saved ones, updated with
+    /// `given` (a key given with an empty value drops its override), saved again when they changed.
+    public func capabilityOverrides(merging given: [String: String]) async throws -> [String: String] {
+        var overrides: [String: String] = [:]
+        if let bytes = try await store.value(forKey: Key.capabilityOverrides) {
+            overrides = (try? JSONDecoder().decode([String: String].self, from: Data(bytes))) ?? [:]
+        }
+        let saved = overrides
+        for (key, value) in given { overrides[key] = value.isEmpty ? nil : value }
+        if overrides != saved {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = .sortedKeys
+            try await store.setValue(Array(try encoder.encode(overrides)), forKey: Key.capabilityOverrides)
+        }
+        return overrides
     }
 
     /// The coordinator's release key, pinned the first time the coordinator names it.

@@ -20,6 +20,15 @@ struct AdminRequests: Sendable {
         do {
             switch message {
             case .createToken(let request): return .tokenCreated(try await createToken(request))
+            case .revokeToken(let request):
+                guard try await store.revokeToken(id: request.tokenID, at: Date()) else {
+                    throw ErrorMessage(
+                        requestID: request.requestID,
+                        code: .notFound,
+                        message: "no token \(request.tokenID): `fleetctl token list` lists them"
+                    )
+                }
+                return .ack(Ack(requestID: request.requestID))
             case .listDevices(let request): return .deviceList(try await listDevices(request, frameBudget: frameBudget))
             case .listEvents(let request): return .eventList(try await listEvents(request))
             case .removeDevice(let request): return .deviceRemoved(try await removeDevice(request))

@@ -294,7 +294,11 @@ struct ObservabilityService: DeviceMessageHandler, AdminMessageHandler {
         }
         if let fleet = assessment.fleet { scopes.append(("fleet", nil, fleet)) }
         for (scope, deviceID, drift) in scopes {
-            let worst = drift.report.worstFeature.map { "f\($0.index) PSI \(Self.format($0.psi))" } ?? "-"
+            let worst =
+                drift.report.worstFeature.map {
+                    "\(assessment.package.featureName($0.index)) PSI \(Self.format($0.psi))"
+                }
+                ?? "-"
             let changed = try await store.updateDriftAlert(
                 scope: scope,
                 model: model,

@@ -60,6 +60,20 @@ final class PresenceTracker: Sendable {
         }
     }
 
+    /// The device said `goodbye` on one of its connections: it is offline at once, unless another connection of
+    /// it is still open (a reconnect that overtook the old connection's goodbye).
+    func leftGracefully(_ deviceID: String, at now: Date) {
+        state.withLock { state in
+            guard (state.connections[deviceID] ?? 0) <= 1, state.lastSeen.removeValue(forKey: deviceID) != nil else {
+                return
+            }
+            state.dirty.remove(deviceID)
+            state.changes.append(
+                StatusChange(deviceID: deviceID, online: false, at: now, detail: "goodbye: the agent stopped")
+            )
+        }
+    }
+
     /// Marks offline every device silent for longer than the timeout.
     func sweep(now: Date) {
         state.withLock { state in

@@ -130,6 +130,9 @@ final class ConnectionHandler: ChannelInboundHandler {
         case .heartbeat(let deviceID):
             context.presence.touch(deviceID, at: Date())
             channelContext.writeAndFlush(wrapOutboundOut(Self.heartbeatAck), promise: nil)
+        case .goodbye(let deviceID):
+            context.presence.leftGracefully(deviceID, at: Date())
+            channelContext.close(promise: nil)
         case .storeState(let deviceID, let report):
             context.presence.touch(deviceID, at: Date())
             let store = context.store

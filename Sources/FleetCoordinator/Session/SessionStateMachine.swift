@@ -31,6 +31,8 @@ struct SessionStateMachine {
         case verifyAdmin(AdminAuthenticate, nonce: [UInt8])
         /// Record that the device is alive, and acknowledge.
         case heartbeat(deviceID: String)
+        /// The device is stopping: mark it offline now and close the connection, without an answer.
+        case goodbye(deviceID: String)
         /// Store the reported state, then acknowledge.
         case storeState(deviceID: String, StateReport)
         /// Stream a model payload to the device in chunks that fit `frameBudget`.
@@ -121,6 +123,9 @@ struct SessionStateMachine {
             return .verifyAdmin(admin, nonce: nonce)
         case (.device(let id), .heartbeat):
             return .heartbeat(deviceID: id)
+        case (.device(let id), .goodbye):
+            // The state stays `device` until the handler's close, so the connection's clean-up still knows the device.
+            return .goodbye(deviceID: id)
         case (.device(let id), .stateReport(let report)):
             return .storeState(deviceID: id, report)
         case (.device(let id), .fetchModel(let request)):
@@ -130,7 +135,8 @@ struct SessionStateMachine {
         case (.device(let id), .trainUpdate), (.device(let id), .consentUpdate), (.device(let id), .sampleBatch),
             (.device(let id), .driftReport), (.device(let id), .modelKeyRequest):
             return .deviceRequest(deviceID: id, message)
-        case (.admin, .createToken), (.admin, .listDevices), (.admin, .listEvents), (.admin, .uploadBegin),
+        case (.admin, .createToken), (.admin, .revokeToken), (.admin, .listDevices), (.admin, .listEvents),
+            (.admin, .uploadBegin),
             (.admin, .uploadChunk), (.admin, .uploadCommit), (.admin, .pinModel), (.admin, .startRound),
             (.admin, .initModel), (.admin, .referenceStatistics), (.admin, .removeDevice):
             return .adminRequest(message, frameBudget: negotiatedFrameLength)

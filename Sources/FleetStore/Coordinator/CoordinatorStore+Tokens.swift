@@ -20,6 +20,17 @@ extension CoordinatorStore {
         }
     }
 
+    /// Revokes a token: no uses left from now on (devices already enrolled with it keep working), and a
+    /// `token_revoked` event. Returns false when no token has this id.
+    public func revokeToken(id: String, at now: Date) async throws -> Bool {
+        try await write { db in
+            guard try TokenRow.filter(TokenRow.Columns.id == id).fetchCount(db) > 0 else { return false }
+            try db.execute(sql: #"UPDATE "enrolmentToken" SET "usesLeft" = 0 WHERE "id" = ?"#, arguments: [id])
+            _ = try EventRow.append(NewEvent(at: now, deviceID: nil, kind: "token_revoked", detail: id), in: db)
+            return true
+        }
+    }
+
     /// All enrolment tokens, oldest first.
     public func tokens() async throws -> [EnrolmentTokenRecord] {
         try await read { db in

@@ -34,6 +34,30 @@ public struct CreateToken: WirePayload {
     }
 }
 
+/// Revokes an enrolment token (admin only): no device can enrol with it any more; devices already enrolled with
+/// it are not affected. Answered by ``Ack``, or error 301 (not-found) for an unknown token id.
+public struct RevokeToken: WirePayload {
+    public static let messageType = MessageType.revokeToken
+    public var requestID: UInt64
+    /// The token's id (`t-…`, as `tokenCreated` named it), not its secret.
+    public var tokenID: String
+
+    public init(requestID: UInt64, tokenID: String) {
+        self.requestID = requestID
+        self.tokenID = tokenID
+    }
+
+    public init(reading reader: inout WireReader) throws {
+        requestID = try reader.readVarint("requestID")
+        tokenID = try reader.readLengthPrefixedString("tokenID")
+    }
+
+    public func write(to buffer: inout ByteBuffer) {
+        buffer.writeVarint(requestID)
+        buffer.writeLengthPrefixedString(tokenID)
+    }
+}
+
 /// A new enrolment token. The secret is shown once: the coordinator keeps only its SHA-256.
 public struct TokenCreated: WirePayload {
     public static let messageType = MessageType.tokenCreated

@@ -12,7 +12,7 @@ extension Message: Codable {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode("\(type)", forKey: .type)
         switch self {
-        case .heartbeat, .heartbeatAck: try container.encode(Empty(), forKey: .fields)
+        case .heartbeat, .heartbeatAck, .goodbye: try container.encode(Empty(), forKey: .fields)
         default: try payload.encode(to: container.superEncoder(forKey: .fields))
         }
     }
@@ -42,12 +42,14 @@ extension Message: Codable {
         case .heartbeatAck: self = .heartbeatAck
         case .stateReport: self = .stateReport(try fields(StateReport.self))
         case .ack: self = .ack(try fields(Ack.self))
+        case .goodbye: self = .goodbye
         case .createToken: self = .createToken(try fields(CreateToken.self))
         case .tokenCreated: self = .tokenCreated(try fields(TokenCreated.self))
         case .listDevices: self = .listDevices(try fields(ListDevices.self))
         case .deviceList: self = .deviceList(try fields(DeviceList.self))
         case .listEvents: self = .listEvents(try fields(ListEvents.self))
         case .eventList: self = .eventList(try fields(EventList.self))
+        case .revokeToken: self = .revokeToken(try fields(RevokeToken.self))
         case .removeDevice: self = .removeDevice(try fields(RemoveDevice.self))
         case .deviceRemoved: self = .deviceRemoved(try fields(DeviceRemoved.self))
         case .desiredState: self = .desiredState(try fields(DesiredState.self))

@@ -13,12 +13,14 @@ public enum Message: Hashable, Sendable {
     case heartbeatAck
     case stateReport(StateReport)
     case ack(Ack)
+    case goodbye
     case createToken(CreateToken)
     case tokenCreated(TokenCreated)
     case listDevices(ListDevices)
     case deviceList(DeviceList)
     case listEvents(ListEvents)
     case eventList(EventList)
+    case revokeToken(RevokeToken)
     case removeDevice(RemoveDevice)
     case deviceRemoved(DeviceRemoved)
     case desiredState(DesiredState)
@@ -58,12 +60,14 @@ public enum Message: Hashable, Sendable {
         case .heartbeatAck: HeartbeatAck()
         case .stateReport(let payload): payload
         case .ack(let payload): payload
+        case .goodbye: Goodbye()
         case .createToken(let payload): payload
         case .tokenCreated(let payload): payload
         case .listDevices(let payload): payload
         case .deviceList(let payload): payload
         case .listEvents(let payload): payload
         case .eventList(let payload): payload
+        case .revokeToken(let payload): payload
         case .removeDevice(let payload): payload
         case .deviceRemoved(let payload): payload
         case .desiredState(let payload): payload
@@ -105,6 +109,7 @@ public enum Message: Hashable, Sendable {
         case .deviceList(let m): m.requestID
         case .listEvents(let m): m.requestID
         case .eventList(let m): m.requestID
+        case .revokeToken(let m): m.requestID
         case .removeDevice(let m): m.requestID
         case .deviceRemoved(let m): m.requestID
         case .fetchModel(let m): m.requestID
@@ -155,12 +160,14 @@ public enum Message: Hashable, Sendable {
         case .heartbeatAck: .heartbeatAck
         case .stateReport: .stateReport(try StateReport(reading: &reader))
         case .ack: .ack(try Ack(reading: &reader))
+        case .goodbye: .goodbye
         case .createToken: .createToken(try CreateToken(reading: &reader))
         case .tokenCreated: .tokenCreated(try TokenCreated(reading: &reader))
         case .listDevices: .listDevices(try ListDevices(reading: &reader))
         case .deviceList: .deviceList(try DeviceList(reading: &reader))
         case .listEvents: .listEvents(try ListEvents(reading: &reader))
         case .eventList: .eventList(try EventList(reading: &reader))
+        case .revokeToken: .revokeToken(try RevokeToken(reading: &reader))
         case .removeDevice: .removeDevice(try RemoveDevice(reading: &reader))
         case .deviceRemoved: .deviceRemoved(try DeviceRemoved(reading: &reader))
         case .desiredState: .desiredState(try DesiredState(reading: &reader))

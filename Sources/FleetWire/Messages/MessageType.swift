@@ -13,6 +13,7 @@ public enum MessageType: UInt8, CaseIterable, Sendable, Codable {
     case heartbeatAck = 0x11
     case stateReport = 0x12
     case ack = 0x13
+    case goodbye = 0x14
     // Administration
     case createToken = 0x20
     case tokenCreated = 0x21
@@ -20,6 +21,7 @@ public enum MessageType: UInt8, CaseIterable, Sendable, Codable {
     case deviceList = 0x23
     case listEvents = 0x24
     case eventList = 0x25
+    case revokeToken = 0x26
     case removeDevice = 0x2A
     case deviceRemoved = 0x2B
     // Model delivery

@@ -42,6 +42,15 @@ public struct HeartbeatAck: WirePayload {
     public func write(to buffer: inout ByteBuffer) {}
 }
 
+/// A device's last message before it closes the connection on a clean stop (the agent shutting down): the
+/// coordinator marks it offline at once instead of after the heartbeat timeout. Empty; no answer.
+public struct Goodbye: WirePayload {
+    public static let messageType = MessageType.goodbye
+    public init() {}
+    public init(reading reader: inout WireReader) throws {}
+    public func write(to buffer: inout ByteBuffer) {}
+}
+
 /// A model installed on a device.
 public struct InstalledModel: Hashable, Sendable, Codable {
     public var name: String

@@ -30,6 +30,7 @@ struct ModelSyncHarness {
             dataDirectory: directory,
             deviceID: deviceID,
             releaseKey: key.publicKey,
+            keyring: ModelKeyring(offlineLease: .seconds(60)),
             reports: ModelReportOutbox(store: store),
             logger: Logger(label: "model-sync-test")
         )

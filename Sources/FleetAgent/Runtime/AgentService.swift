@@ -88,7 +88,7 @@ public struct AgentService: Service {
                     attempt: attempt,
                     reason: session.lastFailure.take(),
                     delay: delay,
-                    address: address
+                    address: session.address
                 )
                 do {
                     try await Task.sleep(for: delay)

@@ -119,6 +119,10 @@ extension EndToEnd {
             )
 
             // Only 3 usable updates for min-clients 4: the round fails with the reason, --wait ends with status 1.
+            #expect(
+                try await eventually(timeout: .seconds(30)) { try fleet.onlineNames().count == 6 },
+                "all 6 devices online again after training: \(fleet.summary)"
+            )
             let failed = try roundStart(fleet, ["--clients", "6", "--min-clients", "4"])
             #expect(failed.status == 1)
             #expect(failed.rounds.first?.status == "failed" && failed.rounds.first?.publishedVersion == nil)

@@ -5,14 +5,14 @@ import Foundation
 
 /// The held-out rows (`--eval-data`) a model's rounds are evaluated on, checked against the model when they
 /// are given: a file that does not parse, has no rows, or does not fit the model's input and output widths is
-/// refused at `round start`, never discovered after a round. A round whose model scores at chance, or clearly
-/// below its base, is held back (not published) with the reason.
+/// refused at `round start`, never discovered after a round. A round whose model scores at chance, or loses
+/// more than half of its base's gain over chance, is held back (not published) with the reason.
 struct RoundEvaluation {
     let data: Dataset
     /// The accuracy of always answering the most frequent label (at least 1 / the model's classes).
     let chance: Double
 
-    /// A round that loses more than this against its base is held back (the rounds' own noise stays within).
+    /// Accuracy this close to chance counts as chance; no round is held back for losing less than this.
     static let tolerance = 0.05
 
     /// Parses `csv` with the model's input scaling and checks it fits the model.
@@ -44,14 +44,17 @@ struct RoundEvaluation {
     }
 
     /// Why a round scoring `accuracy` must not replace a base scoring `baseAccuracy` (`base` names it), or nil
-    /// when it may be published: at chance (within `tolerance` of it), or more than `tolerance` below the base.
+    /// when it may be published: at chance (within `tolerance` of it), or below the base by more than half of
+    /// the base's gain over chance (and more than `tolerance`): a round that throws away half of what the model
+    /// had learnt, as a poisoned FedAvg round does, while the ordinary dips of early non-IID rounds go through.
     func holdBackReason(accuracy: Double, baseAccuracy: Double, base: String) -> String? {
         let shown = { (value: Double) in String(format: "%.4f", value) }
         if accuracy < chance + Self.tolerance {
             return "test accuracy \(shown(accuracy)) is at chance (\(shown(chance)) on the evaluation rows)"
         }
-        if accuracy < baseAccuracy - Self.tolerance {
-            return "test accuracy \(shown(accuracy)) is below \(base)'s \(shown(baseAccuracy))"
+        if accuracy < baseAccuracy - max(Self.tolerance, (baseAccuracy - chance) / 2) {
+            return "test accuracy \(shown(accuracy)) is below \(base)'s \(shown(baseAccuracy)) by more than half "
+                + "its gain over chance"
         }
         return nil
     }

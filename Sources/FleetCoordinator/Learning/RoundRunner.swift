@@ -27,6 +27,9 @@ actor RoundRunner {
 
     private var job: Task<Void, Never>?
     private var active: RoundCollection?
+    /// Participant rows `receive` is writing: the round closes after them, so that what it records when it
+    /// closes (refusals, capped weights) is not overwritten by a late write of the same row.
+    private var recording = 0
 
     struct Settings: Sendable {
         var request: StartRound
@@ -280,11 +283,13 @@ actor RoundRunner {
         // Collect until every chosen device answered or the deadline passed.
         while ContinuousClock.now < deadline {
             try Task.checkCancellation()
-            if active?.allResponded == true { break }
+            if active?.allResponded == true && recording == 0 { break }
             try await Task.sleep(for: .milliseconds(20))
         }
         guard var round = active else { throw RoundError("the round's updates were lost") }
         active = nil
+        let settle = ContinuousClock.now + .seconds(5)
+        while recording > 0 && ContinuousClock.now < settle { try await Task.sleep(for: .milliseconds(20)) }
         for deviceID in round.selected.subtracting(round.responded) {
             try await store.setParticipant(
                 RoundParticipantRecord(
@@ -446,6 +451,8 @@ actor RoundRunner {
         }
         let verdict = round.take(update, from: deviceID)
         active = round
+        recording += 1
+        defer { recording -= 1 }
         if verdict.status == .refused {
             logger.warning(
                 "update refused",

@@ -43,7 +43,7 @@ struct FedAvgAggregator: UpdateAggregator {
 
     mutating func add(update: ClientUpdate) throws {
         guard !isFinished else { throw AggregationError.finished }
-        try UpdateScreen(scalarCount: scalarCount).check(update)
+        try UpdateScreen(scalarCount: scalarCount).checkValues(update)
         let weight = Float(update.sampleCount) * update.scale
         guard weight.isFinite else { throw AggregationError.nonFiniteUpdate }
         pending.append((update.delta, weight))

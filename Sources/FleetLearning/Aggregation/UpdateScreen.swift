@@ -37,6 +37,18 @@ public struct UpdateScreen: Sendable {
     /// `nonFiniteUpdate` (NaN or ±infinity, in the values or the scale) or `updateTooLarge`.
     @discardableResult
     public func check(_ update: ClientUpdate) throws(AggregationError) -> Double {
+        try checkValues(update)
+        let squares = update.delta.withUnsafeBufferPointer { values in
+            values.baseAddress.map { VectorKernels.sumOfSquares($0, values.count) } ?? 0
+        }
+        // Finite values whose squares overflow a Float lane are far beyond any limit: report them as too large.
+        let norm = squares.squareRoot() * Double(abs(update.scale))
+        guard norm.isFinite, norm <= maximumNorm else { throw .updateTooLarge(norm: norm, limit: maximumNorm) }
+        return norm
+    }
+
+    /// The checks without the norm (one pass, for FedAvg's streaming add): length, sample count, finiteness.
+    public func checkValues(_ update: ClientUpdate) throws(AggregationError) {
         guard update.delta.count == scalarCount else {
             throw .sizeMismatch(expected: scalarCount, actual: update.delta.count)
         }
@@ -45,12 +57,5 @@ public struct UpdateScreen: Sendable {
             values.baseAddress.map { VectorKernels.allFinite($0, values.count) } ?? true
         }
         guard finite, update.scale.isFinite else { throw .nonFiniteUpdate }
-        let squares = update.delta.withUnsafeBufferPointer { values in
-            values.baseAddress.map { VectorKernels.sumOfSquares($0, values.count) } ?? 0
-        }
-        // Finite values whose squares overflow a Float lane are far beyond any limit: report them as too large.
-        let norm = squares.squareRoot() * Double(abs(update.scale))
-        guard norm.isFinite, norm <= maximumNorm else { throw .updateTooLarge(norm: norm, limit: maximumNorm) }
-        return norm
     }
 }

@@ -44,7 +44,10 @@ done
 case "$prefix" in /*) ;; *) fail "--prefix must be an absolute path, got $prefix" ;; esac
 
 programs="fleet-coordinator fleet-agent fleetctl"
+# The man pages are generated from a build of the same configuration (the plugin builds what it lacks).
+man_configuration=debug
 if [ -z "$bin_dir" ]; then
+    man_configuration=release
     echo "Building the release programs (a cold build takes about 10 minutes on 2 cores)..."
     (cd "$root" && swift build -c release --static-swift-stdlib $(for p in $programs; do printf -- '--product %s ' "$p"; done)) ||
         fail "the build failed (see above)"
@@ -56,8 +59,13 @@ done
 
 if [ "$man" = yes ] && [ -z "$man_dir" ]; then
     echo "Generating the man pages (swift package plugin generate-manual)..."
-    if (cd "$root" && swift package plugin generate-manual --configuration release >/dev/null); then
-        man_dir=$(dirname "$(find "$root/.build/plugins" -name fleetctl.1 -print | head -n 1)")
+    if (cd "$root" && swift package plugin generate-manual --configuration "$man_configuration" >/dev/null); then
+        # The plugin writes one directory per program; gather their pages.
+        man_dir=$(mktemp -d)
+        trap 'rm -rf "$man_dir"' EXIT
+        for program in $programs; do
+            cp "$root/.build/plugins/GenerateManual/outputs/$program"/*.1 "$man_dir/"
+        done
     else
         echo "install.sh: the man pages could not be generated; installing the programs without them" >&2
         man=no
@@ -88,4 +96,4 @@ echo "Installed into $target:"
 for program in $programs; do echo "  bin/$program ($("$target/bin/$program" --version))"; done
 echo "  lib/systemd/system/tinyfleet-coordinator.service, tinyfleet-agent.service"
 if [ "$man" = yes ]; then echo "  share/man/man1: $found page(s)"; fi
-echo "Next: README.md, \"A first real fleet\"."
+echo "Next: Examples/first-fleet-tls.sh, then README.md, \"Running it for real\"."

@@ -75,7 +75,7 @@ public struct AgentService: Service {
                 let delay = configuration.backoff.delay(attempt: attempt, unit: Double.random(in: 0...1))
                 logger.info("reconnecting", metadata: ["in": "\(delay)", "attempt": "\(attempt)"])
                 do {
-                    try await Task.sleep(for: delay)
+                    try await cancelWhenGracefulShutdown { try await Task.sleep(for: delay) }
                     action = machine.handle(Task.isShuttingDownGracefully ? .shutdown : .retryTimerFired)
                 } catch {
                     action = machine.handle(.shutdown)

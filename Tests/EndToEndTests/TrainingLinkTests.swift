@@ -2,8 +2,8 @@ import Foundation
 import Testing
 
 /// Training beside the link, with real processes: a trainer plug-in that takes longer than the coordinator's
-/// offline timeout (1.5 s in `Fleet`) leaves its device online and its update counts; a plug-in that outlives
-/// `--trainer-timeout` is killed with everything it started, and the round goes on without it.
+/// offline timeout (3 s here, heartbeats every 300 ms) leaves its device online and its update counts; a plug-in
+/// that outlives `--trainer-timeout` is killed with everything it started, and the round goes on without it.
 extension EndToEnd {
     @Suite(.serialized) struct TrainingLinkTests {
         struct Round: Decodable {
@@ -23,13 +23,15 @@ extension EndToEnd {
         @Test func slowTrainingKeepsTheDeviceOnlineAndATrainerPastItsTimeoutIsKilled() async throws {
             let fleet = try Fleet("training-link")
             defer { fleet.cleanUp() }
+            // Ten missed heartbeats before a device counts as offline: a loaded test machine cannot fake it.
+            fleet.extraCoordinatorArguments = ["--offline-timeout", "3s"]
             try FederatedRoundsTests.splitDigits(into: fleet.root)
             try await fleet.startCoordinator()
             let token = try fleet.createToken(uses: 2)
-            // client-0 trains honestly with the built-in trainer, after sleeping 4 s: longer than the offline timeout.
+            // client-0 trains honestly with the built-in trainer, after sleeping 7 s: over twice the offline timeout.
             let agent = Binaries.path("fleet-agent")
             let slow =
-                "sleep 4 && '\(agent)' train --model-in \"$TINYFLEET_MODEL_IN\" --model-out \"$TINYFLEET_MODEL_OUT\""
+                "sleep 7 && '\(agent)' train --model-in \"$TINYFLEET_MODEL_IN\" --model-out \"$TINYFLEET_MODEL_OUT\""
                 + " --data \"$TINYFLEET_DATA\" --epochs \"$TINYFLEET_EPOCHS\" --seed \"$TINYFLEET_SEED\""
             try fleet.startAgent(
                 "client-0",

@@ -91,7 +91,7 @@ public struct AgentService: Service {
                     address: session.address
                 )
                 do {
-                    try await Task.sleep(for: delay)
+                    try await cancelWhenGracefulShutdown { try await Task.sleep(for: delay) }
                     action = machine.handle(Task.isShuttingDownGracefully ? .shutdown : .retryTimerFired)
                 } catch {
                     action = machine.handle(.shutdown)

@@ -13,6 +13,8 @@ public struct FleetConnection {
     /// Writes a message at once, from outside Swift Concurrency (a graceful-shutdown handler): it goes out
     /// before a close that the caller's cancellation triggers afterwards.
     public let sendImmediately: @Sendable (Message) -> Void
+    /// Closes the connection from another task (a heartbeat watchdog): the owner's pending ``next()`` then ends.
+    public let close: @Sendable () -> Void
     /// The frame limit agreed in the handshake (before it: the pre-handshake limit).
     public internal(set) var maximumFrameLength = Frame.handshakeMaximumLength
 
@@ -55,7 +57,8 @@ public struct FleetConnection {
             var connection = FleetConnection(
                 inbound: inbound.makeAsyncIterator(),
                 outbound: outbound,
-                sendImmediately: { raw.writeAndFlush($0.encodedFrame(), promise: nil) }
+                sendImmediately: { raw.writeAndFlush($0.encodedFrame(), promise: nil) },
+                close: { raw.close(promise: nil) }
             )
             return try await body(&connection)
         }

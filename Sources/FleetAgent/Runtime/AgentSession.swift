@@ -130,11 +130,15 @@ struct AgentSession: Sendable {
             nextRequestID: { counter.next() }
         )
         for feature in features { try await feature.connected(link) }
+        let close = connection.close
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
                 while true {
                     try await Task.sleep(for: interval)
                     if lastHeard.silence > silenceLimit {
+                        // The reading loop below waits in `next()`: only closing the connection ends it (a
+                        // child's error alone would wait for the loop), and the session then reconnects.
+                        close()
                         throw AgentError("coordinator silent for over \(silenceLimit)")
                     }
                     try await outbound.write(Message.heartbeat.encodedFrame())
@@ -192,6 +196,9 @@ struct AgentSession: Sendable {
             sync.disconnected()
             for feature in features { await feature.disconnected() }
             group.cancelAll()
+            if lastHeard.silence > silenceLimit {
+                throw AgentError("coordinator silent for over \(silenceLimit)")
+            }
         }
     }
 

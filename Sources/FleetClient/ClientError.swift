@@ -8,12 +8,15 @@ public struct FleetClientError: Error, CustomStringConvertible, Sendable {
         case unexpected
         case invalidAddress
         case tls
+        case busy
     }
 
     private let code: Code
     /// The coordinator's error, when it refused something.
     public let refusal: ErrorMessage?
     public let description: String
+    /// The wait the coordinator asked for, when it answered `busy`.
+    public private(set) var retryAfter: Duration?
 
     private init(_ code: Code, _ description: String, refusal: ErrorMessage? = nil) {
         self.code = code
@@ -32,8 +35,15 @@ public struct FleetClientError: Error, CustomStringConvertible, Sendable {
         Self(.invalidAddress, "invalid address \"\(text)\": expected HOST:PORT")
     }
     public static func tls(_ text: String) -> Self { Self(.tls, "TLS: \(text)") }
+    /// The coordinator answered `busy`: connect again after ``retryAfter`` at the earliest.
+    public static func busy(_ busy: Busy) -> Self {
+        var error = Self(.busy, "coordinator busy: \(busy.message); retry in \(busy.retryAfterMilliseconds) ms")
+        error.retryAfter = .milliseconds(busy.retryAfterMilliseconds)
+        return error
+    }
 
     public var isRefusal: Bool { code == .refused }
+    public var isBusy: Bool { code == .busy }
 }
 
 /// A `HOST:PORT` address (IPv6 as `[::1]:7420`).

@@ -1,3 +1,4 @@
+import FleetWire
 import Foundation
 import NIOCore
 
@@ -23,6 +24,18 @@ public struct CoordinatorConfiguration: Sendable {
     public var transferRateLimit: Int?
     /// Versions kept per model beyond those devices still run; older ones are pruned (0 keeps everything).
     public var keepVersions: Int = 10
+    /// Connections accepted but not yet welcomed, at most; beyond it new connections are answered `busy`.
+    public var maximumHandshakingConnections = 1024
+    /// Bytes all connections not yet welcomed may have sent together; a read beyond it is answered `busy`.
+    public var maximumHandshakeBytes = 16 << 20
+    /// The wait announced in `busy`.
+    public var busyRetryAfter: Duration = .seconds(1)
+    /// Refused handshakes per source address: coalesced events and the rate limit (Protocol/SPEC.md, 6.7).
+    public var refusalsPerSource: Int {
+        get { refusals.allowedPerWindow }
+        set { refusals.allowedPerWindow = newValue }
+    }
+    var refusals = RefusalLedger.Settings()
 
     public struct TLSFiles: Sendable {
         public var certificatePath: String
@@ -64,6 +77,21 @@ public struct CoordinatorConfiguration: Sendable {
         }
         guard maximumFrameLength >= 4096 && maximumFrameLength <= 16 << 20 else {
             throw CoordinatorError.invalidConfiguration("--max-frame must be between 4 KiB and 16 MiB")
+        }
+        guard handshakeTimeout > .zero && handshakeTimeout <= .seconds(3600) else {
+            throw CoordinatorError.invalidConfiguration("--handshake-timeout must be between 1 ms and 1 hour")
+        }
+        guard maximumHandshakingConnections >= 1 else {
+            throw CoordinatorError.invalidConfiguration("--max-handshakes must be at least 1")
+        }
+        guard maximumHandshakeBytes >= 2 * (Frame.handshakeMaximumLength + Frame.lengthPrefixSize) else {
+            throw CoordinatorError.invalidConfiguration("--max-handshake-bytes must be at least 128 KiB + 8 bytes")
+        }
+        guard refusals.allowedPerWindow >= 1 else {
+            throw CoordinatorError.invalidConfiguration("--refusals-per-minute must be at least 1")
+        }
+        guard busyRetryAfter >= .zero && busyRetryAfter <= .seconds(3600) else {
+            throw CoordinatorError.invalidConfiguration("--busy-retry-after must be between 0 and 1 hour")
         }
         guard offlineTimeout > heartbeatInterval else {
             throw CoordinatorError.invalidConfiguration("--offline-timeout must be longer than --heartbeat-interval")

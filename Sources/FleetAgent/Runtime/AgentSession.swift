@@ -19,6 +19,8 @@ struct AgentSession: Sendable {
     let logger: Logger
     /// Features that take part in every session (federated training, observability).
     var features: [any AgentFeature] = []
+    /// The wait the coordinator asked for in its last `busy` answer, until the next reconnect takes it.
+    let busyWait = BusyWait()
 
     /// Runs one session; returns the event that ended it.
     func connectAndServe(_ machine: inout AgentStateMachine) async -> AgentStateMachine.Event {
@@ -38,6 +40,7 @@ struct AgentSession: Sendable {
                 )
                 return .refused(refusal.code)
             }
+            if let wait = error.retryAfter { busyWait.set(wait) }
             logger.info("connection ended", metadata: ["reason": "\(error)"])
             return .connectionFailed
         } catch {
@@ -223,4 +226,14 @@ final class LastHeard: Sendable {
 struct RequestIDs {
     let counter: RequestIDCounter
     func next() -> UInt64 { counter.next() }
+}
+
+/// The wait a coordinator's `busy` asked for, kept from the session that got it to the next reconnect.
+final class BusyWait: Sendable {
+    private let wait = Mutex<Duration?>(nil)
+
+    func set(_ duration: Duration) { wait.withLock { $0 = duration } }
+
+    /// The wait, once; nil when the last session did not end with `busy`.
+    func take() -> Duration? { wait.withLock { $0.take() } }
 }

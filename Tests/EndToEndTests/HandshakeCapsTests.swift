@@ -127,6 +127,28 @@ extension EndToEnd {
             await fleet.stopAll()
         }
 
+        @Test func garbageFromOneSourceCountsTowardsItsLimitAndIsLoggedOnce() async throws {
+            let fleet = try Fleet("garbage")
+            defer { fleet.cleanUp() }
+            try await fleet.startCoordinator()
+            let log = AnswerLog()
+            for _ in 0..<25 {
+                let channel = try await RawClients.open(
+                    port: fleet.port,
+                    source: "127.0.0.3",
+                    sending: ByteBuffer(bytes: Array("GET / HTTP/1.1\r\n\r\n".utf8)),
+                    log: log
+                )
+                try await channel.closeFuture.get()
+            }
+            #expect(log.errors == Array(repeating: .frameTooLarge, count: 20))
+            #expect(log.busy.count == 5)
+            let coordinator = try #require(fleet.coordinator)
+            #expect(coordinator.log.components(separatedBy: "closing connection after protocol error").count - 1 == 1)
+            #expect(try fleet.events().filter { $0.kind.contains("protocol") }.isEmpty, "no events for garbage")
+            await fleet.stopAll()
+        }
+
         /// One handshake: hello, then (after helloAccept) an enrolment with a token that does not exist.
         private func enrolWithUnknownToken(
             port: Int,

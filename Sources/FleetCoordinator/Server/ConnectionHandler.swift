@@ -98,11 +98,32 @@ final class ConnectionHandler: ChannelInboundHandler {
             channelContext.close(promise: nil)
             return
         }
-        context.logger.warning(
-            "closing connection after protocol error",
-            metadata: ["peer": "\(channelContext.remoteAddress?.description ?? "?")", "error": "\(reply.message)"]
-        )
+        if gate == nil {
+            // Before welcome the failure is logged (coalesced) where every handshake failure is.
+            context.logger.warning(
+                "closing connection after protocol error",
+                metadata: ["peer": "\(peerDescription(channelContext))", "error": "\(reply.message)"]
+            )
+        }
         perform(session.failed(reply), channelContext)
+    }
+
+    /// A handshake that failed for a reason the ``DeviceAuthority`` does not record (a protocol error, a replayed
+    /// nonce, a message before authentication, the timeout) counts against its source as a refusal (SPEC 6.7):
+    /// logged once per source and window, and towards the source's limit; never an event.
+    private func noteHandshakeFailure(_ error: ErrorMessage, _ channelContext: ChannelHandlerContext) {
+        let code = error.code.rawValue
+        guard gate != nil,
+            code < 200 || code == ErrorCode.replayedNonce.rawValue
+                || code == ErrorCode.notAuthenticated.rawValue
+        else { return }
+        let source = peerDescription(channelContext)
+        if context.authority.refusals.refused(source: source, kind: RefusalLedger.protocolErrorKind) {
+            context.logger.warning(
+                "closing connection after protocol error",
+                metadata: ["peer": "\(source)", "error": "\(error.message)", "note": "later ones counted"]
+            )
+        }
     }
 
     private func perform(_ action: SessionStateMachine.Action, _ channelContext: ChannelHandlerContext) {
@@ -113,6 +134,7 @@ final class ConnectionHandler: ChannelInboundHandler {
             if case .welcome = message { welcomed(channelContext) }
             write(message, channelContext)
         case .fail(let error):
+            noteHandshakeFailure(error, channelContext)
             writeThenClose(.error(error), channelContext)
         case .busy(let busy):
             // Half-close after `busy`, so that the peer reads it before it sees the end (a full close with its

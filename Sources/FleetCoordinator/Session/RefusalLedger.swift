@@ -28,6 +28,8 @@ struct RefusalLedger {
 
     /// The bucket shared by sources beyond `maximumSources`.
     static let otherSources = "other sources"
+    /// Handshakes that broke the protocol: counted and logged like refusals, but never recorded as events.
+    static let protocolErrorKind = "protocol_error"
 
     private struct Window {
         var start: Date

@@ -72,6 +72,7 @@ struct RefusalRecorder: Service {
                 "\(summary.count) more refused from \(summary.source) in the \(window) s window that began "
                 + "\(summary.windowStart.formatted(.iso8601)) (coalesced)"
             logger.warning("\(summary.kind)", metadata: ["detail": "\(detail)"])
+            guard summary.kind != RefusalLedger.protocolErrorKind else { continue }
             _ = try? await store.appendEvent(NewEvent(at: now, deviceID: nil, kind: summary.kind, detail: detail))
         }
     }

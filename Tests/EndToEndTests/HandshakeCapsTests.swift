@@ -149,6 +149,25 @@ extension EndToEnd {
             await fleet.stopAll()
         }
 
+        @Test func theAgentWaitsAtLeastAsLongAsBusyAsks() async throws {
+            let fleet = try Fleet("busywait")
+            defer { fleet.cleanUp() }
+            fleet.extraCoordinatorArguments = [
+                "--max-handshakes", "1", "--busy-retry-after", "30s", "--handshake-timeout", "300s",
+            ]
+            try await fleet.startCoordinator()
+            let token = try fleet.createToken()
+            // A silent client holds the only handshake slot: the agent is answered busy, "retry after 30 s".
+            let holder = try await RawClients.open(port: fleet.port, sending: nil, log: AnswerLog())
+            let agent = try fleet.startAgent("patient", token: token.token)
+            #expect(try await eventually(timeout: .seconds(15)) { agent.log.contains("coordinator busy") })
+            // Its own backoff alone would have tried 3 or 4 more times in 8 s (0.5 s, doubling).
+            try await Task.sleep(for: .seconds(8))
+            #expect(agent.log.components(separatedBy: "coordinator busy").count - 1 == 1, "\(agent.log)")
+            try await holder.close()
+            await fleet.stopAll()
+        }
+
         /// One handshake: hello, then (after helloAccept) an enrolment with a token that does not exist.
         private func enrolWithUnknownToken(
             port: Int,

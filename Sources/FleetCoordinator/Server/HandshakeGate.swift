@@ -64,7 +64,7 @@ final class HandshakeGate: ChannelInboundHandler, RemovableChannelHandler {
 
     private func refuse(_ context: ChannelHandlerContext, _ reason: String) {
         refusing = true
-        context.fireErrorCaught(HandshakeRefusal(reason: "coordinator busy: " + reason))
+        context.fireErrorCaught(HandshakeRefusal(reason: reason))
     }
 
     private func release() {

@@ -11,6 +11,8 @@ let package = Package(
         .executable(name: "fleet-agent", targets: ["fleet-agent"]),
         .executable(name: "fleetctl", targets: ["fleetctl"]),
         .executable(name: "fleet-bench", targets: ["fleet-bench"]),
+        // The fuzz targets' bodies, for the libFuzzer package in Fuzz/ (see Fuzz/README.md).
+        .library(name: "FleetFuzzing", targets: ["FleetFuzzing"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio", exact: "2.101.3"),
@@ -39,6 +41,11 @@ let package = Package(
             swiftSettings: strict
         ),
         .target(name: "FleetModelIO", dependencies: ["FleetDelta", "FleetLearning"], swiftSettings: strict),
+        .target(
+            name: "FleetFuzzing",
+            dependencies: ["FleetWire", "FleetDelta", .product(name: "NIOCore", package: "swift-nio")],
+            swiftSettings: strict
+        ),
         .target(
             name: "FleetTrust",
             dependencies: [.product(name: "Crypto", package: "swift-crypto")],
@@ -198,6 +205,11 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(name: "FleetTrustTests", dependencies: ["FleetTrust"], swiftSettings: strict),
+        .testTarget(
+            name: "FleetFuzzingTests",
+            dependencies: ["FleetFuzzing", "FleetDelta", "FleetWire"],
+            swiftSettings: strict
+        ),
         .testTarget(
             name: "FleetObserveTests",
             dependencies: ["FleetObserve"],

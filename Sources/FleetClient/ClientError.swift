@@ -10,12 +10,15 @@ public struct FleetClientError: Error, CustomStringConvertible, Sendable {
         case tls
         case unreachable
         case speaksTLS
+        case busy
     }
 
     private let code: Code
     /// The coordinator's error, when it refused something.
     public let refusal: ErrorMessage?
     public let description: String
+    /// The wait the coordinator asked for, when it answered `busy`.
+    public private(set) var retryAfter: Duration?
 
     private init(_ code: Code, _ description: String, refusal: ErrorMessage? = nil) {
         self.code = code
@@ -49,6 +52,14 @@ public struct FleetClientError: Error, CustomStringConvertible, Sendable {
     public var isRefusal: Bool { code == .refused }
     /// True when nothing answered at the address (refused, timed out, unknown host).
     public var isUnreachable: Bool { code == .unreachable }
+    /// The coordinator answered `busy`: connect again after ``retryAfter`` at the earliest.
+    public static func busy(_ busy: Busy) -> Self {
+        var error = Self(.busy, "coordinator busy: \(busy.message); retry in \(busy.retryAfterMilliseconds) ms")
+        error.retryAfter = .milliseconds(busy.retryAfterMilliseconds)
+        return error
+    }
+
+    public var isBusy: Bool { code == .busy }
 }
 
 /// A `HOST:PORT` address (IPv6 as `[::1]:7420`).

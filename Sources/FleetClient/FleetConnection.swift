@@ -75,10 +75,11 @@ public struct FleetConnection {
         return try Message(frame: frame)
     }
 
-    /// The next message; an ``ErrorMessage`` from the coordinator is thrown as a refusal.
+    /// The next message; an ``ErrorMessage`` from the coordinator is thrown as a refusal, ``Busy`` as busy.
     public mutating func expectNext() async throws -> Message {
         guard let message = try await next() else { throw FleetClientError.closed }
         if case .error(let error) = message { throw FleetClientError.refused(error) }
+        if case .busy(let busy) = message { throw FleetClientError.busy(busy) }
         return message
     }
 

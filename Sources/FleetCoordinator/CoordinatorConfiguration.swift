@@ -1,4 +1,5 @@
 import FleetLearning
+import FleetWire
 import Foundation
 import NIOCore
 
@@ -26,6 +27,18 @@ public struct CoordinatorConfiguration: Sendable {
     public var keepVersions: Int = 10
     /// In rounds, each device's sample-count weight is at most this multiple of the round's median (0: no cap).
     public var maximumSampleWeight: Double = SampleWeightCap.default.medianMultiple
+    /// Connections accepted but not yet welcomed, at most; beyond it new connections are answered `busy`.
+    public var maximumHandshakingConnections = 1024
+    /// Bytes all connections not yet welcomed may have sent together; a read beyond it is answered `busy`.
+    public var maximumHandshakeBytes = 16 << 20
+    /// The wait announced in `busy`.
+    public var busyRetryAfter: Duration = .seconds(1)
+    /// Refused handshakes per source address: coalesced events and the rate limit (Protocol/SPEC.md, 6.7).
+    public var refusalsPerSource: Int {
+        get { refusals.allowedPerWindow }
+        set { refusals.allowedPerWindow = newValue }
+    }
+    var refusals = RefusalLedger.Settings()
 
     public struct TLSFiles: Sendable {
         public var certificatePath: String
@@ -67,6 +80,21 @@ public struct CoordinatorConfiguration: Sendable {
         }
         guard maximumFrameLength >= 4096 && maximumFrameLength <= 16 << 20 else {
             throw CoordinatorError.invalidConfiguration("--max-frame must be between 4 KiB and 16 MiB")
+        }
+        guard handshakeTimeout > .zero && handshakeTimeout <= .seconds(3600) else {
+            throw CoordinatorError.invalidConfiguration("--handshake-timeout must be between 1 ms and 1 hour")
+        }
+        guard maximumHandshakingConnections >= 1 else {
+            throw CoordinatorError.invalidConfiguration("--max-handshakes must be at least 1")
+        }
+        guard maximumHandshakeBytes >= 2 * (Frame.handshakeMaximumLength + Frame.lengthPrefixSize) else {
+            throw CoordinatorError.invalidConfiguration("--max-handshake-bytes must be at least 128 KiB + 8 bytes")
+        }
+        guard refusals.allowedPerWindow >= 1 else {
+            throw CoordinatorError.invalidConfiguration("--refusals-per-minute must be at least 1")
+        }
+        guard busyRetryAfter >= .zero && busyRetryAfter <= .seconds(3600) else {
+            throw CoordinatorError.invalidConfiguration("--busy-retry-after must be between 0 and 1 hour")
         }
         guard offlineTimeout > heartbeatInterval else {
             throw CoordinatorError.invalidConfiguration("--offline-timeout must be longer than --heartbeat-interval")

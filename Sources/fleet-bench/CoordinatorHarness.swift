@@ -21,8 +21,11 @@ struct CoordinatorHarness {
         let child = try ChildProcess(
             name: "fleet-coordinator",
             executable: binDirectory + "/fleet-coordinator",
+            // The load generator opens up to ~20,000 connections at once and does not retry after `busy`: the
+            // handshake caps (SPEC 6.6) are raised so that this measures capacity, not the caps.
             arguments: [
                 "--data-dir", dataDirectory, "--listen", "127.0.0.1:0", "--heartbeat-interval", heartbeatInterval,
+                "--max-handshakes", "1000000", "--max-handshake-bytes", "4GiB",
             ],
             stdoutPath: dataDirectory + "/\(logName).stdout",
             stderrPath: dataDirectory + "/\(logName).log"

@@ -64,6 +64,21 @@ struct FleetCoordinatorCommand: AsyncParsableCommand {
     )
     var maxSampleWeight: Double = 4
 
+    @Option(help: "A connection not welcomed this long after it was accepted is closed (error 105), e.g. 10s.")
+    var handshakeTimeout: String = "10s"
+
+    @Option(help: "Connections still in their handshake (not yet welcomed), at most; more are answered busy.")
+    var maxHandshakes: Int = 1024
+
+    @Option(help: "Bytes those connections may have sent together before welcome (e.g. 16MiB); more is answered busy.")
+    var maxHandshakeBytes: String = "16MiB"
+
+    @Option(help: "The wait announced to a client answered busy, e.g. 1s.")
+    var busyRetryAfter: String = "1s"
+
+    @Option(help: "Refused handshakes allowed per source address per minute; then its connections are answered busy.")
+    var refusalsPerMinute: Int = 20
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: Logger.Level = .info
 
@@ -86,6 +101,13 @@ struct FleetCoordinatorCommand: AsyncParsableCommand {
         configuration.transferChunkSize = max(1024, transferChunkSize)
         configuration.keepVersions = max(0, keepVersions)
         configuration.maximumSampleWeight = maxSampleWeight
+        configuration.handshakeTimeout = try CommandLineValues.duration(handshakeTimeout)
+        configuration.maximumHandshakingConnections = maxHandshakes
+        guard let handshakeBytes = try? CommandLineValues.byteCount(maxHandshakeBytes), handshakeBytes <= Int.max
+        else { throw ValidationError("--max-handshake-bytes takes a size, e.g. 16MiB") }
+        configuration.maximumHandshakeBytes = Int(handshakeBytes)
+        configuration.busyRetryAfter = try CommandLineValues.duration(busyRetryAfter)
+        configuration.refusalsPerSource = refusalsPerMinute
         if let transferRateLimit {
             guard let bytes = try? CommandLineValues.byteCount(transferRateLimit), bytes > 0 else {
                 throw ValidationError("--transfer-rate-limit takes a size per second, e.g. 64KiB")

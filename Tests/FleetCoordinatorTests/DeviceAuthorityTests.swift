@@ -147,20 +147,61 @@ import Testing
         #expect(error.code == .tokenExpired)
     }
 
-    @Test func adminCredentialIsChecked() throws {
+    @Test func adminCredentialIsChecked() async throws {
         let credential = AdminCredential.generate()
         let authority = DeviceAuthority(store: try .inMemory(), adminCredential: credential, logger: Logger.quietTest)
-        #expect(
-            authority.authenticateAdmin(
-                AdminAuthenticate(nonce: nonce, proof: credential.proof(nonce: nonce)),
-                nonce: nonce
-            ) == nil
-        )
+        let right = AdminAuthenticate(nonce: nonce, proof: credential.proof(nonce: nonce))
+        #expect(await authority.authenticateAdmin(right, nonce: nonce, peer: "t") == nil)
         let wrong = AdminCredential.generate().proof(nonce: nonce)
-        #expect(
-            authority.authenticateAdmin(AdminAuthenticate(nonce: nonce, proof: wrong), nonce: nonce)?.code
-                == .adminDenied
+        let refusal = await authority.authenticateAdmin(
+            AdminAuthenticate(nonce: nonce, proof: wrong),
+            nonce: nonce,
+            peer: "t"
         )
+        #expect(refusal?.code == .adminDenied)
+    }
+
+    @Test func refusalsFromOneSourceAreCoalescedIntoOneEventPerKind() async throws {
+        let store = try CoordinatorStore.inMemory()
+        let authority = DeviceAuthority(store: store, adminCredential: .generate(), logger: Logger(label: "t"))
+        for _ in 0..<50 {
+            let enrol = try enrolment(.generate(), token: "tft_nope", nonce: nonce)
+            #expect(refusalCode(await authority.enrol(enrol, nonce: nonce, peer: "192.0.2.1")) == .tokenUnknown)
+        }
+        let unknown = Authenticate(
+            deviceID: "d-0000000000000000",
+            nonce: nonce,
+            signature: [UInt8](repeating: 0, count: 64)
+        )
+        for _ in 0..<5 {
+            #expect(
+                refusalCode(await authority.authenticate(unknown, nonce: nonce, peer: "192.0.2.1")) == .unknownDevice
+            )
+        }
+        let other = try enrolment(.generate(), token: "tft_nope", nonce: nonce)
+        _ = await authority.enrol(other, nonce: nonce, peer: "198.51.100.7")
+        let events = try await store.events(deviceID: nil, limit: 1000, afterSequence: nil)
+        // One event per kind and source: 55 refusals from 192.0.2.1, 1 from 198.51.100.7.
+        #expect(events.map(\.kind).sorted() == ["auth_refused", "enrol_refused", "enrol_refused"])
+
+        // When the window ends, the coalesced ones become one summary event each, with their count.
+        let recorder = RefusalRecorder(
+            limiter: authority.refusals,
+            store: store,
+            interval: .seconds(5),
+            logger: Logger(label: "t")
+        )
+        await recorder.record(now: Date().addingTimeInterval(61))
+        let summaries = try await store.events(deviceID: nil, limit: 1000, afterSequence: events.last?.sequence)
+        let counted = Dictionary(uniqueKeysWithValues: summaries.map { ($0.kind, $0.detail) })
+        #expect(counted["enrol_refused"]?.hasPrefix("49 more refused from 192.0.2.1 ") == true)
+        #expect(counted["auth_refused"]?.hasPrefix("4 more refused from 192.0.2.1 ") == true)
+        #expect(summaries.count == 2, "nothing coalesced from 198.51.100.7: no summary for it")
+    }
+
+    private func refusalCode(_ result: Result<DeviceAuthority.Accepted, ErrorMessage>) -> ErrorCode? {
+        if case .failure(let error) = result { return error.code }
+        return nil
     }
 
     @Test func deviceListPagesFitTheFrameBudget() async throws {

@@ -63,7 +63,7 @@ import Testing
 
     @Test func noCommonVersionIsRefused() {
         var machine = SessionStateMachine(settings: settings)
-        guard case .fail(let error) = receive(&machine, hello(versions: 2...5)) else {
+        guard case .fail(let error) = receive(&machine, hello(versions: 3...5)) else {
             Issue.record("expected failure")
             return
         }
@@ -194,5 +194,53 @@ import Testing
         )
         _ = done.welcomed(deviceID: "d-1", labels: [:])
         #expect(done.handshakeTimedOut() == SessionStateMachine.Action.none)
+    }
+
+    @Test func busyOnlyBeforeWelcomeWithTheConfiguredOrTheGivenWait() {
+        var custom = settings
+        custom.busyRetryAfterMilliseconds = 2500
+        var fresh = SessionStateMachine(settings: custom)
+        #expect(
+            fresh.busy(HandshakeRefusal(reason: "full"))
+                == .busy(Busy(retryAfterMilliseconds: 2500, message: "full"))
+        )
+        #expect(fresh.state == .closed)
+        #expect(receive(&fresh, hello()) == SessionStateMachine.Action.none, "nothing more is served")
+
+        var verifying = SessionStateMachine(settings: custom)
+        _ = receive(&verifying, hello(role: .admin))
+        _ = receive(
+            &verifying,
+            .adminAuthenticate(AdminAuthenticate(nonce: nonce, proof: Array(repeating: 0, count: 32)))
+        )
+        #expect(
+            verifying.busy(HandshakeRefusal(reason: "limited", retryAfterMilliseconds: 42_000))
+                == .busy(Busy(retryAfterMilliseconds: 42_000, message: "limited"))
+        )
+
+        var welcomed = SessionStateMachine(settings: custom)
+        _ = receive(&welcomed, hello(role: .admin))
+        _ = receive(
+            &welcomed,
+            .adminAuthenticate(AdminAuthenticate(nonce: nonce, proof: Array(repeating: 0, count: 32)))
+        )
+        _ = welcomed.adminWelcomed()
+        #expect(welcomed.busy(HandshakeRefusal(reason: "full")) == SessionStateMachine.Action.none)
+        #expect(welcomed.state == .admin)
+    }
+
+    @Test func speaksVersionTwoAndStillAcceptsVersionOne() {
+        var current = SessionStateMachine(settings: settings)
+        guard case .send(.helloAccept(let two)) = receive(&current, hello(versions: 1...2)) else {
+            Issue.record("expected helloAccept")
+            return
+        }
+        #expect(two.version == 2)
+        var old = SessionStateMachine(settings: settings)
+        guard case .send(.helloAccept(let one)) = receive(&old, hello(versions: 1...1)) else {
+            Issue.record("expected helloAccept")
+            return
+        }
+        #expect(one.version == 1)
     }
 }

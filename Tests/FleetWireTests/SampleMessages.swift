@@ -13,7 +13,7 @@ enum SampleMessages {
         "hello": .hello(Hello(role: .device, software: "fleet-agent/0.1.0", maximumFrameLength: 1_048_576)),
         "helloAccept": .helloAccept(
             HelloAccept(
-                version: 1,
+                version: 2,
                 maximumFrameLength: 1_048_576,
                 heartbeatIntervalMilliseconds: 10_000,
                 offlineTimeoutMilliseconds: 30_000,
@@ -38,6 +38,7 @@ enum SampleMessages {
             Welcome(deviceID: "d-0011223344556677", labels: ["region": "eu"], releasePublicKey: publicKey)
         ),
         "error": .error(ErrorMessage(requestID: 7, code: .tokenUsed, message: "token already used")),
+        "busy": .busy(Busy(retryAfterMilliseconds: 1000, message: "retry 1")),
         "heartbeat": .heartbeat,
         "heartbeatAck": .heartbeatAck,
         "goodbye": .goodbye,

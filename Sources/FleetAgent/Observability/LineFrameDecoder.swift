@@ -14,13 +14,22 @@ struct LineFrameDecoder: NIOSingleStepByteToMessageDecoder {
     struct LineTooLong: Error {}
 
     let maximumLength: Int
+    /// Bytes at the start of the buffer already searched for a newline, so that a line arriving in many small
+    /// reads is scanned once in all (linear), not once per read (quadratic).
+    private(set) var scanned = 0
+
+    init(maximumLength: Int) {
+        self.maximumLength = maximumLength
+    }
 
     mutating func decode(buffer: inout ByteBuffer) throws -> ByteBuffer? {
         let view = buffer.readableBytesView
-        guard let newline = view.firstIndex(of: UInt8(ascii: "\n")) else {
+        guard let newline = view.dropFirst(scanned).firstIndex(of: UInt8(ascii: "\n")) else {
             if buffer.readableBytes > maximumLength { throw LineTooLong() }
+            scanned = buffer.readableBytes
             return nil
         }
+        scanned = 0
         let length = newline - view.startIndex
         guard length <= maximumLength, var line = buffer.readSlice(length: length) else { throw LineTooLong() }
         buffer.moveReaderIndex(forwardBy: 1)

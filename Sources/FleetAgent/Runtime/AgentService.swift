@@ -82,7 +82,11 @@ public struct AgentService: Service {
                 let event = await session.connectAndServe(&machine)
                 action = machine.handle(Task.isShuttingDownGracefully || Task.isCancelled ? .shutdown : event)
             case .wait(let attempt):
-                let delay = configuration.backoff.delay(attempt: attempt, unit: Double.random(in: 0...1))
+                var delay = configuration.backoff.delay(attempt: attempt, unit: Double.random(in: 0...1))
+                // After `busy`: at least the coordinator's wait, plus up to as much again (SPEC 6.6).
+                if let wait = session.busyWait.take() {
+                    delay = max(delay, wait + wait * Double.random(in: 0...1))
+                }
                 RetryLog.log(
                     logger,
                     attempt: attempt,

@@ -22,6 +22,8 @@ struct AgentSession: Sendable {
     var features: [any AgentFeature] = []
     /// Why the last session ended, for the service's retry log.
     let lastFailure = LastFailure()
+    /// The wait the coordinator asked for in its last `busy` answer, until the next reconnect takes it.
+    let busyWait = BusyWait()
 
     /// Runs one session; returns the event that ended it.
     func connectAndServe(_ machine: inout AgentStateMachine) async -> AgentStateMachine.Event {
@@ -41,6 +43,7 @@ struct AgentSession: Sendable {
                 )
                 return .refused(refusal.code)
             }
+            if let wait = error.retryAfter { busyWait.set(wait) }
             lastFailure.set("\(error)")
             return .connectionFailed
         } catch {
@@ -302,4 +305,14 @@ final class LastHeard: Sendable {
 struct RequestIDs {
     let counter: RequestIDCounter
     func next() -> UInt64 { counter.next() }
+}
+
+/// The wait a coordinator's `busy` asked for, kept from the session that got it to the next reconnect.
+final class BusyWait: Sendable {
+    private let wait = Mutex<Duration?>(nil)
+
+    func set(_ duration: Duration) { wait.withLock { $0 = duration } }
+
+    /// The wait, once; nil when the last session did not end with `busy`.
+    func take() -> Duration? { wait.withLock { $0.take() } }
 }

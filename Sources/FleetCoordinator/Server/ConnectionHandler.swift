@@ -17,11 +17,14 @@ final class ConnectionHandler: ChannelInboundHandler {
     private var session: SessionStateMachine
     private let context: CoordinatorContext
     private let frameLimit: FrameLengthLimit
+    /// Counts this connection under the handshake caps until `welcome`, when it is removed.
+    private var gate: HandshakeGate?
     private var handshakeTimeout: Scheduled<Void>?
 
-    init(context: CoordinatorContext, frameLimit: FrameLengthLimit) {
+    init(context: CoordinatorContext, frameLimit: FrameLengthLimit, gate: HandshakeGate) {
         self.context = context
         self.frameLimit = frameLimit
+        self.gate = gate
         self.session = SessionStateMachine(settings: context.sessionSettings)
     }
 
@@ -72,6 +75,18 @@ final class ConnectionHandler: ChannelInboundHandler {
     func errorCaught(context channelContext: ChannelHandlerContext, error: any Error) {
         let reply: ErrorMessage
         switch error {
+        case let refusal as HandshakeRefusal:
+            if let count = context.admission.noteBusy() {
+                context.logger.warning(
+                    "answered busy",
+                    metadata: [
+                        "connections": "\(count)", "last-peer": "\(peerDescription(channelContext))",
+                        "reason": "\(refusal.reason)",
+                    ]
+                )
+            }
+            perform(session.busy(refusal), channelContext)
+            return
         case let error as FleetWireError where error == .frameTooLarge(length: 0, maximum: 0):
             reply = ErrorMessage(code: .frameTooLarge, message: error.detail)
         case let error as FleetWireError where error == .unknownMessageType(0):
@@ -83,11 +98,32 @@ final class ConnectionHandler: ChannelInboundHandler {
             channelContext.close(promise: nil)
             return
         }
-        context.logger.warning(
-            "closing connection after protocol error",
-            metadata: ["peer": "\(channelContext.remoteAddress?.description ?? "?")", "error": "\(reply.message)"]
-        )
+        if gate == nil {
+            // Before welcome the failure is logged (coalesced) where every handshake failure is.
+            context.logger.warning(
+                "closing connection after protocol error",
+                metadata: ["peer": "\(peerDescription(channelContext))", "error": "\(reply.message)"]
+            )
+        }
         perform(session.failed(reply), channelContext)
+    }
+
+    /// A handshake that failed for a reason the ``DeviceAuthority`` does not record (a protocol error, a replayed
+    /// nonce, a message before authentication, the timeout) counts against its source as a refusal (SPEC 6.7):
+    /// logged once per source and window, and towards the source's limit; never an event.
+    private func noteHandshakeFailure(_ error: ErrorMessage, _ channelContext: ChannelHandlerContext) {
+        let code = error.code.rawValue
+        guard gate != nil,
+            code < 200 || code == ErrorCode.replayedNonce.rawValue
+                || code == ErrorCode.notAuthenticated.rawValue
+        else { return }
+        let source = peerDescription(channelContext)
+        if context.authority.refusals.refused(source: source, kind: RefusalLedger.protocolErrorKind) {
+            context.logger.warning(
+                "closing connection after protocol error",
+                metadata: ["peer": "\(source)", "error": "\(error.message)", "note": "later ones counted"]
+            )
+        }
     }
 
     private func perform(_ action: SessionStateMachine.Action, _ channelContext: ChannelHandlerContext) {
@@ -95,17 +131,20 @@ final class ConnectionHandler: ChannelInboundHandler {
         case .none:
             return
         case .send(let message):
-            if case .helloAccept(let accept) = message { frameLimit.maximum = accept.maximumFrameLength }
-            if case .welcome = message {
-                handshakeTimeout?.cancel()
-                handshakeTimeout = nil
-            }
+            if case .welcome = message { welcomed(channelContext) }
             write(message, channelContext)
         case .fail(let error):
+            noteHandshakeFailure(error, channelContext)
+            writeThenClose(.error(error), channelContext)
+        case .busy(let busy):
+            // Half-close after `busy`, so that the peer reads it before it sees the end (a full close with its
+            // unread hello pending would send a reset, which may discard `busy`); what it still sends is dropped
+            // by the gate. Closed when the peer closes, or after 2 s (also when a TLS handshake never ends).
             let channel = channelContext.channel
-            channelContext.writeAndFlush(wrapOutboundOut(Message.error(error).encodedFrame())).whenComplete { _ in
-                channel.close(promise: nil)
+            channelContext.writeAndFlush(wrapOutboundOut(Message.busy(busy).encodedFrame())).whenComplete { _ in
+                channel.close(mode: .output, promise: nil)
             }
+            channel.eventLoop.scheduleTask(in: .seconds(2)) { channel.close(promise: nil) }
         case .verifyEnrolment(let enrol, let nonce):
             let authority = context.authority
             let peer = peerDescription(channelContext)
@@ -122,10 +161,13 @@ final class ConnectionHandler: ChannelInboundHandler {
                 handler.finishVerification(result, ctx)
             }
         case .verifyAdmin(let request, let nonce):
-            if let refusal = context.authority.authenticateAdmin(request, nonce: nonce) {
-                perform(session.failed(refusal), channelContext)
-            } else {
-                perform(session.adminWelcomed(), channelContext)
+            let authority = context.authority
+            let peer = peerDescription(channelContext)
+            run(channelContext, { await authority.authenticateAdmin(request, nonce: nonce, peer: peer) }) {
+                handler,
+                refusal,
+                ctx in
+                handler.perform(refusal.map { handler.session.failed($0) } ?? handler.session.adminWelcomed(), ctx)
             }
         case .heartbeat(let deviceID):
             context.presence.touch(deviceID, at: Date())
@@ -265,6 +307,24 @@ final class ConnectionHandler: ChannelInboundHandler {
         }
     }
 
+    /// From `welcome` on: the negotiated frame limit, no handshake timer, and no longer counted as unauthenticated.
+    private func welcomed(_ channelContext: ChannelHandlerContext) {
+        frameLimit.maximum = session.negotiatedFrameLength
+        handshakeTimeout?.cancel()
+        handshakeTimeout = nil
+        if let gate {
+            self.gate = nil
+            channelContext.pipeline.syncOperations.removeHandler(gate, promise: nil)
+        }
+    }
+
+    private func writeThenClose(_ message: Message, _ channelContext: ChannelHandlerContext) {
+        let channel = channelContext.channel
+        channelContext.writeAndFlush(wrapOutboundOut(message.encodedFrame())).whenComplete { _ in
+            channel.close(promise: nil)
+        }
+    }
+
     private func write(_ message: Message, _ channelContext: ChannelHandlerContext) {
         var buffer = channelContext.channel.allocator.buffer(capacity: 64)
         message.encodeFrame(into: &buffer)
@@ -285,8 +345,9 @@ final class ConnectionHandler: ChannelInboundHandler {
         }
     }
 
+    /// The source address refusals are counted under, which also names the peer in events and logs.
     private func peerDescription(_ channelContext: ChannelHandlerContext) -> String {
-        channelContext.remoteAddress?.description ?? "unknown peer"
+        RefusalLimiter.source(of: channelContext.remoteAddress)
     }
 }
 

@@ -15,6 +15,7 @@ final class CoordinatorContext: Sendable {
     let features: FeatureHandlers
     let sessionSettings: SessionStateMachine.Settings
     let handshakeTimeout: TimeAmount
+    let admission: HandshakeAdmission
     let logger: Logger
 
     init(
@@ -28,6 +29,7 @@ final class CoordinatorContext: Sendable {
         features: FeatureHandlers,
         sessionSettings: SessionStateMachine.Settings,
         handshakeTimeout: TimeAmount,
+        admission: HandshakeAdmission,
         logger: Logger
     ) {
         self.store = store
@@ -40,6 +42,7 @@ final class CoordinatorContext: Sendable {
         self.features = features
         self.sessionSettings = sessionSettings
         self.handshakeTimeout = handshakeTimeout
+        self.admission = admission
         self.logger = logger
     }
 }

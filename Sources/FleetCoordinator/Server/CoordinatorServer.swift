@@ -79,12 +79,13 @@ public struct CoordinatorService: Service {
         let observability = ObservabilityService(store: store, connections: connections, logger: logger)
         features.device.append(observability)
         features.admin.append(observability)
+        let refusals = RefusalLimiter(settings: configuration.refusals)
         var admin = AdminRequests(store: store, presence: presence, models: models)
         admin.features = features
         let context = CoordinatorContext(
             store: store,
             presence: presence,
-            authority: DeviceAuthority(store: store, adminCredential: credential, logger: logger),
+            authority: DeviceAuthority(store: store, adminCredential: credential, logger: logger, refusals: refusals),
             admin: admin,
             models: models,
             connections: connections,
@@ -97,9 +98,16 @@ public struct CoordinatorService: Service {
                 maximumFrameLength: configuration.maximumFrameLength,
                 heartbeatIntervalMilliseconds: configuration.heartbeatInterval.milliseconds,
                 offlineTimeoutMilliseconds: configuration.offlineTimeout.milliseconds,
-                releasePublicKey: releaseKey.publicKey
+                releasePublicKey: releaseKey.publicKey,
+                busyRetryAfterMilliseconds: configuration.busyRetryAfter.milliseconds
             ),
             handshakeTimeout: configuration.handshakeTimeout.timeAmount,
+            admission: HandshakeAdmission(
+                limits: .init(
+                    maximumConnections: configuration.maximumHandshakingConnections,
+                    maximumBytes: configuration.maximumHandshakeBytes
+                )
+            ),
             logger: logger
         )
 
@@ -131,6 +139,10 @@ public struct CoordinatorService: Service {
         try await withGracefulShutdownHandler {
             try await withThrowingDiscardingTaskGroup { group in
                 group.addTask { try await flusher.run() }
+                group.addTask {
+                    try await RefusalRecorder(limiter: refusals, store: store, interval: .seconds(5), logger: logger)
+                        .run()
+                }
                 group.addTask { try await channel.closeFuture.get() }
             }
         } onGracefulShutdown: {
@@ -166,9 +178,12 @@ public struct CoordinatorService: Service {
                     if let sslContext {
                         try operations.addHandler(NIOSSLServerHandler(context: sslContext))
                     }
+                    // Until welcome: counted under the handshake caps, and frames stay within the handshake limit.
+                    let gate = HandshakeGate(admission: context.admission, refusals: context.authority.refusals)
+                    try operations.addHandler(gate)
                     let limit = FrameLengthLimit(maximum: Frame.handshakeMaximumLength)
                     try operations.addHandler(ByteToMessageHandler(FrameDecoder(limit: limit)))
-                    try operations.addHandler(ConnectionHandler(context: context, frameLimit: limit))
+                    try operations.addHandler(ConnectionHandler(context: context, frameLimit: limit, gate: gate))
                 }
             }
             .bind(host: configuration.host, port: configuration.port)

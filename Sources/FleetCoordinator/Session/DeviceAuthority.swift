@@ -5,11 +5,14 @@ import Foundation
 import Logging
 
 /// The coordinator's decisions about who may connect: enrolment, device and admin authentication.
-/// Called from connection handlers through tasks, never on an event loop.
+/// Called from connection handlers through tasks, never on an event loop. `peer` is the source address refusals
+/// are counted under (``RefusalLimiter/source(of:)``): only the first refusal of a kind from a source in a window
+/// becomes an event and a warning; the others are coalesced.
 struct DeviceAuthority: Sendable {
     let store: CoordinatorStore
     let adminCredential: AdminCredential
     let logger: Logger
+    var refusals = RefusalLimiter()
 
     struct Accepted: Sendable {
         var deviceID: String
@@ -20,7 +23,7 @@ struct DeviceAuthority: Sendable {
     func enrol(_ request: Enrol, nonce: [UInt8], peer: String) async -> Result<Accepted, ErrorMessage> {
         let challenge = AuthChallenge.enrol(nonce: nonce, publicKey: request.publicKey)
         guard challenge.isValid(signature: request.signature, publicKey: request.publicKey) else {
-            await record(nil, "enrol_refused", "bad key proof from \(peer)")
+            await record(nil, "enrol_refused", "bad key proof from \(peer)", source: peer)
             return .failure(ErrorMessage(code: .badSignature, message: "enrolment signature does not verify"))
         }
         let deviceID = DeviceIdentity.deviceID(forPublicKey: request.publicKey)
@@ -43,7 +46,12 @@ struct DeviceAuthority: Sendable {
             return .success(Accepted(deviceID: record.id, labels: record.labels))
         } catch let error as StoreError {
             let refusal = Self.refusal(for: error)
-            await record(nil, "enrol_refused", "\(refusal.code.name) from \(peer) (device \(request.name))")
+            await record(
+                nil,
+                "enrol_refused",
+                "\(refusal.code.name) from \(peer) (device \(request.name))",
+                source: peer
+            )
             return .failure(refusal)
         } catch {
             logger.error("enrolment failed", metadata: ["error": "\(error)"])
@@ -61,25 +69,28 @@ struct DeviceAuthority: Sendable {
             return .failure(ErrorMessage(code: .unavailable, message: "device lookup failed; retry later"))
         }
         guard let device else {
-            await record(nil, "auth_refused", "unknown device \(request.deviceID) from \(peer)")
+            await record(nil, "auth_refused", "unknown device \(request.deviceID) from \(peer)", source: peer)
             return .failure(ErrorMessage(code: .unknownDevice, message: "device \(request.deviceID) is not enrolled"))
         }
         let challenge = AuthChallenge.authenticate(nonce: nonce, deviceID: device.id)
         guard challenge.isValid(signature: request.signature, publicKey: device.publicKey) else {
-            await record(device.id, "auth_refused", "bad signature from \(peer)")
+            await record(device.id, "auth_refused", "bad signature from \(peer)", source: peer)
             return .failure(ErrorMessage(code: .badSignature, message: "signature does not match the enrolled key"))
         }
         return .success(Accepted(deviceID: device.id, labels: device.labels))
     }
 
-    func authenticateAdmin(_ request: AdminAuthenticate, nonce: [UInt8]) -> ErrorMessage? {
+    func authenticateAdmin(_ request: AdminAuthenticate, nonce: [UInt8], peer: String) async -> ErrorMessage? {
         guard adminCredential.isValid(proof: request.proof, nonce: nonce) else {
+            await record(nil, "admin_refused", "wrong admin proof from \(peer)", source: peer)
             return ErrorMessage(code: .adminDenied, message: "admin credential does not match this coordinator")
         }
         return nil
     }
 
-    private func record(_ deviceID: String?, _ kind: String, _ detail: String) async {
+    /// Logs and stores a refusal, unless the ``RefusalLimiter`` coalesces it (the window's summary counts it).
+    private func record(_ deviceID: String?, _ kind: String, _ detail: String, source: String) async {
+        guard refusals.refused(source: source, kind: kind) else { return }
         logger.warning("\(kind)", metadata: ["detail": "\(detail)"])
         _ = try? await store.appendEvent(NewEvent(at: Date(), deviceID: deviceID, kind: kind, detail: detail))
     }

@@ -7,7 +7,11 @@ import FleetWire
 /// awaitingHello --hello--> awaitingCredentials(nonce) --enrol/authenticate--> verifying --ok--> device(id)
 ///                                                      --adminAuthenticate--------------------> admin
 /// any state --protocol violation--> closed
+/// any state before device/admin --over a handshake cap--> closed (after `busy`)
 /// ```
+///
+/// Frames stay within ``Frame/handshakeMaximumLength`` until `welcome`; the negotiated maximum applies only after
+/// it, so an unauthenticated peer can never make the coordinator buffer more than that per frame.
 struct SessionStateMachine {
     enum State: Equatable {
         case awaitingHello
@@ -23,6 +27,8 @@ struct SessionStateMachine {
         case send(Message)
         /// Send this error, then close the connection.
         case fail(ErrorMessage)
+        /// Send `busy`, then close the connection.
+        case busy(Busy)
         /// Check the enrolment (signature, token) and answer with ``welcomed(deviceID:labels:)`` or ``failed(_:)``.
         case verifyEnrolment(Enrol, nonce: [UInt8])
         /// Look up the device, check its signature, then answer as above.
@@ -53,6 +59,8 @@ struct SessionStateMachine {
         var offlineTimeoutMilliseconds: Int
         /// Sent in ``Welcome`` so that agents pin it.
         var releasePublicKey: [UInt8] = []
+        /// Announced in `busy` when the coordinator is at a handshake cap.
+        var busyRetryAfterMilliseconds = 1000
     }
 
     private(set) var state: State = .awaitingHello
@@ -172,6 +180,23 @@ struct SessionStateMachine {
         guard state != .closed else { return .none }
         state = .closed
         return .fail(error)
+    }
+
+    /// The coordinator cannot take this connection now (a cap on connections in their handshake or on their
+    /// bytes, or its source was refused too often): answer `busy` and close. After `welcome` this never applies.
+    mutating func busy(_ refusal: HandshakeRefusal) -> Action {
+        switch state {
+        case .awaitingHello, .awaitingCredentials, .verifying:
+            state = .closed
+            return .busy(
+                Busy(
+                    retryAfterMilliseconds: refusal.retryAfterMilliseconds ?? settings.busyRetryAfterMilliseconds,
+                    message: refusal.reason
+                )
+            )
+        default:
+            return .none
+        }
     }
 
     /// The handshake did not finish in time.

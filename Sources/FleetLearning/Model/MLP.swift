@@ -38,11 +38,37 @@ public struct MLP: Sendable, Equatable {
         self.biasIndices = biases
     }
 
+    /// The most widths ``initialize(layers:seed:)`` accepts (input and output included).
+    public static let maximumLayerCount = 64
+    /// The most weights and biases ``initialize(layers:seed:)`` creates: 64 MiB of float32.
+    public static let maximumParameterCount = 16 << 20
+
+    /// Weights and biases of an MLP with these widths; nil when the count overflows.
+    public static func parameterCount(layers: [Int]) -> Int? {
+        var total = 0
+        for k in layers.indices.dropFirst() {
+            let (weights, overflow) = layers[k - 1].multipliedReportingOverflow(by: layers[k])
+            let (layer, overflowLayer) = weights.addingReportingOverflow(layers[k])
+            let (sum, overflowSum) = total.addingReportingOverflow(layer)
+            guard !overflow, !overflowLayer, !overflowSum else { return nil }
+            total = sum
+        }
+        return total
+    }
+
     /// Seeded PyTorch-style initialisation: weight and bias of a layer with `in` inputs are drawn from
     /// U(−1/√in, 1/√in). The same seed gives the same model on every platform.
     public static func initialize(layers: [Int], seed: UInt64) throws(ModelError) -> MLP {
         guard layers.count >= 2, layers.allSatisfy({ $0 > 0 }) else {
             throw .notAnMLP("layers \(layers) need at least an input and an output width, all positive")
+        }
+        guard layers.count <= maximumLayerCount, let count = parameterCount(layers: layers),
+            count <= maximumParameterCount
+        else {
+            throw .notAnMLP(
+                "\(layers.count) layers of widths up to \(layers.max() ?? 0) are too large: at most "
+                    + "\(maximumLayerCount) layers and \(maximumParameterCount) parameters (weights and biases)"
+            )
         }
         var generator = SeededGenerator(seed: seed)
         var tensors = [NamedTensor]()

@@ -228,3 +228,29 @@ public struct Welcome: WirePayload {
         buffer.writeLengthPrefixedBytes(releasePublicKey)
     }
 }
+
+/// The coordinator cannot take this connection now (version 2): it is at its cap of unauthenticated
+/// connections or of the bytes they may hold, or this source address was refused too often. Sent instead of
+/// ``HelloAccept`` (possibly before the client's ``Hello`` was read), then the connection is closed.
+public struct Busy: WirePayload {
+    public static let messageType = MessageType.busy
+    /// Wait at least this long before connecting again (clients add their own jitter).
+    public var retryAfterMilliseconds: Int
+    /// Why, for logs; not for parsing.
+    public var message: String
+
+    public init(retryAfterMilliseconds: Int, message: String) {
+        self.retryAfterMilliseconds = retryAfterMilliseconds
+        self.message = message
+    }
+
+    public init(reading reader: inout WireReader) throws {
+        retryAfterMilliseconds = try reader.readBoundedInt("retryAfterMilliseconds")
+        message = try reader.readLengthPrefixedString("message")
+    }
+
+    public func write(to buffer: inout ByteBuffer) {
+        buffer.writeVarint(retryAfterMilliseconds)
+        buffer.writeLengthPrefixedString(message)
+    }
+}

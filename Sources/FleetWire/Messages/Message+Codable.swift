@@ -38,6 +38,7 @@ extension Message: Codable {
         case .adminAuthenticate: self = .adminAuthenticate(try fields(AdminAuthenticate.self))
         case .welcome: self = .welcome(try fields(Welcome.self))
         case .error: self = .error(try fields(ErrorMessage.self))
+        case .busy: self = .busy(try fields(Busy.self))
         case .heartbeat: self = .heartbeat
         case .heartbeatAck: self = .heartbeatAck
         case .stateReport: self = .stateReport(try fields(StateReport.self))

@@ -1,6 +1,6 @@
 import NIOCore
 
-/// Every message of TinyFleet protocol version 1. The set is closed: an unknown type byte is an error.
+/// Every message of TinyFleet protocol versions 1 and 2 (`busy` is new in version 2). The set is closed: an unknown type byte is an error.
 public enum Message: Hashable, Sendable {
     case hello(Hello)
     case helloAccept(HelloAccept)
@@ -9,6 +9,7 @@ public enum Message: Hashable, Sendable {
     case adminAuthenticate(AdminAuthenticate)
     case welcome(Welcome)
     case error(ErrorMessage)
+    case busy(Busy)
     case heartbeat
     case heartbeatAck
     case stateReport(StateReport)
@@ -56,6 +57,7 @@ public enum Message: Hashable, Sendable {
         case .adminAuthenticate(let payload): payload
         case .welcome(let payload): payload
         case .error(let payload): payload
+        case .busy(let payload): payload
         case .heartbeat: Heartbeat()
         case .heartbeatAck: HeartbeatAck()
         case .stateReport(let payload): payload
@@ -156,6 +158,7 @@ public enum Message: Hashable, Sendable {
         case .adminAuthenticate: .adminAuthenticate(try AdminAuthenticate(reading: &reader))
         case .welcome: .welcome(try Welcome(reading: &reader))
         case .error: .error(try ErrorMessage(reading: &reader))
+        case .busy: .busy(try Busy(reading: &reader))
         case .heartbeat: .heartbeat
         case .heartbeatAck: .heartbeatAck
         case .stateReport: .stateReport(try StateReport(reading: &reader))

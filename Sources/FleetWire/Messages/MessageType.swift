@@ -8,6 +8,7 @@ public enum MessageType: UInt8, CaseIterable, Sendable, Codable {
     case adminAuthenticate = 0x05
     case welcome = 0x06
     case error = 0x07
+    case busy = 0x08
     // Keepalive and reported state
     case heartbeat = 0x10
     case heartbeatAck = 0x11

@@ -15,8 +15,9 @@ public enum PeerRole: UInt8, Hashable, Sendable, Codable {
 
 /// Supported protocol versions.
 public enum ProtocolVersion {
-    /// The versions this implementation speaks.
-    public static let supported: ClosedRange<Int> = 1...1
+    /// The versions this implementation speaks. Version 2 keeps the pre-handshake frame limit until `welcome`
+    /// and adds ``Busy``; a coordinator treats version 1 clients the same way (Protocol/SPEC.md, section 8).
+    public static let supported: ClosedRange<Int> = 1...2
     /// Picks the highest version in both ranges, or nil when they do not overlap.
     public static func negotiate(_ peer: ClosedRange<Int>, local: ClosedRange<Int> = supported) -> Int? {
         let high = min(peer.upperBound, local.upperBound)

@@ -95,7 +95,8 @@ public struct AgentService: Service {
                     address: session.address
                 )
                 do {
-                    try await cancelWhenGracefulShutdown { try await Task.sleep(for: delay) }
+                    let wait = delay
+                    try await cancelWhenGracefulShutdown { try await Task.sleep(for: wait) }
                     action = machine.handle(Task.isShuttingDownGracefully ? .shutdown : .retryTimerFired)
                 } catch {
                     action = machine.handle(.shutdown)

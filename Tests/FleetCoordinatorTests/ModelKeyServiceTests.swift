@@ -110,3 +110,34 @@ import Testing
         #expect(try await protection(3, "fp32") == "plain", "an explicit policy is kept")
     }
 }
+
+@Suite struct UploadProtectionTests {
+    @Test func anUnknownPolicyIsRefusedAtUploadBegin() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "tinyfleet-upload-\(UUID().uuidString.prefix(8))"
+        ).path
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let uploads = UploadSessions(dataDirectory: directory)
+        func begin(_ protection: String) async throws -> String {
+            try await uploads.begin(
+                UploadBegin(
+                    requestID: 5,
+                    model: "digits",
+                    version: 1,
+                    variant: "fp32",
+                    size: 10,
+                    sha256: [UInt8](repeating: 0, count: 32),
+                    requirements: [:],
+                    metadata: ["protection": protection]
+                )
+            )
+        }
+        await #expect(throws: ErrorMessage.self) { try await begin("secret") }
+        do {
+            _ = try await begin("secret")
+        } catch let error as ErrorMessage {
+            #expect(error.code == .badRequest && error.requestID == 5)
+        }
+        #expect(try await begin("agent-only").hasPrefix("u-"))
+    }
+}

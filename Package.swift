@@ -148,7 +148,7 @@ let package = Package(
             name: "fleet-bench",
             dependencies: [
                 "FleetDelta", "FleetLearning",
-                "FleetWire", "FleetClient", "FleetTrust",
+                "FleetWire", "FleetClient", "FleetTrust", "FleetModelIO",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

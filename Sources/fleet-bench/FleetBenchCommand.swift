@@ -15,6 +15,7 @@ struct FleetBenchCommand: AsyncParsableCommand {
             DeltaBenchmarkCommand.self,
             AggregationBenchmarkCommand.self,
             FederatedBenchmarkCommand.self,
+            ProtectionBenchmarkCommand.self,
         ]
     )
 }

@@ -1,5 +1,8 @@
+import FleetStore
 import FleetTrust
 import FleetWire
+import Foundation
+import Logging
 import Testing
 
 @testable import FleetCoordinator
@@ -65,5 +68,76 @@ import Testing
 
     func hello(_ role: PeerRole) -> Message {
         .hello(Hello(minimumVersion: 1, maximumVersion: 1, role: role, software: "t", maximumFrameLength: 1 << 20))
+    }
+}
+
+/// A version the coordinator generates (a federated round's global or regional variant) keeps the model's policy.
+@Suite struct GeneratedVersionProtectionTests {
+    @Test func roundsPublishProtectedModelsProtected() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "tinyfleet-generated-\(UUID().uuidString.prefix(8))"
+        ).path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let registry = ModelRegistry(
+            store: try CoordinatorStore(path: directory + "/coordinator.sqlite"),
+            dataDirectory: directory,
+            releaseKey: ReleaseKey.generate(),
+            connections: ConnectionRegistry(),
+            logger: Logger(label: "test")
+        )
+        func publish(_ version: Int, _ variant: String, _ metadata: [String: String]) async throws {
+            _ = try await registry.publishGenerated(
+                model: "digits",
+                version: version,
+                variant: variant,
+                bytes: [UInt8(version), 1, 2, 3],
+                requirements: [:],
+                metadata: metadata
+            )
+        }
+        func protection(_ version: Int, _ variant: String) async throws -> String? {
+            let record = try await registry.store.modelVariant(model: "digits", version: version, variant: variant)
+            let signed = try SignedManifest(decoding: try #require(record).signedManifest)
+            return signed.manifest.metadata[ModelProtection.metadataKey]
+        }
+        try await publish(1, "fp32", ["protection": "agent-only"])
+        try await publish(2, "fp32", ["round": "1"])
+        try await publish(2, "fp32-eu", ["round": "1", "region": "eu"])
+        #expect(try await protection(2, "fp32") == "agent-only")
+        #expect(try await protection(2, "fp32-eu") == "agent-only", "regional variants too")
+        try await publish(3, "fp32", ["protection": "plain"])
+        #expect(try await protection(3, "fp32") == "plain", "an explicit policy is kept")
+    }
+}
+
+@Suite struct UploadProtectionTests {
+    @Test func anUnknownPolicyIsRefusedAtUploadBegin() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "tinyfleet-upload-\(UUID().uuidString.prefix(8))"
+        ).path
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let uploads = UploadSessions(dataDirectory: directory)
+        func begin(_ protection: String) async throws -> String {
+            try await uploads.begin(
+                UploadBegin(
+                    requestID: 5,
+                    model: "digits",
+                    version: 1,
+                    variant: "fp32",
+                    size: 10,
+                    sha256: [UInt8](repeating: 0, count: 32),
+                    requirements: [:],
+                    metadata: ["protection": protection]
+                )
+            )
+        }
+        await #expect(throws: ErrorMessage.self) { try await begin("secret") }
+        do {
+            _ = try await begin("secret")
+        } catch let error as ErrorMessage {
+            #expect(error.code == .badRequest && error.requestID == 5)
+        }
+        #expect(try await begin("agent-only").hasPrefix("u-"))
     }
 }

@@ -64,16 +64,25 @@ struct ModelRegistry: Sendable {
         return try await publish(begin, file: path, requestID: commit.requestID, referenceStatistics: statistics)
     }
 
-    /// Publishes weights made by the coordinator itself (a seeded initialisation, an aggregated round).
+    /// Publishes weights made by the coordinator itself (a seeded initialisation, an aggregated round). A version
+    /// that names no protection policy keeps the one of the model's newest version (`Protocol/AT-REST.md`), so a
+    /// round's global and regional variants of a protected model stay protected.
     func publishGenerated(
         model: String,
         version: Int,
         variant: String,
         bytes: [UInt8],
         requirements: [String: String],
-        metadata: [String: String],
+        metadata given: [String: String],
         replan: Bool = true
     ) async throws -> ModelPushed {
+        var metadata = given
+        if metadata[ModelProtection.metadataKey] == nil,
+            let newest = try await store.modelVariants(model: model).max(by: { $0.version < $1.version }),
+            let protection = newest.metadata[ModelProtection.metadataKey]
+        {
+            metadata[ModelProtection.metadataKey] = protection
+        }
         let temporary = blobs.root + "/uploads/generated-\(UUID().uuidString.prefix(8)).part"
         try FileManager.default.createDirectory(atPath: blobs.root + "/uploads", withIntermediateDirectories: true)
         guard FileManager.default.createFile(atPath: temporary, contents: Data(bytes)) else {

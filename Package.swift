@@ -25,6 +25,8 @@ let package = Package(
     ],
     targets: [
         .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
+        // libzstd is linked into fleet-bench only, to compare delta decoding with zstd's in-process decoder.
+        .systemLibrary(name: "CZstd", providers: [.apt(["libzstd-dev"])]),
         .target(
             name: "FleetWire",
             dependencies: [.product(name: "NIOCore", package: "swift-nio")],
@@ -135,7 +137,7 @@ let package = Package(
         .executableTarget(
             name: "fleet-bench",
             dependencies: [
-                "FleetDelta", "FleetLearning",
+                "FleetDelta", "FleetLearning", "FleetModelIO", "CZstd",
                 "FleetWire", "FleetClient", "FleetTrust",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -192,6 +194,9 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(name: "FleetTrustTests", dependencies: ["FleetTrust"], swiftSettings: strict),
+        // Protocol/vectors read by an independent decoder (Protocol/conformance/check_vectors.py, not FleetWire),
+        // and the README's references to files of the repository.
+        .testTarget(name: "DocumentationTests", swiftSettings: strict),
         .testTarget(
             name: "FleetObserveTests",
             dependencies: ["FleetObserve"],

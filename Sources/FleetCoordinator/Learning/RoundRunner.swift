@@ -20,6 +20,8 @@ actor RoundRunner {
     static let requestIDBase: UInt64 = 1 << 62
 
     private var job: Task<Void, Never>?
+    /// A `start` is between its checks and setting `job`.
+    private var starting = false
     private var active: ActiveRound?
 
     struct Settings: Sendable {
@@ -69,14 +71,9 @@ actor RoundRunner {
 
     // MARK: Starting
 
+    /// Checks in the order of SPEC.md section 15.2 (precedence): the request's own fields (300), then what it
+    /// names (301), then the coordinator's state (302).
     func start(_ request: StartRound) async throws -> RoundStarted {
-        guard job == nil else {
-            throw ErrorMessage(
-                requestID: request.requestID,
-                code: .conflict,
-                message: "rounds are already running; wait for them (fleetctl rounds)"
-            )
-        }
         guard request.clients >= 1, request.minimumClients >= 1, request.minimumClients <= request.clients,
             request.rounds >= 1
         else {
@@ -109,6 +106,16 @@ actor RoundRunner {
                     "no \(request.variant) variant at the newest version of \(request.model): push one or use `fleetctl model init`"
             )
         }
+        guard job == nil, !starting else {
+            throw ErrorMessage(
+                requestID: request.requestID,
+                code: .conflict,
+                message: "rounds are already running; wait for them (fleetctl rounds)"
+            )
+        }
+        // Held across the awaits below, so that a second request cannot pass the check before `job` is set.
+        starting = true
+        defer { starting = false }
         if !request.evaluationCSV.isEmpty {
             try await store.setEvaluationSet(model: request.model, csv: request.evaluationCSV, at: Date())
         }

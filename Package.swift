@@ -27,6 +27,8 @@ let package = Package(
     ],
     targets: [
         .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
+        // libzstd is linked into fleet-bench only, to compare delta decoding with zstd's in-process decoder.
+        .systemLibrary(name: "CZstd", providers: [.apt(["libzstd-dev"])]),
         .target(
             name: "FleetWire",
             dependencies: [.product(name: "NIOCore", package: "swift-nio")],
@@ -147,8 +149,8 @@ let package = Package(
         .executableTarget(
             name: "fleet-bench",
             dependencies: [
-                "FleetDelta", "FleetLearning",
-                "FleetWire", "FleetClient", "FleetTrust", "FleetModelIO",
+                "FleetDelta", "FleetLearning", "FleetModelIO", "CZstd",
+                "FleetWire", "FleetClient", "FleetTrust",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -205,6 +207,9 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(name: "FleetTrustTests", dependencies: ["FleetTrust"], swiftSettings: strict),
+        // Protocol/vectors read by an independent decoder (Protocol/conformance/check_vectors.py, not FleetWire),
+        // and the README's references to files of the repository.
+        .testTarget(name: "DocumentationTests", swiftSettings: strict),
         .testTarget(
             name: "FleetFuzzingTests",
             dependencies: ["FleetFuzzing", "FleetDelta", "FleetWire"],

@@ -5,7 +5,7 @@ import Foundation
 /// ```
 /// "tinyfleet-v1 manifest\0"         22 bytes, domain separation
 /// model          string            varint length + UTF-8, 1...128 bytes
-/// version        varint            0...2^63-1
+/// version        varint            0...2^31-1 (the device link's int31)
 /// variant        string            0...128 bytes
 /// size           varint            blob bytes, 0...2^63-1
 /// sha256         32 raw bytes      no length prefix
@@ -46,7 +46,7 @@ extension ReleaseManifest {
     static func decode(from reader: inout CanonicalReader) throws(TrustError) -> ReleaseManifest {
         try reader.expectPrefix(domainPrefix)
         let model = try reader.string(maxBytes: Limits.nameBytes)
-        let version = try reader.varint(maximum: UInt64(Int64.max))
+        let version = try reader.varint(maximum: UInt64(Limits.maximumVersion))
         let variant = try reader.string(maxBytes: Limits.nameBytes)
         let size = try reader.varint(maximum: UInt64(Int64.max))
         let sha256 = try reader.raw(count: 32)
@@ -90,7 +90,10 @@ extension ReleaseManifest {
         }
         try check(!model.isEmpty && model.utf8.count <= Limits.nameBytes, "model name must have 1...128 bytes")
         try check(variant.utf8.count <= Limits.nameBytes, "variant must have at most 128 bytes")
-        try check(version >= 0, "version \(version) is negative")
+        try check(
+            version >= 0 && version <= Limits.maximumVersion,
+            "version \(version) is outside 0...\(Limits.maximumVersion)"
+        )
         try check(size >= 0, "size \(size) is negative")
         try check(sha256.count == 32, "sha256 has \(sha256.count) bytes, not 32")
         for map in [requirements, metadata] {

@@ -20,6 +20,8 @@ public struct ReleaseManifest: Codable, Sendable, Hashable {
         public static let mapEntries = 64
         public static let keyBytes = 64
         public static let valueBytes = 512
+        /// Model versions travel as `int31` on the device link (Protocol/SPEC.md, section 3.1).
+        public static let maximumVersion = Int(Int32.max)
     }
 
     public var model: String

@@ -27,7 +27,8 @@ struct DeltaBenchmarkCommand: ParsableCommand {
 struct AggregationBenchmarkCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "aggregation",
-        abstract: "Aggregation throughput (GB/s of update data, one core) and memory, against memcpy and a plain loop."
+        abstract:
+            "Aggregation on one core (update bytes read per second) and memory, beside a streaming read of the same updates, a plain loop, and the round path (decode + FedAvg) per update."
     )
 
     @Option(help: "Bytes per model update.")

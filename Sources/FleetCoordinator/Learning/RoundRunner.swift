@@ -27,6 +27,8 @@ actor RoundRunner {
 
     private var job: Task<Void, Never>?
     private var active: RoundCollection?
+    /// A `start` is between its checks and setting `job`.
+    private var starting = false
     /// Participant rows `receive` is writing: the round closes after them, so that what it records when it
     /// closes (refusals, capped weights) is not overwritten by a late write of the same row.
     private var recording = 0
@@ -65,16 +67,10 @@ actor RoundRunner {
 
     // MARK: Starting and stopping
 
-    /// Checks everything a round needs before answering: the arguments, the strategy, the base model, the
-    /// evaluation rows (`--eval-data` must fit the model), and enough devices that can train.
+    /// Checks everything a round needs before answering, in the order of SPEC.md section 15.2 (precedence): the
+    /// request's own fields (300), then what it names (301) and the evaluation rows, which must fit that model
+    /// (300), then the coordinator's state (302): rounds already running, enough devices that can train.
     func start(_ request: StartRound) async throws -> RoundStarted {
-        guard job == nil else {
-            throw ErrorMessage(
-                requestID: request.requestID,
-                code: .conflict,
-                message: "rounds are already running; wait for them (fleetctl rounds)"
-            )
-        }
         guard request.clients >= 1, request.minimumClients >= 1, request.minimumClients <= request.clients,
             request.rounds >= 1
         else {
@@ -115,6 +111,16 @@ actor RoundRunner {
                 throw ErrorMessage(requestID: request.requestID, code: .badRequest, message: error.description)
             }
         }
+        guard job == nil, !starting else {
+            throw ErrorMessage(
+                requestID: request.requestID,
+                code: .conflict,
+                message: "rounds are already running; wait for them (fleetctl rounds)"
+            )
+        }
+        // Held across the awaits below, so that a second request cannot pass the check before `job` is set.
+        starting = true
+        defer { starting = false }
         let eligibility = try await RoundEligibility.assess(
             bases: bases,
             store: store,

@@ -323,6 +323,7 @@ MESSAGES = {
     0x05: ("adminAuthenticate", Struct(("nonce", Fixed(32)), ("proof", Fixed(32)))),
     0x06: ("welcome", Struct(("deviceID", STRING), ("labels", MAP), ("releasePublicKey", Bytes({0, 32})))),
     0x07: ("error", Struct(REQUEST_ID, ("code", Varint(U16)), ("message", STRING))),
+    0x08: ("busy", Struct(("retryAfterMilliseconds", Varint(INT31)), ("message", STRING))),  # 5.40
     0x10: ("heartbeat", Struct()),
     0x11: ("heartbeatAck", Struct()),
     0x12: ("stateReport", Struct(
@@ -332,6 +333,7 @@ MESSAGES = {
         ("installedModels", List(INSTALLED_MODEL, 35)),
     )),
     0x13: ("ack", Struct(REQUEST_ID)),
+    0x14: ("goodbye", Struct()),  # 5.11a
     0x20: ("createToken", Struct(
         REQUEST_ID,
         ("uses", Varint(INT31)),
@@ -355,6 +357,18 @@ MESSAGES = {
         ("afterSequence", Varint(U64)),
     )),
     0x25: ("eventList", Struct(REQUEST_ID, ("events", List(EVENT_SUMMARY, 5)))),
+    0x26: ("revokeToken", Struct(REQUEST_ID, ("tokenID", STRING))),  # 5.17a
+    0x2A: ("removeDevice", Struct(REQUEST_ID, ("deviceID", STRING), ("erase", BOOLEAN))),  # 5.38
+    0x2B: ("deviceRemoved", Struct(  # 5.39
+        REQUEST_ID,
+        ("deviceID", STRING),
+        ("name", STRING),
+        ("erased", BOOLEAN),
+        ("sampleRows", Varint(INT31)),
+        ("driftReports", Varint(INT31)),
+        ("consentRecords", Varint(INT31)),
+        ("otherRows", Varint(INT31)),
+    )),
     0x30: ("desiredState", Struct(("models", List(DESIRED_MODEL, 3)))),
     0x31: ("fetchModel", Struct(
         REQUEST_ID,
@@ -386,7 +400,10 @@ MESSAGES = {
         ("encoding", Byte({0, 1})),
         ("wireBytes", Varint(INT63)),
         ("resumedFrom", Varint(INT63)),
+        ("reportID", Varint(U64)),
     )),
+    0x38: ("modelKeyRequest", Struct(REQUEST_ID)),  # 5.22a
+    0x39: ("modelKey", Struct(REQUEST_ID, ("key", Fixed(32)))),  # 5.22b
     0x40: ("uploadBegin", Struct(
         REQUEST_ID,
         ("model", STRING),
@@ -399,7 +416,8 @@ MESSAGES = {
     )),
     0x41: ("uploadReady", Struct(REQUEST_ID, ("uploadID", STRING), ("offset", Varint(INT63)))),
     0x42: ("uploadChunk", Struct(REQUEST_ID, ("uploadID", STRING), ("offset", Varint(INT63)), ("bytes", BYTES))),
-    0x43: ("uploadCommit", Struct(REQUEST_ID, ("uploadID", STRING))),
+    # 5.26: the 512 KiB bound on referenceStatistics is error 300 (a refused value), not a decoding rule.
+    0x43: ("uploadCommit", Struct(REQUEST_ID, ("uploadID", STRING), ("referenceStatistics", BYTES))),
     0x44: ("modelPushed", Struct(
         REQUEST_ID,
         ("model", STRING),

@@ -59,8 +59,10 @@ extension EndToEnd {
                 "coordinator RSS \(before.current >> 20) MiB before, peak \(during.peak >> 20) MiB with \(clients) "
                     + "clients each holding a 64 KiB partial frame; \(log.busy.count) answered busy"
             )
-            // Unbounded, 4000 × 64 KiB is at least 250 MiB; the caps (1024 connections, 16 MiB) allow far less.
-            #expect(growth < 160 << 20, "peak RSS grew by \(growth >> 20) MiB")
+            // Unbounded, 4000 × 64 KiB is at least 250 MiB of frames alone (and the 1 MiB limit of before, 4 GB);
+            // with the caps (1024 connections, 16 MiB) the peak grew by 93–188 MiB over runs here, the rest being
+            // the 4000 connections' own buffers and the allocator's slack.
+            #expect(growth < 240 << 20, "peak RSS grew by \(growth >> 20) MiB")
             #expect(log.busy.count >= clients - 1024, "beyond the connection cap every client is answered busy")
             #expect(log.busy.allSatisfy { $0.retryAfterMilliseconds == 1000 })
             #expect(try fleet.onlineNames() == ["honest"], "welcomed devices are not affected")

@@ -93,11 +93,22 @@ extension EndToEnd {
                 (plainAccuracy.min() ?? 1) < (robustAccuracy.last ?? 0) - 0.3,
                 "FedAvg visibly breaks under the same poisoned devices"
             )
-            // ... and the coordinator holds back the rounds it broke: the robust model stays published.
-            #expect(
-                plain.allSatisfy { $0.status == "failed" && $0.detail.contains("held back") },
-                "\(plain.map(\.detail))"
-            )
+            // ... and the coordinator holds back what the rule says it must (a round at chance, or below its base by
+            // more than half the base's gain over chance, 0.10 for ten classes): a published round never does that,
+            // and every round that did is held back with the model kept. Which rounds break that far depends on
+            // the run (0.760, 0.447, then 0.200 held back was seen), so the rule is checked, not a count.
+            var base = robustAccuracy.last ?? 0
+            for round in plain {
+                if round.status == "published", let accuracy = round.testAccuracy {
+                    #expect(
+                        accuracy >= 0.15 && accuracy >= base - (base - 0.1) / 2 - 1e-9,
+                        "round \(round.round) published \(accuracy) after \(base): \(round.detail)"
+                    )
+                    base = accuracy
+                } else {
+                    #expect(round.detail.contains("held back"), "round \(round.round): \(round.detail)")
+                }
+            }
 
             // The clean reference: the same 4 agents restarted without the plug-in, a second model from the same
             // initialisation, the same strategy and sampling seed.

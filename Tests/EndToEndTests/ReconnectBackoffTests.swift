@@ -48,7 +48,8 @@ extension EndToEnd {
 
         /// The `attempt` of each "reconnecting" line of the agent's log, in order.
         static func attempts(_ log: String) -> [Int] {
-            log.split(separator: "\n").filter { $0.contains("reconnecting") }.compactMap { line in
+            log.split(separator: "\n").filter { $0.contains("reconnecting") || $0.contains("retrying") }.compactMap {
+                line in
                 guard let range = line.range(of: "attempt=") else { return nil }
                 return Int(line[range.upperBound...].prefix { $0.isNumber })
             }

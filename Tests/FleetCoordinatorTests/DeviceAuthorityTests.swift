@@ -163,7 +163,7 @@ import Testing
 
     @Test func refusalsFromOneSourceAreCoalescedIntoOneEventPerKind() async throws {
         let store = try CoordinatorStore.inMemory()
-        let authority = DeviceAuthority(store: store, adminCredential: .generate(), logger: Logger(label: "t"))
+        let authority = DeviceAuthority(store: store, adminCredential: .generate(), logger: Logger.quietTest)
         for _ in 0..<50 {
             let enrol = try enrolment(.generate(), token: "tft_nope", nonce: nonce)
             #expect(refusalCode(await authority.enrol(enrol, nonce: nonce, peer: "192.0.2.1")) == .tokenUnknown)
@@ -189,7 +189,7 @@ import Testing
             limiter: authority.refusals,
             store: store,
             interval: .seconds(5),
-            logger: Logger(label: "t")
+            logger: Logger.quietTest
         )
         await recorder.record(now: Date().addingTimeInterval(61))
         let summaries = try await store.events(deviceID: nil, limit: 1000, afterSequence: events.last?.sequence)

@@ -1,3 +1,5 @@
+import FleetLearning
+import FleetModelIO
 import FleetStore
 import FleetTrust
 import FleetWire
@@ -84,14 +86,17 @@ import Testing
             dataDirectory: directory,
             releaseKey: ReleaseKey.generate(),
             connections: ConnectionRegistry(),
-            logger: Logger(label: "test")
+            logger: Logger.quietTest
         )
         func publish(_ version: Int, _ variant: String, _ metadata: [String: String]) async throws {
             _ = try await registry.publishGenerated(
                 model: "digits",
                 version: version,
                 variant: variant,
-                bytes: [UInt8(version), 1, 2, 3],
+                bytes: try ModelFile.write(
+                    MLP.initialize(layers: [4, 2], seed: UInt64(version)).parameters,
+                    metadata: [:]
+                ),
                 requirements: [:],
                 metadata: metadata
             )

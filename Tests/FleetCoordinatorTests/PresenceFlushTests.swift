@@ -39,7 +39,7 @@ import Testing
             )
         }
         let tracker = PresenceTracker(offlineTimeout: 30)
-        let flusher = PresenceFlusher(tracker: tracker, store: store, interval: .seconds(1), logger: Logger(label: "t"))
+        let flusher = PresenceFlusher(tracker: tracker, store: store, interval: .seconds(1), logger: Logger.quietTest)
         return (tracker, flusher, store)
     }
 

@@ -12,7 +12,7 @@ import Testing
 @Suite struct StartRoundPrecedenceTests {
     func service() async throws -> (LearningService, RoundRunner) {
         let store = try CoordinatorStore.inMemory()
-        let logger = Logger(label: "test")
+        let logger = Logger.quietTest
         let connections = ConnectionRegistry()
         let models = ModelRegistry(
             store: store,
@@ -29,6 +29,7 @@ import Testing
             logger: logger
         )
         let service = LearningService(runner: runner, models: models)
+        try await enrolDeviceWithTrainingConsent(store: store, models: models, logger: logger)
         let initModel = InitModel(
             requestID: 1,
             model: "m",
@@ -41,6 +42,41 @@ import Testing
             throw StartRoundTestError.setupFailed
         }
         return (service, runner)
+    }
+
+    /// One device, offline, whose owner granted training consent: `startRound` counts it as a device that may
+    /// take part, so a valid request is not refused for lack of devices (it then waits for it).
+    func enrolDeviceWithTrainingConsent(store: CoordinatorStore, models: ModelRegistry, logger: Logger) async throws {
+        let admin = AdminRequests(store: store, presence: PresenceTracker(offlineTimeout: 30), models: models)
+        let authority = DeviceAuthority(store: store, adminCredential: .generate(), logger: logger)
+        let token = try await admin.createToken(CreateToken(requestID: 1, uses: 1, expiresInSeconds: 0, labels: [:]))
+        let identity = DeviceIdentity.generate()
+        let nonce = Digest.randomBytes(32)
+        let enrol = Enrol(
+            token: token.token,
+            publicKey: identity.publicKey,
+            signature: try identity.sign(AuthChallenge.enrol(nonce: nonce, publicKey: identity.publicKey)),
+            name: "trainer",
+            labels: [:],
+            capabilities: [:],
+            software: "test"
+        )
+        let deviceID = try await authority.enrol(enrol, nonce: nonce, peer: "t").get().deviceID
+        let grant = ConsentRecord(
+            deviceID: deviceID,
+            purpose: .training,
+            action: .grant,
+            until: nil,
+            issuedAt: Date().addingTimeInterval(-3600),
+            sequence: 1
+        )
+        let observability = ObservabilityService(store: store, connections: ConnectionRegistry(), logger: logger)
+        let bytes = try SignedConsentRecord.sign(grant, with: identity).encoded()
+        let reply = await observability.handle(
+            .consentUpdate(ConsentUpdate(requestID: 2, record: bytes)),
+            from: deviceID
+        )
+        guard reply == .ack(Ack(requestID: 2)) else { throw StartRoundTestError.setupFailed }
     }
 
     /// A round on model `m`, variant `fp32`, that waits 10 minutes for devices (there are none).

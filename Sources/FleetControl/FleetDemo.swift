@@ -111,7 +111,8 @@ public struct FleetDemo: Sendable {
 
             if let last = agentGroups.last {
                 print(
-                    "\n▶ stopping agent edge-\(agents); the coordinator marks it offline after its heartbeat timeout…"
+                    "\n▶ stopping agent edge-\(agents): it says goodbye, and the coordinator marks it offline at once "
+                        + "(a device that vanishes without one goes offline after its heartbeat timeout)…"
                 )
                 await last.triggerGracefulShutdown()
                 try await waitUntil(timeout: .seconds(20)) {

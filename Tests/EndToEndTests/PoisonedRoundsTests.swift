@@ -69,7 +69,10 @@ extension EndToEnd {
                 fleet,
                 ["--strategy", Self.robustStrategy, "--rounds", "10", "--clients", "10", "--seed", "7"]
             )
-            #expect(robust.count == 10 && robust.allSatisfy { $0.status == "published" })
+            #expect(
+                robust.count == 10 && robust.allSatisfy { $0.status == "published" },
+                "\(robust.map { "round \($0.round) \($0.status): \($0.detail)" }.joined(separator: "\n"))"
+            )
             let poisonedUpdates = try robust.reduce(0) { count, round in
                 count + (try participants(fleet, round.round).filter { poisonedIDs.contains($0) }.count)
             }
@@ -143,12 +146,13 @@ extension EndToEnd {
             await fleet.stopAll()
         }
 
-        /// The rounds `round start --wait --json` printed (it exits 1 when one failed or was held back).
+        /// The rounds `round start --wait --json` printed (it exits 1 when one failed or was held back). A round ends
+        /// as soon as every chosen device answered: the long deadline only matters on a loaded machine.
         private func rounds(_ fleet: Fleet, _ arguments: [String], model: String = "digits-mlp") throws -> [Round] {
             let result = try runCommand(
                 "fleetctl",
                 [
-                    "round", "start", model, "--data-dir", fleet.coordinatorDirectory, "--deadline", "30s",
+                    "round", "start", model, "--data-dir", fleet.coordinatorDirectory, "--deadline", "60s",
                     "--eval-data", "\(fleet.root)/test.csv", "--wait", "--json",
                 ] + arguments
             )

@@ -44,11 +44,16 @@ struct RoundEvaluation {
     }
 
     /// Why a round scoring `accuracy` must not replace a base scoring `baseAccuracy` (`base` names it), or nil
-    /// when it may be published: at chance (within `tolerance` of it), or below the base by more than half of
-    /// the base's gain over chance (and more than `tolerance`): a round that throws away half of what the model
-    /// had learnt, as a poisoned FedAvg round does, while the ordinary dips of early non-IID rounds go through.
+    /// when it may be published. A round no worse than its base (within `tolerance`) is always published, also
+    /// when both are near chance, as the first rounds from a fresh model are. Otherwise it is held back when it
+    /// scores at chance (within `tolerance` of it), or below the base by more than half of the base's gain over
+    /// chance: a round that throws away half of what the model had learnt, as a poisoned FedAvg round does, while
+    /// the ordinary dips of early non-IID rounds go through.
     func holdBackReason(accuracy: Double, baseAccuracy: Double, base: String) -> String? {
         let shown = { (value: Double) in String(format: "%.4f", value) }
+        if accuracy >= baseAccuracy - Self.tolerance {
+            return nil
+        }
         if accuracy < chance + Self.tolerance {
             return "test accuracy \(shown(accuracy)) is at chance (\(shown(chance)) on the evaluation rows)"
         }

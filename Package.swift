@@ -37,6 +37,8 @@ let package = Package(
         .target(name: "FleetDelta", dependencies: ["CZlib"], swiftSettings: strict),
         .target(name: "FleetLearning", swiftSettings: strict),
         .target(name: "FleetObserve", swiftSettings: strict),
+        // The microcontroller kit: Embedded Swift sources, also built for the host (Scripts/tinykit-embedded.sh).
+        .target(name: "FleetTinyKit", swiftSettings: strict),
         .target(
             name: "FleetCommandLine",
             dependencies: [.product(name: "ArgumentParser", package: "swift-argument-parser")],
@@ -219,6 +221,14 @@ let package = Package(
             name: "FleetObserveTests",
             dependencies: ["FleetObserve"],
             resources: [.copy("Fixtures")],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "FleetTinyKitTests",
+            dependencies: [
+                "FleetTinyKit", "FleetWire", "FleetDelta", "FleetModelIO", "FleetLearning",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
             swiftSettings: strict
         ),
         .testTarget(name: "FleetAgentInstallTests", dependencies: ["FleetAgent"], swiftSettings: strict),

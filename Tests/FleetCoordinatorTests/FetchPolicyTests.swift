@@ -147,4 +147,74 @@ import Testing
         let files = try FileManager.default.subpathsOfDirectory(atPath: directory).filter { $0.hasPrefix("payloads/") }
         #expect(Set(files) == Set(cached.map(\.path)), "evicted payloads are deleted from disk")
     }
+
+    @Test func theFullPayloadIsTheBlobCompressedAsAStream() async throws {
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        // A blob of several stream chunks (1 MiB each) and a tail, partly compressible.
+        let size = 3 * BlobStore.streamChunkSize + 12_345
+        let blob = (0..<size).map { UInt8(truncatingIfNeeded: ($0 / 7) &* 31 ^ ($0 % 251)) }
+        let digest = Digest.sha256(blob)
+        let staged = directory + "/staged"
+        FileManager.default.createFile(atPath: staged, contents: Data(blob))
+        let relative = try registry.blobs.adopt(file: staged, sha256: digest)
+        let written = try registry.blobs.writeCompressedPayload(of: relative, name: "full-test")
+        let payload = try registry.blobs.read(written.path)
+        #expect(written.size == payload.count && written.sha256 == Digest.sha256(payload))
+        #expect(payload.count < blob.count / 2, "compressed: \(payload.count) of \(blob.count)")
+        #expect(try Zlib.decompress(payload, maximumSize: size) == blob)
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: directory + "/payloads")
+        #expect(leftovers == ["full-test"], "no temporary file stays behind")
+    }
+
+    @Test func pairsTooLargeForTheDeltaCodecGetTheFullFile() async throws {
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try await publishThree()
+        try await reportRunning(1)
+        var registry = self.registry
+        registry.maximumDeltaInputBytes = try Self.weights(1).count * 2 - 1
+        let payload = try await registry.payload(for: fetch(3, base: 1), deviceID: Self.device)
+        #expect(payload.encoding == .full, "v1 + v3 pass the bound: the full file, computed as a stream")
+        #expect(try await store.cachedDeltas().map(\.encoding) == ["full"], "no delta was computed")
+    }
+
+    @Test func differentPayloadsAreComputedAtMostTwoAtATime() async throws {
+        let builds = PayloadBuilds(concurrentLimit: 2)
+        let gauge = ConcurrencyGauge()
+        try await withThrowingTaskGroup(of: ModelRegistry.Payload.self) { group in
+            for key in 0..<8 {
+                group.addTask {
+                    try await builds.run(key: [UInt8(key)]) {
+                        await gauge.enter()
+                        try await Task.sleep(for: .milliseconds(20))
+                        await gauge.leave()
+                        return ModelRegistry.Payload(
+                            relativePath: "p\(key)",
+                            encoding: .full,
+                            baseVersion: 0,
+                            size: 0,
+                            sha256: []
+                        )
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        let (peak, entered) = (await gauge.peak, await gauge.entered)
+        #expect(peak == 2 && entered == 8)
+    }
+}
+
+/// The most tasks inside a section at once.
+private actor ConcurrencyGauge {
+    private var inside = 0
+    private(set) var peak = 0
+    private(set) var entered = 0
+
+    func enter() {
+        inside += 1
+        entered += 1
+        peak = max(peak, inside)
+    }
+
+    func leave() { inside -= 1 }
 }

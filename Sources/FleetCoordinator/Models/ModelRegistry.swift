@@ -20,6 +20,9 @@ struct ModelRegistry: Sendable {
     var keepVersions = 10
     /// The most bytes of computed payloads (compressed full files and deltas) kept on disk; the oldest go first.
     var payloadCacheBytes = 1 << 30
+    /// The largest base plus target, in bytes, a delta is computed for: the delta codec holds both files in
+    /// memory. Larger pairs get the compressed full file, which is computed as a stream in bounded memory.
+    var maximumDeltaInputBytes = 512 << 20
     /// Payload computations in progress, shared by concurrent fetches of the same (base, target).
     let builds = PayloadBuilds()
     private let selector = VariantSelector()
@@ -352,8 +355,9 @@ struct ModelRegistry: Sendable {
     /// The payload for a device's `fetchModel`: only the version and variant the device is assigned (else 302),
     /// as the smaller of the compressed full file and a delta from the base the device asks for, when that base
     /// is the one it reports running (any other base gets the full file: a device cannot make the coordinator
-    /// compute deltas from arbitrary versions). Each (base, target) payload is computed once: concurrent fetches
-    /// share the computation, and the result is cached on disk within ``payloadCacheBytes``.
+    /// compute deltas from arbitrary versions), and when the two files together fit ``maximumDeltaInputBytes``.
+    /// Each (base, target) payload is computed once: concurrent fetches share the computation, and the result is
+    /// cached on disk within ``payloadCacheBytes``.
     func payload(for request: FetchModel, deviceID: String) async throws -> Payload {
         let assignment = try await store.assignments(deviceID: deviceID).first { $0.model == request.model }
         guard let assignment, assignment.version == request.version, assignment.variant == request.variant else {
@@ -382,7 +386,8 @@ struct ModelRegistry: Sendable {
         let running = try await store.device(id: deviceID)?.installedModels.first { $0.name == request.model }
         guard request.baseSHA256.count == 32, request.baseSHA256 != target.sha256,
             request.baseSHA256 == running?.sha256,
-            let base = try await store.modelVariant(sha256: request.baseSHA256)
+            let base = try await store.modelVariant(sha256: request.baseSHA256),
+            base.size + target.size <= maximumDeltaInputBytes
         else { return full }
         let delta = try await cachedPayload(from: base, to: target)
         guard delta.size < full.size else { return full }
@@ -407,31 +412,35 @@ struct ModelRegistry: Sendable {
                     sha256: cached.payloadSHA256
                 )
             }
-            let bytes: [UInt8]
+            let name = (base == nil ? "full-" : "delta-\(Digest.hex(from.prefix(8)))-") + Digest.hex(target.sha256)
+            let written: (path: String, size: Int, sha256: [UInt8])
             if let base {
-                bytes = try DeltaCodec.encode(old: try blobs.read(base.blobPath), new: try blobs.read(target.blobPath))
+                // The delta codec works on both files in memory: bounded by `maximumDeltaInputBytes`.
+                let bytes = try DeltaCodec.encode(
+                    old: try blobs.read(base.blobPath),
+                    new: try blobs.read(target.blobPath)
+                )
+                written = (try blobs.writePayload(bytes, name: name), bytes.count, Digest.sha256(bytes))
             } else {
-                bytes = try Zlib.compress(try blobs.read(target.blobPath), level: 9)
+                written = try blobs.writeCompressedPayload(of: target.blobPath, name: name)
             }
             await builds.computed()
-            let name = (base == nil ? "full-" : "delta-\(Digest.hex(from.prefix(8)))-") + Digest.hex(target.sha256)
-            let path = try blobs.writePayload(bytes, name: name)
             let record = DeltaCacheRecord(
                 fromSHA256: from,
                 toSHA256: target.sha256,
                 encoding: base == nil ? "full" : "delta",
-                path: path,
-                size: bytes.count,
-                payloadSHA256: Digest.sha256(bytes),
+                path: written.path,
+                size: written.size,
+                payloadSHA256: written.sha256,
                 createdAt: Date()
             )
             try await store.storeCachedDelta(record)
             try await trimPayloadCache(keeping: record)
             return Payload(
-                relativePath: path,
+                relativePath: written.path,
                 encoding: encoding,
                 baseVersion: 0,
-                size: bytes.count,
+                size: written.size,
                 sha256: record.payloadSHA256
             )
         }

@@ -6,10 +6,10 @@ import FleetWire
 import Foundation
 import Logging
 
-/// Runs federated rounds, one job (`--rounds N`) at a time: picks eligible devices (`RoundEligibility`), sends
-/// them training tasks, screens their updates as they arrive (`RoundCollection`), aggregates, evaluates
-/// (`RoundEvaluation`) and publishes the next version through the model registry (`RoundPublisher`), so
-/// devices receive it as a delta. Every round of a job gets a row, and every row ends `published` or
+/// Runs federated rounds, one job (`--rounds N`) at a time: checks a request (`RoundStartChecks`), picks eligible
+/// devices (`RoundEligibility`), sends them training tasks (`RoundTaskSender`), screens their updates as they
+/// arrive (`RoundCollection`), then aggregates, evaluates and publishes or holds back (`RoundConclusion`), so
+/// devices receive a published version as a delta. Every round of a job gets a row, and every row ends `published` or
 /// `failed` with the reason, whatever goes wrong: no round stays `running` after its job.
 actor RoundRunner {
     let store: CoordinatorStore
@@ -39,16 +39,6 @@ actor RoundRunner {
         var seed: UInt64
     }
 
-    /// How a round ended, as recorded.
-    private struct Outcome {
-        var status: RoundRecord.Status = .failed
-        var publishedVersion: Int?
-        var accuracy: Double?
-        var bytesUp = 0
-        var bytesDown = 0
-        var detail: String
-    }
-
     init(
         store: CoordinatorStore,
         models: ModelRegistry,
@@ -71,46 +61,7 @@ actor RoundRunner {
     /// request's own fields (300), then what it names (301) and the evaluation rows, which must fit that model
     /// (300), then the coordinator's state (302): rounds already running, enough devices that can train.
     func start(_ request: StartRound) async throws -> RoundStarted {
-        guard request.clients >= 1, request.minimumClients >= 1, request.minimumClients <= request.clients,
-            request.rounds >= 1
-        else {
-            throw ErrorMessage(
-                requestID: request.requestID,
-                code: .badRequest,
-                message: "need clients ≥ min-clients ≥ 1 and rounds ≥ 1"
-            )
-        }
-        let spec: StrategySpec
-        do {
-            spec = try StrategySpec(parsing: request.strategy)
-        } catch {
-            throw ErrorMessage(requestID: request.requestID, code: .badRequest, message: "\(error)")
-        }
-        if spec.regionalVariants && !request.hierarchical {
-            throw ErrorMessage(
-                requestID: request.requestID,
-                code: .badRequest,
-                message: "+regional keeps each region's model: run the round with --hierarchical"
-            )
-        }
-        let bases: RoundBases
-        do {
-            bases = try await RoundBases.load(
-                model: request.model,
-                variant: request.variant,
-                store: store,
-                models: models
-            )
-        } catch let error as RoundError {
-            throw ErrorMessage(requestID: request.requestID, code: .notFound, message: error.description)
-        }
-        if !request.evaluationCSV.isEmpty {
-            do {
-                _ = try RoundEvaluation(csv: request.evaluationCSV, model: bases.loaded)
-            } catch {
-                throw ErrorMessage(requestID: request.requestID, code: .badRequest, message: error.description)
-            }
-        }
+        let (spec, bases) = try await RoundStartChecks(store: store, models: models).check(request)
         guard job == nil, !starting else {
             throw ErrorMessage(
                 requestID: request.requestID,
@@ -203,14 +154,14 @@ actor RoundRunner {
             logger.error("cannot record a round", metadata: ["model": "\(request.model)", "error": "\(started)"])
             return
         }
-        var outcome: Outcome
+        var outcome: RoundOutcome
         if Task.isCancelled {
-            outcome = Outcome(detail: Self.notRun)
+            outcome = RoundOutcome(detail: Self.notRun)
         } else {
             do {
                 outcome = try await conduct(roundID, settings, optimizer: &optimizer)
             } catch {
-                outcome = Outcome(
+                outcome = RoundOutcome(
                     bytesUp: active?.bytesUp ?? 0,
                     detail: Task.isCancelled ? Self.interrupted : "\(error); model kept"
                 )
@@ -239,7 +190,7 @@ actor RoundRunner {
         _ roundID: Int,
         _ settings: Settings,
         optimizer: inout ServerOptimizer
-    ) async throws -> Outcome {
+    ) async throws -> RoundOutcome {
         let request = settings.request
         let bases = try await RoundBases.load(
             model: request.model,
@@ -267,7 +218,7 @@ actor RoundRunner {
             try await Task.sleep(for: .milliseconds(100))
         }
         guard eligibility.eligible.count >= request.minimumClients else {
-            return Outcome(
+            return RoundOutcome(
                 detail: "only \(eligibility.eligible.count) eligible device(s), min-clients "
                     + "\(request.minimumClients): \(eligibility.summary(base: bases.name)); model kept"
             )
@@ -280,7 +231,8 @@ actor RoundRunner {
         )
         let collection = RoundCollection(id: roundID, bases: bases, chosen: chosen, hierarchical: request.hierarchical)
         active = collection
-        let taskBytes = try await sendTasks(collection, bases: bases, request: request, deadline: deadline)
+        let taskBytes = try await RoundTaskSender(store: store, connections: connections)
+            .send(collection, bases: bases, request: request, deadline: deadline)
         logger.info(
             "round started",
             metadata: ["round": "\(roundID)", "base": "v\(bases.version)", "devices": "\(chosen.count)"]
@@ -307,129 +259,15 @@ actor RoundRunner {
                 )
             )
         }
-        let bytesDown =
-            try await deliveryBytes(model: request.model, version: bases.version, devices: round.selected)
-            + taskBytes * round.selected.count
-        var outcome = Outcome(bytesUp: round.bytesUp, bytesDown: bytesDown, detail: "")
-
-        let aggregated = try round.aggregate(strategy: settings.spec.strategy, weightCap: weightCap)
-        for (deviceID, reason) in aggregated.refused {
-            try await store.setParticipant(
-                RoundParticipantRecord(
-                    round: roundID,
-                    deviceID: deviceID,
-                    status: .refused,
-                    bytesDown: taskBytes,
-                    reason: reason,
-                    updatedAt: Date()
-                )
-            )
-        }
-        var cappedNote = ""
-        if let limit = aggregated.weightLimit, !aggregated.capped.isEmpty {
-            for (deviceID, reported) in aggregated.capped {
-                try await store.setParticipantReason(
-                    round: roundID,
-                    deviceID: deviceID,
-                    reason: "reported \(reported) samples; weighed as \(limit) (\(weightCap))"
-                )
-            }
-            cappedNote = "; \(aggregated.capped.count) sample count(s) capped at \(limit) (\(weightCap))"
-        }
-        let refused = round.refusedCount + aggregated.refused.count
-        let refusedNote = refused > 0 ? " (\(refused) refused: see fleetctl round show \(roundID))" : ""
-        guard aggregated.updates >= request.minimumClients, let result = aggregated.global else {
-            outcome.detail =
-                "\(aggregated.updates) usable update(s) by the deadline\(refusedNote), min-clients "
-                + "\(request.minimumClients); model kept"
-            return outcome
-        }
-        let before = optimizer
-        let updated = try optimizer.apply(delta: result.delta, to: bases.loaded.tensors)
-        let accuracy = try evaluation?.accuracy(of: updated)
-        if let evaluation, let accuracy,
-            let reason = evaluation.holdBackReason(
-                accuracy: accuracy,
-                baseAccuracy: try evaluation.accuracy(of: bases.loaded.tensors),
-                base: bases.name
-            )
-        {
-            optimizer = before
-            outcome.accuracy = accuracy
-            outcome.detail =
-                "\(aggregated.updates) update(s) aggregated (\(settings.spec.text))\(refusedNote); held back: "
-                + "\(reason); model kept"
-            return outcome
-        }
-        let publisher = RoundPublisher(models: models)
-        var regionalDetail = ""
-        if settings.spec.regionalVariants {
-            let published = try await publisher.publishRegional(
-                aggregated.regional,
+        return try await RoundConclusion(store: store, models: models, weightCap: weightCap, logger: logger)
+            .conclude(
+                round,
+                settings: settings,
                 bases: bases,
-                roundID: roundID,
-                evaluation: evaluation
+                evaluation: evaluation,
+                taskBytes: taskBytes,
+                optimizer: &optimizer
             )
-            regionalDetail = "; regional variants " + published.joined(separator: ", ")
-        }
-        let version = try await publisher.publish(
-            updated,
-            bases: bases,
-            roundID: roundID,
-            accuracy: accuracy,
-            replan: true
-        )
-        outcome.status = .published
-        outcome.publishedVersion = version
-        outcome.accuracy = accuracy
-        outcome.detail =
-            "\(aggregated.updates) update(s) aggregated (\(settings.spec.text))\(refusedNote), published v\(version)"
-            + (accuracy.map { String(format: ", test accuracy %.4f", $0) } ?? "") + cappedNote + regionalDetail
-        logger.info(
-            "round published",
-            metadata: ["round": "\(roundID)", "version": "\(version)", "accuracy": "\(accuracy ?? -1)"]
-        )
-        return outcome
-    }
-
-    /// Records each chosen device as selected and sends it its task (from its region's variant when it runs
-    /// one). Returns the task frame's size.
-    private func sendTasks(
-        _ round: RoundCollection,
-        bases: RoundBases,
-        request: StartRound,
-        deadline: ContinuousClock.Instant
-    ) async throws -> Int {
-        let task = TrainTask(
-            requestID: Self.requestIDBase | UInt64(round.id),
-            round: round.id,
-            model: request.model,
-            baseVersion: bases.version,
-            variant: request.variant,
-            baseSHA256: bases.record.sha256,
-            parameters: request.parameters,
-            deadlineMilliseconds: max(0, (deadline - ContinuousClock.now).milliseconds),
-            personalPrefix: request.personalPrefix
-        )
-        let taskBytes = Message.trainTask(task).encodedFrame().readableBytes
-        for deviceID in round.selected.sorted() {
-            var deviceTask = task
-            if let regional = round.deviceBases[deviceID] {
-                deviceTask.variant = regional.record.variant
-                deviceTask.baseSHA256 = regional.record.sha256
-            }
-            try await store.setParticipant(
-                RoundParticipantRecord(
-                    round: round.id,
-                    deviceID: deviceID,
-                    status: .selected,
-                    bytesDown: taskBytes,
-                    updatedAt: Date()
-                )
-            )
-            connections.send(.trainTask(deviceTask), to: deviceID)
-        }
-        return taskBytes
     }
 
     // MARK: Updates
@@ -481,12 +319,6 @@ actor RoundRunner {
     }
 
     // MARK: Helpers
-
-    private func deliveryBytes(model: String, version: Int, devices: Set<String>) async throws -> Int {
-        try await store.transfers(deviceID: nil, model: model)
-            .filter { $0.version == version && devices.contains($0.deviceID) }
-            .reduce(0) { $0 + $1.wireBytes }
-    }
 
     /// Runs `body` in a task of its own, so that a stop (which cancels the job) cannot cancel the writes that
     /// record how a round ended.

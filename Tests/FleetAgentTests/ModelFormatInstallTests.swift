@@ -59,4 +59,18 @@ import Testing
         #expect(try await harness.deliver("onnx-model", manifest: other, file: blob))
         #expect(try harness.installed("onnx-model")?.bytes == blob)
     }
+
+    @Test func aManifestWithAProtectionPolicyTheAgentDoesNotKnowIsRefused() async throws {
+        var harness = try ModelSyncHarness()
+        defer { harness.cleanUp() }
+        let v1 = try ModelSyncHarness.model(fill: 1)
+        #expect(try await harness.deliver(manifest: harness.manifest(version: 1, file: v1, issuedAt: Date()), file: v1))
+        let v2 = try ModelSyncHarness.model(fill: 2)
+        let future = try harness.manifest(version: 2, file: v2, issuedAt: Date(), metadata: ["protection": "enclave"])
+        #expect(await harness.offer(manifest: future) == nil, "nothing is fetched under a policy it cannot keep")
+        #expect(try harness.installed()?.bytes == v1)
+        let report = try #require(try await harness.reports().last)
+        #expect(report.outcome == .refused && report.code == "unknown-protection" && report.version == 2)
+        #expect(report.detail.contains("enclave"), "\(report.detail)")
+    }
 }

@@ -234,7 +234,7 @@ let package = Package(
         .testTarget(name: "FleetAgentInstallTests", dependencies: ["FleetAgent"], swiftSettings: strict),
         .testTarget(
             name: "FleetStoreTests",
-            dependencies: ["FleetStore", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["FleetStore", "FleetTrust", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: strict
         ),
     ]

@@ -66,8 +66,41 @@ public enum Digest {
         Array(SHA256.hash(data: Array(bytes)))
     }
 
-    public static func hex(_ bytes: some Sequence<UInt8>) -> String {
-        bytes.map { String(format: "%02x", $0) }.joined()
+    /// Lower-case hexadecimal, two digits per byte, `separator` between bytes. The one hex codec of the
+    /// project, with ``bytes(hex:)``.
+    public static func hex(_ bytes: some Sequence<UInt8>, separator: String = "") -> String {
+        let digits = Array("0123456789abcdef".utf8)
+        let between = Array(separator.utf8)
+        var out = [UInt8]()
+        out.reserveCapacity(bytes.underestimatedCount * (2 + between.count))
+        for byte in bytes {
+            if !out.isEmpty { out.append(contentsOf: between) }
+            out.append(digits[Int(byte >> 4)])
+            out.append(digits[Int(byte & 0x0f)])
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// The bytes of a hexadecimal string (either case, no separators), or nil when it is not one.
+    public static func bytes(hex: String) -> [UInt8]? {
+        let digits = Array(hex.utf8)
+        guard digits.count % 2 == 0 else { return nil }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(digits.count / 2)
+        for index in stride(from: 0, to: digits.count, by: 2) {
+            guard let high = nibble(digits[index]), let low = nibble(digits[index + 1]) else { return nil }
+            bytes.append(high << 4 | low)
+        }
+        return bytes
+    }
+
+    private static func nibble(_ digit: UInt8) -> UInt8? {
+        switch digit {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): digit - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): digit - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): digit - UInt8(ascii: "A") + 10
+        default: nil
+        }
     }
 
     /// Cryptographically random bytes.

@@ -1,4 +1,5 @@
 import ArgumentParser
+import FleetTrust
 import FleetWire
 import Foundation
 import NIOCore
@@ -144,7 +145,7 @@ struct FramingBenchmark: AsyncParsableCommand {
     }
 
     private static func hex(_ buffer: ByteBuffer) -> String {
-        buffer.readableBytesView.map { String(format: "%02x", $0) }.joined(separator: " ")
+        Digest.hex(buffer.readableBytesView, separator: " ")
     }
 
     static let typicalStateReport = SimulatedAgentHandler.stateReport

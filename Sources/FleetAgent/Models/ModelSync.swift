@@ -65,7 +65,7 @@ struct ModelSync {
     /// Installed models as reported to the coordinator.
     func installedModels() -> [InstalledModel] {
         installer.installed().compactMap { state in
-            guard let version = Int(state.version), let sha = Self.bytes(hex: state.sha256) else { return nil }
+            guard let version = Int(state.version), let sha = Digest.bytes(hex: state.sha256) else { return nil }
             return InstalledModel(name: state.model, version: version, variant: state.variant, sha256: sha)
         }
     }
@@ -201,7 +201,7 @@ struct ModelSync {
         } else {
             do {
                 progress = try journal.append(chunk.bytes, at: chunk.offset, model: m.model)
-            } catch where Self.isStorageFailure(error) {
+            } catch  where Self.isStorageFailure(error) {
                 active = nil
                 try? journal.discard(model: m.model)
                 await storageFailed(current.target, error: error, encoding: .full, wireBytes: 0)
@@ -265,7 +265,7 @@ struct ModelSync {
         var resumeOffset = 0
         if !target.protection.isSealed, let progress = journal.progress(model: m.model),
             progress.descriptor.version == String(m.version),
-            progress.descriptor.variant == m.variant, let sha = Self.bytes(hex: progress.descriptor.payloadSHA256)
+            progress.descriptor.variant == m.variant, let sha = Digest.bytes(hex: progress.descriptor.payloadSHA256)
         {
             resumeSHA = sha
             resumeOffset = progress.receivedBytes
@@ -284,7 +284,7 @@ struct ModelSync {
             model: m.model,
             version: m.version,
             variant: m.variant,
-            baseSHA256: installed.flatMap { Self.bytes(hex: $0.sha256) } ?? [],
+            baseSHA256: installed.flatMap { Digest.bytes(hex: $0.sha256) } ?? [],
             resumePayloadSHA256: resumeSHA,
             resumeOffset: resumeOffset
         )
@@ -357,20 +357,17 @@ struct ModelSync {
                     "bytes": "\(progress.descriptor.totalBytes)", "protection": "\(target.protection.rawValue)",
                 ]
             )
-            await reports.enqueue(
-                ModelReport(
-                    requestID: 0,
-                    model: m.model,
-                    version: m.version,
-                    variant: m.variant,
-                    outcome: .installed,
-                    code: "",
-                    detail:
-                        "installed at \(ModelStorageLayout.currentModelPath(dataDirectory: dataDirectory, model: m.model))",
-                    encoding: encoding,
-                    wireBytes: progress.descriptor.totalBytes,
-                    resumedFrom: resumedFrom
-                )
+            await report(
+                m.model,
+                m.version,
+                m.variant,
+                .installed,
+                code: "",
+                detail:
+                    "installed at \(ModelStorageLayout.currentModelPath(dataDirectory: dataDirectory, model: m.model))",
+                encoding: encoding,
+                wireBytes: progress.descriptor.totalBytes,
+                resumedFrom: resumedFrom
             )
             return true
         } catch {
@@ -388,19 +385,16 @@ struct ModelSync {
             }
             refused.insert(target.bytes)
             logger.error("install failed", metadata: ["model": "\(m.model)", "error": "\(error)"])
-            await reports.enqueue(
-                ModelReport(
-                    requestID: 0,
-                    model: m.model,
-                    version: m.version,
-                    variant: m.variant,
-                    outcome: .failed,
-                    code: "reconstruction-failed",
-                    detail: "\(error)",
-                    encoding: encoding,
-                    wireBytes: progress.descriptor.totalBytes,
-                    resumedFrom: resumedFrom
-                )
+            await report(
+                m.model,
+                m.version,
+                m.variant,
+                .failed,
+                code: "reconstruction-failed",
+                detail: "\(error)",
+                encoding: encoding,
+                wireBytes: progress.descriptor.totalBytes,
+                resumedFrom: resumedFrom
             )
             return false
         }
@@ -427,19 +421,16 @@ struct ModelSync {
             "local storage failed; partial files removed, retrying",
             metadata: ["model": "\(m.model) v\(m.version) \(m.variant)", "error": "\(error)", "retry-in": "\(delay)"]
         )
-        await reports.enqueue(
-            ModelReport(
-                requestID: 0,
-                model: m.model,
-                version: m.version,
-                variant: m.variant,
-                outcome: .failed,
-                code: "storage-error",
-                detail: "\(error); partial files removed, retrying in \(delay)",
-                encoding: encoding,
-                wireBytes: wireBytes,
-                resumedFrom: resumedFrom
-            )
+        await report(
+            m.model,
+            m.version,
+            m.variant,
+            .failed,
+            code: "storage-error",
+            detail: "\(error); partial files removed, retrying in \(delay)",
+            encoding: encoding,
+            wireBytes: wireBytes,
+            resumedFrom: resumedFrom
         )
     }
 
@@ -461,18 +452,43 @@ struct ModelSync {
             "refused model",
             metadata: ["model": "\(model) v\(version) \(variant)", "code": "\(code)", "detail": "\(detail)"]
         )
+        await report(
+            model,
+            version,
+            variant,
+            .refused,
+            code: code,
+            detail: detail,
+            encoding: .full,
+            wireBytes: 0,
+            resumedFrom: 0
+        )
+    }
+
+    /// Queues a report of what became of `model` `version` `variant` for the coordinator.
+    private func report(
+        _ model: String,
+        _ version: Int,
+        _ variant: String,
+        _ outcome: ModelReport.Outcome,
+        code: String,
+        detail: String,
+        encoding: TransferEncoding = .full,
+        wireBytes: Int = 0,
+        resumedFrom: Int = 0
+    ) async {
         await reports.enqueue(
             ModelReport(
                 requestID: 0,
                 model: model,
                 version: version,
                 variant: variant,
-                outcome: .refused,
+                outcome: outcome,
                 code: code,
                 detail: detail,
-                encoding: .full,
-                wireBytes: 0,
-                resumedFrom: 0
+                encoding: encoding,
+                wireBytes: wireBytes,
+                resumedFrom: resumedFrom
             )
         )
     }
@@ -510,18 +526,5 @@ struct ModelSync {
             issuedAt: issuedAt,
             newestDirective: state.newestDirective
         )
-    }
-
-    static func bytes(hex: String) -> [UInt8]? {
-        guard hex.count % 2 == 0 else { return nil }
-        var out: [UInt8] = []
-        var index = hex.startIndex
-        while index < hex.endIndex {
-            let next = hex.index(index, offsetBy: 2)
-            guard let byte = UInt8(hex[index..<next], radix: 16) else { return nil }
-            out.append(byte)
-            index = next
-        }
-        return out
     }
 }

@@ -1,3 +1,4 @@
+import FleetTrust
 import Foundation
 
 @testable import FleetStore
@@ -27,7 +28,7 @@ enum ModelFixtures {
             variant: variant,
             size: size,
             sha256: digest,
-            blobPath: "blobs/\(Hex.encode(digest))",
+            blobPath: "blobs/\(Digest.hex(digest))",
             requirements: requirements,
             metadata: metadata,
             signedManifest: Array("manifest \(key)".utf8),

@@ -1,3 +1,4 @@
+import FleetTrust
 import Foundation
 import GRDB
 
@@ -74,11 +75,11 @@ struct StoredInstalledModel: Codable {
         name = model.name
         version = model.version
         variant = model.variant
-        sha256 = Hex.encode(model.sha256)
+        sha256 = Digest.hex(model.sha256)
     }
 
     func record() throws -> InstalledModelRecord {
-        guard let digest = Hex.decode(sha256) else {
+        guard let digest = Digest.bytes(hex: sha256) else {
             throw StoreError.corrupt.with("installed model \(name) has a malformed sha256")
         }
         return InstalledModelRecord(name: name, version: version, variant: variant, sha256: digest)

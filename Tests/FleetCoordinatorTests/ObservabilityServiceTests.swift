@@ -29,23 +29,15 @@ import Testing
             connections: ConnectionRegistry(),
             logger: logger
         )
-        let admin = AdminRequests(store: store, presence: PresenceTracker(offlineTimeout: 30), models: models)
-        let authority = DeviceAuthority(store: store, adminCredential: .generate(), logger: logger)
-        let token = try await admin.createToken(CreateToken(requestID: 1, uses: 1, expiresInSeconds: 0, labels: [:]))
-        let identity = DeviceIdentity.generate()
-        let nonce = Digest.randomBytes(32)
-        let enrol = Enrol(
-            token: token.token,
-            publicKey: identity.publicKey,
-            signature: try identity.sign(AuthChallenge.enrol(nonce: nonce, publicKey: identity.publicKey)),
+        let enrolled = try await TestEnrolment.enrol(
+            store: store,
+            models: models,
+            logger: logger,
             name: "cam",
-            labels: ["region": "eu"],
-            capabilities: [:],
-            software: "test"
+            labels: ["region": "eu"]
         )
-        let accepted = try await authority.enrol(enrol, nonce: nonce, peer: "t").get()
         let service = ObservabilityService(store: store, connections: ConnectionRegistry(), logger: logger)
-        return Setup(store: store, service: service, identity: identity, deviceID: accepted.deviceID)
+        return Setup(store: store, service: service, identity: enrolled.identity, deviceID: enrolled.deviceID)
     }
 
     func record(

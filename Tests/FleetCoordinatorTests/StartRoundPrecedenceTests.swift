@@ -47,21 +47,8 @@ import Testing
     /// One device, offline, whose owner granted training consent: `startRound` counts it as a device that may
     /// take part, so a valid request is not refused for lack of devices (it then waits for it).
     func enrolDeviceWithTrainingConsent(store: CoordinatorStore, models: ModelRegistry, logger: Logger) async throws {
-        let admin = AdminRequests(store: store, presence: PresenceTracker(offlineTimeout: 30), models: models)
-        let authority = DeviceAuthority(store: store, adminCredential: .generate(), logger: logger)
-        let token = try await admin.createToken(CreateToken(requestID: 1, uses: 1, expiresInSeconds: 0, labels: [:]))
-        let identity = DeviceIdentity.generate()
-        let nonce = Digest.randomBytes(32)
-        let enrol = Enrol(
-            token: token.token,
-            publicKey: identity.publicKey,
-            signature: try identity.sign(AuthChallenge.enrol(nonce: nonce, publicKey: identity.publicKey)),
-            name: "trainer",
-            labels: [:],
-            capabilities: [:],
-            software: "test"
-        )
-        let deviceID = try await authority.enrol(enrol, nonce: nonce, peer: "t").get().deviceID
+        let enrolled = try await TestEnrolment.enrol(store: store, models: models, logger: logger, name: "trainer")
+        let (identity, deviceID) = (enrolled.identity, enrolled.deviceID)
         let grant = ConsentRecord(
             deviceID: deviceID,
             purpose: .training,

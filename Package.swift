@@ -226,7 +226,7 @@ let package = Package(
         .testTarget(
             name: "FleetTinyKitTests",
             dependencies: [
-                "FleetTinyKit", "FleetWire", "FleetDelta", "FleetModelIO", "FleetLearning",
+                "FleetTinyKit", "FleetWire", "FleetDelta", "FleetModelIO", "FleetLearning", "FleetObserve",
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: strict

@@ -6,12 +6,14 @@
 /// hasher.update(chunk2)
 /// let digest = hasher.finalize()   // the hasher starts again from empty afterwards
 /// ```
-public struct TinySHA256: Sendable {
+public struct TinySHA256: Sendable, BlockHashing {
     private var state: (UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32)
     /// The partial block (64 bytes).
-    private var block: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0, 0, 0)
+    var block: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0, 0, 0)
     /// Bytes hashed so far (the message length, which FIPS 180-4 bounds below 2^64 bits).
-    private var length: UInt64 = 0
+    var length: UInt64 = 0
+    static var blockSize: Int { 64 }
+    static var lengthFieldSize: Int { 8 }
 
     /// An empty hash.
     public init() {
@@ -19,65 +21,13 @@ public struct TinySHA256: Sendable {
     }
 
     /// Hashes `bytes` after everything hashed so far.
-    public mutating func update(_ bytes: UnsafeRawBufferPointer) {
-        guard var input = bytes.baseAddress, !bytes.isEmpty else { return }
-        var remaining = bytes.count
-        var buffered = Int(length & 63)
-        length &+= UInt64(remaining)
-        if buffered > 0 {
-            let taken = min(64 - buffered, remaining)
-            withUnsafeMutableBytes(of: &block) {
-                $0.baseAddress!.advanced(by: buffered).copyMemory(from: input, byteCount: taken)
-            }
-            input += taken
-            remaining -= taken
-            buffered += taken
-            guard buffered == 64 else { return }
-            compressBufferedBlock()
-        }
-        while remaining >= 64 {
-            Self.compress(&state, input)
-            input += 64
-            remaining -= 64
-        }
-        if remaining > 0 {
-            withUnsafeMutableBytes(of: &block) { $0.baseAddress!.copyMemory(from: input, byteCount: remaining) }
-        }
-    }
-
-    /// Hashes the bytes of `bytes`: a convenience over `update(_:)` for arrays and other contiguous collections.
-    public mutating func update(_ bytes: some Collection<UInt8>) {
-        if let done: Void = bytes.withContiguousStorageIfAvailable({ update(UnsafeRawBufferPointer($0)) }) {
-            return done
-        }
-        for byte in bytes { withUnsafeBytes(of: byte) { update($0) } }
-    }
+    public mutating func update(_ bytes: UnsafeRawBufferPointer) { absorb(bytes) }
 
     /// The digest of everything hashed; the hasher is then empty again, ready for another message.
     public mutating func finalize() -> TinyDigest32 {
-        let bitLength = length &<< 3
-        let buffered = Int(length & 63)
-        withUnsafeMutableBytes(of: &block) { raw in
-            raw[buffered] = 0x80
-            for index in (buffered + 1)..<64 { raw[index] = 0 }
-        }
-        if buffered >= 56 {
-            compressBufferedBlock()
-            withUnsafeMutableBytes(of: &block) { raw in for index in 0..<56 { raw[index] = 0 } }
-        }
-        withUnsafeMutableBytes(of: &block) { raw in
-            raw.storeBytes(of: bitLength.bigEndian, toByteOffset: 56, as: UInt64.self)
-        }
-        compressBufferedBlock()
+        pad()
         var digest = TinyDigest32()
-        withUnsafeMutableBytes(of: &digest.storage) { out in
-            withUnsafeBytes(of: state) { words in
-                for index in 0..<8 {
-                    let word = words.load(fromByteOffset: index * 4, as: UInt32.self)
-                    out.storeBytes(of: word.bigEndian, toByteOffset: index * 4, as: UInt32.self)
-                }
-            }
-        }
+        withUnsafeMutableBytes(of: &digest.storage) { storeBigEndian(state, as: UInt32.self, into: $0) }
         self = TinySHA256()
         return digest
     }
@@ -89,68 +39,24 @@ public struct TinySHA256: Sendable {
         return hasher.finalize()
     }
 
-    private mutating func compressBufferedBlock() {
-        var copy = block
-        withUnsafeBytes(of: &copy) { Self.compress(&state, $0.baseAddress!) }
-    }
-
-    /// One block of the compression function, the message schedule kept as a rolling window of 16 words.
-    private static func compress(
-        _ state: inout (UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32),
-        _ input: UnsafeRawPointer
-    ) {
-        var window: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0, 0, 0)
-        withUnsafeMutableBytes(of: &window) { raw in
-            let w = raw.baseAddress!.assumingMemoryBound(to: UInt32.self)
-            for index in 0..<16 {
-                w[index] = UInt32(bigEndian: input.loadUnaligned(fromByteOffset: index * 4, as: UInt32.self))
-            }
-            var (a, b, c, d, e, f, g, h) = state
-            for round in 0..<64 {
-                let slot = round & 15
-                if round >= 16 {
-                    let w15 = w[(round - 15) & 15]
-                    let w2 = w[(round - 2) & 15]
-                    let s0 = w15.rotatedRight(7) ^ w15.rotatedRight(18) ^ (w15 >> 3)
-                    let s1 = w2.rotatedRight(17) ^ w2.rotatedRight(19) ^ (w2 >> 10)
-                    w[slot] = w[slot] &+ s0 &+ w[(round - 7) & 15] &+ s1
-                }
-                let sum1 = e.rotatedRight(6) ^ e.rotatedRight(11) ^ e.rotatedRight(25)
-                let choose = (e & f) ^ (~e & g)
-                let t1 = h &+ sum1 &+ choose &+ sha256RoundConstant(round) &+ w[slot]
-                let sum0 = a.rotatedRight(2) ^ a.rotatedRight(13) ^ a.rotatedRight(22)
-                let majority = (a & b) ^ (a & c) ^ (b & c)
-                let t2 = sum0 &+ majority
-                h = g
-                g = f
-                f = e
-                e = d &+ t1
-                d = c
-                c = b
-                b = a
-                a = t1 &+ t2
-            }
-            state.0 &+= a
-            state.1 &+= b
-            state.2 &+= c
-            state.3 &+= d
-            state.4 &+= e
-            state.5 &+= f
-            state.6 &+= g
-            state.7 &+= h
-        }
-    }
+    @inline(never)
+    mutating func compress(_ input: UnsafeRawPointer) { sha2Compress(&state, input, SHA256Rounds.self) }
 }
 
-extension UInt32 {
+/// SHA-256's word size, round count, rotations and constants (FIPS 180-4 sections 4.1.2 and 4.2.2).
+enum SHA256Rounds: SHA2Rounds {
+    typealias Word = UInt32
+    static var rounds: Int { 64 }
+    static var bigSigma0: (Int, Int, Int) { (2, 13, 22) }
+    static var bigSigma1: (Int, Int, Int) { (6, 11, 25) }
+    static var smallSigma0: (Int, Int, Int) { (7, 18, 3) }
+    static var smallSigma1: (Int, Int, Int) { (17, 19, 10) }
+
+    /// The 64 round constants of SHA-256 (FIPS 180-4 section 4.2.2), in read-only data.
     @inline(__always)
-    func rotatedRight(_ count: UInt32) -> UInt32 { (self >> count) | (self << (32 - count)) }
-}
-
-/// The 64 round constants of SHA-256 (FIPS 180-4 section 4.2.2), in read-only data.
-@inline(__always)
-private func sha256RoundConstant(_ round: Int) -> UInt32 {
-    withUnsafeBytes(of: sha256RoundConstants) { $0.load(fromByteOffset: round * 4, as: UInt32.self) }
+    static func roundConstant(_ round: Int) -> UInt32 {
+        withUnsafeBytes(of: sha256RoundConstants) { $0.load(fromByteOffset: round * 4, as: UInt32.self) }
+    }
 }
 
 private let sha256RoundConstants:

@@ -240,7 +240,52 @@ import Testing
         ]
         print("TinyInstaller: \(installer) bytes (" + parts.map { "\($0.0) \($0.1)" }.joined(separator: ", ") + ")")
         #expect(parts.reduce(0) { $0 + $1.1 } <= installer)
-        #expect(installer < 7 * 1024)
+        #expect(installer < 6_500)
         #expect(MemoryLayout<TinySlotStore>.size <= 32)
+    }
+
+    /// The leaf session's interface: a zlib full payload, then a stream-mode delta, then a tampered delta.
+    @Test func sessionInstallerInterface() throws {
+        let (v1, v2) = (
+            try InstallFixtures.model("digits-mlp-v1-int8"), try InstallFixtures.model("digits-mlp-v2-int8")
+        )
+        let bench = InstallBench(slotBytes: 60_000)
+        var installer = TinyFlashModelInstaller(flash: bench.flash, store: bench.store, pageBuffer: bench.pageBuffer)
+        #expect(installer.installedModel() == nil && installer.accepts(encoding: 0) && !installer.accepts(encoding: 1))
+        func model(_ bytes: [UInt8], _ version: Int) -> TinyInstalledModel {
+            Array("digits-mlp".utf8).withUnsafeBytes { name in
+                Array("int8".utf8).withUnsafeBytes { variant in
+                    InstallFixtures.sha256(bytes).withUnsafeBytes { digest in
+                        TinyInstalledModel(name: name, version: version, variant: variant, sha256: digest)!
+                    }
+                }
+            }
+        }
+        func send(_ payload: [UInt8], encoding: UInt8, for bytes: [UInt8], version: Int) -> TinyInstallOutcome {
+            guard
+                installer.begin(
+                    target: model(bytes, version),
+                    targetSize: bytes.count,
+                    encoding: encoding,
+                    totalBytes: payload.count
+                )
+            else { return .storageError }
+            for start in stride(from: 0, to: payload.count, by: 512) {
+                let ok = payload[start..<min(payload.count, start + 512)].withUnsafeBytes { installer.write($0) }
+                if !ok { return .storageError }
+            }
+            return installer.finish()
+        }
+        #expect(send(try Zlib.compress(v1, level: 9), encoding: 0, for: v1, version: 1) == .installed)
+        #expect(installer.installedModel()?.matches(model(v1, 1)) == true)
+        let patch = try DeltaCodec.encode(old: v1, new: v2, options: DeltaOptions(streaming: true))
+        var tampered = patch
+        tampered[patch.count / 2] ^= 4
+        #expect([.reconstructionFailed, .hashMismatch].contains(send(tampered, encoding: 1, for: v2, version: 2)))
+        #expect(send(v2, encoding: 1, for: v2, version: 2) == .reconstructionFailed, "a whole file is not a delta")
+        #expect(installer.installedModel()?.matches(model(v1, 1)) == true)
+        #expect(send(patch, encoding: 1, for: v2, version: 2) == .installed)
+        #expect(installer.installedModel()?.matches(model(v2, 2)) == true)
+        #expect(bench.activeModel() == v2)
     }
 }

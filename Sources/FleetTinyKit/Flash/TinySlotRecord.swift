@@ -29,7 +29,7 @@ public struct TinySlotRecord: Sendable {
         sha256: TinyDigest32
     ) {
         guard name.count <= Self.maximumNameLength, variant.count <= Self.maximumVariantLength,
-            length >= 0, length <= Int(UInt32.max)
+            length >= 0, UInt64(length) <= UInt64(Int32.max)
         else { return nil }
         store(Self.magic, at: 0)
         bytes[9] = UInt8(name.count)
@@ -48,6 +48,7 @@ public struct TinySlotRecord: Sendable {
         guard raw.count >= Self.size else { return nil }
         for index in 0..<Self.size { bytes[index] = raw[index] }
         guard load(at: 0) == Self.magic, load(at: Self.checkedSize) == checksum(), bytes[8] <= 1, bytes[11] == 0,
+            load(at: 16) <= UInt32(Int32.max),
             Int(bytes[9]) <= Self.maximumNameLength, Int(bytes[10]) <= Self.maximumVariantLength
         else { return nil }
     }

@@ -1,6 +1,7 @@
 /// A bounded parser of a safetensors JSON header read from flash: reports each `fcK.weight`, `fcK.bias`,
 /// `fcK.weight_scale`, `fcK.bias_scale` entry (K 1...9) and skips everything else (metadata, other tensors). Keys
-/// longer than 48 bytes never match; nesting deeper than 8 and numbers over 2^40 are malformed.
+/// longer than 48 bytes never match; nesting deeper than 8, numbers over 10^9 and tensors of more than 2^30
+/// elements are malformed (every value fits a 32-bit `Int`).
 struct TinyHeaderParser<Flash: TinyFlash> {
     var cursor: TinyFlashCursor<Flash>
     let dataSize: Int
@@ -99,7 +100,7 @@ struct TinyHeaderParser<Flash: TinyFlash> {
             if entry.rank == 1 { entry.dimension1 = dimension }
             entry.rank += 1
             let (product, overflow) = entry.elements.multipliedReportingOverflow(by: dimension)
-            guard !overflow, product <= 1 << 40, entry.rank <= 8 else { throw .malformedHeader }
+            guard !overflow, product <= 1 << 30, entry.rank <= 8 else { throw .malformedHeader }
             entry.elements = product
             if cursor.skipSpace() == 0x2C { _ = cursor.next() }
         }
@@ -110,8 +111,8 @@ struct TinyHeaderParser<Flash: TinyFlash> {
         guard let first = cursor.skipSpace(), first >= 0x30, first <= 0x39 else { throw .malformedHeader }
         var value = 0
         while let byte = cursor.peek(), byte >= 0x30, byte <= 0x39 {
+            guard value <= 100_000_000 else { throw .malformedHeader }
             value = value * 10 + Int(byte - 0x30)
-            guard value <= 1 << 40 else { throw .malformedHeader }
             _ = cursor.next()
         }
         return value

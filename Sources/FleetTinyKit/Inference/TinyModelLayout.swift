@@ -55,7 +55,10 @@ public struct TinyModelLayout: Sendable {
         }
         var headerLength = 0
         for index in 0..<8 {
-            guard index < 4 || prefix[index] == 0 else { throw .malformedHeader }
+            // Headers of 2 GiB and more are refused, so the length fits a 32-bit `Int`.
+            guard index < 3 || prefix[index] == 0 || (index == 3 && prefix[index] < 0x80) else {
+                throw .malformedHeader
+            }
             headerLength |= Int(prefix[index]) << (8 * index)
         }
         guard headerLength <= length - 8 else { throw .malformedHeader }

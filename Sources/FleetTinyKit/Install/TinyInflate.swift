@@ -1,8 +1,9 @@
-/// A canonical Huffman code (RFC 1951 3.2.2) as counts per length and symbols in code order, decoded bit by bit
-/// (puff.c's method): 608 bytes for up to 288 symbols, no lookup table.
-struct TinyHuffman: Sendable {
+/// A canonical Huffman code (RFC 1951 3.2.2) of up to `Symbols` symbols as counts per length and symbols in code
+/// order, decoded bit by bit (puff.c's method), no lookup table: 608 bytes for literals/lengths (288), 96 for
+/// distances (32).
+struct TinyHuffman<let Symbols: Int>: Sendable {
     var counts = InlineArray<16, UInt16>(repeating: 0)
-    var symbols = InlineArray<288, UInt16>(repeating: 0)
+    var symbols = InlineArray<Symbols, UInt16>(repeating: 0)
 
     /// Builds the code of `count` symbols whose lengths are `lengths[start ..< start + count]`. False when the
     /// lengths over-subscribe the code space (incomplete codes are accepted; an unused code then fails to decode).
@@ -47,8 +48,8 @@ struct TinyInflateState: Sendable {
     var bits: UInt64 = 0
     var bitCount = 0
     var final = false
-    var literals = TinyHuffman()
-    var distances = TinyHuffman()
+    var literals = TinyHuffman<288>()
+    var distances = TinyHuffman<32>()
     var lengths = InlineArray<320, UInt8>(repeating: 0)
     var literalCount = 0
     var distanceCount = 0

@@ -33,7 +33,8 @@ import Testing
             if active == new {
                 endedNew += 1
             } else {
-                #expect(active == old, "cut after \(cut) operations: neither the old nor the new model")
+                let isOld = active == old
+                #expect(isOld, "cut after \(cut) operations: neither the old nor the new model")
                 endedOld += 1
             }
             try bench.install(payload, encoding: encoding, model: record, chunk: 300)

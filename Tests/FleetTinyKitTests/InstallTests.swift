@@ -241,6 +241,11 @@ import Testing
         print("TinyInstaller: \(installer) bytes (" + parts.map { "\($0.0) \($0.1)" }.joined(separator: ", ") + ")")
         #expect(parts.reduce(0) { $0 + $1.1 } <= installer)
         #expect(installer < 6_500)
+        // DELTA.md 12: the stream-mode decoder's state (models, column sums, input window) is about 5 KB.
+        let streamDecoder =
+            MemoryLayout<TinyStreamModels>.size + MemoryLayout<TinyStreamOperation>.size
+            + MemoryLayout<TinyInputWindow>.size
+        #expect(streamDecoder <= 5_000)
         #expect(MemoryLayout<TinySlotStore>.size <= 32)
     }
 

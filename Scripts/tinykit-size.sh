@@ -39,3 +39,21 @@ for group, size in sorted(groups.items(), key=lambda item: -item[1]):
     print("%-28s %7d" % (group, size))
 print("%-28s %7d" % ("total", sum(groups.values())))
 '
+echo "largest stack frames (bytes, functions of the kit; a stack high-water mark is a sum along a call chain):"
+llvm-objdump -d --triple=thumbv7em-none-eabi "$work/kit.o" | python3 -c '
+import re, subprocess, sys
+section, frames = None, []
+for line in sys.stdin:
+    match = re.match(r"Disassembly of section \.text(?:\.unlikely)?\.(\S+):", line)
+    if match:
+        section = match.group(1)
+        continue
+    match = re.search(r"sub(?:\.w)?\s+sp, (?:sp, )?#(\d+)", line)
+    if match and section and int(match.group(1)) >= 256 and "probe" not in section:
+        frames.append((int(match.group(1)), section))
+frames.sort(reverse=True)
+names = subprocess.run(["swift", "demangle", "--simplified", "--compact"], input="\n".join(f[1] for f in frames),
+    capture_output=True, text=True).stdout.split("\n")
+for (size, _), name in zip(frames, names):
+    print("%7d  %s" % (size, name[:100]))
+'

@@ -59,6 +59,21 @@ struct TinyInflateState: Sendable {
     var distance = 0
     var adlerLow: UInt32 = 1
     var adlerHigh: UInt32 = 0
+
+    /// Back to the start of a zlib stream (the tables are rebuilt before use).
+    mutating func reset() {
+        phase = .zlibHeader
+        bits = 0
+        bitCount = 0
+        final = false
+        literalCount = 0
+        distanceCount = 0
+        lengthIndex = 0
+        remaining = 0
+        distance = 0
+        adlerLow = 1
+        adlerHigh = 0
+    }
 }
 
 extension TinyInstaller {
@@ -98,7 +113,7 @@ extension TinyInstaller {
             let ready = input.count >= Self.inflateLookahead || inputComplete
             switch inflate.phase {
             case .done:
-                input = TinyInputWindow()
+                input.reset()
                 return
             case .copying:
                 try copyBack(&flash)

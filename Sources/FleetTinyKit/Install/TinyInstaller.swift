@@ -110,10 +110,11 @@ public struct TinyInstaller {
         pagesWritten = 0
         produced = 0
         newChecksum = TinyCRC32()
-        input = TinyInputWindow()
-        models = TinyStreamModels()
-        operation = TinyStreamOperation()
-        inflate = TinyInflateState()
+        // Reset in place: assigning fresh values would build multi-kilobyte temporaries on the stack.
+        input.reset()
+        models.reset()
+        operation.reset()
+        inflate.reset()
         switch encoding {
         case .full:
             guard payloadSize == model.length else { throw fail(.tooLarge) }
@@ -124,7 +125,7 @@ public struct TinyInstaller {
             phase = .operations
         case .delta:
             do throws(TinyInstallError) {
-                oldChecksum = try checksum(offset: oldOffset, length: oldLength, flash)
+                oldChecksum = try Self.checksum(pageBuffer, offset: oldOffset, length: oldLength, flash)
             } catch {
                 throw fail(error)
             }
@@ -261,13 +262,14 @@ public struct TinyInstaller {
         set { pageBuffer[index] = newValue }
     }
 
-    private func checksum<Flash: TinyFlash>(
+    /// CRC-32 of `length` flash bytes from `offset`, read through `pageBuffer` (static: a method would borrow the
+    /// whole installer, which the compiler copies onto the stack).
+    private static func checksum<Flash: TinyFlash>(
+        _ pageBuffer: UnsafeMutableRawBufferPointer,
         offset: Int,
         length: Int,
         _ flash: Flash
-    ) throws(TinyInstallError)
-        -> UInt32
-    {
+    ) throws(TinyInstallError) -> UInt32 {
         var crc = TinyCRC32()
         var position = 0
         while position < length {

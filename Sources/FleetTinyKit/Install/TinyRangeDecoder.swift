@@ -29,6 +29,12 @@ struct TinyInputWindow: Sendable {
 
     var free: Int { Self.capacity - count }
 
+    /// Forgets the buffered bytes.
+    mutating func reset() {
+        head = 0
+        count = 0
+    }
+
     mutating func push(_ byte: UInt8) {
         storage[(head + count) & (Self.capacity - 1)] = byte
         count += 1

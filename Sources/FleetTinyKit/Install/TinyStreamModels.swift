@@ -16,6 +16,22 @@ struct TinyStreamModels: Sendable {
     /// 9 x 7 x 4 (from 63).
     var bytes = InlineArray<315, TinyBitModel>(repeating: TinyBitModel())
 
+    /// Every model back to `p = 32768, count = 0`, in place.
+    mutating func reset() {
+        operationHigh = TinyBitModel()
+        operationLow[0] = TinyBitModel()
+        operationLow[1] = TinyBitModel()
+        for index in 0..<34 {
+            lengths[index] = TinyBitModel()
+            offsets[index] = TinyBitModel()
+            columns[index] = TinyBitModel()
+        }
+        signed = TinyBitModel()
+        rescaled = TinyBitModel()
+        for index in 0..<256 { literal[index] = TinyBitModel() }
+        for index in 0..<315 { bytes[index] = TinyBitModel() }
+    }
+
     /// Decodes a 2-bit operation code.
     mutating func operation(_ decoder: inout TinyRangeDecoder, _ input: inout TinyInputWindow) -> UInt32 {
         let high = decoder.bit(&operationHigh, &input)

@@ -16,6 +16,20 @@ struct TinyStreamOperation: Sendable {
     var row = 0
     var lengthSums = InlineArray<256, UInt32>(repeating: 0)
     var residualSums = InlineArray<256, Int32>(repeating: 0)
+
+    /// No operation in progress (the column sums are reset by each diff).
+    mutating func reset() {
+        kind = 0
+        remaining = 0
+        oldPosition = 0
+        lastCopyEnd = 0
+        oldLoaded = 0
+        signed = false
+        columns = 1
+        ratio = nil
+        column = 0
+        row = 0
+    }
 }
 
 extension TinyInstaller {
@@ -36,7 +50,7 @@ extension TinyInstaller {
             case .operations:
                 if operation.remaining == 0 {
                     guard produced < outputSize else {
-                        input = TinyInputWindow()  // the output is complete: what follows is not needed
+                        input.reset()  // the output is complete: what follows is not needed
                         return
                     }
                     guard ready else { return }

@@ -227,6 +227,7 @@ let package = Package(
             name: "FleetTinyKitTests",
             dependencies: [
                 "FleetTinyKit", "FleetWire", "FleetDelta", "FleetModelIO", "FleetLearning", "FleetTrust",
+                "FleetObserve",
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             resources: [.copy("Fixtures")],

@@ -490,6 +490,13 @@ MESSAGES = {
         ("version", Varint(INT31)),
         ("statistics", BYTES),
     )),
+    0x80: ("gatewayClaim", Struct(("gatewayID", STRING), ("nonce", Fixed(32)), ("signature", Fixed(64)))),  # 15b.2
+    0x81: ("listGateways", Struct(REQUEST_ID, ("offset", Varint(INT31)), ("limit", Varint(INT31)))),  # 15b.3
+    0x82: ("gatewayList", Struct(  # 15b.3
+        REQUEST_ID,
+        ("total", Varint(INT31)),
+        ("entries", List(Struct(("deviceID", STRING), ("gatewayID", STRING)), 2)),
+    )),
 }
 
 

@@ -13,22 +13,40 @@ public struct FleetInspector: Sendable {
     }
 
     public func devices() async throws -> [DeviceView] {
+        var devices: [DeviceView]
+        var gateways: [String: String] = [:]
         if let store = try target.localStore() {
-            return try await store.devices().map(DeviceView.init(record:))
-        }
-        return try await target.withAdminConnection { connection in
-            var devices: [DeviceView] = []
-            var requestID: UInt64 = 1
-            while true {
-                let reply = try await connection.request(
-                    .listDevices(ListDevices(requestID: requestID, offset: devices.count, limit: 200))
-                )
-                guard case .deviceList(let page) = reply else { throw FleetClientError.unexpected(reply) }
-                devices += page.devices.map(DeviceView.init(summary:))
-                if page.devices.isEmpty || devices.count >= page.total { return devices }
-                requestID += 1
+            devices = try await store.devices().map(DeviceView.init(record:))
+            for pair in try await store.deviceGateways() { gateways[pair.deviceID] = pair.gatewayID }
+        } else {
+            (devices, gateways) = try await target.withAdminConnection { connection in
+                var devices: [DeviceView] = []
+                var gateways: [String: String] = [:]
+                var requestID: UInt64 = 1
+                while true {
+                    let reply = try await connection.request(
+                        .listDevices(ListDevices(requestID: requestID, offset: devices.count, limit: 200))
+                    )
+                    guard case .deviceList(let page) = reply else { throw FleetClientError.unexpected(reply) }
+                    devices += page.devices.map(DeviceView.init(summary:))
+                    requestID += 1
+                    if page.devices.isEmpty || devices.count >= page.total { break }
+                }
+                var seen = 0
+                while true {
+                    let reply = try await connection.request(
+                        .listGateways(ListGateways(requestID: requestID, offset: seen, limit: 1000))
+                    )
+                    guard case .gatewayList(let page) = reply else { throw FleetClientError.unexpected(reply) }
+                    for entry in page.entries { gateways[entry.deviceID] = entry.gatewayID }
+                    seen += page.entries.count
+                    requestID += 1
+                    if page.entries.isEmpty || seen >= page.total { return (devices, gateways) }
+                }
             }
         }
+        for index in devices.indices { devices[index].gateway = gateways[devices[index].id] }
+        return devices
     }
 
     /// The devices, and when read from the data directory of a coordinator that is not running, why it cannot be

@@ -46,6 +46,8 @@ public struct AuthChallenge: Sendable, Hashable {
     public enum Purpose: String, Sendable {
         case enrol
         case authenticate
+        /// A gateway vouching that it carries this connection for a leaf (SPEC "Gateways and leaves").
+        case gateway
     }
 
     public let bytes: [UInt8]
@@ -61,6 +63,11 @@ public struct AuthChallenge: Sendable, Hashable {
 
     public static func authenticate(nonce: [UInt8], deviceID: String) -> AuthChallenge {
         AuthChallenge(purpose: .authenticate, nonce: nonce, subject: deviceID)
+    }
+
+    /// A gateway's claim on a leaf's connection: the subject is the gateway's own device id.
+    public static func gateway(nonce: [UInt8], gatewayID: String) -> AuthChallenge {
+        AuthChallenge(purpose: .gateway, nonce: nonce, subject: gatewayID)
     }
 
     /// Whether `signature` is a valid Ed25519 signature of this challenge by `publicKey`.

@@ -14,7 +14,7 @@ import Darwin
 /// the final path: the key appears whole or not at all, and two processes racing to create it end up sharing the
 /// first one's key. Loading refuses a symbolic link, a non-regular file, a file whose group or other permission
 /// bits are set, and a file of the wrong size.
-enum SecretFile {
+public enum SecretFile {
     /// The secret at `path`, or a new one made by `generate` and stored there.
     static func loadOrCreate(
         path: String,
@@ -39,7 +39,7 @@ enum SecretFile {
     }
 
     /// The secret at `path`, or nil when there is no file there. `holding` names it in a refusal.
-    static func load(path: String, size: Int, holding: String = "a secret") throws(TrustError) -> [UInt8]? {
+    public static func load(path: String, size: Int, holding: String = "a secret") throws(TrustError) -> [UInt8]? {
         let descriptor = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
         if descriptor < 0 {
             let code = errno
@@ -56,6 +56,18 @@ enum SecretFile {
         let count = buffer.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, size) }
         guard count == size else { throw .fileAccess("short read of \(path)") }
         return buffer
+    }
+
+    /// Writes `bytes` to `path` with mode 0600 in place of what is there, atomically: a new temporary file, synced,
+    /// then renamed over `path` (a reader sees the old bytes or the new ones, never a mix).
+    public static func replace(_ bytes: [UInt8], at path: String) throws(TrustError) {
+        let temporary = path + ".tmp-" + Digest.hex(Digest.randomBytes(6))
+        try create(bytes, at: temporary)
+        guard rename(temporary, path) == 0 else {
+            let reason = String(cString: strerror(errno))
+            unlink(temporary)
+            throw .fileAccess("cannot replace \(path): \(reason)")
+        }
     }
 
     /// Writes `bytes` to a new file at `path` with mode 0600, refusing to replace an existing file.

@@ -78,6 +78,9 @@ struct Run: AsyncParsableCommand {
     @Option(help: "A group (name or gid) whose members may use the local socket (repeatable).")
     var localAllowGroup: [String] = []
 
+    @Option(help: "Be a gateway for leaves (microcontrollers, fleet-tiny-sim): listen for them on HOST:PORT (TCP).")
+    var leafListen: String?
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: Logger.Level = .info
 
@@ -99,6 +102,7 @@ struct Run: AsyncParsableCommand {
         configuration.trainerTimeout = try CommandLineValues.duration(trainerTimeout)
         configuration.reportInterval = try CommandLineValues.duration(reportInterval)
         configuration.localSocketPath = localSocket
+        configuration.leafListen = try leafListen.map { try CoordinatorAddress(parsing: $0) }
         configuration.offlineLease = try CommandLineValues.duration(offlineLease)
         for user in localAllowUid {
             guard let uid = LocalAccessPolicy.uid(user) else {

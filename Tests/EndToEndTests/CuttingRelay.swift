@@ -53,7 +53,7 @@ final class CuttingRelay: Sendable {
                         var pending = ByteBuffer()
                         for try await var bytes in fromCoordinator {
                             pending.writeBuffer(&bytes)
-                            while let frame = Self.nextFrame(&pending) {
+                            while let frame = takeFrame(&pending) {
                                 // The frame's type byte follows its 4-byte length.
                                 if frame.getInteger(at: frame.readerIndex + Frame.lengthPrefixSize, as: UInt8.self)
                                     == MessageType.heartbeatAck.rawValue
@@ -73,11 +73,12 @@ final class CuttingRelay: Sendable {
         }
     }
 
-    /// Takes one whole frame (length prefix included) off the front of `buffer`, if it holds one.
-    private static func nextFrame(_ buffer: inout ByteBuffer) -> ByteBuffer? {
-        guard let length = buffer.getInteger(at: buffer.readerIndex, as: UInt32.self),
-            buffer.readableBytes >= Frame.lengthPrefixSize + Int(length)
-        else { return nil }
-        return buffer.readSlice(length: Frame.lengthPrefixSize + Int(length))
-    }
+}
+
+/// Takes one whole frame (length prefix included) off the front of `buffer`, if it holds one.
+func takeFrame(_ buffer: inout ByteBuffer) -> ByteBuffer? {
+    guard let length = buffer.getInteger(at: buffer.readerIndex, as: UInt32.self),
+        buffer.readableBytes >= Frame.lengthPrefixSize + Int(length)
+    else { return nil }
+    return buffer.readSlice(length: Frame.lengthPrefixSize + Int(length))
 }

@@ -159,6 +159,24 @@ enum SampleMessages {
         ),
         "modelKeyRequest": .modelKeyRequest(ModelKeyRequest(requestID: 3)),
         "modelKey": .modelKey(ModelKey(requestID: 3, key: (0..<32).map { UInt8(0xA0 + $0) })),
+        "gatewayClaim": .gatewayClaim(
+            GatewayClaim(
+                gatewayID: "d-8899aabbccddeeff",
+                nonce: Array(0..<32),
+                signature: [UInt8](repeating: 0x6B, count: 64)
+            )
+        ),
+        "listGateways": .listGateways(ListGateways(requestID: 14, offset: 0, limit: 200)),
+        "gatewayList": .gatewayList(
+            GatewayList(
+                requestID: 14,
+                total: 2,
+                entries: [
+                    DeviceGateway(deviceID: "d-0011223344556677", gatewayID: "d-8899aabbccddeeff"),
+                    DeviceGateway(deviceID: "d-1122334455667788", gatewayID: "d-8899aabbccddeeff"),
+                ]
+            )
+        ),
         "uploadBegin": .uploadBegin(
             UploadBegin(
                 requestID: 11,

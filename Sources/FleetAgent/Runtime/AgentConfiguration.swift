@@ -30,6 +30,9 @@ public struct AgentConfiguration: Sendable {
     public var offlineLease: Duration = .seconds(24 * 3600)
     /// Who may use the local socket (checked with SO_PEERCRED); empty: the agent's own user only.
     public var localAccess = LocalAccessPolicy()
+    /// With `--leaf-listen HOST:PORT`: the agent is also a gateway for leaves (microcontrollers running
+    /// FleetTinyKit, or `fleet-tiny-sim`) that connect there over TCP; nil: no gateway.
+    public var leafListen: CoordinatorAddress?
 
     public static let version = TinyFleetVersion.current
 

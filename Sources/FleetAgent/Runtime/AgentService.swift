@@ -65,8 +65,21 @@ public struct AgentService: Service {
         let machine = AgentStateMachine(enrolled: enrolled, hasToken: configuration.token != nil)
         logger.info("agent starting", metadata: ["device": "\(deviceID)", "coordinator": "\(address)"])
         // The features' own work (training) runs beside the connections and survives reconnects.
+        let gateway = configuration.leafListen.map {
+            LeafGateway(
+                listen: $0,
+                coordinator: address,
+                tls: configuration.tls,
+                identity: identity,
+                gatewayID: deviceID,
+                cache: GatewayPayloadCache(),
+                logger: logger
+            )
+        }
         try await withThrowingDiscardingTaskGroup { group in
             for feature in session.features { group.addTask { await feature.run() } }
+            // A gateway that cannot listen stops the agent with the reason (its leaves could not reach it).
+            if let gateway { group.addTask { try await gateway.run() } }
             defer { group.cancelAll() }
             try await keepConnected(session, machine)
         }

@@ -31,6 +31,8 @@ struct AdminRequests: Sendable {
                 return .ack(Ack(requestID: request.requestID))
             case .listDevices(let request): return .deviceList(try await listDevices(request, frameBudget: frameBudget))
             case .listEvents(let request): return .eventList(try await listEvents(request))
+            case .listGateways(let request):
+                return .gatewayList(try await listGateways(request, frameBudget: frameBudget))
             case .removeDevice(let request): return .deviceRemoved(try await removeDevice(request))
             case .uploadBegin(let request):
                 let uploadID = try await models.uploads.begin(request)
@@ -98,6 +100,21 @@ struct AdminRequests: Sendable {
             size += alone.readableBytes
             if size > frameBudget && !list.devices.isEmpty { break }
             list.devices.append(summary)
+        }
+        return list
+    }
+
+    /// Which gateway carries which device, a page at a time: at most `min(max(limit, 1), 1000)` entries, fewer to fit
+    /// the frame, at least one when any remain.
+    func listGateways(_ request: ListGateways, frameBudget: Int) async throws -> GatewayList {
+        let all = try await store.deviceGateways()
+        var list = GatewayList(requestID: request.requestID, total: all.count, entries: [])
+        var size = Message.gatewayList(list).encodedFrame().readableBytes + 8
+        for pair in all.dropFirst(request.offset).prefix(min(max(request.limit, 1), 1000)) {
+            let entry = DeviceGateway(deviceID: pair.deviceID, gatewayID: pair.gatewayID)
+            size += entry.deviceID.utf8.count + entry.gatewayID.utf8.count + 4
+            if size > frameBudget && !list.entries.isEmpty { break }
+            list.entries.append(entry)
         }
         return list
     }

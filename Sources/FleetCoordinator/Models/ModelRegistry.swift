@@ -383,13 +383,16 @@ struct ModelRegistry: Sendable {
             )
         }
         let full = try await cachedPayload(from: nil, to: target)
-        let running = try await store.device(id: deviceID)?.installedModels.first { $0.name == request.model }
+        let device = try await store.device(id: deviceID)
+        let running = device?.installedModels.first { $0.name == request.model }
         guard request.baseSHA256.count == 32, request.baseSHA256 != target.sha256,
             request.baseSHA256 == running?.sha256,
             let base = try await store.modelVariant(sha256: request.baseSHA256),
             base.size + target.size <= maximumDeltaInputBytes
         else { return full }
-        let delta = try await cachedPayload(from: base, to: target)
+        // A microcontroller applies deltas as a stream with constant RAM: it gets stream-mode patches (DELTA.md 12).
+        let streaming = device?.capabilities["class"] == "mcu"
+        let delta = try await cachedPayload(from: base, to: target, streaming: streaming)
         guard delta.size < full.size else { return full }
         var chosen = delta
         chosen.baseVersion = base.version
@@ -397,8 +400,14 @@ struct ModelRegistry: Sendable {
     }
 
     /// The cached payload from `base` (nil: the full file) to `target`, computing it once when it is missing.
-    private func cachedPayload(from base: ModelVariantRecord?, to target: ModelVariantRecord) async throws -> Payload {
-        let from = base?.sha256 ?? Self.noBase
+    /// Stream-mode patches (`streaming`) are cached apart, under the key SHA-256(base SHA-256 + "stream-mode").
+    private func cachedPayload(
+        from base: ModelVariantRecord?,
+        to target: ModelVariantRecord,
+        streaming: Bool = false
+    ) async throws -> Payload {
+        let baseKey = base?.sha256 ?? Self.noBase
+        let from = base != nil && streaming ? Digest.sha256(baseKey + Array("stream-mode".utf8)) : baseKey
         let encoding: TransferEncoding = base == nil ? .full : .delta
         return try await builds.run(key: from + target.sha256) { [self] in
             if let cached = try await store.cachedDelta(fromSHA256: from, toSHA256: target.sha256),
@@ -412,13 +421,15 @@ struct ModelRegistry: Sendable {
                     sha256: cached.payloadSHA256
                 )
             }
-            let name = (base == nil ? "full-" : "delta-\(Digest.hex(from.prefix(8)))-") + Digest.hex(target.sha256)
+            let kind = streaming ? "stream" : "delta"
+            let name = (base == nil ? "full-" : "\(kind)-\(Digest.hex(from.prefix(8)))-") + Digest.hex(target.sha256)
             let written: (path: String, size: Int, sha256: [UInt8])
             if let base {
                 // The delta codec works on both files in memory: bounded by `maximumDeltaInputBytes`.
                 let bytes = try DeltaCodec.encode(
                     old: try blobs.read(base.blobPath),
-                    new: try blobs.read(target.blobPath)
+                    new: try blobs.read(target.blobPath),
+                    options: DeltaOptions(streaming: streaming)
                 )
                 written = (try blobs.writePayload(bytes, name: name), bytes.count, Digest.sha256(bytes))
             } else {

@@ -148,13 +148,29 @@ final class ConnectionHandler: ChannelInboundHandler {
         case .verifyEnrolment(let enrol, let nonce):
             let authority = context.authority
             let peer = peerDescription(channelContext)
-            run(channelContext, { await authority.enrol(enrol, nonce: nonce, peer: peer) }) { handler, result, ctx in
+            let claim = session.gatewayClaim
+            run(
+                channelContext,
+                {
+                    await authority.admit(gateway: claim, nonce: nonce, peer: peer) {
+                        await authority.enrol(enrol, nonce: nonce, peer: peer)
+                    }
+                }
+            ) { handler, result, ctx in
                 handler.finishVerification(result, ctx)
             }
         case .verifyDevice(let authenticate, let nonce):
             let authority = context.authority
             let peer = peerDescription(channelContext)
-            run(channelContext, { await authority.authenticate(authenticate, nonce: nonce, peer: peer) }) {
+            let claim = session.gatewayClaim
+            run(
+                channelContext,
+                {
+                    await authority.admit(gateway: claim, nonce: nonce, peer: peer) {
+                        await authority.authenticate(authenticate, nonce: nonce, peer: peer)
+                    }
+                }
+            ) {
                 handler,
                 result,
                 ctx in

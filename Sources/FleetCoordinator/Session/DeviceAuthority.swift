@@ -80,6 +80,56 @@ struct DeviceAuthority: Sendable {
         return .success(Accepted(deviceID: device.id, labels: device.labels))
     }
 
+    /// Checks a gateway's claim to carry this connection: the gateway is an enrolled device and signed this
+    /// connection's nonce with its key. Returns the gateway's id (nil without a claim).
+    func verifyGateway(_ claim: GatewayClaim?, nonce: [UInt8], peer: String) async -> Result<String?, ErrorMessage> {
+        guard let claim else { return .success(nil) }
+        let gateway: DeviceRecord?
+        do {
+            gateway = try await store.device(id: claim.gatewayID)
+        } catch {
+            logger.error("gateway lookup failed", metadata: ["error": "\(error)"])
+            return .failure(ErrorMessage(code: .unavailable, message: "gateway lookup failed; retry later"))
+        }
+        guard let gateway else {
+            await record(nil, "auth_refused", "unknown gateway \(claim.gatewayID) from \(peer)", source: peer)
+            return .failure(ErrorMessage(code: .unknownDevice, message: "gateway \(claim.gatewayID) is not enrolled"))
+        }
+        let challenge = AuthChallenge.gateway(nonce: nonce, gatewayID: gateway.id)
+        guard challenge.isValid(signature: claim.signature, publicKey: gateway.publicKey) else {
+            await record(gateway.id, "auth_refused", "bad gateway signature from \(peer)", source: peer)
+            return .failure(
+                ErrorMessage(code: .badSignature, message: "gateway claim does not match the gateway's enrolled key")
+            )
+        }
+        return .success(gateway.id)
+    }
+
+    /// Verifies the gateway's claim (if any), then the device's credentials with `verify`; on success records which
+    /// gateway carries the device (or that none does).
+    func admit(
+        gateway claim: GatewayClaim?,
+        nonce: [UInt8],
+        peer: String,
+        _ verify: () async -> Result<Accepted, ErrorMessage>
+    ) async -> Result<Accepted, ErrorMessage> {
+        let gatewayID: String?
+        switch await verifyGateway(claim, nonce: nonce, peer: peer) {
+        case .success(let id): gatewayID = id
+        case .failure(let error): return .failure(error)
+        }
+        let result = await verify()
+        if case .success(let accepted) = result {
+            do {
+                try await store.setGateway(deviceID: accepted.deviceID, gatewayID: gatewayID)
+            } catch {
+                logger.error("recording the gateway failed", metadata: ["error": "\(error)"])
+                return .failure(ErrorMessage(code: .unavailable, message: "gateway not recorded; retry later"))
+            }
+        }
+        return result
+    }
+
     func authenticateAdmin(_ request: AdminAuthenticate, nonce: [UInt8], peer: String) async -> ErrorMessage? {
         guard adminCredential.isValid(proof: request.proof, nonce: nonce) else {
             await record(nil, "admin_refused", "wrong admin proof from \(peer)", source: peer)

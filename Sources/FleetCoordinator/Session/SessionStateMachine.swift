@@ -64,6 +64,8 @@ struct SessionStateMachine {
     }
 
     private(set) var state: State = .awaitingHello
+    /// A gateway's claim to carry this connection for a leaf, checked with the leaf's credentials.
+    private(set) var gatewayClaim: GatewayClaim?
     let settings: Settings
     /// The frame limit both sides agreed on in the handshake; answers must fit it.
     private(set) var negotiatedFrameLength = Frame.handshakeMaximumLength
@@ -116,6 +118,13 @@ struct SessionStateMachine {
                     )
                 )
             )
+        case (.awaitingCredentials(let nonce, .device), .gatewayClaim(let claim)):
+            guard gatewayClaim == nil else { return fail(.unexpectedMessage, "a second gatewayClaim") }
+            guard claim.nonce == nonce else {
+                return fail(.replayedNonce, "gateway claim is for another connection's nonce")
+            }
+            gatewayClaim = claim
+            return .none
         case (.awaitingCredentials(let nonce, .device), .enrol(let enrol)):
             state = .verifying(nonce: nonce)
             return .verifyEnrolment(enrol, nonce: nonce)
@@ -146,14 +155,14 @@ struct SessionStateMachine {
         case (.admin, .createToken), (.admin, .revokeToken), (.admin, .listDevices), (.admin, .listEvents),
             (.admin, .uploadBegin),
             (.admin, .uploadChunk), (.admin, .uploadCommit), (.admin, .pinModel), (.admin, .startRound),
-            (.admin, .initModel), (.admin, .referenceStatistics), (.admin, .removeDevice):
+            (.admin, .initModel), (.admin, .referenceStatistics), (.admin, .removeDevice), (.admin, .listGateways):
             return .adminRequest(message, frameBudget: negotiatedFrameLength)
         case (.admin, .heartbeat):
             return .send(.heartbeatAck)
         case (.awaitingHello, _):
             return fail(.unexpectedMessage, "expected hello, got \(message.type)")
         case (.awaitingCredentials(_, let role), .enrol), (.awaitingCredentials(_, let role), .authenticate),
-            (.awaitingCredentials(_, let role), .adminAuthenticate):
+            (.awaitingCredentials(_, let role), .adminAuthenticate), (.awaitingCredentials(_, let role), .gatewayClaim):
             return fail(.unexpectedMessage, "\(message.type) does not match the role \(role) announced in hello")
         case (.awaitingCredentials, _), (.verifying, _):
             return fail(.notAuthenticated, "\(message.type) before authentication")

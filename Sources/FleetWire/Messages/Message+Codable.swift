@@ -75,6 +75,9 @@ extension Message: Codable {
         case .sampleBatch: self = .sampleBatch(try fields(SampleBatch.self))
         case .driftReport: self = .driftReport(try fields(DriftReportMessage.self))
         case .referenceStatistics: self = .referenceStatistics(try fields(ReferenceStatisticsMessage.self))
+        case .gatewayClaim: self = .gatewayClaim(try fields(GatewayClaim.self))
+        case .listGateways: self = .listGateways(try fields(ListGateways.self))
+        case .gatewayList: self = .gatewayList(try fields(GatewayList.self))
         }
     }
 }

@@ -46,6 +46,9 @@ public enum Message: Hashable, Sendable {
     case sampleBatch(SampleBatch)
     case driftReport(DriftReportMessage)
     case referenceStatistics(ReferenceStatisticsMessage)
+    case gatewayClaim(GatewayClaim)
+    case listGateways(ListGateways)
+    case gatewayList(GatewayList)
 
     /// The payload as its protocol type.
     public var payload: any WirePayload {
@@ -94,6 +97,9 @@ public enum Message: Hashable, Sendable {
         case .sampleBatch(let payload): payload
         case .driftReport(let payload): payload
         case .referenceStatistics(let payload): payload
+        case .gatewayClaim(let payload): payload
+        case .listGateways(let payload): payload
+        case .gatewayList(let payload): payload
         }
     }
 
@@ -135,6 +141,8 @@ public enum Message: Hashable, Sendable {
         case .sampleBatch(let m): m.requestID
         case .driftReport(let m): m.requestID
         case .referenceStatistics(let m): m.requestID
+        case .listGateways(let m): m.requestID
+        case .gatewayList(let m): m.requestID
         default: nil
         }
     }
@@ -195,6 +203,9 @@ public enum Message: Hashable, Sendable {
         case .sampleBatch: .sampleBatch(try SampleBatch(reading: &reader))
         case .driftReport: .driftReport(try DriftReportMessage(reading: &reader))
         case .referenceStatistics: .referenceStatistics(try ReferenceStatisticsMessage(reading: &reader))
+        case .gatewayClaim: .gatewayClaim(try GatewayClaim(reading: &reader))
+        case .listGateways: .listGateways(try ListGateways(reading: &reader))
+        case .gatewayList: .gatewayList(try GatewayList(reading: &reader))
         }
     }
 

@@ -52,4 +52,8 @@ public enum MessageType: UInt8, CaseIterable, Sendable, Codable {
     case sampleBatch = 0x61
     case driftReport = 0x62
     case referenceStatistics = 0x63
+    // Gateways and leaves
+    case gatewayClaim = 0x80
+    case listGateways = 0x81
+    case gatewayList = 0x82
 }

@@ -226,9 +226,10 @@ let package = Package(
         .testTarget(
             name: "FleetTinyKitTests",
             dependencies: [
-                "FleetTinyKit", "FleetWire", "FleetDelta", "FleetModelIO", "FleetLearning",
+                "FleetTinyKit", "FleetWire", "FleetDelta", "FleetModelIO", "FleetLearning", "FleetTrust",
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
+            resources: [.copy("Fixtures")],
             swiftSettings: strict
         ),
         .testTarget(name: "FleetAgentInstallTests", dependencies: ["FleetAgent"], swiftSettings: strict),

@@ -15,7 +15,17 @@ enum CryptoTestBytes {
 
     /// `count` bytes from `generator`.
     static func random(_ count: Int, using generator: inout SeededGenerator) -> [UInt8] {
-        (0..<count).map { _ in UInt8(truncatingIfNeeded: generator.next()) }
+        var bytes = [UInt8](repeating: 0, count: count)
+        bytes.withUnsafeMutableBytes { out in
+            var offset = 0
+            while offset < count {
+                let word = generator.next()
+                let taken = min(8, count - offset)
+                withUnsafeBytes(of: word) { out[offset..<offset + taken].copyBytes(from: $0[0..<taken]) }
+                offset += 8
+            }
+        }
+        return bytes
     }
 
     /// A length in `0...maximum` from `generator`.

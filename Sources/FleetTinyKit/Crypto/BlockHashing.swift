@@ -87,79 +87,8 @@ func storeBigEndian<Words, Word: FixedWidthInteger>(
     }
 }
 
-/// What tells SHA-512's compression function from SHA-256's: the word, the number of rounds, the rotation and shift
-/// amounts of Σ0, Σ1, σ0 and σ1, and the round constants.
-protocol SHA2Rounds {
-    associatedtype Word: FixedWidthInteger & UnsignedInteger
-    static var rounds: Int { get }
-    /// Rotations of Σ0.
-    static var bigSigma0: (Int, Int, Int) { get }
-    /// Rotations of Σ1.
-    static var bigSigma1: (Int, Int, Int) { get }
-    /// Two rotations and a shift of σ0.
-    static var smallSigma0: (Int, Int, Int) { get }
-    /// Two rotations and a shift of σ1.
-    static var smallSigma1: (Int, Int, Int) { get }
-    static func roundConstant(_ round: Int) -> Word
-}
-
-extension FixedWidthInteger where Self: UnsignedInteger {
-    @inline(__always)
-    func rotatedRight(_ count: Int) -> Self { (self >> count) | (self << (Self.bitWidth - count)) }
-}
-
-/// One block of the SHA-2 compression function (FIPS 180-4 sections 6.2.2 and 6.4.2), the message schedule kept as
-/// a rolling window of 16 words.
-@inline(__always)
-func sha2Compress<R: SHA2Rounds>(
-    _ state: inout (R.Word, R.Word, R.Word, R.Word, R.Word, R.Word, R.Word, R.Word),
-    _ input: UnsafeRawPointer,
-    _: R.Type
-) {
-    typealias Word = R.Word
-    let size = MemoryLayout<Word>.size
-    var window:
-        (
-            UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64,
-            UInt64, UInt64, UInt64
-        ) =
-            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
-    withUnsafeMutableBytes(of: &window) { raw in
-        let w = WordWindow<Word>(raw: raw)
-        for index in 0..<16 {
-            w[index] = Word(bigEndian: input.loadUnaligned(fromByteOffset: index * size, as: Word.self))
-        }
-        let (bigSigma0, bigSigma1, smallSigma0, smallSigma1) = (R.bigSigma0, R.bigSigma1, R.smallSigma0, R.smallSigma1)
-        var (a, b, c, d, e, f, g, h) = state
-        for round in 0..<R.rounds {
-            let slot = round & 15
-            if round >= 16 {
-                let w15 = w[(round - 15) & 15]
-                let w2 = w[(round - 2) & 15]
-                let s0 = w15.rotatedRight(smallSigma0.0) ^ w15.rotatedRight(smallSigma0.1) ^ (w15 >> smallSigma0.2)
-                let s1 = w2.rotatedRight(smallSigma1.0) ^ w2.rotatedRight(smallSigma1.1) ^ (w2 >> smallSigma1.2)
-                w[slot] = w[slot] &+ s0 &+ w[(round - 7) & 15] &+ s1
-            }
-            let sum1 = e.rotatedRight(bigSigma1.0) ^ e.rotatedRight(bigSigma1.1) ^ e.rotatedRight(bigSigma1.2)
-            let choose = (e & f) ^ (~e & g)
-            let t1 = h &+ sum1 &+ choose &+ R.roundConstant(round) &+ w[slot]
-            let sum0 = a.rotatedRight(bigSigma0.0) ^ a.rotatedRight(bigSigma0.1) ^ a.rotatedRight(bigSigma0.2)
-            let majority = (a & b) ^ (a & c) ^ (b & c)
-            (h, g, f, e, d, c, b, a) = (g, f, e, d &+ t1, c, b, a, t1 &+ sum0 &+ majority)
-        }
-        state.0 &+= a
-        state.1 &+= b
-        state.2 &+= c
-        state.3 &+= d
-        state.4 &+= e
-        state.5 &+= f
-        state.6 &+= g
-        state.7 &+= h
-    }
-}
-
-/// Sixteen words of the message schedule in raw storage, read and written without binding memory.
-private struct WordWindow<Word: FixedWidthInteger> {
+/// Words in raw fixed storage (a tuple), read and written by index without binding memory.
+struct RawWords<Word: FixedWidthInteger> {
     let raw: UnsafeMutableRawBufferPointer
 
     @inline(__always)

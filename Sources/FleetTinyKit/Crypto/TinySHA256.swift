@@ -39,26 +39,55 @@ public struct TinySHA256: Sendable, BlockHashing {
         return hasher.finalize()
     }
 
+    /// One block of the compression function (FIPS 180-4 section 6.2.2), the message schedule kept as a rolling
+    /// window of 16 words.
     @inline(never)
-    mutating func compress(_ input: UnsafeRawPointer) { sha2Compress(&state, input, SHA256Rounds.self) }
-}
-
-/// SHA-256's word size, round count, rotations and constants (FIPS 180-4 sections 4.1.2 and 4.2.2).
-enum SHA256Rounds: SHA2Rounds {
-    typealias Word = UInt32
-    static var rounds: Int { 64 }
-    static var bigSigma0: (Int, Int, Int) { (2, 13, 22) }
-    static var bigSigma1: (Int, Int, Int) { (6, 11, 25) }
-    static var smallSigma0: (Int, Int, Int) { (7, 18, 3) }
-    static var smallSigma1: (Int, Int, Int) { (17, 19, 10) }
-
-    /// The 64 round constants of SHA-256 (FIPS 180-4 section 4.2.2), in read-only data.
-    @inline(__always)
-    static func roundConstant(_ round: Int) -> UInt32 {
-        withUnsafeBytes(of: sha256RoundConstants) { $0.load(fromByteOffset: round * 4, as: UInt32.self) }
+    mutating func compress(_ input: UnsafeRawPointer) {
+        var window: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) =
+            (0, 0, 0, 0, 0, 0, 0, 0)
+        withUnsafeMutableBytes(of: &window) { raw in
+            withUnsafeBytes(of: sha256RoundConstants) { constants in
+                let w = RawWords<UInt32>(raw: raw)
+                for index in 0..<16 {
+                    w[index] = UInt32(bigEndian: input.loadUnaligned(fromByteOffset: index * 4, as: UInt32.self))
+                }
+                var (a, b, c, d, e, f, g, h) = state
+                for round in 0..<64 {
+                    let slot = round & 15
+                    if round >= 16 {
+                        let w15 = w[(round &- 15) & 15]
+                        let w2 = w[(round &- 2) & 15]
+                        let s0 = w15.rotatedRight(7) ^ w15.rotatedRight(18) ^ (w15 &>> 3)
+                        let s1 = w2.rotatedRight(17) ^ w2.rotatedRight(19) ^ (w2 &>> 10)
+                        w[slot] = w[slot] &+ s0 &+ w[(round &- 7) & 15] &+ s1
+                    }
+                    let sum1 = e.rotatedRight(6) ^ e.rotatedRight(11) ^ e.rotatedRight(25)
+                    let choose = (e & f) ^ (~e & g)
+                    let k = constants.load(fromByteOffset: round &* 4, as: UInt32.self)
+                    let t1 = h &+ sum1 &+ choose &+ k &+ w[slot]
+                    let sum0 = a.rotatedRight(2) ^ a.rotatedRight(13) ^ a.rotatedRight(22)
+                    let majority = (a & b) ^ (a & c) ^ (b & c)
+                    (h, g, f, e, d, c, b, a) = (g, f, e, d &+ t1, c, b, a, t1 &+ sum0 &+ majority)
+                }
+                state.0 &+= a
+                state.1 &+= b
+                state.2 &+= c
+                state.3 &+= d
+                state.4 &+= e
+                state.5 &+= f
+                state.6 &+= g
+                state.7 &+= h
+            }
+        }
     }
 }
 
+extension UInt32 {
+    @inline(__always)
+    func rotatedRight(_ count: UInt32) -> UInt32 { (self &>> count) | (self &<< (32 &- count)) }
+}
+
+/// The round constants of SHA-256 (FIPS 180-4 section 4.2.2), in read-only data.
 private let sha256RoundConstants:
     (
         UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32,

@@ -41,26 +41,61 @@ public struct TinySHA512: Sendable, BlockHashing {
         return hasher.finalize()
     }
 
+    /// One block of the compression function (FIPS 180-4 section 6.4.2), the message schedule kept as a rolling
+    /// window of 16 words.
+    /// The steps are TinySHA256's on 64-bit words. They are not shared through a generic function: debug and
+    /// non-WMO builds leave generics unspecialised, which made both hashes about a hundred times slower.
     @inline(never)
-    mutating func compress(_ input: UnsafeRawPointer) { sha2Compress(&state, input, SHA512Rounds.self) }
-}
-
-/// SHA-512's word size, round count, rotations and constants (FIPS 180-4 sections 4.1.3 and 4.2.3).
-enum SHA512Rounds: SHA2Rounds {
-    typealias Word = UInt64
-    static var rounds: Int { 80 }
-    static var bigSigma0: (Int, Int, Int) { (28, 34, 39) }
-    static var bigSigma1: (Int, Int, Int) { (14, 18, 41) }
-    static var smallSigma0: (Int, Int, Int) { (1, 8, 7) }
-    static var smallSigma1: (Int, Int, Int) { (19, 61, 6) }
-
-    /// The 80 round constants of SHA-512 (FIPS 180-4 section 4.2.3), in read-only data.
-    @inline(__always)
-    static func roundConstant(_ round: Int) -> UInt64 {
-        withUnsafeBytes(of: sha512RoundConstants) { $0.load(fromByteOffset: round * 8, as: UInt64.self) }
+    mutating func compress(_ input: UnsafeRawPointer) {
+        var window:
+            (
+                UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64,
+                UInt64, UInt64, UInt64
+            ) =
+                (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        withUnsafeMutableBytes(of: &window) { raw in
+            withUnsafeBytes(of: sha512RoundConstants) { constants in
+                let w = RawWords<UInt64>(raw: raw)
+                for index in 0..<16 {
+                    w[index] = UInt64(bigEndian: input.loadUnaligned(fromByteOffset: index * 8, as: UInt64.self))
+                }
+                var (a, b, c, d, e, f, g, h) = state
+                for round in 0..<80 {
+                    let slot = round & 15
+                    if round >= 16 {
+                        let w15 = w[(round &- 15) & 15]
+                        let w2 = w[(round &- 2) & 15]
+                        let s0 = w15.rotatedRight(1) ^ w15.rotatedRight(8) ^ (w15 &>> 7)
+                        let s1 = w2.rotatedRight(19) ^ w2.rotatedRight(61) ^ (w2 &>> 6)
+                        w[slot] = w[slot] &+ s0 &+ w[(round &- 7) & 15] &+ s1
+                    }
+                    let sum1 = e.rotatedRight(14) ^ e.rotatedRight(18) ^ e.rotatedRight(41)
+                    let choose = (e & f) ^ (~e & g)
+                    let k = constants.load(fromByteOffset: round &* 8, as: UInt64.self)
+                    let t1 = h &+ sum1 &+ choose &+ k &+ w[slot]
+                    let sum0 = a.rotatedRight(28) ^ a.rotatedRight(34) ^ a.rotatedRight(39)
+                    let majority = (a & b) ^ (a & c) ^ (b & c)
+                    (h, g, f, e, d, c, b, a) = (g, f, e, d &+ t1, c, b, a, t1 &+ sum0 &+ majority)
+                }
+                state.0 &+= a
+                state.1 &+= b
+                state.2 &+= c
+                state.3 &+= d
+                state.4 &+= e
+                state.5 &+= f
+                state.6 &+= g
+                state.7 &+= h
+            }
+        }
     }
 }
 
+extension UInt64 {
+    @inline(__always)
+    func rotatedRight(_ count: UInt64) -> UInt64 { (self &>> count) | (self &<< (64 &- count)) }
+}
+
+/// The round constants of SHA-512 (FIPS 180-4 section 4.2.3), in read-only data.
 private let sha512RoundConstants:
     (
         UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64,

@@ -236,7 +236,8 @@ let package = Package(
         .testTarget(
             name: "FleetTinyKitTests",
             dependencies: [
-                "FleetTinyKit", "FleetWire", "FleetDelta", "FleetModelIO", "FleetLearning", "FleetTrust",
+                "FleetTinyKit", "FleetWire", "FleetDelta", "FleetModelIO", "FleetLearning", "FleetObserve",
+                "FleetTrust",
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             resources: [.copy("Fixtures")],

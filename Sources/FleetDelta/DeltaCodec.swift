@@ -10,6 +10,7 @@ public enum DeltaCodec {
     static let version: UInt8 = 1
     static let genericMode: UInt8 = 0
     static let tensorMode: UInt8 = 1
+    static let streamMode: UInt8 = 2
     static let fixedHeaderSize = 13
 
     /// Encodes a patch that turns `old` into `new`. Works for any bytes; tensor-aware when both parse as
@@ -31,6 +32,17 @@ public enum DeltaCodec {
         writer.bytes.append(genericMode)
         writer.writeUInt32LE(Zlib.crc32(old))
         writer.writeUInt32LE(Zlib.crc32(new))
+        if options.streaming {
+            writer.bytes[modeIndex] = streamMode
+            StreamDeltaEncoder(old: old, new: new).encode(into: &writer)
+            let stats = DeltaStats(
+                mode: .stream,
+                tensors: [],
+                headerBytes: fixedHeaderSize,
+                totalBytes: writer.bytes.count
+            )
+            return (writer.bytes, stats)
+        }
         if options.tensorAware, let oldFile = try? SafeTensorsFile.parse(old),
             let newFile = try? SafeTensorsFile.parse(new)
         {
@@ -69,14 +81,16 @@ public enum DeltaCodec {
         let patchVersion = try reader.readByte()
         guard patchVersion == version else { throw DeltaError.unsupportedVersion.with("version \(patchVersion)") }
         let mode = try reader.readByte()
-        guard mode == genericMode || mode == tensorMode else {
+        guard mode == genericMode || mode == tensorMode || mode == streamMode else {
             throw DeltaError.unsupportedVersion.with("mode \(mode)")
         }
         let baseChecksum = try reader.readUInt32LE()
         let outputChecksum = try reader.readUInt32LE()
         guard Zlib.crc32(old) == baseChecksum else { throw DeltaError.wrongBase }
         let output: [UInt8]
-        if mode == tensorMode {
+        if mode == streamMode {
+            output = try StreamDeltaDecoder.decode(old: old, patch: patch, reader: &reader, limits: limits)
+        } else if mode == tensorMode {
             let oldFile: SafeTensorsFile
             do {
                 oldFile = try SafeTensorsFile.parse(

@@ -6,8 +6,11 @@ public struct DeltaOptions: Sendable {
     public var allowEntropyModels: Bool = true
     /// Whether the encoder parses both inputs as safetensors and codes tensor by tensor.
     public var tensorAware: Bool = true
+    /// Whether to write a stream-mode patch (DELTA.md section 12): applied in order with constant RAM, for
+    /// microcontrollers (devices reporting `class=mcu`). Larger than tensor mode on retrained weights.
+    public var streaming: Bool = false
 
-    public init() {}
+    public init(streaming: Bool = false) { self.streaming = streaming }
 }
 
 /// Bounds enforced by ``DeltaCodec/apply(old:patch:limits:)`` on data from the patch.

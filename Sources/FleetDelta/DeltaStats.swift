@@ -4,6 +4,8 @@ public struct DeltaStats: Sendable {
     public enum Mode: String, Sendable {
         case tensor
         case generic
+        /// Stream mode (DELTA.md section 12), for devices that apply a patch with constant RAM.
+        case stream
     }
 
     /// The method chosen for one tensor.

@@ -18,11 +18,19 @@ extension FleetCtl {
             @Option(help: "The version to deliver.") var to: String
             @Option(help: "Where to write the patch.") var out: String
             @Flag(help: "Print a JSON summary.") var json = false
+            @Flag(
+                help: "Write a stream-mode patch (DELTA.md section 12), applied with constant RAM by microcontrollers."
+            )
+            var stream = false
 
             func run() async throws {
                 let old = try readFile(from)
                 let new = try readFile(to)
-                let (patch, stats) = try DeltaCodec.encodeWithStats(old: old, new: new)
+                let (patch, stats) = try DeltaCodec.encodeWithStats(
+                    old: old,
+                    new: new,
+                    options: DeltaOptions(streaming: stream)
+                )
                 try writeFile(patch, to: out)
                 let summary = DeltaSummary(
                     from: from,

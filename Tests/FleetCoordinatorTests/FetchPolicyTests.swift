@@ -66,7 +66,7 @@ import Testing
         }
     }
 
-    func reportRunning(_ version: Int) async throws {
+    func reportRunning(_ version: Int, capabilities: [String: String] = [:]) async throws {
         let installed = InstalledModelRecord(
             name: "m",
             version: version,
@@ -77,7 +77,7 @@ import Testing
             HeartbeatUpdate(
                 deviceID: Self.device,
                 lastSeen: Date(),
-                reported: ReportedState(agentVersion: "test", capabilities: [:], installedModels: [installed])
+                reported: ReportedState(agentVersion: "test", capabilities: capabilities, installedModels: [installed])
             )
         ])
     }
@@ -146,5 +146,23 @@ import Testing
         #expect(cached.contains { $0.path == last.relativePath }, "the newest payload is kept")
         let files = try FileManager.default.subpathsOfDirectory(atPath: directory).filter { $0.hasPrefix("payloads/") }
         #expect(Set(files) == Set(cached.map(\.path)), "evicted payloads are deleted from disk")
+    }
+
+    /// A device reporting `class=mcu` gets stream-mode patches (DELTA.md 12), cached apart from the tensor-mode
+    /// patch other devices get for the same pair; both rebuild the same file.
+    @Test func aMicrocontrollerGetsAStreamModePatch() async throws {
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try await publishThree()
+        try await reportRunning(1)
+        let linux = try await registry.payload(for: fetch(3, base: 1), deviceID: Self.device)
+        try await reportRunning(1, capabilities: ["class": "mcu", "arch": "armv7em"])
+        let mcu = try await registry.payload(for: fetch(3, base: 1), deviceID: Self.device)
+        #expect(linux.encoding == .delta && mcu.encoding == .delta && mcu.baseVersion == 1)
+        let linuxPatch = try registry.blobs.read(linux.relativePath)
+        let mcuPatch = try registry.blobs.read(mcu.relativePath)
+        #expect(linuxPatch[4] == 1 && mcuPatch[4] == 2, "tensor mode for Linux, stream mode for the microcontroller")
+        #expect(try DeltaCodec.apply(old: Self.weights(1), patch: mcuPatch) == Self.weights(3))
+        #expect(try DeltaCodec.apply(old: Self.weights(1), patch: linuxPatch) == Self.weights(3))
+        #expect(try await store.cachedDeltas().count == 3, "the full file and one patch of each mode")
     }
 }

@@ -379,12 +379,15 @@ struct ModelRegistry: Sendable {
             )
         }
         let full = try await cachedPayload(from: nil, to: target)
-        let running = try await store.device(id: deviceID)?.installedModels.first { $0.name == request.model }
+        let device = try await store.device(id: deviceID)
+        let running = device?.installedModels.first { $0.name == request.model }
         guard request.baseSHA256.count == 32, request.baseSHA256 != target.sha256,
             request.baseSHA256 == running?.sha256,
             let base = try await store.modelVariant(sha256: request.baseSHA256)
         else { return full }
-        let delta = try await cachedPayload(from: base, to: target)
+        // A microcontroller applies deltas as a stream with constant RAM: it gets stream-mode patches (DELTA.md 12).
+        let streaming = device?.capabilities["class"] == "mcu"
+        let delta = try await cachedPayload(from: base, to: target, streaming: streaming)
         guard delta.size < full.size else { return full }
         var chosen = delta
         chosen.baseVersion = base.version
@@ -392,8 +395,14 @@ struct ModelRegistry: Sendable {
     }
 
     /// The cached payload from `base` (nil: the full file) to `target`, computing it once when it is missing.
-    private func cachedPayload(from base: ModelVariantRecord?, to target: ModelVariantRecord) async throws -> Payload {
-        let from = base?.sha256 ?? Self.noBase
+    /// Stream-mode patches (`streaming`) are cached apart, under the key SHA-256(base SHA-256 + "stream-mode").
+    private func cachedPayload(
+        from base: ModelVariantRecord?,
+        to target: ModelVariantRecord,
+        streaming: Bool = false
+    ) async throws -> Payload {
+        let baseKey = base?.sha256 ?? Self.noBase
+        let from = base != nil && streaming ? Digest.sha256(baseKey + Array("stream-mode".utf8)) : baseKey
         let encoding: TransferEncoding = base == nil ? .full : .delta
         return try await builds.run(key: from + target.sha256) { [self] in
             if let cached = try await store.cachedDelta(fromSHA256: from, toSHA256: target.sha256),
@@ -409,12 +418,17 @@ struct ModelRegistry: Sendable {
             }
             let bytes: [UInt8]
             if let base {
-                bytes = try DeltaCodec.encode(old: try blobs.read(base.blobPath), new: try blobs.read(target.blobPath))
+                bytes = try DeltaCodec.encode(
+                    old: try blobs.read(base.blobPath),
+                    new: try blobs.read(target.blobPath),
+                    options: DeltaOptions(streaming: streaming)
+                )
             } else {
                 bytes = try Zlib.compress(try blobs.read(target.blobPath), level: 9)
             }
             await builds.computed()
-            let name = (base == nil ? "full-" : "delta-\(Digest.hex(from.prefix(8)))-") + Digest.hex(target.sha256)
+            let kind = streaming ? "stream" : "delta"
+            let name = (base == nil ? "full-" : "\(kind)-\(Digest.hex(from.prefix(8)))-") + Digest.hex(target.sha256)
             let path = try blobs.writePayload(bytes, name: name)
             let record = DeltaCacheRecord(
                 fromSHA256: from,

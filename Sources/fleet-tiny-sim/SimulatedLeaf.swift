@@ -37,10 +37,14 @@ struct SimulatedLeaf: Sendable {
             directory: directory,
             flashSize: Int(options.flashBytes)
         )
-        let installer = HostInstaller(
-            modelPath: "\(directory)/model.safetensors",
-            maximumPayload: Int(options.flashBytes)
-        )
+        // The kit's A/B flash installer over the leaf's flash file: two record pages, then two equal slots.
+        guard let store = TinySlotStore(flash: platform.flash, slotPages: (platform.flash.pageCount - 2) / 2) else {
+            Self.say("\(name): --flash \(options.flashBytes) is too small for two model slots")
+            return
+        }
+        let page = UnsafeMutableRawBufferPointer.allocate(byteCount: platform.flash.pageSize, alignment: 8)
+        defer { page.deallocate() }
+        let installer = TinyFlashModelInstaller(flash: platform.flash, store: store, pageBuffer: page)
         let settings = TinyLeafSettings(
             token: UnsafeRawBufferPointer(token),
             name: UnsafeRawBufferPointer(nameBytes),
@@ -63,6 +67,7 @@ struct SimulatedLeaf: Sendable {
         let id = leaf.withDeviceID { String(decoding: $0, as: UTF8.self) }
         while !Task.isCancelled {
             let event = leaf.poll()
+            if case .installed = event { Self.export(leaf.installer, to: "\(directory)/model.safetensors") }
             if let line = Self.describe(event, leaf) { Self.say("\(name) \(id) \(line)") }
             if leaf.platform.lastReceiveGotBytes {
                 await Task.yield()
@@ -86,6 +91,18 @@ struct SimulatedLeaf: Sendable {
         case .coordinatorError(let code): "coordinator error \(code)"
         case .disconnected: "disconnected"
         }
+    }
+
+    /// Copies the active slot's model out of the flash file, for people and tests to read (a microcontroller
+    /// runs it from flash).
+    private static func export(_ installer: TinyFlashModelInstaller<SimulatedFlash>, to path: String) {
+        guard let record = installer.store.active(installer.flash) else { return }
+        var bytes = [UInt8](repeating: 0, count: record.length)
+        let read = bytes.withUnsafeMutableBytes {
+            installer.flash.read(at: installer.store.offset(ofSlot: record.slot), into: $0)
+        }
+        guard read else { return }
+        try? Data(bytes).write(to: URL(fileURLWithPath: path), options: .atomic)
     }
 
     /// One line on stdout, written at once (a test or a pipe reads it while the leaves run).

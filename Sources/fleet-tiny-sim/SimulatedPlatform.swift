@@ -7,13 +7,14 @@ import Glibc
 #endif
 
 /// FleetTinyKit's platform interface on the host, for one simulated leaf: TCP to the gateway, the monotonic clock,
-/// the system's random bytes, records as files of mode 0600 in the leaf's directory, and a flash file.
+/// the system's random bytes, records as files of mode 0600 in the leaf's directory, and a flash file
+/// (``SimulatedFlash``).
 struct SimulatedPlatform: TinyPlatform {
     let gatewayHost: String
     let gatewayPort: Int
     /// The leaf's own directory in the state directory.
     let directory: String
-    let flashSize: Int
+    var flash: SimulatedFlash
     private var socket: Int32 = -1
     /// Whether the last ``receive(into:)`` got bytes (the driver polls again at once when it did).
     private(set) var lastReceiveGotBytes = false
@@ -22,7 +23,7 @@ struct SimulatedPlatform: TinyPlatform {
         self.gatewayHost = gatewayHost
         self.gatewayPort = gatewayPort
         self.directory = directory
-        self.flashSize = flashSize
+        self.flash = SimulatedFlash(path: directory + "/flash", size: flashSize)
     }
 
     // MARK: TinyTransport
@@ -115,10 +116,25 @@ struct SimulatedPlatform: TinyPlatform {
         "\(directory)/\(record)"
     }
 
-    // MARK: TinyFlash (a file the size of the leaf's flash; erased bytes read 0xFF)
+    // MARK: TinyFlash (``SimulatedFlash``)
+
+    var pageSize: Int { flash.pageSize }
+    var pageCount: Int { flash.pageCount }
+    mutating func erasePage(_ page: Int) -> Bool { flash.erasePage(page) }
+    mutating func write(at offset: Int, _ bytes: UnsafeRawBufferPointer) -> Bool { flash.write(at: offset, bytes) }
+    func read(at offset: Int, into buffer: UnsafeMutableRawBufferPointer) -> Bool {
+        flash.read(at: offset, into: buffer)
+    }
+}
+
+/// The leaf's flash as a file of the flash's size in its directory (created on first write; erased bytes read
+/// 0xFF). Each call opens the file, so the installer's copy and the platform's see the same bytes.
+struct SimulatedFlash: TinyFlash {
+    let path: String
+    let size: Int
 
     var pageSize: Int { 4096 }
-    var pageCount: Int { flashSize / pageSize }
+    var pageCount: Int { size / pageSize }
 
     mutating func erasePage(_ page: Int) -> Bool {
         guard page >= 0, page < pageCount else { return false }
@@ -130,8 +146,8 @@ struct SimulatedPlatform: TinyPlatform {
     }
 
     func read(at offset: Int, into buffer: UnsafeMutableRawBufferPointer) -> Bool {
-        guard offset >= 0, offset + buffer.count <= flashSize else { return false }
-        let descriptor = open(flashPath, O_RDONLY | O_CLOEXEC)
+        guard offset >= 0, offset + buffer.count <= size else { return false }
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
         guard descriptor >= 0 else {
             for index in 0..<buffer.count { buffer[index] = 0xFF }
             return true
@@ -143,13 +159,17 @@ struct SimulatedPlatform: TinyPlatform {
         return true
     }
 
-    private var flashPath: String { "\(directory)/flash" }
-
     private func write(at offset: Int, _ bytes: [UInt8]) -> Bool {
-        guard offset >= 0, offset + bytes.count <= flashSize else { return false }
-        let descriptor = open(flashPath, O_WRONLY | O_CREAT | O_CLOEXEC, 0o600)
+        guard offset >= 0, offset + bytes.count <= size else { return false }
+        let descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         guard descriptor >= 0 else { return false }
         defer { close(descriptor) }
+        // A file that is new reads 0xFF everywhere, like erased flash.
+        var info = stat()
+        if fstat(descriptor, &info) == 0, info.st_size < size {
+            let fill = [UInt8](repeating: 0xFF, count: size - Int(info.st_size))
+            _ = fill.withUnsafeBytes { pwrite(descriptor, $0.baseAddress, $0.count, off_t(info.st_size)) }
+        }
         return bytes.withUnsafeBytes { pwrite(descriptor, $0.baseAddress, $0.count, off_t(offset)) } == bytes.count
     }
 }

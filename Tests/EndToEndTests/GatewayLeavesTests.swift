@@ -41,10 +41,10 @@ extension EndToEnd {
 
         /// The coordinator's `transfer` log lines (one per fetchModel it serves) for this version and variant,
         /// except the fetches of the device `except` (the gateway's own agent, which may run the same variant).
-        func downloads(_ fleet: Fleet, version: Int, variant: String, except: String) -> Int {
+        func downloads(_ fleet: Fleet, version: Int, variant: String, except: String) -> [Substring] {
             (fleet.coordinator?.log ?? "").split(separator: "\n").filter {
                 $0.contains("transfer") && $0.contains("digits-mlp v\(version) \(variant)") && !$0.contains(except)
-            }.count
+            }
         }
 
         /// A gateway agent enrolled and online, listening for leaves on the returned port.
@@ -125,10 +125,10 @@ extension EndToEnd {
                 }
                 let done = try leaves(fleet).filter { $0.installedModels.contains { $0.version == version } }.count
                 #expect(updated, "\(done) of \(count) leaves report digits-mlp v\(version) int8")
-                #expect(
-                    downloads(fleet, version: version, variant: "int8", except: gatewayID) == 1,
-                    "one download of v\(version) int8 from the coordinator for \(count) leaves"
-                )
+                let served = downloads(fleet, version: version, variant: "int8", except: gatewayID)
+                #expect(served.count == 1, "one download of v\(version) int8 from the coordinator for \(count) leaves")
+                // v1 in full; v2 as a delta against v1 (the leaves' flash installer applies stream-mode deltas).
+                #expect(served.first?.contains(version == 1 ? "encoding=full" : "encoding=delta") == true, "\(served)")
             }
             // Each leaf checked and stored the very file the coordinator published.
             let published = try Data(

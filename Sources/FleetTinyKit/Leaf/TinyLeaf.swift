@@ -385,19 +385,27 @@ public struct TinyLeaf<Platform: TinyPlatform, Installer: TinyModelInstaller> {
         let requestID = transfer.requestID
         let offset = resuming ? transfer.received : 0
         let payloadSHA = transfer.payloadSHA
+        // A delta against the installed model when the installer can apply one (SPEC 11.3), else the full file.
+        let current = installed
+        let sameModel = current.withFields { installedName, _, _ in
+            target.withFields { name, _, _ in TinyBytes.equal(installedName, name) }
+        }
+        let base = !current.isEmpty && sameModel && installer.accepts(encoding: 1) ? 32 : 0
         return target.withFields { name, variant, _ in
-            payloadSHA.withUnsafeBytes { sha in
-                send { writer throws(TinyWireError) in
-                    try TinyOutbound.fetchModel(
-                        requestID: requestID,
-                        model: name,
-                        version: target.version,
-                        variant: variant,
-                        baseSHA256: UnsafeRawBufferPointer(start: nil, count: 0),
-                        resumePayloadSHA256: resuming ? sha : UnsafeRawBufferPointer(start: nil, count: 0),
-                        resumeOffset: offset,
-                        into: &writer
-                    )
+            current.withFields { _, _, installedSHA in
+                payloadSHA.withUnsafeBytes { sha in
+                    send { writer throws(TinyWireError) in
+                        try TinyOutbound.fetchModel(
+                            requestID: requestID,
+                            model: name,
+                            version: target.version,
+                            variant: variant,
+                            baseSHA256: UnsafeRawBufferPointer(rebasing: installedSHA[0..<base]),
+                            resumePayloadSHA256: resuming ? sha : UnsafeRawBufferPointer(start: nil, count: 0),
+                            resumeOffset: offset,
+                            into: &writer
+                        )
+                    }
                 }
             }
         }

@@ -23,7 +23,21 @@ struct ProbeInstaller: TinyModelInstaller {
 }
 @_cdecl("probe_leaf")
 public func probeLeaf(_ r: UnsafeMutableRawPointer, _ s: UnsafeMutableRawPointer) -> Int32 {
-    let settings = TinyLeafSettings(token: ("tft_x" as StaticString).tinyBytes, name: ("leaf" as StaticString).tinyBytes, software: ("fw" as StaticString).tinyBytes, ramBytes: 65536, flashBytes: 262144)
-    guard var leaf = TinyLeaf(platform: ProbePlatform(), installer: ProbeInstaller(), settings: settings, receiveBuffer: UnsafeMutableRawBufferPointer(start: r, count: 2048), sendBuffer: UnsafeMutableRawBufferPointer(start: s, count: 1024)) else { return -1 }
+    let settings = TinyLeafSettings(
+        token: ("tft_x" as StaticString).tinyBytes,
+        name: ("leaf" as StaticString).tinyBytes,
+        software: ("fw" as StaticString).tinyBytes,
+        ramBytes: 65536,
+        flashBytes: 262144
+    )
+    guard
+        var leaf = TinyLeaf(
+            platform: ProbePlatform(),
+            installer: ProbeInstaller(),
+            settings: settings,
+            receiveBuffer: UnsafeMutableRawBufferPointer(start: r, count: 2048),
+            sendBuffer: UnsafeMutableRawBufferPointer(start: s, count: 1024)
+        )
+    else { return -1 }
     return leaf.poll() == .none ? 0 : 1
 }

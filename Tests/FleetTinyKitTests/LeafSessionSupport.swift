@@ -20,6 +20,8 @@ final class LeafWorld {
     var closeLink = false
     /// Payload bytes the installer received, and what it answers at the end.
     var installed: [UInt8] = []
+    /// What the installer says it runs (nil: it keeps no record).
+    var installerModel: TinyInstalledModel?
 
     /// Queues a message for the leaf.
     func send(_ message: Message) {
@@ -93,6 +95,7 @@ struct CheckingInstaller: TinyModelInstaller {
     var bytes: [UInt8] = []
 
     func accepts(encoding: UInt8) -> Bool { encoding == 0 }
+    func installedModel() -> TinyInstalledModel? { world.installerModel }
     mutating func begin(target: TinyInstalledModel, targetSize: Int, encoding: UInt8, totalBytes: Int) -> Bool {
         self.target = target
         size = targetSize

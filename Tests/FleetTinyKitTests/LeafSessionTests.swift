@@ -226,6 +226,26 @@ import Testing
         let report = try world.sent().compactMap { if case .modelReport(let r) = $0 { r } else { nil } }.first
         #expect(report?.resumedFrom == 2000 && report?.wireBytes == file.count)
     }
+
+    /// The installer's own record of what runs (A/B slots) wins over the leaf's at start-up: after a power cut
+    /// between the slot switch and the leaf's record, the leaf reports the model that really runs.
+    @Test func theInstallersRecordOfWhatRunsWins() throws {
+        let world = LeafWorld()
+        let sha = [UInt8](repeating: 0xAB, count: 32)
+        world.installerModel = sha.withUnsafeBytes { digest in
+            Array("digits-mlp".utf8).withUnsafeBytes { name in
+                Array("int8".utf8).withUnsafeBytes {
+                    TinyInstalledModel(name: name, version: 7, variant: $0, sha256: digest)
+                }
+            }
+        }
+        let leaf = LeafUnderTest(world: world)
+        leaf.connect(release: .generate())
+        let state = try world.sent().compactMap { if case .stateReport(let s) = $0 { s } else { nil } }.first
+        #expect(
+            state?.installedModels == [InstalledModel(name: "digits-mlp", version: 7, variant: "int8", sha256: sha)]
+        )
+    }
 }
 
 struct LeafTestFailure: Error, CustomStringConvertible {

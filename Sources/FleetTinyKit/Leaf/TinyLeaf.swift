@@ -642,7 +642,7 @@ public struct TinyLeaf<Platform: TinyPlatform, Installer: TinyModelInstaller> {
             (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
         let loaded = withUnsafeMutableBytes(of: &raw) { platform.loadRecord(.installedModel, into: $0) }
         if loaded, let model = withUnsafeBytes(of: raw, { TinyInstalledModel(record: $0) }) { record = model }
-        installed = record
+        installed = installer.installedModel() ?? record
     }
 
     private mutating func markEnrolled() {

@@ -11,6 +11,8 @@ let package = Package(
         .executable(name: "fleet-agent", targets: ["fleet-agent"]),
         .executable(name: "fleetctl", targets: ["fleetctl"]),
         .executable(name: "fleet-bench", targets: ["fleet-bench"]),
+        // Simulated leaves (FleetTinyKit built for the host) for tests and benchmarks of a gateway.
+        .executable(name: "fleet-tiny-sim", targets: ["fleet-tiny-sim"]),
         // The fuzz targets' bodies, for the libFuzzer package in Fuzz/ (see Fuzz/README.md).
         .library(name: "FleetFuzzing", targets: ["FleetFuzzing"]),
     ],
@@ -159,6 +161,14 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        .executableTarget(
+            name: "fleet-tiny-sim",
+            dependencies: [
+                "FleetTinyKit", "FleetDelta", "FleetTrust", "FleetWire",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strict
+        ),
         .testTarget(
             name: "FleetWireTests",
             dependencies: [
@@ -185,7 +195,7 @@ let package = Package(
             name: "EndToEndTests",
             dependencies: [
                 "FleetWire", "FleetClient", "FleetTrust", "FleetDelta",
-                "fleet-coordinator", "fleet-agent", "fleetctl",
+                "fleet-coordinator", "fleet-agent", "fleetctl", "fleet-tiny-sim",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),

@@ -107,6 +107,21 @@ import Testing
         #expect(try await admit(honest).get().deviceID == leafID)
         let recorded = try await store.deviceGateways()
         #expect(recorded.map(\.deviceID) == [leafID] && recorded.map(\.gatewayID) == [gatewayID])
+        // Administrators read it with listGateways.
+        let models = ModelRegistry(
+            store: store,
+            dataDirectory: FileManager.default.temporaryDirectory.appendingPathComponent("fleet-test-\(UUID())").path,
+            releaseKey: .generate(),
+            connections: ConnectionRegistry(),
+            logger: Logger.quietTest
+        )
+        let admin = AdminRequests(store: store, presence: PresenceTracker(offlineTimeout: 30), models: models)
+        let page = try await admin.listGateways(ListGateways(requestID: 5, offset: 0, limit: 0), frameBudget: 1024)
+        #expect(page.total == 1 && page.entries == [DeviceGateway(deviceID: leafID, gatewayID: gatewayID)])
+        #expect(
+            try await admin.listGateways(ListGateways(requestID: 6, offset: 1, limit: 10), frameBudget: 1024).entries
+                .isEmpty
+        )
         // Connecting directly afterwards clears it.
         _ = try await admit(nil).get()
         #expect(try await store.deviceGateways().isEmpty)

@@ -13,6 +13,14 @@ public protocol TinyModelInstaller {
     mutating func write(_ bytes: UnsafeRawBufferPointer) -> Bool
     /// The whole payload arrived and its SHA-256 matched: rebuild, check, and switch to it.
     mutating func finish() -> TinyInstallOutcome
+    /// The model the installer runs now, when it keeps that itself (A/B slots do): the leaf trusts it over its own
+    /// record at start-up, so a power cut between the switch and the record cannot make it report the old model.
+    func installedModel() -> TinyInstalledModel?
+}
+
+extension TinyModelInstaller {
+    /// By default the installer keeps no record: the leaf's own (``TinyRecord/installedModel``) is used.
+    public func installedModel() -> TinyInstalledModel? { nil }
 }
 
 /// The end of an install (the codes are SPEC.md 11.6's).

@@ -1,0 +1,652 @@
+/// A leaf's session with the coordinator (through its gateway), as a state machine driven by ``poll()``: connect,
+/// hello, enrol the first time (identity key generated from the platform's random bytes and kept in its key
+/// storage) or authenticate by signing the connection's nonce, heartbeats, a stateReport with the leaf's
+/// capabilities, then desiredState → signed manifest checked with the pinned release key → fetchModel → chunks
+/// into the ``TinyModelInstaller`` (payload SHA-256 checked) → modelReport. Nothing is allocated: frames are read
+/// and written in the two buffers given at start-up.
+public struct TinyLeaf<Platform: TinyPlatform, Installer: TinyModelInstaller> {
+    public var platform: Platform
+    public var installer: Installer
+    public let settings: TinyLeafSettings
+    public private(set) var phase = TinyLeafPhase.disconnected
+    /// The model installed, if any (``TinyInstalledModel/isEmpty`` otherwise).
+    public private(set) var installed = TinyInstalledModel()
+    /// Whether this identity has been enrolled.
+    public private(set) var enrolled = false
+    /// The last error code the coordinator sent (0: none).
+    public private(set) var lastErrorCode = 0
+
+    private var frames: TinyFrameReader
+    private let sendBuffer: UnsafeMutableRawBufferPointer
+    private var seed = TinyDigest32()
+    private var publicKey = TinyDigest32()
+    /// `d-` and 16 hex digits.
+    private var deviceID: (UInt64, UInt64, UInt64) = (0, 0, 0)
+    private var releaseKey = TinyDigest32()
+    private var hasReleaseKey = false
+    private var nextRequestID: UInt64 = 1
+    private var nextAttempt: UInt64 = 0
+    private var backoff: UInt64
+    private var heartbeatInterval: UInt64 = 5000
+    private var offlineTimeout: UInt64 = 15_000
+    private var lastSent: UInt64 = 0
+    /// When bytes last arrived (or the connection opened): a silent link is dropped (``silenceLimit``).
+    private var lastReceived: UInt64 = 0
+    private var transfer = TinyTransfer()
+    private var pendingReport = TinyPendingReport()
+    private var refusal = TinyPendingReport()
+
+    /// Loads (or creates and stores) the identity key and the pinned state. Nil when the platform cannot give
+    /// random bytes or store the key: the leaf cannot have an identity then.
+    /// `receiveBuffer` must hold at least 4 + 1024 bytes, `sendBuffer` at least 512.
+    public init?(
+        platform: Platform,
+        installer: Installer,
+        settings: TinyLeafSettings,
+        receiveBuffer: UnsafeMutableRawBufferPointer,
+        sendBuffer: UnsafeMutableRawBufferPointer
+    ) {
+        guard receiveBuffer.count >= 4 + 1024, sendBuffer.count >= 512 else { return nil }
+        self.platform = platform
+        self.installer = installer
+        self.settings = settings
+        self.frames = TinyFrameReader(buffer: receiveBuffer)
+        self.sendBuffer = sendBuffer
+        self.backoff = settings.reconnectMilliseconds
+        guard loadIdentity() else { return nil }
+        loadPinnedState()
+    }
+
+    /// The device id (`d-` + 16 hex digits) derived from the identity key (SPEC.md 7.4).
+    public func withDeviceID<R>(_ body: (UnsafeRawBufferPointer) -> R) -> R {
+        withUnsafeBytes(of: deviceID) { body(UnsafeRawBufferPointer(rebasing: $0[0..<18])) }
+    }
+
+    /// Does what is due now: connect when a retry is due, read and handle what arrived, send a heartbeat when one
+    /// is due. Returns the most notable thing that happened.
+    public mutating func poll() -> TinyLeafEvent {
+        let now = platform.monotonicMilliseconds()
+        if phase == .disconnected {
+            guard now >= nextAttempt else { return .none }
+            guard platform.connect() else {
+                scheduleRetry(now)
+                return .none
+            }
+            frames.reset()
+            lastReceived = now
+            phase = .awaitingHelloAccept
+            let software = settings.software
+            let maximumLength = frames.maximumLength
+            let sent = send { writer throws(TinyWireError) in
+                try TinyOutbound.hello(
+                    software: software,
+                    maximumFrameLength: maximumLength,
+                    into: &writer
+                )
+            }
+            return sent ? .connected : drop(now)
+        }
+        var event = TinyLeafEvent.none
+        while true {
+            let count = frames.receive(from: &platform)
+            if count < 0 { return drop(now) }
+            if count > 0 { lastReceived = now }
+            while true {
+                let frame: TinyFrame?
+                do {
+                    frame = try frames.next()
+                } catch {
+                    return drop(now)
+                }
+                guard let frame else { break }
+                let result = handle(frame, now: now)
+                if phase == .disconnected { return result }
+                if result != .none { event = result }
+            }
+            if count == 0 { break }
+        }
+        // Nothing from the coordinator for too long (a UART never reports a closed link): start again.
+        if phase != .disconnected, now > lastReceived + silenceLimit { return drop(now) }
+        if phase == .online, transfer.wanted, !transfer.active, now >= transfer.retryAt {
+            let target = transfer.target
+            guard startFetch(target, size: transfer.targetSize) else { return drop(now) }
+        }
+        if phase == .online, now >= lastSent + heartbeatInterval {
+            guard send({ writer throws(TinyWireError) in try TinyOutbound.empty(.heartbeat, into: &writer) }) else {
+                return drop(now)
+            }
+        }
+        return event
+    }
+
+    /// Ends the connection cleanly (goodbye, then close).
+    public mutating func stop() {
+        if phase == .online {
+            _ = send { writer throws(TinyWireError) in try TinyOutbound.empty(.goodbye, into: &writer) }
+        }
+        platform.disconnect()
+        phase = .disconnected
+    }
+
+    // MARK: - Frames
+
+    private mutating func handle(_ frame: TinyFrame, now: UInt64) -> TinyLeafEvent {
+        let message: TinyInbound
+        do {
+            message = try TinyInbound(frame)
+        } catch {
+            return drop(now)
+        }
+        switch (phase, message) {
+        case (_, .error(let error)):
+            lastErrorCode = error.code
+            if error.requestID != 0, phase == .online {
+                if transfer.active, error.requestID == transfer.requestID {
+                    // The fetch failed (the coordinator or the gateway could not serve it): again in 5 s, resuming.
+                    transfer.active = false
+                    transfer.retryAt = now + Self.fetchRetryMilliseconds
+                }
+                return .none
+            }
+            if error.code == 206 { markEnrolled() }  // key already enrolled: authenticate next time
+            _ = drop(now)
+            return .coordinatorError(code: error.code)
+        case (_, .busy(let retry, _)):
+            platform.disconnect()
+            phase = .disconnected
+            nextAttempt = now + UInt64(retry) + UInt64(retry / 2)
+            return .disconnected
+        case (.awaitingHelloAccept, .helloAccept(let accept)):
+            heartbeatInterval = UInt64(max(accept.heartbeatIntervalMilliseconds, 100))
+            offlineTimeout = UInt64(max(accept.offlineTimeoutMilliseconds, 300))
+            frames.maximumLength = min(frames.maximumLength, max(accept.maximumFrameLength, 1024))
+            phase = .awaitingWelcome
+            return sendCredentials(nonce: accept.nonce) ? .none : drop(now)
+        case (.awaitingWelcome, .welcome(let welcome)):
+            let wasEnrolled = enrolled
+            if !enrolled { markEnrolled() }
+            if !hasReleaseKey, welcome.releasePublicKey.count == 32 {
+                releaseKey = TinyDigest32(bytes: welcome.releasePublicKey)
+                hasReleaseKey = releaseKey.withUnsafeBytes { platform.storeRecord(.releaseKey, $0) }
+            }
+            phase = .online
+            backoff = settings.reconnectMilliseconds
+            guard sendStateReport(), resendPendingReport() else { return drop(now) }
+            return .welcomed(enrolled: !wasEnrolled)
+        case (.online, .heartbeatAck):
+            return .none
+        case (.online, .ack(let requestID)):
+            if pendingReport.active, requestID == pendingReport.requestID { pendingReport.active = false }
+            return .none
+        case (.online, .desiredState(let desired)):
+            return handleDesired(desired, now: now)
+        case (.online, .transferStart(let start)):
+            return handleStart(start, now: now)
+        case (.online, .transferChunk(let chunk)):
+            return handleChunk(chunk, now: now)
+        case (.online, .other):
+            return .none
+        default:
+            // A message that does not belong in this phase: the peer does not follow SPEC.md 6.
+            return drop(now)
+        }
+    }
+
+    private mutating func sendCredentials(nonce: UnsafeRawBufferPointer) -> Bool {
+        var challenge:
+            (
+                UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64,
+                UInt64, UInt64, UInt64, UInt64
+            ) = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        var signature = (TinyDigest32(), TinyDigest32())
+        var id = deviceID
+        let key = publicKey
+        let secret = seed
+        let isEnrolled = enrolled
+        let settings = settings
+        return withUnsafeMutableBytes(of: &challenge) { scratch in
+            withUnsafeMutableBytes(of: &signature) { signatureBytes in
+                withUnsafeBytes(of: &id) { idRaw in
+                    let idBytes = UnsafeRawBufferPointer(rebasing: idRaw[0..<18])
+                    return key.withUnsafeBytes { keyBytes in
+                        let length =
+                            isEnrolled
+                            ? TinyChallenge.authenticate(nonce: nonce, deviceID: idBytes, into: scratch)
+                            : TinyChallenge.enrol(nonce: nonce, publicKey: keyBytes, into: scratch)
+                        secret.withUnsafeBytes { seedBytes in
+                            TinyEd25519.sign(
+                                message: UnsafeRawBufferPointer(rebasing: scratch[0..<length]),
+                                seed: seedBytes,
+                                publicKey: keyBytes,
+                                into: signatureBytes
+                            )
+                        }
+                        let signed = UnsafeRawBufferPointer(signatureBytes)
+                        if isEnrolled {
+                            return send { writer throws(TinyWireError) in
+                                try TinyOutbound.authenticate(
+                                    deviceID: idBytes,
+                                    nonce: nonce,
+                                    signature: signed,
+                                    into: &writer
+                                )
+                            }
+                        }
+                        return Self.withCapabilities(settings) { capabilities in
+                            send { writer throws(TinyWireError) in
+                                try TinyOutbound.enrol(
+                                    token: settings.token,
+                                    publicKey: keyBytes,
+                                    signature: signed,
+                                    name: settings.name,
+                                    labels: UnsafeBufferPointer(start: nil, count: 0),
+                                    capabilities: capabilities,
+                                    software: settings.software,
+                                    into: &writer
+                                )
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    private mutating func sendStateReport() -> Bool {
+        let requestID = takeRequestID()
+        var model = installed
+        let count = installed.isEmpty ? 0 : 1
+        let settings = settings
+        return Self.withCapabilities(settings) { capabilities in
+            withUnsafeMutablePointer(to: &model) { pointer in
+                let list = UnsafeBufferPointer(start: pointer, count: count)
+                return send { writer throws(TinyWireError) in
+                    try TinyOutbound.stateReport(
+                        requestID: requestID,
+                        software: settings.software,
+                        capabilities: capabilities,
+                        installed: list,
+                        into: &writer
+                    )
+                }
+            }
+        }
+    }
+
+    /// Calls `body` with the capabilities map, sorted: arch, class, flash, ram, storage (`storage` repeats
+    /// `flash` so that a variant's `min-storage` applies as on a Linux agent).
+    private static func withCapabilities<R>(
+        _ settings: TinyLeafSettings,
+        _ body: (UnsafeBufferPointer<TinyPair>) -> R
+    ) -> R {
+        var digits: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0)
+        return withUnsafeMutableBytes(of: &digits) { scratch in
+            let flashCount = TinyBytes.decimal(
+                settings.flashBytes,
+                into: UnsafeMutableRawBufferPointer(rebasing: scratch[0..<24])
+            )
+            let ramCount = TinyBytes.decimal(
+                settings.ramBytes,
+                into: UnsafeMutableRawBufferPointer(rebasing: scratch[24..<48])
+            )
+            let flash = UnsafeRawBufferPointer(rebasing: scratch[0..<flashCount])
+            let ram = UnsafeRawBufferPointer(rebasing: scratch[24..<(24 + ramCount)])
+            var pairs = (
+                TinyPair(key: ("arch" as StaticString).tinyBytes, value: ("armv7em" as StaticString).tinyBytes),
+                TinyPair(key: ("class" as StaticString).tinyBytes, value: ("mcu" as StaticString).tinyBytes),
+                TinyPair(key: ("flash" as StaticString).tinyBytes, value: flash),
+                TinyPair(key: ("ram" as StaticString).tinyBytes, value: ram),
+                TinyPair(key: ("storage" as StaticString).tinyBytes, value: flash)
+            )
+            return withUnsafeMutablePointer(to: &pairs) { pointer in
+                pointer.withMemoryRebound(to: TinyPair.self, capacity: 5) {
+                    body(UnsafeBufferPointer(start: $0, count: 5))
+                }
+            }
+        }
+    }
+
+    // MARK: - Model delivery
+
+    private mutating func handleDesired(_ desired: TinyInbound.DesiredState, now: UInt64) -> TinyLeafEvent {
+        for entry in desired.models where entry.manifest.count > 0 {
+            // The leaf runs one model: the first the coordinator assigns it.
+            guard let manifest = TinyManifest(entry.manifest) else {
+                return refuse(
+                    entry.model,
+                    version: 0,
+                    variant: UnsafeRawBufferPointer(start: nil, count: 0),
+                    "malformed-manifest",
+                    now
+                )
+            }
+            guard hasReleaseKey, releaseKey.withUnsafeBytes({ manifest.verify(releaseKey: $0) }) else {
+                return refuse(
+                    manifest.model,
+                    version: manifest.version,
+                    variant: manifest.variant,
+                    "bad-signature",
+                    now
+                )
+            }
+            guard TinyBytes.equal(manifest.model, entry.model) else {
+                return refuse(manifest.model, version: manifest.version, variant: manifest.variant, "wrong-model", now)
+            }
+            if manifest.targetDevice.count > 0, !withDeviceID({ TinyBytes.equal($0, manifest.targetDevice) }) {
+                return refuse(manifest.model, version: manifest.version, variant: manifest.variant, "wrong-device", now)
+            }
+            guard manifest.kind == 0 else {
+                return refuse(
+                    manifest.model,
+                    version: manifest.version,
+                    variant: manifest.variant,
+                    "invalid-rollback",
+                    now
+                )
+            }
+            if !installed.isEmpty, manifest.version < installed.version,
+                installed.withFields({ name, _, _ in TinyBytes.equal(name, manifest.model) })
+            {
+                return refuse(manifest.model, version: manifest.version, variant: manifest.variant, "rollback", now)
+            }
+            guard
+                let target = TinyInstalledModel(
+                    name: manifest.model,
+                    version: manifest.version,
+                    variant: manifest.variant,
+                    sha256: manifest.sha256
+                )
+            else {
+                return refuse(
+                    manifest.model,
+                    version: manifest.version,
+                    variant: manifest.variant,
+                    "malformed-manifest",
+                    now
+                )
+            }
+            if target.matches(installed) { return .none }
+            if transfer.wanted, transfer.target.matches(target), transfer.active || now < transfer.retryAt {
+                return .none
+            }
+            return startFetch(target, size: manifest.size) ? .none : drop(now)
+        }
+        return .none
+    }
+
+    private mutating func startFetch(_ target: TinyInstalledModel, size: Int) -> Bool {
+        let resuming = transfer.target.matches(target) && transfer.received > 0 && transfer.hasPayloadSHA
+        if !resuming { transfer = TinyTransfer() }
+        transfer.target = target
+        transfer.targetSize = size
+        transfer.wanted = true
+        transfer.active = true
+        transfer.requestID = takeRequestID()
+        let requestID = transfer.requestID
+        let offset = resuming ? transfer.received : 0
+        let payloadSHA = transfer.payloadSHA
+        // A delta against the installed model when the installer can apply one (SPEC 11.3), else the full file.
+        let current = installed
+        let sameModel = current.withFields { installedName, _, _ in
+            target.withFields { name, _, _ in TinyBytes.equal(installedName, name) }
+        }
+        let base = !current.isEmpty && sameModel && installer.accepts(encoding: 1) ? 32 : 0
+        return target.withFields { name, variant, _ in
+            current.withFields { _, _, installedSHA in
+                payloadSHA.withUnsafeBytes { sha in
+                    send { writer throws(TinyWireError) in
+                        try TinyOutbound.fetchModel(
+                            requestID: requestID,
+                            model: name,
+                            version: target.version,
+                            variant: variant,
+                            baseSHA256: UnsafeRawBufferPointer(rebasing: installedSHA[0..<base]),
+                            resumePayloadSHA256: resuming ? sha : UnsafeRawBufferPointer(start: nil, count: 0),
+                            resumeOffset: offset,
+                            into: &writer
+                        )
+                    }
+                }
+            }
+        }
+    }
+
+    private mutating func handleStart(_ start: TinyInbound.TransferStart, now: UInt64) -> TinyLeafEvent {
+        guard transfer.active, start.requestID == transfer.requestID else { return .none }
+        let samePayload = transfer.hasPayloadSHA && transfer.payloadSHA == TinyDigest32(bytes: start.payloadSHA256)
+        if start.offset > 0 {
+            // A resume must continue exactly where this leaf stopped, on the same payload.
+            guard samePayload, start.offset == transfer.received else {
+                return failTransfer("reconstruction-failed", now)
+            }
+        } else {
+            guard installer.accepts(encoding: start.encoding),
+                installer.begin(
+                    target: transfer.target,
+                    targetSize: transfer.targetSize,
+                    encoding: start.encoding,
+                    totalBytes: start.totalBytes
+                )
+            else { return failTransfer("reconstruction-failed", now) }
+            transfer.hasher = TinySHA256()
+            transfer.received = 0
+            transfer.resumedFrom = 0
+        }
+        if start.offset > 0 { transfer.resumedFrom = start.offset }
+        transfer.payloadSHA = TinyDigest32(bytes: start.payloadSHA256)
+        transfer.hasPayloadSHA = true
+        transfer.totalBytes = start.totalBytes
+        transfer.encoding = start.encoding
+        transfer.started = true
+        if start.totalBytes == start.offset { return completeTransfer(now) }
+        return .none
+    }
+
+    private mutating func handleChunk(_ chunk: TinyInbound.TransferChunk, now: UInt64) -> TinyLeafEvent {
+        guard transfer.active, transfer.started, chunk.requestID == transfer.requestID else { return .none }
+        guard chunk.offset == transfer.received, chunk.bytes.count <= transfer.totalBytes - transfer.received else {
+            return failTransfer("reconstruction-failed", now)
+        }
+        guard installer.write(chunk.bytes) else { return failTransfer("storage-error", now) }
+        transfer.hasher.update(chunk.bytes)
+        transfer.received += chunk.bytes.count
+        return transfer.received == transfer.totalBytes ? completeTransfer(now) : .none
+    }
+
+    private mutating func completeTransfer(_ now: UInt64) -> TinyLeafEvent {
+        var hasher = transfer.hasher
+        guard hasher.finalize() == transfer.payloadSHA else { return failTransfer("reconstruction-failed", now) }
+        let outcome = installer.finish()
+        switch outcome {
+        case .installed:
+            let target = transfer.target
+            let stored = target.withRecord { platform.storeRecord(.installedModel, $0) }
+            guard stored else { return failTransfer("storage-error", now) }
+            installed = target
+            let version = target.version
+            queueReport(target, outcome: 0, code: "")
+            transfer.clear()
+            guard resendPendingReport(), sendStateReport() else { return drop(now) }
+            return .installed(version: version)
+        case .hashMismatch: return refuseTransfer("hash-mismatch", now)
+        case .reconstructionFailed: return failTransfer("reconstruction-failed", now)
+        case .storageError: return failTransfer("storage-error", now)
+        }
+    }
+
+    private mutating func refuseTransfer(_ code: StaticString, _ now: UInt64) -> TinyLeafEvent {
+        let target = transfer.target
+        queueReport(target, outcome: 1, code: code)
+        transfer = TinyTransfer()
+        return resendPendingReport() ? .refused(version: target.version, code: code) : drop(now)
+    }
+
+    /// The install failed (not the manifest's fault): reported, then fetched again from the start after 5 s.
+    private mutating func failTransfer(_ code: StaticString, _ now: UInt64) -> TinyLeafEvent {
+        let target = transfer.target
+        let size = transfer.targetSize
+        queueReport(target, outcome: 2, code: code)
+        transfer = TinyTransfer()
+        transfer.target = target
+        transfer.targetSize = size
+        transfer.wanted = true
+        transfer.retryAt = now + Self.fetchRetryMilliseconds
+        return resendPendingReport() ? .refused(version: target.version, code: code) : drop(now)
+    }
+
+    static var fetchRetryMilliseconds: UInt64 { 5000 }
+
+    /// How long the link may stay silent: once welcomed, the coordinator's offline timeout (it answers every
+    /// heartbeat, and would mark the leaf offline after as long); 15 s during the handshake (its limit is 10 s).
+    private var silenceLimit: UInt64 {
+        phase == .online ? offlineTimeout : 15_000
+    }
+
+    /// Reports a refused manifest once (not again for every desiredState that repeats it).
+    private mutating func refuse(
+        _ model: UnsafeRawBufferPointer,
+        version: Int,
+        variant: UnsafeRawBufferPointer,
+        _ code: StaticString,
+        _ now: UInt64
+    ) -> TinyLeafEvent {
+        var zero = TinyDigest32()
+        let target = withUnsafeBytes(of: &zero) { sha in
+            TinyInstalledModel(
+                name: UnsafeRawBufferPointer(
+                    rebasing: model[0..<min(model.count, TinyInstalledModel.maximumNameLength)]
+                ),
+                version: version,
+                variant: UnsafeRawBufferPointer(
+                    rebasing: variant[0..<min(variant.count, TinyInstalledModel.maximumVariantLength)]
+                ),
+                sha256: sha
+            ) ?? TinyInstalledModel()
+        }
+        if refusal.active, refusal.model.matches(target), TinyBytes.equal(refusal.code.tinyBytes, code) { return .none }
+        refusal = TinyPendingReport(model: target, outcome: 1, code: code)
+        refusal.active = true
+        queueReport(target, outcome: 1, code: code)
+        return resendPendingReport() ? .refused(version: version, code: code) : drop(now)
+    }
+
+    private mutating func queueReport(_ model: TinyInstalledModel, outcome: UInt8, code: StaticString) {
+        pendingReport = TinyPendingReport(model: model, outcome: outcome, code: code)
+        pendingReport.encoding = transfer.encoding
+        pendingReport.wireBytes = outcome == 1 && !transfer.started ? 0 : transfer.totalBytes
+        pendingReport.resumedFrom = transfer.resumedFrom
+        // Stable per report: the same report sent again is recorded once (SPEC.md 5.22 reportID).
+        pendingReport.reportID = UInt64(model.version) << 3 | UInt64(outcome) + 1
+        pendingReport.active = true
+    }
+
+    /// Sends the unacknowledged modelReport (on each connection until its ack arrives).
+    private mutating func resendPendingReport() -> Bool {
+        guard pendingReport.active, phase == .online else { return true }
+        pendingReport.requestID = takeRequestID()
+        let report = pendingReport
+        return report.model.withFields { name, variant, _ in
+            report.code.withUTF8Buffer { code in
+                send { writer throws(TinyWireError) in
+                    try TinyOutbound.modelReport(
+                        TinyOutbound.ModelReport(
+                            requestID: report.requestID,
+                            model: name,
+                            version: report.model.version,
+                            variant: variant,
+                            outcome: report.outcome,
+                            code: UnsafeRawBufferPointer(code),
+                            detail: UnsafeRawBufferPointer(code),
+                            encoding: report.outcome == 0 ? report.encoding : 0,
+                            wireBytes: report.outcome == 0 ? report.wireBytes : 0,
+                            resumedFrom: report.outcome == 0 ? report.resumedFrom : 0,
+                            reportID: report.reportID
+                        ),
+                        into: &writer
+                    )
+                }
+            }
+        }
+    }
+
+    // MARK: - Connection
+
+    private mutating func send(_ encode: (inout TinyWireWriter) throws(TinyWireError) -> UnsafeRawBufferPointer) -> Bool
+    {
+        var writer = TinyWireWriter(sendBuffer)
+        guard let frame = try? encode(&writer) else { return false }
+        lastSent = platform.monotonicMilliseconds()
+        return platform.send(frame)
+    }
+
+    private mutating func drop(_ now: UInt64) -> TinyLeafEvent {
+        platform.disconnect()
+        phase = .disconnected
+        scheduleRetry(now)
+        if transfer.active { transfer.active = false }
+        return .disconnected
+    }
+
+    private mutating func scheduleRetry(_ now: UInt64) {
+        var jitter = (UInt64(0), UInt64(0))
+        let random = withUnsafeMutableBytes(of: &jitter) { platform.fillRandom($0) } ? jitter.0 % (backoff / 2 + 1) : 0
+        nextAttempt = now + backoff / 2 + random
+        backoff = min(backoff * 2, settings.maximumReconnectMilliseconds)
+    }
+
+    private mutating func takeRequestID() -> UInt64 {
+        defer { nextRequestID += 1 }
+        return nextRequestID
+    }
+
+    // MARK: - Identity and pinned state
+
+    private mutating func loadIdentity() -> Bool {
+        var stored = TinyDigest32()
+        var have = false
+        withUnsafeMutableBytes(of: &stored) { have = platform.loadRecord(.identitySeed, into: $0) }
+        if !have {
+            var fresh = TinyDigest32()
+            let filled = withUnsafeMutableBytes(of: &fresh) { platform.fillRandom($0) }
+            guard filled, fresh.withUnsafeBytes({ platform.storeRecord(.identitySeed, $0) }) else { return false }
+            stored = fresh
+        }
+        seed = stored
+        var key = TinyDigest32()
+        withUnsafeMutableBytes(of: &key) { keyBytes in
+            seed.withUnsafeBytes { TinyEd25519.publicKey(seed: $0, into: keyBytes) }
+        }
+        publicKey = key
+        let digest = publicKey.withUnsafeBytes { TinySHA256.hash($0) }
+        withUnsafeMutableBytes(of: &deviceID) { raw in
+            raw[0] = 0x64  // d
+            raw[1] = 0x2D  // -
+            digest.withUnsafeBytes { bytes in
+                _ = TinyBytes.hex(
+                    UnsafeRawBufferPointer(rebasing: bytes[0..<8]),
+                    into: UnsafeMutableRawBufferPointer(rebasing: raw[2..<18])
+                )
+            }
+        }
+        return true
+    }
+
+    private mutating func loadPinnedState() {
+        var flag: UInt8 = 0
+        enrolled = withUnsafeMutableBytes(of: &flag) { platform.loadRecord(.enrolled, into: $0) } && flag == 1
+        var key = TinyDigest32()
+        hasReleaseKey = withUnsafeMutableBytes(of: &key) { platform.loadRecord(.releaseKey, into: $0) }
+        releaseKey = key
+        var record: (TinyInstalledModel) = TinyInstalledModel()
+        var raw: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) =
+            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        let loaded = withUnsafeMutableBytes(of: &raw) { platform.loadRecord(.installedModel, into: $0) }
+        if loaded, let model = withUnsafeBytes(of: raw, { TinyInstalledModel(record: $0) }) { record = model }
+        installed = installer.installedModel() ?? record
+    }
+
+    private mutating func markEnrolled() {
+        var flag: UInt8 = 1
+        enrolled = withUnsafeBytes(of: &flag) { platform.storeRecord(.enrolled, $0) }
+    }
+}

@@ -490,6 +490,24 @@ MESSAGES = {
         ("version", Varint(INT31)),
         ("statistics", BYTES),
     )),
+    # 15a: metering. Signed grants and receipts travel as opaque byte fields (METERING.md).
+    0x70: ("grantQuota", Struct(
+        REQUEST_ID,
+        ("device", STRING),
+        ("selector", MAP),
+        ("model", STRING),
+        ("action", Byte({0, 1})),
+        ("queries", Varint(U64)),
+        ("expiresInSeconds", Varint(INT31)),
+        ("priceMicros", Varint(U64)),
+        ("currency", STRING),
+        ("ratePerSecond", Varint(INT31)),
+        ("offlineGrace", Varint(INT31)),
+    )),
+    0x71: ("quotaGranted", Struct(REQUEST_ID, ("grants", List(BYTES, 1)))),
+    0x72: ("quotaGrants", Struct(REQUEST_ID, ("grants", List(BYTES, 1)))),
+    0x73: ("quotaSync", Struct(REQUEST_ID, ("afterSequence", Varint(U64)))),
+    0x74: ("usageReport", Struct(REQUEST_ID, ("receipts", List(BYTES, 1)))),
 }
 
 

@@ -15,6 +15,8 @@ public struct LocalObservability: Sendable {
     public let consent: AgentConsentBook
     public let models: InstalledModels
     public var sampleLimits = SampleQueueLimits()
+    /// Meters metered models (`Protocol/METERING.md`); nil only where no device identity exists yet.
+    public var meter: Meter?
 
     public init(store: AgentStore, consent: AgentConsentBook, models: InstalledModels) {
         self.store = store
@@ -29,29 +31,61 @@ public struct LocalObservability: Sendable {
         public var confidences: [Float]
         /// Whether the rows went into the drift summary (consent given and reference statistics present).
         public var observed: Bool
+        /// Rows not answered (the last ones of the request): the quota or its rate limit refused them.
+        public var refused = 0
+        /// The model's quota after this request, for a metered model.
+        public var quota: QuotaStateView?
+        public var limitedByRate = false
+    }
+
+    /// Meters `count` queries of an installed model: how many may be answered (the first ones), or nil for a model
+    /// that is not metered.
+    func charge(
+        _ model: LoadedModel,
+        count: Int,
+        now: Date
+    ) async throws -> (allowed: Int, quota: QuotaStateView, limitedByRate: Bool)? {
+        guard let meter else { return nil }
+        switch try await meter.charge(model: model.name, version: model.version, requested: count, now: now) {
+        case .unmetered: return nil
+        case .metered(let allowed, let state, let limited): return (allowed, state, limited)
+        }
     }
 
     /// Runs the installed model on `rows` (model-space features) and feeds the drift summary.
     public func infer(model name: String?, rows: [[Float]], now: Date = Date()) async throws -> Inference {
         let model = try await models.model(named: name)
         try Self.check(rows, width: model.mlp.inputCount)
-        let predictions = try model.predict(rows)
+        // Computed before metering, so that a query is never billed without its answer.
+        var predictions = try model.predict(rows)
+        var answered = rows
+        let charge = try await charge(model, count: rows.count, now: now)
+        if let charge {
+            predictions = Array(predictions.prefix(charge.allowed))
+            answered = Array(rows.prefix(charge.allowed))
+        }
         let labels = predictions.map(\.label)
         let confidences = predictions.map(\.confidence)
-        let observed = try await record(
-            model: model.name,
-            version: model.version,
-            rows: rows,
-            predictions: labels,
-            confidences: confidences,
-            now: now
-        )
+        let observed =
+            answered.isEmpty
+            ? false
+            : try await record(
+                model: model.name,
+                version: model.version,
+                rows: answered,
+                predictions: labels,
+                confidences: confidences,
+                now: now
+            )
         return Inference(
             model: model.name,
             version: model.version,
             predictions: labels,
             confidences: confidences,
-            observed: observed
+            observed: observed,
+            refused: rows.count - answered.count,
+            quota: charge?.quota,
+            limitedByRate: charge?.limitedByRate ?? false
         )
     }
 

@@ -45,11 +45,20 @@ public struct LocalSocketService: Service {
         guard let state = enrolled ?? nil else { return }
         let store = state.store
         let identity = try await state.loadOrCreateIdentity()
-        let local = LocalObservability(
+        var observability = LocalObservability(
             store: store,
             consent: AgentConsentBook(store: store, identity: identity),
             models: InstalledModels(dataDirectory: configuration.dataDirectory, keyring: keyring)
         )
+        let keyring = self.keyring
+        observability.meter = Meter(
+            store: store,
+            identity: identity,
+            deviceID: try await state.enrolledDeviceID() ?? DeviceIdentity.deviceID(forPublicKey: identity.publicKey),
+            releaseKey: { try await state.pinnedReleaseKey() },
+            isConnected: { keyring.isConnected }
+        )
+        let local = observability
         let access = configuration.localAccess
         let path = Self.socketPath(configuration)
         let server: NIOAsyncChannel<NIOAsyncChannel<ByteBuffer, ByteBuffer>, Never>

@@ -142,6 +142,15 @@ public struct AgentService: Service {
                 logger: logger
             )
         )
+        // MARK: feature: metering (pay per query)
+        features.append(
+            QuotaFeature(
+                store: state.store,
+                deviceID: deviceID,
+                releaseKey: { try await state.pinnedReleaseKey() },
+                logger: logger
+            )
+        )
         return features
     }
 

@@ -75,6 +75,11 @@ extension Message: Codable {
         case .sampleBatch: self = .sampleBatch(try fields(SampleBatch.self))
         case .driftReport: self = .driftReport(try fields(DriftReportMessage.self))
         case .referenceStatistics: self = .referenceStatistics(try fields(ReferenceStatisticsMessage.self))
+        case .grantQuota: self = .grantQuota(try fields(GrantQuota.self))
+        case .quotaGranted: self = .quotaGranted(try fields(QuotaGranted.self))
+        case .quotaGrants: self = .quotaGrants(try fields(QuotaGrants.self))
+        case .quotaSync: self = .quotaSync(try fields(QuotaSync.self))
+        case .usageReport: self = .usageReport(try fields(UsageReport.self))
         }
     }
 }

@@ -46,6 +46,11 @@ public enum Message: Hashable, Sendable {
     case sampleBatch(SampleBatch)
     case driftReport(DriftReportMessage)
     case referenceStatistics(ReferenceStatisticsMessage)
+    case grantQuota(GrantQuota)
+    case quotaGranted(QuotaGranted)
+    case quotaGrants(QuotaGrants)
+    case quotaSync(QuotaSync)
+    case usageReport(UsageReport)
 
     /// The payload as its protocol type.
     public var payload: any WirePayload {
@@ -94,6 +99,11 @@ public enum Message: Hashable, Sendable {
         case .sampleBatch(let payload): payload
         case .driftReport(let payload): payload
         case .referenceStatistics(let payload): payload
+        case .grantQuota(let payload): payload
+        case .quotaGranted(let payload): payload
+        case .quotaGrants(let payload): payload
+        case .quotaSync(let payload): payload
+        case .usageReport(let payload): payload
         }
     }
 
@@ -135,6 +145,11 @@ public enum Message: Hashable, Sendable {
         case .sampleBatch(let m): m.requestID
         case .driftReport(let m): m.requestID
         case .referenceStatistics(let m): m.requestID
+        case .grantQuota(let m): m.requestID
+        case .quotaGranted(let m): m.requestID
+        case .quotaGrants(let m): m.requestID
+        case .quotaSync(let m): m.requestID
+        case .usageReport(let m): m.requestID
         default: nil
         }
     }
@@ -195,6 +210,11 @@ public enum Message: Hashable, Sendable {
         case .sampleBatch: .sampleBatch(try SampleBatch(reading: &reader))
         case .driftReport: .driftReport(try DriftReportMessage(reading: &reader))
         case .referenceStatistics: .referenceStatistics(try ReferenceStatisticsMessage(reading: &reader))
+        case .grantQuota: .grantQuota(try GrantQuota(reading: &reader))
+        case .quotaGranted: .quotaGranted(try QuotaGranted(reading: &reader))
+        case .quotaGrants: .quotaGrants(try QuotaGrants(reading: &reader))
+        case .quotaSync: .quotaSync(try QuotaSync(reading: &reader))
+        case .usageReport: .usageReport(try UsageReport(reading: &reader))
         }
     }
 

@@ -52,4 +52,10 @@ public enum MessageType: UInt8, CaseIterable, Sendable, Codable {
     case sampleBatch = 0x61
     case driftReport = 0x62
     case referenceStatistics = 0x63
+    // Metering: quotas and the usage ledger
+    case grantQuota = 0x70
+    case quotaGranted = 0x71
+    case quotaGrants = 0x72
+    case quotaSync = 0x73
+    case usageReport = 0x74
 }

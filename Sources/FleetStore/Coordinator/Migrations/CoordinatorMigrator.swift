@@ -16,6 +16,7 @@ enum CoordinatorMigrator {
             migrate: CoordinatorModelReportReceipts.migrate
         )
         migrator.registerMigration("coordinator-v6-removed-devices", migrate: CoordinatorV6.migrate)
+        migrator.registerMigration("coordinator-quotas", migrate: CoordinatorQuotas.migrate)
         return migrator
     }
 }

@@ -54,6 +54,12 @@ extension EndToEnd {
             try harness.grant(["shop-1", "digits-mlp", "--queries", "3", "--price", "1.50/1000", "--currency", "USD"])
             let topped = try await eventually(timeout: .seconds(10)) { try harness.quota("shop-1")?.remaining == 3 }
             try #require(topped)
+            // An application with its own runtime reports 2 inferences through `meter`: the same accounting.
+            let metered = try LocalSocketProbe.request(
+                ["op": "meter", "model": "digits-mlp", "count": 2],
+                path: harness.socket("shop-1")
+            )
+            #expect(metered.ok && metered.fields["count"] as? Int == 2, "\(metered.fields)")
             let rows = fleet.root + "/rows.csv"
             let header = (0..<64).map { "p\($0)" }.joined(separator: ",")
             let line = [String](repeating: "4", count: 64).joined(separator: ",")
@@ -64,12 +70,12 @@ extension EndToEnd {
                 ["infer", "--data-dir", harness.directory("shop-1"), "--local-socket", harness.socket("shop-1"), rows]
             )
             #expect(result.status != 0, "\(result.stdout)")
-            #expect(result.stderr.contains("2 of 5 row(s) refused"), "\(result.stderr)")
+            #expect(result.stderr.contains("4 of 5 row(s) refused"), "\(result.stderr)")
             #expect(
-                result.stdout.split(separator: "\n").filter { $0.contains("\t") }.count == 1 + 3,
+                result.stdout.split(separator: "\n").filter { $0.contains("\t") }.count == 1 + 1,
                 "\(result.stdout)"
             )
-            #expect(result.stdout.contains("3 of 5 row(s) through digits-mlp"), "\(result.stdout)")
+            #expect(result.stdout.contains("1 of 5 row(s) through digits-mlp"), "\(result.stdout)")
 
             // `quotas` lists both grants; a revoke reaches the device and leaves nothing to answer.
             struct Grant: Decodable {
@@ -91,6 +97,11 @@ extension EndToEnd {
             let revoked = try await eventually(timeout: .seconds(10)) { try harness.quota("shop-1")?.granted == 0 }
             #expect(revoked)
             #expect(try harness.infer("shop-1").error == "quota-exhausted")
+            let refusedMeter = try LocalSocketProbe.request(
+                ["op": "meter", "model": "digits-mlp", "count": 1],
+                path: harness.socket("shop-1")
+            )
+            #expect(refusedMeter.error == "quota-exhausted")
             let final = try await eventually(timeout: .seconds(10), every: .milliseconds(200)) {
                 try harness.usage().first?.queries == 103
             }

@@ -441,7 +441,8 @@ func send(_ request: LocalRequest, _ options: RowFileOptions) async throws -> (L
         identity: book.identity,
         deviceID: book.deviceID,
         releaseKey: { try await state.pinnedReleaseKey() },
-        isConnected: { false }
+        isConnected: { false },
+        pushedMetered: { try await state.isPushedMetered($0) }
     )
     return (await local.respond(to: request), "local")
 }

@@ -50,7 +50,7 @@ struct MeteringHarness {
 
     /// Starts the coordinator and one agent per name (with its socket), pushes the digits model and waits until
     /// every agent answers through its socket.
-    func start(_ names: [String]) async throws {
+    func start(_ names: [String], push extra: [String] = []) async throws {
         try await fleet.startCoordinator()
         let token = try fleet.createToken(uses: names.count, labels: ["tier=metered"])
         for name in names {
@@ -58,10 +58,12 @@ struct MeteringHarness {
         }
         let online = try await eventually(timeout: .seconds(30)) { try fleet.onlineNames() == Set(names) }
         try #require(online, "agents online: \(fleet.summary)")
-        _ = try fleet.fleetctl([
-            "model", "push", "digits-mlp", "--data-dir", fleet.coordinatorDirectory, "--version", "1",
-            "--variant", "fp32", "--file", Self.model,
-        ])
+        _ = try fleet.fleetctl(
+            [
+                "model", "push", "digits-mlp", "--data-dir", fleet.coordinatorDirectory, "--version", "1",
+                "--variant", "fp32", "--file", Self.model,
+            ] + extra
+        )
         for name in names {
             let serving = try await eventually(timeout: .seconds(30), every: .milliseconds(200)) { serves(name) }
             try #require(serving, "\(name) serves the model:\n\(fleet.agents[name]?.log.suffix(2000) ?? "")")

@@ -109,5 +109,21 @@ extension EndToEnd {
             #expect(final, "103 queries billed: \(billedAll)")
             #expect(try harness.usage().first?.amountMicros == 154_500)
         }
+
+        /// `model push --metered`: the model answers nothing until a grant arrives, then exactly the grant.
+        @Test func aModelPushedMeteredAnswersNothingUntilGranted() async throws {
+            try await MeteringHarness.run("metering-pushed") { harness in
+                try await harness.start(["kiosk-1"], push: ["--metered"])
+                let quota = try #require(try harness.quota("kiosk-1"), "metered before any grant")
+                #expect(quota.granted == 0 && quota.remaining == 0)
+                #expect(try harness.infer("kiosk-1").error == "quota-exhausted")
+                try harness.grant(["kiosk-1", "digits-mlp", "--queries", "2"])
+                let delivered = try await eventually(timeout: .seconds(10)) {
+                    try harness.quota("kiosk-1")?.granted == 2
+                }
+                try #require(delivered)
+                #expect(try harness.inferences("kiosk-1", 3) == (2, 1))
+            }
+        }
     }
 }

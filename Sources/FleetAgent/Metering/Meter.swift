@@ -37,6 +37,8 @@ public struct Meter: Sendable {
     /// Whether the coordinator is reachable now (offline grace applies only when it is not).
     let isConnected: @Sendable () -> Bool
     let rates: RateLimiter
+    /// Whether a model was pushed `--metered` (metered even before any grant reaches the device).
+    let pushedMetered: @Sendable (String) async throws -> Bool
 
     public init(
         store: AgentStore,
@@ -44,7 +46,8 @@ public struct Meter: Sendable {
         deviceID: String,
         releaseKey: @escaping @Sendable () async throws -> [UInt8]?,
         isConnected: @escaping @Sendable () -> Bool,
-        rates: RateLimiter = RateLimiter()
+        rates: RateLimiter = RateLimiter(),
+        pushedMetered: @escaping @Sendable (String) async throws -> Bool = { _ in false }
     ) {
         self.store = store
         self.identity = identity
@@ -52,6 +55,7 @@ public struct Meter: Sendable {
         self.releaseKey = releaseKey
         self.isConnected = isConnected
         self.rates = rates
+        self.pushedMetered = pushedMetered
     }
 
     /// Decides, and records receipts for, `requested` queries of `model` v`version`.
@@ -61,8 +65,9 @@ public struct Meter: Sendable {
         let deviceID = self.deviceID
         let identity = self.identity
         let rates = self.rates
+        let pushed = try await pushedMetered(model)
         return try await store.meter(model: model) { snapshot in
-            guard !snapshot.grants.isEmpty else { return ([], MeterDecision.unmetered) }
+            guard !snapshot.grants.isEmpty || pushed else { return ([], MeterDecision.unmetered) }
             var grants: [QuotaGrant] = []
             var rejected = 0
             for record in snapshot.grants {

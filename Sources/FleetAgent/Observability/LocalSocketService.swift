@@ -56,7 +56,8 @@ public struct LocalSocketService: Service {
             identity: identity,
             deviceID: try await state.enrolledDeviceID() ?? DeviceIdentity.deviceID(forPublicKey: identity.publicKey),
             releaseKey: { try await state.pinnedReleaseKey() },
-            isConnected: { keyring.isConnected }
+            isConnected: { keyring.isConnected },
+            pushedMetered: { try await state.isPushedMetered($0) }
         )
         let local = observability
         let access = configuration.localAccess

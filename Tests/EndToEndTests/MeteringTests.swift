@@ -102,6 +102,23 @@ extension EndToEnd {
                 path: harness.socket("shop-1")
             )
             #expect(refusedMeter.error == "quota-exhausted")
+            let json = try runCommand(
+                "fleet-agent",
+                [
+                    "infer", "--data-dir", harness.directory("shop-1"), "--local-socket", harness.socket("shop-1"),
+                    rows,
+                    "--json",
+                ]
+            )
+            struct Refused: Decodable {
+                var refused: Int
+                var refusedRows: [Int]
+                var predictions: [Int]
+            }
+            let view = try JSONDecoder().decode(Refused.self, from: Data(json.stdout.utf8))
+            #expect(
+                json.status != 0 && view.refused == 5 && view.refusedRows == [0, 1, 2, 3, 4] && view.predictions.isEmpty
+            )
             let final = try await eventually(timeout: .seconds(10), every: .milliseconds(200)) {
                 try harness.usage().first?.queries == 103
             }

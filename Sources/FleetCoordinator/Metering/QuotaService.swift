@@ -89,9 +89,36 @@ struct QuotaService: DeviceMessageHandler, AdminMessageHandler {
                     : "no device \(request.device): `fleetctl devices` lists them"
             )
         }
+        if !request.device.isEmpty, devices.count > 1, !devices.contains(where: { $0.id == request.device }) {
+            throw refuse(
+                .badRequest,
+                "\(devices.count) devices are named \(request.device): name one by its id (`fleetctl devices`)"
+            )
+        }
+        let chosen = devices.filter { request.device.isEmpty || devices.count == 1 || $0.id == request.device }
+        if !revoke {
+            for device in chosen {
+                // One currency per device and model, so that its amounts add up.
+                let standing = QuotaBalance(
+                    grants: try await store.quotaGrants(deviceID: device.id).map(\.grant).filter {
+                        $0.model == request.model
+                    },
+                    drawn: [:],
+                    graceDrawn: [:],
+                    at: now()
+                ).standing
+                if let other = standing.first(where: { $0.currency != request.currency }) {
+                    throw refuse(
+                        .conflict,
+                        "\(device.name) holds grant #\(other.sequence) of \(request.model) in \"\(other.currency)\": "
+                            + "grant in the same currency, or revoke first"
+                    )
+                }
+            }
+        }
         let instant = now()
         var granted: [[UInt8]] = []
-        for device in devices {
+        for device in chosen {
             let releaseKey = self.releaseKey
             let signed = try await store.addQuotaGrant(deviceID: device.id, model: request.model, at: instant) {
                 sequence in

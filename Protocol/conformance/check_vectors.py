@@ -503,11 +503,19 @@ MESSAGES = {
         ("currency", STRING),
         ("ratePerSecond", Varint(INT31)),
         ("offlineGrace", Varint(INT31)),
+        ("cloudPriceMicros", Varint(U64)),
     )),
     0x71: ("quotaGranted", Struct(REQUEST_ID, ("grants", List(BYTES, 1)))),
     0x72: ("quotaGrants", Struct(REQUEST_ID, ("grants", List(BYTES, 1)))),
     0x73: ("quotaSync", Struct(REQUEST_ID, ("afterSequence", Varint(U64)))),
     0x74: ("usageReport", Struct(REQUEST_ID, ("receipts", List(BYTES, 1)))),
+    0x75: ("offloadInfer", Struct(REQUEST_ID, ("model", STRING), ("rows", List(List(Float64(), 8), 1)))),
+    0x76: ("offloadResult", Struct(
+        REQUEST_ID,
+        ("version", Varint(INT31)),
+        ("predictions", List(Varint(INT31), 1)),
+        ("confidences", List(Float64(), 8)),
+    )),
 }
 
 

@@ -21,6 +21,7 @@ public struct QuotaGrantView: Codable, Sendable, Equatable {
     public var currency: String
     public var ratePerSecond: UInt64
     public var offlineGrace: UInt64
+    public var cloudPriceMicros: UInt64
     /// `active`, `expired` or `revoked` (always `revoke` for a revoke).
     public var state: String
 }
@@ -37,6 +38,7 @@ public struct QuotaRequest: Sendable {
     public var currency: String
     public var ratePerSecond: Int
     public var offlineGrace: Int
+    public var cloudPriceMicros: UInt64
 
     public init(
         device: String,
@@ -48,7 +50,8 @@ public struct QuotaRequest: Sendable {
         priceMicros: UInt64 = 0,
         currency: String = "",
         ratePerSecond: Int = 0,
-        offlineGrace: Int = 0
+        offlineGrace: Int = 0,
+        cloudPriceMicros: UInt64 = 0
     ) {
         self.device = device
         self.selector = selector
@@ -60,6 +63,7 @@ public struct QuotaRequest: Sendable {
         self.currency = currency
         self.ratePerSecond = ratePerSecond
         self.offlineGrace = offlineGrace
+        self.cloudPriceMicros = cloudPriceMicros
     }
 }
 
@@ -77,7 +81,8 @@ extension FleetInspector {
             priceMicros: request.priceMicros,
             currency: request.currency,
             ratePerSecond: request.ratePerSecond,
-            offlineGrace: request.offlineGrace
+            offlineGrace: request.offlineGrace,
+            cloudPriceMicros: request.cloudPriceMicros
         )
         let granted = try await target.withAdminConnection { connection in
             let reply = try await connection.request(.grantQuota(message))
@@ -125,6 +130,7 @@ extension FleetInspector {
                 currency: grant.currency,
                 ratePerSecond: grant.ratePerSecond,
                 offlineGrace: grant.offlineGrace,
+                cloudPriceMicros: grant.cloudPriceMicros,
                 state: state
             )
         }

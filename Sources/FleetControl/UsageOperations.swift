@@ -9,7 +9,7 @@ public struct UsageView: Codable, Sendable, Equatable {
     public var model: String
     /// Answered queries in the period (offline grace included; offloaded ones would be too).
     public var queries: UInt64
-    /// Queries answered in the cloud: always 0 (offload is not built).
+    /// Of them, queries the coordinator answered for the device (offloaded, at the grant's cloud price).
     public var cloudQueries: UInt64
     /// Queries of the grants valid now, and what they still allow.
     public var granted: UInt64
@@ -67,10 +67,10 @@ extension FleetInspector {
             var drawn: [UInt64: UInt64] = [:]
             var grace: [UInt64: UInt64] = [:]
             for receipt in ledger {
-                if receipt.kind == 0 {
-                    drawn[receipt.grantSequence, default: 0] += receipt.count
-                } else {
+                if receipt.kind == 1 {
                     grace[receipt.grantSequence, default: 0] += receipt.count
+                } else {
+                    drawn[receipt.grantSequence, default: 0] += receipt.count
                 }
             }
             let balance = QuotaBalance(
@@ -85,7 +85,7 @@ extension FleetInspector {
                 name: devices.first { $0.id == key.device }?.name ?? "",
                 model: key.model,
                 queries: mine.reduce(0) { $0 + $1.count },
-                cloudQueries: 0,
+                cloudQueries: mine.filter { $0.kind == 2 }.reduce(0) { $0 + $1.count },
                 granted: balance.granted,
                 remaining: balance.remaining,
                 amount: Money.units(micros: micros),
@@ -113,7 +113,7 @@ extension FleetInspector {
                 (a.day, a.device, a.model, a.currency) < (b.day, b.device, b.model, b.currency)
             }
         }
-        var totals: [Line: (queries: UInt64, micros: UInt64)] = [:]
+        var totals: [Line: (queries: UInt64, cloud: UInt64, micros: UInt64)] = [:]
         let day = Date.ISO8601FormatStyle().year().month().day()
         for receipt in receipts {
             let line = Line(
@@ -122,14 +122,15 @@ extension FleetInspector {
                 model: receipt.model,
                 currency: receipt.currency
             )
-            totals[line, default: (0, 0)].queries += receipt.count
-            totals[line, default: (0, 0)].micros += receipt.amountMicros
+            totals[line, default: (0, 0, 0)].queries += receipt.count
+            totals[line, default: (0, 0, 0)].cloud += receipt.kind == 2 ? receipt.count : 0
+            totals[line, default: (0, 0, 0)].micros += receipt.amountMicros
         }
         var text = "date,device,name,model,queries,cloudQueries,amount,currency\n"
         for line in totals.keys.sorted() {
-            let total = totals[line] ?? (0, 0)
+            let total = totals[line] ?? (0, 0, 0)
             let fields = [
-                line.day, line.device, names[line.device] ?? "", line.model, "\(total.queries)", "0",
+                line.day, line.device, names[line.device] ?? "", line.model, "\(total.queries)", "\(total.cloud)",
                 Money.text(micros: total.micros), line.currency,
             ]
             text += fields.map(Self.csvField).joined(separator: ",") + "\n"

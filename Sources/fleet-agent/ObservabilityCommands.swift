@@ -147,6 +147,8 @@ struct Infer: AsyncParsableCommand {
             """
     )
     @OptionGroup var options: RowFileOptions
+    @Option(help: "never (default), auto (on the coordinator when no model is installed here) or always.")
+    var offload: String?
 
     struct View: Encodable {
         var model: String
@@ -181,8 +183,11 @@ struct Infer: AsyncParsableCommand {
         var refusal = ""
         for start in stride(from: 0, to: rows.count, by: 500) {
             let chunk = Array(rows[start..<min(start + 500, rows.count)])
-            let (response, via) = try await send(LocalRequest(op: "infer", model: options.model, rows: chunk), options)
-            view.via = via
+            let (response, via) = try await send(
+                LocalRequest(op: "infer", model: options.model, rows: chunk, offload: offload),
+                options
+            )
+            view.via = response.via == "cloud" ? "cloud" : via
             view.quota = response.quota ?? view.quota
             guard response.ok else {
                 guard response.error == "quota-exhausted" || response.error == "rate-limited" else {

@@ -31,6 +31,8 @@ extension FleetCtl {
             @Option(help: "At most this many queries a second on the device, e.g. 20/s.") var rate: String?
             @Option(help: "Extra queries the device may answer while it cannot reach the coordinator.")
             var offlineGrace: Int = 0
+            @Option(help: "Price of a query the coordinator answers for the device (offloaded), e.g. 5/1000.")
+            var cloudPrice: String?
 
             func validate() throws {
                 _ = try split(names, selector: selector)
@@ -50,7 +52,8 @@ extension FleetCtl {
                         priceMicros: try price.map(CommandLineValues.priceMicros) ?? 0,
                         currency: currency,
                         ratePerSecond: try rate.map(CommandLineValues.ratePerSecond) ?? 0,
-                        offlineGrace: offlineGrace
+                        offlineGrace: offlineGrace,
+                        cloudPriceMicros: try cloudPrice.map(CommandLineValues.priceMicros) ?? 0
                     )
                 )
                 try emit(views, json: output.json) { views in

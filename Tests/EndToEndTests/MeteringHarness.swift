@@ -50,11 +50,15 @@ struct MeteringHarness {
 
     /// Starts the coordinator and one agent per name (with its socket), pushes the digits model and waits until
     /// every agent answers through its socket.
-    func start(_ names: [String], push extra: [String] = []) async throws {
+    func start(_ names: [String], push extra: [String] = [], agentArguments: [String: [String]] = [:]) async throws {
         try await fleet.startCoordinator()
         let token = try fleet.createToken(uses: names.count, labels: ["tier=metered"])
         for name in names {
-            try fleet.startAgent(name, token: token.token, extra: ["--local-socket", socket(name)])
+            try fleet.startAgent(
+                name,
+                token: token.token,
+                extra: ["--local-socket", socket(name)] + (agentArguments[name] ?? [])
+            )
         }
         let online = try await eventually(timeout: .seconds(30)) { try fleet.onlineNames() == Set(names) }
         try #require(online, "agents online: \(fleet.summary)")
@@ -65,7 +69,10 @@ struct MeteringHarness {
             ] + extra
         )
         for name in names {
-            let serving = try await eventually(timeout: .seconds(30), every: .milliseconds(200)) { serves(name) }
+            let fits = !(agentArguments[name]?.contains("--capability") ?? false)
+            let serving = try await eventually(timeout: .seconds(30), every: .milliseconds(200)) {
+                serves(name, installed: fits)
+            }
             try #require(serving, "\(name) serves the model:\n\(fleet.agents[name]?.log.suffix(2000) ?? "")")
         }
     }
@@ -93,9 +100,12 @@ struct MeteringHarness {
         return (answered, refused)
     }
 
-    /// Whether the agent answers about the model on its socket (it is up and the model installed).
-    func serves(_ name: String) -> Bool {
-        (try? LocalSocketProbe.request(["op": "quota", "model": "digits-mlp"], path: socket(name)))?.ok == true
+    /// Whether the agent answers about the model on its socket with the model installed (`version`), or, with
+    /// `installed` false, at all.
+    func serves(_ name: String, installed: Bool = true) -> Bool {
+        guard let answer = try? LocalSocketProbe.request(["op": "quota", "model": "digits-mlp"], path: socket(name))
+        else { return false }
+        return answer.ok && (!installed || answer.fields["version"] != nil)
     }
 
     /// The model's quota as the agent sees it (nil while the model is not metered); throws while not serving.

@@ -179,6 +179,7 @@ extension QuotaGrantTests {
         let documented =
             "74696e79666c6565742d76312071756f74612d6772616e7400" + "12642d30303131323233333434353536363737"
             + "0a6469676974732d6d6c70" + "07" + "00" + "64" + "80d8c1a28c34" + "00" + "dc0b" + "03555344" + "00" + "00"
+            + "00"
         #expect(Digest.hex(try grant.canonicalBytes()) == documented)
     }
 }

@@ -59,7 +59,15 @@ public struct Meter: Sendable {
     }
 
     /// Decides, and records receipts for, `requested` queries of `model` v`version`.
-    public func charge(model: String, version: Int, requested: Int, now: Date = Date()) async throws -> MeterDecision {
+    /// With `kind` `.cloud` the queries were answered by the coordinator: drawn on valid grants only (no grace),
+    /// and billed at the grant's cloud price.
+    public func charge(
+        model: String,
+        version: Int,
+        requested: Int,
+        kind: UsageReceipt.Kind = .granted,
+        now: Date = Date()
+    ) async throws -> MeterDecision {
         let key = try await releaseKey() ?? []
         let offline = !isConnected()
         let deviceID = self.deviceID
@@ -90,7 +98,9 @@ public struct Meter: Sendable {
             )
             let rate = balance.newest?.ratePerSecond ?? 0
             let permitted = rates.take(model: model, requested: requested, perSecond: rate, now: now)
-            let allocations = balance.allocate(UInt64(permitted), offline: offline)
+            let allocations = balance.allocate(UInt64(permitted), offline: offline && kind != .cloud).map {
+                kind == .cloud ? QuotaBalance.Allocation(grant: $0.grant, kind: .cloud, count: $0.count) : $0
+            }
             var head = snapshot.head
             var receipts: [SignedUsageReceipt] = []
             for allocation in allocations {
@@ -114,7 +124,7 @@ public struct Meter: Sendable {
             var drawn = snapshot.drawn
             var grace = snapshot.graceDrawn
             for allocation in allocations {
-                if allocation.kind == .granted {
+                if allocation.kind != .offlineGrace {
                     drawn[allocation.grant, default: 0] += allocation.count
                 } else {
                     grace[allocation.grant, default: 0] += allocation.count

@@ -12,6 +12,8 @@ public struct LocalRequest: Codable, Sendable {
     public var labels: [Int?]?
     /// `meter`: inferences the application ran with its own runtime.
     public var count: Int?
+    /// `infer`: `never` (default), `auto` or `always` run the rows on the coordinator (SPEC 15a.6).
+    public var offload: String?
 
     public init(
         op: String,
@@ -20,7 +22,8 @@ public struct LocalRequest: Codable, Sendable {
         predictions: [Int]? = nil,
         confidences: [Float]? = nil,
         labels: [Int?]? = nil,
-        count: Int? = nil
+        count: Int? = nil,
+        offload: String? = nil
     ) {
         self.op = op
         self.model = model
@@ -29,6 +32,7 @@ public struct LocalRequest: Codable, Sendable {
         self.confidences = confidences
         self.labels = labels
         self.count = count
+        self.offload = offload
     }
 }
 
@@ -54,6 +58,8 @@ public struct LocalResponse: Codable, Sendable {
     /// `infer`, `meter` on a metered model: queries refused (the last rows of the request) and the quota after it.
     public var refused: Int?
     public var quota: QuotaStateView?
+    /// `infer`: `cloud` when the coordinator answered (offloaded), else absent.
+    public var via: String?
 
     public init(ok: Bool) { self.ok = ok }
 
@@ -109,7 +115,12 @@ extension LocalObservability {
         do {
             switch request.op {
             case "infer":
-                let result = try await infer(model: request.model, rows: request.rows ?? [], now: now)
+                let result = try await infer(
+                    model: request.model,
+                    rows: request.rows ?? [],
+                    offload: request.offload,
+                    now: now
+                )
                 if let quota = result.quota, result.predictions.isEmpty {
                     return .quotaRefusal(
                         model: result.model,
@@ -121,6 +132,7 @@ extension LocalObservability {
                 var response = LocalResponse(ok: true)
                 response.quota = result.quota
                 response.refused = result.quota == nil ? nil : result.refused
+                response.via = result.via == "cloud" ? "cloud" : nil
                 response.model = result.model
                 response.version = result.version
                 response.predictions = result.predictions
@@ -129,12 +141,20 @@ extension LocalObservability {
                 response.count = result.predictions.count
                 return response
             case "quota":
-                // The model's quota now, without metering anything.
-                let model = try await models.model(named: request.model)
+                // The model's quota now, without metering anything; also for a model not installed here.
+                var name = request.model ?? ""
+                if request.model == nil { name = try await models.model(named: nil).name }
                 var response = LocalResponse(ok: true)
-                response.model = model.name
-                response.version = model.version
-                response.quota = try await charge(model, count: 0, now: now)?.quota
+                response.model = name
+                response.version = try? await models.model(named: name).version
+                if case .metered(_, let state, _) = try await meter?.charge(
+                    model: name,
+                    version: 0,
+                    requested: 0,
+                    now: now
+                ) {
+                    response.quota = state
+                }
                 return response
             case "meter":
                 guard let count = request.count, (1...Self.maximumRows).contains(count) else {

@@ -25,9 +25,13 @@ public struct LocalSocketService: Service {
     public let keyring: ModelKeyring
     private let logger: Logger
 
-    public init(configuration: AgentConfiguration, keyring: ModelKeyring, logger: Logger) {
+    /// Offloaded inference through the session of the same process (SPEC 15a.6); nil: none.
+    public let cloud: CloudLink?
+
+    public init(configuration: AgentConfiguration, keyring: ModelKeyring, cloud: CloudLink? = nil, logger: Logger) {
         self.configuration = configuration
         self.keyring = keyring
+        self.cloud = cloud
         self.logger = logger
     }
 
@@ -59,6 +63,7 @@ public struct LocalSocketService: Service {
             isConnected: { keyring.isConnected },
             pushedMetered: { try await state.isPushedMetered($0) }
         )
+        observability.cloud = cloud
         let local = observability
         let access = configuration.localAccess
         let path = Self.socketPath(configuration)

@@ -135,7 +135,8 @@ struct QuotaService: DeviceMessageHandler, AdminMessageHandler {
                         priceMicros: request.priceMicros,
                         currency: request.currency,
                         ratePerSecond: UInt64(request.ratePerSecond),
-                        offlineGrace: UInt64(request.offlineGrace)
+                        offlineGrace: UInt64(request.offlineGrace),
+                        cloudPriceMicros: request.cloudPriceMicros
                     ),
                     with: releaseKey
                 )
@@ -266,7 +267,7 @@ struct QuotaService: DeviceMessageHandler, AdminMessageHandler {
             grantSequence: receipt.grant,
             kind: receipt.kind.rawValue,
             count: receipt.count,
-            priceMicros: grant?.priceMicros ?? 0,
+            priceMicros: (receipt.kind == .cloud ? grant?.cloudPriceMicros : grant?.priceMicros) ?? 0,
             currency: grant?.currency ?? "",
             windowStart: receipt.windowStart,
             windowEnd: receipt.windowEnd,

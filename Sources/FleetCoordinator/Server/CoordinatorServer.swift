@@ -83,6 +83,7 @@ public struct CoordinatorService: Service {
         let quotas = QuotaService(store: store, releaseKey: releaseKey, connections: connections, logger: logger)
         features.device.append(quotas)
         features.admin.append(quotas)
+        features.device.append(OffloadService(store: store, blobs: models.blobs, logger: logger))
         let refusals = RefusalLimiter(settings: configuration.refusals)
         var admin = AdminRequests(store: store, presence: presence, models: models)
         admin.features = features

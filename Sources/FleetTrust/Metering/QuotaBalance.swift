@@ -14,6 +14,12 @@ public struct QuotaBalance: Sendable, Hashable {
         public var grant: UInt64
         public var kind: UsageReceipt.Kind
         public var count: UInt64
+
+        public init(grant: UInt64, kind: UsageReceipt.Kind, count: UInt64) {
+            self.grant = grant
+            self.kind = kind
+            self.count = count
+        }
     }
 
     /// Standing grants (not revoked), by sequence.

@@ -27,6 +27,8 @@ public struct QuotaGrant: Codable, Sendable, Hashable {
     public let ratePerSecond: UInt64
     /// Extra queries the device may answer while it cannot reach the coordinator; 0: none.
     public let offlineGrace: UInt64
+    /// Price of one query answered by the coordinator for the device (offloaded), in micro-units.
+    public let cloudPriceMicros: UInt64
 
     public init(
         deviceID: String,
@@ -39,7 +41,8 @@ public struct QuotaGrant: Codable, Sendable, Hashable {
         priceMicros: UInt64 = 0,
         currency: String = "",
         ratePerSecond: UInt64 = 0,
-        offlineGrace: UInt64 = 0
+        offlineGrace: UInt64 = 0,
+        cloudPriceMicros: UInt64 = 0
     ) {
         self.deviceID = deviceID
         self.model = model
@@ -52,6 +55,7 @@ public struct QuotaGrant: Codable, Sendable, Hashable {
         self.currency = currency
         self.ratePerSecond = ratePerSecond
         self.offlineGrace = offlineGrace
+        self.cloudPriceMicros = cloudPriceMicros
     }
 
     static let domainPrefix = "tinyfleet-v1 quota-grant\0"
@@ -78,6 +82,7 @@ public struct QuotaGrant: Codable, Sendable, Hashable {
     /// currency      string   0...8 bytes
     /// ratePerSecond varint   0 = no limit
     /// offlineGrace  varint   0 = none
+    /// cloudPriceMicros varint price of one offloaded query
     /// ```
     public func canonicalBytes() throws(TrustError) -> [UInt8] {
         try validate()
@@ -98,6 +103,7 @@ public struct QuotaGrant: Codable, Sendable, Hashable {
         writer.string(currency)
         writer.varint(ratePerSecond)
         writer.varint(offlineGrace)
+        writer.varint(cloudPriceMicros)
         return writer.bytes
     }
 
@@ -126,7 +132,8 @@ public struct QuotaGrant: Codable, Sendable, Hashable {
             priceMicros: try reader.varint(),
             currency: try reader.string(maxBytes: maximumCurrencyBytes),
             ratePerSecond: try reader.varint(),
-            offlineGrace: try reader.varint()
+            offlineGrace: try reader.varint(),
+            cloudPriceMicros: try reader.varint()
         )
         try grant.validate()
         return grant

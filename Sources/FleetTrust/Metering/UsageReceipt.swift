@@ -11,6 +11,8 @@ public struct UsageReceipt: Codable, Sendable, Hashable {
         case granted = 0
         /// Answered beyond the grants while the coordinator was out of reach (the grant's offline grace).
         case offlineGrace = 1
+        /// Answered by the coordinator for the device (offloaded), within the grant, at its cloud price.
+        case cloud = 2
     }
 
     public let deviceID: String
@@ -61,7 +63,7 @@ public struct UsageReceipt: Codable, Sendable, Hashable {
     /// model        string     1...64 bytes
     /// version      varint     model version that answered
     /// grant        varint     sequence of the grant drawn on
-    /// kind         1 byte     0 = within the grant, 1 = offline grace
+    /// kind         1 byte     0 = within the grant, 1 = offline grace, 2 = offloaded (cloud)
     /// count        varint     queries answered, ≥ 1
     /// windowStart  varint     milliseconds since the epoch
     /// windowEnd    varint     milliseconds since the epoch, ≥ windowStart

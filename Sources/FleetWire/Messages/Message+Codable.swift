@@ -80,6 +80,8 @@ extension Message: Codable {
         case .quotaGrants: self = .quotaGrants(try fields(QuotaGrants.self))
         case .quotaSync: self = .quotaSync(try fields(QuotaSync.self))
         case .usageReport: self = .usageReport(try fields(UsageReport.self))
+        case .offloadInfer: self = .offloadInfer(try fields(OffloadInfer.self))
+        case .offloadResult: self = .offloadResult(try fields(OffloadResult.self))
         }
     }
 }

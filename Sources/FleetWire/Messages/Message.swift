@@ -51,6 +51,8 @@ public enum Message: Hashable, Sendable {
     case quotaGrants(QuotaGrants)
     case quotaSync(QuotaSync)
     case usageReport(UsageReport)
+    case offloadInfer(OffloadInfer)
+    case offloadResult(OffloadResult)
 
     /// The payload as its protocol type.
     public var payload: any WirePayload {
@@ -104,6 +106,8 @@ public enum Message: Hashable, Sendable {
         case .quotaGrants(let payload): payload
         case .quotaSync(let payload): payload
         case .usageReport(let payload): payload
+        case .offloadInfer(let payload): payload
+        case .offloadResult(let payload): payload
         }
     }
 
@@ -150,6 +154,8 @@ public enum Message: Hashable, Sendable {
         case .quotaGrants(let m): m.requestID
         case .quotaSync(let m): m.requestID
         case .usageReport(let m): m.requestID
+        case .offloadInfer(let m): m.requestID
+        case .offloadResult(let m): m.requestID
         default: nil
         }
     }
@@ -215,6 +221,8 @@ public enum Message: Hashable, Sendable {
         case .quotaGrants: .quotaGrants(try QuotaGrants(reading: &reader))
         case .quotaSync: .quotaSync(try QuotaSync(reading: &reader))
         case .usageReport: .usageReport(try UsageReport(reading: &reader))
+        case .offloadInfer: .offloadInfer(try OffloadInfer(reading: &reader))
+        case .offloadResult: .offloadResult(try OffloadResult(reading: &reader))
         }
     }
 

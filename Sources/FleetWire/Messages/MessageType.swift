@@ -58,4 +58,6 @@ public enum MessageType: UInt8, CaseIterable, Sendable, Codable {
     case quotaGrants = 0x72
     case quotaSync = 0x73
     case usageReport = 0x74
+    case offloadInfer = 0x75
+    case offloadResult = 0x76
 }

@@ -21,6 +21,8 @@ public struct GrantQuota: WirePayload {
     public var ratePerSecond: Int
     /// 0: no offline grace.
     public var offlineGrace: Int
+    /// Price of one query the coordinator answers for the device (offloaded).
+    public var cloudPriceMicros: UInt64
 
     public init(
         requestID: UInt64,
@@ -33,7 +35,8 @@ public struct GrantQuota: WirePayload {
         priceMicros: UInt64 = 0,
         currency: String = "",
         ratePerSecond: Int = 0,
-        offlineGrace: Int = 0
+        offlineGrace: Int = 0,
+        cloudPriceMicros: UInt64 = 0
     ) {
         self.requestID = requestID
         self.device = device
@@ -46,6 +49,7 @@ public struct GrantQuota: WirePayload {
         self.currency = currency
         self.ratePerSecond = ratePerSecond
         self.offlineGrace = offlineGrace
+        self.cloudPriceMicros = cloudPriceMicros
     }
 
     public init(reading reader: inout WireReader) throws {
@@ -61,6 +65,7 @@ public struct GrantQuota: WirePayload {
         currency = try reader.readLengthPrefixedString("currency")
         ratePerSecond = try reader.readBoundedInt("ratePerSecond")
         offlineGrace = try reader.readBoundedInt("offlineGrace")
+        cloudPriceMicros = try reader.readVarint("cloudPriceMicros")
     }
 
     public func write(to buffer: inout ByteBuffer) {
@@ -75,6 +80,7 @@ public struct GrantQuota: WirePayload {
         buffer.writeLengthPrefixedString(currency)
         buffer.writeVarint(ratePerSecond)
         buffer.writeVarint(offlineGrace)
+        buffer.writeVarint(cloudPriceMicros)
     }
 }
 
@@ -178,4 +184,67 @@ public struct UsageReport: SignedRecordList {
     }
 
     public init(requestID: UInt64, receipts: [[UInt8]]) { self.init(requestID: requestID, records: receipts) }
+}
+
+/// A device asks the coordinator to run `model` on `rows` for it (hybrid inference: no variant fits the device, or
+/// it is busy). Answered by ``OffloadResult`` or an error (`Protocol/SPEC.md` 15a.6).
+public struct OffloadInfer: WirePayload {
+    public static let messageType = MessageType.offloadInfer
+    /// The most rows in one request.
+    public static let maximumRows = 10_000
+    public var requestID: UInt64
+    public var model: String
+    /// Model-space features, as the local socket takes them.
+    public var rows: [[Double]]
+
+    public init(requestID: UInt64, model: String, rows: [[Double]]) {
+        self.requestID = requestID
+        self.model = model
+        self.rows = rows
+    }
+
+    public init(reading reader: inout WireReader) throws {
+        requestID = try reader.readVarint("requestID")
+        model = try reader.readLengthPrefixedString("model")
+        rows = try reader.readList("rows") { row in
+            try row.readList("row", minimumElementSize: 8) { try $0.readFloat64("feature") }
+        }
+    }
+
+    public func write(to buffer: inout ByteBuffer) {
+        buffer.writeVarint(requestID)
+        buffer.writeLengthPrefixedString(model)
+        buffer.writeList(rows) { buffer, row in buffer.writeList(row) { $0.writeFloat64($1) } }
+    }
+}
+
+/// The coordinator's answer to ``OffloadInfer``: the model version it ran, and per row the class and its
+/// softmax probability.
+public struct OffloadResult: WirePayload {
+    public static let messageType = MessageType.offloadResult
+    public var requestID: UInt64
+    public var version: Int
+    public var predictions: [Int]
+    public var confidences: [Double]
+
+    public init(requestID: UInt64, version: Int, predictions: [Int], confidences: [Double]) {
+        self.requestID = requestID
+        self.version = version
+        self.predictions = predictions
+        self.confidences = confidences
+    }
+
+    public init(reading reader: inout WireReader) throws {
+        requestID = try reader.readVarint("requestID")
+        version = try reader.readBoundedInt("version")
+        predictions = try reader.readList("predictions") { try $0.readBoundedInt("prediction") }
+        confidences = try reader.readList("confidences", minimumElementSize: 8) { try $0.readFloat64("confidence") }
+    }
+
+    public func write(to buffer: inout ByteBuffer) {
+        buffer.writeVarint(requestID)
+        buffer.writeVarint(version)
+        buffer.writeList(predictions) { $0.writeVarint($1) }
+        buffer.writeList(confidences) { $0.writeFloat64($1) }
+    }
 }

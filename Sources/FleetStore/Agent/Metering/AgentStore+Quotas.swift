@@ -7,7 +7,7 @@ import GRDB
 public struct MeteringSnapshot: Sendable {
     /// Stored grant records of the model, in sequence order (not verified here).
     public var grants: [[UInt8]]
-    /// Queries drawn per grant sequence, within the grant (kind 0) and in offline grace (kind 1).
+    /// Queries drawn per grant sequence, within the grant (kinds 0 and 2) and in offline grace (kind 1).
     public var drawn: [UInt64: UInt64]
     public var graceDrawn: [UInt64: UInt64]
     /// The last receipt's position and hash; nil before the first receipt.
@@ -66,7 +66,12 @@ extension AgentStore {
             ) {
                 let sequence = UInt64(clamping: row["grantSequence"] as Int64)
                 let total = UInt64(clamping: row["total"] as Int64)
-                if (row["kind"] as Int64) == 0 { drawn[sequence] = total } else { grace[sequence] = total }
+                // Offloaded queries (kind 2) draw on the grant like local ones; grace (kind 1) apart.
+                if (row["kind"] as Int64) == 1 {
+                    grace[sequence, default: 0] += total
+                } else {
+                    drawn[sequence, default: 0] += total
+                }
             }
             let head = try Row.fetchOne(
                 db,

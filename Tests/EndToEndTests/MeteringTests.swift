@@ -42,6 +42,25 @@ extension EndToEnd {
             #expect(row.amount == 0.15 && row.amountMicros == 150_000 && row.currency == "USD")
             #expect(row.flags.isEmpty && row.lastReceiptAt != nil)
 
+            // --since and --until bound the receipts counted; grants still show.
+            let tomorrow = Date().addingTimeInterval(86_400).formatted(Date.ISO8601FormatStyle().year().month().day())
+            let later = try harness.usage(["--since", tomorrow])
+            #expect(later.count == 1 && later.first?.queries == 0 && later.first?.amountMicros == 0)
+            #expect(try harness.usage(["--until", tomorrow]).first?.queries == 100)
+            #expect(try harness.usage(["--model", "other-model"]).isEmpty)
+            // A price that is not a whole number of micro-units per query is refused before anything is sent.
+            let inexact = try runCommand(
+                "fleetctl",
+                [
+                    "quota", "grant", "--data-dir", fleet.coordinatorDirectory, "shop-1", "digits-mlp", "--queries",
+                    "1", "--price", "1/3",
+                ]
+            )
+            #expect(
+                inexact.status != 0 && inexact.stderr.contains("not a whole number of micro-units"),
+                "\(inexact.stderr)"
+            )
+
             // The month's CSV adds up to the same amount, to the micro-unit.
             let month = Date().formatted(Date.ISO8601FormatStyle().year().month())
             let csv = try fleet.fleetctl([

@@ -1,4 +1,5 @@
 import FleetStore
+import FleetTrust
 import FleetWire
 import Foundation
 import Logging
@@ -39,5 +40,28 @@ import Testing
         #expect(await code([]) == .badRequest)
         #expect(await code([[0.5]]) == .notFound)
         #expect(service.inFlight.take("d-1", maximum: 4), "the slot was released after each answer")
+    }
+
+    @Test func aMeteredModelIsNotRunBeyondTheDevicesGrant() async throws {
+        let store = try CoordinatorStore.inMemory()
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("fleet-offload-\(UUID())").path
+        let service = OffloadService(store: store, blobs: BlobStore(dataDirectory: directory), logger: Logger.quietTest)
+        let key = ReleaseKey.generate()
+        _ = try await store.addQuotaGrant(deviceID: "d-1", model: "digits-mlp", at: Date()) { sequence in
+            try SignedQuotaGrant.sign(
+                QuotaGrant(deviceID: "d-1", model: "digits-mlp", sequence: sequence, queries: 1, issuedAt: Date()),
+                with: key
+            )
+        }
+        guard
+            case .error(let error) = await service.handle(
+                .offloadInfer(OffloadInfer(requestID: 4, model: "digits-mlp", rows: [[0.5], [0.5]])),
+                from: "d-1"
+            )
+        else {
+            Issue.record("two rows were run on a grant of one")
+            return
+        }
+        #expect(error.code == .conflict && error.message.contains("1 of digits-mlp's granted queries left"))
     }
 }

@@ -1,6 +1,7 @@
 import FleetLearning
 import FleetModelIO
 import FleetStore
+import FleetTrust
 import FleetWire
 import Foundation
 import Logging
@@ -8,8 +9,9 @@ import Synchronization
 
 /// Hybrid inference on the coordinator (SPEC 15a.6): runs the newest version of a model it holds (the built-in
 /// MLP) on a device's rows and answers over the device link. Bounded: at most `maximumInFlight` requests at once
-/// over all devices and one per device; more is error 503 (retry later). The device meters the answered queries
-/// in its own ledger, as cloud receipts priced at the grant's cloud price.
+/// over all devices and one per device; more is error 503 (retry later). For a metered model, rows beyond what the
+/// device's grants allow (as far as its synced ledger shows) are refused with 302. The device meters the answered
+/// queries in its own ledger, as cloud receipts priced at the grant's cloud price.
 struct OffloadService: DeviceMessageHandler {
     let store: CoordinatorStore
     let blobs: BlobStore
@@ -34,6 +36,12 @@ struct OffloadService: DeviceMessageHandler {
         }
         defer { inFlight.release(deviceID) }
         do {
+            if let remaining = try await remaining(deviceID, request.model), remaining < request.rows.count {
+                return refuse(
+                    .conflict,
+                    "quota exhausted: \(remaining) of \(request.model)'s granted queries left for \(request.rows.count) row(s)"
+                )
+            }
             guard let (version, mlp) = try await newest(request.model) else {
                 return refuse(.notFound, "no version of \(request.model) that the coordinator can run (an MLP)")
             }
@@ -54,6 +62,21 @@ struct OffloadService: DeviceMessageHandler {
             logger.error("offloaded inference failed", metadata: ["device": "\(deviceID)", "error": "\(error)"])
             return refuse(.unavailable, "cloud inference failed: \(error)")
         }
+    }
+
+    /// What the device's grants still allow as the coordinator sees them (receipts not synced yet are not counted,
+    /// so this can only be more than the device's own count), or nil for a model that is not metered for it (no
+    /// grant, not pushed `--metered`).
+    private func remaining(_ deviceID: String, _ model: String) async throws -> Int? {
+        let grants = try await store.quotaGrants(deviceID: deviceID).map(\.grant).filter { $0.model == model }
+        let pushedMetered = try await store.modelVariants(model: model).contains { $0.metadata["metered"] == "true" }
+        guard !grants.isEmpty || pushedMetered else { return nil }
+        var drawn: [UInt64: UInt64] = [:]
+        for receipt in try await store.usageReceipts(deviceID: deviceID, model: model) where receipt.kind != 1 {
+            drawn[receipt.grantSequence, default: 0] += receipt.count
+        }
+        let balance = QuotaBalance(grants: grants, drawn: drawn, graceDrawn: [:], at: Date())
+        return Int(clamping: balance.remaining)
     }
 
     /// The newest version's first variant that loads as an MLP.

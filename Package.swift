@@ -154,7 +154,7 @@ let package = Package(
             name: "fleet-bench",
             dependencies: [
                 "FleetDelta", "FleetLearning", "FleetModelIO", "CZstd",
-                "FleetWire", "FleetClient", "FleetTrust",
+                "FleetWire", "FleetClient", "FleetTrust", "FleetAgent", "FleetStore",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

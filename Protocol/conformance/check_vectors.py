@@ -490,6 +490,32 @@ MESSAGES = {
         ("version", Varint(INT31)),
         ("statistics", BYTES),
     )),
+    # 15a: metering. Signed grants and receipts travel as opaque byte fields (METERING.md).
+    0x70: ("grantQuota", Struct(
+        REQUEST_ID,
+        ("device", STRING),
+        ("selector", MAP),
+        ("model", STRING),
+        ("action", Byte({0, 1})),
+        ("queries", Varint(U64)),
+        ("expiresInSeconds", Varint(INT31)),
+        ("priceMicros", Varint(U64)),
+        ("currency", STRING),
+        ("ratePerSecond", Varint(INT31)),
+        ("offlineGrace", Varint(INT31)),
+        ("cloudPriceMicros", Varint(U64)),
+    )),
+    0x71: ("quotaGranted", Struct(REQUEST_ID, ("grants", List(BYTES, 1)))),
+    0x72: ("quotaGrants", Struct(REQUEST_ID, ("grants", List(BYTES, 1)))),
+    0x73: ("quotaSync", Struct(REQUEST_ID, ("afterSequence", Varint(U64)))),
+    0x74: ("usageReport", Struct(REQUEST_ID, ("receipts", List(BYTES, 1)))),
+    0x75: ("offloadInfer", Struct(REQUEST_ID, ("model", STRING), ("rows", List(List(Float64(), 8), 1)))),
+    0x76: ("offloadResult", Struct(
+        REQUEST_ID,
+        ("version", Varint(INT31)),
+        ("predictions", List(Varint(INT31), 1)),
+        ("confidences", List(Float64(), 8)),
+    )),
     0x80: ("gatewayClaim", Struct(("gatewayID", STRING), ("nonce", Fixed(32)), ("signature", Fixed(64)))),  # 15b.2
     0x81: ("listGateways", Struct(REQUEST_ID, ("offset", Varint(INT31)), ("limit", Varint(INT31)))),  # 15b.3
     0x82: ("gatewayList", Struct(  # 15b.3

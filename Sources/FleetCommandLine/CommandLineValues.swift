@@ -27,6 +27,39 @@ public enum CommandLineValues {
         throw ValidationError("invalid size \"\(text)\": use e.g. 64KiB, 48MiB, 1GB")
     }
 
+    /// A price as integer micro-units per query: `1.50/1000` (1.50 per 1,000 queries) or `0.0015` (per query), at
+    /// most 6 decimals, no floating point. The price per query must be a whole number of micro-units.
+    public static func priceMicros(_ text: String) throws -> UInt64 {
+        let parts = text.split(separator: "/", omittingEmptySubsequences: false)
+        let invalid = ValidationError("invalid price \"\(text)\": use e.g. 1.50/1000 (per 1,000 queries) or 0.0015")
+        guard (1...2).contains(parts.count) else { throw invalid }
+        let per = parts.count == 2 ? UInt64(parts[1]) : 1
+        let amount = parts[0].split(separator: ".", omittingEmptySubsequences: false)
+        guard let per, per >= 1, (1...2).contains(amount.count), let units = UInt64(amount[0]),
+            amount.count == 1 || (amount[1].count <= 6 && amount[1].allSatisfy(\.isNumber) && !amount[1].isEmpty)
+        else { throw invalid }
+        let decimals = amount.count == 2 ? String(amount[1]) : ""
+        let fraction = UInt64(decimals + String(repeating: "0", count: 6 - decimals.count)) ?? 0
+        let (scaled, overflow) = units.multipliedReportingOverflow(by: 1_000_000)
+        guard !overflow else { throw invalid }
+        let total = scaled + fraction
+        guard total % per == 0 else {
+            throw ValidationError(
+                "price \"\(text)\" is not a whole number of micro-units (0.000001) per query: choose another amount"
+            )
+        }
+        return total / per
+    }
+
+    /// A rate `20/s` (or `20`) as queries per second.
+    public static func ratePerSecond(_ text: String) throws -> Int {
+        let number = text.hasSuffix("/s") ? String(text.dropLast(2)) : text
+        guard let value = Int(number), value >= 1, value <= Int(Int32.max) else {
+            throw ValidationError("invalid rate \"\(text)\": use e.g. 20/s")
+        }
+        return value
+    }
+
     /// Repeated `KEY=VALUE` options as a map.
     public static func pairs(_ items: [String], option: String) throws -> [String: String] {
         var pairs: [String: String] = [:]

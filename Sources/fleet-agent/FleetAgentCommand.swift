@@ -117,6 +117,7 @@ struct Run: AsyncParsableCommand {
             configuration.localAccess.allowedGIDs.insert(gid)
         }
         let keyring = ModelKeyring(offlineLease: configuration.offlineLease)
+        let cloud = CloudLink()
         let level = logLevel
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
@@ -127,8 +128,22 @@ struct Run: AsyncParsableCommand {
         let group = ServiceGroup(
             configuration: .init(
                 services: [
-                    .init(service: AgentService(configuration: configuration, keyring: keyring, logger: logger)),
-                    .init(service: LocalSocketService(configuration: configuration, keyring: keyring, logger: logger)),
+                    .init(
+                        service: AgentService(
+                            configuration: configuration,
+                            keyring: keyring,
+                            cloud: cloud,
+                            logger: logger
+                        )
+                    ),
+                    .init(
+                        service: LocalSocketService(
+                            configuration: configuration,
+                            keyring: keyring,
+                            cloud: cloud,
+                            logger: logger
+                        )
+                    ),
                 ],
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger

@@ -147,6 +147,8 @@ struct Infer: AsyncParsableCommand {
             """
     )
     @OptionGroup var options: RowFileOptions
+    @Option(help: "never (default), auto (on the coordinator when no model is installed here) or always.")
+    var offload: String?
 
     struct View: Encodable {
         var model: String
@@ -156,6 +158,10 @@ struct Infer: AsyncParsableCommand {
         var confidences: [Float]
         var observed: Bool
         var via: String
+        /// Rows refused by the model's quota or rate limit (not answered), and the quota after the last request.
+        var refused: Int = 0
+        var refusedRows: [Int] = []
+        var quota: QuotaStateView? = nil
         /// With a `label` column: the share of labelled rows predicted right, and how many rows had a label.
         var accuracy: Double? = nil
         var labelledRows: Int? = nil
@@ -173,20 +179,38 @@ struct Infer: AsyncParsableCommand {
             observed: true,
             via: ""
         )
-        for chunk in stride(from: 0, to: rows.count, by: 500).map({ Array(rows[$0..<min($0 + 500, rows.count)]) }) {
-            let (response, via) = try await send(LocalRequest(op: "infer", model: options.model, rows: chunk), options)
+        var answeredRows: [Int] = []
+        var refusal = ""
+        for start in stride(from: 0, to: rows.count, by: 500) {
+            let chunk = Array(rows[start..<min(start + 500, rows.count)])
+            let (response, via) = try await send(
+                LocalRequest(op: "infer", model: options.model, rows: chunk, offload: offload),
+                options
+            )
+            view.via = response.via == "cloud" ? "cloud" : via
+            view.quota = response.quota ?? view.quota
             guard response.ok else {
-                throw CommandFailure("infer refused: \(response.message ?? response.error ?? "?")")
+                guard response.error == "quota-exhausted" || response.error == "rate-limited" else {
+                    throw CommandFailure("infer refused: \(response.message ?? response.error ?? "?")")
+                }
+                view.model = response.model ?? view.model
+                view.refusedRows += Array(start..<start + chunk.count)
+                refusal = "\(response.error ?? "?"): \(response.message ?? "")"
+                continue
             }
+            let answered = response.predictions ?? []
             view.model = response.model ?? ""
             view.version = response.version ?? 0
-            view.predictions += response.predictions ?? []
+            view.predictions += answered
             view.confidences += response.confidences ?? []
             view.observed = view.observed && response.observed == true
-            view.via = via
+            answeredRows += Array(start..<start + answered.count)
+            view.refusedRows += Array(start + answered.count..<start + chunk.count)
         }
-        let labelled = zip(view.predictions, table.labels ?? []).compactMap { prediction, label in
-            label.map { $0 == prediction }
+        view.refused = view.refusedRows.count
+        let labelled = zip(view.predictions, answeredRows.map { table.labels?[$0] ?? nil }).compactMap {
+            prediction,
+            label in label.map { $0 == prediction }
         }
         if !labelled.isEmpty {
             view.labelledRows = labelled.count
@@ -197,18 +221,25 @@ struct Infer: AsyncParsableCommand {
         } else {
             let labels = table.labels
             print("ROW\tPREDICTION\tCONFIDENCE" + (labels == nil ? "" : "\tLABEL"))
-            for (index, prediction) in view.predictions.enumerated() {
+            for (position, prediction) in view.predictions.enumerated() {
+                let index = answeredRows[position]
                 let label = labels.map { "\t" + ($0[index].map(String.init) ?? "-") } ?? ""
-                print("\(index)\t\(prediction)\t\(String(format: "%.3f", view.confidences[index]))\(label)")
+                print("\(index)\t\(prediction)\t\(String(format: "%.3f", view.confidences[position]))\(label)")
             }
             let accuracy =
                 view.accuracy.map {
                     "; accuracy \(String(format: "%.3f", $0)) on \(view.labelledRows ?? 0) labelled row(s)"
                 } ?? ""
             print(
-                "\(view.rows) row(s) through \(view.model) v\(view.version) (\(view.via))\(accuracy); drift summary: "
+                "\(view.refused > 0 ? "\(view.predictions.count) of " : "")\(view.rows) row(s) through \(view.model) "
+                    + "v\(view.version) (\(view.via))\(accuracy); drift summary: "
                     + (view.observed
                         ? "recorded" : "not recorded (no drift-stats consent or no reference statistics yet)")
+            )
+        }
+        if view.refused > 0 {
+            throw CommandFailure(
+                "\(view.refused) of \(view.rows) row(s) refused and not answered (\(refusal.isEmpty ? "quota" : refusal))"
             )
         }
     }
@@ -403,10 +434,20 @@ func send(_ request: LocalRequest, _ options: RowFileOptions) async throws -> (L
         return (response, "daemon")
     }
     let book = try await ownerBook(options.dataDir)
-    let local = LocalObservability(
+    var local = LocalObservability(
         store: book.store,
         consent: book,
         models: InstalledModels(dataDirectory: options.dataDir)
+    )
+    // Without the daemon the coordinator is not reachable from here: offline grace applies.
+    let state = AgentStateStore(store: book.store)
+    local.meter = Meter(
+        store: book.store,
+        identity: book.identity,
+        deviceID: book.deviceID,
+        releaseKey: { try await state.pinnedReleaseKey() },
+        isConnected: { false },
+        pushedMetered: { try await state.isPushedMetered($0) }
     )
     return (await local.respond(to: request), "local")
 }

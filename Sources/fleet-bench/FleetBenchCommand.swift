@@ -16,6 +16,7 @@ struct FleetBenchCommand: AsyncParsableCommand {
             AggregationBenchmarkCommand.self,
             FederatedBenchmarkCommand.self,
             ProtectionBenchmarkCommand.self,
+            MeteringBenchmarkCommand.self,
         ]
     )
 }

@@ -19,7 +19,7 @@ struct FleetCtl: AsyncParsableCommand {
         subcommands: [
             Demo.self, Token.self, Devices.self, Device.self, Events.self, Models.self, Model.self, Transfers.self,
             Round.self, Rounds.self,
-            Delta.self, Consent.self, Samples.self, Drift.self,
+            Delta.self, Consent.self, Samples.self, Drift.self, Quota.self, Quotas.self, Usage.self,
         ]
     )
 

@@ -62,6 +62,8 @@ extension FleetCtl {
                     ask the agent's socket), agent-only (sealed; only the agent runs it).
                     """
             ) var protection: String = "plain"
+            @Flag(help: "Meter it on devices from the start: no query is answered without a quota grant.")
+            var metered = false
             @OptionGroup var reference: ReferenceDataOptions
 
             func run() async throws {
@@ -74,6 +76,7 @@ extension FleetCtl {
                 if let accuracy { extra["accuracy"] = String(accuracy) }
                 if let cost { extra["cost"] = cost }
                 if protection != "plain" { extra["protection"] = protection }
+                if metered { extra["metered"] = "true" }
                 guard let modelFormat = ModelFormat(rawValue: format) else {
                     throw ValidationError("--format takes safetensors or opaque, not \"\(format)\"")
                 }

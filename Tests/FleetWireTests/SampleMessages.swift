@@ -265,5 +265,29 @@ enum SampleMessages {
         "referenceStatistics": .referenceStatistics(
             ReferenceStatisticsMessage(requestID: 26, model: "digits-mlp", version: 2, statistics: [4, 5, 6])
         ),
+        "grantQuota": .grantQuota(
+            GrantQuota(
+                requestID: 27,
+                device: "kitchen-cam",
+                selector: [:],
+                model: "digits-mlp",
+                action: 0,
+                queries: 100,
+                expiresInSeconds: 2_592_000,
+                priceMicros: 1500,
+                currency: "USD",
+                ratePerSecond: 20,
+                offlineGrace: 10,
+                cloudPriceMicros: 5000
+            )
+        ),
+        "quotaGranted": .quotaGranted(QuotaGranted(requestID: 27, grants: [[1, 2, 3], [4]])),
+        "quotaGrants": .quotaGrants(QuotaGrants(requestID: 0, grants: [[5, 6]])),
+        "quotaSync": .quotaSync(QuotaSync(requestID: 28, afterSequence: 300)),
+        "usageReport": .usageReport(UsageReport(requestID: 29, receipts: [[7, 8], [9]])),
+        "offloadInfer": .offloadInfer(OffloadInfer(requestID: 30, model: "digits-mlp", rows: [[0.5, 1], [0.25, 0]])),
+        "offloadResult": .offloadResult(
+            OffloadResult(requestID: 30, version: 3, predictions: [7, 1], confidences: [0.5, 0.75])
+        ),
     ]
 }

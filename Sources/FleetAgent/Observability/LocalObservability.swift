@@ -15,6 +15,10 @@ public struct LocalObservability: Sendable {
     public let consent: AgentConsentBook
     public let models: InstalledModels
     public var sampleLimits = SampleQueueLimits()
+    /// Meters metered models (`Protocol/METERING.md`); nil only where no device identity exists yet.
+    public var meter: Meter?
+    /// Offloaded inference (SPEC 15a.6); nil without a daemon's session.
+    public var cloud: CloudLink?
 
     public init(store: AgentStore, consent: AgentConsentBook, models: InstalledModels) {
         self.store = store
@@ -29,29 +33,149 @@ public struct LocalObservability: Sendable {
         public var confidences: [Float]
         /// Whether the rows went into the drift summary (consent given and reference statistics present).
         public var observed: Bool
+        /// Rows not answered (the last ones of the request): the quota or its rate limit refused them.
+        public var refused = 0
+        /// The model's quota after this request, for a metered model.
+        public var quota: QuotaStateView?
+        public var limitedByRate = false
+        /// `device` or `cloud` (answered by the coordinator).
+        public var via = "device"
+    }
+
+    /// `infer` with an offload choice: `never` (default) runs here; `always` on the coordinator; `auto` on the
+    /// coordinator when no model is installed here (no variant fits this device), else here.
+    public func infer(
+        model name: String?,
+        rows: [[Float]],
+        offload: String?,
+        now: Date = Date()
+    ) async throws
+        -> Inference
+    {
+        switch offload ?? "never" {
+        case "never": return try await infer(model: name, rows: rows, now: now)
+        case "always": return try await inferInCloud(model: name, rows: rows, now: now)
+        case "auto":
+            do {
+                return try await infer(model: name, rows: rows, now: now)
+            } catch let error as LocalRequestError where error.code == "no-model" && name != nil {
+                return try await inferInCloud(model: name, rows: rows, now: now)
+            }
+        case let other:
+            throw LocalRequestError.badRequest(
+                "offload takes never, auto or always, not \(other.prefix(16).debugDescription)"
+            )
+        }
+    }
+
+    /// Runs the rows on the coordinator, within the model's quota (checked first, charged once answered, as cloud
+    /// receipts).
+    func inferInCloud(model name: String?, rows: [[Float]], now: Date) async throws -> Inference {
+        guard let name else { throw LocalRequestError.badRequest("offload needs \"model\"") }
+        guard let cloud else {
+            throw LocalRequestError("cloud-unavailable", "no daemon session to offload through: start fleet-agent")
+        }
+        guard !rows.isEmpty, rows.count <= Self.maximumRows, rows.allSatisfy({ $0.allSatisfy(\.isFinite) }) else {
+            throw LocalRequestError.badRequest("1 to \(Self.maximumRows) rows of finite features per request")
+        }
+        var sent = rows
+        if let meter,
+            case .metered(_, let state, _) = try await meter.charge(
+                model: name,
+                version: 0,
+                requested: 0,
+                now: now
+            )
+        {
+            sent = Array(rows.prefix(Int(min(state.remaining, UInt64(rows.count)))))
+            if sent.isEmpty {
+                return Inference(
+                    model: name,
+                    version: 0,
+                    predictions: [],
+                    confidences: [],
+                    observed: false,
+                    refused: rows.count,
+                    quota: state,
+                    via: "cloud"
+                )
+            }
+        }
+        let result = try await cloud.infer(model: name, rows: sent)
+        var answered = result.predictions.count
+        var quota: QuotaStateView?
+        if let meter,
+            case .metered(let allowed, let state, _) = try await meter.charge(
+                model: name,
+                version: result.version,
+                requested: answered,
+                kind: .cloud,
+                now: now
+            )
+        {
+            answered = allowed
+            quota = state
+        }
+        return Inference(
+            model: name,
+            version: result.version,
+            predictions: Array(result.predictions.prefix(answered)),
+            confidences: result.confidences.prefix(answered).map { Float($0) },
+            observed: false,
+            refused: rows.count - answered,
+            quota: quota,
+            via: "cloud"
+        )
+    }
+
+    /// Meters `count` queries of an installed model: how many may be answered (the first ones), or nil for a model
+    /// that is not metered.
+    func charge(
+        _ model: LoadedModel,
+        count: Int,
+        now: Date
+    ) async throws -> (allowed: Int, quota: QuotaStateView, limitedByRate: Bool)? {
+        guard let meter else { return nil }
+        switch try await meter.charge(model: model.name, version: model.version, requested: count, now: now) {
+        case .unmetered: return nil
+        case .metered(let allowed, let state, let limited): return (allowed, state, limited)
+        }
     }
 
     /// Runs the installed model on `rows` (model-space features) and feeds the drift summary.
     public func infer(model name: String?, rows: [[Float]], now: Date = Date()) async throws -> Inference {
         let model = try await models.model(named: name)
         try Self.check(rows, width: model.mlp.inputCount)
-        let predictions = try model.predict(rows)
+        // Computed before metering, so that a query is never billed without its answer.
+        var predictions = try model.predict(rows)
+        var answered = rows
+        let charge = try await charge(model, count: rows.count, now: now)
+        if let charge {
+            predictions = Array(predictions.prefix(charge.allowed))
+            answered = Array(rows.prefix(charge.allowed))
+        }
         let labels = predictions.map(\.label)
         let confidences = predictions.map(\.confidence)
-        let observed = try await record(
-            model: model.name,
-            version: model.version,
-            rows: rows,
-            predictions: labels,
-            confidences: confidences,
-            now: now
-        )
+        let observed =
+            answered.isEmpty
+            ? false
+            : try await record(
+                model: model.name,
+                version: model.version,
+                rows: answered,
+                predictions: labels,
+                confidences: confidences,
+                now: now
+            )
         return Inference(
             model: model.name,
             version: model.version,
             predictions: labels,
             confidences: confidences,
-            observed: observed
+            observed: observed,
+            refused: rows.count - answered.count,
+            quota: charge?.quota,
+            limitedByRate: charge?.limitedByRate ?? false
         )
     }
 

@@ -10,6 +10,10 @@ public struct LocalRequest: Codable, Sendable {
     public var predictions: [Int]?
     public var confidences: [Float]?
     public var labels: [Int?]?
+    /// `meter`: inferences the application ran with its own runtime.
+    public var count: Int?
+    /// `infer`: `never` (default), `auto` or `always` run the rows on the coordinator (SPEC 15a.6).
+    public var offload: String?
 
     public init(
         op: String,
@@ -17,7 +21,9 @@ public struct LocalRequest: Codable, Sendable {
         rows: [[Float]]? = nil,
         predictions: [Int]? = nil,
         confidences: [Float]? = nil,
-        labels: [Int?]? = nil
+        labels: [Int?]? = nil,
+        count: Int? = nil,
+        offload: String? = nil
     ) {
         self.op = op
         self.model = model
@@ -25,6 +31,8 @@ public struct LocalRequest: Codable, Sendable {
         self.predictions = predictions
         self.confidences = confidences
         self.labels = labels
+        self.count = count
+        self.offload = offload
     }
 }
 
@@ -47,8 +55,33 @@ public struct LocalResponse: Codable, Sendable {
     public var size: Int?
     public var sha256: String?
     public var protection: String?
+    /// `infer`, `meter` on a metered model: queries refused (the last rows of the request) and the quota after it.
+    public var refused: Int?
+    public var quota: QuotaStateView?
+    /// `infer`: `cloud` when the coordinator answered (offloaded), else absent.
+    public var via: String?
 
     public init(ok: Bool) { self.ok = ok }
+
+    /// The typed refusal of a metered request none of whose queries may be answered.
+    static func quotaRefusal(model: String, _ quota: QuotaStateView, limitedByRate: Bool, refused: Int) -> LocalResponse
+    {
+        var response = LocalResponse.failure(
+            limitedByRate ? "rate-limited" : "quota-exhausted",
+            limitedByRate
+                ? "over the grant's \(quota.ratePerSecond) queries a second for \(model): retry later"
+                : "no query of \(model) left: \(quota.used) of \(quota.granted) granted used"
+                    + (quota.offline ? ", \(quota.graceRemaining) offline grace left" : "")
+                    + (quota.rejectedGrants > 0
+                        ? ", \(quota.rejectedGrants) grant(s) rejected (not this device's or not signed by its coordinator)"
+                        : "")
+                    + "; ask the fleet operator for a grant (fleetctl quota grant)"
+        )
+        response.model = model
+        response.quota = quota
+        response.refused = refused
+        return response
+    }
 
     public static func failure(_ code: String, _ message: String) -> LocalResponse {
         var response = LocalResponse(ok: false)
@@ -82,14 +115,70 @@ extension LocalObservability {
         do {
             switch request.op {
             case "infer":
-                let result = try await infer(model: request.model, rows: request.rows ?? [], now: now)
+                let result = try await infer(
+                    model: request.model,
+                    rows: request.rows ?? [],
+                    offload: request.offload,
+                    now: now
+                )
+                if let quota = result.quota, result.predictions.isEmpty {
+                    return .quotaRefusal(
+                        model: result.model,
+                        quota,
+                        limitedByRate: result.limitedByRate,
+                        refused: result.refused
+                    )
+                }
                 var response = LocalResponse(ok: true)
+                response.quota = result.quota
+                response.refused = result.quota == nil ? nil : result.refused
+                response.via = result.via == "cloud" ? "cloud" : nil
                 response.model = result.model
                 response.version = result.version
                 response.predictions = result.predictions
                 response.confidences = result.confidences
                 response.observed = result.observed
                 response.count = result.predictions.count
+                return response
+            case "quota":
+                // The model's quota now, without metering anything; also for a model not installed here.
+                var name = request.model ?? ""
+                if request.model == nil { name = try await models.model(named: nil).name }
+                var response = LocalResponse(ok: true)
+                response.model = name
+                response.version = try? await models.model(named: name).version
+                if case .metered(_, let state, _) = try await meter?.charge(
+                    model: name,
+                    version: 0,
+                    requested: 0,
+                    now: now
+                ) {
+                    response.quota = state
+                }
+                return response
+            case "meter":
+                guard let count = request.count, (1...Self.maximumRows).contains(count) else {
+                    return .failure("bad-request", "meter needs \"count\": 1 to \(Self.maximumRows) inferences")
+                }
+                let model = try await models.model(named: request.model)
+                var response = LocalResponse(ok: true)
+                response.model = model.name
+                response.version = model.version
+                guard let charge = try await charge(model, count: count, now: now) else {
+                    response.count = count
+                    return response
+                }
+                if charge.allowed == 0 {
+                    return .quotaRefusal(
+                        model: model.name,
+                        charge.quota,
+                        limitedByRate: charge.limitedByRate,
+                        refused: count
+                    )
+                }
+                response.count = charge.allowed
+                response.refused = count - charge.allowed
+                response.quota = charge.quota
                 return response
             case "observe":
                 guard let predictions = request.predictions else {

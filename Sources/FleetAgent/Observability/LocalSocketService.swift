@@ -25,9 +25,13 @@ public struct LocalSocketService: Service {
     public let keyring: ModelKeyring
     private let logger: Logger
 
-    public init(configuration: AgentConfiguration, keyring: ModelKeyring, logger: Logger) {
+    /// Offloaded inference through the session of the same process (SPEC 15a.6); nil: none.
+    public let cloud: CloudLink?
+
+    public init(configuration: AgentConfiguration, keyring: ModelKeyring, cloud: CloudLink? = nil, logger: Logger) {
         self.configuration = configuration
         self.keyring = keyring
+        self.cloud = cloud
         self.logger = logger
     }
 
@@ -45,11 +49,22 @@ public struct LocalSocketService: Service {
         guard let state = enrolled ?? nil else { return }
         let store = state.store
         let identity = try await state.loadOrCreateIdentity()
-        let local = LocalObservability(
+        var observability = LocalObservability(
             store: store,
             consent: AgentConsentBook(store: store, identity: identity),
             models: InstalledModels(dataDirectory: configuration.dataDirectory, keyring: keyring)
         )
+        let keyring = self.keyring
+        observability.meter = Meter(
+            store: store,
+            identity: identity,
+            deviceID: try await state.enrolledDeviceID() ?? DeviceIdentity.deviceID(forPublicKey: identity.publicKey),
+            releaseKey: { try await state.pinnedReleaseKey() },
+            isConnected: { keyring.isConnected },
+            pushedMetered: { try await state.isPushedMetered($0) }
+        )
+        observability.cloud = cloud
+        let local = observability
         let access = configuration.localAccess
         let path = Self.socketPath(configuration)
         let server: NIOAsyncChannel<NIOAsyncChannel<ByteBuffer, ByteBuffer>, Never>

@@ -54,6 +54,9 @@ public final class ModelKeyring: Sendable {
         }
     }
 
+    /// Whether a session with the coordinator is up now (it delivered the key and has not ended).
+    public var isConnected: Bool { state.withLock { $0.connected } }
+
     /// Why there is no key, for error messages.
     var lockedReason: String {
         state.withLock {

@@ -16,9 +16,18 @@ public struct AgentService: Service {
     public let keyring: ModelKeyring
     private let logger: Logger
 
-    public init(configuration: AgentConfiguration, keyring: ModelKeyring? = nil, logger: Logger) {
+    /// Offloaded inference for the local socket of the same process (SPEC 15a.6).
+    public let cloud: CloudLink?
+
+    public init(
+        configuration: AgentConfiguration,
+        keyring: ModelKeyring? = nil,
+        cloud: CloudLink? = nil,
+        logger: Logger
+    ) {
         self.configuration = configuration
         self.keyring = keyring ?? ModelKeyring(offlineLease: configuration.offlineLease)
+        self.cloud = cloud
         self.logger = logger
     }
 
@@ -152,6 +161,16 @@ public struct AgentService: Service {
                 store: state.store,
                 identity: identity,
                 dataDirectory: configuration.dataDirectory,
+                logger: logger
+            )
+        )
+        // MARK: feature: metering (pay per query) and hybrid inference
+        if let cloud { features.append(cloud) }
+        features.append(
+            QuotaFeature(
+                store: state.store,
+                deviceID: deviceID,
+                releaseKey: { try await state.pinnedReleaseKey() },
                 logger: logger
             )
         )

@@ -96,6 +96,8 @@ public struct AgentStateStore: Sendable {
         public var version: Int?
         public var variant: String?
         public var reason: String
+        /// The version was pushed `--metered` (manifest metadata `metered: true`): no query without a grant.
+        public var metered: Bool? = nil
     }
 
     public func saveDesired(_ state: DesiredState) async throws {
@@ -105,10 +107,16 @@ public struct AgentStateStore: Sendable {
                 model: desired.model,
                 version: manifest?.version,
                 variant: manifest?.variant,
-                reason: desired.reason
+                reason: desired.reason,
+                metered: manifest?.metadata["metered"] == "true" ? true : nil
             )
         }
         try await store.setValue(Array(try JSONEncoder().encode(entries)), forKey: Key.desired)
+    }
+
+    /// Whether the coordinator's desired state marks `model` as pushed `--metered`.
+    public func isPushedMetered(_ model: String) async throws -> Bool {
+        try await desired().contains { $0.model == model && $0.metered == true }
     }
 
     public func desired() async throws -> [DesiredEntry] {

@@ -79,6 +79,11 @@ public struct CoordinatorService: Service {
         let observability = ObservabilityService(store: store, connections: connections, logger: logger)
         features.device.append(observability)
         features.admin.append(observability)
+        // MARK: feature: metering (pay per query)
+        let quotas = QuotaService(store: store, releaseKey: releaseKey, connections: connections, logger: logger)
+        features.device.append(quotas)
+        features.admin.append(quotas)
+        features.device.append(OffloadService(store: store, blobs: models.blobs, logger: logger))
         let refusals = RefusalLimiter(settings: configuration.refusals)
         var admin = AdminRequests(store: store, presence: presence, models: models)
         admin.features = features

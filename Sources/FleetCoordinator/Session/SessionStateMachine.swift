@@ -150,12 +150,14 @@ struct SessionStateMachine {
         case (.device(let id), .modelReport(let report)):
             return .modelReport(deviceID: id, report)
         case (.device(let id), .trainUpdate), (.device(let id), .consentUpdate), (.device(let id), .sampleBatch),
-            (.device(let id), .driftReport), (.device(let id), .modelKeyRequest):
+            (.device(let id), .driftReport), (.device(let id), .modelKeyRequest), (.device(let id), .quotaSync),
+            (.device(let id), .usageReport), (.device(let id), .offloadInfer):
             return .deviceRequest(deviceID: id, message)
         case (.admin, .createToken), (.admin, .revokeToken), (.admin, .listDevices), (.admin, .listEvents),
             (.admin, .uploadBegin),
             (.admin, .uploadChunk), (.admin, .uploadCommit), (.admin, .pinModel), (.admin, .startRound),
-            (.admin, .initModel), (.admin, .referenceStatistics), (.admin, .removeDevice), (.admin, .listGateways):
+            (.admin, .initModel), (.admin, .referenceStatistics), (.admin, .removeDevice), (.admin, .listGateways),
+            (.admin, .grantQuota):
             return .adminRequest(message, frameBudget: negotiatedFrameLength)
         case (.admin, .heartbeat):
             return .send(.heartbeatAck)

@@ -40,7 +40,10 @@ extension CoordinatorStore {
                 removal.sampleRows = try Self.eraseSamples(deviceID: id, in: db)
                 removal.driftReports = try Self.delete(from: "driftReport", deviceID: id, in: db)
                 removal.consentRecords = try Self.delete(from: "consentRecord", deviceID: id, in: db)
-                for table in ["modelAssignment", "modelPin", "modelTransfer", "roundParticipant", "event"] {
+                for table in [
+                    "modelAssignment", "modelPin", "modelTransfer", "roundParticipant", "quotaGrant", "usageReceipt",
+                    "event",
+                ] {
                     removal.otherRows += try Self.delete(from: table, deviceID: id, in: db)
                 }
                 try db.execute(sql: #"DELETE FROM "driftAlert" WHERE "scope" = ?"#, arguments: ["device:\(id)"])

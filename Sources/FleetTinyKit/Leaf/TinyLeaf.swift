@@ -311,65 +311,51 @@ public struct TinyLeaf<Platform: TinyPlatform, Installer: TinyModelInstaller> {
     private mutating func handleDesired(_ desired: TinyInbound.DesiredState, now: UInt64) -> TinyLeafEvent {
         for entry in desired.models where entry.manifest.count > 0 {
             // The leaf runs one model: the first the coordinator assigns it.
-            guard let manifest = TinyManifest(entry.manifest) else {
-                return refuse(
-                    entry.model,
-                    version: 0,
-                    variant: UnsafeRawBufferPointer(start: nil, count: 0),
-                    "malformed-manifest",
-                    now
-                )
+            let signed = entry.manifest
+            let empty = UnsafeRawBufferPointer(start: nil, count: 0)
+            let manifest: TinyManifest
+            do {
+                manifest = try TinyManifest(parsing: signed)
+            } catch {
+                return refuse(entry.model, version: 0, variant: empty, "malformed-manifest", now)
             }
-            guard hasReleaseKey, releaseKey.withUnsafeBytes({ manifest.verify(releaseKey: $0) }) else {
-                return refuse(
-                    manifest.model,
-                    version: manifest.version,
-                    variant: manifest.variant,
-                    "bad-signature",
-                    now
-                )
+            let model = manifest.model.slice(of: signed)
+            let variant = manifest.variant.slice(of: signed)
+            let version = Int(manifest.version)
+            let verified = releaseKey.withUnsafeBytes { key in
+                (try? TinyManifest(verifying: signed, releaseKey: key)) != nil
             }
-            guard TinyBytes.equal(manifest.model, entry.model) else {
-                return refuse(manifest.model, version: manifest.version, variant: manifest.variant, "wrong-model", now)
+            guard hasReleaseKey, verified else {
+                return refuse(model, version: version, variant: variant, "bad-signature", now)
             }
-            if manifest.targetDevice.count > 0, !withDeviceID({ TinyBytes.equal($0, manifest.targetDevice) }) {
-                return refuse(manifest.model, version: manifest.version, variant: manifest.variant, "wrong-device", now)
+            guard TinyBytes.equal(model, entry.model) else {
+                return refuse(model, version: version, variant: variant, "wrong-model", now)
             }
-            guard manifest.kind == 0 else {
-                return refuse(
-                    manifest.model,
-                    version: manifest.version,
-                    variant: manifest.variant,
-                    "invalid-rollback",
-                    now
-                )
-            }
-            if !installed.isEmpty, manifest.version < installed.version,
-                installed.withFields({ name, _, _ in TinyBytes.equal(name, manifest.model) })
+            if let targetDevice = manifest.targetDevice,
+                !withDeviceID({ TinyBytes.equal($0, targetDevice.slice(of: signed)) })
             {
-                return refuse(manifest.model, version: manifest.version, variant: manifest.variant, "rollback", now)
+                return refuse(model, version: version, variant: variant, "wrong-device", now)
             }
-            guard
-                let target = TinyInstalledModel(
-                    name: manifest.model,
-                    version: manifest.version,
-                    variant: manifest.variant,
-                    sha256: manifest.sha256
-                )
+            guard manifest.kind == .release else {
+                return refuse(model, version: version, variant: variant, "invalid-rollback", now)
+            }
+            if !installed.isEmpty, version < installed.version,
+                installed.withFields({ name, _, _ in TinyBytes.equal(name, model) })
+            {
+                return refuse(model, version: version, variant: variant, "rollback", now)
+            }
+            guard manifest.size <= UInt64(Int32.max),
+                let target = manifest.sha256.withUnsafeBytes({ sha256 in
+                    TinyInstalledModel(name: model, version: version, variant: variant, sha256: sha256)
+                })
             else {
-                return refuse(
-                    manifest.model,
-                    version: manifest.version,
-                    variant: manifest.variant,
-                    "malformed-manifest",
-                    now
-                )
+                return refuse(model, version: version, variant: variant, "malformed-manifest", now)
             }
             if target.matches(installed) { return .none }
             if transfer.wanted, transfer.target.matches(target), transfer.active || now < transfer.retryAt {
                 return .none
             }
-            return startFetch(target, size: manifest.size) ? .none : drop(now)
+            return startFetch(target, size: Int(manifest.size)) ? .none : drop(now)
         }
         return .none
     }

@@ -78,6 +78,13 @@ extension Message: Codable {
         case .gatewayClaim: self = .gatewayClaim(try fields(GatewayClaim.self))
         case .listGateways: self = .listGateways(try fields(ListGateways.self))
         case .gatewayList: self = .gatewayList(try fields(GatewayList.self))
+        case .grantQuota: self = .grantQuota(try fields(GrantQuota.self))
+        case .quotaGranted: self = .quotaGranted(try fields(QuotaGranted.self))
+        case .quotaGrants: self = .quotaGrants(try fields(QuotaGrants.self))
+        case .quotaSync: self = .quotaSync(try fields(QuotaSync.self))
+        case .usageReport: self = .usageReport(try fields(UsageReport.self))
+        case .offloadInfer: self = .offloadInfer(try fields(OffloadInfer.self))
+        case .offloadResult: self = .offloadResult(try fields(OffloadResult.self))
         }
     }
 }

@@ -49,6 +49,13 @@ public enum Message: Hashable, Sendable {
     case gatewayClaim(GatewayClaim)
     case listGateways(ListGateways)
     case gatewayList(GatewayList)
+    case grantQuota(GrantQuota)
+    case quotaGranted(QuotaGranted)
+    case quotaGrants(QuotaGrants)
+    case quotaSync(QuotaSync)
+    case usageReport(UsageReport)
+    case offloadInfer(OffloadInfer)
+    case offloadResult(OffloadResult)
 
     /// The payload as its protocol type.
     public var payload: any WirePayload {
@@ -100,6 +107,13 @@ public enum Message: Hashable, Sendable {
         case .gatewayClaim(let payload): payload
         case .listGateways(let payload): payload
         case .gatewayList(let payload): payload
+        case .grantQuota(let payload): payload
+        case .quotaGranted(let payload): payload
+        case .quotaGrants(let payload): payload
+        case .quotaSync(let payload): payload
+        case .usageReport(let payload): payload
+        case .offloadInfer(let payload): payload
+        case .offloadResult(let payload): payload
         }
     }
 
@@ -143,6 +157,13 @@ public enum Message: Hashable, Sendable {
         case .referenceStatistics(let m): m.requestID
         case .listGateways(let m): m.requestID
         case .gatewayList(let m): m.requestID
+        case .grantQuota(let m): m.requestID
+        case .quotaGranted(let m): m.requestID
+        case .quotaGrants(let m): m.requestID
+        case .quotaSync(let m): m.requestID
+        case .usageReport(let m): m.requestID
+        case .offloadInfer(let m): m.requestID
+        case .offloadResult(let m): m.requestID
         default: nil
         }
     }
@@ -206,6 +227,13 @@ public enum Message: Hashable, Sendable {
         case .gatewayClaim: .gatewayClaim(try GatewayClaim(reading: &reader))
         case .listGateways: .listGateways(try ListGateways(reading: &reader))
         case .gatewayList: .gatewayList(try GatewayList(reading: &reader))
+        case .grantQuota: .grantQuota(try GrantQuota(reading: &reader))
+        case .quotaGranted: .quotaGranted(try QuotaGranted(reading: &reader))
+        case .quotaGrants: .quotaGrants(try QuotaGrants(reading: &reader))
+        case .quotaSync: .quotaSync(try QuotaSync(reading: &reader))
+        case .usageReport: .usageReport(try UsageReport(reading: &reader))
+        case .offloadInfer: .offloadInfer(try OffloadInfer(reading: &reader))
+        case .offloadResult: .offloadResult(try OffloadResult(reading: &reader))
         }
     }
 

@@ -7,6 +7,7 @@ enum AgentMigrator {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("agent-v1", migrate: AgentV1.migrate)
         migrator.registerMigration("agent-v2", migrate: AgentV2.migrate)
+        migrator.registerMigration("agent-quotas", migrate: AgentQuotas.migrate)
         return migrator
     }
 }

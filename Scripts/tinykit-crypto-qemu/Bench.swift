@@ -72,8 +72,9 @@ func cryptoBench() -> Int32 {
                     )
                     let abc = TinySHA256.hash(UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(seed)[0..<0]))
                     let emptyHashMatches = abc[0] == 0xe3 && abc[31] == 0x55
-                    if matches && valid && !tampered && emptyHashMatches {
-                        put("RFC 8032 TEST 3 and SHA-256(\"\") ok on the Cortex-M4\n")
+                    let manifestOK = checkManifest(seed: seed, publicKey: UnsafeRawBufferPointer(publicKey))
+                    if matches && valid && !tampered && emptyHashMatches && manifestOK {
+                        put("RFC 8032 TEST 3, SHA-256(\"\") and a signed manifest ok on the Cortex-M4\n")
                         status = 0
                     } else {
                         put("FAILED: the Cortex-M4 results differ from RFC 8032 TEST 3 or FIPS 180-4\n")
@@ -83,4 +84,87 @@ func cryptoBench() -> Int32 {
         }
     }
     return status
+}
+
+/// Signs a canonical manifest (digits-mlp v2 int8, 52,000 bytes, issued at 1,764,000,000,123 ms) on the target,
+/// then checks that TinyManifest reads its fields, and refuses it once a byte of the model name changes.
+func checkManifest(seed: UnsafeRawBufferPointer, publicKey: UnsafeRawBufferPointer) -> Bool {
+    let code = manifestCode(seed: seed, publicKey: publicKey)
+    putU32("manifest code=", code)
+    return code == 0x3ff
+}
+
+/// One bit per check (0x3ff when all pass). Written as a bit mask on purpose: the same checks as one `&&` chain of
+/// Bools failed on the target with every field right (printing the fields made it pass), an -Osize armv7em
+/// miscompilation like the one Field25519's `withEncoding` works around; keep this harness running after changes.
+func manifestCode(seed: UnsafeRawBufferPointer, publicKey: UnsafeRawBufferPointer) -> UInt32 {
+    var storage: (Raw32, Raw32, Raw32, Raw32, Raw32) = (
+        (0, 0, 0, 0), (0, 0, 0, 0), (0, 0, 0, 0), (0, 0, 0, 0), (0, 0, 0, 0)
+    )
+    return withUnsafeMutableBytes(of: &storage) { buffer in
+        var count = 0
+        func append(_ byte: UInt8) {
+            buffer[count] = byte
+            count += 1
+        }
+        func append(_ text: StaticString) {
+            for index in 0..<text.utf8CodeUnitCount { append(text.utf8Start[index]) }
+        }
+        append("tinyfleet-v1 manifest\0")
+        append(10)
+        append("digits-mlp")
+        append(2)  // version
+        append(4)
+        append("int8")
+        append(0xA0)  // size 52,000 = 0x CB20: LEB128 a0 96 03
+        append(0x96)
+        append(0x03)
+        for index in 0..<32 { append(UInt8(index)) }  // sha256
+        append(0)  // requirements
+        append(1)  // metadata: {"format": "safetensors"}
+        append(6)
+        append("format")
+        append(11)
+        append("safetensors")
+        var milliseconds: UInt64 = 1_764_000_000_123
+        while milliseconds >= 0x80 {
+            append(UInt8(truncatingIfNeeded: milliseconds) | 0x80)
+            milliseconds >>= 7
+        }
+        append(UInt8(milliseconds))
+        append(0)  // kind release
+        append(0)  // no target device
+        let signed = count
+        TinyEd25519.sign(
+            message: UnsafeRawBufferPointer(rebasing: buffer[0..<signed]),
+            seed: seed,
+            publicKey: publicKey,
+            into: UnsafeMutableRawBufferPointer(rebasing: buffer[signed..<(signed + 64)])
+        )
+        let whole = UnsafeRawBufferPointer(rebasing: buffer[0..<(signed + 64)])
+        guard let manifest = try? TinyManifest(verifying: whole, releaseKey: publicKey) else { return 0x400 }
+        let format: StaticString = "format"
+        let value = TinyManifest.value(
+            forKey: UnsafeRawBufferPointer(start: format.utf8Start, count: format.utf8CodeUnitCount),
+            in: manifest.metadata,
+            of: whole
+        )
+        var code: UInt32 = 0
+        if manifest.version == 2 { code |= 1 }
+        if manifest.size == 52_000 { code |= 2 }
+        if manifest.model.count == 10 { code |= 4 }
+        if manifest.variant.count == 4 { code |= 8 }
+        if manifest.sha256[31] == 31 { code |= 16 }
+        if value?.count == 11 { code |= 32 }
+        if manifest.issuedAtMilliseconds == 1_764_000_000_123 { code |= 64 }
+        if manifest.kind == .release { code |= 128 }
+        if manifest.targetDevice == nil { code |= 256 }
+        buffer[23] ^= 0x20  // "digits-mlp" -> "Digits-mlp"
+        do throws(TinyManifestError) {
+            _ = try TinyManifest(verifying: whole, releaseKey: publicKey)
+            return code
+        } catch {
+            return error == .badSignature ? code | 512 : code
+        }
+    }
 }

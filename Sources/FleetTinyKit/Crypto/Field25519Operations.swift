@@ -73,47 +73,52 @@ extension FieldElement {
         h8 &-= c &<< 26
         c = h9 &>> 25
         h9 &-= c &<< 25
+        // Limbs hold 26 and 25 bits alternately: pack them little-endian, a byte at a time.
         var accumulator: UInt64 = 0
-        var pending = 0
+        var pending: UInt64 = 0
         var written = 0
-        func put(_ limb: Int32, _ width: Int) {
-            accumulator |= UInt64(UInt32(bitPattern: limb)) << UInt64(pending)
-            pending += width
+        for index in 0..<10 {
+            let limb: Int32
+            switch index {
+            case 0: limb = h0
+            case 1: limb = h1
+            case 2: limb = h2
+            case 3: limb = h3
+            case 4: limb = h4
+            case 5: limb = h5
+            case 6: limb = h6
+            case 7: limb = h7
+            case 8: limb = h8
+            default: limb = h9
+            }
+            accumulator |= UInt64(UInt32(bitPattern: limb)) &<< pending
+            pending &+= index & 1 == 0 ? 26 : 25
             while pending >= 8 {
                 out.storeBytes(of: UInt8(truncatingIfNeeded: accumulator), toByteOffset: written, as: UInt8.self)
-                accumulator >>= 8
-                pending -= 8
-                written += 1
+                accumulator &>>= 8
+                pending &-= 8
+                written &+= 1
             }
         }
-        put(h0, 26)
-        put(h1, 25)
-        put(h2, 26)
-        put(h3, 25)
-        put(h4, 26)
-        put(h5, 25)
-        put(h6, 26)
-        put(h7, 25)
-        put(h8, 26)
-        put(h9, 25)
         out.storeBytes(of: UInt8(truncatingIfNeeded: accumulator), toByteOffset: 31, as: UInt8.self)
     }
 
-    /// The canonical encoding as a value.
-    var encoded: Raw32 {
+    /// Calls `body` with the 32-byte canonical encoding. (A computed property returning the encoding as a tuple
+    /// read back all zeros when built with Embedded Swift at -Osize for armv7em; reading it inside the closure that
+    /// wrote it works on both targets.)
+    private func withEncoding<Result>(_ body: (UnsafeRawBufferPointer) -> Result) -> Result {
         var bytes: Raw32 = (0, 0, 0, 0)
-        withUnsafeMutableBytes(of: &bytes) { encode(into: $0.baseAddress!) }
-        return bytes
+        return withUnsafeMutableBytes(of: &bytes) { raw in
+            encode(into: raw.baseAddress!)
+            return body(UnsafeRawBufferPointer(raw))
+        }
     }
 
     /// Whether the canonical value is odd (RFC 8032 calls odd x "negative").
-    var isNegative: Bool { withUnsafeBytes(of: encoded) { $0[0] & 1 } == 1 }
+    var isNegative: Bool { withEncoding { $0[0] & 1 == 1 } }
 
     /// Whether the element is not zero (mod p).
-    var isNonZero: Bool {
-        let bytes = encoded
-        return (bytes.0 | bytes.1 | bytes.2 | bytes.3) != 0
-    }
+    var isNonZero: Bool { withEncoding { bytes in bytes.reduce(0, |) != 0 } }
 
     /// Swaps `a` and `b` when `bit` is 1, leaves them when it is 0, in the same time either way.
     static func conditionalSwap(_ a: inout FieldElement, _ b: inout FieldElement, _ bit: Int32) {

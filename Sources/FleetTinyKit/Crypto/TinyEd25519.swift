@@ -13,9 +13,9 @@
 /// SHA-512(R || public key || message) with the bytes as given.
 public enum TinyEd25519 {
     /// Bytes of a seed (the secret key), of a public key and of a signature.
-    public static let seedCount = 32
-    public static let publicKeyCount = 32
-    public static let signatureCount = 64
+    public static var seedCount: Int { 32 }
+    public static var publicKeyCount: Int { 32 }
+    public static var signatureCount: Int { 64 }
 
     /// Writes the public key of the 32-byte `seed` to the first 32 bytes of `into`.
     public static func publicKey(seed: UnsafeRawBufferPointer, into publicKey: UnsafeMutableRawBufferPointer) {

@@ -15,7 +15,7 @@ public struct TinyManifest: Equatable, Sendable {
     }
 
     /// The largest signed manifest accepted (FleetTrust's `SignedManifest.maximumEncodedSize`).
-    public static let maximumEncodedSize = 80 * 1024
+    public static var maximumEncodedSize: Int { 80 * 1024 }
 
     /// The model name (UTF-8, 1 to 128 bytes).
     public var model: TinyByteRange

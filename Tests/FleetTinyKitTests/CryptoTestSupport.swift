@@ -1,16 +1,15 @@
 // Helpers of the crypto tests: hex vectors and seeded random bytes.
 import FleetLearning
+import FleetTrust
 
 @testable import FleetTinyKit
 
 enum CryptoTestBytes {
     /// The bytes of a hex string (whitespace ignored); a malformed vector stops the test run.
     static func fromHex(_ hex: String) -> [UInt8] {
-        let digits = Array(hex.utf8.filter { $0 != 0x20 && $0 != 0x0a })
-        precondition(digits.count % 2 == 0, "odd hex length")
-        return stride(from: 0, to: digits.count, by: 2).map { index in
-            UInt8(String(decoding: digits[index..<index + 2], as: UTF8.self), radix: 16)!
-        }
+        let digits = String(hex.filter { $0 != " " && $0 != "\n" })
+        guard let bytes = Digest.bytes(hex: digits) else { preconditionFailure("not hex: \(hex)") }
+        return bytes
     }
 
     /// `count` bytes from `generator`.

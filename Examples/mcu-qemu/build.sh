@@ -1,0 +1,24 @@
+#!/bin/bash
+# Builds the TinyFleet leaf firmware for QEMU mps2-an386 (Cortex-M4): FleetTinyKit and firmware/main.swift with
+# Embedded Swift for armv7em, firmware/startup.c and uart.c with arm-none-eabi-gcc, linked with newlib-nano into
+# .build/mcu-qemu/firmware.elf (and a map file beside it). Run from anywhere; prints the ELF's path.
+# Needs: apt-get install -y gcc-arm-none-eabi libnewlib-arm-none-eabi
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+cd "$here/../.."
+out=.build/mcu-qemu
+mkdir -p "$out"
+mapfile -t sources < <(find Sources/FleetTinyKit -name '*.swift' | sort)
+swiftc -enable-experimental-feature Embedded -enable-experimental-feature Extern \
+    -target armv7em-none-none-eabi -wmo -O -parse-as-library -module-name FleetTinyKit \
+    -Xfrontend -disable-stack-protector -Xfrontend -function-sections \
+    -Xcc -mfloat-abi=soft -Xcc -fshort-enums \
+    -c "${sources[@]}" "$here/firmware/main.swift" -o "$out/kit.o"
+for file in startup uart; do
+    arm-none-eabi-gcc -mcpu=cortex-m4 -mthumb -mfloat-abi=soft -Os -ffunction-sections -Wall \
+        -c "$here/firmware/$file.c" -o "$out/$file.o"
+done
+arm-none-eabi-gcc -mcpu=cortex-m4 -mthumb -mfloat-abi=soft -nostartfiles --specs=nano.specs \
+    -T "$here/firmware/link.ld" -Wl,--gc-sections -Wl,--no-warn-rwx-segments -Wl,-Map="$out/firmware.map" \
+    "$out/startup.o" "$out/uart.o" "$out/kit.o" -lm -o "$out/firmware.elf"
+echo "$out/firmware.elf"

@@ -1,0 +1,256 @@
+// The TinyFleet leaf firmware for QEMU mps2-an386 (Cortex-M4): FleetTinyKit's TinyLeaf over UART0, enrolling with
+// the token the host passes, installing models through TinyFlashModelInstaller into RAM standing in for flash, and
+// classifying one digit through the installed int8 model after each install. Compiled together with the kit by
+// Examples/mcu-qemu/build.sh; startup.c and uart.c are its C side. Console lines go out over semihosting.
+
+@_extern(c, "put") func put(_ line: UnsafePointer<CChar>)
+@_extern(c, "put_bytes") func putBytes(_ bytes: UnsafeRawPointer?, _ count: Int32)
+@_extern(c, "put_u32") func putU32(_ value: UInt32)
+@_extern(c, "host_argument") func hostArgument(
+    _ index: Int32,
+    _ into: UnsafeMutableRawPointer?,
+    _ capacity: Int32
+)
+    -> Int32
+@_extern(c, "clock_milliseconds") func clockMilliseconds() -> UInt64
+@_extern(c, "stack_used") func stackUsed() -> UInt32
+@_extern(c, "heap_used") func heapUsed() -> UInt32
+@_extern(c, "uart_init") func uartInit()
+@_extern(c, "uart_receive") func uartReceive(_ into: UnsafeMutableRawPointer?, _ capacity: Int32) -> Int32
+@_extern(c, "uart_send") func uartSend(_ bytes: UnsafeRawPointer?, _ count: Int32)
+@_extern(c, "_model_flash") var modelFlashStart: UInt8
+
+/// The emulated flash: 4 KiB pages, two record pages and two slots of 32 pages (128 KiB each, the digits int8
+/// model is 51,850 bytes), followed by the key storage. RAM of QEMU (0x20200000): erased at every start.
+enum Layout {
+    static let pageSize = 4096
+    static let slotPages = 32
+    static let pageCount = 2 + 2 * slotPages
+    static let flashBytes = pageCount * pageSize
+    /// Each record of TinyKeyStorage: one "written" byte, then up to 127 bytes.
+    static let recordStride = 128
+    static var base: UnsafeMutableRawPointer { UnsafeMutableRawPointer(mutating: &modelFlashStart) }
+}
+
+/// Flash in RAM with flash's rules: erased bytes read 0xFF, a write programs bytes within one region.
+struct RAMFlash: TinyFlash {
+    let base: UnsafeMutableRawPointer
+    var pageSize: Int { Layout.pageSize }
+    var pageCount: Int { Layout.pageCount }
+
+    mutating func erasePage(_ page: Int) -> Bool {
+        guard page >= 0, page < pageCount else { return false }
+        (base + page * pageSize).initializeMemory(as: UInt8.self, repeating: 0xFF, count: pageSize)
+        return true
+    }
+
+    mutating func write(at offset: Int, _ bytes: UnsafeRawBufferPointer) -> Bool {
+        guard offset >= 0, offset + bytes.count <= Layout.flashBytes else { return false }
+        for index in 0..<bytes.count {
+            // Programming only clears bits, as NOR flash does.
+            let old = (base + offset + index).load(as: UInt8.self)
+            (base + offset + index).storeBytes(of: old & bytes[index], as: UInt8.self)
+        }
+        return true
+    }
+
+    func read(at offset: Int, into buffer: UnsafeMutableRawBufferPointer) -> Bool {
+        guard offset >= 0, offset + buffer.count <= Layout.flashBytes else { return false }
+        for index in 0..<buffer.count { buffer[index] = (base + offset + index).load(as: UInt8.self) }
+        return true
+    }
+}
+
+/// The kit's platform on mps2-an386: UART0 as the transport, SysTick as the clock, a test-only random source, and
+/// key storage in RAM.
+struct QEMUPlatform: TinyPlatform {
+    var flash: RAMFlash
+    /// TEST ONLY. mps2-an386 has no TRNG: the random bytes are SHA-256(seed ‖ counter) over a 32-byte seed that the
+    /// host passes on the semihosting command line (run.sh takes it from /dev/urandom). A real board reads its TRNG.
+    var seed = TinyDigest32()
+    var counter: UInt32 = 0
+
+    // TinyTransport: the UART is always open; a closed link cannot be seen (the session's silence limit drops it).
+    mutating func connect() -> Bool { true }
+    mutating func disconnect() {}
+    mutating func receive(into buffer: UnsafeMutableRawBufferPointer) -> Int {
+        Int(uartReceive(buffer.baseAddress, Int32(buffer.count)))
+    }
+    mutating func send(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        uartSend(bytes.baseAddress, Int32(bytes.count))
+        return true
+    }
+
+    // TinyClock
+    func monotonicMilliseconds() -> UInt64 { clockMilliseconds() }
+
+    // TinyRandom
+    mutating func fillRandom(_ buffer: UnsafeMutableRawBufferPointer) -> Bool {
+        var filled = 0
+        while filled < buffer.count {
+            var hash = TinySHA256()
+            seed.withUnsafeBytes { hash.update($0) }
+            withUnsafeBytes(of: &counter) { hash.update($0) }
+            counter &+= 1
+            let block = hash.finalize()
+            let count = min(32, buffer.count - filled)
+            for index in 0..<count { buffer[filled + index] = block[index] }
+            filled += count
+        }
+        return true
+    }
+
+    // TinyKeyStorage: after the flash, one 128-byte entry per record (zeroed by QEMU at start: never written).
+    private func entry(_ record: TinyRecord) -> UnsafeMutableRawPointer {
+        flash.base + Layout.flashBytes + Int(record.rawValue) * Layout.recordStride
+    }
+    func loadRecord(_ record: TinyRecord, into buffer: UnsafeMutableRawBufferPointer) -> Bool {
+        let entry = entry(record)
+        guard entry.load(as: UInt8.self) == 1, buffer.count == record.size else { return false }
+        buffer.copyMemory(from: UnsafeRawBufferPointer(start: entry + 1, count: record.size))
+        return true
+    }
+    mutating func storeRecord(_ record: TinyRecord, _ bytes: UnsafeRawBufferPointer) -> Bool {
+        guard bytes.count == record.size, record.size < Layout.recordStride else { return false }
+        let entry = entry(record)
+        UnsafeMutableRawBufferPointer(start: entry + 1, count: bytes.count).copyMemory(from: bytes)
+        entry.storeBytes(of: 1, as: UInt8.self)
+        return true
+    }
+
+    // TinyFlash
+    var pageSize: Int { flash.pageSize }
+    var pageCount: Int { flash.pageCount }
+    mutating func erasePage(_ page: Int) -> Bool { flash.erasePage(page) }
+    mutating func write(at offset: Int, _ bytes: UnsafeRawBufferPointer) -> Bool { flash.write(at: offset, bytes) }
+    func read(at offset: Int, into buffer: UnsafeMutableRawBufferPointer) -> Bool {
+        flash.read(at: offset, into: buffer)
+    }
+}
+
+/// The first row of the digits test split (Tests/FleetObserveTests/Fixtures/digits.csv, pixels 0...16), label 1.
+let digitRow: [UInt8] = [
+    0, 0, 0, 2, 16, 16, 2, 0, 0, 0, 0, 4, 16, 16, 2, 0, 0, 1, 4, 12, 16, 12, 0, 0, 0, 7, 16, 16, 16, 12, 0, 0,
+    0, 0, 3, 10, 16, 14, 0, 0, 0, 0, 0, 8, 16, 12, 0, 0, 0, 0, 0, 6, 16, 16, 2, 0, 0, 0, 0, 2, 12, 15, 4, 0,
+]
+let digitLabel: UInt32 = 1
+
+/// The largest frame the leaf takes (the gateway cuts transfer chunks to fit), as fleet-tiny-sim.
+let receiveBufferSize = 4 + 16 * 1024
+let sendBufferSize = 2048
+
+func text(_ bytes: UnsafeRawBufferPointer) { putBytes(bytes.baseAddress, Int32(bytes.count)) }
+
+/// Classifies the digit row with the active model and prints `classified digit: class C (row label L)`.
+func classify(_ installer: TinyFlashModelInstaller<RAMFlash>, scratch: UnsafeMutableBufferPointer<Float>) {
+    guard let record = installer.store.active(installer.flash) else { return put("classify: no active model") }
+    do {
+        let layout = try TinyModelLayout(
+            flash: installer.flash,
+            offset: installer.store.offset(ofSlot: record.slot),
+            length: record.length
+        )
+        let input = UnsafeMutableBufferPointer(rebasing: scratch[0..<64])
+        let work = UnsafeMutableBufferPointer(rebasing: scratch[64..<(64 + 2 * layout.widest)])
+        let probabilities = UnsafeMutableBufferPointer(rebasing: scratch[(64 + 2 * layout.widest)...])
+        for index in 0..<64 { input[index] = Float(digitRow[index]) / 16 }
+        var meter = TinyQueryCounter()
+        let prediction = try TinyInference.run(
+            layout,
+            flash: installer.flash,
+            input: UnsafeBufferPointer(input),
+            scratch: work,
+            probabilities: probabilities,
+            meter: &meter
+        )
+        put("classified digit: class ")
+        putU32(UInt32(prediction.predictedClass))
+        put(" (row label ")
+        putU32(digitLabel)
+        put(")\n")
+    } catch {
+        put("classify: the installed model cannot be read\n")
+    }
+}
+
+@_cdecl("leaf_main")
+func leafMain() -> Int32 {
+    uartInit()
+    let flash = RAMFlash(base: Layout.base)
+    var platform = QEMUPlatform(flash: flash)
+    for page in 0..<Layout.pageCount { _ = platform.erasePage(page) }
+    // Start-up allocations (never freed, nothing is allocated later): the host's arguments and the buffers.
+    let token = UnsafeMutableRawBufferPointer.allocate(byteCount: 128, alignment: 8)
+    let tokenLength = Int(hostArgument(1, token.baseAddress, 128))
+    let seedHex = UnsafeMutableRawBufferPointer.allocate(byteCount: 64, alignment: 8)
+    guard tokenLength > 0, hostArgument(2, seedHex.baseAddress, 64) == 64 else {
+        put("firmware: pass TOKEN SEED_HEX64 with -append\n")
+        return 2
+    }
+    func nibble(_ c: UInt8) -> UInt8 { c >= 97 ? c &- 87 : (c >= 65 ? c &- 55 : c &- 48) }
+    for index in 0..<32 { seedHex[index] = nibble(seedHex[2 * index]) << 4 | nibble(seedHex[2 * index + 1]) }
+    platform.seed = TinyDigest32(bytes: UnsafeRawBufferPointer(rebasing: seedHex[0..<32]))
+    let receive = UnsafeMutableRawBufferPointer.allocate(byteCount: receiveBufferSize, alignment: 8)
+    let send = UnsafeMutableRawBufferPointer.allocate(byteCount: sendBufferSize, alignment: 8)
+    let page = UnsafeMutableRawBufferPointer.allocate(byteCount: Layout.pageSize, alignment: 8)
+    let scratch = UnsafeMutableBufferPointer<Float>.allocate(capacity: 64 + 2 * 256 + 16)
+    guard let store = TinySlotStore(flash: flash, slotPages: Layout.slotPages) else { return 2 }
+    let installer = TinyFlashModelInstaller(flash: flash, store: store, pageBuffer: page)
+    let name: StaticString = "leaf-qemu"
+    let software: StaticString = "fleet-mcu-qemu/1"
+    let settings = TinyLeafSettings(
+        token: UnsafeRawBufferPointer(UnsafeMutableRawBufferPointer(rebasing: token[0..<tokenLength])),
+        name: UnsafeRawBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount),
+        software: UnsafeRawBufferPointer(start: software.utf8Start, count: software.utf8CodeUnitCount),
+        ramBytes: 256 * 1024,
+        flashBytes: UInt64(Layout.flashBytes)
+    )
+    guard
+        var leaf = TinyLeaf(
+            platform: platform,
+            installer: installer,
+            settings: settings,
+            receiveBuffer: receive,
+            sendBuffer: send
+        )
+    else {
+        put("firmware: no identity\n")
+        return 2
+    }
+    put("leaf ")
+    leaf.withDeviceID { text($0) }
+    put(" started\n")
+    while true {
+        switch leaf.poll() {
+        case .none, .connected: break
+        case .welcomed(let enrolled): put(enrolled ? "enrolled\n" : "authenticated\n")
+        case .installed(let version):
+            put("installed ")
+            leaf.installed.withFields { name, variant, _ in
+                text(name)
+                put(" v")
+                putU32(UInt32(version))
+                put(" ")
+                text(variant)
+            }
+            put("\n")
+            classify(leaf.installer, scratch: scratch)
+            put("stack high-water mark: ")
+            putU32(stackUsed())
+            put(" bytes, heap used at start-up: ")
+            putU32(heapUsed())
+            put(" bytes\n")
+        case .refused(let version, let code):
+            put("refused v")
+            putU32(UInt32(version))
+            put(": ")
+            put(UnsafeRawPointer(code.utf8Start).assumingMemoryBound(to: CChar.self))
+            put("\n")
+        case .coordinatorError(let code):
+            put("coordinator error ")
+            putU32(UInt32(code))
+            put("\n")
+        case .disconnected: put("disconnected\n")
+        }
+    }
+}

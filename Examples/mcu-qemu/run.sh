@@ -17,7 +17,7 @@ then
         && swift build --product fleetctl >&2
     PATH="$PWD/.build/debug:$PATH"
 fi
-models=Tests/FleetTinyKitTests/Fixtures
+models=Tests/FleetDeltaTests/Fixtures
 work="$(mktemp -d "${TMPDIR:-/tmp}/mcu-qemu.XXXXXX")"
 pids=()
 finish() {

@@ -8,6 +8,7 @@
 # it, pushes v2 int8 (sent as a delta), and exits 0 once the leaf installed v2, classified the baked-in digit row
 # through it as its label, and `fleetctl devices --json` lists the leaf with its gateway and v2 installed.
 # Prints `installed digits-mlp v2` then. Every process logs to a file in a temporary directory, printed on failure.
+# MCU_QEMU_KEEP=1 keeps the temporary directory and its logs.
 # Needs: qemu-system-arm gcc-arm-none-eabi libnewlib-arm-none-eabi python3
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -27,7 +28,7 @@ finish() {
     if [ "$status" -ne 0 ]; then
         for log in "$work"/*.log; do echo "==== $log" >&2; tail -n 60 "$log" >&2; done
     fi
-    rm -rf "$work"
+    if [ -n "${MCU_QEMU_KEEP:-}" ]; then echo "logs kept in $work" >&2; else rm -rf "$work"; fi
 }
 trap finish EXIT
 fail() { echo "mcu-qemu: $*" >&2; exit 1; }
@@ -87,4 +88,6 @@ print(leaf["id"], "behind", gateway)'
 wait_for 30 "fleetctl devices to list the leaf with v2 behind the gateway" leaf_check
 grep -E '^(leaf |enrolled|installed|classified|stack)' "$work/qemu.log"
 echo "fleetctl devices: leaf-qemu $(leaf_check)"
+echo "fleetctl transfers (what the coordinator served; the gateway relays it to the leaf):"
+fleetctl transfers --data-dir "$work/coordinator" --model digits-mlp
 echo "installed digits-mlp v2"

@@ -5,8 +5,9 @@
 # the firmware (build.sh), starts a coordinator, a gateway `fleet-agent --leaf-listen`, and QEMU mps2-an386 with
 # UART0 on the gateway's leaf port. The firmware enrols with a one-use token and a seed for its (test-only) random
 # source, both passed on its semihosting command line. Pushes digits-mlp v1 int8, waits until the leaf installed
-# it, pushes v2 int8 (sent as a delta), and exits 0 once the leaf installed v2, classified the baked-in digit row
-# through it as its label, and `fleetctl devices --json` lists the leaf with its gateway and v2 installed.
+# it, pushes v2 int8, and exits 0 once the leaf installed v2 (served to it as a delta, per fleetctl transfers),
+# classified the baked-in digit row through it as the row's label, and `fleetctl devices --json` lists the leaf
+# with its gateway and v2 installed.
 # Prints `installed digits-mlp v2` then. Every process logs to a file in a temporary directory, printed on failure.
 # MCU_QEMU_KEEP=1 keeps the temporary directory and its logs.
 # Needs: qemu-system-arm gcc-arm-none-eabi libnewlib-arm-none-eabi python3
@@ -88,6 +89,9 @@ print(leaf["id"], "behind", gateway)'
 wait_for 30 "fleetctl devices to list the leaf with v2 behind the gateway" leaf_check
 grep -E '^(leaf |enrolled|installed|classified|stack)' "$work/qemu.log"
 echo "fleetctl devices: leaf-qemu $(leaf_check)"
+leaf_id=$(leaf_check | cut -d' ' -f1)
+transfers=$(fleetctl transfers --data-dir "$work/coordinator" --model digits-mlp)
+echo "$transfers" | grep -Eq "^$leaf_id +digits-mlp +v2 +int8 +delta " || fail "v2 did not reach the leaf as a delta: $transfers"
 echo "fleetctl transfers (what the coordinator served; the gateway relays it to the leaf):"
-fleetctl transfers --data-dir "$work/coordinator" --model digits-mlp
+echo "$transfers"
 echo "installed digits-mlp v2"

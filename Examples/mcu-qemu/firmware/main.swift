@@ -223,7 +223,11 @@ func leafMain() -> Int32 {
     while true {
         switch leaf.poll() {
         case .none, .connected: break
-        case .welcomed(let enrolled): put(enrolled ? "enrolled\n" : "authenticated\n")
+        case .welcomed(let enrolled):
+            put(enrolled ? "enrolled" : "authenticated")
+            put(", stack high-water mark: ")
+            putU32(stackUsed())
+            put(" bytes\n")
         case .installed(let version):
             put("installed ")
             leaf.installed.withFields { name, variant, _ in

@@ -25,6 +25,9 @@ pids=()
 finish() {
     status=$?
     for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+    # QEMU inherits its parent's signal mask: started from a Swift test process, SIGTERM is blocked and never
+    # delivered, so it is killed outright (it holds nothing worth saving).
+    [ -z "${qemu_pid:-}" ] || kill -KILL "$qemu_pid" 2>/dev/null || true
     wait 2>/dev/null || true
     if [ "$status" -ne 0 ]; then
         for log in "$work"/*.log; do echo "==== $log" >&2; tail -n 60 "$log" >&2; done
@@ -61,7 +64,7 @@ seed=$(od -An -tx1 -N32 /dev/urandom | tr -d ' \n')
 qemu-system-arm -machine mps2-an386 -cpu cortex-m4 -nographic -monitor none \
     -serial "tcp:127.0.0.1:$leaf_port,nodelay=on" -semihosting-config enable=on,target=native \
     -kernel "$firmware" -append "$leaf_token $seed" >"$work/qemu.log" 2>&1 &
-pids+=($!)
+qemu_pid=$!
 wait_for 60 "the leaf to enrol" grep -q '^enrolled' "$work/qemu.log"
 
 push() {

@@ -5,7 +5,8 @@
 /// `cuts` holds every feature's cuts one feature after the other (ascending within a feature), `cutCounts[f]` how many
 /// feature `f` has; `counts` must hold `sum(cutCounts[f] + 1) + classes + confidenceBins` counters, laid out
 /// feature bins, then classes, then confidence bins (the order of the summary's encoding).
-public struct TinyDriftHistogram: TinyInferenceMeter {
+/// Internal until a program calls it: the leaf does not send drift reports yet.
+struct TinyDriftHistogram: TinyInferenceMeter {
     private let cuts: UnsafeBufferPointer<Float>
     private let cutCounts: UnsafeBufferPointer<UInt16>
     private let counts: UnsafeMutableBufferPointer<UInt32>
@@ -13,10 +14,10 @@ public struct TinyDriftHistogram: TinyInferenceMeter {
     private let confidenceBins: Int
     private let featureBinTotal: Int
     /// Observations counted since the last ``reset()``.
-    public private(set) var samples: UInt32 = 0
+    private(set) var samples: UInt32 = 0
 
     /// Nil when `counts` is too small, a count array is empty, or the cuts do not add up.
-    public init?(
+    init?(
         cuts: UnsafeBufferPointer<Float>,
         cutCounts: UnsafeBufferPointer<UInt16>,
         classes: Int,
@@ -39,12 +40,12 @@ public struct TinyDriftHistogram: TinyInferenceMeter {
     }
 
     /// Zeroes every counter (the start of a reporting window).
-    public mutating func reset() {
+    mutating func reset() {
         for index in 0..<(featureBinTotal + classes + confidenceBins) { counts[index] = 0 }
         samples = 0
     }
 
-    public mutating func inferenceCompleted(input: UnsafeBufferPointer<Float>, predictedClass: Int, confidence: Float) {
+    mutating func inferenceCompleted(input: UnsafeBufferPointer<Float>, predictedClass: Int, confidence: Float) {
         var cutStart = 0
         var binStart = 0
         for feature in 0..<min(cutCounts.count, input.count) {
@@ -72,7 +73,7 @@ public struct TinyDriftHistogram: TinyInferenceMeter {
     }
 
     /// Counter `index` (feature bins, then classes, then confidence bins).
-    public func count(at index: Int) -> UInt32 { counts[index] }
+    func count(at index: Int) -> UInt32 { counts[index] }
 
     private func increment(_ index: Int) {
         if counts[index] < UInt32.max { counts[index] += 1 }

@@ -93,7 +93,7 @@ extension FleetInspector {
     ) async throws -> PushView {
         do {
             _ = try ModelProtection(metadata: metadata)
-        } catch let error as TrustError {
+        } catch {
             throw ControlError("--protection: \(error.detail)")
         }
         guard let data = FileManager.default.contents(atPath: file) else { throw ControlError("cannot read \(file)") }

@@ -32,7 +32,7 @@ struct ModelSyncHarness {
             releaseKey: key.publicKey,
             keyring: ModelKeyring(offlineLease: .seconds(60)),
             reports: ModelReportOutbox(store: store),
-            logger: Logger(label: "model-sync-test")
+            logger: .quietTest
         )
     }
 

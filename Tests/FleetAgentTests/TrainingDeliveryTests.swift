@@ -46,7 +46,7 @@ import Testing
             deviceID: "d-test",
             consent: AgentConsentBook(store: try AgentStore.inMemory(), identity: .generate()),
             keyring: ModelKeyring(offlineLease: .seconds(60)),
-            logger: Logger(label: "test")
+            logger: .quietTest
         )
         let running = Task { await feature.run() }
         defer { running.cancel() }

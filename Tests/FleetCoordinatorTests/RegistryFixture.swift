@@ -20,7 +20,7 @@ struct RegistryFixture {
             dataDirectory: directory,
             releaseKey: .generate(),
             connections: ConnectionRegistry(),
-            logger: Logger(label: label)
+            logger: .quietTest
         )
     }
 

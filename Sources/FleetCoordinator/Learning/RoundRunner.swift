@@ -244,7 +244,7 @@ actor RoundRunner {
             if active?.allResponded == true && recording == 0 { break }
             try await Task.sleep(for: .milliseconds(20))
         }
-        guard var round = active else { throw RoundError("the round's updates were lost") }
+        guard let round = active else { throw RoundError("the round's updates were lost") }
         active = nil
         let settle = ContinuousClock.now + .seconds(5)
         while recording > 0 && ContinuousClock.now < settle { try await Task.sleep(for: .milliseconds(20)) }

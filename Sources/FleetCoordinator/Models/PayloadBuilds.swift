@@ -22,7 +22,7 @@ actor PayloadBuilds {
         if let task = running[key] { return try await task.value }
         let task = Task {
             await self.acquire()
-            defer { Task { await self.release() } }
+            defer { self.release() }
             return try await make()
         }
         running[key] = task

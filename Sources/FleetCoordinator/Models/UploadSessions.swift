@@ -54,7 +54,7 @@ actor UploadSessions {
         try ModelNames.validate(request.model, request.variant, requestID: request.requestID)
         do {
             _ = try ModelProtection(metadata: request.metadata)
-        } catch let error as TrustError {
+        } catch {
             throw ErrorMessage(requestID: request.requestID, code: .badRequest, message: error.detail)
         }
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)

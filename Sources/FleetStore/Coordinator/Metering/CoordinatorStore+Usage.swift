@@ -119,7 +119,7 @@ extension CoordinatorStore {
                     ]
                 )
             }
-            for event in events { try EventRow.append(event, in: db) }
+            for event in events { _ = try EventRow.append(event, in: db) }
         }
     }
 

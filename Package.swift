@@ -43,7 +43,10 @@ let package = Package(
         .target(name: "FleetTinyKit", swiftSettings: strict),
         .target(
             name: "FleetCommandLine",
-            dependencies: [.product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: [
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strict
         ),
         .target(name: "FleetModelIO", dependencies: ["FleetDelta", "FleetLearning"], swiftSettings: strict),

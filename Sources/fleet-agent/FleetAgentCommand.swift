@@ -84,6 +84,9 @@ struct Run: AsyncParsableCommand {
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: Logger.Level = .info
 
+    @Option(help: "Log format on standard error: text, or json (one JSON object a line, for log shippers).")
+    var logFormat: LogFormat = .text
+
     func run() async throws {
         var configuration = AgentConfiguration(
             dataDirectory: dataDir,
@@ -118,12 +121,7 @@ struct Run: AsyncParsableCommand {
         }
         let keyring = ModelKeyring(offlineLease: configuration.offlineLease)
         let cloud = CloudLink()
-        let level = logLevel
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
+        LogOutput.bootstrap(format: logFormat, level: logLevel)
         let logger = Logger(label: "fleet-agent")
         let group = ServiceGroup(
             configuration: .init(

@@ -82,6 +82,9 @@ struct FleetCoordinatorCommand: AsyncParsableCommand {
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: Logger.Level = .info
 
+    @Option(help: "Log format on standard error: text, or json (one JSON object a line, for log shippers).")
+    var logFormat: LogFormat = .text
+
     func validate() throws {
         if (tlsCert == nil) != (tlsKey == nil) { throw ValidationError("--tls-cert and --tls-key go together") }
     }
@@ -122,12 +125,7 @@ struct FleetCoordinatorCommand: AsyncParsableCommand {
         } catch {
             throw ValidationError("\(error)")
         }
-        let level = logLevel
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
+        LogOutput.bootstrap(format: logFormat, level: logLevel)
         let logger = Logger(label: "fleet-coordinator")
         let group = ServiceGroup(
             configuration: .init(

@@ -39,6 +39,17 @@ public struct CoordinatorConfiguration: Sendable {
         set { refusals.allowedPerWindow = newValue }
     }
     var refusals = RefusalLedger.Settings()
+    /// The operator's HTTP listener (`GET /metrics`); nil for none. Port 0 picks a free one (in `coordinator.json`).
+    public var httpListen: HTTPAddress?
+
+    public struct HTTPAddress: Sendable, Equatable {
+        public var host: String
+        public var port: Int
+        public init(host: String, port: Int) {
+            self.host = host
+            self.port = port
+        }
+    }
 
     public struct TLSFiles: Sendable {
         public var certificatePath: String
@@ -98,6 +109,13 @@ public struct CoordinatorConfiguration: Sendable {
         }
         guard offlineTimeout > heartbeatInterval else {
             throw CoordinatorError.invalidConfiguration("--offline-timeout must be longer than --heartbeat-interval")
+        }
+        if let httpListen, !Self.isLoopback(httpListen.host) {
+            throw CoordinatorError.invalidConfiguration(
+                "--http-listen \(httpListen.host): only a loopback address (127.0.0.1, ::1) for now, as nothing on it "
+                    + "is authenticated yet; to scrape from another machine, put a TLS reverse proxy with "
+                    + "authentication in front of 127.0.0.1"
+            )
         }
         do {
             _ = try SampleWeightCap(medianMultiple: maximumSampleWeight)

@@ -31,12 +31,15 @@ public struct CoordinatorDataDirectory: Sendable {
         public var tls: Bool
         public var certificatePath: String?
         public var pid: Int32
-        public init(host: String, port: Int, tls: Bool, certificatePath: String?, pid: Int32) {
+        /// `HOST:PORT` of the operator's HTTP listener (`/metrics`), when it runs.
+        public var http: String?
+        public init(host: String, port: Int, tls: Bool, certificatePath: String?, pid: Int32, http: String? = nil) {
             self.host = host
             self.port = port
             self.tls = tls
             self.certificatePath = certificatePath
             self.pid = pid
+            self.http = http
         }
     }
 

@@ -82,6 +82,11 @@ struct FleetCoordinatorCommand: AsyncParsableCommand {
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: Logger.Level = .info
 
+    @Option(
+        help: "Serve the operator's HTTP endpoints (GET /metrics, Prometheus text format) on HOST:PORT (loopback only)."
+    )
+    var httpListen: String?
+
     @Option(help: "Log format on standard error: text, or json (one JSON object a line, for log shippers).")
     var logFormat: LogFormat = .text
 
@@ -116,6 +121,10 @@ struct FleetCoordinatorCommand: AsyncParsableCommand {
                 throw ValidationError("--transfer-rate-limit takes a size per second, e.g. 64KiB")
             }
             configuration.transferRateLimit = Int(bytes)
+        }
+        if let httpListen {
+            let (httpHost, httpPort) = try parseListen(httpListen, flag: "--http-listen")
+            configuration.httpListen = .init(host: httpHost, port: httpPort)
         }
         if let tlsCert, let tlsKey {
             configuration.tls = .init(certificatePath: tlsCert, privateKeyPath: tlsKey)
@@ -159,10 +168,10 @@ struct FleetCoordinatorCommand: AsyncParsableCommand {
 
 extension Logger.Level: @retroactive ExpressibleByArgument {}
 
-func parseListen(_ text: String) throws -> (String, Int) {
+func parseListen(_ text: String, flag: String = "--listen") throws -> (String, Int) {
     guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]),
         (0..<65536).contains(port)
-    else { throw ValidationError("--listen must be HOST:PORT, got \(text)") }
+    else { throw ValidationError("\(flag) must be HOST:PORT, got \(text)") }
     var host = String(text[..<colon])
     if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
     return (host.isEmpty ? "0.0.0.0" : host, port)

@@ -39,7 +39,13 @@ import Testing
             )
         }
         let tracker = PresenceTracker(offlineTimeout: 30)
-        let flusher = PresenceFlusher(tracker: tracker, store: store, interval: .seconds(1), logger: Logger.quietTest)
+        let flusher = PresenceFlusher(
+            tracker: tracker,
+            store: store,
+            interval: .seconds(1),
+            metrics: CoordinatorMetrics(),
+            logger: Logger.quietTest
+        )
         return (tracker, flusher, store)
     }
 

@@ -19,6 +19,9 @@ final class ConnectionRegistry: Sendable {
 
     var connectedDeviceIDs: [String] { channels.withLock { Array($0.keys) } }
 
+    /// Devices with at least one open, authenticated connection.
+    var connectedCount: Int { channels.withLock { $0.count } }
+
     /// Closes every open connection of a device (it was removed), after sending it `error`.
     func disconnect(_ deviceID: String, with error: ErrorMessage) {
         let targets = channels.withLock { $0.removeValue(forKey: deviceID).map { Array($0.values) } ?? [] }

@@ -10,6 +10,8 @@ struct TransferStreamer: Sendable {
     var chunkSize: Int
     /// Bytes per second per transfer, or nil for no limit (for constrained links).
     var rateLimit: Int?
+    /// Counts the payload bytes sent, by encoding.
+    var metrics: CoordinatorMetrics
 
     func stream(
         path: String,
@@ -36,6 +38,7 @@ struct TransferStreamer: Sendable {
                 channel
             )
             offset += data.count
+            metrics.transferred(bytes: data.count, encoding: "\(start.encoding)")
             if let rateLimit, rateLimit > 0 {
                 let due = began + .milliseconds(Int64((offset - start.offset) * 1000 / rateLimit))
                 if due > ContinuousClock.now { try await Task.sleep(until: due) }

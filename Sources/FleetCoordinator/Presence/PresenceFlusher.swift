@@ -1,6 +1,7 @@
 import FleetStore
 import Foundation
 import Logging
+import Metrics
 import ServiceLifecycle
 
 /// Writes presence to SQLite in batches: one transaction for all `lastSeen` updates of an interval,
@@ -9,6 +10,7 @@ struct PresenceFlusher: Service {
     let tracker: PresenceTracker
     let store: CoordinatorStore
     let interval: Duration
+    let metrics: CoordinatorMetrics
     let logger: Logger
 
     func run() async throws {
@@ -23,6 +25,9 @@ struct PresenceFlusher: Service {
     func flush(now: Date) async {
         tracker.sweep(now: now)
         let drain = tracker.drain()
+        guard !drain.lastSeen.isEmpty || !drain.statusChanges.isEmpty else { return }
+        let began = ContinuousClock.now
+        defer { metrics.heartbeatFlush.record(duration: ContinuousClock.now - began) }
         do {
             if !drain.lastSeen.isEmpty {
                 try await store.recordHeartbeats(

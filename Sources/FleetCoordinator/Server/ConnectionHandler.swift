@@ -8,8 +8,9 @@ import NIOCore
 /// Drives one connection's ``SessionStateMachine``: decodes frames, carries out actions, writes answers.
 /// Heartbeats are answered on the event loop without touching SQLite; everything that needs the database
 /// runs in a task and comes back to the event loop with its result.
-final class ConnectionHandler: ChannelInboundHandler {
+final class ConnectionHandler: ChannelDuplexHandler {
     typealias InboundIn = Frame
+    typealias OutboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
     private static let heartbeatAck = Message.heartbeatAck.encodedFrame()
@@ -49,12 +50,13 @@ final class ConnectionHandler: ChannelInboundHandler {
 
     func channelRead(context channelContext: ChannelHandlerContext, data: NIOAny) {
         let frame = unwrapInboundIn(data)
+        context.metrics.received(type: frame.type)
         // Fast path: a heartbeat from an authenticated device.
         if frame.type == MessageType.heartbeat.rawValue, frame.payload.readableBytes == 0,
             let deviceID = session.deviceID
         {
             context.presence.touch(deviceID, at: Date())
-            channelContext.writeAndFlush(wrapOutboundOut(Self.heartbeatAck), promise: nil)
+            send(Self.heartbeatAck, channelContext)
             return
         }
         let message: Message
@@ -141,9 +143,9 @@ final class ConnectionHandler: ChannelInboundHandler {
             // unread hello pending would send a reset, which may discard `busy`); what it still sends is dropped
             // by the gate. Closed when the peer closes, or after 2 s (also when a TLS handshake never ends).
             let channel = channelContext.channel
-            channelContext.writeAndFlush(wrapOutboundOut(Message.busy(busy).encodedFrame())).whenComplete { _ in
-                channel.close(mode: .output, promise: nil)
-            }
+            let written = channelContext.eventLoop.makePromise(of: Void.self)
+            send(Message.busy(busy).encodedFrame(), channelContext, promise: written)
+            written.futureResult.whenComplete { _ in channel.close(mode: .output, promise: nil) }
             channel.eventLoop.scheduleTask(in: .seconds(2)) { channel.close(promise: nil) }
         case .verifyEnrolment(let enrol, let nonce):
             let authority = context.authority
@@ -187,7 +189,7 @@ final class ConnectionHandler: ChannelInboundHandler {
             }
         case .heartbeat(let deviceID):
             context.presence.touch(deviceID, at: Date())
-            channelContext.writeAndFlush(wrapOutboundOut(Self.heartbeatAck), promise: nil)
+            send(Self.heartbeatAck, channelContext)
         case .goodbye(let deviceID):
             context.presence.leftGracefully(deviceID, at: Date())
             channelContext.close(promise: nil)
@@ -336,15 +338,37 @@ final class ConnectionHandler: ChannelInboundHandler {
 
     private func writeThenClose(_ message: Message, _ channelContext: ChannelHandlerContext) {
         let channel = channelContext.channel
-        channelContext.writeAndFlush(wrapOutboundOut(message.encodedFrame())).whenComplete { _ in
-            channel.close(promise: nil)
-        }
+        let written = channelContext.eventLoop.makePromise(of: Void.self)
+        write(message, channelContext, promise: written)
+        written.futureResult.whenComplete { _ in channel.close(promise: nil) }
     }
 
-    private func write(_ message: Message, _ channelContext: ChannelHandlerContext) {
+    private func write(
+        _ message: Message,
+        _ channelContext: ChannelHandlerContext,
+        promise: EventLoopPromise<Void>? = nil
+    ) {
+        if case .error(let error) = message { context.metrics.errorSent(code: error.code.rawValue) }
         var buffer = channelContext.channel.allocator.buffer(capacity: 64)
         message.encodeFrame(into: &buffer)
-        channelContext.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
+        send(buffer, channelContext, promise: promise)
+    }
+
+    /// Every frame this handler writes, counted: it starts at this handler, so ``write(context:data:promise:)``
+    /// does not see it.
+    private func send(
+        _ frame: ByteBuffer,
+        _ channelContext: ChannelHandlerContext,
+        promise: EventLoopPromise<Void>? = nil
+    ) {
+        context.metrics.sent(frame: frame)
+        channelContext.writeAndFlush(wrapOutboundOut(frame), promise: promise)
+    }
+
+    /// Frames written on the channel by others (transfers, pushed desired states and quotas), counted on their way.
+    func write(context channelContext: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        context.metrics.sent(frame: unwrapOutboundIn(data))
+        channelContext.write(data, promise: promise)
     }
 
     /// Runs `work` off the event loop, then `then` back on it (if the channel is still open).

@@ -16,6 +16,7 @@ final class CoordinatorContext: Sendable {
     let sessionSettings: SessionStateMachine.Settings
     let handshakeTimeout: TimeAmount
     let admission: HandshakeAdmission
+    let metrics: CoordinatorMetrics
     let logger: Logger
 
     init(
@@ -30,6 +31,7 @@ final class CoordinatorContext: Sendable {
         sessionSettings: SessionStateMachine.Settings,
         handshakeTimeout: TimeAmount,
         admission: HandshakeAdmission,
+        metrics: CoordinatorMetrics,
         logger: Logger
     ) {
         self.store = store
@@ -43,6 +45,7 @@ final class CoordinatorContext: Sendable {
         self.sessionSettings = sessionSettings
         self.handshakeTimeout = handshakeTimeout
         self.admission = admission
+        self.metrics = metrics
         self.logger = logger
     }
 }

@@ -87,6 +87,7 @@ public struct CoordinatorService: Service {
         let refusals = RefusalLimiter(settings: configuration.refusals)
         var admin = AdminRequests(store: store, presence: presence, models: models)
         admin.features = features
+        let metrics = CoordinatorMetrics()
         let context = CoordinatorContext(
             store: store,
             presence: presence,
@@ -96,7 +97,8 @@ public struct CoordinatorService: Service {
             connections: connections,
             streamer: TransferStreamer(
                 chunkSize: configuration.transferChunkSize,
-                rateLimit: configuration.transferRateLimit
+                rateLimit: configuration.transferRateLimit,
+                metrics: metrics
             ),
             features: features,
             sessionSettings: .init(
@@ -113,34 +115,28 @@ public struct CoordinatorService: Service {
                     maximumBytes: configuration.maximumHandshakeBytes
                 )
             ),
+            metrics: metrics,
             logger: logger
         )
 
         let channel = try await bind(context: context, sslContext: sslContext)
-        let port = channel.localAddress?.port ?? configuration.port
-        let endpoint = CoordinatorDataDirectory.Endpoint(
-            host: configuration.host,
-            port: port,
-            tls: sslContext != nil,
-            certificatePath: configuration.tls?.certificatePath,
-            pid: ProcessInfo.processInfo.processIdentifier
-        )
-        try directory.writeEndpoint(endpoint)
-        logger.info(
-            "coordinator listening",
-            metadata: [
-                "address": "\(configuration.host):\(port)", "tls": "\(sslContext != nil)",
-                "data-dir": "\(configuration.dataDirectory)",
-            ]
-        )
-        onBound(endpoint)
-
         let flusher = PresenceFlusher(
             tracker: presence,
             store: store,
             interval: configuration.flushInterval,
+            metrics: metrics,
             logger: logger
         )
+        let http = configuration.httpListen.map {
+            OperatorHTTP(
+                host: $0.host,
+                port: $0.port,
+                metrics: metrics,
+                store: store,
+                connections: connections,
+                logger: logger
+            )
+        }
         try await withGracefulShutdownHandler {
             try await withThrowingDiscardingTaskGroup { group in
                 group.addTask { try await flusher.run() }
@@ -149,6 +145,20 @@ public struct CoordinatorService: Service {
                         .run()
                 }
                 group.addTask { try await channel.closeFuture.get() }
+                var httpAddress: String?
+                if let http {
+                    let (bound, continuation) = AsyncStream.makeStream(of: Int.self)
+                    group.addTask {
+                        defer { continuation.finish() }
+                        try await http.run { port in continuation.yield(port) }
+                    }
+                    for await port in bound {
+                        httpAddress = "\(http.host):\(port)"
+                        break
+                    }
+                    guard httpAddress != nil else { return }  // it could not listen: the group throws why
+                }
+                try announce(channel: channel, directory: directory, sslContext: sslContext, http: httpAddress)
             }
         } onGracefulShutdown: {
             logger.info("shutting down: closing the listener")
@@ -158,6 +168,33 @@ public struct CoordinatorService: Service {
         // The round job records how its round ended before the process exits.
         await rounds.stop()
         logger.info("coordinator stopped")
+    }
+
+    /// Writes `coordinator.json` (where fleetctl and the tests find the ports) and logs where the coordinator listens.
+    private func announce(
+        channel: any Channel,
+        directory: CoordinatorDataDirectory,
+        sslContext: NIOSSLContext?,
+        http: String?
+    ) throws {
+        let port = channel.localAddress?.port ?? configuration.port
+        let endpoint = CoordinatorDataDirectory.Endpoint(
+            host: configuration.host,
+            port: port,
+            tls: sslContext != nil,
+            certificatePath: configuration.tls?.certificatePath,
+            pid: ProcessInfo.processInfo.processIdentifier,
+            http: http
+        )
+        try directory.writeEndpoint(endpoint)
+        logger.info(
+            "coordinator listening",
+            metadata: [
+                "address": "\(configuration.host):\(port)", "tls": "\(sslContext != nil)",
+                "data-dir": "\(configuration.dataDirectory)", "http": "\(http ?? "none")",
+            ]
+        )
+        onBound(endpoint)
     }
 
     private func bind(context: CoordinatorContext, sslContext: NIOSSLContext?) async throws -> any Channel {

@@ -15,6 +15,9 @@ struct ModelSyncHarness {
     let store: AgentStore
     var sync: ModelSync
     private var lastRequestID: UInt64 = 0
+    /// The fetch the agent asked for in answer to the last chunk ``serve`` gave it (the next target, or a retry whose
+    /// pause had already passed), which the session would send.
+    private(set) var nextFetch: FetchModel?
     static let deviceID = "dev-1"
 
     init(directory: String? = nil) throws {
@@ -108,12 +111,14 @@ struct ModelSyncHarness {
             )
         )
         var id = lastRequestID
-        let (installed, _) = try await sync.chunk(TransferChunk(requestID: fetch.requestID, offset: 0, bytes: payload))
-        {
+        let (installed, next) = try await sync.chunk(
+            TransferChunk(requestID: fetch.requestID, offset: 0, bytes: payload)
+        ) {
             id += 1
             return id
         }
         lastRequestID = id
+        nextFetch = next
         return installed
     }
 

@@ -79,8 +79,11 @@ import Testing
         #expect(later.updates == [second.requestID], "tasks are answered in order; the repeat was not")
     }
 
+    /// Polls until `condition` holds, for up to a minute: training runs on its own thread, which a loaded machine
+    /// (the whole suite runs at once on 2 cores) can hold back far longer than the few milliseconds it needs.
     static func eventually(_ condition: () -> Bool) async throws -> Bool {
-        for _ in 0..<200 where !condition() { try await Task.sleep(for: .milliseconds(25)) }
+        let deadline = ContinuousClock.now + .seconds(60)
+        while !condition() && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(25)) }
         return condition()
     }
 }

@@ -208,6 +208,8 @@ extension EndToEnd {
             )
             #expect(try await eventually(timeout: .seconds(30)) { try fleet.onlineNames().contains("gateway") })
             let gatewayID = try #require(try fleet.devices().first { $0.name == "gateway" }?.id)
+            let before = try fleet.fleetctl(["devices", "--data-dir", fleet.coordinatorDirectory])
+            #expect(!before.contains("GATEWAY"), "no GATEWAY column while no device has a gateway: \(before)")
             let leafToken = try fleet.createToken(uses: 3)
             let sim = try startLeaves(fleet, port: leafPort, token: leafToken.token, count: 3)
             let online = try await eventually(timeout: .seconds(60)) {
@@ -215,6 +217,14 @@ extension EndToEnd {
                 return leaves.count == 3 && leaves.allSatisfy { $0.status == "online" && $0.gateway == gatewayID }
             }
             #expect(online, "\(sim.log)")
+            // The table names each leaf's gateway in a GATEWAY column; the gateway itself has none ("-").
+            let table = try fleet.fleetctl(["devices", "--data-dir", fleet.coordinatorDirectory])
+            let lines = table.split(separator: "\n")
+            #expect(lines.first?.hasSuffix("GATEWAY") == true, "\(table)")
+            #expect(lines.filter { $0.contains("leaf-") && $0.hasSuffix("  gateway") }.count == 3, "\(table)")
+            #expect(lines.contains { $0.hasPrefix(gatewayID) && $0.hasSuffix("  -") }, "\(table)")
+            let shown = try fleet.fleetctl(["device", "show", "leaf-0", "--data-dir", fleet.coordinatorDirectory])
+            #expect(shown.contains("Gateway:       gateway (\(gatewayID))"), "\(shown)")
             await sim.terminate()
             await fleet.stopAll()
         }

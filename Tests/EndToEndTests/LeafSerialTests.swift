@@ -153,6 +153,46 @@ extension EndToEnd {
             )
             #expect(baud.status != 0 && baud.stderr.contains("baud rate 12345 is not supported"), "\(baud.stderr)")
         }
+
+        /// A serial device the agent's user may not open: the error names it and says how to get access. As root the
+        /// agent runs as `nobody` (setpriv) on a pseudo-terminal of mode 0600; otherwise on a file of mode 0000.
+        @Test func aDeviceTheAgentMayNotOpenIsAClearError() throws {
+            let directory = try makeTemporaryDirectory("leaf-serial-denied")
+            defer { try? FileManager.default.removeItem(atPath: directory) }
+            let process = Process()
+            var path: String
+            var terminal: CInt = -1
+            defer { if terminal >= 0 { close(terminal) } }
+            if getuid() == 0 {
+                let pseudo = try SerialPort.openPseudoTerminal()
+                terminal = pseudo.descriptor
+                path = pseudo.path
+                chmod(path, 0o600)
+                process.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
+                process.arguments = ["--reuid=65534", "--regid=65534", "--clear-groups", Binaries.path("fleet-agent")]
+            } else {
+                path = directory + "/ttyLocked"
+                FileManager.default.createFile(atPath: path, contents: nil)
+                chmod(path, 0)
+                process.executableURL = URL(fileURLWithPath: Binaries.path("fleet-agent"))
+                process.arguments = []
+            }
+            process.arguments! += [
+                "--data-dir", "/tmp/leaf-serial-denied-\(getpid())", "--coordinator", "127.0.0.1:9", "--leaf-serial",
+                path,
+            ]
+            let errors = Pipe()
+            process.standardError = errors
+            process.standardOutput = FileHandle.nullDevice
+            try process.run()
+            let stderr = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            process.waitUntilExit()
+            #expect(process.terminationStatus != 0)
+            #expect(
+                stderr.contains("permission denied opening \(path): run the agent as a user allowed to use it"),
+                "\(stderr)"
+            )
+        }
     }
 }
 

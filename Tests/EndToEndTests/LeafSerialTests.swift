@@ -65,8 +65,9 @@ extension EndToEnd {
         }
 
         /// The test holds the pseudo-terminal and speaks for the leaf: garbage on the line gets the leaf an error
-        /// telling it to start over (101), a frame before any hello gets 104, and a hello in the middle of a
-        /// session starts a new session (a new nonce), as a leaf that reset would.
+        /// telling it to start over (101), a frame before any hello gets 104, a hello in the middle of a session
+        /// starts a new session (a new nonce), as a leaf that reset would, and the end of the coordinator connection
+        /// reaches the leaf as an error.
         @Test func theGatewayResynchronisesAfterGarbageAndALeafThatStartsOver() async throws {
             let fleet = try Fleet("leaf-serial-sync")
             defer { fleet.cleanUp() }
@@ -122,6 +123,13 @@ extension EndToEnd {
                 Issue.record("after resynchronising, hello starts a session: \(agent.log)")
                 return
             }
+            // The coordinator goes away: a line does not close, so the leaf is told with an error (request id 0).
+            await fleet.coordinator?.terminate()
+            guard case .error(let gone) = await leaf.next(within: .seconds(20)) else {
+                Issue.record("the end of the coordinator connection reaches the leaf: \(agent.log)")
+                return
+            }
+            #expect(gone.requestID == 0, "\(gone)")
             await fleet.stopAll()
         }
 

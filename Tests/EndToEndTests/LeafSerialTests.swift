@@ -133,6 +133,29 @@ extension EndToEnd {
             await fleet.stopAll()
         }
 
+        /// `fleet-tiny-sim --serial PATH` opens an existing serial device: here the terminal side of a
+        /// pseudo-terminal whose other side the test reads, where the leaf's hello arrives.
+        @Test func theSimulatorSpeaksOnASerialDeviceItIsGiven() async throws {
+            let directory = try makeTemporaryDirectory("leaf-serial-sim")
+            defer { try? FileManager.default.removeItem(atPath: directory) }
+            let terminal = try SerialPort.openPseudoTerminal()
+            defer { close(terminal.descriptor) }
+            let sim = try FleetProcess(
+                "fleet-tiny-sim",
+                ["--serial", terminal.path, "--token", "tft_unused", "--state-dir", directory + "/leaves"],
+                logDirectory: directory,
+                name: "sim"
+            )
+            var line = PseudoTerminalLeaf(descriptor: terminal.descriptor)
+            let first = await line.next(within: .seconds(20))
+            guard case .hello(let hello) = first else {
+                Issue.record("the leaf's hello arrives on the line: \(String(describing: first)) \(sim.log)")
+                return
+            }
+            #expect(hello.role == .device)
+            await sim.terminate()
+        }
+
         /// A wrong --leaf-serial stops the agent at once with the path and what to do.
         @Test func aDeviceThatIsMissingOrNotASerialLineIsAClearError() throws {
             let directory = try makeTemporaryDirectory("leaf-serial-errors")
@@ -204,7 +227,8 @@ extension EndToEnd {
     }
 }
 
-/// The controlling side of a pseudo-terminal, speaking frames as a leaf would on a UART.
+/// The controlling side of a pseudo-terminal, speaking frames as a leaf would on a UART (or reading them as a
+/// gateway would).
 struct PseudoTerminalLeaf {
     let descriptor: CInt
     private var received = ByteBuffer()

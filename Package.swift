@@ -226,7 +226,10 @@ let package = Package(
         ),
         .testTarget(
             name: "FleetAgentTests",
-            dependencies: ["FleetAgent", "FleetWire"],
+            dependencies: [
+                "FleetAgent", "FleetWire", .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+            ],
             swiftSettings: strict
         ),
         .testTarget(name: "FleetTrustTests", dependencies: ["FleetTrust"], swiftSettings: strict),

@@ -45,7 +45,11 @@ public struct FleetInspector: Sendable {
                 }
             }
         }
-        for index in devices.indices { devices[index].gateway = gateways[devices[index].id] }
+        let names = Dictionary(devices.map { ($0.id, $0.name) }, uniquingKeysWith: { first, _ in first })
+        for index in devices.indices {
+            devices[index].gateway = gateways[devices[index].id]
+            devices[index].gatewayName = devices[index].gateway.flatMap { names[$0] }
+        }
         return devices
     }
 

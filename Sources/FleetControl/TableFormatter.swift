@@ -31,16 +31,18 @@ public enum Output {
     /// Pretty, key-sorted JSON for scripts.
     public static func json(_ value: some Encodable) throws -> String { try JSONOutput.string(value) }
 
+    /// One row per device; a GATEWAY column (the gateway's name) when any device is a leaf behind a gateway.
     public static func devicesTable(_ devices: [DeviceView]) -> String {
-        Table(
-            headers: ["ID", "NAME", "STATUS", "LAST SEEN", "LABELS", "ARCH", "RAM"],
+        let gateways = devices.contains { $0.gateway != nil }
+        return Table(
+            headers: ["ID", "NAME", "STATUS", "LAST SEEN", "LABELS", "ARCH", "RAM"] + (gateways ? ["GATEWAY"] : []),
             rows: devices.map { device in
                 [
                     device.id, device.name, device.status, device.lastSeen ?? "never",
                     device.labels.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ","),
                     device.capabilities["arch"] ?? "-",
                     device.capabilities["ram"].flatMap(UInt64.init).map(byteCount) ?? "-",
-                ]
+                ] + (gateways ? [device.gatewayLabel ?? "-"] : [])
             }
         ).render()
     }
@@ -64,8 +66,11 @@ public enum Output {
             "Last seen:     \(device.lastSeen ?? "never")",
             "Enrolled at:   \(device.enrolledAt)",
             "Agent version: \(device.agentVersion)",
-            "Labels:",
         ]
+        if let gateway = device.gateway {
+            lines.append("Gateway:       " + (device.gatewayName.map { "\($0) (\(gateway))" } ?? gateway))
+        }
+        lines.append("Labels:")
         lines += device.labels.sorted { $0.key < $1.key }.map { "  \($0.key)=\($0.value)" }
         lines.append("Capabilities:")
         lines += device.capabilities.sorted { $0.key < $1.key }.map { "  " + setting($0.key, $0.value) }

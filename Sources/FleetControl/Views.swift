@@ -25,9 +25,14 @@ public struct DeviceView: Codable, Sendable, Equatable {
     /// When the coordinator is not running: how old `status` and `lastSeen` are (ISO 8601, the last time the
     /// coordinator wrote presence). Nil while it runs.
     public var statusAsOf: String? = nil
-    /// For a leaf behind a gateway (`fleet-agent --leaf-listen`): the gateway's device id, as the gateway proved it
+    /// For a leaf behind a gateway (`fleet-agent --leaf-listen` or `--leaf-serial`): the gateway's device id, as the gateway proved it
     /// on the leaf's last welcomed connection. Absent for a device that connects directly.
     public var gateway: String? = nil
+    /// The name of the device `gateway` names (absent when that device is no longer listed).
+    public var gatewayName: String? = nil
+
+    /// The gateway as people read it: its name, or its id when the gateway is gone.
+    var gatewayLabel: String? { gateway.map { gatewayName ?? $0 } }
 
     public struct AssignmentView: Codable, Sendable, Equatable {
         public var model: String

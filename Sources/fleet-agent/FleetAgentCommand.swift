@@ -6,6 +6,10 @@ import FleetWire
 import Logging
 import ServiceLifecycle
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 @main
 struct FleetAgentCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -81,6 +85,17 @@ struct Run: AsyncParsableCommand {
     @Option(help: "Be a gateway for leaves (microcontrollers, fleet-tiny-sim): listen for them on HOST:PORT (TCP).")
     var leafListen: String?
 
+    @Option(
+        help: """
+            Be a gateway for one leaf on the serial line at PATH, e.g. /dev/ttyUSB0 (raw 8N1, no flow control; \
+            repeatable: one leaf per line).
+            """
+    )
+    var leafSerial: [String] = []
+
+    @Option(help: "The baud rate of every --leaf-serial line: 9600 to 921600.")
+    var baud: Int = 115200
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: Logger.Level = .info
 
@@ -106,6 +121,11 @@ struct Run: AsyncParsableCommand {
         configuration.reportInterval = try CommandLineValues.duration(reportInterval)
         configuration.localSocketPath = localSocket
         configuration.leafListen = try leafListen.map { try CoordinatorAddress(parsing: $0) }
+        // Each line is opened once now, so that a wrong path, a file that is not a serial device, a denied
+        // permission or a baud rate the line cannot take stop the agent with the reason at once.
+        for path in leafSerial { close(try SerialPort.open(path: path, baud: baud)) }
+        configuration.leafSerial = leafSerial
+        configuration.leafSerialBaud = baud
         configuration.offlineLease = try CommandLineValues.duration(offlineLease)
         for user in localAllowUid {
             guard let uid = LocalAccessPolicy.uid(user) else {

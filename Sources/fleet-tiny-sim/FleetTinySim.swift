@@ -7,6 +7,8 @@ struct SimulationOptions: Sendable {
     static let version = TinyFleetVersion.current
     var gatewayHost: String
     var gatewayPort: Int
+    /// With `--serial`: the serial line's descriptor, which carries the one leaf instead of TCP.
+    var serial: CInt?
     var token: String
     var stateDirectory: String
     var namePrefix: String
@@ -22,13 +24,22 @@ struct FleetTinySim: AsyncParsableCommand {
         discussion: """
             Each leaf has its own Ed25519 identity, kept in STATE_DIR/leaf-N/, enrols with --token on its first \
             start (a token with --uses N covers N leaves) and authenticates afterwards. Leaves connect to the \
-            gateway's --leaf-listen address and retry until it listens. One line per leaf event on stdout.
+            gateway's --leaf-listen address and retry until it listens; or, with --serial, one leaf speaks over a \
+            serial line to a gateway's --leaf-serial. One line per leaf event on stdout.
             """,
         version: TinyFleetVersion.current
     )
 
     @Option(help: "The gateway's leaf address, HOST:PORT (fleet-agent --leaf-listen).")
-    var gateway: String
+    var gateway: String?
+
+    @Option(
+        help: """
+            Instead of --gateway: one leaf on the serial line at PATH (raw 8N1, 115200 baud), for a gateway's \
+            --leaf-serial; `pty` makes a pseudo-terminal and prints `serial: /dev/pts/N`, the path to give the gateway.
+            """
+    )
+    var serial: String?
 
     @Option(help: "Enrolment token for leaves that are not enrolled yet (fleetctl token create --uses N).")
     var token: String = ""
@@ -50,11 +61,16 @@ struct FleetTinySim: AsyncParsableCommand {
 
     func validate() throws {
         guard count >= 1, count <= 10_000 else { throw ValidationError("--count must be 1 to 10000") }
-        _ = try gatewayAddress()
+        guard (gateway == nil) != (serial == nil) else {
+            throw ValidationError("pass --gateway HOST:PORT (TCP) or --serial PATH (a serial line), not both")
+        }
+        guard serial == nil || count == 1 else { throw ValidationError("--serial carries one leaf: --count 1") }
+        if gateway != nil { _ = try gatewayAddress() }
     }
 
     /// `--gateway` as host and port (`[::1]:7421` for IPv6).
     func gatewayAddress() throws -> (host: String, port: Int) {
+        guard let gateway else { return ("", 0) }
         guard let colon = gateway.lastIndex(of: ":"), let port = Int(gateway[gateway.index(after: colon)...]),
             port > 0, port < 65536, colon != gateway.startIndex
         else { throw ValidationError("--gateway must be HOST:PORT, e.g. 127.0.0.1:7421") }
@@ -63,11 +79,21 @@ struct FleetTinySim: AsyncParsableCommand {
         return (host, port)
     }
 
+    /// The serial line's descriptor: a new pseudo-terminal for `pty` (its path printed for the gateway), else the
+    /// device at `path`.
+    static func openSerial(_ path: String) throws -> CInt {
+        guard path == "pty" else { return try SerialPort.open(path: path, baud: 115200) }
+        let terminal = try SerialPort.openPseudoTerminal()
+        SimulatedLeaf.say("serial: \(terminal.path)")
+        return terminal.descriptor
+    }
+
     func run() async throws {
         let address = try gatewayAddress()
         let options = SimulationOptions(
             gatewayHost: address.host,
             gatewayPort: address.port,
+            serial: try serial.map(Self.openSerial),
             token: token,
             stateDirectory: stateDir,
             namePrefix: namePrefix,

@@ -34,6 +34,7 @@ struct SimulatedLeaf: Sendable {
         let platform = SimulatedPlatform(
             gatewayHost: options.gatewayHost,
             gatewayPort: options.gatewayPort,
+            serial: options.serial,
             directory: directory,
             flashSize: Int(options.flashBytes)
         )

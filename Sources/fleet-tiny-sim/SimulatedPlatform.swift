@@ -6,12 +6,15 @@ import Foundation
 import Glibc
 #endif
 
-/// FleetTinyKit's platform interface on the host, for one simulated leaf: TCP to the gateway, the monotonic clock,
+/// FleetTinyKit's platform interface on the host, for one simulated leaf: TCP to the gateway (or a serial line,
+/// which stays open: "connecting" drops what arrived before, as a UART's receiver is flushed), the monotonic clock,
 /// the system's random bytes, records as files of mode 0600 in the leaf's directory, and a flash file
 /// (``SimulatedFlash``).
 struct SimulatedPlatform: TinyPlatform {
     let gatewayHost: String
     let gatewayPort: Int
+    /// The serial line's descriptor, when the leaf speaks over one instead of TCP.
+    let serial: CInt?
     /// The leaf's own directory in the state directory.
     let directory: String
     var flash: SimulatedFlash
@@ -19,9 +22,10 @@ struct SimulatedPlatform: TinyPlatform {
     /// Whether the last ``receive(into:)`` got bytes (the driver polls again at once when it did).
     private(set) var lastReceiveGotBytes = false
 
-    init(gatewayHost: String, gatewayPort: Int, directory: String, flashSize: Int) {
+    init(gatewayHost: String, gatewayPort: Int, serial: CInt?, directory: String, flashSize: Int) {
         self.gatewayHost = gatewayHost
         self.gatewayPort = gatewayPort
+        self.serial = serial
         self.directory = directory
         self.flash = SimulatedFlash(path: directory + "/flash", size: flashSize)
     }
@@ -30,6 +34,13 @@ struct SimulatedPlatform: TinyPlatform {
 
     mutating func connect() -> Bool {
         disconnect()
+        if let serial {
+            // Whatever is still on the line belongs to the session the leaf gave up.
+            var stale = [UInt8](repeating: 0, count: 4096)
+            while Glibc.read(serial, &stale, stale.count) > 0 {}
+            socket = serial
+            return true
+        }
         var hints = addrinfo()
         hints.ai_family = AF_UNSPEC
         hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
@@ -56,13 +67,21 @@ struct SimulatedPlatform: TinyPlatform {
     }
 
     mutating func disconnect() {
-        if socket >= 0 { close(socket) }
+        if socket >= 0, serial == nil { close(socket) }
         socket = -1
     }
 
     mutating func receive(into buffer: UnsafeMutableRawBufferPointer) -> Int {
         guard socket >= 0 else { return -1 }
-        let count = recv(socket, buffer.baseAddress, buffer.count, Int32(MSG_DONTWAIT))
+        let count =
+            serial == nil
+            ? recv(socket, buffer.baseAddress, buffer.count, Int32(MSG_DONTWAIT))
+            : Glibc.read(socket, buffer.baseAddress, buffer.count)
+        // A serial line never closes: no bytes (or no gateway on the pseudo-terminal's other side yet, EIO) is quiet.
+        if serial != nil, count <= 0 {
+            lastReceiveGotBytes = false
+            return 0
+        }
         if count > 0 {
             lastReceiveGotBytes = true
             return count
@@ -75,9 +94,19 @@ struct SimulatedPlatform: TinyPlatform {
     mutating func send(_ bytes: UnsafeRawBufferPointer) -> Bool {
         guard socket >= 0, let base = bytes.baseAddress else { return socket >= 0 && bytes.isEmpty }
         var sent = 0
+        var waits = 0
         while sent < bytes.count {
-            let count = Glibc.send(socket, base + sent, bytes.count - sent, Int32(MSG_NOSIGNAL))
+            let count =
+                serial == nil
+                ? Glibc.send(socket, base + sent, bytes.count - sent, Int32(MSG_NOSIGNAL))
+                : Glibc.write(socket, base + sent, bytes.count - sent)
             if count < 0 && errno == EINTR { continue }
+            if count < 0 && errno == EAGAIN && serial != nil && waits < 2000 {
+                // The line's buffer is full (the other side reads slower, or nobody reads): wait for it, up to 2 s.
+                waits += 1
+                usleep(1000)
+                continue
+            }
             guard count > 0 else { return false }
             sent += count
         }

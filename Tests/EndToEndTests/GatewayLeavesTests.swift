@@ -1,3 +1,5 @@
+import FleetClient
+import FleetTrust
 import FleetWire
 import Foundation
 import NIOCore
@@ -39,11 +41,14 @@ extension EndToEnd {
             ])
         }
 
-        /// The coordinator's `transfer` log lines (one per fetchModel it serves) for this version and variant,
-        /// except the fetches of the device `except` (the gateway's own agent, which may run the same variant).
+        /// The coordinator's `transfer` log lines (one per fetchModel it serves) for this version and variant that
+        /// send the payload from its start, except the fetches of the device `except` (the gateway's own agent,
+        /// which may run the same variant). A gateway's fetch resumed at the last byte to check a leaf's assignment
+        /// (SPEC 15b.4) is not a download.
         func downloads(_ fleet: Fleet, version: Int, variant: String, except: String) -> [Substring] {
             (fleet.coordinator?.log ?? "").split(separator: "\n").filter {
                 $0.contains("transfer") && $0.contains("digits-mlp v\(version) \(variant)") && !$0.contains(except)
+                    && $0.contains("from=0")
             }
         }
 
@@ -208,6 +213,8 @@ extension EndToEnd {
             )
             #expect(try await eventually(timeout: .seconds(30)) { try fleet.onlineNames().contains("gateway") })
             let gatewayID = try #require(try fleet.devices().first { $0.name == "gateway" }?.id)
+            let before = try fleet.fleetctl(["devices", "--data-dir", fleet.coordinatorDirectory])
+            #expect(!before.contains("GATEWAY"), "no GATEWAY column while no device has a gateway: \(before)")
             let leafToken = try fleet.createToken(uses: 3)
             let sim = try startLeaves(fleet, port: leafPort, token: leafToken.token, count: 3)
             let online = try await eventually(timeout: .seconds(60)) {
@@ -215,6 +222,14 @@ extension EndToEnd {
                 return leaves.count == 3 && leaves.allSatisfy { $0.status == "online" && $0.gateway == gatewayID }
             }
             #expect(online, "\(sim.log)")
+            // The table names each leaf's gateway in a GATEWAY column; the gateway itself has none ("-").
+            let table = try fleet.fleetctl(["devices", "--data-dir", fleet.coordinatorDirectory])
+            let lines = table.split(separator: "\n")
+            #expect(lines.first?.hasSuffix("GATEWAY") == true, "\(table)")
+            #expect(lines.filter { $0.contains("leaf-") && $0.hasSuffix("  gateway") }.count == 3, "\(table)")
+            #expect(lines.contains { $0.hasPrefix(gatewayID) && $0.hasSuffix("  -") }, "\(table)")
+            let shown = try fleet.fleetctl(["device", "show", "leaf-0", "--data-dir", fleet.coordinatorDirectory])
+            #expect(shown.contains("Gateway:       gateway (\(gatewayID))"), "\(shown)")
             await sim.terminate()
             await fleet.stopAll()
         }
@@ -245,6 +260,66 @@ extension EndToEnd {
             // its handshake timer ran out waiting for credentials).
             #expect(log.errors.isEmpty, "\(log.all)")
             #expect(try fleet.devices().count == 1, "nothing enrolled")
+            await fleet.stopAll()
+        }
+
+        /// The gateway's payload cache serves only what the coordinator answers each leaf: a leaf that is not
+        /// assigned digits-mlp (it reports 16 KiB of RAM, below the variant's 64 KiB) asks the gateway for the very
+        /// payload another leaf just installed through it, and gets the coordinator's 302 and not one byte of it.
+        @Test func aLeafNotAssignedAModelGetsNoByteOfItFromTheGatewaysCache() async throws {
+            let fleet = try Fleet("leaf-cache-assignment")
+            defer { fleet.cleanUp() }
+            try await fleet.startCoordinator()
+            let gateway = try await startGateway(fleet)
+            let token = try fleet.createToken(uses: 2)
+            let sim = try startLeaves(fleet, port: gateway.leafPort, token: token.token, count: 1)
+            try push(fleet, version: 1, variant: "int8", minimumRAM: "64KiB")
+            let installed = try await eventually(timeout: .seconds(90), every: .seconds(1)) {
+                try leaves(fleet).first?.installedModels.contains { $0.version == 1 && $0.variant == "int8" } == true
+            }
+            try #require(installed, "leaf-0 installed v1 int8 through the gateway (now in its cache): \(sim.log)")
+
+            let identity = DeviceIdentity.generate()
+            let address = CoordinatorAddress(host: "127.0.0.1", port: gateway.leafPort)
+            let answers = try await FleetConnection.withConnection(to: address, tls: nil) { connection in
+                let accept = try await connection.hello(role: .device, software: "raw-leaf")
+                _ = try await connection.enrol(
+                    token: token.token,
+                    identity: identity,
+                    nonce: accept.nonce,
+                    name: "leaf-unassigned",
+                    labels: [:],
+                    capabilities: ["arch": "armv7em", "class": "mcu", "ram": "16384", "flash": "2097152"],
+                    software: "raw-leaf"
+                )
+                // Exactly what leaf-0 asked for (no base: nothing installed), so the gateway's cache holds it.
+                let fetch = FetchModel(
+                    requestID: 77,
+                    model: "digits-mlp",
+                    version: 1,
+                    variant: "int8",
+                    baseSHA256: [],
+                    resumePayloadSHA256: [],
+                    resumeOffset: 0
+                )
+                try await connection.send(.fetchModel(fetch))
+                var seen: [Message] = []
+                while let message = try await connection.next() {
+                    seen.append(message)
+                    if case .error(let error) = message, error.requestID == 77 { break }
+                    if case .transferChunk = message { break }
+                }
+                return seen
+            }
+            let payload = answers.filter {
+                if case .transferStart = $0 { return true }
+                if case .transferChunk = $0 { return true }
+                return false
+            }
+            #expect(payload.isEmpty, "no byte of the payload: \(payload)")
+            let refusal = answers.compactMap { if case .error(let error) = $0 { error } else { nil } }.first
+            #expect(refusal?.code == .conflict, "the coordinator's refusal reaches the leaf: \(answers)")
+            await sim.terminate()
             await fleet.stopAll()
         }
     }

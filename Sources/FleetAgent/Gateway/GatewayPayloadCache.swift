@@ -1,12 +1,14 @@
 import FleetWire
 
 /// The model payloads a gateway has fetched for its leaves, by what a leaf asks for (model, version, variant and
-/// the base it has): the first leaf's fetch goes to the coordinator, and every other leaf asking the same while it
-/// runs or afterwards is served from memory. So N leaves behind one gateway cost one download per payload.
+/// the base it has): the first leaf's fetch downloads the payload from the coordinator, and every other leaf asking
+/// the same while it runs or afterwards gets it from memory. So N leaves behind one gateway cost one download per
+/// payload.
 ///
-/// The coordinator does not see the fetches served from the cache: a leaf behind this gateway can get a payload
-/// another leaf of the same gateway fetched. Payloads are not secret from the gateway's leaves (installs are
-/// protected by the manifest signature, which each leaf checks).
+/// The cache does not decide who may have a payload: the coordinator does. ``payload(for:fetch:)`` says whether the
+/// payload came from the caller's own fetch; when it did not, ``LeafRelaySession`` first asks the coordinator on
+/// that leaf's own connection (a fetch resumed at the payload's last byte), and serves only what the coordinator
+/// answers that leaf (SPEC 15b.4).
 actor GatewayPayloadCache {
     struct Key: Hashable, Sendable {
         var model: String
@@ -40,13 +42,16 @@ actor GatewayPayloadCache {
     /// Payloads fetched from the coordinator so far (for the log and tests).
     private(set) var downloads = 0
 
-    /// The cached payload, or the one `fetch` gets (once, however many leaves ask at the same time). A failed
-    /// fetch is not cached: the next caller fetches again.
-    func payload(for key: Key, fetch: @escaping @Sendable () async throws -> Payload) async throws -> Payload {
+    /// The cached payload, or the one `fetch` gets (once, however many leaves ask at the same time), and whether
+    /// it is the one this caller's `fetch` got. A failed fetch is not cached: the next caller fetches again.
+    func payload(
+        for key: Key,
+        fetch: @escaping @Sendable () async throws -> Payload
+    ) async throws -> (payload: Payload, fetchedHere: Bool) {
         for _ in 0..<3 {
-            if let payload = ready[key] { return payload }
+            if let payload = ready[key] { return (payload, false) }
             if let running = loading[key] {
-                if let payload = try? await running.value { return payload }
+                if let payload = try? await running.value { return (payload, false) }
                 continue
             }
             let task = Task { try await fetch() }
@@ -55,14 +60,14 @@ actor GatewayPayloadCache {
                 let payload = try await task.value
                 loading[key] = nil
                 store(payload, for: key)
-                return payload
+                return (payload, true)
             } catch {
                 loading[key] = nil
                 throw error
             }
         }
-        if let payload = ready[key] { return payload }
-        return try await fetch()
+        if let payload = ready[key] { return (payload, false) }
+        return (try await fetch(), true)
     }
 
     private func store(_ payload: Payload, for key: Key) {

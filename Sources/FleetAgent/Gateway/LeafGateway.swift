@@ -5,7 +5,7 @@ import Logging
 import NIOCore
 import NIOPosix
 
-/// `fleet-agent --leaf-listen`: leaves connect here over TCP, and for each one the gateway opens a connection of its
+/// `fleet-agent --leaf-listen` and `--leaf-serial`: leaves connect over TCP or a serial line, and for each one the gateway opens a connection of its
 /// own to the coordinator (with TLS when the agent uses it) and relays the frames both ways (SPEC "Gateways and
 /// leaves"). The leaf authenticates end to end: its hello, enrol or authenticate and the coordinator's nonce pass
 /// through unchanged, so only the leaf's own key can answer its challenge. The gateway adds one message of its own,
@@ -13,7 +13,6 @@ import NIOPosix
 /// records the gateway on the leaf. Model payloads the leaves fetch are served from the gateway's
 /// ``GatewayPayloadCache``, so N leaves cost one download per payload.
 struct LeafGateway: Sendable {
-    let listen: CoordinatorAddress
     let coordinator: CoordinatorAddress
     let tls: ClientTLSConfiguration?
     let identity: DeviceIdentity
@@ -24,7 +23,8 @@ struct LeafGateway: Sendable {
     /// The largest frame a leaf may send (its messages are small: requests, reports, heartbeats).
     static let leafFrameLimit = Frame.handshakeMaximumLength
 
-    func run() async throws {
+    /// Accepts leaves on `listen` (TCP) until cancelled.
+    func listen(on listen: CoordinatorAddress) async throws {
         let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -52,35 +52,50 @@ struct LeafGateway: Sendable {
         let peer = leaf.channel.remoteAddress.map { "\($0)" } ?? "unknown"
         do {
             try await leaf.executeThenClose { leafInbound, leafOutbound in
-                try await FleetConnection.withConnection(to: coordinator, tls: tls) { upstream in
-                    let session = LeafRelaySession(
-                        gatewayID: gatewayID,
-                        identity: identity,
-                        cache: cache,
-                        toLeaf: leafOutbound,
-                        toCoordinator: upstream.outbound,
-                        logger: logger
-                    )
-                    let closeUpstream = upstream.close
-                    try await withThrowingDiscardingTaskGroup { group in
-                        group.addTask {
-                            defer { closeUpstream() }
-                            for try await frame in leafInbound {
-                                try await session.fromLeaf(try Message(frame: frame))
-                            }
-                        }
-                        defer { group.cancelAll() }
-                        while let message = try await upstream.next() {
-                            try await session.fromCoordinator(message)
-                        }
-                        await session.closed()
-                    }
-                }
+                _ = try await carry(leafInbound, toLeaf: leafOutbound)
             }
         } catch is CancellationError {
             return
         } catch {
             logger.debug("leaf connection ended", metadata: ["leaf": "\(peer)", "reason": "\(error)"])
+        }
+    }
+
+    /// Carries one leaf session: opens a coordinator connection, relays the leaf's frames until they end (then
+    /// closes it) and the coordinator's until it closes. Returns whether the coordinator's last message was an
+    /// error that ends the session, which the leaf has then seen.
+    func carry<Inbound: AsyncSequence & Sendable>(
+        _ fromLeaf: Inbound,
+        toLeaf: LeafRelaySession.Writer
+    ) async throws -> Bool where Inbound.Element == Frame {
+        try await FleetConnection.withConnection(to: coordinator, tls: tls) { upstream in
+            let session = LeafRelaySession(
+                gatewayID: gatewayID,
+                identity: identity,
+                cache: cache,
+                toLeaf: toLeaf,
+                toCoordinator: upstream.outbound,
+                logger: logger
+            )
+            let closeUpstream = upstream.close
+            do {
+                try await withThrowingDiscardingTaskGroup { group in
+                    group.addTask {
+                        defer { closeUpstream() }
+                        for try await frame in fromLeaf {
+                            try await session.fromLeaf(try Message(frame: frame))
+                        }
+                    }
+                    defer { group.cancelAll() }
+                    while let message = try await upstream.next() {
+                        try await session.fromCoordinator(message)
+                    }
+                }
+            } catch {
+                _ = await session.closed()
+                throw error
+            }
+            return await session.closed()
         }
     }
 }

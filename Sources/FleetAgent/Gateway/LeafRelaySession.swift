@@ -6,7 +6,8 @@ import NIOCore
 
 /// One leaf's relayed connection: frames from the leaf go to the coordinator and back, except that the gateway
 /// signs a `gatewayClaim` after `helloAccept`, refuses a `gatewayClaim` from the leaf, and answers the leaf's
-/// `fetchModel` from the ``GatewayPayloadCache`` (fetching on this connection when the payload is not cached yet).
+/// `fetchModel` from the ``GatewayPayloadCache`` (fetching on this connection when the payload is not cached yet,
+/// and otherwise serving it only once the coordinator has answered this leaf's own fetch for it).
 actor LeafRelaySession {
     typealias Writer = NIOAsyncChannelOutboundWriter<ByteBuffer>
 
@@ -17,6 +18,10 @@ actor LeafRelaySession {
     let toCoordinator: FleetConnection.Outbound
     let logger: Logger
     private var claimed = false
+    /// Set when the session is over: nothing more goes to the leaf (a serial line outlives its sessions).
+    private var ended = false
+    /// Whether the coordinator's last message was an error that ends the session (the leaf has seen why).
+    private var leafSawClosingError = false
     /// The frame limit the coordinator negotiated with the leaf (the gateway serves chunks within it).
     private var leafFrameLimit = 1024
     /// Fetches this connection makes for the cache: their answers go to the cache, not to the leaf.
@@ -47,6 +52,7 @@ actor LeafRelaySession {
             // Served in its own task so that the leaf's heartbeats and reports keep flowing meanwhile.
             Task { await self.serve(request) }
         default:
+            guard !ended else { throw GatewayRelayError("the leaf's session has ended") }
             try await toCoordinator.write(message.encodedFrame())
         }
     }
@@ -66,15 +72,25 @@ actor LeafRelaySession {
             continuation.yield(message)
             return
         }
+        if case .error(let error) = message, error.code.closesConnection { leafSawClosingError = true }
+        try await sendToLeaf(message)
+    }
+
+    private func sendToLeaf(_ message: Message) async throws {
+        guard !ended else { throw GatewayRelayError("the leaf's session has ended") }
         try await toLeaf.write(message.encodedFrame())
     }
 
-    /// Answers a leaf's fetchModel from the cache, as the coordinator would (SPEC 11.3-11.4).
+    /// Answers a leaf's fetchModel from the cache, as the coordinator would (SPEC 11.3-11.4), with only what the
+    /// coordinator answers this leaf: a payload another leaf's fetch brought is served once the coordinator has
+    /// resumed this leaf's own fetch of it at its last byte (a refusal, such as 302 for a model not assigned to
+    /// this leaf, goes to the leaf instead, and no byte of the payload does).
     private func serve(_ request: FetchModel) async {
         do {
-            let payload = try await cache.payload(for: GatewayPayloadCache.Key(request)) {
-                try await self.fetchUpstream(request)
+            let (cached, fetchedHere) = try await cache.payload(for: GatewayPayloadCache.Key(request)) {
+                try await self.download(request, resuming: nil)
             }
+            let payload = fetchedHere ? cached : try await download(request, resuming: cached)
             let resumes = request.resumePayloadSHA256 == payload.sha256 && request.resumeOffset < payload.bytes.count
             var offset = resumes ? request.resumeOffset : 0
             let start = TransferStart(
@@ -85,7 +101,7 @@ actor LeafRelaySession {
                 payloadSHA256: payload.sha256,
                 offset: offset
             )
-            try await toLeaf.write(Message.transferStart(start).encodedFrame())
+            try await sendToLeaf(.transferStart(start))
             let chunkSize = max(min(leafFrameLimit - 64, 64 * 1024), 256)
             while offset < payload.bytes.count {
                 let end = min(offset + chunkSize, payload.bytes.count)
@@ -94,14 +110,15 @@ actor LeafRelaySession {
                     offset: offset,
                     bytes: Array(payload.bytes[offset..<end])
                 )
-                try await toLeaf.write(Message.transferChunk(chunk).encodedFrame())
+                try await sendToLeaf(.transferChunk(chunk))
                 offset = end
             }
         } catch let error as ErrorMessage {
             var answer = error
             answer.requestID = request.requestID
-            try? await toLeaf.write(Message.error(answer).encodedFrame())
+            try? await sendToLeaf(.error(answer))
         } catch {
+            guard !ended else { return }
             logger.warning(
                 "leaf transfer failed",
                 metadata: ["model": "\(request.model) v\(request.version)", "error": "\(error)"]
@@ -111,18 +128,24 @@ actor LeafRelaySession {
                 code: .unavailable,
                 message: "the gateway could not get the payload: \(error)"
             )
-            try? await toLeaf.write(Message.error(answer).encodedFrame())
+            try? await sendToLeaf(.error(answer))
         }
     }
 
-    /// Fetches the whole payload on this connection (from its start) for the cache, checking its SHA-256.
-    private func fetchUpstream(_ request: FetchModel) async throws -> GatewayPayloadCache.Payload {
+    /// The coordinator's answer to this leaf's fetch, made on this connection: the whole payload, or with `resuming`
+    /// (a payload the gateway holds) a fetch resumed at its last byte, so that the coordinator checks this leaf's
+    /// assignment and sends one byte. The coordinator may answer another payload from offset 0 (then that one is
+    /// downloaded) or an error (thrown). The result's SHA-256 is checked.
+    private func download(
+        _ request: FetchModel,
+        resuming held: GatewayPayloadCache.Payload?
+    ) async throws -> GatewayPayloadCache.Payload {
         let (answers, continuation) = AsyncThrowingStream<Message, any Error>.makeStream()
         upstreamFetches[request.requestID] = continuation
         defer { upstreamFetches[request.requestID] = nil }
         var fetch = request
-        fetch.resumePayloadSHA256 = []
-        fetch.resumeOffset = 0
+        fetch.resumePayloadSHA256 = held?.sha256 ?? []
+        fetch.resumeOffset = max((held?.bytes.count ?? 0) - 1, 0)
         try await toCoordinator.write(Message.fetchModel(fetch).encodedFrame())
         var start: TransferStart?
         var bytes: [UInt8] = []
@@ -130,11 +153,18 @@ actor LeafRelaySession {
             switch answer {
             case .error(let error): throw error
             case .transferStart(let begun):
-                guard begun.offset == 0, begun.totalBytes <= GatewayPayloadCache.maximumPayloadSize else {
+                guard begun.totalBytes <= GatewayPayloadCache.maximumPayloadSize else {
                     throw GatewayRelayError("payload of \(begun.totalBytes) bytes is over the gateway's cache limit")
                 }
+                if let held, begun.offset > 0, begun.payloadSHA256 == held.sha256,
+                    begun.totalBytes == held.bytes.count, begun.offset <= held.bytes.count
+                {
+                    bytes = Array(held.bytes[0..<begun.offset])
+                } else {
+                    guard begun.offset == 0 else { throw GatewayRelayError("transfer resumed where it was not asked") }
+                    bytes.reserveCapacity(begun.totalBytes)
+                }
                 start = begun
-                bytes.reserveCapacity(begun.totalBytes)
             case .transferChunk(let chunk):
                 guard let begun = start, chunk.offset == bytes.count,
                     chunk.bytes.count <= begun.totalBytes - bytes.count
@@ -158,12 +188,15 @@ actor LeafRelaySession {
         throw GatewayRelayError("the coordinator connection closed during the transfer")
     }
 
-    /// The coordinator connection ended: fetches in flight on it fail.
-    func closed() {
+    /// The session is over (its coordinator connection closed): fetches in flight on it fail, nothing more goes to
+    /// the leaf. Returns whether the coordinator ended it with an error the leaf saw.
+    func closed() -> Bool {
+        ended = true
         for continuation in upstreamFetches.values {
             continuation.finish(throwing: GatewayRelayError("connection closed"))
         }
         upstreamFetches.removeAll()
+        return leafSawClosingError
     }
 }
 

@@ -33,6 +33,11 @@ public struct AgentConfiguration: Sendable {
     /// With `--leaf-listen HOST:PORT`: the agent is also a gateway for leaves (microcontrollers running
     /// FleetTinyKit, or `fleet-tiny-sim`) that connect there over TCP; nil: no gateway.
     public var leafListen: CoordinatorAddress?
+    /// With `--leaf-serial PATH` (repeatable): the agent is also a gateway for one leaf on each of these serial
+    /// lines (UARTs), at ``leafSerialBaud``.
+    public var leafSerial: [String] = []
+    /// `--baud`: the rate of every `--leaf-serial` line.
+    public var leafSerialBaud = 115200
 
     public static let version = TinyFleetVersion.current
 

@@ -74,21 +74,30 @@ public struct AgentService: Service {
         let machine = AgentStateMachine(enrolled: enrolled, hasToken: configuration.token != nil)
         logger.info("agent starting", metadata: ["device": "\(deviceID)", "coordinator": "\(address)"])
         // The features' own work (training) runs beside the connections and survives reconnects.
-        let gateway = configuration.leafListen.map {
-            LeafGateway(
-                listen: $0,
+        let carriesLeaves = configuration.leafListen != nil || !configuration.leafSerial.isEmpty
+        let gateway =
+            carriesLeaves
+            ? LeafGateway(
                 coordinator: address,
                 tls: configuration.tls,
                 identity: identity,
                 gatewayID: deviceID,
                 cache: GatewayPayloadCache(),
                 logger: logger
-            )
-        }
+            ) : nil
+        let baud = configuration.leafSerialBaud
         try await withThrowingDiscardingTaskGroup { group in
             for feature in session.features { group.addTask { await feature.run() } }
             // A gateway that cannot listen stops the agent with the reason (its leaves could not reach it).
-            if let gateway { group.addTask { try await gateway.run() } }
+            if let gateway, let listen = configuration.leafListen {
+                group.addTask { try await gateway.listen(on: listen) }
+            }
+            // A serial line that fails is opened again (a USB adapter may come back).
+            if let gateway {
+                for path in configuration.leafSerial {
+                    group.addTask { await gateway.carrySerial(path: path, baud: baud) }
+                }
+            }
             defer { group.cancelAll() }
             try await keepConnected(session, machine)
         }

@@ -175,7 +175,7 @@ let package = Package(
         .executableTarget(
             name: "fleet-tiny-sim",
             dependencies: [
-                "FleetTinyKit", "FleetDelta", "FleetTrust", "FleetWire",
+                "FleetTinyKit", "FleetDelta", "FleetTrust", "FleetWire", "FleetClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict

@@ -1,4 +1,5 @@
 import ArgumentParser
+import FleetClient
 import FleetWire
 import Foundation
 

@@ -1,3 +1,4 @@
+import FleetClient
 import FleetWire
 import Foundation
 import NIOCore

@@ -1,9 +1,13 @@
 #!/usr/bin/env python3
 """A dishonest carrier between the leaf (QEMU's UART) and the gateway's leaf port, for Examples/mcu-qemu/attacks.sh.
 
-    relay.py LISTEN_PORT GATEWAY_PORT MODE_FILE
+    relay.py LISTEN_PORT GATEWAY_PORT MODE_FILE [BAUD]
 
-Passes the leaf's frames through unchanged. Frames from the gateway (SPEC.md section 2: a 4-byte big-endian length,
+Passes the leaf's frames through unchanged. With BAUD, what goes to the leaf is paced as a UART at BAUD bits per
+second (10 bits a byte, frame by frame) would carry it, and each transferChunk is re-cut into chunks of at
+most 1 KiB (as a gateway serving a leaf with 1 KiB frames would send them): QEMU's UART takes bytes as fast as TCP
+gives them and the leaf installs a frame only once it is whole, so this leaves time to cut the power in the middle
+of a transfer and its install (powercut.sh). Frames from the gateway (SPEC.md section 2: a 4-byte big-endian length,
 the type, the payload) are altered as MODE_FILE says when each one arrives:
   pass       unchanged; the first manifest a desiredState carries is remembered (the replay's material);
   signature  every manifest in a desiredState (0x30) has its last byte flipped;
@@ -17,8 +21,10 @@ import hashlib
 import socket
 import sys
 import threading
+import time
 
 MODE_FILE = sys.argv[3]
+BAUD = int(sys.argv[4]) if len(sys.argv) > 4 else 0
 remembered = None
 
 
@@ -109,6 +115,25 @@ def tamper_transfer(start, chunks):
     return bytes(altered_start), altered_chunks
 
 
+def small_chunks(payload):
+    """A transferChunk payload (requestID, offset, bytes) as chunks of at most 1 KiB, in order."""
+    request, at = varint(payload, 0)
+    offset, at = varint(payload, at)
+    length, at = varint(payload, at)
+    data = payload[at : at + length]
+    for start in range(0, max(len(data), 1), 1024):
+        piece = data[start : start + 1024]
+        yield encode_varint(request) + encode_varint(offset + start) + encode_varint(len(piece)) + piece
+
+
+def to_leaf(leaf, *frames):
+    """Sends the frames, each followed, with BAUD, by the time a UART at BAUD takes to carry it."""
+    for data in frames:
+        leaf.sendall(data)
+        if BAUD:
+            time.sleep(len(data) * 10 / BAUD)
+
+
 def from_gateway(gateway, leaf):
     buffer = bytearray()
     held = None  # (transferStart payload, total, [chunk payloads], bytes so far)
@@ -123,7 +148,7 @@ def from_gateway(gateway, leaf):
             del buffer[: 4 + length]
             current = mode()
             if kind == 0x30:
-                leaf.sendall(frame(kind, desired_state(payload, current)))
+                to_leaf(leaf, frame(kind, desired_state(payload, current)))
             elif kind == 0x32 and current == "payload":
                 _, at = varint(payload, 0)
                 _, at = varint(payload, at + 1)
@@ -137,10 +162,12 @@ def from_gateway(gateway, leaf):
                 held[3] += length_bytes
                 if held[3] >= held[1]:
                     start, chunks = tamper_transfer(held[0], held[2])
-                    leaf.sendall(frame(0x32, start) + b"".join(frame(0x33, c) for c in chunks))
+                    to_leaf(leaf, frame(0x32, start), *(frame(0x33, c) for c in chunks))
                     held = None
+            elif kind == 0x33 and BAUD:
+                to_leaf(leaf, *(frame(0x33, piece) for piece in small_chunks(payload)))
             else:
-                leaf.sendall(frame(kind, payload))
+                to_leaf(leaf, frame(kind, payload))
 
 
 def from_leaf(leaf, gateway):

@@ -10,6 +10,9 @@ here="$(cd "$(dirname "$0")" && pwd)"
 cd "$here/../.."
 out=.build/mcu-qemu
 mkdir -p "$out"
+# One build at a time (tests run the scripts that call this in parallel).
+exec 9>"$out/build.lock"
+flock 9
 mapfile -t sources < <(find Sources/FleetTinyKit -name '*.swift' | sort)
 # Up to date: nothing it is built from is newer than the ELF (the scripts that call this run it every time).
 if [ -f "$out/firmware.elf" ] && [ -z "$(find "${sources[@]}" "$here/firmware" "$here/build.sh" -newer "$out/firmware.elf")" ]

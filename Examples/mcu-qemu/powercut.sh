@@ -1,14 +1,15 @@
 #!/bin/bash
 # Power cuts on the Cortex-M4 leaf under QEMU. Run from the repository root:
 #   Examples/mcu-qemu/powercut.sh [KILLS [SEED]]        (defaults: 20 kills, a seed from /dev/urandom, printed)
-# Starts a coordinator, a gateway and the firmware with its flash and key storage in a host file; installs
-# digits-mlp v1 int8 and v2 (timing v2's delta install), then pushes v3, v4, ... (versions 4, 5, ... reuse the v1,
-# v2, v3 files) one at a time. For each version, QEMU is killed with SIGKILL at a random delay after the leaf's
-# install began (its flash file changed; the delay uniform within the time v2's uncut install took, so the cuts
-# fall across the transfer and install, the slot switch included, or just after), up to 4 times, and
-# restarted on the same flash file; then it runs until the version is installed. Every start must find the old or
-# the new version active, bit-exact (the SHA-256 the leaf computes from its flash, and the flash file's bytes, equal
-# the published file's), and classify the digit row as its label; at the end the leaf reports the last version.
+# Starts a coordinator, a gateway, relay.py between them and the leaf (it re-cuts transfers into 1 KiB chunks) and
+# the firmware with its flash and key storage in a host file; installs digits-mlp v1 int8, then v2 as a delta, then
+# pushes v3, v4, ... (odd versions with the v1 file, even ones with the v2 file: each a 15 KB delta, 16 chunks) one
+# at a time. For each version QEMU is killed with SIGKILL up to 10 times, each after a random chunk K (1 to 18: 17
+# and 18 let the install complete) reached the leaf (the relay then sends nothing more) and a random 0 to 300 ms
+# more, K and the delay drawn from the printed seed; it restarts on the same flash file, until a restart finds the
+# new version or it installs it uncut. Every start must find the old or the new version active, bit-exact (the
+# SHA-256 the leaf computes from its flash, and the flash file's bytes, equal the published file's), and classify
+# the digit row as its label; at the end the leaf reports the last version to the coordinator.
 # Prints one line per cut and `power cuts: N, every restart on the right model` on success.
 # Needs: qemu-system-arm gcc-arm-none-eabi libnewlib-arm-none-eabi python3
 set -euo pipefail
@@ -19,7 +20,9 @@ echo "power-cut seed: $cut_seed (Examples/mcu-qemu/powercut.sh $kills $cut_seed 
 . Examples/mcu-qemu/lib.sh
 RANDOM=$cut_seed
 flash="$work/flash.bin"
-file_of() { echo "$models/digits-mlp-v$((($1 - 1) % 3 + 1))-int8.safetensors"; }
+# Version N is published with the v1 file when N is odd, the v2 file when even: each update is a 15 KB delta.
+file_number() { echo $((($1 - 1) % 2 + 1)); }
+file_of() { echo "$models/digits-mlp-v$(file_number "$1")-int8.safetensors"; }
 now_ms() { date +%s%3N; }
 run=0
 # boot: starts QEMU on the flash file with a fresh console log and checks what it runs at start: one of the
@@ -27,7 +30,7 @@ run=0
 boot() {
     run=$((run + 1))
     log="$work/qemu-$run.log"
-    start_qemu "$leaf_port" "$log" "$flash"
+    start_qemu "$relay_port" "$log" "$flash"
     wait_for 30 "the leaf to start (run $run)" grep -q '^active slot' "$log"
     local line allowed=()
     line=$(grep -m1 '^active slot' "$log")
@@ -39,36 +42,23 @@ boot() {
 }
 
 start_fleet
+# The leaf behind relay.py, which re-cuts transfers into 1 KiB chunks and stops one at the chunk a cut falls after.
+relay_port=$(free_port)
+echo pass >"$work/relay.mode"
+python3 Examples/mcu-qemu/relay.py "$relay_port" "$leaf_port" "$work/relay.mode" >"$work/relay.log" 2>&1 &
+pids+=($!)
+wait_for 30 "the relay" bash -c "exec 3<>/dev/tcp/127.0.0.1/$relay_port"
 log="$work/qemu-0.log"
-start_qemu "$leaf_port" "$log" "$flash"
+start_qemu "$relay_port" "$log" "$flash"
 wait_for 60 "the leaf to enrol" grep -q '^enrolled' "$log"
 push 1
 wait_for 180 "the leaf to install v1" grep -q '^installed digits-mlp v1 int8' "$log"
 kill_qemu
-# The flash's contents (not the key storage after it): they change once an install has begun.
-flash_digest() { head -c $((66 * 4096)) "$flash" | sha256sum | cut -d' ' -f1; }
-# wait_install_begins BEFORE: waits (60 s at most) until the flash differs from digest BEFORE or the log shows an
-# install; prints the milliseconds it waited.
-wait_install_begins() {
-    local start limit
-    start=$(now_ms)
-    limit=$((start + 60000))
-    until [ "$(flash_digest)" != "$1" ] || grep -q '^installed' "$log"; do
-        [ "$(now_ms)" -lt "$limit" ] || fail "run $run: the install did not begin within 60 s"
-        sleep 0.02
-    done
-    echo $(($(now_ms) - start))
-}
-# How long a delta install takes once it has begun (v1 -> v2, uncut): the cuts' window.
+# v2 as a delta, uncut.
 push 2
-before=$(flash_digest)
 boot 1
-wait_install_begins "$before" >/dev/null
-begun_at=$(now_ms)
 wait_for 180 "the leaf to install v2" grep -q '^installed digits-mlp v2 int8' "$log"
-window=$(($(now_ms) - begun_at))
 kill_qemu
-echo "v2's delta installed ${window} ms after its install began: cuts fall 0..${window} ms after an install begins"
 version=2
 cuts=0
 old_seen=0
@@ -77,19 +67,24 @@ during=0
 while [ "$cuts" -lt "$kills" ]; do
     old=$version
     new=$((old + 1))
-    push "$new" "$((($new - 1) % 3 + 1))"
-    # Up to 4 cuts per version: once a restart finds the new version active, it moves on to the next.
-    for _ in 1 2 3 4; do
+    push "$new" "$(file_number "$new")"
+    # Up to 10 cuts per version: once a restart finds the new version active, it moves on to the next.
+    for _ in 1 2 3 4 5 6 7 8 9 10; do
         [ "$cuts" -lt "$kills" ] || break
-        before=$(flash_digest)
+        # The cut falls after chunk K of the transfer's 1 KiB chunks (a 15 KB delta has 16: K = 17 or 18 lets the
+        # install complete), then 0 to 300 ms later, while the leaf may still be writing that chunk's pages.
+        chunk=$((RANDOM % 18 + 1))
+        delay=$((RANDOM % 301))
+        rm -f "$work/relay.mode.cut"
+        echo "cut $chunk" >"$work/relay.mode"
         boot "$old" "$new"
         [ "$version" = "$old" ] || break
         old_seen=$((old_seen + 1))
-        waited=$(wait_install_begins "$before")
-        delay=$((RANDOM * 32768 + RANDOM))
-        delay=$((delay % (window + 1)))
-        sleep "$(printf '%d.%03d' $((delay / 1000)) $((delay % 1000)))"
+        wait_for 180 "the relay to reach chunk $chunk or the leaf to install v$new (run $run)" bash -c \
+            "test -f '$work/relay.mode.cut' || grep -q '^installed digits-mlp v$new' '$log'"
+        sleep "0.$(printf '%03d' "$delay")"
         kill_qemu
+        echo pass >"$work/relay.mode"
         cuts=$((cuts + 1))
         if grep -q "^installed digits-mlp v$new" "$log"; then
             when="after the install completed"
@@ -97,8 +92,9 @@ while [ "$cuts" -lt "$kills" ]; do
             when="during the transfer and install"
             during=$((during + 1))
         fi
-        echo "cut $cuts: v$old -> v$new, SIGKILL ${delay} ms after the install began (${waited} ms after boot), $when"
+        echo "cut $cuts: v$old -> v$new, SIGKILL ${delay} ms after 1 KiB chunk $chunk reached the leaf, $when"
     done
+    echo pass >"$work/relay.mode"
     if [ "$version" = "$old" ]; then
         boot "$old" "$new"
         if [ "$version" = "$old" ]; then

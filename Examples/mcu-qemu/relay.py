@@ -1,20 +1,20 @@
 #!/usr/bin/env python3
 """A dishonest carrier between the leaf (QEMU's UART) and the gateway's leaf port, for Examples/mcu-qemu/attacks.sh.
 
-    relay.py LISTEN_PORT GATEWAY_PORT MODE_FILE [BAUD]
+    relay.py LISTEN_PORT GATEWAY_PORT MODE_FILE
 
-Passes the leaf's frames through unchanged. With BAUD, what goes to the leaf is paced as a UART at BAUD bits per
-second (10 bits a byte, frame by frame) would carry it, and each transferChunk is re-cut into chunks of at
-most 1 KiB (as a gateway serving a leaf with 1 KiB frames would send them): QEMU's UART takes bytes as fast as TCP
-gives them and the leaf installs a frame only once it is whole, so this leaves time to cut the power in the middle
-of a transfer and its install (powercut.sh). Frames from the gateway (SPEC.md section 2: a 4-byte big-endian length,
+Passes the leaf's frames through unchanged, except that each transferChunk is re-cut into chunks of at most 1 KiB
+(as a gateway serving a leaf with 1 KiB frames would send them; the leaf installs a frame only once it is whole, so
+a transfer then reaches its flash in steps that a power cut can fall between). Frames from the gateway (SPEC.md section 2: a 4-byte big-endian length,
 the type, the payload) are altered as MODE_FILE says when each one arrives:
   pass       unchanged; the first manifest a desiredState carries is remembered (the replay's material);
   signature  every manifest in a desiredState (0x30) has its last byte flipped;
   payload    each transfer (transferStart 0x32 and its transferChunks 0x33) is held until complete, one payload
              byte in the middle is flipped, and transferStart's payloadSHA256 is replaced by the SHA-256 of the
              altered payload, so that the leaf's transport check passes and only its install checks remain;
-  replay     every manifest in a desiredState is replaced by the remembered one (an older, genuinely signed release).
+  replay     every manifest in a desiredState is replaced by the remembered one (an older, genuinely signed release);
+  cut K      as pass, but once the K-th 1 KiB chunk of a transfer is sent, nothing more goes to the leaf and the file
+             MODE_FILE.cut is written: powercut.sh then kills QEMU, which may still be installing that chunk.
 Prints one line per altered frame on stdout.
 """
 import hashlib
@@ -24,7 +24,6 @@ import threading
 import time
 
 MODE_FILE = sys.argv[3]
-BAUD = int(sys.argv[4]) if len(sys.argv) > 4 else 0
 remembered = None
 
 
@@ -126,17 +125,11 @@ def small_chunks(payload):
         yield encode_varint(request) + encode_varint(offset + start) + encode_varint(len(piece)) + piece
 
 
-def to_leaf(leaf, *frames):
-    """Sends the frames, each followed, with BAUD, by the time a UART at BAUD takes to carry it."""
-    for data in frames:
-        leaf.sendall(data)
-        if BAUD:
-            time.sleep(len(data) * 10 / BAUD)
-
-
 def from_gateway(gateway, leaf):
     buffer = bytearray()
     held = None  # (transferStart payload, total, [chunk payloads], bytes so far)
+    chunks_sent = 0  # 1 KiB chunks sent to the leaf since the last transferStart
+    stopped = False  # "cut K" reached: nothing more goes to the leaf
     while True:
         data = gateway.recv(65536)
         if not data:
@@ -147,8 +140,10 @@ def from_gateway(gateway, leaf):
             kind, payload = buffer[4], bytes(buffer[5 : 4 + length])
             del buffer[: 4 + length]
             current = mode()
+            if stopped:
+                continue
             if kind == 0x30:
-                to_leaf(leaf, frame(kind, desired_state(payload, current)))
+                leaf.sendall(frame(kind, desired_state(payload, current)))
             elif kind == 0x32 and current == "payload":
                 _, at = varint(payload, 0)
                 _, at = varint(payload, at + 1)
@@ -162,12 +157,22 @@ def from_gateway(gateway, leaf):
                 held[3] += length_bytes
                 if held[3] >= held[1]:
                     start, chunks = tamper_transfer(held[0], held[2])
-                    to_leaf(leaf, frame(0x32, start), *(frame(0x33, c) for c in chunks))
+                    leaf.sendall(frame(0x32, start) + b"".join(frame(0x33, c) for c in chunks))
                     held = None
-            elif kind == 0x33 and BAUD:
-                to_leaf(leaf, *(frame(0x33, piece) for piece in small_chunks(payload)))
+            elif kind == 0x33:
+                for piece in small_chunks(payload):
+                    leaf.sendall(frame(0x33, piece))
+                    chunks_sent += 1
+                    if current.startswith("cut ") and chunks_sent == int(current.split()[1]):
+                        stopped = True
+                        with open(MODE_FILE + ".cut", "w") as f:
+                            f.write(f"{chunks_sent}\n")
+                        print(f"relay: stopped after chunk {chunks_sent} of a transfer", flush=True)
+                        break
             else:
-                to_leaf(leaf, frame(kind, payload))
+                if kind == 0x32:
+                    chunks_sent = 0
+                leaf.sendall(frame(kind, payload))
 
 
 def from_leaf(leaf, gateway):
@@ -178,13 +183,21 @@ def from_leaf(leaf, gateway):
         gateway.sendall(data)
 
 
+def quietly(direction, source, destination):
+    """Runs one direction until either side closes or resets (QEMU killed: the normal end here)."""
+    try:
+        direction(source, destination)
+    except OSError:
+        pass
+
+
 def serve(leaf, gateway_port):
     gateway = socket.create_connection(("127.0.0.1", gateway_port))
     for sock in (leaf, gateway):
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     threads = [
-        threading.Thread(target=from_gateway, args=(gateway, leaf), daemon=True),
-        threading.Thread(target=from_leaf, args=(leaf, gateway), daemon=True),
+        threading.Thread(target=quietly, args=(from_gateway, gateway, leaf), daemon=True),
+        threading.Thread(target=quietly, args=(from_leaf, leaf, gateway), daemon=True),
     ]
     for thread in threads:
         thread.start()

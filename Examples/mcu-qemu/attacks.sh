@@ -19,11 +19,7 @@ flash="$work/flash.bin"
 v1="$models/digits-mlp-v1-int8.safetensors"
 v2="$models/digits-mlp-v2-int8.safetensors"
 start_fleet
-relay_port=$(free_port)
-echo pass >"$work/relay.mode"
-python3 Examples/mcu-qemu/relay.py "$relay_port" "$leaf_port" "$work/relay.mode" >"$work/relay.log" 2>&1 &
-pids+=($!)
-wait_for 30 "the relay" bash -c "exec 3<>/dev/tcp/127.0.0.1/$relay_port"
+start_relay
 run=0
 boot() {
     run=$((run + 1))

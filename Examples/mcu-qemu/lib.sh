@@ -10,13 +10,14 @@ fi
 models=Tests/FleetDeltaTests/Fixtures
 work="$(mktemp -d "${TMPDIR:-/tmp}/mcu-qemu.XXXXXX")"
 pids=()
+relay_pid=
 qemu_pid=
 finish() {
     status=$?
     for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-    # QEMU inherits its parent's signal mask: started from a Swift test process, SIGTERM is blocked and never
-    # delivered, so it is killed outright (it holds nothing worth saving).
-    [ -z "${qemu_pid:-}" ] || kill -KILL "$qemu_pid" 2>/dev/null || true
+    # QEMU and the relay inherit their parent's signal mask: started from a Swift test process, SIGTERM is blocked
+    # and never delivered, so they are killed outright (they hold nothing worth saving).
+    for pid in "$relay_pid" "$qemu_pid"; do [ -z "$pid" ] || kill -KILL "$pid" 2>/dev/null || true; done
     wait 2>/dev/null || true
     if [ "$status" -ne 0 ]; then
         for log in "$work"/*.log; do echo "==== $log" >&2; tail -n 60 "$log" >&2; done
@@ -54,6 +55,16 @@ start_fleet() {
     wait_for 60 "the gateway's leaf port" bash -c "exec 3<>/dev/tcp/127.0.0.1/$leaf_port"
     leaf_token=$(fleetctl token create --data-dir "$work/coordinator" | head -n 1)
     seed=$(od -An -tx1 -N32 /dev/urandom | tr -d ' \n')
+}
+
+# start_relay: starts relay.py between the leaf and the gateway's leaf port, in the mode "$work/relay.mode" names
+# (pass to begin with); sets relay_port.
+start_relay() {
+    relay_port=$(free_port)
+    echo pass >"$work/relay.mode"
+    python3 Examples/mcu-qemu/relay.py "$relay_port" "$leaf_port" "$work/relay.mode" >"$work/relay.log" 2>&1 &
+    relay_pid=$!
+    wait_for 30 "the relay" bash -c "exec 3<>/dev/tcp/127.0.0.1/$relay_port"
 }
 
 # start_qemu PORT LOG [FLASH_FILE]: boots the firmware with UART0 on 127.0.0.1:PORT, its console appended to LOG,

@@ -43,11 +43,7 @@ boot() {
 
 start_fleet
 # The leaf behind relay.py, which re-cuts transfers into 1 KiB chunks and stops one at the chunk a cut falls after.
-relay_port=$(free_port)
-echo pass >"$work/relay.mode"
-python3 Examples/mcu-qemu/relay.py "$relay_port" "$leaf_port" "$work/relay.mode" >"$work/relay.log" 2>&1 &
-pids+=($!)
-wait_for 30 "the relay" bash -c "exec 3<>/dev/tcp/127.0.0.1/$relay_port"
+start_relay
 log="$work/qemu-0.log"
 start_qemu "$relay_port" "$log" "$flash"
 wait_for 60 "the leaf to enrol" grep -q '^enrolled' "$log"

@@ -13,64 +13,11 @@
 # Needs: qemu-system-arm gcc-arm-none-eabi libnewlib-arm-none-eabi python3
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-if ! command -v fleet-coordinator >/dev/null || ! command -v fleet-agent >/dev/null || ! command -v fleetctl >/dev/null
-then
-    swift build --product fleet-coordinator >&2 && swift build --product fleet-agent >&2 \
-        && swift build --product fleetctl >&2
-    PATH="$PWD/.build/debug:$PATH"
-fi
-models=Tests/FleetDeltaTests/Fixtures
-work="$(mktemp -d "${TMPDIR:-/tmp}/mcu-qemu.XXXXXX")"
-pids=()
-finish() {
-    status=$?
-    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-    # QEMU inherits its parent's signal mask: started from a Swift test process, SIGTERM is blocked and never
-    # delivered, so it is killed outright (it holds nothing worth saving).
-    [ -z "${qemu_pid:-}" ] || kill -KILL "$qemu_pid" 2>/dev/null || true
-    wait 2>/dev/null || true
-    if [ "$status" -ne 0 ]; then
-        for log in "$work"/*.log; do echo "==== $log" >&2; tail -n 60 "$log" >&2; done
-    fi
-    if [ -n "${MCU_QEMU_KEEP:-}" ]; then echo "logs kept in $work" >&2; else rm -rf "$work"; fi
-}
-trap finish EXIT
-fail() { echo "mcu-qemu: $*" >&2; exit 1; }
-# wait_for SECONDS WHAT COMMAND...: runs COMMAND every 0.2 s until it succeeds.
-wait_for() {
-    local limit=$(($1 * 5)) what=$2 tries=0
-    shift 2
-    until "$@" >/dev/null 2>&1; do
-        tries=$((tries + 1))
-        [ "$tries" -lt "$limit" ] || fail "timed out waiting for $what"
-        sleep 0.2
-    done
-}
-devices() { fleetctl devices --data-dir "$work/coordinator" --json; }
-
-firmware=$(Examples/mcu-qemu/build.sh 2>"$work/build.log")
-fleet-coordinator --data-dir "$work/coordinator" --listen 127.0.0.1:0 >"$work/coordinator.log" 2>&1 &
-pids+=($!)
-wait_for 30 "the coordinator" test -f "$work/coordinator/coordinator.json"
-leaf_port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-port=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["port"])' "$work/coordinator/coordinator.json")
-gateway_token=$(fleetctl token create --data-dir "$work/coordinator" | head -n 1)
-fleet-agent --data-dir "$work/gateway" --coordinator "127.0.0.1:$port" --name gateway --token "$gateway_token" \
-    --leaf-listen "127.0.0.1:$leaf_port" >"$work/gateway.log" 2>&1 &
-pids+=($!)
-wait_for 60 "the gateway's leaf port" bash -c "exec 3<>/dev/tcp/127.0.0.1/$leaf_port"
-leaf_token=$(fleetctl token create --data-dir "$work/coordinator" | head -n 1)
-seed=$(od -An -tx1 -N32 /dev/urandom | tr -d ' \n')
-qemu-system-arm -machine mps2-an386 -cpu cortex-m4 -nographic -monitor none \
-    -serial "tcp:127.0.0.1:$leaf_port,nodelay=on" -semihosting-config enable=on,target=native \
-    -kernel "$firmware" -append "$leaf_token $seed" >"$work/qemu.log" 2>&1 &
-qemu_pid=$!
+. Examples/mcu-qemu/lib.sh
+start_fleet
+start_qemu "$leaf_port" "$work/qemu.log"
 wait_for 60 "the leaf to enrol" grep -q '^enrolled' "$work/qemu.log"
 
-push() {
-    fleetctl model push digits-mlp --data-dir "$work/coordinator" --version "$1" --variant int8 --min-ram 64KiB \
-        --file "$models/digits-mlp-v$1-int8.safetensors" >>"$work/fleetctl.log" 2>&1
-}
 push 1
 wait_for 180 "the leaf to install v1" grep -q '^installed digits-mlp v1 int8' "$work/qemu.log"
 push 2

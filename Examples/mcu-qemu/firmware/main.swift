@@ -18,53 +18,11 @@
 @_extern(c, "uart_init") func uartInit()
 @_extern(c, "uart_receive") func uartReceive(_ into: UnsafeMutableRawPointer?, _ capacity: Int32) -> Int32
 @_extern(c, "uart_send") func uartSend(_ bytes: UnsafeRawPointer?, _ count: Int32)
-@_extern(c, "_model_flash") var modelFlashStart: UInt8
-
-/// The emulated flash: 4 KiB pages, two record pages and two slots of 32 pages (128 KiB each, the digits int8
-/// model is 51,850 bytes), followed by the key storage. RAM of QEMU (0x20200000): erased at every start.
-enum Layout {
-    static let pageSize = 4096
-    static let slotPages = 32
-    static let pageCount = 2 + 2 * slotPages
-    static let flashBytes = pageCount * pageSize
-    /// Each record of TinyKeyStorage: one "written" byte, then up to 127 bytes.
-    static let recordStride = 128
-    static var base: UnsafeMutableRawPointer { UnsafeMutableRawPointer(mutating: &modelFlashStart) }
-}
-
-/// Flash in RAM with flash's rules: erased bytes read 0xFF, a write programs bytes within one region.
-struct RAMFlash: TinyFlash {
-    let base: UnsafeMutableRawPointer
-    var pageSize: Int { Layout.pageSize }
-    var pageCount: Int { Layout.pageCount }
-
-    mutating func erasePage(_ page: Int) -> Bool {
-        guard page >= 0, page < pageCount else { return false }
-        (base + page * pageSize).initializeMemory(as: UInt8.self, repeating: 0xFF, count: pageSize)
-        return true
-    }
-
-    mutating func write(at offset: Int, _ bytes: UnsafeRawBufferPointer) -> Bool {
-        guard offset >= 0, offset + bytes.count <= Layout.flashBytes else { return false }
-        for index in 0..<bytes.count {
-            // Programming only clears bits, as NOR flash does.
-            let old = (base + offset + index).load(as: UInt8.self)
-            (base + offset + index).storeBytes(of: old & bytes[index], as: UInt8.self)
-        }
-        return true
-    }
-
-    func read(at offset: Int, into buffer: UnsafeMutableRawBufferPointer) -> Bool {
-        guard offset >= 0, offset + buffer.count <= Layout.flashBytes else { return false }
-        for index in 0..<buffer.count { buffer[index] = (base + offset + index).load(as: UInt8.self) }
-        return true
-    }
-}
 
 /// The kit's platform on mps2-an386: UART0 as the transport, SysTick as the clock, a test-only random source, and
-/// key storage in RAM.
+/// flash and key storage in RAM mirrored to a host file (HostFileFlash.swift, test-only).
 struct QEMUPlatform: TinyPlatform {
-    var flash: RAMFlash
+    var flash: HostFileFlash
     /// TEST ONLY. mps2-an386 has no TRNG: the random bytes are SHA-256(seed ‖ counter) over a 32-byte seed that the
     /// host passes on the semihosting command line (run.sh takes it from /dev/urandom). A real board reads its TRNG.
     var seed = TinyDigest32()
@@ -100,7 +58,7 @@ struct QEMUPlatform: TinyPlatform {
         return true
     }
 
-    // TinyKeyStorage: after the flash, one 128-byte entry per record (zeroed by QEMU at start: never written).
+    // TinyKeyStorage: the page after the flash, one 128-byte entry per record, each saved with one host write.
     private func entry(_ record: TinyRecord) -> UnsafeMutableRawPointer {
         flash.base + Layout.flashBytes + Int(record.rawValue) * Layout.recordStride
     }
@@ -115,7 +73,7 @@ struct QEMUPlatform: TinyPlatform {
         let entry = entry(record)
         UnsafeMutableRawBufferPointer(start: entry + 1, count: bytes.count).copyMemory(from: bytes)
         entry.storeBytes(of: 1, as: UInt8.self)
-        return true
+        return flash.save(from: entry - flash.base, count: Layout.recordStride)
     }
 
     // TinyFlash
@@ -142,7 +100,7 @@ let sendBufferSize = 2048
 func text(_ bytes: UnsafeRawBufferPointer) { putBytes(bytes.baseAddress, Int32(bytes.count)) }
 
 /// Classifies the digit row with the active model and prints `classified digit: class C (row label L)`.
-func classify(_ installer: TinyFlashModelInstaller<RAMFlash>, scratch: UnsafeMutableBufferPointer<Float>) {
+func classify(_ installer: TinyFlashModelInstaller<HostFileFlash>, scratch: UnsafeMutableBufferPointer<Float>) {
     guard let record = installer.store.active(installer.flash) else { return put("classify: no active model") }
     do {
         let layout = try TinyModelLayout(
@@ -176,9 +134,11 @@ func classify(_ installer: TinyFlashModelInstaller<RAMFlash>, scratch: UnsafeMut
 @_cdecl("leaf_main")
 func leafMain() -> Int32 {
     uartInit()
-    let flash = RAMFlash(base: Layout.base)
+    guard let flash = startFlash() else {
+        put("firmware: the flash file cannot be opened, read or extended\n")
+        return 2
+    }
     var platform = QEMUPlatform(flash: flash)
-    for page in 0..<Layout.pageCount { _ = platform.erasePage(page) }
     // Start-up allocations (never freed, nothing is allocated later): the host's arguments and the buffers.
     let token = UnsafeMutableRawBufferPointer.allocate(byteCount: 128, alignment: 8)
     let tokenLength = Int(hostArgument(1, token.baseAddress, 128))
@@ -220,6 +180,7 @@ func leafMain() -> Int32 {
     put("leaf ")
     leaf.withDeviceID { text($0) }
     put(" started\n")
+    reportActiveModel(leaf.installer, scratch: scratch)
     while true {
         switch leaf.poll() {
         case .none, .connected: break
@@ -238,7 +199,7 @@ func leafMain() -> Int32 {
                 text(variant)
             }
             put("\n")
-            classify(leaf.installer, scratch: scratch)
+            reportActiveModel(leaf.installer, scratch: scratch)
             put("stack high-water mark: ")
             putU32(stackUsed())
             put(" bytes, heap used at start-up: ")
@@ -250,6 +211,7 @@ func leafMain() -> Int32 {
             put(": ")
             put(UnsafeRawPointer(code.utf8Start).assumingMemoryBound(to: CChar.self))
             put("\n")
+            reportActiveModel(leaf.installer, scratch: scratch)
         case .coordinatorError(let code):
             put("coordinator error ")
             putU32(UInt32(code))

@@ -23,7 +23,7 @@ __attribute__((section(".isr_vector"), used)) const void *vectors[16] = {
     0, 0, 0, 0, Default_Handler, Default_Handler, 0, Default_Handler, SysTick_Handler,
 };
 
-static int semihost(int op, const void *arg) {
+int semihost(int op, const void *arg) {
     register int r0 __asm__("r0") = op; register const void *r1 __asm__("r1") = arg;
     __asm__ volatile("bkpt 0xab" : "+r"(r0) : "r"(r1) : "memory");
     return r0;

@@ -1,0 +1,109 @@
+// The leaf's flash and key storage under QEMU: RAM at 0x20200000 with flash's rules, mirrored to a host file through
+// semihosting (hostfile.c) when the host names one, so that identity, enrolment and models survive a QEMU restart
+// or a `kill -9`. TEST ONLY: a real board programs its flash; this file stands in for it.
+
+@_extern(c, "host_file_open") func hostFileOpen(_ path: UnsafeRawPointer?, _ length: Int32) -> Int32
+@_extern(c, "host_file_length") func hostFileLength(_ handle: Int32) -> Int32
+@_extern(c, "host_file_read") func hostFileRead(
+    _ handle: Int32,
+    _ offset: Int32,
+    _ into: UnsafeMutableRawPointer?,
+    _ count: Int32
+) -> Int32
+@_extern(c, "host_file_write") func hostFileWrite(
+    _ handle: Int32,
+    _ offset: Int32,
+    _ bytes: UnsafeRawPointer?,
+    _ count: Int32
+) -> Int32
+@_extern(c, "_model_flash") var modelFlashStart: UInt8
+
+/// The emulated flash: 4 KiB pages, two record pages and two slots of 32 pages (128 KiB each, the digits int8
+/// model is 51,850 bytes), followed by one page of key storage.
+enum Layout {
+    static let pageSize = 4096
+    static let slotPages = 32
+    static let pageCount = 2 + 2 * slotPages
+    static let flashBytes = pageCount * pageSize
+    /// Each record of TinyKeyStorage: one "written" byte (1), then up to 127 bytes; erased (0xFF) when never written.
+    static let recordStride = 128
+    /// Flash and the key storage page after it: the size of the host file.
+    static let totalBytes = flashBytes + pageSize
+    static var base: UnsafeMutableRawPointer { UnsafeMutableRawPointer(mutating: &modelFlashStart) }
+}
+
+/// Flash in RAM with flash's rules (erased bytes read 0xFF, programming only clears bits), every change written
+/// through to the host file, if any, before the call returns. Writes go to the file in aligned pieces of at most
+/// ``tearUnit`` bytes, in order, one host `write()` each: a `kill -9` of QEMU leaves each piece written or not, so
+/// at most one page is left partly erased or partly programmed, as a power cut leaves real flash.
+struct HostFileFlash: TinyFlash {
+    let base: UnsafeMutableRawPointer
+    /// The semihosting handle of the host file, or -1: RAM only, erased at every start.
+    let file: Int32
+    static let tearUnit = 1024
+    var pageSize: Int { Layout.pageSize }
+    var pageCount: Int { Layout.pageCount }
+
+    /// Erased flash and key storage, loaded from the host file at `path` when one is given (created, or extended
+    /// with erased bytes, when it is missing or short). Nil when the file cannot be opened, read or extended.
+    init?(base: UnsafeMutableRawPointer, path: UnsafeRawBufferPointer?) {
+        self.base = base
+        base.initializeMemory(as: UInt8.self, repeating: 0xFF, count: Layout.totalBytes)
+        guard let path else {
+            file = -1
+            return
+        }
+        file = hostFileOpen(path.baseAddress, Int32(path.count))
+        guard file >= 0 else { return nil }
+        let stored = min(Int(hostFileLength(file)), Layout.totalBytes)
+        guard stored >= 0, stored == 0 || hostFileRead(file, 0, base, Int32(stored)) == Int32(stored) else {
+            return nil
+        }
+        // A short file (new, or cut while it was extended) grows with erased bytes, from its end.
+        guard save(from: stored, count: Layout.totalBytes - stored) else { return nil }
+    }
+
+    mutating func erasePage(_ page: Int) -> Bool {
+        guard page >= 0, page < pageCount else { return false }
+        (base + page * pageSize).initializeMemory(as: UInt8.self, repeating: 0xFF, count: pageSize)
+        return save(from: page * pageSize, count: pageSize)
+    }
+
+    mutating func write(at offset: Int, _ bytes: UnsafeRawBufferPointer) -> Bool {
+        guard offset >= 0, offset + bytes.count <= Layout.flashBytes else { return false }
+        for index in 0..<bytes.count {
+            // Programming only clears bits, as NOR flash does.
+            let old = (base + offset + index).load(as: UInt8.self)
+            (base + offset + index).storeBytes(of: old & bytes[index], as: UInt8.self)
+        }
+        return save(from: offset, count: bytes.count)
+    }
+
+    func read(at offset: Int, into buffer: UnsafeMutableRawBufferPointer) -> Bool {
+        guard offset >= 0, offset + buffer.count <= Layout.flashBytes else { return false }
+        for index in 0..<buffer.count { buffer[index] = (base + offset + index).load(as: UInt8.self) }
+        return true
+    }
+
+    /// Writes the RAM bytes `[offset, offset + count)` to the host file (nothing without one), in aligned pieces of
+    /// at most ``tearUnit`` bytes. False when the host refused a write.
+    func save(from offset: Int, count: Int) -> Bool {
+        guard file >= 0 else { return true }
+        var start = offset
+        let end = offset + count
+        while start < end {
+            let pieceEnd = min(end, (start / Self.tearUnit + 1) * Self.tearUnit)
+            guard hostFileWrite(file, Int32(start), base + start, Int32(pieceEnd - start)) == 1 else { return false }
+            start = pieceEnd
+        }
+        return true
+    }
+}
+
+/// The flash for this run: backed by the host file that the firmware's third argument names (`-append "TOKEN
+/// SEED_HEX FILE"`), or RAM only without one. Nil when the file cannot be used.
+func startFlash() -> HostFileFlash? {
+    let path = UnsafeMutableRawBufferPointer.allocate(byteCount: 200, alignment: 8)
+    let length = Int(hostArgument(3, path.baseAddress, 200))
+    return HostFileFlash(base: Layout.base, path: length > 0 ? UnsafeRawBufferPointer(rebasing: path[0..<length]) : nil)
+}

@@ -164,7 +164,7 @@ let package = Package(
         .executableTarget(
             name: "fleet-tiny-sim",
             dependencies: [
-                "FleetTinyKit", "FleetDelta", "FleetTrust", "FleetWire",
+                "FleetTinyKit", "FleetDelta", "FleetTrust", "FleetWire", "FleetLearning",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict
@@ -237,7 +237,7 @@ let package = Package(
             name: "FleetTinyKitTests",
             dependencies: [
                 "FleetTinyKit", "FleetWire", "FleetDelta", "FleetModelIO", "FleetLearning", "FleetTrust",
-                "FleetObserve",
+                "FleetObserve", "FleetCoordinator",
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             resources: [.copy("Fixtures")],

@@ -42,8 +42,15 @@ extension EndToEnd {
             }
             try #require(installed, "the leaf installed v1:\n\(first.log)")
             let leafID = try #require(try gateways.leaves(fleet).first?.id)
-            await first.terminate()
+            // Pushed to the connected leaf (quotaGrants, request id 0) through the gateway: kept in its meter record.
             try harness.grant([leafID, "digits-mlp", "--queries", "100", "--price", "1.50/1000", "--currency", "USD"])
+            let grantRecord = fleet.root + "/leaves/leaf-0/meter-1"
+            let pushed = try await eventually(timeout: .seconds(10), every: .milliseconds(100)) {
+                FileManager.default.fileExists(atPath: grantRecord)
+            }
+            #expect(pushed, "the pushed grant reached the leaf within 10 s:\n\(first.log)")
+            #expect(!first.log.contains("disconnected"), "\(first.log)")
+            await first.terminate()
 
             // 60 queries, then a restart, then 90 more: 40 answered, 50 refused (no free queries after a restart).
             let second = try startLeaf(infer: 60, name: "sim-1")

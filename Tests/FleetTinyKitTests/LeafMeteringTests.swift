@@ -138,6 +138,14 @@ import Testing
         #expect(ledger.verdicts.filter { $0 != .append } == [.duplicate])
     }
 
+    @Test func aGrantKeptBeforeAnyQueryCountsAfterARestart() {
+        let identity = MeterIdentity()
+        let records = MeterRecords()
+        #expect(MeterHarness(identity, records: records).receive(identity.grant(1, queries: 2)) == .kept)
+        let restarted = MeterHarness(identity, records: records)
+        #expect((0..<3).map { _ in restarted.consume() } == [.answered(kind: 0), .answered(kind: 0), .quotaExhausted])
+    }
+
     @Test func aLeafThatLostItsCountersDoesNotAnswerForFree() {
         let identity = MeterIdentity()
         let records = MeterRecords()

@@ -67,6 +67,8 @@ public struct TinyLeafMeter {
     /// Server time minus the monotonic clock, from the last helloAccept (SPEC.md 5.2); nil before one.
     private var clockOffset: Int64? = nil
     private var sealedHash = TinyDigest32()
+    /// Record 0 exists on storage (loaded, or stored since): a grant record without it would count as spent.
+    private var stateStored = false
 
     /// A meter over `buffer` (at least ``bufferSize(grants:)`` bytes, kept for the leaf's lifetime) with `grants`
     /// slots (1 … 255). Nil when the buffer is too small. Call ``load(from:releaseKey:deviceID:)`` next.
@@ -88,6 +90,7 @@ public struct TinyLeafMeter {
         deviceID: UnsafeRawBufferPointer
     ) {
         let stateLoaded = storage.loadMeterRecord(0, into: state) && isStateSound
+        stateStored = stateLoaded
         if !stateLoaded { zero(state) }
         var anyGrant = false
         for slot in 0..<grantCapacity {
@@ -127,6 +130,11 @@ public struct TinyLeafMeter {
         }
         for slot in 0..<grantCapacity where self.grant(slot)?.sequence == grant.sequence { return .duplicate }
         guard let slot = freeSlot(for: grant.model) else { return .tableFull }
+        // The counters first: grant records without them would be taken for counters lost, and count as spent.
+        if !stateStored {
+            guard storage.storeMeterRecord(0, UnsafeRawBufferPointer(state)) else { return .storageFailed }
+            stateStored = true
+        }
         // Stored from the scratch area first: the slot in RAM changes only once the record is durable.
         let record = UnsafeMutableRawBufferPointer(rebasing: scratch[0..<Self.slotSize])
         zero(record)
@@ -226,6 +234,7 @@ public struct TinyLeafMeter {
             state.copyMemory(from: UnsafeRawBufferPointer(backup))
             return .storageFailed
         }
+        stateStored = true
         return .answered(kind: kind)
     }
 

@@ -146,6 +146,25 @@ import Testing
         #expect((0..<3).map { _ in restarted.consume() } == [.answered(kind: 0), .answered(kind: 0), .quotaExhausted])
     }
 
+    @Test func sixteenUnsyncedEntriesAtMostThenRefusedUntilAcknowledged() throws {
+        let identity = MeterIdentity()
+        let leaf = MeterHarness(identity, records: MeterRecords())
+        #expect(leaf.receive(identity.grant(1, queries: 100)) == .kept)
+        // Alternating versions: each query starts an entry (an entry merges only the same grant, kind and version).
+        let results = (0..<17).map { leaf.consume(version: 1 + $0 % 2) }
+        #expect(results.prefix(16).allSatisfy { $0 == .answered(kind: 0) })
+        #expect(results.last == .ledgerFull)
+        #expect(leaf.meter.unsyncedEntries == TinyLeafMeter.pendingCapacity)
+        var ledger = CoordinatorLedger()
+        let receipt = try #require(leaf.nextReceipt())
+        #expect(try ledger.check(receipt, identity: identity) == .append)
+        leaf.meter.receiptAcknowledged(storage: &leaf.storage)
+        #expect(leaf.consume(version: 2) == .answered(kind: 0))
+        try leaf.sync(into: &ledger)
+        // The 17th query (version 2) joined the last entry (version 2 too): 16 receipts for 17 queries.
+        #expect(ledger.queries == 17 && ledger.stored.count == 16)
+    }
+
     @Test func aLeafThatLostItsCountersDoesNotAnswerForFree() {
         let identity = MeterIdentity()
         let records = MeterRecords()

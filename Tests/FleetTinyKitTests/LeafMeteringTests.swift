@@ -286,3 +286,75 @@ import Testing
         }
     }
 }
+
+/// TinyLeaf's metering on the link (SPEC.md 15a, METERING.md "On a leaf"), with the coordinator played by the test.
+@Suite struct LeafMeteringSessionTests {
+    @Test func quotaSyncAfterWelcomeOneReceiptInFlightAnd3xxStopsSyncUntilTheNextConnection() throws {
+        let world = LeafWorld()
+        world.installerModel = [UInt8](repeating: 0, count: 32).withUnsafeBytes { sha in
+            TinyInstalledModel(
+                name: Array("digits-mlp".utf8).withUnsafeBytes { $0 },
+                version: 1,
+                variant: Array("int8".utf8).withUnsafeBytes { $0 },
+                sha256: sha
+            )
+        }
+        let leaf = LeafUnderTest(world: world, metered: true)
+        let release = ReleaseKey.generate()
+        leaf.connect(release: release)
+        let sync = try #require(try world.sent().compactMap { if case .quotaSync(let s) = $0 { s } else { nil } }.first)
+        #expect(sync.afterSequence == 0 && !leaf.leaf.quotaSynced)
+        let deviceID = leaf.leaf.withDeviceID { String(decoding: $0, as: UTF8.self) }
+        let grant = QuotaGrant(
+            deviceID: deviceID,
+            model: "digits-mlp",
+            sequence: 1,
+            queries: 5,
+            issuedAt: Date(timeIntervalSince1970: 0),
+            priceMicros: 1500,
+            currency: "USD"
+        )
+        world.send(
+            .quotaGrants(
+                QuotaGrants(
+                    requestID: sync.requestID,
+                    records: [try SignedQuotaGrant.sign(grant, with: release).encoded()]
+                )
+            )
+        )
+        leaf.poll()
+        #expect(leaf.leaf.quotaSynced && leaf.leaf.refusedGrants == 0)
+        #expect((0..<3).map { _ in leaf.leaf.meterInference() } == Array(repeating: .answered(kind: 0), count: 3))
+        func reports() throws -> [UsageReport] {
+            try world.sent().compactMap { if case .usageReport(let r) = $0 { r } else { nil } }
+        }
+        leaf.poll()
+        let first = try reports()
+        #expect(first.count == 1 && first.first?.records.count == 1)
+        let receipt = try SignedUsageReceipt(decoding: try #require(first.first?.records.first)).receipt
+        #expect(receipt.count == 3 && receipt.index == 0 && receipt.deviceID == deviceID)
+        // One in flight: nothing more until it is answered.
+        #expect(leaf.leaf.meterInference() == .answered(kind: 0))
+        world.now += 2000
+        leaf.poll()
+        #expect(try reports().isEmpty)
+        // A 3xx: no more reports on this connection.
+        world.send(
+            .error(ErrorMessage(requestID: try #require(first.first?.requestID), code: .conflict, message: "refused"))
+        )
+        world.now += 10_000
+        leaf.poll()
+        #expect(try reports().isEmpty)
+        // The next connection sends the sealed receipt again, byte for byte, then the next once it is acknowledged.
+        world.closeLink = true
+        leaf.poll()
+        leaf.connect(release: release)
+        let again = try reports()
+        #expect(again.map(\.records) == first.map(\.records))
+        world.send(.ack(Ack(requestID: try #require(again.first?.requestID))))
+        leaf.poll()
+        let next = try reports()
+        let second = try SignedUsageReceipt(decoding: try #require(next.first?.records.first)).receipt
+        #expect(second.index == 1 && second.count == 1)
+    }
+}

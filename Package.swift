@@ -175,7 +175,7 @@ let package = Package(
         .executableTarget(
             name: "fleet-tiny-sim",
             dependencies: [
-                "FleetTinyKit", "FleetDelta", "FleetTrust", "FleetWire", "FleetClient",
+                "FleetTinyKit", "FleetDelta", "FleetTrust", "FleetWire", "FleetClient", "FleetLearning",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict
@@ -251,7 +251,7 @@ let package = Package(
             name: "FleetTinyKitTests",
             dependencies: [
                 "FleetTinyKit", "FleetWire", "FleetDelta", "FleetModelIO", "FleetLearning", "FleetTrust",
-                "FleetObserve",
+                "FleetObserve", "FleetCoordinator",
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             resources: [.copy("Fixtures")],

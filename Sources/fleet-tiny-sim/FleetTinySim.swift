@@ -1,5 +1,6 @@
 import ArgumentParser
 import FleetClient
+import FleetLearning
 import FleetWire
 import Foundation
 
@@ -15,6 +16,9 @@ struct SimulationOptions: Sendable {
     var namePrefix: String
     var ramBytes: UInt64
     var flashBytes: UInt64
+    /// Rows (model-space features) each leaf classifies once a model is installed, `inferCount` in all.
+    var inferRows: [[Float]] = []
+    var inferCount = 0
 }
 
 @main
@@ -60,6 +64,20 @@ struct FleetTinySim: AsyncParsableCommand {
     @Option(help: "Flash each leaf reports, in bytes (capabilities flash and storage).")
     var flash: UInt64 = 2 * 1024 * 1024
 
+    @Option(
+        help: """
+            Once a model is installed (at start if one is), each leaf classifies N rows of --infer-csv, metered \
+            (pay per query), and prints `inferences answered A refused R`.
+            """
+    )
+    var infer: Int = 0
+
+    @Option(help: "CSV of rows to classify (header, features, label column); rows are used in turn.")
+    var inferCSV: String?
+
+    @Option(help: "Factor applied to each feature of --infer-csv (the model's feature scale, e.g. 0.0625 for digits).")
+    var featureScale: Float = 1
+
     func validate() throws {
         guard count >= 1, count <= 10_000 else { throw ValidationError("--count must be 1 to 10000") }
         guard (gateway == nil) != (serial == nil) else {
@@ -67,6 +85,8 @@ struct FleetTinySim: AsyncParsableCommand {
         }
         guard serial == nil || count == 1 else { throw ValidationError("--serial carries one leaf: --count 1") }
         if gateway != nil { _ = try gatewayAddress() }
+        guard infer >= 0, infer <= 1_000_000 else { throw ValidationError("--infer must be 0 to 1000000") }
+        guard infer == 0 || inferCSV != nil else { throw ValidationError("--infer needs --infer-csv FILE") }
     }
 
     /// `--gateway` as host and port (`[::1]:7421` for IPv6).
@@ -89,6 +109,14 @@ struct FleetTinySim: AsyncParsableCommand {
         return terminal.descriptor
     }
 
+    /// The rows of --infer-csv, scaled by --feature-scale.
+    func inferRows() throws -> [[Float]] {
+        guard infer > 0, let inferCSV else { return [] }
+        let data = try CSVDatasetReader(featureScale: featureScale).read(contentsOf: URL(fileURLWithPath: inferCSV))
+        guard !data.isEmpty else { throw ValidationError("--infer-csv \(inferCSV) has no rows") }
+        return (0..<data.count).map { Array(data.row($0)) }
+    }
+
     func run() async throws {
         let address = try gatewayAddress()
         let options = SimulationOptions(
@@ -99,7 +127,9 @@ struct FleetTinySim: AsyncParsableCommand {
             stateDirectory: stateDir,
             namePrefix: namePrefix,
             ramBytes: ram,
-            flashBytes: flash
+            flashBytes: flash,
+            inferRows: try inferRows(),
+            inferCount: infer
         )
         try FileManager.default.createDirectory(atPath: stateDir, withIntermediateDirectories: true)
         let leaves = Task {

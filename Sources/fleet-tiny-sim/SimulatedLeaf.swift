@@ -11,6 +11,8 @@ struct SimulatedLeaf: Sendable {
     /// The frame buffer's size: frames up to 16 KiB (the gateway sends chunks that fit).
     static let receiveBufferSize = 4 + 16 * 1024
     static let sendBufferSize = 2048
+    /// Grant slots of each leaf's meter (TinyLeafMeter).
+    static let meterGrants = 8
 
     func run() async {
         let directory = "\(options.stateDirectory)/leaf-\(index)"
@@ -26,9 +28,13 @@ struct SimulatedLeaf: Sendable {
         let nameBytes = Self.persistent(Array(name.utf8))
         let software = Self.persistent(Array("fleet-tiny-sim/\(SimulationOptions.version)".utf8))
         let receive = UnsafeMutableRawBufferPointer.allocate(byteCount: Self.receiveBufferSize, alignment: 8)
+        let meterBuffer = UnsafeMutableRawBufferPointer.allocate(
+            byteCount: TinyLeafMeter.bufferSize(grants: Self.meterGrants),
+            alignment: 8
+        )
         let send = UnsafeMutableRawBufferPointer.allocate(byteCount: Self.sendBufferSize, alignment: 8)
         defer {
-            for buffer in [token, nameBytes, software, receive] { buffer.deallocate() }
+            for buffer in [token, nameBytes, software, receive, meterBuffer] { buffer.deallocate() }
             send.deallocate()
         }
         let platform = SimulatedPlatform(
@@ -59,17 +65,26 @@ struct SimulatedLeaf: Sendable {
                 installer: installer,
                 settings: settings,
                 receiveBuffer: receive,
-                sendBuffer: send
+                sendBuffer: send,
+                meter: TinyLeafMeter(buffer: meterBuffer, grants: Self.meterGrants)
             )
         else {
             Self.say("\(name): no identity (random bytes or key storage failed in \(directory))")
             return
         }
         let id = leaf.withDeviceID { String(decoding: $0, as: UTF8.self) }
+        var inferencesDone = options.inferCount == 0
         while !Task.isCancelled {
             let event = leaf.poll()
             if case .installed = event { Self.export(leaf.installer, to: "\(directory)/model.safetensors") }
             if let line = Self.describe(event, leaf) { Self.say("\(name) \(id) \(line)") }
+            // Once online with a model installed and every grant received: the queries, metered.
+            if !inferencesDone, leaf.phase == .online, !leaf.installed.isEmpty, leaf.quotaSynced {
+                inferencesDone = true
+                Self.say(
+                    "\(name) \(id) \(SimulatedInference.run(&leaf, rows: options.inferRows, count: options.inferCount))"
+                )
+            }
             if leaf.platform.lastReceiveGotBytes {
                 await Task.yield()
             } else {

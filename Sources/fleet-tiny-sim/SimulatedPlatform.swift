@@ -8,7 +8,7 @@ import Glibc
 
 /// FleetTinyKit's platform interface on the host, for one simulated leaf: TCP to the gateway (or a serial line,
 /// which stays open: "connecting" drops what arrived before, as a UART's receiver is flushed), the monotonic clock,
-/// the system's random bytes, records as files of mode 0600 in the leaf's directory, and a flash file
+/// the system's random bytes, records (meter records too) as files of mode 0600 in the leaf's directory, and a flash file
 /// (``SimulatedFlash``).
 struct SimulatedPlatform: TinyPlatform {
     let gatewayHost: String
@@ -139,6 +139,23 @@ struct SimulatedPlatform: TinyPlatform {
 
     mutating func storeRecord(_ record: TinyRecord, _ bytes: UnsafeRawBufferPointer) -> Bool {
         (try? SecretFile.replace(Array(bytes), at: path(record))) != nil
+    }
+
+    func loadMeterRecord(_ index: Int, into buffer: UnsafeMutableRawBufferPointer) -> Bool {
+        guard
+            let bytes = try? SecretFile.load(
+                path: "\(directory)/meter-\(index)",
+                size: buffer.count,
+                holding: "a leaf meter record"
+            ),
+            bytes.count == buffer.count
+        else { return false }
+        buffer.copyBytes(from: bytes)
+        return true
+    }
+
+    mutating func storeMeterRecord(_ index: Int, _ bytes: UnsafeRawBufferPointer) -> Bool {
+        (try? SecretFile.replace(Array(bytes), at: "\(directory)/meter-\(index)")) != nil
     }
 
     private func path(_ record: TinyRecord) -> String {

@@ -12,6 +12,7 @@ final class LeafWorld {
     var toLeaf: [UInt8] = []
     var fromLeaf: [UInt8] = []
     var records: [TinyRecord: [UInt8]] = [:]
+    var meterRecords: [Int: [UInt8]] = [:]
     /// The records as they were when each frame left the leaf, by the frame's type.
     var recordsAtSend: [(type: UInt8, records: Set<TinyRecord>)] = []
     var now: UInt64 = 1000
@@ -80,6 +81,15 @@ struct ScriptedPlatform: TinyPlatform {
         world.records[record] = Array(bytes)
         return true
     }
+    func loadMeterRecord(_ index: Int, into buffer: UnsafeMutableRawBufferPointer) -> Bool {
+        guard let bytes = world.meterRecords[index], bytes.count == buffer.count else { return false }
+        buffer.copyBytes(from: bytes)
+        return true
+    }
+    mutating func storeMeterRecord(_ index: Int, _ bytes: UnsafeRawBufferPointer) -> Bool {
+        world.meterRecords[index] = Array(bytes)
+        return true
+    }
     var pageSize: Int { 256 }
     var pageCount: Int { 16 }
     mutating func erasePage(_ page: Int) -> Bool { true }
@@ -120,9 +130,14 @@ final class LeafUnderTest {
     let receive = UnsafeMutableRawBufferPointer.allocate(byteCount: 8192, alignment: 8)
     let send = UnsafeMutableRawBufferPointer.allocate(byteCount: 2048, alignment: 8)
     let text = UnsafeMutableRawBufferPointer.allocate(byteCount: 64, alignment: 1)
+    let meterBuffer = UnsafeMutableRawBufferPointer.allocate(
+        byteCount: TinyLeafMeter.bufferSize(grants: 2),
+        alignment: 8
+    )
     var leaf: TinyLeaf<ScriptedPlatform, CheckingInstaller>
 
-    init(world: LeafWorld = LeafWorld()) {
+    /// `metered`: with a TinyLeafMeter of 2 grant slots.
+    init(world: LeafWorld = LeafWorld(), metered: Bool = false) {
         self.world = world
         let token = Array("tft_0123".utf8)
         let software = Array("fleet-tiny/test".utf8)
@@ -139,7 +154,8 @@ final class LeafUnderTest {
             installer: CheckingInstaller(world: world),
             settings: settings,
             receiveBuffer: receive,
-            sendBuffer: send
+            sendBuffer: send,
+            meter: metered ? TinyLeafMeter(buffer: meterBuffer, grants: 2) : nil
         )!
     }
 
@@ -147,6 +163,7 @@ final class LeafUnderTest {
         receive.deallocate()
         send.deallocate()
         text.deallocate()
+        meterBuffer.deallocate()
     }
 
     @discardableResult

@@ -117,6 +117,12 @@ enum LeafWire {
                         into: &writer
                     )
                 }
+            case .quotaSync(let sync):
+                frame = try TinyOutbound.quotaSync(
+                    requestID: sync.requestID,
+                    afterSequence: sync.afterSequence,
+                    into: &writer
+                )
             default:
                 frame = nil
             }
@@ -185,6 +191,10 @@ enum LeafWire {
             case .transferChunk(let chunk):
                 return .transferChunk(
                     TransferChunk(requestID: chunk.requestID, offset: chunk.offset, bytes: Array(chunk.bytes))
+                )
+            case .quotaGrants(let grants):
+                return .quotaGrants(
+                    QuotaGrants(requestID: grants.requestID, records: grants.grants.map { Array($0) })
                 )
             case .other:
                 return nil

@@ -19,10 +19,11 @@ import Testing
 
     static let sent = [
         "hello", "enrol", "authenticate", "heartbeat", "goodbye", "stateReport", "fetchModel", "modelReport",
+        "quotaSync",
     ]
     static let received = [
         "helloAccept", "welcome", "error", "busy", "heartbeatAck", "ack", "desiredState", "transferStart",
-        "transferChunk",
+        "transferChunk", "quotaGrants",
     ]
 
     static func vector(_ name: String) throws -> Vector {

@@ -18,12 +18,13 @@ public struct TinyLeaf<Platform: TinyPlatform, Installer: TinyModelInstaller> {
 
     private var frames: TinyFrameReader
     private let sendBuffer: UnsafeMutableRawBufferPointer
-    private var seed = TinyDigest32()
-    private var publicKey = TinyDigest32()
+    // Internal, not private: the metering extension (TinyLeaf+Metering.swift) signs and sends with them.
+    var seed = TinyDigest32()
+    var publicKey = TinyDigest32()
     /// `d-` and 16 hex digits.
-    private var deviceID: (UInt64, UInt64, UInt64) = (0, 0, 0)
-    private var releaseKey = TinyDigest32()
-    private var hasReleaseKey = false
+    var deviceID: (UInt64, UInt64, UInt64) = (0, 0, 0)
+    var releaseKey = TinyDigest32()
+    var hasReleaseKey = false
     private var nextRequestID: UInt64 = 1
     private var nextAttempt: UInt64 = 0
     private var backoff: UInt64
@@ -35,16 +36,22 @@ public struct TinyLeaf<Platform: TinyPlatform, Installer: TinyModelInstaller> {
     private var transfer = TinyTransfer()
     private var pendingReport = TinyPendingReport()
     private var refusal = TinyPendingReport()
+    /// Pay-per-query (nil: the integrator gave no meter; grants are dropped and every model answers freely).
+    public internal(set) var meter: TinyLeafMeter?
+    var meterLink = TinyMeterLink()
 
     /// Loads (or creates and stores) the identity key and the pinned state. Nil when the platform cannot give
     /// random bytes or store the key: the leaf cannot have an identity then.
-    /// `receiveBuffer` must hold at least 4 + 1024 bytes, `sendBuffer` at least 512.
+    /// `receiveBuffer` must hold at least 4 + 1024 bytes, `sendBuffer` at least 512 (at least 640 with a `meter`,
+    /// for a usageReport). `meter`: the leaf meters its models' queries (``meterInference()``), its counters and
+    /// grants kept through the platform's meter records.
     public init?(
         platform: Platform,
         installer: Installer,
         settings: TinyLeafSettings,
         receiveBuffer: UnsafeMutableRawBufferPointer,
-        sendBuffer: UnsafeMutableRawBufferPointer
+        sendBuffer: UnsafeMutableRawBufferPointer,
+        meter: TinyLeafMeter? = nil
     ) {
         guard receiveBuffer.count >= 4 + 1024, sendBuffer.count >= 512 else { return nil }
         self.platform = platform
@@ -55,6 +62,9 @@ public struct TinyLeaf<Platform: TinyPlatform, Installer: TinyModelInstaller> {
         self.backoff = settings.reconnectMilliseconds
         guard loadIdentity() else { return nil }
         loadPinnedState()
+        if meter != nil, sendBuffer.count < 640 { return nil }
+        self.meter = meter
+        loadMeter()
     }
 
     /// The device id (`d-` + 16 hex digits) derived from the identity key (SPEC.md 7.4).
@@ -111,6 +121,7 @@ public struct TinyLeaf<Platform: TinyPlatform, Installer: TinyModelInstaller> {
             let target = transfer.target
             guard startFetch(target, size: transfer.targetSize) else { return drop(now) }
         }
+        if phase == .online, !syncUsage(now) { return drop(now) }
         if phase == .online, now >= lastSent + heartbeatInterval {
             guard send({ writer throws(TinyWireError) in try TinyOutbound.empty(.heartbeat, into: &writer) }) else {
                 return drop(now)
@@ -141,6 +152,7 @@ public struct TinyLeaf<Platform: TinyPlatform, Installer: TinyModelInstaller> {
         case (_, .error(let error)):
             lastErrorCode = error.code
             if error.requestID != 0, phase == .online {
+                meterRequestFailed(error.requestID, code: error.code, now: now)
                 if transfer.active, error.requestID == transfer.requestID {
                     // The fetch failed (the coordinator or the gateway could not serve it): again in 5 s, resuming.
                     transfer.active = false
@@ -160,6 +172,7 @@ public struct TinyLeaf<Platform: TinyPlatform, Installer: TinyModelInstaller> {
             heartbeatInterval = UInt64(max(accept.heartbeatIntervalMilliseconds, 100))
             offlineTimeout = UInt64(max(accept.offlineTimeoutMilliseconds, 300))
             frames.maximumLength = min(frames.maximumLength, max(accept.maximumFrameLength, 1024))
+            meter?.setServerTime(accept.serverTimeMilliseconds, monotonic: now)
             phase = .awaitingWelcome
             return sendCredentials(nonce: accept.nonce) ? .none : drop(now)
         case (.awaitingWelcome, .welcome(let welcome)):
@@ -171,13 +184,17 @@ public struct TinyLeaf<Platform: TinyPlatform, Installer: TinyModelInstaller> {
             }
             phase = .online
             backoff = settings.reconnectMilliseconds
-            guard sendStateReport(), resendPendingReport() else { return drop(now) }
+            meterLink = TinyMeterLink()
+            guard sendStateReport(), resendPendingReport(), sendQuotaSync() else { return drop(now) }
             return .welcomed(enrolled: !wasEnrolled)
         case (.online, .heartbeatAck):
             return .none
         case (.online, .ack(let requestID)):
             if pendingReport.active, requestID == pendingReport.requestID { pendingReport.active = false }
+            meterAcknowledged(requestID)
             return .none
+        case (.online, .quotaGrants(let grants)):
+            return receiveGrants(grants) ? .none : drop(now)
         case (.online, .desiredState(let desired)):
             return handleDesired(desired, now: now)
         case (.online, .transferStart(let start)):
@@ -557,8 +574,7 @@ public struct TinyLeaf<Platform: TinyPlatform, Installer: TinyModelInstaller> {
 
     // MARK: - Connection
 
-    private mutating func send(_ encode: (inout TinyWireWriter) throws(TinyWireError) -> UnsafeRawBufferPointer) -> Bool
-    {
+    mutating func send(_ encode: (inout TinyWireWriter) throws(TinyWireError) -> UnsafeRawBufferPointer) -> Bool {
         var writer = TinyWireWriter(sendBuffer)
         guard let frame = try? encode(&writer) else { return false }
         lastSent = platform.monotonicMilliseconds()
@@ -580,7 +596,7 @@ public struct TinyLeaf<Platform: TinyPlatform, Installer: TinyModelInstaller> {
         backoff = min(backoff * 2, settings.maximumReconnectMilliseconds)
     }
 
-    private mutating func takeRequestID() -> UInt64 {
+    mutating func takeRequestID() -> UInt64 {
         defer { nextRequestID += 1 }
         return nextRequestID
     }

@@ -37,6 +37,17 @@ public protocol TinyKeyStorage {
     /// Stores `bytes` (``TinyRecord/size`` of them) durably before it returns: true once they would survive a
     /// power cut.
     mutating func storeRecord(_ record: TinyRecord, _ bytes: UnsafeRawBufferPointer) -> Bool
+    /// Copies meter record `index` (``TinyLeafMeter``: 0 its counters and ledger head, 1 … N its grant slots) into
+    /// `buffer` (sized as stored). False when it was never written. The default has no meter storage.
+    func loadMeterRecord(_ index: Int, into buffer: UnsafeMutableRawBufferPointer) -> Bool
+    /// Stores meter record `index` durably and atomically (the old bytes or the new, never a mix) before it
+    /// returns true. The default returns false: a leaf without meter storage answers no metered query.
+    mutating func storeMeterRecord(_ index: Int, _ bytes: UnsafeRawBufferPointer) -> Bool
+}
+
+extension TinyKeyStorage {
+    public func loadMeterRecord(_ index: Int, into buffer: UnsafeMutableRawBufferPointer) -> Bool { false }
+    public mutating func storeMeterRecord(_ index: Int, _ bytes: UnsafeRawBufferPointer) -> Bool { false }
 }
 
 /// The persistent records of the kit.

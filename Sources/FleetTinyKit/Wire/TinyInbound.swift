@@ -11,6 +11,8 @@ public enum TinyInbound {
     case desiredState(DesiredState)
     case transferStart(TransferStart)
     case transferChunk(TransferChunk)
+    /// quotaGrants (0x72, SPEC.md 15a.3): signed grants for ``TinyLeafMeter``.
+    case quotaGrants(QuotaGrants)
     /// A defined message the leaf has no use for (it is skipped).
     case other(TinyMessageType)
 
@@ -87,6 +89,38 @@ public enum TinyInbound {
         public var bytes: UnsafeRawBufferPointer
     }
 
+    /// quotaGrants: ``grants`` walks the signed grants (each at most 512 bytes, at most 256 of them).
+    public struct QuotaGrants {
+        public var requestID: UInt64
+        public var count: Int
+        /// The encoded list (count included).
+        public var encoded: UnsafeRawBufferPointer
+
+        /// The signed grants in order.
+        public var grants: SignedRecords { SignedRecords(encoded) }
+    }
+
+    /// Iterates a checked list of length-prefixed signed records.
+    public struct SignedRecords: IteratorProtocol, Sequence {
+        private var reader: TinyWireReader
+        private var left: Int
+
+        init(_ encoded: UnsafeRawBufferPointer) {
+            reader = TinyWireReader(encoded)
+            left = (try? reader.count(minimumSize: 1)) ?? 0
+        }
+
+        public mutating func next() -> UnsafeRawBufferPointer? {
+            guard left > 0, let record = try? reader.lengthPrefixed() else { return nil }
+            left -= 1
+            return record
+        }
+    }
+
+    /// The most signed records a quotaGrants may carry, and the largest record (SPEC.md 15a).
+    public static var maximumSignedRecords: Int { 256 }
+    public static var maximumSignedRecordSize: Int { 512 }
+
     /// Decodes one frame; the payload must hold exactly the message's fields.
     public init(_ frame: TinyFrame) throws(TinyWireError) {
         guard let type = TinyMessageType(rawValue: frame.type) else { throw .unknownMessageType }
@@ -151,6 +185,16 @@ public enum TinyInbound {
                     bytes: try reader.lengthPrefixed()
                 )
             )
+        case .quotaGrants:
+            let requestID = try reader.varint()
+            let start = reader.position
+            let count = try reader.count(minimumSize: 1)
+            guard count <= Self.maximumSignedRecords else { throw .invalidValue }
+            for _ in 0..<count {
+                guard try reader.lengthPrefixed().count <= Self.maximumSignedRecordSize else { throw .invalidValue }
+            }
+            let encoded = UnsafeRawBufferPointer(rebasing: frame.payload[start..<reader.position])
+            self = .quotaGrants(QuotaGrants(requestID: requestID, count: count, encoded: encoded))
         default:
             self = .other(type)
             return

@@ -45,6 +45,13 @@ public enum TinyMessageType: UInt8 {
     case sampleBatch = 0x61
     case driftReport = 0x62
     case referenceStatistics = 0x63
+    case grantQuota = 0x70
+    case quotaGranted = 0x71
+    case quotaGrants = 0x72
+    case quotaSync = 0x73
+    case usageReport = 0x74
+    case offloadInfer = 0x75
+    case offloadResult = 0x76
     case gatewayClaim = 0x80
     case listGateways = 0x81
     case gatewayList = 0x82

@@ -1,0 +1,460 @@
+/// Pay-per-query on a leaf (Protocol/METERING.md, "Balance" and "Receipt"), in one buffer the integrator gives
+/// (``bufferSize(grants:)`` bytes, for a table of `grants` grant slots): nothing is allocated.
+///
+/// - Grants: each signed grant is kept only when it verifies with the pinned release key and names this leaf; it
+///   is stored in its own meter record (1 … N) before it counts.
+/// - Inference: a model with any grant in the table is metered; ``consume(model:version:online:monotonic:storage:)``
+///   draws one query from the valid grant that expires first (then the lowest sequence), or, offline, from the
+///   newest grant's offline grace, and stores the counters (meter record 0) **before** it returns `answered`: the
+///   caller answers only then, so a power cut can cost an answer but never give one for free.
+/// - Ledger: answered queries accumulate in at most ``pendingCapacity`` unsynced entries (one per grant, kind and
+///   version in a row); ``nextReceipt(deviceID:seed:publicKey:storage:)`` seals the oldest (stored as sealed, so it
+///   is signed again byte for byte after a restart) and signs it as the next receipt of the hash chain;
+///   ``receiptAcknowledged(storage:)`` moves the chain head past it.
+///
+/// Record 0 (``stateSize(grants:)`` bytes, the kit's own layout, little-endian): format 1, sealed flag, entry
+/// count, next index, head hash, last time, the entries, then per slot the queries used and the grace used.
+public struct TinyLeafMeter {
+    /// What ``consume(model:version:online:monotonic:storage:)`` decided.
+    public enum Result: Equatable {
+        /// No grant names the model: answer freely, nothing is billed.
+        case unmetered
+        /// One query was drawn and stored: answer. Kind 0 within a grant, 1 from the offline grace.
+        case answered(kind: UInt8)
+        /// Metered and no query left (or every grant expired or revoked): refuse, do not answer.
+        case quotaExhausted
+        /// Every unsynced ledger entry is in use: refuse until receipts are acknowledged.
+        case ledgerFull
+        /// The counters could not be stored: refuse (nothing was drawn).
+        case storageFailed
+    }
+
+    /// What became of a received grant.
+    public enum GrantOutcome: Equatable {
+        case kept
+        /// Already held (same sequence).
+        case duplicate
+        case malformed
+        case badSignature
+        case otherDevice
+        /// No free slot and none the leaf may reuse (spent, and not the last grant of its model).
+        case tableFull
+        case storageFailed
+    }
+
+    /// Unsynced ledger entries the state keeps.
+    public static var pendingCapacity: Int { 16 }
+    static var entrySize: Int { 32 }
+    static var headerSize: Int { 52 }
+    static var slotSize: Int { 2 + TinyQuotaGrant.maximumSize }
+
+    /// Bytes of meter record 0 for a table of `grants` slots.
+    public static func stateSize(grants: Int) -> Int {
+        headerSize + pendingCapacity * entrySize + 16 * grants
+    }
+
+    /// Bytes of meter records 1 … N (a grant slot: 2-byte length, then the signed grant).
+    public static var grantRecordSize: Int { slotSize }
+
+    /// The buffer a meter of `grants` slots needs: its state, its slots, a scratch area, a flag per slot.
+    public static func bufferSize(grants: Int) -> Int {
+        2 * stateSize(grants: grants) + grants * (slotSize + 1)
+    }
+
+    /// Grant slots in the table.
+    public let grantCapacity: Int
+    private let buffer: UnsafeMutableRawBufferPointer
+    /// Server time minus the monotonic clock, from the last helloAccept (SPEC.md 5.2); nil before one.
+    private var clockOffset: Int64? = nil
+    private var sealedHash = TinyDigest32()
+    /// Record 0 exists on storage (loaded, or stored since): a grant record without it would count as spent.
+    private var stateStored = false
+
+    /// A meter over `buffer` (at least ``bufferSize(grants:)`` bytes, kept for the leaf's lifetime) with `grants`
+    /// slots (1 … 255). Nil when the buffer is too small. Call ``load(from:releaseKey:deviceID:)`` next.
+    public init?(buffer: UnsafeMutableRawBufferPointer, grants: Int) {
+        guard grants >= 1, grants <= 255, buffer.count >= Self.bufferSize(grants: grants) else { return nil }
+        self.buffer = buffer
+        self.grantCapacity = grants
+        for index in 0..<Self.bufferSize(grants: grants) { buffer[index] = 0 }
+    }
+
+    // MARK: - Loading
+
+    /// Loads the counters and the grant slots, and verifies each grant again (`releaseKey` nil: none counts).
+    /// A table whose counters are missing or unreadable while grants are present counts those grants as spent:
+    /// a leaf that lost its counters does not answer again for free.
+    public mutating func load<Storage: TinyKeyStorage>(
+        from storage: Storage,
+        releaseKey: UnsafeRawBufferPointer?,
+        deviceID: UnsafeRawBufferPointer
+    ) {
+        let stateLoaded = storage.loadMeterRecord(0, into: state) && isStateSound
+        stateStored = stateLoaded
+        if !stateLoaded { zero(state) }
+        var anyGrant = false
+        for slot in 0..<grantCapacity {
+            let region = slotRegion(slot)
+            if !storage.loadMeterRecord(1 + slot, into: region) || Int(u16(region, 0)) > TinyQuotaGrant.maximumSize {
+                zero(region)
+            }
+            let grant = self.grant(slot)
+            anyGrant = anyGrant || grant != nil
+            let valid = grant.map { g in releaseKey.map { g.check(releaseKey: $0, deviceID: deviceID) } == .valid }
+            verifiedFlags[slot] = valid == true ? 1 : 0
+        }
+        state[0] = 1
+        if !stateLoaded, anyGrant {
+            for slot in 0..<grantCapacity {
+                guard let grant = grant(slot) else { continue }
+                setCounter(slot, 0, grant.queries)
+                setCounter(slot, 1, grant.offlineGrace)
+            }
+        }
+    }
+
+    // MARK: - Grants
+
+    /// Checks and keeps one signed grant (from quotaGrants, SPEC.md 15a.3).
+    public mutating func receive<Storage: TinyKeyStorage>(
+        grant signed: UnsafeRawBufferPointer,
+        releaseKey: UnsafeRawBufferPointer,
+        deviceID: UnsafeRawBufferPointer,
+        storage: inout Storage
+    ) -> GrantOutcome {
+        guard let grant = try? TinyQuotaGrant(decoding: signed) else { return .malformed }
+        switch grant.check(releaseKey: releaseKey, deviceID: deviceID) {
+        case .valid: break
+        case .badSignature: return .badSignature
+        case .otherDevice: return .otherDevice
+        }
+        for slot in 0..<grantCapacity where self.grant(slot)?.sequence == grant.sequence { return .duplicate }
+        guard let slot = freeSlot(for: grant.model) else { return .tableFull }
+        // The counters first: grant records without them would be taken for counters lost, and count as spent.
+        if !stateStored {
+            guard storage.storeMeterRecord(0, UnsafeRawBufferPointer(state)) else { return .storageFailed }
+            stateStored = true
+        }
+        // Stored from the scratch area first: the slot in RAM changes only once the record is durable.
+        let record = UnsafeMutableRawBufferPointer(rebasing: scratch[0..<Self.slotSize])
+        zero(record)
+        record.storeBytes(of: UInt16(signed.count).littleEndian, toByteOffset: 0, as: UInt16.self)
+        UnsafeMutableRawBufferPointer(rebasing: record[2..<(2 + signed.count)]).copyMemory(from: signed)
+        guard storage.storeMeterRecord(1 + slot, UnsafeRawBufferPointer(record)) else { return .storageFailed }
+        slotRegion(slot).copyMemory(from: UnsafeRawBufferPointer(record))
+        verifiedFlags[slot] = 1
+        if counter(slot, 0) != 0 || counter(slot, 1) != 0 {
+            setCounter(slot, 0, 0)
+            setCounter(slot, 1, 0)
+            _ = storage.storeMeterRecord(0, UnsafeRawBufferPointer(state))
+        }
+        return .kept
+    }
+
+    /// The highest grant sequence held (quotaSync's `afterSequence`; 0: none).
+    public var highestSequence: UInt64 {
+        var highest: UInt64 = 0
+        for slot in 0..<grantCapacity { highest = max(highest, grant(slot)?.sequence ?? 0) }
+        return highest
+    }
+
+    /// Whether any grant in the table names `model` (verified or not): its queries are metered.
+    public func isMetered(_ model: UnsafeRawBufferPointer) -> Bool {
+        for slot in 0..<grantCapacity where grant(slot).map({ TinyBytes.equal($0.model, model) }) == true {
+            return true
+        }
+        return false
+    }
+
+    /// Queries left for `model` within its valid grants (grace not included) at `monotonic`.
+    public func remaining(_ model: UnsafeRawBufferPointer, monotonic: UInt64) -> UInt64 {
+        let now = wallTime(monotonic)
+        var total: UInt64 = 0
+        for slot in 0..<grantCapacity where counts(slot, model: model, at: now) {
+            total += (grant(slot)?.queries ?? 0) &- counter(slot, 0)
+        }
+        return total
+    }
+
+    // MARK: - Inference
+
+    /// Sets the wall clock from a helloAccept's `serverTimeMilliseconds` received at `monotonic`. Without it the
+    /// meter's time is the last receipt's end (it never goes back).
+    public mutating func setServerTime(_ serverMilliseconds: UInt64, monotonic: UInt64) {
+        clockOffset = Int64(truncatingIfNeeded: serverMilliseconds) &- Int64(truncatingIfNeeded: monotonic)
+    }
+
+    /// Meters one inference of `model` at `version` (call it after computing the answer, before giving it).
+    /// `online`: the leaf has a session with the coordinator (no offline grace then).
+    public mutating func consume<Storage: TinyKeyStorage>(
+        model: UnsafeRawBufferPointer,
+        version: Int,
+        online: Bool,
+        monotonic: UInt64,
+        storage: inout Storage
+    ) -> Result {
+        guard isMetered(model) else { return .unmetered }
+        let now = wallTime(monotonic)
+        var kind: UInt8 = 0
+        var chosen = -1
+        var best: (UInt64, UInt64) = (.max, .max)
+        for slot in 0..<grantCapacity where counts(slot, model: model, at: now) {
+            guard let grant = grant(slot), counter(slot, 0) < grant.queries else { continue }
+            let key = (grant.expiresAt ?? .max, grant.sequence)
+            if key < best {
+                best = key
+                chosen = slot
+            }
+        }
+        if chosen < 0, !online {
+            // Offline grace: the newest standing grant's.
+            var newest: UInt64 = 0
+            for slot in 0..<grantCapacity where verifiedFlags[slot] == 1 && standing(slot) {
+                guard let grant = grant(slot), !grant.isRevoke, TinyBytes.equal(grant.model, model),
+                    grant.sequence > newest
+                else { continue }
+                newest = grant.sequence
+                chosen = slot
+            }
+            if chosen >= 0, let grant = grant(chosen), counter(chosen, 1) < grant.offlineGrace {
+                kind = 1
+            } else {
+                chosen = -1
+            }
+        }
+        guard chosen >= 0 else { return .quotaExhausted }
+        let backup = UnsafeMutableRawBufferPointer(rebasing: scratch[0..<state.count])
+        backup.copyMemory(from: UnsafeRawBufferPointer(state))
+        guard append(slot: chosen, kind: kind, version: UInt32(truncatingIfNeeded: version), now: now) else {
+            return .ledgerFull
+        }
+        setCounter(chosen, Int(kind), counter(chosen, Int(kind)) + 1)
+        setU64(state, 44, now)
+        guard storage.storeMeterRecord(0, UnsafeRawBufferPointer(state)) else {
+            state.copyMemory(from: UnsafeRawBufferPointer(backup))
+            return .storageFailed
+        }
+        stateStored = true
+        return .answered(kind: kind)
+    }
+
+    // MARK: - Ledger
+
+    /// Entries not yet acknowledged by the coordinator.
+    public var unsyncedEntries: Int { Int(state[2]) }
+
+    /// Seals the oldest unsynced entry (stored first) and signs it as the next receipt of the chain; returns the
+    /// signed receipt (valid until the meter is used again), or nil when there is none or storage failed.
+    public mutating func nextReceipt<Storage: TinyKeyStorage>(
+        deviceID: UnsafeRawBufferPointer,
+        seed: UnsafeRawBufferPointer,
+        publicKey: UnsafeRawBufferPointer,
+        storage: inout Storage
+    ) -> UnsafeRawBufferPointer? {
+        guard state[2] > 0 else { return nil }
+        if state[1] == 0 {
+            state[1] = 1
+            guard storage.storeMeterRecord(0, UnsafeRawBufferPointer(state)) else {
+                state[1] = 0
+                return nil
+            }
+        }
+        let entry = Self.headerSize
+        guard let grant = grant(Int(state[entry])) else { return nil }
+        let receipt = TinyUsageReceipt(
+            deviceID: deviceID,
+            index: u64(state, 4),
+            previous: TinyDigest32(bytes: UnsafeRawBufferPointer(rebasing: state[12..<44])),
+            model: grant.model,
+            version: UInt64(UInt32(littleEndian: state.loadUnaligned(fromByteOffset: entry + 4, as: UInt32.self))),
+            grant: grant.sequence,
+            kind: state[entry + 1],
+            count: u64(state, entry + 8),
+            windowStart: u64(state, entry + 16),
+            windowEnd: u64(state, entry + 24)
+        )
+        let length = receipt.sign(seed: seed, publicKey: publicKey, into: scratch)
+        guard length > 0 else { return nil }
+        let signed = UnsafeRawBufferPointer(rebasing: scratch[0..<length])
+        sealedHash = TinySHA256.hash(signed)
+        return signed
+    }
+
+    /// The coordinator acknowledged the receipt of the last ``nextReceipt(deviceID:seed:publicKey:storage:)``:
+    /// the chain head moves past it. A failed store leaves it sealed on storage: after a restart it is sent again
+    /// byte for byte, and the coordinator skips it as a duplicate.
+    public mutating func receiptAcknowledged<Storage: TinyKeyStorage>(storage: inout Storage) {
+        guard state[1] == 1, state[2] > 0 else { return }
+        setU64(state, 4, u64(state, 4) + 1)
+        sealedHash.withUnsafeBytes { UnsafeMutableRawBufferPointer(rebasing: state[12..<44]).copyMemory(from: $0) }
+        let entries = Self.headerSize
+        let count = Int(state[2])
+        for index in 1..<max(count, 1) {
+            let to = entries + (index - 1) * Self.entrySize
+            let from = entries + index * Self.entrySize
+            for offset in 0..<Self.entrySize { state[to + offset] = state[from + offset] }
+        }
+        zero(
+            UnsafeMutableRawBufferPointer(
+                rebasing: state[(entries + (count - 1) * Self.entrySize)..<(entries + count * Self.entrySize)]
+            )
+        )
+        state[2] = UInt8(count - 1)
+        state[1] = 0
+        _ = storage.storeMeterRecord(0, UnsafeRawBufferPointer(state))
+    }
+
+    // MARK: - Private
+
+    private var state: UnsafeMutableRawBufferPointer {
+        UnsafeMutableRawBufferPointer(rebasing: buffer[0..<Self.stateSize(grants: grantCapacity)])
+    }
+
+    private func slotRegion(_ slot: Int) -> UnsafeMutableRawBufferPointer {
+        let start = Self.stateSize(grants: grantCapacity) + slot * Self.slotSize
+        return UnsafeMutableRawBufferPointer(rebasing: buffer[start..<(start + Self.slotSize)])
+    }
+
+    private var scratch: UnsafeMutableRawBufferPointer {
+        let start = Self.stateSize(grants: grantCapacity) + grantCapacity * Self.slotSize
+        return UnsafeMutableRawBufferPointer(rebasing: buffer[start..<(start + Self.stateSize(grants: grantCapacity))])
+    }
+
+    private var verifiedFlags: UnsafeMutableRawBufferPointer {
+        let start = 2 * Self.stateSize(grants: grantCapacity) + grantCapacity * Self.slotSize
+        return UnsafeMutableRawBufferPointer(rebasing: buffer[start..<(start + grantCapacity)])
+    }
+
+    private var isStateSound: Bool {
+        guard state[0] == 1, state[1] <= 1, Int(state[2]) <= Self.pendingCapacity, state[1] <= state[2] else {
+            return false
+        }
+        for index in 0..<Int(state[2]) where Int(state[Self.headerSize + index * Self.entrySize]) >= grantCapacity {
+            return false
+        }
+        return true
+    }
+
+    /// The grant in `slot`, if the slot holds one that decodes.
+    private func grant(_ slot: Int) -> TinyQuotaGrant? {
+        let region = slotRegion(slot)
+        let length = Int(u16(region, 0))
+        guard length > 0, length <= TinyQuotaGrant.maximumSize else { return nil }
+        return try? TinyQuotaGrant(decoding: UnsafeRawBufferPointer(rebasing: region[2..<(2 + length)]))
+    }
+
+    /// Whether no verified revoke of a higher sequence cancels the grant in `slot` (METERING.md, Balance 1).
+    private func standing(_ slot: Int) -> Bool {
+        guard let grant = grant(slot) else { return false }
+        for other in 0..<grantCapacity where verifiedFlags[other] == 1 {
+            guard let revoke = self.grant(other), revoke.isRevoke, revoke.sequence > grant.sequence,
+                TinyBytes.equal(revoke.model, grant.model)
+            else { continue }
+            return false
+        }
+        return true
+    }
+
+    /// Whether the grant in `slot` counts for `model` at `now`: verified, standing, a grant, unexpired.
+    private func counts(_ slot: Int, model: UnsafeRawBufferPointer, at now: UInt64) -> Bool {
+        guard verifiedFlags[slot] == 1, let grant = grant(slot), TinyBytes.equal(grant.model, model) else {
+            return false
+        }
+        return grant.isValid(at: now) && standing(slot)
+    }
+
+    /// A free slot, else one the leaf may reuse: not drawn on by an unsynced entry, no longer able to answer, and
+    /// not the last grant of its model (another slot, or the new grant, keeps that model metered).
+    private func freeSlot(for model: UnsafeRawBufferPointer) -> Int? {
+        for slot in 0..<grantCapacity where grant(slot) == nil { return slot }
+        // The last receipt's time: an expiry counts only once the meter has seen that time pass.
+        let now = u64(state, 44)
+        for slot in 0..<grantCapacity {
+            guard let old = grant(slot), !isReferenced(slot) else { continue }
+            var sameModel = TinyBytes.equal(old.model, model)
+            var lowerOfModel = false
+            for other in 0..<grantCapacity where other != slot {
+                guard let grant = grant(other), TinyBytes.equal(grant.model, old.model) else { continue }
+                sameModel = true
+                lowerOfModel = lowerOfModel || grant.sequence < old.sequence
+            }
+            guard sameModel else { continue }
+            let spent: Bool
+            if verifiedFlags[slot] == 0 {
+                spent = true
+            } else if old.isRevoke {
+                spent = !lowerOfModel
+            } else {
+                spent =
+                    !standing(slot) || !old.isValid(at: now)
+                    || (counter(slot, 0) >= old.queries && counter(slot, 1) >= old.offlineGrace)
+            }
+            if spent { return slot }
+        }
+        return nil
+    }
+
+    private func isReferenced(_ slot: Int) -> Bool {
+        for index in 0..<Int(state[2]) where Int(state[Self.headerSize + index * Self.entrySize]) == slot {
+            return true
+        }
+        return false
+    }
+
+    /// Adds one query to the newest unsealed entry when it matches, else starts an entry. False when full.
+    private mutating func append(slot: Int, kind: UInt8, version: UInt32, now: UInt64) -> Bool {
+        let count = Int(state[2])
+        let last = Self.headerSize + (count - 1) * Self.entrySize
+        if count > Int(state[1]), Int(state[last]) == slot, state[last + 1] == kind,
+            UInt32(littleEndian: state.loadUnaligned(fromByteOffset: last + 4, as: UInt32.self)) == version
+        {
+            setU64(state, last + 8, u64(state, last + 8) + 1)
+            setU64(state, last + 24, now)
+            return true
+        }
+        guard count < Self.pendingCapacity else { return false }
+        let entry = Self.headerSize + count * Self.entrySize
+        state[entry] = UInt8(slot)
+        state[entry + 1] = kind
+        state.storeBytes(of: version.littleEndian, toByteOffset: entry + 4, as: UInt32.self)
+        setU64(state, entry + 8, 1)
+        setU64(state, entry + 16, now)
+        setU64(state, entry + 24, now)
+        state[2] = UInt8(count + 1)
+        return true
+    }
+
+    /// Milliseconds since the epoch: the server's clock carried on by the monotonic one, never before the last
+    /// receipt's end (0 before any helloAccept and any receipt).
+    private func wallTime(_ monotonic: UInt64) -> UInt64 {
+        let last = u64(state, 44)
+        guard let offset = clockOffset else { return last }
+        let estimate = Int64(truncatingIfNeeded: monotonic) &+ offset
+        return max(last, estimate > 0 ? UInt64(estimate) : 0)
+    }
+
+    /// Counter `which` (0 queries used, 1 grace used) of `slot`.
+    private func counter(_ slot: Int, _ which: Int) -> UInt64 {
+        u64(state, Self.headerSize + Self.pendingCapacity * Self.entrySize + slot * 16 + which * 8)
+    }
+
+    private func setCounter(_ slot: Int, _ which: Int, _ value: UInt64) {
+        setU64(state, Self.headerSize + Self.pendingCapacity * Self.entrySize + slot * 16 + which * 8, value)
+    }
+
+    private func u64(_ bytes: UnsafeMutableRawBufferPointer, _ offset: Int) -> UInt64 {
+        UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: offset, as: UInt64.self))
+    }
+
+    private func u16(_ bytes: UnsafeMutableRawBufferPointer, _ offset: Int) -> UInt16 {
+        UInt16(littleEndian: bytes.loadUnaligned(fromByteOffset: offset, as: UInt16.self))
+    }
+
+    private func setU64(_ bytes: UnsafeMutableRawBufferPointer, _ offset: Int, _ value: UInt64) {
+        bytes.storeBytes(of: value.littleEndian, toByteOffset: offset, as: UInt64.self)
+    }
+
+    private func zero(_ bytes: UnsafeMutableRawBufferPointer) {
+        for index in 0..<bytes.count { bytes[index] = 0 }
+    }
+}

@@ -14,8 +14,8 @@ cd "$here/../.."
 elf=.build/mcu-qemu/firmware.elf
 [ -f "$elf" ] || "$here/build.sh" >/dev/null
 arm-none-eabi-nm -S --size-sort "$elf" | awk '$3 ~ /^[tTrRdDbBwWvV]$/ && !seen[$1]++ { print $2, $3, $4 }' | while read -r size kind name; do
-    echo "$((16#$size)) $kind $name $(swift demangle --compact --simplified "$name" 2>/dev/null | head -c 300)"
-done | awk '
+    echo "$((16#$size)) $kind $name"
+done | swift demangle --compact --simplified | cut -c1-300 | awk '
 function component(text) {
     if (text ~ /SHA256|SHA512|Ed25519|Field25519|Scalar25519|Edwards|FieldElement|Manifest|Digest|BlockHash/) return "crypto"
     if (text ~ /Inference|ModelLayout|HeaderParser|Drift|Meter|QueryCounter|FlashCursor|Prediction/) return "inference"

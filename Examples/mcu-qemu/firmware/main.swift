@@ -3,7 +3,10 @@
 // classifying one digit through the installed int8 model after each install. Compiled together with the kit by
 // Examples/mcu-qemu/build.sh; startup.c and uart.c are its C side. Console lines go out over semihosting.
 
-@_extern(c, "put") func put(_ line: UnsafePointer<CChar>)
+@_extern(c, "put") func putC(_ line: UnsafeRawPointer)
+/// Prints static text. Not a `String` parameter: a literal passed as `UnsafePointer<CChar>` builds a `String` and
+/// its C copy on the heap at every call, and links about 7 KB of the standard library's String code.
+func put(_ line: StaticString) { putC(line.utf8Start) }
 @_extern(c, "put_bytes") func putBytes(_ bytes: UnsafeRawPointer?, _ count: Int32)
 @_extern(c, "put_u32") func putU32(_ value: UInt32)
 @_extern(c, "host_argument") func hostArgument(
@@ -209,7 +212,7 @@ func leafMain() -> Int32 {
             put("refused v")
             putU32(UInt32(version))
             put(": ")
-            put(UnsafeRawPointer(code.utf8Start).assumingMemoryBound(to: CChar.self))
+            put(code)
             put("\n")
             reportActiveModel(leaf.installer, scratch: scratch)
         case .coordinatorError(let code):

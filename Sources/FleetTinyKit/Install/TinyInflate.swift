@@ -110,17 +110,19 @@ extension TinyInstaller {
     /// Runs every inflate step the buffered input allows.
     mutating func inflateAvailable<Flash: TinyFlash>(_ flash: inout Flash) throws(TinyInstallError) {
         while true {
-            let ready = input.count >= Self.inflateLookahead || inputComplete
-            switch inflate.phase {
+            let ready = work.input.pointee.count >= Self.inflateLookahead || inputComplete
+            switch work.inflate.pointee.phase {
             case .done:
-                input.reset()
+                work.input.pointee.reset()
                 return
             case .copying:
                 try copyBack(&flash)
-            case .stored where inflate.remaining > 0:
-                guard input.count > 0 || inflate.bitCount >= 8 || inputComplete else { return }
+            case .stored where work.inflate.pointee.remaining > 0:
+                guard work.input.pointee.count > 0 || work.inflate.pointee.bitCount >= 8 || inputComplete else {
+                    return
+                }
                 try emit(UInt8(truncatingIfNeeded: take(8)), &flash)
-                inflate.remaining -= 1
+                work.inflate.pointee.remaining -= 1
             default:
                 guard ready else { return }
                 try inflateStep(&flash)
@@ -129,32 +131,32 @@ extension TinyInstaller {
     }
 
     private mutating func inflateStep<Flash: TinyFlash>(_ flash: inout Flash) throws(TinyInstallError) {
-        switch inflate.phase {
+        switch work.inflate.pointee.phase {
         case .zlibHeader:
             let header = take(16)
             let (method, flags) = (header & 0xFF, header >> 8)
             guard method & 0x0F == 8, method >> 4 <= 7, (method << 8 | flags) % 31 == 0, flags & 0x20 == 0 else {
                 throw .corrupt
             }
-            inflate.phase = .blockHeader
+            work.inflate.pointee.phase = .blockHeader
         case .blockHeader:
-            inflate.final = take(1) == 1
+            work.inflate.pointee.final = take(1) == 1
             switch take(2) {
-            case 0: inflate.phase = .storedHeader
+            case 0: work.inflate.pointee.phase = .storedHeader
             case 1:
                 fixedCodes()
-                inflate.phase = .symbols
-            case 2: inflate.phase = .dynamicHeader
+                work.inflate.pointee.phase = .symbols
+            case 2: work.inflate.pointee.phase = .dynamicHeader
             default: throw .corrupt
             }
         case .storedHeader:
-            _ = take(inflate.bitCount % 8)
+            _ = take(work.inflate.pointee.bitCount % 8)
             let length = take(16)
             guard take(16) == length ^ 0xFFFF else { throw .corrupt }
-            inflate.remaining = Int(length)
-            inflate.phase = .stored
+            work.inflate.pointee.remaining = Int(length)
+            work.inflate.pointee.phase = .stored
         case .stored:
-            inflate.phase = inflate.final ? .trailer : .blockHeader
+            work.inflate.pointee.phase = work.inflate.pointee.final ? .trailer : .blockHeader
         case .dynamicHeader:
             try dynamicHeader()
         case .codeLengths:
@@ -162,11 +164,13 @@ extension TinyInstaller {
         case .symbols:
             try symbol(&flash)
         case .trailer:
-            _ = take(inflate.bitCount % 8)
+            _ = take(work.inflate.pointee.bitCount % 8)
             var adler: UInt32 = 0
             for _ in 0..<4 { adler = adler << 8 | UInt32(take(8)) }
-            guard adler == inflate.adlerHigh << 16 | inflate.adlerLow else { throw .checksumMismatch }
-            inflate.phase = .done
+            guard adler == work.inflate.pointee.adlerHigh << 16 | work.inflate.pointee.adlerLow else {
+                throw .checksumMismatch
+            }
+            work.inflate.pointee.phase = .done
         case .copying, .done:
             break
         }
@@ -174,13 +178,13 @@ extension TinyInstaller {
 
     /// The next `count` (0...32) bits, least significant first.
     private mutating func take(_ count: Int) -> UInt32 {
-        while inflate.bitCount < count {
-            inflate.bits |= UInt64(input.next()) << UInt64(inflate.bitCount)
-            inflate.bitCount += 8
+        while work.inflate.pointee.bitCount < count {
+            work.inflate.pointee.bits |= UInt64(work.input.pointee.next()) << UInt64(work.inflate.pointee.bitCount)
+            work.inflate.pointee.bitCount += 8
         }
-        let value = UInt32(truncatingIfNeeded: inflate.bits & ((1 << UInt64(count)) - 1))
-        inflate.bits >>= UInt64(count)
-        inflate.bitCount -= count
+        let value = UInt32(truncatingIfNeeded: work.inflate.pointee.bits & ((1 << UInt64(count)) - 1))
+        work.inflate.pointee.bits >>= UInt64(count)
+        work.inflate.pointee.bitCount -= count
         return value
     }
 
@@ -190,10 +194,16 @@ extension TinyInstaller {
         var index = 0
         for length in 1..<16 {
             code |= Int(take(1))
-            let count = Int(distances ? inflate.distances.counts[length] : inflate.literals.counts[length])
+            let count = Int(
+                distances ? work.inflate.pointee.distances.counts[length] : work.inflate.pointee.literals.counts[length]
+            )
             if code - first < count {
                 let position = index + code - first
-                return Int(distances ? inflate.distances.symbols[position] : inflate.literals.symbols[position])
+                return Int(
+                    distances
+                        ? work.inflate.pointee.distances.symbols[position]
+                        : work.inflate.pointee.literals.symbols[position]
+                )
             }
             index += count
             first = (first + count) << 1
@@ -203,50 +213,63 @@ extension TinyInstaller {
     }
 
     private mutating func fixedCodes() {
-        for index in 0..<288 { inflate.lengths[index] = index < 144 ? 8 : index < 256 ? 9 : index < 280 ? 7 : 8 }
-        _ = inflate.literals.build(inflate.lengths, start: 0, count: 288)
-        for index in 0..<30 { inflate.lengths[index] = 5 }
-        _ = inflate.distances.build(inflate.lengths, start: 0, count: 30)
+        for index in 0..<288 {
+            work.inflate.pointee.lengths[index] = index < 144 ? 8 : index < 256 ? 9 : index < 280 ? 7 : 8
+        }
+        _ = work.inflate.pointee.literals.build(work.inflate.pointee.lengths, start: 0, count: 288)
+        for index in 0..<30 { work.inflate.pointee.lengths[index] = 5 }
+        _ = work.inflate.pointee.distances.build(work.inflate.pointee.lengths, start: 0, count: 30)
     }
 
     private mutating func dynamicHeader() throws(TinyInstallError) {
-        inflate.literalCount = Int(take(5)) + 257
-        inflate.distanceCount = Int(take(5)) + 1
+        work.inflate.pointee.literalCount = Int(take(5)) + 257
+        work.inflate.pointee.distanceCount = Int(take(5)) + 1
         let codeCount = Int(take(4)) + 4
-        guard inflate.literalCount <= 286, inflate.distanceCount <= 30 else { throw .corrupt }
-        for index in 0..<19 { inflate.lengths[index] = 0 }
-        for index in 0..<codeCount { inflate.lengths[Self.codeLengthOrder(index)] = UInt8(take(3)) }
+        guard work.inflate.pointee.literalCount <= 286, work.inflate.pointee.distanceCount <= 30 else { throw .corrupt }
+        for index in 0..<19 { work.inflate.pointee.lengths[index] = 0 }
+        for index in 0..<codeCount { work.inflate.pointee.lengths[Self.codeLengthOrder(index)] = UInt8(take(3)) }
         // The code-length code lives in the distance table until the distance code replaces it.
-        guard inflate.distances.build(inflate.lengths, start: 0, count: 19) else { throw .corrupt }
-        inflate.lengthIndex = 0
-        inflate.phase = .codeLengths
+        guard work.inflate.pointee.distances.build(work.inflate.pointee.lengths, start: 0, count: 19) else {
+            throw .corrupt
+        }
+        work.inflate.pointee.lengthIndex = 0
+        work.inflate.pointee.phase = .codeLengths
     }
 
     /// One code-length symbol (with its repeat) of a dynamic header; builds both codes after the last.
     private mutating func codeLength() throws(TinyInstallError) {
-        let total = inflate.literalCount + inflate.distanceCount
+        let total = work.inflate.pointee.literalCount + work.inflate.pointee.distanceCount
         let symbol = try decode(true)
         var value: UInt8 = 0
         var repeats = 1
         switch symbol {
         case 0..<16: value = UInt8(symbol)
         case 16:
-            guard inflate.lengthIndex > 0 else { throw .corrupt }
-            value = inflate.lengths[inflate.lengthIndex - 1]
+            guard work.inflate.pointee.lengthIndex > 0 else { throw .corrupt }
+            value = work.inflate.pointee.lengths[work.inflate.pointee.lengthIndex - 1]
             repeats = 3 + Int(take(2))
         case 17: repeats = 3 + Int(take(3))
         default: repeats = 11 + Int(take(7))
         }
-        guard inflate.lengthIndex + repeats <= total else { throw .corrupt }
+        guard work.inflate.pointee.lengthIndex + repeats <= total else { throw .corrupt }
         for _ in 0..<repeats {
-            inflate.lengths[inflate.lengthIndex] = value
-            inflate.lengthIndex += 1
+            work.inflate.pointee.lengths[work.inflate.pointee.lengthIndex] = value
+            work.inflate.pointee.lengthIndex += 1
         }
-        guard inflate.lengthIndex == total else { return }
-        guard inflate.lengths[256] != 0, inflate.literals.build(inflate.lengths, start: 0, count: inflate.literalCount),
-            inflate.distances.build(inflate.lengths, start: inflate.literalCount, count: inflate.distanceCount)
+        guard work.inflate.pointee.lengthIndex == total else { return }
+        guard work.inflate.pointee.lengths[256] != 0,
+            work.inflate.pointee.literals.build(
+                work.inflate.pointee.lengths,
+                start: 0,
+                count: work.inflate.pointee.literalCount
+            ),
+            work.inflate.pointee.distances.build(
+                work.inflate.pointee.lengths,
+                start: work.inflate.pointee.literalCount,
+                count: work.inflate.pointee.distanceCount
+            )
         else { throw .corrupt }
-        inflate.phase = .symbols
+        work.inflate.pointee.phase = .symbols
     }
 
     private mutating func symbol<Flash: TinyFlash>(_ flash: inout Flash) throws(TinyInstallError) {
@@ -256,26 +279,26 @@ extension TinyInstaller {
             return
         }
         if symbol == 256 {
-            inflate.phase = inflate.final ? .trailer : .blockHeader
+            work.inflate.pointee.phase = work.inflate.pointee.final ? .trailer : .blockHeader
             return
         }
         let index = symbol - 257
         guard index < 29 else { throw .corrupt }
         let length = Self.lengthBase(index)
-        inflate.remaining = length.base + Int(take(length.extra))
+        work.inflate.pointee.remaining = length.base + Int(take(length.extra))
         let code = try decode(true)
         guard code < 30 else { throw .corrupt }
         let distance = Self.distanceBase(code)
-        inflate.distance = distance.base + Int(take(distance.extra))
-        guard inflate.distance <= produced else { throw .corrupt }
-        inflate.phase = .copying
+        work.inflate.pointee.distance = distance.base + Int(take(distance.extra))
+        guard work.inflate.pointee.distance <= produced else { throw .corrupt }
+        work.inflate.pointee.phase = .copying
     }
 
     /// Copies a back-reference byte by byte (it may overlap what it writes): from the page buffer, or from the
     /// pages of the slot already written.
     private mutating func copyBack<Flash: TinyFlash>(_ flash: inout Flash) throws(TinyInstallError) {
-        while inflate.remaining > 0 {
-            let source = produced - inflate.distance
+        while work.inflate.pointee.remaining > 0 {
+            let source = produced - work.inflate.pointee.distance
             let pageStart = produced - fill
             var byte: UInt8 = 0
             if source >= pageStart {
@@ -285,17 +308,17 @@ extension TinyInstaller {
                     throw .flash
                 }
             }
-            inflate.remaining -= 1
+            work.inflate.pointee.remaining -= 1
             try emit(byte, &flash)
         }
-        inflate.phase = .symbols
+        work.inflate.pointee.phase = .symbols
     }
 
     /// Appends one inflated byte to the output (Adler-32 included).
     private mutating func emit<Flash: TinyFlash>(_ byte: UInt8, _ flash: inout Flash) throws(TinyInstallError) {
         guard produced < outputSize else { throw .corrupt }
-        inflate.adlerLow = (inflate.adlerLow + UInt32(byte)) % 65_521
-        inflate.adlerHigh = (inflate.adlerHigh + inflate.adlerLow) % 65_521
+        work.inflate.pointee.adlerLow = (work.inflate.pointee.adlerLow + UInt32(byte)) % 65_521
+        work.inflate.pointee.adlerHigh = (work.inflate.pointee.adlerHigh + work.inflate.pointee.adlerLow) % 65_521
         self[page: fill] = byte
         fill += 1
         produced += 1

@@ -52,14 +52,9 @@ public struct TinyInstaller {
     var outputSize = 0
     private var newChecksum = TinyCRC32()
 
-    // Stream-mode decoding.
-    var input = TinyInputWindow()
-    var decoder = TinyRangeDecoder()
-    var models = TinyStreamModels()
-    var operation = TinyStreamOperation()
     var declaredNewChecksum: UInt32 = 0
-    // zlib decoding.
-    var inflate = TinyInflateState()
+    /// The decoders' state (stream mode and zlib, about 6 KB), allocated once with the installer.
+    let work = TinyInstallerWork()
 
     /// An installer that uses `pageBuffer` (at least one flash page) for every page it writes or reads.
     public init(pageBuffer: UnsafeMutableRawBufferPointer) {
@@ -111,10 +106,10 @@ public struct TinyInstaller {
         produced = 0
         newChecksum = TinyCRC32()
         // Reset in place: assigning fresh values would build multi-kilobyte temporaries on the stack.
-        input.reset()
-        models.reset()
-        operation.reset()
-        inflate.reset()
+        work.input.pointee.reset()
+        work.models.pointee.reset()
+        work.operation.pointee.reset()
+        work.inflate.pointee.reset()
         switch encoding {
         case .full:
             guard payloadSize == model.length else { throw fail(.tooLarge) }
@@ -180,8 +175,8 @@ public struct TinyInstaller {
                 received += count
                 if fill == pageSize { try flushPage(&flash) }
             case .delta, .zlib:
-                while index < bytes.count, input.free > 0 {
-                    input.push(bytes[index])
+                while index < bytes.count, work.input.pointee.free > 0 {
+                    work.input.pointee.push(bytes[index])
                     index += 1
                     received += 1
                 }
@@ -204,9 +199,9 @@ public struct TinyInstaller {
         do throws(TinyInstallError) {
             if encoding == .delta { try decodeAvailable(&flash) }
             if encoding == .zlib { try inflateAvailable(&flash) }
-            if encoding == .zlib, inflate.phase == .done, produced != outputSize { throw .corrupt }
+            if encoding == .zlib, work.inflate.pointee.phase == .done, produced != outputSize { throw .corrupt }
             guard inputComplete, case .operations = phase, produced == outputSize else { return }
-            if encoding == .zlib, inflate.phase != .done { return }
+            if encoding == .zlib, work.inflate.pointee.phase != .done { return }
             try finish(&flash)
         } catch {
             throw fail(error)
@@ -243,7 +238,7 @@ public struct TinyInstaller {
         else { throw .flash }
         pagesWritten += 1
         fill = 0
-        operation.oldLoaded = 0
+        work.operation.pointee.oldLoaded = 0
     }
 
     /// Reads `count` old-model bytes from `position` into the page buffer at `fill`.

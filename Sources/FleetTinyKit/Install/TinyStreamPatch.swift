@@ -42,24 +42,24 @@ extension TinyInstaller {
     /// Runs every step the buffered input allows (all of them once the input is complete).
     mutating func decodeAvailable<Flash: TinyFlash>(_ flash: inout Flash) throws(TinyInstallError) {
         while true {
-            let ready = input.count >= Self.lookahead || inputComplete
+            let ready = work.input.pointee.count >= Self.lookahead || inputComplete
             switch phase {
             case .header:
-                guard input.count >= Self.headerBytes || inputComplete else { return }
+                guard work.input.pointee.count >= Self.headerBytes || inputComplete else { return }
                 try readHeader()
             case .operations:
-                if operation.remaining == 0 {
+                if work.operation.pointee.remaining == 0 {
                     guard produced < outputSize else {
-                        input.reset()  // the output is complete: what follows is not needed
+                        work.input.pointee.reset()  // the output is complete: what follows is not needed
                         return
                     }
                     guard ready else { return }
                     try readOperation()
-                } else if operation.kind == 0 {
+                } else if work.operation.pointee.kind == 0 {
                     try copy(&flash)
                 } else {
                     guard ready else { return }
-                    if operation.kind == 1 { try literal(&flash) } else { try element(&flash) }
+                    if work.operation.pointee.kind == 1 { try literal(&flash) } else { try element(&flash) }
                 }
             case .idle, .failed, .installed:
                 return
@@ -68,17 +68,19 @@ extension TinyInstaller {
     }
 
     private mutating func readHeader() throws(TinyInstallError) {
-        guard input.next() == 0x54, input.next() == 0x46, input.next() == 0x44, input.next() == 1 else {
+        guard work.input.pointee.next() == 0x54, work.input.pointee.next() == 0x46, work.input.pointee.next() == 0x44,
+            work.input.pointee.next() == 1
+        else {
             throw .badMagic
         }
-        guard input.next() == 2 else { throw .unsupportedMode }
+        guard work.input.pointee.next() == 2 else { throw .unsupportedMode }
         guard readUInt32() == oldChecksumValue else { throw .wrongBase }
         declaredNewChecksum = readUInt32()
         var size: UInt64 = 0
         var index = 0
         while true {
             guard index < 9 else { throw .corrupt }
-            let byte = input.next()
+            let byte = work.input.pointee.next()
             size |= UInt64(byte & 0x7F) << UInt64(7 * index)
             index += 1
             if byte & 0x80 == 0 { break }
@@ -86,97 +88,100 @@ extension TinyInstaller {
         guard size <= UInt64(Self.maximumModelSize), Int(size) <= slotCapacity else { throw .tooLarge }
         guard Int(size) == expectedLength else { throw .corrupt }
         outputSize = Int(size)
-        decoder.start(&input)
+        work.decoder.pointee.start(&work.input.pointee)
         phase = .operations
     }
 
     private mutating func readUInt32() -> UInt32 {
         var value: UInt32 = 0
-        for shift in 0..<4 { value |= UInt32(input.next()) << UInt32(8 * shift) }
+        for shift in 0..<4 { value |= UInt32(work.input.pointee.next()) << UInt32(8 * shift) }
         return value
     }
 
     private mutating func readOperation() throws(TinyInstallError) {
-        let kind = models.operation(&decoder, &input)
-        let length = TinyStreamModels.number(&models.lengths, &decoder, &input)
+        let kind = work.models.pointee.operation(&work.decoder.pointee, &work.input.pointee)
+        let length = TinyStreamModels.number(&work.models.pointee.lengths, &work.decoder.pointee, &work.input.pointee)
         guard kind <= 2, length >= 1, length <= Int64(outputSize - produced) else { throw .corrupt }
-        operation.kind = kind
-        operation.remaining = Int(length)
+        work.operation.pointee.kind = kind
+        work.operation.pointee.remaining = Int(length)
         guard kind != 1 else { return }
-        let offset = Int64(operation.lastCopyEnd) + TinyStreamModels.number(&models.offsets, &decoder, &input)
+        let offset =
+            Int64(work.operation.pointee.lastCopyEnd)
+            + TinyStreamModels.number(&work.models.pointee.offsets, &work.decoder.pointee, &work.input.pointee)
         guard offset >= 0, offset + length <= Int64(oldLength) else { throw .corrupt }
-        operation.oldPosition = Int(offset)
-        operation.lastCopyEnd = Int(offset + length)
+        work.operation.pointee.oldPosition = Int(offset)
+        work.operation.pointee.lastCopyEnd = Int(offset + length)
         guard kind == 2 else { return }
-        operation.signed = decoder.bit(&models.signed, &input) == 1
-        let columns = TinyStreamModels.number(&models.columns, &decoder, &input)
+        work.operation.pointee.signed = work.decoder.pointee.bit(&work.models.pointee.signed, &work.input.pointee) == 1
+        let columns = TinyStreamModels.number(&work.models.pointee.columns, &work.decoder.pointee, &work.input.pointee)
         guard columns >= 1, columns <= Int64(Self.maximumColumns) else { throw .corrupt }
-        operation.columns = Int(columns)
-        operation.ratio = nil
-        if decoder.bit(&models.rescaled, &input) == 1 {
-            let high = decoder.direct(16, &input)
-            let low = decoder.direct(16, &input)
-            operation.ratio = Int64(high << 16 | low)
+        work.operation.pointee.columns = Int(columns)
+        work.operation.pointee.ratio = nil
+        if work.decoder.pointee.bit(&work.models.pointee.rescaled, &work.input.pointee) == 1 {
+            let high = work.decoder.pointee.direct(16, &work.input.pointee)
+            let low = work.decoder.pointee.direct(16, &work.input.pointee)
+            work.operation.pointee.ratio = Int64(high << 16 | low)
         }
-        for column in 0..<operation.columns {
-            operation.lengthSums[column] = 0
-            operation.residualSums[column] = 0
+        for column in 0..<work.operation.pointee.columns {
+            work.operation.pointee.lengthSums[column] = 0
+            work.operation.pointee.residualSums[column] = 0
         }
-        operation.column = 0
-        operation.row = 0
-        operation.oldLoaded = fill
+        work.operation.pointee.column = 0
+        work.operation.pointee.row = 0
+        work.operation.pointee.oldLoaded = fill
     }
 
     private mutating func copy<Flash: TinyFlash>(_ flash: inout Flash) throws(TinyInstallError) {
-        let count = min(operation.remaining, pageSize - fill)
-        try readOld(at: operation.oldPosition, count: count, &flash)
-        operation.oldPosition += count
+        let count = min(work.operation.pointee.remaining, pageSize - fill)
+        try readOld(at: work.operation.pointee.oldPosition, count: count, &flash)
+        work.operation.pointee.oldPosition += count
         try produce(count, &flash)
     }
 
     private mutating func literal<Flash: TinyFlash>(_ flash: inout Flash) throws(TinyInstallError) {
-        self[page: fill] = models.literalByte(&decoder, &input)
+        self[page: fill] = work.models.pointee.literalByte(&work.decoder.pointee, &work.input.pointee)
         try produce(1, &flash)
     }
 
     /// Decodes one diff element (DELTA.md 8.2 with 12.4's prediction) in place over its base byte.
     private mutating func element<Flash: TinyFlash>(_ flash: inout Flash) throws(TinyInstallError) {
-        if fill >= operation.oldLoaded {
-            let count = min(operation.remaining, pageSize - fill)
-            try readOld(at: operation.oldPosition, count: count, &flash)
-            operation.oldLoaded = fill + count
+        if fill >= work.operation.pointee.oldLoaded {
+            let count = min(work.operation.pointee.remaining, pageSize - fill)
+            try readOld(at: work.operation.pointee.oldPosition, count: count, &flash)
+            work.operation.pointee.oldLoaded = fill + count
         }
         let oldByte = self[page: fill]
-        let oldValue = operation.signed ? Int(Int8(bitPattern: oldByte)) : Int(oldByte)
-        let lowest = operation.signed ? -128 : 0
+        let oldValue = work.operation.pointee.signed ? Int(Int8(bitPattern: oldByte)) : Int(oldByte)
+        let lowest = work.operation.pointee.signed ? -128 : 0
         var prediction = oldValue
-        if let ratio = operation.ratio {
+        if let ratio = work.operation.pointee.ratio {
             let product = Int64(oldValue) * ratio
             let rounded = product >= 0 ? (product + 32_768) >> 16 : -((-product + 32_768) >> 16)
             prediction = Int(min(max(rounded, Int64(lowest)), Int64(lowest + 255)))
         }
-        let column = operation.column
-        let row = operation.row
+        let column = work.operation.pointee.column
+        let row = work.operation.pointee.row
         let lengthContext =
-            row == 0 ? 0 : 1 + Int(min(operation.lengthSums[column] / UInt32(truncatingIfNeeded: row), 4))
-        let signContext = 3 * Self.signClass(Int(operation.residualSums[column])) + Self.signClass(oldValue)
-        let residual = models.residual(
+            row == 0 ? 0 : 1 + Int(min(work.operation.pointee.lengthSums[column] / UInt32(truncatingIfNeeded: row), 4))
+        let signContext =
+            3 * Self.signClass(Int(work.operation.pointee.residualSums[column])) + Self.signClass(oldValue)
+        let residual = work.models.pointee.residual(
             lengthContext: lengthContext,
             signContext: signContext,
-            &decoder,
-            &input
+            &work.decoder.pointee,
+            &work.input.pointee
         )
         let value = prediction + residual
         guard value >= lowest, value <= lowest + 255 else { throw .corrupt }
         self[page: fill] = UInt8(truncatingIfNeeded: value)
-        operation.lengthSums[column] &+= UInt32(Int.bitWidth - residual.magnitude.leadingZeroBitCount)
-        operation.residualSums[column] &+= Int32(residual)
-        operation.column += 1
-        if operation.column == operation.columns {
-            operation.column = 0
-            operation.row += 1
+        work.operation.pointee.lengthSums[column] &+= UInt32(Int.bitWidth - residual.magnitude.leadingZeroBitCount)
+        work.operation.pointee.residualSums[column] &+= Int32(residual)
+        work.operation.pointee.column += 1
+        if work.operation.pointee.column == work.operation.pointee.columns {
+            work.operation.pointee.column = 0
+            work.operation.pointee.row += 1
         }
-        operation.oldPosition += 1
+        work.operation.pointee.oldPosition += 1
         try produce(1, &flash)
     }
 
@@ -184,7 +189,7 @@ extension TinyInstaller {
     private mutating func produce<Flash: TinyFlash>(_ count: Int, _ flash: inout Flash) throws(TinyInstallError) {
         fill += count
         produced += count
-        operation.remaining -= count
+        work.operation.pointee.remaining -= count
         if fill == pageSize { try flushPage(&flash) }
     }
 

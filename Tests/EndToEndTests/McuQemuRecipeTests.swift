@@ -10,7 +10,7 @@ extension EndToEnd {
             #expect(status == 0, "\(output)")
             #expect(output.contains("installed digits-mlp v2"), "\(output)")
             // The figures README.md quotes, as ceilings that the firmware before them broke (a 50,684-byte stack
-            // high-water mark, flash=99712): not the budgets (8 KiB RAM, 48 KiB flash), still missed.
+            // high-water mark, flash=99712; 75,988 once leaves metered and flash persisted): not the budgets (8 KiB RAM, 48 KiB flash), still missed.
             let marks = output.split(separator: "\n").compactMap { line -> Int? in
                 guard let range = line.range(of: "stack high-water mark: ") else { return nil }
                 return Int(line[range.upperBound...].prefix { $0.isNumber })
@@ -19,7 +19,7 @@ extension EndToEnd {
             let size = try McuQemuScript.run("size.sh")
             let last = size.output.split(separator: "\n").last.map(String.init) ?? ""
             let flash = last.split(separator: " ").first.flatMap { Int($0.dropFirst("flash=".count)) }
-            #expect(size.status == 0 && last.hasPrefix("flash=") && (flash ?? .max) <= 68_000, "\(size.output)")
+            #expect(size.status == 0 && last.hasPrefix("flash=") && (flash ?? .max) <= 78_000, "\(size.output)")
         }
 
         /// Examples/mcu-qemu/compiler-bug/README.md: the reduced reader, compiled at -Osize for armv7em, loads its

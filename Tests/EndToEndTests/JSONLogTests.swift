@@ -33,7 +33,7 @@ extension EndToEnd {
                     )
                     messages.append(entry["message"] as? String ?? "")
                 }
-                print("\(process.name): \(lines.count) JSON lines, e.g. \(lines.first ?? "")")
+                print("\(process.name): \(lines.count) JSON lines, e.g. \(lines.last?.prefix(160) ?? "")")
             }
             // Metadata are fields of their own: the agent's enrolment names the device.
             let agentEntries = agent.log.split(separator: "\n").compactMap {

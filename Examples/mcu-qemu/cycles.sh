@@ -1,6 +1,6 @@
 #!/bin/bash
 # Instruction counts on the Cortex-M4 for applying the digits int8 v1 -> v2 delta and for one inference: builds the
-# kit with cycles/CyclesMain.swift and the firmware's HostFileFlash.swift, startup.c and hostfile.c, runs it on QEMU
+# kit with cycles/CyclesMain.swift and the firmware's HostFileFlash.swift and Console.swift, startup.c and hostfile.c, runs it on QEMU
 # mps2-an386 with -icount shift=0 (instruction counts are repeatable), giving it the v1 file, the stream-mode patch
 # the coordinator serves a leaf (Tests/FleetDeltaTests/Fixtures/stream-digits-int8-v1-v2.tfd, 15,636 bytes) and the
 # v2 file through semihosting. Prints the counts; exits non-zero unless the delta rebuilt v2 exactly and the model
@@ -15,7 +15,8 @@ swiftc -enable-experimental-feature Embedded -enable-experimental-feature Extern
     -target armv7em-none-none-eabi -wmo -O -parse-as-library -module-name FleetTinyKit \
     -Xfrontend -disable-stack-protector -Xfrontend -function-sections \
     -Xcc -mfloat-abi=soft -Xcc -fshort-enums \
-    -c "${sources[@]}" "$here/firmware/HostFileFlash.swift" "$here/cycles/CyclesMain.swift" -o "$out/kit.o"
+    -c "${sources[@]}" "$here/firmware/HostFileFlash.swift" "$here/firmware/Console.swift" \
+    "$here/cycles/CyclesMain.swift" -o "$out/kit.o"
 for file in startup hostfile; do
     arm-none-eabi-gcc -mcpu=cortex-m4 -mthumb -mfloat-abi=soft -Os -ffunction-sections -Wall \
         -c "$here/firmware/$file.c" -o "$out/$file.o"

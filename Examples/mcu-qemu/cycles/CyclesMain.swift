@@ -4,22 +4,8 @@
 // `V1_FILE PATCH_FILE V2_FILE`. Flash is RAM here (HostFileFlash without a file). Exits 0 only when the delta
 // rebuilt v2 exactly (the installer checks the SHA-256 of V2_FILE) and the model classifies the row as its label.
 
-@_extern(c, "put") func put(_ line: UnsafePointer<CChar>)
-@_extern(c, "put_u32") func putU32(_ value: UInt32)
-@_extern(c, "host_argument") func hostArgument(
-    _ index: Int32,
-    _ into: UnsafeMutableRawPointer?,
-    _ capacity: Int32
-)
-    -> Int32
 @_extern(c, "clock_ticks") func clockTicks() -> UInt64
 @_extern(c, "ticks_per_million_instructions") func ticksPerMillionInstructions() -> UInt32
-
-/// The first row of the digits test split, label 1 (as main.swift).
-let digitRow: [UInt8] = [
-    0, 0, 0, 2, 16, 16, 2, 0, 0, 0, 0, 4, 16, 16, 2, 0, 0, 1, 4, 12, 16, 12, 0, 0, 0, 7, 16, 16, 16, 12, 0, 0,
-    0, 0, 3, 10, 16, 14, 0, 0, 0, 0, 0, 8, 16, 12, 0, 0, 0, 0, 0, 6, 16, 16, 2, 0, 0, 0, 0, 2, 12, 15, 4, 0,
-]
 
 /// A host file opened by the path in argument `index`, read in pieces.
 struct HostFile {
@@ -98,7 +84,7 @@ func install(
 }
 
 func report(_ label: StaticString, _ ticks: UInt64, _ ticksPerMillion: UInt32) {
-    put(UnsafeRawPointer(label.utf8Start).assumingMemoryBound(to: CChar.self))
+    put(label)
     putU32(UInt32(ticks * 1_000_000 / UInt64(ticksPerMillion)))
     put(" instructions\n")
 }

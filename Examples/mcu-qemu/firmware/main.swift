@@ -3,18 +3,7 @@
 // classifying one digit through the installed int8 model after each install. Compiled together with the kit by
 // Examples/mcu-qemu/build.sh; startup.c and uart.c are its C side. Console lines go out over semihosting.
 
-@_extern(c, "put") func putC(_ line: UnsafeRawPointer)
-/// Prints static text. Not a `String` parameter: a literal passed as `UnsafePointer<CChar>` builds a `String` and
-/// its C copy on the heap at every call, and links about 7 KB of the standard library's String code.
-func put(_ line: StaticString) { putC(line.utf8Start) }
 @_extern(c, "put_bytes") func putBytes(_ bytes: UnsafeRawPointer?, _ count: Int32)
-@_extern(c, "put_u32") func putU32(_ value: UInt32)
-@_extern(c, "host_argument") func hostArgument(
-    _ index: Int32,
-    _ into: UnsafeMutableRawPointer?,
-    _ capacity: Int32
-)
-    -> Int32
 @_extern(c, "clock_milliseconds") func clockMilliseconds() -> UInt64
 @_extern(c, "stack_used") func stackUsed() -> UInt32
 @_extern(c, "heap_used") func heapUsed() -> UInt32
@@ -88,13 +77,6 @@ struct QEMUPlatform: TinyPlatform {
         flash.read(at: offset, into: buffer)
     }
 }
-
-/// The first row of the digits test split (Tests/FleetObserveTests/Fixtures/digits.csv, pixels 0...16), label 1.
-let digitRow: [UInt8] = [
-    0, 0, 0, 2, 16, 16, 2, 0, 0, 0, 0, 4, 16, 16, 2, 0, 0, 1, 4, 12, 16, 12, 0, 0, 0, 7, 16, 16, 16, 12, 0, 0,
-    0, 0, 3, 10, 16, 14, 0, 0, 0, 0, 0, 8, 16, 12, 0, 0, 0, 0, 0, 6, 16, 16, 2, 0, 0, 0, 0, 2, 12, 15, 4, 0,
-]
-let digitLabel: UInt32 = 1
 
 /// The largest frame the leaf takes (the gateway cuts transfer chunks to fit), as fleet-tiny-sim.
 let receiveBufferSize = 4 + 16 * 1024

@@ -96,6 +96,14 @@ struct Run: AsyncParsableCommand {
     @Option(help: "The baud rate of every --leaf-serial line: 9600 to 921600.")
     var baud: Int = 115200
 
+    @Option(
+        help: """
+            Serve the agent's counters for Prometheus at http://HOST:PORT/metrics (loopback only, e.g. \
+            127.0.0.1:9420; the local socket's `metrics` op gives the same counters without it).
+            """
+    )
+    var metricsListen: String?
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: Logger.Level = .info
 
@@ -141,28 +149,42 @@ struct Run: AsyncParsableCommand {
         }
         let keyring = ModelKeyring(offlineLease: configuration.offlineLease)
         let cloud = CloudLink()
+        let metrics = AgentMetrics()
         LogOutput.bootstrap(format: logFormat, level: logLevel)
         let logger = Logger(label: "fleet-agent")
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+            .init(
+                service: AgentService(
+                    configuration: configuration,
+                    keyring: keyring,
+                    cloud: cloud,
+                    metrics: metrics,
+                    logger: logger
+                )
+            ),
+            .init(
+                service: LocalSocketService(
+                    configuration: configuration,
+                    keyring: keyring,
+                    cloud: cloud,
+                    metrics: metrics,
+                    logger: logger
+                )
+            ),
+        ]
+        if let metricsListen {
+            let address = try CoordinatorAddress(parsing: metricsListen)
+            do {
+                services.append(
+                    .init(service: try AgentMetricsHTTP(address: address, metrics: metrics, logger: logger))
+                )
+            } catch let error as AgentError {
+                throw ValidationError(error.description)
+            }
+        }
         let group = ServiceGroup(
             configuration: .init(
-                services: [
-                    .init(
-                        service: AgentService(
-                            configuration: configuration,
-                            keyring: keyring,
-                            cloud: cloud,
-                            logger: logger
-                        )
-                    ),
-                    .init(
-                        service: LocalSocketService(
-                            configuration: configuration,
-                            keyring: keyring,
-                            cloud: cloud,
-                            logger: logger
-                        )
-                    ),
-                ],
+                services: services,
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger
             )

@@ -7,47 +7,14 @@ import Testing
 /// Prometheus client library, from PyPI, installed by .ci/run), against what `fleetctl` and the agents say.
 extension EndToEnd {
     @Suite(.serialized) struct MetricsTests {
-        struct Scrape: Decodable {
-            struct Sample: Decodable {
-                var name: String
-                var labels: [String: String]
-                var value: Double
-            }
-            var content_type: String
-            var families: [String: String]
-            var samples: [Sample]
-
-            func value(_ name: String, _ labels: [String: String] = [:]) -> Double? {
-                samples.first { sample in
-                    sample.name == name && labels.allSatisfy { key, value in sample.labels[key] == value }
-                }?.value
-            }
-        }
-
-        static let scraper = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().appendingPathComponent("Scripts/scrape-metrics.py").path
-
-        func scrape(_ address: String) throws -> Scrape {
-            let result = try runScript("-c", ["exec python3 \"$0\" \"$@\"", Self.scraper, "http://\(address)/metrics"])
-            try #require(
-                result.status == 0,
-                "scrape-metrics.py (needs prometheus_client: .ci/run installs it): \(result.output)"
-            )
-            return try JSONDecoder().decode(Scrape.self, from: Data(result.output.utf8))
-        }
-
-        func httpAddress(_ fleet: Fleet) throws -> String {
-            struct Endpoint: Decodable { var http: String? }
-            let data = try Data(contentsOf: URL(fileURLWithPath: fleet.coordinatorDirectory + "/coordinator.json"))
-            return try #require(try JSONDecoder().decode(Endpoint.self, from: data).http, "coordinator.json has http")
-        }
+        func scrape(_ address: String) throws -> PrometheusScrape { try PrometheusScrape.fetch(address) }
 
         @Test func metricsMatchTheFleetAndMoveWhenFramesFlow() async throws {
             let fleet = try Fleet("metrics")
             defer { fleet.cleanUp() }
             fleet.extraCoordinatorArguments = ["--http-listen", "127.0.0.1:0"]
             try await fleet.startCoordinator()
-            let address = try httpAddress(fleet)
+            let address = try PrometheusScrape.coordinatorAddress(fleet)
             let token = try fleet.createToken(uses: 3)
             for name in ["m1", "m2", "m3"] { try fleet.startAgent(name, token: token.token) }
             let online = try await eventually(timeout: .seconds(30)) { try fleet.onlineNames().count == 3 }
@@ -77,6 +44,9 @@ extension EndToEnd {
             #expect((first.value("tinyfleet_frames_total", ["type": "heartbeatAck", "direction": "out"]) ?? 0) > 0)
             #expect((first.value("tinyfleet_frames_total", ["type": "hello", "direction": "in"]) ?? 0) >= 3)
             #expect((first.value("tinyfleet_heartbeat_flush_seconds_count") ?? 0) > 0)
+            // Enrolment, presence and events are written: each write transaction is timed.
+            #expect(first.families["tinyfleet_sqlite_write_seconds"] == "histogram", "\(first.families)")
+            #expect((first.value("tinyfleet_sqlite_write_seconds_count") ?? 0) >= 3)
 
             // Counters move while frames flow (the heartbeat interval is 300 ms).
             let moved = try await eventually(timeout: .seconds(10)) {

@@ -88,6 +88,7 @@ extension EndToEnd {
         }
 
         func scenario(_ fleet: Fleet) async throws {
+            fleet.extraCoordinatorArguments = ["--http-listen", "127.0.0.1:0"]
             try await fleet.startCoordinator()
             let regions = ["eu": 4, "us": 3, "ap": 3]
             var names: [String] = []
@@ -172,6 +173,18 @@ extension EndToEnd {
             )
             #expect(Set(regionRows.filter(\.drifted).compactMap(\.region)) == ["ap"])
             #expect(Set(regionRows.map(\.region)) == ["ap", "eu", "us"])
+            // The coordinator exports each region's drift as assessed at its latest report: the same PSI.
+            let scrape = try PrometheusScrape.fetch(PrometheusScrape.coordinatorAddress(fleet))
+            for row in regionRows {
+                let exported = scrape.value(
+                    "tinyfleet_drift_psi",
+                    ["model": "digits-mlp", "region": row.region ?? "-"]
+                )
+                #expect(
+                    exported.map { abs($0 - row.psi) < 0.001 } == true,
+                    "tinyfleet_drift_psi{region=\(row.region ?? "-")} \(exported ?? -1) vs fleetctl \(row.psi)"
+                )
+            }
             let alerts = try fleet.events().filter { $0.kind == "drift_alert" && $0.device != nil }
             #expect(alerts.count == 3)
             let wire = devices.reduce(0) { $0 + $1.wireBytes }

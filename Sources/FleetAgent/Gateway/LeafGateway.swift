@@ -19,6 +19,8 @@ struct LeafGateway: Sendable {
     let gatewayID: String
     let cache: GatewayPayloadCache
     let logger: Logger
+    /// Counts the leaf sessions carried now (`tinyfleet_agent_leaf_sessions`); nil: not counted.
+    var metrics: AgentMetrics? = nil
 
     /// The largest frame a leaf may send (its messages are small: requests, reports, heartbeats).
     static let leafFrameLimit = Frame.handshakeMaximumLength
@@ -69,6 +71,8 @@ struct LeafGateway: Sendable {
         toLeaf: LeafRelaySession.Writer
     ) async throws -> Bool where Inbound.Element == Frame {
         try await FleetConnection.withConnection(to: coordinator, tls: tls) { upstream in
+            metrics?.leafSession(+1)
+            defer { metrics?.leafSession(-1) }
             let session = LeafRelaySession(
                 gatewayID: gatewayID,
                 identity: identity,

@@ -7,9 +7,12 @@ import NIOCore
 /// refusal made offline (or just before a crash) still reaches the coordinator's event log.
 struct ModelReportOutbox: Sendable {
     let store: AgentStore
+    /// Counts what is queued (`tinyfleet_agent_model_reports_total`); nil: not counted.
+    var metrics: AgentMetrics? = nil
     static let kind = "model-report"
 
     func enqueue(_ report: ModelReport) async {
+        metrics?.queued(report)
         var buffer = ByteBuffer()
         report.write(to: &buffer)
         _ = try? await store.enqueue(

@@ -60,6 +60,8 @@ public struct LocalResponse: Codable, Sendable {
     public var quota: QuotaStateView?
     /// `infer`: `cloud` when the coordinator answered (offloaded), else absent.
     public var via: String?
+    /// `metrics`: the agent's counters, one sample per series (as `--metrics-listen` serves them).
+    public var metrics: [MetricSample]?
 
     public init(ok: Bool) { self.ok = ok }
 

@@ -27,11 +27,20 @@ public struct LocalSocketService: Service {
 
     /// Offloaded inference through the session of the same process (SPEC 15a.6); nil: none.
     public let cloud: CloudLink?
+    /// The agent's counters: every answer is counted here, and the `metrics` op reads them.
+    public let metrics: AgentMetrics
 
-    public init(configuration: AgentConfiguration, keyring: ModelKeyring, cloud: CloudLink? = nil, logger: Logger) {
+    public init(
+        configuration: AgentConfiguration,
+        keyring: ModelKeyring,
+        cloud: CloudLink? = nil,
+        metrics: AgentMetrics = AgentMetrics(),
+        logger: Logger
+    ) {
         self.configuration = configuration
         self.keyring = keyring
         self.cloud = cloud
+        self.metrics = metrics
         self.logger = logger
     }
 
@@ -79,6 +88,7 @@ public struct LocalSocketService: Service {
         logger.info("local interface listening", metadata: ["socket": "\(path)"])
         let interval = configuration.reportInterval
         let logger = self.logger
+        let metrics = self.metrics
         try await withGracefulShutdownHandler {
             try await withThrowingDiscardingTaskGroup { group in
                 group.addTask {
@@ -101,7 +111,13 @@ public struct LocalSocketService: Service {
                     for try await connection in connections {
                         group.addTask {
                             do {
-                                try await Self.serve(connection, local, access: access, logger: logger)
+                                try await Self.serve(
+                                    connection,
+                                    local,
+                                    access: access,
+                                    metrics: metrics,
+                                    logger: logger
+                                )
                             } catch {
                                 logger.debug("local connection ended", metadata: ["error": "\(error)"])
                             }
@@ -184,6 +200,7 @@ public struct LocalSocketService: Service {
         _ connection: NIOAsyncChannel<ByteBuffer, ByteBuffer>,
         _ local: LocalObservability,
         access: LocalAccessPolicy,
+        metrics: AgentMetrics,
         logger: Logger
     )
         async throws
@@ -223,15 +240,25 @@ public struct LocalSocketService: Service {
                     try await outbound.write(try line(.failure("bad-request", "not a JSON request: \(error)")))
                     continue
                 }
-                guard decoded.op == "model" else {
-                    try await outbound.write(try line(await local.respond(to: decoded)))
-                    continue
+                let began = ContinuousClock.now
+                switch decoded.op {
+                case "model":
+                    // The weights file follows the answer line: exactly `size` bytes.
+                    let (response, bytes) = await local.weightsFile(model: decoded.model)
+                    metrics.answered(decoded, response, elapsed: ContinuousClock.now - began)
+                    var buffer = try line(response)
+                    buffer.writeBytes(bytes)
+                    try await outbound.write(buffer)
+                case "metrics":
+                    metrics.answered(decoded, LocalResponse(ok: true), elapsed: ContinuousClock.now - began)
+                    var response = LocalResponse(ok: true)
+                    response.metrics = metrics.samples()
+                    try await outbound.write(try line(response))
+                default:
+                    let response = await local.respond(to: decoded)
+                    metrics.answered(decoded, response, elapsed: ContinuousClock.now - began)
+                    try await outbound.write(try line(response))
                 }
-                // The weights file follows the answer line: exactly `size` bytes.
-                let (response, bytes) = await local.weightsFile(model: decoded.model)
-                var buffer = try line(response)
-                buffer.writeBytes(bytes)
-                try await outbound.write(buffer)
             }
         }
     }

@@ -18,16 +18,20 @@ public struct AgentService: Service {
 
     /// Offloaded inference for the local socket of the same process (SPEC 15a.6).
     public let cloud: CloudLink?
+    /// The agent's counters, shared with the ``LocalSocketService`` and ``AgentMetricsHTTP`` of the same process.
+    public let metrics: AgentMetrics?
 
     public init(
         configuration: AgentConfiguration,
         keyring: ModelKeyring? = nil,
         cloud: CloudLink? = nil,
+        metrics: AgentMetrics? = nil,
         logger: Logger
     ) {
         self.configuration = configuration
         self.keyring = keyring ?? ModelKeyring(offlineLease: configuration.offlineLease)
         self.cloud = cloud
+        self.metrics = metrics
         self.logger = logger
     }
 
@@ -70,6 +74,7 @@ public struct AgentService: Service {
             keyring: keyring,
             logger: logger
         )
+        session.metrics = metrics
         session.features = try await makeFeatures(state: state, identity: identity, deviceID: deviceID)
         let machine = AgentStateMachine(enrolled: enrolled, hasToken: configuration.token != nil)
         logger.info("agent starting", metadata: ["device": "\(deviceID)", "coordinator": "\(address)"])
@@ -83,7 +88,8 @@ public struct AgentService: Service {
                 identity: identity,
                 gatewayID: deviceID,
                 cache: GatewayPayloadCache(),
-                logger: logger
+                logger: logger,
+                metrics: metrics
             ) : nil
         let baud = configuration.leafSerialBaud
         try await withThrowingDiscardingTaskGroup { group in

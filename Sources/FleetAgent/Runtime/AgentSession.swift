@@ -24,11 +24,16 @@ struct AgentSession: Sendable {
     let lastFailure = LastFailure()
     /// The wait the coordinator asked for in its last `busy` answer, until the next reconnect takes it.
     let busyWait = BusyWait()
+    /// The agent's counters (sessions, model reports); nil: not counted.
+    var metrics: AgentMetrics? = nil
 
     /// Runs one session; returns the event that ended it.
     func connectAndServe(_ machine: inout AgentStateMachine) async -> AgentStateMachine.Event {
         let box = MachineBox(machine)
-        defer { machine = box.value }
+        defer {
+            machine = box.value
+            metrics?.sessionEnded()
+        }
         do {
             return try await cancelWhenGracefulShutdown {
                 try await FleetConnection.withConnection(to: address, tls: configuration.tls) { connection in
@@ -73,11 +78,13 @@ struct AgentSession: Sendable {
             try await state.markEnrolled(deviceID: welcome.deviceID, labels: welcome.labels)
             try await state.pinReleaseKeyIfUnset(welcome.releasePublicKey)
             _ = machine.handle(.welcomed)
+            metrics?.sessionStarted()
             logger.info("enrolled", metadata: ["device": "\(welcome.deviceID)"])
         case .authenticate:
             let welcome = try await connection.authenticate(deviceID: deviceID, identity: identity, nonce: accept.nonce)
             try await state.pinReleaseKeyIfUnset(welcome.releasePublicKey)
             _ = machine.handle(.welcomed)
+            metrics?.sessionStarted()
             logger.info("connected", metadata: ["device": "\(welcome.deviceID)"])
         default:
             return .connectionFailed
@@ -105,7 +112,7 @@ struct AgentSession: Sendable {
         let lastHeard = LastHeard()
         let counter = RequestIDCounter()
         var requestIDs = RequestIDs(counter: counter)
-        let reports = ModelReportOutbox(store: state.store)
+        let reports = ModelReportOutbox(store: state.store, metrics: metrics)
         var sync = ModelSync(
             dataDirectory: configuration.dataDirectory,
             deviceID: deviceID,

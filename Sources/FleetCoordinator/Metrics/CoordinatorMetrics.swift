@@ -20,11 +20,15 @@ public final class CoordinatorMetrics: Sendable {
     private let frameErrors = Mutex<[Int: Metrics.Counter]>([:])
     private let transferBytes = Mutex<[String: Metrics.Counter]>([:])
     private let roundAccuracy = Mutex<[String: Metrics.Gauge]>([:])
+    private let driftPSI = Mutex<[String: Metrics.Gauge]>([:])
     private let devicesOnline: Metrics.Gauge
     private let devicesOffline: Metrics.Gauge
     private let connections: Metrics.Gauge
     /// One presence flush: lastSeen of every device heard from in the interval, and the status changes.
     let heartbeatFlush: Metrics.Timer
+    /// One write transaction on the coordinator's SQLite database, as its caller waits for it (the wait for
+    /// SQLite's single writer included).
+    let sqliteWrite: Metrics.Timer
 
     public init() {
         var factory = PrometheusMetricsFactory(registry: registry)
@@ -32,6 +36,11 @@ public final class CoordinatorMetrics: Sendable {
             .microseconds(500), .milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10),
             .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500),
             .seconds(1), .seconds(2.5),
+        ]
+        factory.durationHistogramBuckets["tinyfleet_sqlite_write_seconds"] = [
+            .microseconds(100), .microseconds(250), .microseconds(500), .milliseconds(1), .milliseconds(2.5),
+            .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100),
+            .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(2.5),
         ]
         self.factory = factory
         func frames(_ direction: String) -> [Metrics.Counter] {
@@ -60,6 +69,20 @@ public final class CoordinatorMetrics: Sendable {
         )
         connections = Metrics.Gauge(label: "tinyfleet_connections", factory: factory)
         heartbeatFlush = Metrics.Timer(label: "tinyfleet_heartbeat_flush_seconds", factory: factory)
+        sqliteWrite = Metrics.Timer(label: "tinyfleet_sqlite_write_seconds", factory: factory)
+    }
+
+    /// A region's drift on a model, as last assessed (the median over features of the sample-size-corrected PSI,
+    /// the quantity its drift alert is judged on). Regions are the devices' `region` labels, which only the
+    /// operator's enrolment tokens set, so the series stay few.
+    func drift(model: String, region: String, psi: Double) {
+        Self.series(driftPSI, model + "\u{0}" + region) {
+            Metrics.Gauge(
+                label: "tinyfleet_drift_psi",
+                dimensions: [("model", model), ("region", region)],
+                factory: factory
+            )
+        }.record(psi)
     }
 
     func received(type: UInt8) { framesReceived[Int(type)].increment() }

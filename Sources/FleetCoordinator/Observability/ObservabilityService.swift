@@ -28,6 +28,8 @@ struct ObservabilityService: DeviceMessageHandler, AdminMessageHandler {
     let logger: Logger
     /// Each device's verified consent, kept between requests.
     let ledgers = ConsentLedgers()
+    /// Where each region's latest drift is recorded (`tinyfleet_drift_psi`); nil: not recorded.
+    var metrics: CoordinatorMetrics? = nil
     var limits = Limits()
     var now: @Sendable () -> Date = { Date() }
 
@@ -285,6 +287,7 @@ struct ObservabilityService: DeviceMessageHandler, AdminMessageHandler {
         let assessor = DriftAssessor(store: store)
         guard let assessment = try await assessor.assess(model: model, version: version) else { return }
         let at = now()
+        for regional in assessment.regions { metrics?.drift(model: model, region: regional.scope, psi: regional.psi) }
         var scopes: [(String, String?, ScopeDrift)] = []
         if let mine = assessment.devices.first(where: { $0.scope == device.id }) {
             scopes.append(("device:\(device.id)", device.id, mine))

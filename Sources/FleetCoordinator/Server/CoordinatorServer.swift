@@ -37,7 +37,12 @@ public struct CoordinatorService: Service {
             )
         }
         let credential = try directory.loadOrCreateAdminCredential()
-        let store = try CoordinatorStore(path: directory.databasePath)
+        let metrics = CoordinatorMetrics()
+        let store = try {
+            var opened = try CoordinatorStore(path: directory.databasePath)
+            opened.writeObserver = { metrics.sqliteWrite.record(duration: $0) }
+            return opened
+        }()
         let wasOnline = try await store.markAllOffline(at: Date())
         if wasOnline > 0 {
             logger.info("marked devices offline until they reconnect", metadata: ["count": "\(wasOnline)"])
@@ -76,7 +81,8 @@ public struct CoordinatorService: Service {
         features.device.append(learning)
         features.admin.append(learning)
         // MARK: feature: observability
-        let observability = ObservabilityService(store: store, connections: connections, logger: logger)
+        var observability = ObservabilityService(store: store, connections: connections, logger: logger)
+        observability.metrics = metrics
         features.device.append(observability)
         features.admin.append(observability)
         // MARK: feature: metering (pay per query)
@@ -87,7 +93,6 @@ public struct CoordinatorService: Service {
         let refusals = RefusalLimiter(settings: configuration.refusals)
         var admin = AdminRequests(store: store, presence: presence, models: models)
         admin.features = features
-        let metrics = CoordinatorMetrics()
         let context = CoordinatorContext(
             store: store,
             presence: presence,

@@ -7,6 +7,9 @@ import GRDB
 /// Every error thrown is a ``StoreError`` (or `CancellationError` when the task is cancelled).
 public struct CoordinatorStore: Sendable {
     let writer: any DatabaseWriter
+    /// Told how long each write transaction took, as its caller waited for it (the wait for SQLite's single
+    /// writer included): the coordinator's `tinyfleet_sqlite_write_seconds`. Set it before copying the store.
+    public var writeObserver: (@Sendable (Duration) -> Void)?
 
     private init(writer: any DatabaseWriter) {
         self.writer = writer
@@ -54,7 +57,10 @@ public struct CoordinatorStore: Sendable {
     }
 
     func write<T: Sendable>(_ updates: @escaping @Sendable (Database) throws -> T) async throws -> T {
-        try await mappingErrorsAsync { try await writer.write(updates) }
+        guard let writeObserver else { return try await mappingErrorsAsync { try await writer.write(updates) } }
+        let began = ContinuousClock.now
+        defer { writeObserver(ContinuousClock.now - began) }
+        return try await mappingErrorsAsync { try await writer.write(updates) }
     }
 
     func read<T: Sendable>(_ value: @escaping @Sendable (Database) throws -> T) async throws -> T {

@@ -41,20 +41,31 @@ free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1
 
 # Builds the firmware, starts a coordinator and a gateway; sets firmware, leaf_port, leaf_token, seed.
 start_fleet() {
+    start_coordinator
+    leaf_port=$(free_port)
+    start_gateway --leaf-listen "127.0.0.1:$leaf_port"
+    wait_for 60 "the gateway's leaf port" bash -c "exec 3<>/dev/tcp/127.0.0.1/$leaf_port"
+}
+
+# Builds the firmware and starts a coordinator; sets firmware, leaf_token, seed.
+start_coordinator() {
     firmware=$(Examples/mcu-qemu/build.sh 2>"$work/build.log")
     fleet-coordinator --data-dir "$work/coordinator" --listen 127.0.0.1:0 >"$work/coordinator.log" 2>&1 &
     pids+=($!)
     wait_for 30 "the coordinator" test -f "$work/coordinator/coordinator.json"
-    leaf_port=$(free_port)
+    leaf_token=$(fleetctl token create --data-dir "$work/coordinator" | head -n 1)
+    seed=$(od -An -tx1 -N32 /dev/urandom | tr -d ' \n')
+}
+
+# start_gateway LEAF_ARGUMENTS...: starts the gateway agent, carrying leaves as LEAF_ARGUMENTS say
+# (`--leaf-listen HOST:PORT` or `--leaf-serial PATH`).
+start_gateway() {
     local port gateway_token
     port=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["port"])' "$work/coordinator/coordinator.json")
     gateway_token=$(fleetctl token create --data-dir "$work/coordinator" | head -n 1)
     fleet-agent --data-dir "$work/gateway" --coordinator "127.0.0.1:$port" --name gateway --token "$gateway_token" \
-        --leaf-listen "127.0.0.1:$leaf_port" >"$work/gateway.log" 2>&1 &
+        "$@" >"$work/gateway.log" 2>&1 &
     pids+=($!)
-    wait_for 60 "the gateway's leaf port" bash -c "exec 3<>/dev/tcp/127.0.0.1/$leaf_port"
-    leaf_token=$(fleetctl token create --data-dir "$work/coordinator" | head -n 1)
-    seed=$(od -An -tx1 -N32 /dev/urandom | tr -d ' \n')
 }
 
 # start_relay: starts relay.py between the leaf and the gateway's leaf port, in the mode "$work/relay.mode" names
@@ -74,6 +85,17 @@ start_qemu() {
         -serial "tcp:127.0.0.1:$1,nodelay=on" -semihosting-config enable=on,target=native \
         -kernel "$firmware" -append "$leaf_token $seed${3:+ $3}" >>"$2" 2>&1 &
     qemu_pid=$!
+}
+
+# start_qemu_pty LOG: boots the firmware with UART0 on a pseudo-terminal (QEMU's `-serial pty`), its console
+# appended to LOG; sets qemu_pid and leaf_tty (the terminal's path, which QEMU prints).
+start_qemu_pty() {
+    qemu-system-arm -machine mps2-an386 -cpu cortex-m4 -nographic -monitor none \
+        -serial pty -semihosting-config enable=on,target=native \
+        -kernel "$firmware" -append "$leaf_token $seed" >>"$1" 2>&1 &
+    qemu_pid=$!
+    wait_for 30 "QEMU's pseudo-terminal" grep -q 'char device redirected to /dev/pts/' "$1"
+    leaf_tty=$(grep -o 'char device redirected to /dev/pts/[0-9]*' "$1" | head -n 1 | cut -d' ' -f5)
 }
 
 # Stops QEMU with SIGKILL (a power cut) and waits for it to end.

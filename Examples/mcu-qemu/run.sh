@@ -9,13 +9,26 @@
 # classified the baked-in digit row through it as the row's label, and `fleetctl devices --json` lists the leaf
 # with its gateway and v2 installed.
 # Prints `installed digits-mlp v2` then. Every process logs to a file in a temporary directory, printed on failure.
+# `run.sh --serial` does the same over a serial line: QEMU's UART0 on a pseudo-terminal (`-serial pty`) and the
+# gateway started with `--leaf-serial` on it, as a board on /dev/ttyUSB0 would be carried.
 # MCU_QEMU_KEEP=1 keeps the temporary directory and its logs.
 # Needs: qemu-system-arm gcc-arm-none-eabi libnewlib-arm-none-eabi python3
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 . Examples/mcu-qemu/lib.sh
-start_fleet
-start_qemu "$leaf_port" "$work/qemu.log"
+case "${1:-}" in
+"")
+    start_fleet
+    start_qemu "$leaf_port" "$work/qemu.log"
+    ;;
+--serial)
+    start_coordinator
+    start_qemu_pty "$work/qemu.log"
+    start_gateway --leaf-serial "$leaf_tty"
+    echo "leaf on the serial line $leaf_tty"
+    ;;
+*) fail "usage: Examples/mcu-qemu/run.sh [--serial]" ;;
+esac
 wait_for 60 "the leaf to enrol" grep -q '^enrolled' "$work/qemu.log"
 
 push 1

@@ -22,6 +22,16 @@ extension EndToEnd {
             #expect(size.status == 0 && last.hasPrefix("flash=") && (flash ?? .max) <= 78_000, "\(size.output)")
         }
 
+        /// `run.sh --serial`: the same firmware with its UART0 on a pseudo-terminal, carried by the gateway's
+        /// `--leaf-serial` (a serial line has no connection boundaries: SPEC 15b.6), installs v1 in full and v2 as a
+        /// delta, and classifies.
+        @Test func theFirmwareInstallsVersionTwoOverASerialLine() throws {
+            let (status, output) = try McuQemuScript.run("run.sh", ["--serial"])
+            #expect(status == 0, "\(output)")
+            #expect(output.contains("leaf on the serial line /dev/pts/"), "\(output)")
+            #expect(output.contains("installed digits-mlp v2"), "\(output)")
+        }
+
         /// Examples/mcu-qemu/compiler-bug/README.md: the reduced reader, compiled at -Osize for armv7em, loads its
         /// fields with a writeback into r10 (Swift's callee-saved self register); -O and the firmware's workaround
         /// (`-Xllvm -arm-load-store-opt=false`) do not. Fails once the compiler is fixed: then drop the workaround.

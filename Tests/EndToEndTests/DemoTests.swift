@@ -5,10 +5,12 @@ import Testing
 /// deltas, federated rounds, a clean stop) and ends well.
 extension EndToEnd {
     @Suite(.serialized) struct DemoTests {
-        @Test func theDemoRunsToTheEnd() throws {
+        @Test func theDemoRunsToTheEnd() async throws {
             let directory = try makeTemporaryDirectory("tinyfleet-demo-test")
             defer { try? FileManager.default.removeItem(atPath: directory) }
-            let result = try runCommand("fleetctl", ["demo", "--data-dir", directory + "/demo"])
+            let result = try await offThePool {
+                try runCommand("fleetctl", ["demo", "--data-dir", directory + "/demo"])
+            }
             #expect(result.status == 0, "\(result.stderr)\n\(result.stdout.suffix(3000))")
             #expect(result.stdout.contains("demo finished"), "\(result.stdout.suffix(3000))")
             for event in ["model_installed", "round_published", "goodbye"] {

@@ -14,17 +14,15 @@ extension EndToEnd {
             .deletingLastPathComponent()
 
         /// Runs `Examples/NAME` to completion; returns its status and output (stdout and stderr together).
-        func recipe(_ name: String) throws -> (status: Int32, output: String) {
+        func recipe(_ name: String) async throws -> (status: Int32, output: String) {
             let work = try makeTemporaryDirectory("tinyfleet-recipe")
             defer { try? FileManager.default.removeItem(atPath: work) }
             var environment = ProcessInfo.processInfo.environment
             environment["PATH"] = Binaries.directory + ":" + (environment["PATH"] ?? "/usr/bin:/bin")
             environment["WORK"] = work
             environment["PORT"] = String(try freePort())
-            let result = try runScript(
-                Self.root.appendingPathComponent("Examples/\(name)").path,
-                environment: environment
-            )
+            let script = Self.root.appendingPathComponent("Examples/\(name)").path
+            let result = try await offThePool { [environment] in try runScript(script, environment: environment) }
             var logs = ""
             if result.status != 0 {
                 for file in (try? FileManager.default.contentsOfDirectory(atPath: work)) ?? []
@@ -36,8 +34,8 @@ extension EndToEnd {
             return (result.status, result.output + logs)
         }
 
-        @Test func aFirstFleetWithTLS() throws {
-            let result = try recipe("first-fleet-tls.sh")
+        @Test func aFirstFleetWithTLS() async throws {
+            let result = try await recipe("first-fleet-tls.sh")
             #expect(result.status == 0, "\(result.output)")
             #expect(result.output.contains("ok: both agents online over TLS"))
             // The closing `fleetctl devices`: two device rows, online, with the token's label.
@@ -46,8 +44,8 @@ extension EndToEnd {
             #expect(rows.allSatisfy { $0.contains(" online ") && $0.contains("site=lab") }, "\(result.output)")
         }
 
-        @Test func aFirstFederatedRound() throws {
-            let result = try recipe("first-round.sh")
+        @Test func aFirstFederatedRound() async throws {
+            let result = try await recipe("first-round.sh")
             #expect(result.status == 0, "\(result.output)")
             #expect(result.output.contains("ok: both devices run digits-mlp v1"))
             // `fleetctl rounds` lists three published rounds.
@@ -55,8 +53,8 @@ extension EndToEnd {
             #expect(published.count >= 3, "\(result.output)")
         }
 
-        @Test func aFirstDriftAlert() throws {
-            let result = try recipe("first-drift-alert.sh")
+        @Test func aFirstDriftAlert() async throws {
+            let result = try await recipe("first-drift-alert.sh")
             #expect(result.status == 0, "\(result.output)")
             #expect(result.output.contains("ok: a drift alert"))
             #expect(result.output.contains("drift_alert"), "\(result.output)")

@@ -94,6 +94,16 @@ func runCommand(_ executable: String, _ arguments: [String]) throws -> (status: 
     return (process.terminationStatus, String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self))
 }
 
+/// Runs `body`, which blocks (it waits for a child process or reads its pipe), on a thread of its own. Swift
+/// Testing runs the suite on Swift concurrency's cooperative pool, one thread per core (2 on CI): a test that blocks
+/// one of them for the minutes a QEMU or recipe script takes starves every other test of the suite, whose polls
+/// and timeouts then expire while they wait for a thread.
+func offThePool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        Thread { continuation.resume(with: Result { try body() }) }.start()
+    }
+}
+
 func makeTemporaryDirectory(_ prefix: String) throws -> String {
     let path = FileManager.default.temporaryDirectory
         .appendingPathComponent("\(prefix)-\(UUID().uuidString.prefix(8))").path

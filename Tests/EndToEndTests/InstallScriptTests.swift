@@ -10,11 +10,11 @@ extension EndToEnd {
             .deletingLastPathComponent().path
         static let programs = ["fleet-coordinator", "fleet-agent", "fleetctl"]
 
-        func run(_ arguments: [String]) throws -> (status: Int32, output: String) {
-            try runScript(Self.root + "/Scripts/install.sh", arguments)
+        func run(_ arguments: [String]) async throws -> (status: Int32, output: String) {
+            try await offThePool { try runScript(Self.root + "/Scripts/install.sh", arguments) }
         }
 
-        @Test func installsProgramsUnitsAndManPagesIntoAPrefix() throws {
+        @Test func installsProgramsUnitsAndManPagesIntoAPrefix() async throws {
             let scratch = try makeTemporaryDirectory("tinyfleet-install")
             defer { try? FileManager.default.removeItem(atPath: scratch) }
             let prefix = scratch + "/prefix"
@@ -25,7 +25,7 @@ extension EndToEnd {
                 try ".TH \(page)\n".write(toFile: pages + "/" + page, atomically: true, encoding: .utf8)
             }
 
-            let result = try run(["--prefix", prefix, "--bin-dir", Binaries.directory, "--man-dir", pages])
+            let result = try await run(["--prefix", prefix, "--bin-dir", Binaries.directory, "--man-dir", pages])
             #expect(result.status == 0, "\(result.output)")
             let versions = try Self.programs.map { program -> String in
                 let path = prefix + "/bin/" + program
@@ -52,7 +52,7 @@ extension EndToEnd {
             #expect(Set(installedPages) == ["fleetctl.1", "fleetctl.model.1", "fleet-agent.1", "fleet-coordinator.1"])
 
             // A mistake is named, with what to do.
-            let wrong = try run(["--prefix", "relative/path", "--bin-dir", Binaries.directory, "--no-man"])
+            let wrong = try await run(["--prefix", "relative/path", "--bin-dir", Binaries.directory, "--no-man"])
             #expect(wrong.status == 1 && wrong.output.contains("--prefix must be an absolute path"), "\(wrong)")
         }
 

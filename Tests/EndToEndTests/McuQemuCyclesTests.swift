@@ -5,8 +5,8 @@ import Testing
 /// rebuilds digits-mlp v2 exactly from v1 and the stream patch, and classifies the row as its label.
 extension EndToEnd {
     @Suite struct McuQemuCyclesTests {
-        @Test func theDeltaAndInferenceCountsComeFromAnExactRebuildAndARightClass() throws {
-            let (status, output) = try McuQemuScript.run("cycles.sh")
+        @Test func theDeltaAndInferenceCountsComeFromAnExactRebuildAndARightClass() async throws {
+            let (status, output) = try await McuQemuScript.run("cycles.sh")
             #expect(status == 0, "\(output)")
             #expect(output.contains("delta apply v1 -> v2"), "\(output)")
             #expect(output.contains("one inference (digits int8 v2, one row): "), "\(output)")

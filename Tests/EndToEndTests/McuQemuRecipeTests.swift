@@ -5,8 +5,8 @@ import Testing
 /// gateway agent and the Cortex-M4 firmware under QEMU; the leaf installs digits-mlp v2 and classifies a digit.
 extension EndToEnd {
     @Suite struct McuQemuRecipeTests {
-        @Test func theFirmwareInstallsVersionTwoThroughTheGatewayAndClassifies() throws {
-            let (status, output) = try McuQemuScript.run("run.sh")
+        @Test func theFirmwareInstallsVersionTwoThroughTheGatewayAndClassifies() async throws {
+            let (status, output) = try await McuQemuScript.run("run.sh")
             #expect(status == 0, "\(output)")
             #expect(output.contains("installed digits-mlp v2"), "\(output)")
             // The figures README.md quotes, as ceilings that the firmware before them broke (a 50,684-byte stack
@@ -16,7 +16,7 @@ extension EndToEnd {
                 return Int(line[range.upperBound...].prefix { $0.isNumber })
             }
             #expect(!marks.isEmpty && marks.allSatisfy { $0 <= 16_384 }, "\(marks)")
-            let size = try McuQemuScript.run("size.sh")
+            let size = try await McuQemuScript.run("size.sh")
             let last = size.output.split(separator: "\n").last.map(String.init) ?? ""
             let flash = last.split(separator: " ").first.flatMap { Int($0.dropFirst("flash=".count)) }
             #expect(size.status == 0 && last.hasPrefix("flash=") && (flash ?? .max) <= 78_000, "\(size.output)")
@@ -25,8 +25,8 @@ extension EndToEnd {
         /// `run.sh --serial`: the same firmware with its UART0 on a pseudo-terminal, carried by the gateway's
         /// `--leaf-serial` (a serial line has no connection boundaries: SPEC 15b.6), installs v1 in full and v2 as a
         /// delta, and classifies.
-        @Test func theFirmwareInstallsVersionTwoOverASerialLine() throws {
-            let (status, output) = try McuQemuScript.run("run.sh", ["--serial"])
+        @Test func theFirmwareInstallsVersionTwoOverASerialLine() async throws {
+            let (status, output) = try await McuQemuScript.run("run.sh", ["--serial"])
             #expect(status == 0, "\(output)")
             #expect(output.contains("leaf on the serial line /dev/pts/"), "\(output)")
             #expect(output.contains("installed digits-mlp v2"), "\(output)")
@@ -35,8 +35,8 @@ extension EndToEnd {
         /// Examples/mcu-qemu/compiler-bug/README.md: the reduced reader, compiled at -Osize for armv7em, loads its
         /// fields with a writeback into r10 (Swift's callee-saved self register); -O and the firmware's workaround
         /// (`-Xllvm -arm-load-store-opt=false`) do not. Fails once the compiler is fixed: then drop the workaround.
-        @Test func theMinimumSizeCrashIsTheCompilersWritebackIntoTheSelfRegister() throws {
-            let (status, output) = try McuQemuScript.run("compiler-bug/reproduce.sh")
+        @Test func theMinimumSizeCrashIsTheCompilersWritebackIntoTheSelfRegister() async throws {
+            let (status, output) = try await McuQemuScript.run("compiler-bug/reproduce.sh")
             #expect(status == 1, "\(output)")
             #expect(output.contains("-O:                                0 writeback"), "\(output)")
             #expect(output.contains("-arm-load-store-opt=false:  0 writeback"), "\(output)")

@@ -6,7 +6,11 @@ enum McuQemuScript {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent()
 
-    static func run(_ name: String, _ arguments: [String] = []) throws -> (status: Int32, output: String) {
+    static func run(_ name: String, _ arguments: [String] = []) async throws -> (status: Int32, output: String) {
+        try await offThePool { try runBlocking(name, arguments) }
+    }
+
+    private static func runBlocking(_ name: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/bin/bash")
         process.arguments = [root.appendingPathComponent("Examples/mcu-qemu/\(name)").path] + arguments

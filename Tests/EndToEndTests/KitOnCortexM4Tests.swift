@@ -12,18 +12,7 @@ extension EndToEnd {
             .deletingLastPathComponent().appendingPathComponent("Scripts/tinykit-crypto-qemu/run.sh").path
 
         @Test func signaturesHashesAndManifestsCheckOutOnTheCortexM4() async throws {
-            let (status, output) = try await offThePool { () throws -> (Int32, String) in
-                let process = Process()
-                process.executableURL = URL(fileURLWithPath: "/bin/bash")
-                process.arguments = [Self.script]
-                let pipe = Pipe()
-                process.standardOutput = pipe
-                process.standardError = pipe
-                try process.run()
-                let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-                process.waitUntilExit()
-                return (process.terminationStatus, output)
-            }
+            let (status, output) = try await offThePool { try runScript("-c", ["exec bash \"$0\"", Self.script]) }
             #expect(status == 0, "\(output)")
             #expect(
                 output.contains("RFC 8032 TEST 3, SHA-256(\"\") and a signed manifest ok on the Cortex-M4"),

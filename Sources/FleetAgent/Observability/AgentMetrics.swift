@@ -19,8 +19,6 @@ public final class AgentMetrics: Sendable {
     private let leafSessions: Metrics.Gauge
     private let leafSessionCount = Atomic<Int>(0)
     private let sessionUp = Atomic<Bool>(false)
-    private let series = Mutex<[String: Metrics.Counter]>([:])
-    private let timers = Mutex<[String: Metrics.Timer]>([:])
 
     /// The ops the local socket knows (`Protocol/LOCAL.md`); any other is counted as `unknown`.
     static let localOps: Set<String> = ["infer", "observe", "sample", "status", "model", "meter", "quota", "metrics"]
@@ -74,9 +72,7 @@ public final class AgentMetrics: Sendable {
         let op = Self.localOps.contains(request.op) ? request.op : "unknown"
         let result = response.ok ? "ok" : Self.errorLabel(response.error)
         counter("tinyfleet_agent_local_requests_total", [("op", op), ("result", result)]).increment()
-        timer("tinyfleet_agent_local_request_seconds", op: op).recordNanoseconds(
-            elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000
-        )
+        timer("tinyfleet_agent_local_request_seconds", op: op).record(duration: elapsed)
         guard request.op == "infer" || request.op == "meter" else { return }
         if response.ok, let count = response.count, count > 0 {
             let via = request.op == "meter" ? "application" : (response.via ?? "device")
@@ -101,23 +97,13 @@ public final class AgentMetrics: Sendable {
         return lowercaseAndDashes ? code : "other"
     }
 
+    /// The registry hands back the series it already holds for the same name and labels, so nothing is cached here.
     private func counter(_ label: String, _ dimensions: [(String, String)]) -> Metrics.Counter {
-        let key = label + dimensions.map { "|\($0.0)=\($0.1)" }.joined()
-        return series.withLock { table in
-            if let existing = table[key] { return existing }
-            let made = Metrics.Counter(label: label, dimensions: dimensions, factory: factory)
-            table[key] = made
-            return made
-        }
+        Metrics.Counter(label: label, dimensions: dimensions, factory: factory)
     }
 
     private func timer(_ label: String, op: String) -> Metrics.Timer {
-        timers.withLock { table in
-            if let existing = table[op] { return existing }
-            let made = Metrics.Timer(label: label, dimensions: [("op", op)], factory: factory)
-            table[op] = made
-            return made
-        }
+        Metrics.Timer(label: label, dimensions: [("op", op)], factory: factory)
     }
 }
 

@@ -250,8 +250,9 @@ public struct LocalSocketService: Service {
                     buffer.writeBytes(bytes)
                     try await outbound.write(buffer)
                 case "metrics":
-                    metrics.answered(decoded, LocalResponse(ok: true), elapsed: ContinuousClock.now - began)
                     var response = LocalResponse(ok: true)
+                    // Counted before the snapshot, which therefore includes this request.
+                    metrics.answered(decoded, response, elapsed: ContinuousClock.now - began)
                     response.metrics = metrics.samples()
                     try await outbound.write(try line(response))
                 default:

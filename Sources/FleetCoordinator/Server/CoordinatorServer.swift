@@ -38,11 +38,7 @@ public struct CoordinatorService: Service {
         }
         let credential = try directory.loadOrCreateAdminCredential()
         let metrics = CoordinatorMetrics()
-        let store = try {
-            var opened = try CoordinatorStore(path: directory.databasePath)
-            opened.writeObserver = { metrics.sqliteWrite.record(duration: $0) }
-            return opened
-        }()
+        let store = try CoordinatorStore(path: directory.databasePath) { metrics.sqliteWrite.record(duration: $0) }
         let wasOnline = try await store.markAllOffline(at: Date())
         if wasOnline > 0 {
             logger.info("marked devices offline until they reconnect", metadata: ["count": "\(wasOnline)"])

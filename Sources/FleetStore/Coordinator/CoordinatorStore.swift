@@ -8,15 +8,18 @@ import GRDB
 public struct CoordinatorStore: Sendable {
     let writer: any DatabaseWriter
     /// Told how long each write transaction took, as its caller waited for it (the wait for SQLite's single
-    /// writer included): the coordinator's `tinyfleet_sqlite_write_seconds`. Set it before copying the store.
-    public var writeObserver: (@Sendable (Duration) -> Void)?
+    /// writer included): the coordinator's `tinyfleet_sqlite_write_seconds`.
+    let writeObserver: (@Sendable (Duration) -> Void)?
 
     private init(writer: any DatabaseWriter) {
         self.writer = writer
+        writeObserver = nil
     }
 
     /// Opens (creating it and its directory if needed) the database at `path` in WAL mode, and migrates it.
-    public init(path: String) throws {
+    /// `writeObserver` is told how long each write transaction took.
+    public init(path: String, writeObserver: (@Sendable (Duration) -> Void)? = nil) throws {
+        self.writeObserver = writeObserver
         writer = try DatabaseOpener.openPool(
             path: path,
             label: "coordinator",
@@ -57,9 +60,8 @@ public struct CoordinatorStore: Sendable {
     }
 
     func write<T: Sendable>(_ updates: @escaping @Sendable (Database) throws -> T) async throws -> T {
-        guard let writeObserver else { return try await mappingErrorsAsync { try await writer.write(updates) } }
         let began = ContinuousClock.now
-        defer { writeObserver(ContinuousClock.now - began) }
+        defer { writeObserver?(ContinuousClock.now - began) }
         return try await mappingErrorsAsync { try await writer.write(updates) }
     }
 

@@ -71,8 +71,8 @@ still_runs 1 "$v1" "a tampered payload" "$refusal"
 echo pass >"$work/relay.mode"
 kill_qemu
 boot
-wait_for 60 "the leaf to install v2 once the relay passes" grep -q '^installed digits-mlp v2 int8' "$log"
-check_active "$(grep '^active slot' "$log" | tail -n 1)" "$flash" "2=$v2" >/dev/null || fail "v2 is not active"
+line=$(after_install 60 2 "$log")
+check_active "$line" "$flash" "2=$v2" >/dev/null || fail "v2 is not active once the relay passes: $line"
 
 echo replay >"$work/relay.mode"
 kill_qemu

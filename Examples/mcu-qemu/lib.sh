@@ -36,6 +36,15 @@ wait_for() {
         sleep 0.1
     done
 }
+# after_install SECONDS VERSION LOG: waits until the leaf has installed digits-mlp VERSION int8 and printed its
+# active slot and a classification after it, and prints that active slot line. (The leaf writes those lines one after
+# the other: taking the last "active slot" line as soon as "installed" appears can find the slot it booted with.)
+after_install() {
+    local pattern="^installed digits-mlp v$2 int8"
+    wait_for "$1" "the leaf to install v$2 and run it" bash -c \
+        "grep -A2 '$pattern' '$3' | grep -q '^classified digit'"
+    grep -A1 "$pattern" "$3" | grep '^active slot' | tail -n 1
+}
 devices() { fleetctl devices --data-dir "$work/coordinator" --json; }
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 

@@ -95,8 +95,7 @@ while [ "$cuts" -lt "$kills" ]; do
         boot "$old" "$new"
         if [ "$version" = "$old" ]; then
             old_seen=$((old_seen + 1))
-            wait_for 180 "the leaf to install v$new (run $run)" grep -q "^installed digits-mlp v$new int8" "$log"
-            line=$(grep '^active slot' "$log" | tail -n 1)
+            line=$(after_install 180 "$new" "$log")
             version=$(check_active "$line" "$flash" "$new=$(file_of "$new")") || fail "run $run after install: $line"
         fi
     fi

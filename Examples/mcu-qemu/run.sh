@@ -34,9 +34,8 @@ wait_for 60 "the leaf to enrol" grep -q '^enrolled' "$work/qemu.log"
 push 1
 wait_for 180 "the leaf to install v1" grep -q '^installed digits-mlp v1 int8' "$work/qemu.log"
 push 2
-wait_for 180 "the leaf to install v2" grep -q '^installed digits-mlp v2 int8' "$work/qemu.log"
-wait_for 30 "the leaf's classification" grep -q '^classified digit' "$work/qemu.log"
-result=$(grep '^classified digit' "$work/qemu.log" | tail -n 1)
+after_install 180 2 "$work/qemu.log" >/dev/null
+result=$(grep -A2 '^installed digits-mlp v2 int8' "$work/qemu.log" | grep -m1 '^classified digit')
 [ "$result" = "classified digit: class 1 (row label 1)" ] || fail "the leaf classified the row wrongly: $result"
 # The coordinator's view: the leaf is its own device, behind the gateway, reporting v2 int8.
 leaf_check() {

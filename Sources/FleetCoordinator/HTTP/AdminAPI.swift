@@ -1,0 +1,78 @@
+import FleetStore
+import FleetWire
+import Foundation
+import Hummingbird
+
+/// The HTTP admin API under `/api/v1/` (`Protocol/admin-api.yaml` describes it): JSON, every endpoint behind a
+/// bearer token from `fleetctl api-token create`. Handlers read the coordinator's store (GRDB, off the event loop).
+struct AdminAPI: Sendable {
+    let store: CoordinatorStore
+    static let base = "/api/v1"
+
+    func register(on router: Router<BasicRequestContext>) {
+        let authorization = APIAuthorization(store: store)
+        let store = self.store
+        let api = router.group(RouterPath(Self.base))
+        api.get("devices") { request, _ -> Response in
+            try await authorization.require(.read, for: request)
+            let query = try APIQuery(request, allowed: ["limit", "after"])
+            let limit = try query.limit(default: 100, maximum: 500)
+            let all = try await DeviceView.all(in: store)
+            var start = all.startIndex
+            if let after = try query.cursor("after") {
+                guard let index = all.firstIndex(where: { $0.id == after }) else {
+                    throw HTTPError(
+                        .badRequest,
+                        message: "after: no device \(after) (removed since?): start again without after"
+                    )
+                }
+                start = all.index(after: index)
+            }
+            let page = Array(all[start...].prefix(limit))
+            let more = start + page.count < all.endIndex
+            let next = more ? page.last.map { "\(Self.base)/devices?limit=\(limit)&after=\(Self.escaped($0.id))" } : nil
+            return try APIResponse.json(page, next: next)
+        }
+        api.get("devices/{id}") { request, context -> Response in
+            try await authorization.require(.read, for: request)
+            let id = try context.parameters.require("id")
+            guard id.utf8.count <= APIQuery.maximumCursorLength,
+                let device = try await DeviceView.all(in: store).first(where: { $0.id == id || $0.name == id })
+            else {
+                throw HTTPError(.notFound, message: "no device \"\(id)\": GET \(Self.base)/devices lists them")
+            }
+            return try APIResponse.json(device)
+        }
+        api.get("events") { request, _ -> Response in
+            try await authorization.require(.read, for: request)
+            let query = try APIQuery(request, allowed: ["limit", "since"])
+            let limit = try query.limit(default: 100, maximum: 1000)
+            var since: Int64 = 0
+            if let text = try query.cursor("since") {
+                guard let value = Int64(text), value >= 0 else {
+                    throw HTTPError(.badRequest, message: "since must be an event sequence number (0 or more)")
+                }
+                since = value
+            }
+            let events = try await store.events(after: since, limit: limit).map(EventView.init(record:))
+            let next = events.last.map { "\(Self.base)/events?limit=\(limit)&since=\($0.sequence)" }
+            return try APIResponse.json(events, next: events.count == limit ? next : nil)
+        }
+        api.get("models") { request, _ -> Response in
+            try await authorization.require(.read, for: request)
+            _ = try APIQuery(request, allowed: [])
+            return try APIResponse.json(try await ModelSummaryView.all(in: store))
+        }
+        api.get("api-tokens") { request, _ -> Response in
+            try await authorization.require(.admin, for: request)
+            _ = try APIQuery(request, allowed: [])
+            let now = Date()
+            return try APIResponse.json(try await store.apiTokens().map { APITokenSummaryView(record: $0, now: now) })
+        }
+    }
+
+    private static func escaped(_ text: String) -> String {
+        text.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._~")))
+            ?? text
+    }
+}

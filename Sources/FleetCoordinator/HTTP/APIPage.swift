@@ -52,6 +52,17 @@ struct APIQuery: Sendable {
     }
 }
 
+extension APIQuery {
+    /// A sequence number cursor (`since`): only what has a greater one; 0 when absent.
+    func sequence(_ name: Substring) throws -> Int64 {
+        guard let text = try cursor(name) else { return 0 }
+        guard let value = Int64(text), value >= 0 else {
+            throw HTTPError(.badRequest, message: "\(name) must be a sequence number (0 or more): the last one seen")
+        }
+        return value
+    }
+}
+
 /// A JSON response of the HTTP admin API, with a `Link: <…>; rel="next"` header when a next page exists.
 enum APIResponse {
     static func json(_ value: some Encodable, next: String? = nil) throws -> Response {

@@ -47,13 +47,7 @@ struct AdminAPI: Sendable {
             try await authorization.require(.read, for: request)
             let query = try APIQuery(request, allowed: ["limit", "since"])
             let limit = try query.limit(default: 100, maximum: 1000)
-            var since: Int64 = 0
-            if let text = try query.cursor("since") {
-                guard let value = Int64(text), value >= 0 else {
-                    throw HTTPError(.badRequest, message: "since must be an event sequence number (0 or more)")
-                }
-                since = value
-            }
+            let since = try query.sequence("since")
             let events = try await store.events(after: since, limit: limit).map(EventView.init(record:))
             let next = events.last.map { "\(Self.base)/events?limit=\(limit)&since=\($0.sequence)" }
             return try APIResponse.json(events, next: events.count == limit ? next : nil)
@@ -62,6 +56,27 @@ struct AdminAPI: Sendable {
             try await authorization.require(.read, for: request)
             _ = try APIQuery(request, allowed: [])
             return try APIResponse.json(try await ModelSummaryView.all(in: store))
+        }
+        api.get("transfers") { request, _ -> Response in
+            try await authorization.require(.read, for: request)
+            let query = try APIQuery(request, allowed: ["limit", "since", "device", "model"])
+            let limit = try query.limit(default: 100, maximum: 1000)
+            let since = try query.sequence("since")
+            let (device, model) = (try query.cursor("device"), try query.cursor("model"))
+            let transfers = try await store.transfers(
+                deviceID: device,
+                model: model,
+                afterSequence: since,
+                limit: limit
+            )
+            var next: String?
+            if transfers.count == limit, let last = transfers.last {
+                next =
+                    "\(Self.base)/transfers?limit=\(limit)&since=\(last.sequence)"
+                    + (device.map { "&device=\(Self.escaped($0))" } ?? "")
+                    + (model.map { "&model=\(Self.escaped($0))" } ?? "")
+            }
+            return try APIResponse.json(transfers, next: next)
         }
         api.get("api-tokens") { request, _ -> Response in
             try await authorization.require(.admin, for: request)

@@ -4,15 +4,6 @@ import FleetStore
 import FleetWire
 import Foundation
 
-/// A new HTTP admin API token as `fleetctl api-token create --json` prints it: `token` is shown only here, once.
-public struct APITokenView: Codable, Sendable, Equatable {
-    public var token: String
-    public var id: String
-    /// `read` or `admin`.
-    public var scope: String
-    public var expiresAt: String?
-}
-
 extension FleetInspector {
     /// Creates a bearer token for the HTTP admin API, over the admin protocol.
     public func createAPIToken(scope: APITokenScope, expiresIn: Duration?) async throws -> APITokenView {

@@ -31,22 +31,38 @@ struct IssuedSecret {
     }
 }
 
-extension AdminRequests {
-    func createAPIToken(_ request: CreateAPIToken) async throws -> APITokenCreated {
-        let issued = IssuedSecret(prefix: APITokens.prefix, idPrefix: "a-", expiresInSeconds: request.expiresInSeconds)
+extension APITokens {
+    /// Issues a token: stores its hash and returns the stored record and the token (to show once).
+    static func issue(
+        scope: APITokenScope,
+        expiresInSeconds: Int,
+        in store: CoordinatorStore
+    ) async throws -> (record: APITokenRecord, token: String) {
+        let issued = IssuedSecret(prefix: prefix, idPrefix: "a-", expiresInSeconds: expiresInSeconds)
         let record = try await store.createAPIToken(
             NewAPIToken(
                 id: issued.id,
                 secretHash: issued.hash,
-                scope: request.scope.name,
+                scope: scope.name,
                 createdAt: issued.now,
                 expiresAt: issued.expiresAt
             )
         )
+        return (record, issued.secret)
+    }
+}
+
+extension AdminRequests {
+    func createAPIToken(_ request: CreateAPIToken) async throws -> APITokenCreated {
+        let (record, token) = try await APITokens.issue(
+            scope: request.scope,
+            expiresInSeconds: request.expiresInSeconds,
+            in: store
+        )
         return APITokenCreated(
             requestID: request.requestID,
             tokenID: record.id,
-            token: issued.secret,
+            token: token,
             scope: request.scope,
             expiresAtMilliseconds: record.expiresAt.map(\.unixMilliseconds) ?? 0
         )

@@ -2,6 +2,7 @@ import FleetStore
 import FleetWire
 import Foundation
 import Hummingbird
+import NIOCore
 
 /// The HTTP admin API under `/api/v1/` (`Protocol/admin-api.yaml` describes it): JSON, every endpoint behind a
 /// bearer token from `fleetctl api-token create`. Handlers read the coordinator's store (GRDB, off the event loop).
@@ -78,12 +79,62 @@ struct AdminAPI: Sendable {
             }
             return try APIResponse.json(transfers, next: next)
         }
+        api.post("api-tokens") { request, _ -> Response in
+            try await authorization.require(.admin, for: request)
+            _ = try APIQuery(request, allowed: [])
+            return try await Self.createToken(request, store: store)
+        }
         api.get("api-tokens") { request, _ -> Response in
             try await authorization.require(.admin, for: request)
             _ = try APIQuery(request, allowed: [])
             let now = Date()
             return try APIResponse.json(try await store.apiTokens().map { APITokenSummaryView(record: $0, now: now) })
         }
+    }
+
+    /// The body of `POST /api/v1/api-tokens`.
+    struct NewTokenRequest: Decodable {
+        var scope: String
+        var expiresInSeconds: Int?
+    }
+
+    /// The largest request body read (a token request is a few dozen bytes).
+    static let maximumBodySize = 1024
+
+    static func createToken(_ request: Request, store: CoordinatorStore) async throws -> Response {
+        let body: ByteBuffer
+        do {
+            body = try await request.body.collect(upTo: maximumBodySize)
+        } catch is NIOTooManyBytesError {
+            throw HTTPError(.contentTooLarge, message: "the body is larger than \(maximumBodySize) bytes")
+        }
+        let wanted: NewTokenRequest
+        do {
+            wanted = try JSONDecoder().decode(NewTokenRequest.self, from: Data(body.readableBytesView))
+        } catch {
+            throw HTTPError(
+                .badRequest,
+                message: #"send a JSON object {"scope": "read" or "admin", "expiresInSeconds": N (optional)}"#
+            )
+        }
+        let seconds = wanted.expiresInSeconds ?? 0
+        guard let scope = APITokenScope(name: wanted.scope), (0...Int(Int32.max)).contains(seconds) else {
+            throw HTTPError(
+                .badRequest,
+                message: "scope is read or admin; expiresInSeconds is 0 (never) to \(Int32.max)"
+            )
+        }
+        let (record, token) = try await APITokens.issue(scope: scope, expiresInSeconds: seconds, in: store)
+        var response = try APIResponse.json(
+            APITokenView(
+                token: token,
+                id: record.id,
+                scope: record.scope,
+                expiresAt: record.expiresAt.map(ISO8601.string)
+            )
+        )
+        response.status = .created
+        return response
     }
 
     private static func escaped(_ text: String) -> String {

@@ -130,10 +130,20 @@ extension EndToEnd {
                 )
                 let apiJSON = try JSONSerialization.data(withJSONObject: api, options: [.sortedKeys])
                 let cliJSON = try JSONSerialization.data(withJSONObject: cli, options: [.sortedKeys])
+                // fleetctl over the binary admin protocol (not the SQLite file) says the same.
+                let remote = try JSONSerialization.jsonObject(
+                    with: Data(
+                        try fleet.fleetctl([
+                            "devices", "--coordinator", "127.0.0.1:\(fleet.port)", "--admin-key",
+                            fleet.coordinatorDirectory + "/admin.key", "--json",
+                        ]).utf8
+                    )
+                )
+                let remoteJSON = try JSONSerialization.data(withJSONObject: remote, options: [.sortedKeys])
                 last =
                     "pages \(pages.map(\.count)); api \(String(decoding: apiJSON, as: UTF8.self))\ncli "
                     + String(decoding: cliJSON, as: UTF8.self)
-                return pages.map(\.count) == [2, 2, 1] && apiJSON == cliJSON
+                return pages.map(\.count) == [2, 2, 1] && apiJSON == cliJSON && apiJSON == remoteJSON
             }
             #expect(agreed, "\(last)")
             let models = try await Self.get(address, "/api/v1/models", token: token.token)

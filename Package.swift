@@ -87,7 +87,7 @@ let package = Package(
         .target(
             name: "FleetCoordinator",
             dependencies: [
-                "FleetModelIO", "FleetLearning",
+                "FleetCommandLine", "FleetModelIO", "FleetLearning",
                 "FleetWire", "FleetStore", "FleetTrust", "FleetDelta", "FleetObserve",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

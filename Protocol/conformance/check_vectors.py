@@ -358,6 +358,19 @@ MESSAGES = {
     )),
     0x25: ("eventList", Struct(REQUEST_ID, ("events", List(EVENT_SUMMARY, 5)))),
     0x26: ("revokeToken", Struct(REQUEST_ID, ("tokenID", STRING))),  # 5.17a
+    0x27: ("createAPIToken", Struct(  # 5.17b
+        REQUEST_ID,
+        ("scope", Byte({1, 2})),
+        ("expiresInSeconds", Varint(INT31)),
+    )),
+    0x28: ("apiTokenCreated", Struct(  # 5.17c
+        REQUEST_ID,
+        ("tokenID", STRING),
+        ("token", STRING),
+        ("scope", Byte({1, 2})),
+        ("expiresAtMilliseconds", Varint(U64)),
+    )),
+    0x29: ("revokeAPIToken", Struct(REQUEST_ID, ("tokenID", STRING))),  # 5.17d
     0x2A: ("removeDevice", Struct(REQUEST_ID, ("deviceID", STRING), ("erase", BOOLEAN))),  # 5.38
     0x2B: ("deviceRemoved", Struct(  # 5.39
         REQUEST_ID,

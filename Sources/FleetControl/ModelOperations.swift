@@ -1,4 +1,5 @@
 import FleetClient
+import FleetCoordinator
 import FleetStore
 import FleetTrust
 import FleetWire
@@ -21,14 +22,6 @@ public struct ModelVariantView: Codable, Sendable, Equatable {
     public var runningDevices: Int
 }
 
-public struct ModelSummaryView: Codable, Sendable, Equatable {
-    public var name: String
-    public var latestVersion: Int
-    public var versions: [Int]
-    public var variants: [String]
-    public var devices: Int
-}
-
 /// The result of `fleetctl model push`.
 public struct PushView: Codable, Sendable, Equatable {
     public var model: String
@@ -41,16 +34,7 @@ public struct PushView: Codable, Sendable, Equatable {
 
 extension FleetInspector {
     public func models() async throws -> [ModelSummaryView] {
-        let store = try requireLocalStore("models")
-        return try await store.models().map {
-            ModelSummaryView(
-                name: $0.name,
-                latestVersion: $0.latestVersion,
-                versions: $0.versions,
-                variants: $0.variants,
-                devices: $0.deviceCount
-            )
-        }
+        try await ModelSummaryView.all(in: requireLocalStore("models"))
     }
 
     public func model(named name: String) async throws -> [ModelVariantView] {

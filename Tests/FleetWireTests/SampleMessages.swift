@@ -43,6 +43,17 @@ enum SampleMessages {
         "heartbeatAck": .heartbeatAck,
         "goodbye": .goodbye,
         "revokeToken": .revokeToken(RevokeToken(requestID: 4, tokenID: "t-0a1b2c3d")),
+        "createAPIToken": .createAPIToken(CreateAPIToken(requestID: 5, scope: .read, expiresInSeconds: 2_592_000)),
+        "apiTokenCreated": .apiTokenCreated(
+            APITokenCreated(
+                requestID: 5,
+                tokenID: "a-1c2d3e4f",
+                token: "tfa_secret",
+                scope: .read,
+                expiresAtMilliseconds: 1_797_678_400_000
+            )
+        ),
+        "revokeAPIToken": .revokeAPIToken(RevokeAPIToken(requestID: 6, tokenID: "a-1c2d3e4f")),
         "stateReport": .stateReport(
             StateReport(
                 requestID: 1,

@@ -22,6 +22,9 @@ public enum Message: Hashable, Sendable {
     case listEvents(ListEvents)
     case eventList(EventList)
     case revokeToken(RevokeToken)
+    case createAPIToken(CreateAPIToken)
+    case apiTokenCreated(APITokenCreated)
+    case revokeAPIToken(RevokeAPIToken)
     case removeDevice(RemoveDevice)
     case deviceRemoved(DeviceRemoved)
     case desiredState(DesiredState)
@@ -80,6 +83,9 @@ public enum Message: Hashable, Sendable {
         case .listEvents(let payload): payload
         case .eventList(let payload): payload
         case .revokeToken(let payload): payload
+        case .createAPIToken(let payload): payload
+        case .apiTokenCreated(let payload): payload
+        case .revokeAPIToken(let payload): payload
         case .removeDevice(let payload): payload
         case .deviceRemoved(let payload): payload
         case .desiredState(let payload): payload
@@ -132,6 +138,9 @@ public enum Message: Hashable, Sendable {
         case .listEvents(let m): m.requestID
         case .eventList(let m): m.requestID
         case .revokeToken(let m): m.requestID
+        case .createAPIToken(let m): m.requestID
+        case .apiTokenCreated(let m): m.requestID
+        case .revokeAPIToken(let m): m.requestID
         case .removeDevice(let m): m.requestID
         case .deviceRemoved(let m): m.requestID
         case .fetchModel(let m): m.requestID
@@ -200,6 +209,9 @@ public enum Message: Hashable, Sendable {
         case .listEvents: .listEvents(try ListEvents(reading: &reader))
         case .eventList: .eventList(try EventList(reading: &reader))
         case .revokeToken: .revokeToken(try RevokeToken(reading: &reader))
+        case .createAPIToken: .createAPIToken(try CreateAPIToken(reading: &reader))
+        case .apiTokenCreated: .apiTokenCreated(try APITokenCreated(reading: &reader))
+        case .revokeAPIToken: .revokeAPIToken(try RevokeAPIToken(reading: &reader))
         case .removeDevice: .removeDevice(try RemoveDevice(reading: &reader))
         case .deviceRemoved: .deviceRemoved(try DeviceRemoved(reading: &reader))
         case .desiredState: .desiredState(try DesiredState(reading: &reader))

@@ -23,6 +23,10 @@ public enum MessageType: UInt8, CaseIterable, Sendable, Codable {
     case listEvents = 0x24
     case eventList = 0x25
     case revokeToken = 0x26
+    // HTTP admin API tokens
+    case createAPIToken = 0x27
+    case apiTokenCreated = 0x28
+    case revokeAPIToken = 0x29
     case removeDevice = 0x2A
     case deviceRemoved = 0x2B
     // Model delivery

@@ -72,7 +72,7 @@ extension EndToEnd {
             let fleet = try Fleet(name)
             fleet.extraCoordinatorArguments = ["--http-listen", "127.0.0.1:0"]
             try await fleet.startCoordinator()
-            let address = try MetricsTests().httpAddress(fleet)
+            let address = try PrometheusScrape.coordinatorAddress(fleet)
             if !agents.isEmpty {
                 let token = try fleet.createToken(uses: agents.count)
                 for agent in agents { try fleet.startAgent(agent, token: token.token) }

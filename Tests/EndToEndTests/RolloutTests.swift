@@ -235,20 +235,31 @@ extension EndToEnd {
                     ]
                 )
                 let first = Set(started.waves[0].members.map(\.id))
+                // The health gates of issue 14 that are not built yet are refused, not ignored.
+                for gate in ["--max-error-rate", "--max-accuracy-drop", "--max-confidence-drop", "--max-drift-psi"] {
+                    let refused = try runCommand(
+                        "fleetctl",
+                        [
+                            "rollout", "start", "digits-mlp", "--version", "2", gate, "1", "--data-dir",
+                            fleet.coordinatorDirectory,
+                        ]
+                    )
+                    #expect(refused.status != 0 && refused.stderr.contains(gate), "\(gate): \(refused)")
+                }
                 // Killed mid-wave (right after the first wave was assigned), then started again on the same port.
                 fleet.coordinator?.kill9()
                 try await fleet.startCoordinator(port: fleet.port)
                 let names = Dictionary(try devices(fleet).map { ($0.id, $0.name) }, uniquingKeysWith: { a, _ in a })
                 #expect(
                     try await eventually(timeout: .seconds(120)) {
-                        try show(fleet, started.id).waves[0].installed == 2
+                        let wave = try show(fleet, started.id).waves[0]
+                        return wave.installed == 2 && wave.decision == "soaking"
                     },
-                    "the first wave installs after the restart: \(describe { try show(fleet, started.id) })"
+                    "the first wave installs and settles after the restart: \(describe { try show(fleet, started.id) })"
                 )
                 var now = try show(fleet, started.id)
                 #expect(now.state == "running" && now.wave == 1 && now.seed == started.seed)
                 #expect(Set(now.waves[0].members.map(\.id)) == first, "the same members after the restart")
-                #expect(now.waves[0].decision == "soaking")
                 // The others still run v1 and never fetched v2.
                 #expect(
                     try await eventually(timeout: .seconds(30)) {

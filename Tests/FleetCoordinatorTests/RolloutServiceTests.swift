@@ -193,6 +193,15 @@ import Testing
         #expect(late.code == .conflict && late.message.contains("completed"))
     }
 
+    @Test func anErasedDeviceLeavesItsWave() async throws {
+        _ = try await prepare()
+        let started = try await start()
+        let first = try await rollout(started.rolloutID).waves[0].devices.map(\.deviceID)
+        _ = try await store.removeDevice(id: first[0], erase: true, at: Date())
+        let wave = try await rollout(started.rolloutID).waves[0]
+        #expect(wave.devices.map(\.deviceID) == Array(first.dropFirst()), "erased: no row of it is left")
+    }
+
     @Test func aVersionPushedWithoutNoAssignCannotBeRolledOut() async throws {
         _ = try await prepare()
         _ = try await fixture.registry.publishGenerated(

@@ -445,6 +445,30 @@ MESSAGES = {
         ("version", Varint(INT31)),
         ("rollback", BOOLEAN),
     )),
+    0x46: ("startRollout", Struct(  # 5.28a
+        REQUEST_ID,
+        ("model", STRING),
+        ("version", Varint(INT31)),
+        ("variant", STRING),
+        ("selector", MAP),
+        ("waves", List(Varint(INT31), 1)),
+        ("soakMilliseconds", Varint(INT63)),
+        ("minimumDevicesPerWave", Varint(INT31)),
+        ("maximumInstallFailurePercent", Float64()),
+        ("autoRollback", BOOLEAN),
+        ("seed", Varint(U64)),
+    )),
+    0x47: ("rolloutStarted", Struct(  # 5.28b
+        REQUEST_ID,
+        ("rolloutID", Varint(INT63)),
+        ("devices", Varint(INT31)),
+        ("waves", Varint(INT31)),
+        ("seed", Varint(U64)),
+    )),
+    0x48: ("controlRollout", Struct(REQUEST_ID, ("rolloutID", Varint(INT63)), ("action", Byte({1, 2, 3, 4})))),  # 5.28c
+    0x49: ("holdVersion", Struct(  # 5.28d
+        REQUEST_ID, ("model", STRING), ("version", Varint(INT31)), check=at_least_one("version"),
+    )),
     0x50: ("trainTask", Struct(
         REQUEST_ID,
         ("round", Varint(INT31)),

@@ -64,7 +64,8 @@ extension FleetInspector {
     }
 
     /// Uploads one variant in chunks through the admin protocol, reporting progress as bytes sent, and commits it
-    /// with its reference statistics (a package from `referencePackage`, or none).
+    /// with its reference statistics (a package from `referencePackage`, or none). With `assign` false
+    /// (`--no-assign`), the version is held first: no device is assigned it until a rollout does.
     public func pushModel(
         name: String,
         version: Int,
@@ -73,6 +74,7 @@ extension FleetInspector {
         requirements: [String: String],
         metadata: [String: String],
         referenceStatistics: [UInt8] = [],
+        assign: Bool = true,
         progress: @Sendable (Int, Int) -> Void
     ) async throws -> PushView {
         do {
@@ -84,6 +86,12 @@ extension FleetInspector {
         let bytes = Array(data)
         let sha256 = Digest.sha256(bytes)
         return try await target.withAdminConnection { connection in
+            if !assign {
+                let held = try await connection.request(
+                    .holdVersion(HoldVersion(requestID: 1, model: name, version: version))
+                )
+                guard case .ack = held else { throw FleetClientError.unexpected(held) }
+            }
             let ready = try await connection.request(
                 .uploadBegin(
                     UploadBegin(

@@ -47,7 +47,8 @@ struct AdminRequests: Sendable {
             case .pinModel(let request):
                 try await models.pin(request)
                 return .ack(Ack(requestID: request.requestID))
-            case .startRound, .initModel, .referenceStatistics, .grantQuota:
+            case .startRound, .initModel, .referenceStatistics, .grantQuota, .startRollout, .controlRollout,
+                .holdVersion:
                 if let reply = await features.handleAdmin(message, frameBudget: frameBudget) { return reply }
                 return .error(
                     ErrorMessage(requestID: requestID, code: .badRequest, message: "\(message.type) is not served here")

@@ -40,6 +40,10 @@ public enum Message: Hashable, Sendable {
     case uploadCommit(UploadCommit)
     case modelPushed(ModelPushed)
     case pinModel(PinModel)
+    case startRollout(StartRollout)
+    case rolloutStarted(RolloutStarted)
+    case controlRollout(ControlRollout)
+    case holdVersion(HoldVersion)
     case trainTask(TrainTask)
     case trainUpdate(TrainUpdate)
     case startRound(StartRound)
@@ -101,6 +105,10 @@ public enum Message: Hashable, Sendable {
         case .uploadCommit(let payload): payload
         case .modelPushed(let payload): payload
         case .pinModel(let payload): payload
+        case .startRollout(let payload): payload
+        case .rolloutStarted(let payload): payload
+        case .controlRollout(let payload): payload
+        case .holdVersion(let payload): payload
         case .trainTask(let payload): payload
         case .trainUpdate(let payload): payload
         case .startRound(let payload): payload
@@ -155,6 +163,10 @@ public enum Message: Hashable, Sendable {
         case .uploadCommit(let m): m.requestID
         case .modelPushed(let m): m.requestID
         case .pinModel(let m): m.requestID
+        case .startRollout(let m): m.requestID
+        case .rolloutStarted(let m): m.requestID
+        case .controlRollout(let m): m.requestID
+        case .holdVersion(let m): m.requestID
         case .trainTask(let m): m.requestID
         case .trainUpdate(let m): m.requestID
         case .startRound(let m): m.requestID
@@ -227,6 +239,10 @@ public enum Message: Hashable, Sendable {
         case .uploadCommit: .uploadCommit(try UploadCommit(reading: &reader))
         case .modelPushed: .modelPushed(try ModelPushed(reading: &reader))
         case .pinModel: .pinModel(try PinModel(reading: &reader))
+        case .startRollout: .startRollout(try StartRollout(reading: &reader))
+        case .rolloutStarted: .rolloutStarted(try RolloutStarted(reading: &reader))
+        case .controlRollout: .controlRollout(try ControlRollout(reading: &reader))
+        case .holdVersion: .holdVersion(try HoldVersion(reading: &reader))
         case .trainTask: .trainTask(try TrainTask(reading: &reader))
         case .trainUpdate: .trainUpdate(try TrainUpdate(reading: &reader))
         case .startRound: .startRound(try StartRound(reading: &reader))

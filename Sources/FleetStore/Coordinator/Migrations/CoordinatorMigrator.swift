@@ -19,6 +19,7 @@ enum CoordinatorMigrator {
         migrator.registerMigration("coordinator-device-gateways", migrate: CoordinatorDeviceGateways.migrate)
         migrator.registerMigration("coordinator-quotas", migrate: CoordinatorQuotas.migrate)
         migrator.registerMigration("coordinator-api-tokens", migrate: CoordinatorAPITokens.migrate)
+        migrator.registerMigration("coordinator-rollouts", migrate: CoordinatorRollouts.migrate)
         return migrator
     }
 }

@@ -87,7 +87,7 @@ let package = Package(
         .target(
             name: "FleetCoordinator",
             dependencies: [
-                "FleetModelIO", "FleetLearning",
+                "FleetCommandLine", "FleetModelIO", "FleetLearning",
                 "FleetWire", "FleetStore", "FleetTrust", "FleetDelta", "FleetObserve",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -208,7 +208,7 @@ let package = Package(
         .testTarget(
             name: "EndToEndTests",
             dependencies: [
-                "FleetWire", "FleetClient", "FleetTrust", "FleetDelta",
+                "FleetWire", "FleetClient", "FleetTrust", "FleetDelta", "FleetCoordinator",
                 "fleet-coordinator", "fleet-agent", "fleetctl", "fleet-tiny-sim",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

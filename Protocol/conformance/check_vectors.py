@@ -358,6 +358,19 @@ MESSAGES = {
     )),
     0x25: ("eventList", Struct(REQUEST_ID, ("events", List(EVENT_SUMMARY, 5)))),
     0x26: ("revokeToken", Struct(REQUEST_ID, ("tokenID", STRING))),  # 5.17a
+    0x27: ("createAPIToken", Struct(  # 5.17b
+        REQUEST_ID,
+        ("scope", Byte({1, 2})),
+        ("expiresInSeconds", Varint(INT31)),
+    )),
+    0x28: ("apiTokenCreated", Struct(  # 5.17c
+        REQUEST_ID,
+        ("tokenID", STRING),
+        ("token", STRING),
+        ("scope", Byte({1, 2})),
+        ("expiresAtMilliseconds", Varint(U64)),
+    )),
+    0x29: ("revokeAPIToken", Struct(REQUEST_ID, ("tokenID", STRING))),  # 5.17d
     0x2A: ("removeDevice", Struct(REQUEST_ID, ("deviceID", STRING), ("erase", BOOLEAN))),  # 5.38
     0x2B: ("deviceRemoved", Struct(  # 5.39
         REQUEST_ID,
@@ -431,6 +444,30 @@ MESSAGES = {
         ("deviceID", STRING),
         ("version", Varint(INT31)),
         ("rollback", BOOLEAN),
+    )),
+    0x46: ("startRollout", Struct(  # 5.28a
+        REQUEST_ID,
+        ("model", STRING),
+        ("version", Varint(INT31)),
+        ("variant", STRING),
+        ("selector", MAP),
+        ("waves", List(Varint(INT31), 1)),
+        ("soakMilliseconds", Varint(INT63)),
+        ("minimumDevicesPerWave", Varint(INT31)),
+        ("maximumInstallFailurePercent", Float64()),
+        ("autoRollback", BOOLEAN),
+        ("seed", Varint(U64)),
+    )),
+    0x47: ("rolloutStarted", Struct(  # 5.28b
+        REQUEST_ID,
+        ("rolloutID", Varint(INT63)),
+        ("devices", Varint(INT31)),
+        ("waves", Varint(INT31)),
+        ("seed", Varint(U64)),
+    )),
+    0x48: ("controlRollout", Struct(REQUEST_ID, ("rolloutID", Varint(INT63)), ("action", Byte({1, 2, 3, 4})))),  # 5.28c
+    0x49: ("holdVersion", Struct(  # 5.28d
+        REQUEST_ID, ("model", STRING), ("version", Varint(INT31)), check=at_least_one("version"),
     )),
     0x50: ("trainTask", Struct(
         REQUEST_ID,

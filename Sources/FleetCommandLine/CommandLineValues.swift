@@ -60,6 +60,15 @@ public enum CommandLineValues {
         return value
     }
 
+    /// A percentage `2%` (or `2`, `0.5%`) from 0 to 100.
+    public static func percentage(_ text: String, option: String) throws -> Double {
+        let number = text.hasSuffix("%") ? String(text.dropLast()) : text
+        guard let value = Double(number), value.isFinite, (0...100).contains(value) else {
+            throw ValidationError("\(option) takes a percentage from 0% to 100%, e.g. 2%, not \"\(text)\"")
+        }
+        return value
+    }
+
     /// Repeated `KEY=VALUE` options as a map.
     public static func pairs(_ items: [String], option: String) throws -> [String: String] {
         var pairs: [String: String] = [:]

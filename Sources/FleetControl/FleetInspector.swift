@@ -1,4 +1,5 @@
 import FleetClient
+import FleetCoordinator
 import FleetStore
 import FleetWire
 import Foundation
@@ -13,44 +14,33 @@ public struct FleetInspector: Sendable {
     }
 
     public func devices() async throws -> [DeviceView] {
-        var devices: [DeviceView]
-        var gateways: [String: String] = [:]
-        if let store = try target.localStore() {
-            devices = try await store.devices().map(DeviceView.init(record:))
-            for pair in try await store.deviceGateways() { gateways[pair.deviceID] = pair.gatewayID }
-        } else {
-            (devices, gateways) = try await target.withAdminConnection { connection in
-                var devices: [DeviceView] = []
-                var gateways: [String: String] = [:]
-                var requestID: UInt64 = 1
-                while true {
-                    let reply = try await connection.request(
-                        .listDevices(ListDevices(requestID: requestID, offset: devices.count, limit: 200))
-                    )
-                    guard case .deviceList(let page) = reply else { throw FleetClientError.unexpected(reply) }
-                    devices += page.devices.map(DeviceView.init(summary:))
-                    requestID += 1
-                    if page.devices.isEmpty || devices.count >= page.total { break }
-                }
-                var seen = 0
-                while true {
-                    let reply = try await connection.request(
-                        .listGateways(ListGateways(requestID: requestID, offset: seen, limit: 1000))
-                    )
-                    guard case .gatewayList(let page) = reply else { throw FleetClientError.unexpected(reply) }
-                    for entry in page.entries { gateways[entry.deviceID] = entry.gatewayID }
-                    seen += page.entries.count
-                    requestID += 1
-                    if page.entries.isEmpty || seen >= page.total { return (devices, gateways) }
-                }
+        if let store = try target.localStore() { return try await DeviceView.all(in: store) }
+        let (devices, gateways) = try await target.withAdminConnection { connection in
+            var devices: [DeviceView] = []
+            var gateways: [String: String] = [:]
+            var requestID: UInt64 = 1
+            while true {
+                let reply = try await connection.request(
+                    .listDevices(ListDevices(requestID: requestID, offset: devices.count, limit: 200))
+                )
+                guard case .deviceList(let page) = reply else { throw FleetClientError.unexpected(reply) }
+                devices += page.devices.map(DeviceView.init(summary:))
+                requestID += 1
+                if page.devices.isEmpty || devices.count >= page.total { break }
+            }
+            var seen = 0
+            while true {
+                let reply = try await connection.request(
+                    .listGateways(ListGateways(requestID: requestID, offset: seen, limit: 1000))
+                )
+                guard case .gatewayList(let page) = reply else { throw FleetClientError.unexpected(reply) }
+                for entry in page.entries { gateways[entry.deviceID] = entry.gatewayID }
+                seen += page.entries.count
+                requestID += 1
+                if page.entries.isEmpty || seen >= page.total { return (devices, gateways) }
             }
         }
-        let names = Dictionary(devices.map { ($0.id, $0.name) }, uniquingKeysWith: { first, _ in first })
-        for index in devices.indices {
-            devices[index].gateway = gateways[devices[index].id]
-            devices[index].gatewayName = devices[index].gateway.flatMap { names[$0] }
-        }
-        return devices
+        return DeviceView.withGateways(devices, gateways)
     }
 
     /// The devices, and when read from the data directory of a coordinator that is not running, why it cannot be

@@ -1,4 +1,5 @@
 import FleetClient
+import FleetCoordinator
 import FleetStore
 import FleetTrust
 import FleetWire
@@ -21,14 +22,6 @@ public struct ModelVariantView: Codable, Sendable, Equatable {
     public var runningDevices: Int
 }
 
-public struct ModelSummaryView: Codable, Sendable, Equatable {
-    public var name: String
-    public var latestVersion: Int
-    public var versions: [Int]
-    public var variants: [String]
-    public var devices: Int
-}
-
 /// The result of `fleetctl model push`.
 public struct PushView: Codable, Sendable, Equatable {
     public var model: String
@@ -41,16 +34,7 @@ public struct PushView: Codable, Sendable, Equatable {
 
 extension FleetInspector {
     public func models() async throws -> [ModelSummaryView] {
-        let store = try requireLocalStore("models")
-        return try await store.models().map {
-            ModelSummaryView(
-                name: $0.name,
-                latestVersion: $0.latestVersion,
-                versions: $0.versions,
-                variants: $0.variants,
-                devices: $0.deviceCount
-            )
-        }
+        try await ModelSummaryView.all(in: requireLocalStore("models"))
     }
 
     public func model(named name: String) async throws -> [ModelVariantView] {
@@ -80,7 +64,8 @@ extension FleetInspector {
     }
 
     /// Uploads one variant in chunks through the admin protocol, reporting progress as bytes sent, and commits it
-    /// with its reference statistics (a package from `referencePackage`, or none).
+    /// with its reference statistics (a package from `referencePackage`, or none). With `assign` false
+    /// (`--no-assign`), the version is held first: no device is assigned it until a rollout does.
     public func pushModel(
         name: String,
         version: Int,
@@ -89,6 +74,7 @@ extension FleetInspector {
         requirements: [String: String],
         metadata: [String: String],
         referenceStatistics: [UInt8] = [],
+        assign: Bool = true,
         progress: @Sendable (Int, Int) -> Void
     ) async throws -> PushView {
         do {
@@ -100,6 +86,12 @@ extension FleetInspector {
         let bytes = Array(data)
         let sha256 = Digest.sha256(bytes)
         return try await target.withAdminConnection { connection in
+            if !assign {
+                let held = try await connection.request(
+                    .holdVersion(HoldVersion(requestID: 1, model: name, version: version))
+                )
+                guard case .ack = held else { throw FleetClientError.unexpected(held) }
+            }
             let ready = try await connection.request(
                 .uploadBegin(
                     UploadBegin(

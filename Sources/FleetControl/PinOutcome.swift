@@ -1,3 +1,4 @@
+import FleetCoordinator
 import Foundation
 
 /// What `fleetctl model pin` achieved: each targeted device's answer, as its agent reported it.

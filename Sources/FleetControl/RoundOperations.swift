@@ -1,4 +1,5 @@
 import FleetClient
+import FleetCoordinator
 import FleetStore
 import FleetWire
 import Foundation

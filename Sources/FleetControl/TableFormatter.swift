@@ -1,4 +1,5 @@
 import FleetCommandLine
+import FleetCoordinator
 import Foundation
 
 /// Renders rows as aligned, human-readable columns (the default output of `fleetctl`).

@@ -1,7 +1,16 @@
 import FleetClient
+import FleetCoordinator
 import FleetStore
 import FleetWire
 import Foundation
+
+/// A new token as `fleetctl token create --json` prints it.
+public struct TokenView: Codable, Sendable, Equatable {
+    public var token: String
+    public var id: String
+    public var uses: Int
+    public var expiresAt: String?
+}
 
 /// An enrolment token as `fleetctl token list --json` prints it (never its secret: the coordinator keeps only a
 /// hash).

@@ -1,3 +1,4 @@
+import FleetCoordinator
 import FleetStore
 import FleetTrust
 import Foundation

@@ -17,8 +17,8 @@ struct FleetCtl: AsyncParsableCommand {
             """,
         version: TinyFleetVersion.current,
         subcommands: [
-            Demo.self, Token.self, Devices.self, Device.self, Events.self, Models.self, Model.self, Transfers.self,
-            Round.self, Rounds.self,
+            Demo.self, Token.self, APIToken.self, Devices.self, Device.self, Events.self, Models.self, Model.self,
+            Transfers.self, Round.self, Rounds.self, Rollout.self, Rollouts.self,
             Delta.self, Consent.self, Samples.self, Drift.self, Quota.self, Quotas.self, Usage.self,
         ]
     )

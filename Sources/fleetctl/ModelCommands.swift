@@ -64,6 +64,13 @@ extension FleetCtl {
             ) var protection: String = "plain"
             @Flag(help: "Meter it on devices from the start: no query is answered without a quota grant.")
             var metered = false
+            @Flag(
+                help: """
+                    Publish without assigning it to any device: devices keep the previous version until \
+                    `fleetctl rollout start` assigns it wave by wave (or a later push without the flag).
+                    """
+            )
+            var noAssign = false
             @OptionGroup var reference: ReferenceDataOptions
 
             func run() async throws {
@@ -94,6 +101,7 @@ extension FleetCtl {
                     requirements: requirements,
                     metadata: extra,
                     referenceStatistics: statistics?.bytes ?? [],
+                    assign: !noAssign,
                     progress: { sent, total in bar.update(sent, total) }
                 )
                 bar.finish()
@@ -101,6 +109,9 @@ extension FleetCtl {
                 try emit(pushed, json: output.json) { pushed in
                     "published \(pushed.model) v\(pushed.version) \(pushed.variant) (\(pushed.size) bytes, sha256 \(pushed.sha256.prefix(16))…); "
                         + "\(pushed.assignedDevices) device(s) assigned"
+                        + (noAssign
+                            ? " (held for a rollout: `fleetctl rollout start \(pushed.model) --version \(pushed.version)`)"
+                            : "")
                 }
             }
         }

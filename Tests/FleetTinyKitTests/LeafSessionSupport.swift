@@ -136,8 +136,9 @@ final class LeafUnderTest {
     )
     var leaf: TinyLeaf<ScriptedPlatform, CheckingInstaller>
 
-    /// `metered`: with a TinyLeafMeter of 2 grant slots.
-    init(world: LeafWorld = LeafWorld(), metered: Bool = false) {
+    /// `metered`: with a TinyLeafMeter of 2 grant slots. `inPlace`: built by `TinyLeaf.start(in:...)` in memory
+    /// given to it (as the Cortex-M4 firmware does), then moved here.
+    init(world: LeafWorld = LeafWorld(), metered: Bool = false, inPlace: Bool = false) {
         self.world = world
         let token = Array("tft_0123".utf8)
         let software = Array("fleet-tiny/test".utf8)
@@ -149,14 +150,31 @@ final class LeafUnderTest {
             ramBytes: 262_144,
             flashBytes: 1_048_576
         )
-        leaf = TinyLeaf(
+        let meter = metered ? TinyLeafMeter(buffer: meterBuffer, grants: 2) : nil
+        guard inPlace else {
+            leaf = TinyLeaf(
+                platform: ScriptedPlatform(world: world),
+                installer: CheckingInstaller(world: world),
+                settings: settings,
+                receiveBuffer: receive,
+                sendBuffer: send,
+                meter: meter
+            )!
+            return
+        }
+        let storage = UnsafeMutablePointer<TinyLeaf<ScriptedPlatform, CheckingInstaller>>.allocate(capacity: 1)
+        defer { storage.deallocate() }
+        let started = TinyLeaf.start(
+            in: storage,
             platform: ScriptedPlatform(world: world),
             installer: CheckingInstaller(world: world),
             settings: settings,
             receiveBuffer: receive,
             sendBuffer: send,
-            meter: metered ? TinyLeafMeter(buffer: meterBuffer, grants: 2) : nil
-        )!
+            meter: meter
+        )
+        precondition(started, "TinyLeaf.start failed")
+        leaf = storage.move()
     }
 
     deinit {

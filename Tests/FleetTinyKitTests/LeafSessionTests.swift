@@ -10,10 +10,10 @@ import Testing
 @Suite struct LeafSessionTests {
     /// First start: the identity key is stored before `enrol` is sent, the enrolment challenge is signed with it (as
     /// swift-crypto verifies), the capabilities say what the leaf is; after a restart it authenticates with the id
-    /// SPEC 7.4 derives from its key.
-    @Test func enrolsOnceWithItsOwnKeyThenAuthenticates() throws {
+    /// SPEC 7.4 derives from its key. The same whether the leaf is returned by its initializer or built in place.
+    @Test(arguments: [false, true]) func enrolsOnceWithItsOwnKeyThenAuthenticates(inPlace: Bool) throws {
         let world = LeafWorld()
-        let first = LeafUnderTest(world: world)
+        let first = LeafUnderTest(world: world, inPlace: inPlace)
         #expect(first.poll() == .connected)
         guard case .hello(let hello) = try world.sent().first else { throw LeafTestFailure("no hello") }
         #expect(hello.role == .device && hello.maximumFrameLength == 8188)
@@ -43,7 +43,7 @@ import Testing
         #expect(world.records[.enrolled] == [1] && world.records[.releaseKey] == release.publicKey)
 
         // A restart: same records, new connection and nonce.
-        let second = LeafUnderTest(world: world)
+        let second = LeafUnderTest(world: world, inPlace: inPlace)
         #expect(second.leaf.withDeviceID { String(decoding: $0, as: UTF8.self) } == deviceID)
         second.poll()
         _ = try world.sent()

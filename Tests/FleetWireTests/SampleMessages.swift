@@ -43,6 +43,17 @@ enum SampleMessages {
         "heartbeatAck": .heartbeatAck,
         "goodbye": .goodbye,
         "revokeToken": .revokeToken(RevokeToken(requestID: 4, tokenID: "t-0a1b2c3d")),
+        "createAPIToken": .createAPIToken(CreateAPIToken(requestID: 5, scope: .read, expiresInSeconds: 2_592_000)),
+        "apiTokenCreated": .apiTokenCreated(
+            APITokenCreated(
+                requestID: 5,
+                tokenID: "a-1c2d3e4f",
+                token: "tfa_secret",
+                scope: .read,
+                expiresAtMilliseconds: 1_797_678_400_000
+            )
+        ),
+        "revokeAPIToken": .revokeAPIToken(RevokeAPIToken(requestID: 6, tokenID: "a-1c2d3e4f")),
         "stateReport": .stateReport(
             StateReport(
                 requestID: 1,
@@ -198,6 +209,24 @@ enum SampleMessages {
             ModelPushed(requestID: 13, model: "digits-mlp", version: 2, variant: "fp32", assignedDevices: 3)
         ),
         "pinModel": .pinModel(PinModel(requestID: 14, model: "digits-mlp", deviceID: "d-0011223344556677", version: 1)),
+        "startRollout": .startRollout(
+            StartRollout(
+                requestID: 15,
+                model: "digits-mlp",
+                version: 2,
+                variant: "int8",
+                selector: ["region": "eu"],
+                waves: [10, 50, 100],
+                soakMilliseconds: 600_000,
+                minimumDevicesPerWave: 3,
+                maximumInstallFailurePercent: 2.5,
+                autoRollback: true,
+                seed: 42
+            )
+        ),
+        "rolloutStarted": .rolloutStarted(RolloutStarted(requestID: 15, rolloutID: 1, devices: 20, waves: 3, seed: 42)),
+        "controlRollout": .controlRollout(ControlRollout(requestID: 16, rolloutID: 1, action: .promote)),
+        "holdVersion": .holdVersion(HoldVersion(requestID: 17, model: "digits-mlp", version: 2)),
         "trainTask": .trainTask(
             TrainTask(
                 requestID: 20,

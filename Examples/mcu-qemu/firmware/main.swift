@@ -116,58 +116,19 @@ func classify(_ installer: TinyFlashModelInstaller<HostFileFlash>, scratch: Unsa
     }
 }
 
+typealias QEMULeaf = TinyLeaf<QEMUPlatform, TinyFlashModelInstaller<HostFileFlash>>
+
 @_cdecl("leaf_main")
 func leafMain() -> Int32 {
     uartInit()
-    guard let flash = startFlash() else {
-        put("firmware: the flash file cannot be opened, read or extended\n")
-        return 2
-    }
-    var platform = QEMUPlatform(flash: flash)
-    // Start-up allocations (never freed, nothing is allocated later): the host's arguments and the buffers.
-    let token = UnsafeMutableRawBufferPointer.allocate(byteCount: 128, alignment: 8)
-    let tokenLength = Int(hostArgument(1, token.baseAddress, 128))
-    let seedHex = UnsafeMutableRawBufferPointer.allocate(byteCount: 64, alignment: 8)
-    guard tokenLength > 0, hostArgument(2, seedHex.baseAddress, 64) == 64 else {
-        put("firmware: pass TOKEN SEED_HEX64 with -append\n")
-        return 2
-    }
-    func nibble(_ c: UInt8) -> UInt8 { c >= 97 ? c &- 87 : (c >= 65 ? c &- 55 : c &- 48) }
-    for index in 0..<32 { seedHex[index] = nibble(seedHex[2 * index]) << 4 | nibble(seedHex[2 * index + 1]) }
-    platform.seed = TinyDigest32(bytes: UnsafeRawBufferPointer(rebasing: seedHex[0..<32]))
-    let receive = UnsafeMutableRawBufferPointer.allocate(byteCount: receiveBufferSize, alignment: 8)
-    let send = UnsafeMutableRawBufferPointer.allocate(byteCount: sendBufferSize, alignment: 8)
-    let page = UnsafeMutableRawBufferPointer.allocate(byteCount: Layout.pageSize, alignment: 8)
+    guard let storage = startLeaf() else { return 2 }
     let scratch = UnsafeMutableBufferPointer<Float>.allocate(capacity: 64 + 2 * 256 + 16)
-    guard let store = TinySlotStore(flash: flash, slotPages: Layout.slotPages) else { return 2 }
-    let installer = TinyFlashModelInstaller(flash: flash, store: store, pageBuffer: page)
-    let name: StaticString = "leaf-qemu"
-    let software: StaticString = "fleet-mcu-qemu/1"
-    let settings = TinyLeafSettings(
-        token: UnsafeRawBufferPointer(UnsafeMutableRawBufferPointer(rebasing: token[0..<tokenLength])),
-        name: UnsafeRawBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount),
-        software: UnsafeRawBufferPointer(start: software.utf8Start, count: software.utf8CodeUnitCount),
-        ramBytes: 256 * 1024,
-        flashBytes: UInt64(Layout.flashBytes)
-    )
-    guard
-        var leaf = TinyLeaf(
-            platform: platform,
-            installer: installer,
-            settings: settings,
-            receiveBuffer: receive,
-            sendBuffer: send
-        )
-    else {
-        put("firmware: no identity\n")
-        return 2
-    }
     put("leaf ")
-    leaf.withDeviceID { text($0) }
+    storage.pointee.withDeviceID { text($0) }
     put(" started\n")
-    reportActiveModel(leaf.installer, scratch: scratch)
+    reportActiveModel(storage.pointee.installer, scratch: scratch)
     while true {
-        switch leaf.poll() {
+        switch storage.pointee.poll() {
         case .none, .connected: break
         case .welcomed(let enrolled):
             put(enrolled ? "enrolled" : "authenticated")
@@ -176,7 +137,7 @@ func leafMain() -> Int32 {
             put(" bytes\n")
         case .installed(let version):
             put("installed ")
-            leaf.installed.withFields { name, variant, _ in
+            storage.pointee.installed.withFields { name, variant, _ in
                 text(name)
                 put(" v")
                 putU32(UInt32(version))
@@ -184,7 +145,7 @@ func leafMain() -> Int32 {
                 text(variant)
             }
             put("\n")
-            reportActiveModel(leaf.installer, scratch: scratch)
+            reportActiveModel(storage.pointee.installer, scratch: scratch)
             put("stack high-water mark: ")
             putU32(stackUsed())
             put(" bytes, heap used at start-up: ")
@@ -196,7 +157,7 @@ func leafMain() -> Int32 {
             put(": ")
             put(code)
             put("\n")
-            reportActiveModel(leaf.installer, scratch: scratch)
+            reportActiveModel(storage.pointee.installer, scratch: scratch)
         case .coordinatorError(let code):
             put("coordinator error ")
             putU32(UInt32(code))
@@ -204,4 +165,57 @@ func leafMain() -> Int32 {
         case .disconnected: put("disconnected\n")
         }
     }
+}
+
+/// Start-up: the flash, the host's arguments, the buffers (allocated once, never freed: nothing is allocated later)
+/// and the leaf, built in place in start-up memory. Never inlined: its frame (the platform, installer and settings
+/// values) is gone before the main loop runs. Nil (with a line on the console) when the leaf cannot start.
+@inline(never)
+func startLeaf() -> UnsafeMutablePointer<QEMULeaf>? {
+    guard let flash = startFlash() else {
+        put("firmware: the flash file cannot be opened, read or extended\n")
+        return nil
+    }
+    var platform = QEMUPlatform(flash: flash)
+    // Start-up allocations (never freed, nothing is allocated later): the host's arguments and the buffers.
+    let token = UnsafeMutableRawBufferPointer.allocate(byteCount: 128, alignment: 8)
+    let tokenLength = Int(hostArgument(1, token.baseAddress, 128))
+    let seedHex = UnsafeMutableRawBufferPointer.allocate(byteCount: 64, alignment: 8)
+    guard tokenLength > 0, hostArgument(2, seedHex.baseAddress, 64) == 64 else {
+        put("firmware: pass TOKEN SEED_HEX64 with -append\n")
+        return nil
+    }
+    func nibble(_ c: UInt8) -> UInt8 { c >= 97 ? c &- 87 : (c >= 65 ? c &- 55 : c &- 48) }
+    for index in 0..<32 { seedHex[index] = nibble(seedHex[2 * index]) << 4 | nibble(seedHex[2 * index + 1]) }
+    platform.seed = TinyDigest32(bytes: UnsafeRawBufferPointer(rebasing: seedHex[0..<32]))
+    let receive = UnsafeMutableRawBufferPointer.allocate(byteCount: receiveBufferSize, alignment: 8)
+    let send = UnsafeMutableRawBufferPointer.allocate(byteCount: sendBufferSize, alignment: 8)
+    let page = UnsafeMutableRawBufferPointer.allocate(byteCount: Layout.pageSize, alignment: 8)
+    guard let store = TinySlotStore(flash: flash, slotPages: Layout.slotPages) else { return nil }
+    let installer = TinyFlashModelInstaller(flash: flash, store: store, pageBuffer: page)
+    let name: StaticString = "leaf-qemu"
+    let software: StaticString = "fleet-mcu-qemu/1"
+    let settings = TinyLeafSettings(
+        token: UnsafeRawBufferPointer(UnsafeMutableRawBufferPointer(rebasing: token[0..<tokenLength])),
+        name: UnsafeRawBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount),
+        software: UnsafeRawBufferPointer(start: software.utf8Start, count: software.utf8CodeUnitCount),
+        ramBytes: 256 * 1024,
+        flashBytes: UInt64(Layout.flashBytes)
+    )
+    // The leaf lives in start-up memory and is built there in place (no copy of it on the stack).
+    let storage = UnsafeMutablePointer<QEMULeaf>.allocate(capacity: 1)
+    guard
+        TinyLeaf.start(
+            in: storage,
+            platform: platform,
+            installer: installer,
+            settings: settings,
+            receiveBuffer: receive,
+            sendBuffer: send
+        )
+    else {
+        put("firmware: no identity\n")
+        return nil
+    }
+    return storage
 }

@@ -29,6 +29,8 @@ struct AdminRequests: Sendable {
                     )
                 }
                 return .ack(Ack(requestID: request.requestID))
+            case .createAPIToken(let request): return .apiTokenCreated(try await createAPIToken(request))
+            case .revokeAPIToken(let request): return .ack(try await revokeAPIToken(request))
             case .listDevices(let request): return .deviceList(try await listDevices(request, frameBudget: frameBudget))
             case .listEvents(let request): return .eventList(try await listEvents(request))
             case .listGateways(let request):
@@ -45,7 +47,8 @@ struct AdminRequests: Sendable {
             case .pinModel(let request):
                 try await models.pin(request)
                 return .ack(Ack(requestID: request.requestID))
-            case .startRound, .initModel, .referenceStatistics, .grantQuota:
+            case .startRound, .initModel, .referenceStatistics, .grantQuota, .startRollout, .controlRollout,
+                .holdVersion:
                 if let reply = await features.handleAdmin(message, frameBudget: frameBudget) { return reply }
                 return .error(
                     ErrorMessage(requestID: requestID, code: .badRequest, message: "\(message.type) is not served here")
@@ -61,30 +64,31 @@ struct AdminRequests: Sendable {
     }
 
     func createToken(_ request: CreateToken) async throws -> TokenCreated {
-        let secret = "tft_" + Digest.hex(Digest.randomBytes(20))
-        let hash = Digest.sha256(secret.utf8)
-        let now = Date()
-        let expiresAt =
-            request.expiresInSeconds > 0 ? now.addingTimeInterval(TimeInterval(request.expiresInSeconds)) : nil
+        let issued = IssuedSecret(prefix: "tft_", idPrefix: "t-", expiresInSeconds: request.expiresInSeconds)
         let record = try await store.createToken(
             NewEnrolmentToken(
-                id: "t-" + Digest.hex(hash.prefix(4)),
-                secretHash: hash,
+                id: issued.id,
+                secretHash: issued.hash,
                 uses: request.uses,
-                expiresAt: expiresAt,
+                expiresAt: issued.expiresAt,
                 labels: request.labels,
-                createdAt: now
+                createdAt: issued.now
             )
         )
         try await store.appendEvent(
-            NewEvent(at: now, deviceID: nil, kind: "token_created", detail: "\(record.id), \(request.uses) use(s)")
+            NewEvent(
+                at: issued.now,
+                deviceID: nil,
+                kind: "token_created",
+                detail: "\(record.id), \(request.uses) use(s)"
+            )
         )
         return TokenCreated(
             requestID: request.requestID,
             tokenID: record.id,
-            token: secret,
+            token: issued.secret,
             uses: record.usesTotal,
-            expiresAtMilliseconds: expiresAt.map(\.unixMilliseconds) ?? 0
+            expiresAtMilliseconds: issued.expiresAt.map(\.unixMilliseconds) ?? 0
         )
     }
 

@@ -4,8 +4,8 @@ import Logging
 import NIOCore
 
 /// The operator's HTTP listener (`fleet-coordinator --http-listen HOST:PORT`), served with Hummingbird 2:
-/// `GET /metrics` in Prometheus' text format (0.0.4). Loopback addresses only until the API's bearer tokens exist:
-/// nothing on it is authenticated yet.
+/// `GET /metrics` in Prometheus' text format (0.0.4), and the HTTP admin API under `/api/v1/` (``AdminAPI``, every
+/// endpoint behind a bearer token). Loopback addresses only: `/metrics` is not authenticated.
 struct OperatorHTTP: Sendable {
     let host: String
     let port: Int
@@ -31,6 +31,7 @@ struct OperatorHTTP: Sendable {
                 body: ResponseBody(byteBuffer: ByteBuffer(bytes: body))
             )
         }
+        AdminAPI(store: store).register(on: router)
         let port = self.port
         let application = Application(
             router: router,

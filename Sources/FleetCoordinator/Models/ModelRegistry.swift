@@ -159,6 +159,7 @@ struct ModelRegistry: Sendable {
             "model published",
             metadata: ["model": "\(begin.model)", "version": "\(begin.version)", "variant": "\(begin.variant)"]
         )
+        try await releaseHolds(after: begin)
         var assigned: [ModelAssignment] = []
         if replan {
             assigned = try await replanAll(model: begin.model)
@@ -236,17 +237,13 @@ struct ModelRegistry: Sendable {
     private func plan(model: String, device: DeviceRecord) async throws -> (ModelAssignment, [UInt8]) {
         let variants = try await store.modelVariants(model: model)
         let pin = try await store.pin(deviceID: device.id, model: model)
-        let latest = variants.map(\.version).max() ?? 0
+        let planned = try await plannedVersion(model: model, deviceID: device.id, versions: variants.map(\.version))
+        let latest = planned.version
         let target = pin.map { pin in variants.contains { $0.version == pin.version } ? pin.version : latest } ?? latest
-        let candidates = variants.filter { $0.version == target }.map {
-            VariantSelector.Candidate(
-                variant: $0.variant,
-                version: $0.version,
-                size: $0.size,
-                accuracy: $0.accuracy,
-                requirements: $0.requirements
-            )
-        }
+        let only = target == planned.version ? planned.variant : nil
+        let candidates = variants.filter { $0.version == target && (only == nil || only == $0.variant) }.map(
+            \.candidate
+        )
         let running = device.installedModels.first { $0.name == model }?.variant
         let choice = selector.choose(
             from: candidates,
@@ -527,6 +524,12 @@ struct ModelRegistry: Sendable {
             )
             return
         }
+        try await store.recordRolloutOutcome(
+            deviceID: deviceID,
+            model: report.model,
+            version: report.version,
+            installed: report.outcome == .installed
+        )
         if report.outcome != .installed {
             logger.warning(
                 "\(event.kind)",

@@ -86,6 +86,9 @@ public struct CoordinatorService: Service {
         features.device.append(quotas)
         features.admin.append(quotas)
         features.device.append(OffloadService(store: store, blobs: models.blobs, logger: logger))
+        // MARK: feature: staged rollouts
+        let rollouts = RolloutService(store: store, models: models, logger: logger)
+        features.admin.append(rollouts)
         let refusals = RefusalLimiter(settings: configuration.refusals)
         var admin = AdminRequests(store: store, presence: presence, models: models)
         admin.features = features
@@ -141,6 +144,7 @@ public struct CoordinatorService: Service {
         try await withGracefulShutdownHandler {
             try await withThrowingDiscardingTaskGroup { group in
                 group.addTask { try await flusher.run() }
+                group.addTask { await rollouts.run() }
                 group.addTask {
                     try await RefusalRecorder(limiter: refusals, store: store, interval: .seconds(5), logger: logger)
                         .run()

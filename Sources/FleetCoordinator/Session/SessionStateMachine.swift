@@ -157,7 +157,8 @@ struct SessionStateMachine {
             (.admin, .uploadBegin),
             (.admin, .uploadChunk), (.admin, .uploadCommit), (.admin, .pinModel), (.admin, .startRound),
             (.admin, .initModel), (.admin, .referenceStatistics), (.admin, .removeDevice), (.admin, .listGateways),
-            (.admin, .grantQuota):
+            (.admin, .grantQuota), (.admin, .createAPIToken), (.admin, .revokeAPIToken), (.admin, .startRollout),
+            (.admin, .controlRollout), (.admin, .holdVersion):
             return .adminRequest(message, frameBudget: negotiatedFrameLength)
         case (.admin, .heartbeat):
             return .send(.heartbeatAck)

@@ -24,4 +24,14 @@ extension CoordinatorStore {
             return try newestFirst.reversed().map { try $0.record() }
         }
     }
+
+    /// The oldest `limit` events with a sequence number above `sequence`, oldest first: a poller that asks again
+    /// from the last sequence it got misses none (none when `limit` is 0 or less).
+    public func events(after sequence: Int64, limit: Int) async throws -> [EventRecord] {
+        guard limit > 0 else { return [] }
+        return try await read { db in
+            try EventRow.filter(EventRow.Columns.sequence > sequence).order(EventRow.Columns.sequence).limit(limit)
+                .fetchAll(db).map { try $0.record() }
+        }
+    }
 }

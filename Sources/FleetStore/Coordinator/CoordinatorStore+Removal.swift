@@ -42,7 +42,7 @@ extension CoordinatorStore {
                 removal.consentRecords = try Self.delete(from: "consentRecord", deviceID: id, in: db)
                 for table in [
                     "modelAssignment", "modelPin", "modelTransfer", "roundParticipant", "quotaGrant", "usageReceipt",
-                    "event",
+                    "rolloutDevice", "event",
                 ] {
                     removal.otherRows += try Self.delete(from: table, deviceID: id, in: db)
                 }

@@ -56,6 +56,7 @@ struct EdwardsPoint {
     static prefix func - (p: EdwardsPoint) -> EdwardsPoint { EdwardsPoint(x: -p.x, y: p.y, z: p.z, t: -p.t) }
 
     /// P + Q ("add-2008-hwcd-3" with a = -1, k = 2d): 9 products.
+    @inline(never)  // one copy, one frame (inlined, the ladders' frames held every temporary of both formulas)
     static func + (p: EdwardsPoint, q: EdwardsPoint) -> EdwardsPoint {
         let a = (p.y - p.x) * (q.y - q.x)
         let b = (p.y + p.x) * (q.y + q.x)
@@ -71,6 +72,7 @@ struct EdwardsPoint {
 
     /// 2P ("dbl-2008-hwcd" with a = -1, each of E, F, G, H negated, which leaves the products unchanged): 4
     /// squares and 4 products.
+    @inline(never)
     func doubled() -> EdwardsPoint {
         let a = x.squared()
         let b = y.squared()

@@ -86,6 +86,8 @@ struct FieldElement {
         )
     }
 
+    // Sums and differences are not inlined either: the point formulas and the decoding keep fewer limbs alive.
+    @inline(never)
     static func + (f: FieldElement, g: FieldElement) -> FieldElement {
         FieldElement(
             f.l0 &+ g.l0,
@@ -101,6 +103,7 @@ struct FieldElement {
         )
     }
 
+    @inline(never)
     static func - (f: FieldElement, g: FieldElement) -> FieldElement {
         FieldElement(
             f.l0 &- g.l0,
@@ -118,228 +121,41 @@ struct FieldElement {
 
     static prefix func - (f: FieldElement) -> FieldElement { .zero - f }
 
+    /// f * g: each f_i g_j lands in limb (i + j) mod 10, doubled when i and j are both odd (their weights add up
+    /// to one more bit), times 19 when i + j >= 10 (2^255 = 19). The same 64-bit sums as ref10's unrolled form (no
+    /// term overflows), computed in a loop: a few hundred bytes of code instead of 5 KB for it and `squared()`.
+    /// Never inlined (nor `squared(times:)`, `carry`): an inlined copy brings its products into the caller's frame.
+    @inline(never)
     static func * (f: FieldElement, g: FieldElement) -> FieldElement {
-        let (f0, f1, f2, f3, f4, f5, f6, f7, f8, f9) = (f.l0, f.l1, f.l2, f.l3, f.l4, f.l5, f.l6, f.l7, f.l8, f.l9)
-        let (g0, g1, g2, g3, g4, g5, g6, g7, g8, g9) = (g.l0, g.l1, g.l2, g.l3, g.l4, g.l5, g.l6, g.l7, g.l8, g.l9)
-        // f_i g_j lands in limb (i + j) mod 10, doubled when i and j are both odd (their weights add up to one
-        // more bit), times 19 when i + j >= 10 (2^255 = 19).
-        let f1_2: Int32 = 2 &* f1
-        let f3_2: Int32 = 2 &* f3
-        let f5_2: Int32 = 2 &* f5
-        let f7_2: Int32 = 2 &* f7
-        let f9_2: Int32 = 2 &* f9
-        let g1_19: Int32 = 19 &* g1
-        let g2_19: Int32 = 19 &* g2
-        let g3_19: Int32 = 19 &* g3
-        let g4_19: Int32 = 19 &* g4
-        let g5_19: Int32 = 19 &* g5
-        let g6_19: Int32 = 19 &* g6
-        let g7_19: Int32 = 19 &* g7
-        let g8_19: Int32 = 19 &* g8
-        let g9_19: Int32 = 19 &* g9
-        let h0 =
-            Int64(f0) &* Int64(g0)
-            &+ Int64(f1_2) &* Int64(g9_19)
-            &+ Int64(f2) &* Int64(g8_19)
-            &+ Int64(f3_2) &* Int64(g7_19)
-            &+ Int64(f4) &* Int64(g6_19)
-            &+ Int64(f5_2) &* Int64(g5_19)
-            &+ Int64(f6) &* Int64(g4_19)
-            &+ Int64(f7_2) &* Int64(g3_19)
-            &+ Int64(f8) &* Int64(g2_19)
-            &+ Int64(f9_2) &* Int64(g1_19)
-        let h1 =
-            Int64(f0) &* Int64(g1)
-            &+ Int64(f1) &* Int64(g0)
-            &+ Int64(f2) &* Int64(g9_19)
-            &+ Int64(f3) &* Int64(g8_19)
-            &+ Int64(f4) &* Int64(g7_19)
-            &+ Int64(f5) &* Int64(g6_19)
-            &+ Int64(f6) &* Int64(g5_19)
-            &+ Int64(f7) &* Int64(g4_19)
-            &+ Int64(f8) &* Int64(g3_19)
-            &+ Int64(f9) &* Int64(g2_19)
-        let h2 =
-            Int64(f0) &* Int64(g2)
-            &+ Int64(f1_2) &* Int64(g1)
-            &+ Int64(f2) &* Int64(g0)
-            &+ Int64(f3_2) &* Int64(g9_19)
-            &+ Int64(f4) &* Int64(g8_19)
-            &+ Int64(f5_2) &* Int64(g7_19)
-            &+ Int64(f6) &* Int64(g6_19)
-            &+ Int64(f7_2) &* Int64(g5_19)
-            &+ Int64(f8) &* Int64(g4_19)
-            &+ Int64(f9_2) &* Int64(g3_19)
-        let h3 =
-            Int64(f0) &* Int64(g3)
-            &+ Int64(f1) &* Int64(g2)
-            &+ Int64(f2) &* Int64(g1)
-            &+ Int64(f3) &* Int64(g0)
-            &+ Int64(f4) &* Int64(g9_19)
-            &+ Int64(f5) &* Int64(g8_19)
-            &+ Int64(f6) &* Int64(g7_19)
-            &+ Int64(f7) &* Int64(g6_19)
-            &+ Int64(f8) &* Int64(g5_19)
-            &+ Int64(f9) &* Int64(g4_19)
-        let h4 =
-            Int64(f0) &* Int64(g4)
-            &+ Int64(f1_2) &* Int64(g3)
-            &+ Int64(f2) &* Int64(g2)
-            &+ Int64(f3_2) &* Int64(g1)
-            &+ Int64(f4) &* Int64(g0)
-            &+ Int64(f5_2) &* Int64(g9_19)
-            &+ Int64(f6) &* Int64(g8_19)
-            &+ Int64(f7_2) &* Int64(g7_19)
-            &+ Int64(f8) &* Int64(g6_19)
-            &+ Int64(f9_2) &* Int64(g5_19)
-        let h5 =
-            Int64(f0) &* Int64(g5)
-            &+ Int64(f1) &* Int64(g4)
-            &+ Int64(f2) &* Int64(g3)
-            &+ Int64(f3) &* Int64(g2)
-            &+ Int64(f4) &* Int64(g1)
-            &+ Int64(f5) &* Int64(g0)
-            &+ Int64(f6) &* Int64(g9_19)
-            &+ Int64(f7) &* Int64(g8_19)
-            &+ Int64(f8) &* Int64(g7_19)
-            &+ Int64(f9) &* Int64(g6_19)
-        let h6 =
-            Int64(f0) &* Int64(g6)
-            &+ Int64(f1_2) &* Int64(g5)
-            &+ Int64(f2) &* Int64(g4)
-            &+ Int64(f3_2) &* Int64(g3)
-            &+ Int64(f4) &* Int64(g2)
-            &+ Int64(f5_2) &* Int64(g1)
-            &+ Int64(f6) &* Int64(g0)
-            &+ Int64(f7_2) &* Int64(g9_19)
-            &+ Int64(f8) &* Int64(g8_19)
-            &+ Int64(f9_2) &* Int64(g7_19)
-        let h7 =
-            Int64(f0) &* Int64(g7)
-            &+ Int64(f1) &* Int64(g6)
-            &+ Int64(f2) &* Int64(g5)
-            &+ Int64(f3) &* Int64(g4)
-            &+ Int64(f4) &* Int64(g3)
-            &+ Int64(f5) &* Int64(g2)
-            &+ Int64(f6) &* Int64(g1)
-            &+ Int64(f7) &* Int64(g0)
-            &+ Int64(f8) &* Int64(g9_19)
-            &+ Int64(f9) &* Int64(g8_19)
-        let h8 =
-            Int64(f0) &* Int64(g8)
-            &+ Int64(f1_2) &* Int64(g7)
-            &+ Int64(f2) &* Int64(g6)
-            &+ Int64(f3_2) &* Int64(g5)
-            &+ Int64(f4) &* Int64(g4)
-            &+ Int64(f5_2) &* Int64(g3)
-            &+ Int64(f6) &* Int64(g2)
-            &+ Int64(f7_2) &* Int64(g1)
-            &+ Int64(f8) &* Int64(g0)
-            &+ Int64(f9_2) &* Int64(g9_19)
-        let h9 =
-            Int64(f0) &* Int64(g9)
-            &+ Int64(f1) &* Int64(g8)
-            &+ Int64(f2) &* Int64(g7)
-            &+ Int64(f3) &* Int64(g6)
-            &+ Int64(f4) &* Int64(g5)
-            &+ Int64(f5) &* Int64(g4)
-            &+ Int64(f6) &* Int64(g3)
-            &+ Int64(f7) &* Int64(g2)
-            &+ Int64(f8) &* Int64(g1)
-            &+ Int64(f9) &* Int64(g0)
-        return carry(h0, h1, h2, h3, h4, h5, h6, h7, h8, h9)
+        var h: (Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64) = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        withUnsafeBytes(of: f) { fLimbs in
+            withUnsafeBytes(of: g) { gLimbs in
+                withUnsafeMutableBytes(of: &h) { raw in
+                    let sums = RawWords<Int64>(raw: raw)
+                    for i in 0..<10 {
+                        let fi = Int64(fLimbs.load(fromByteOffset: i &* 4, as: Int32.self))
+                        for j in 0..<10 {
+                            var product = fi &* Int64(gLimbs.load(fromByteOffset: j &* 4, as: Int32.self))
+                            if i & j & 1 == 1 { product = product &* 2 }
+                            let k = i &+ j
+                            if k >= 10 {
+                                sums[k &- 10] = sums[k &- 10] &+ product &* 19
+                            } else {
+                                sums[k] = sums[k] &+ product
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return carry(h.0, h.1, h.2, h.3, h.4, h.5, h.6, h.7, h.8, h.9)
     }
 
-    /// f * f with the symmetric products taken once.
-    func squared() -> FieldElement {
-        let (f0, f1, f2, f3, f4, f5, f6, f7, f8, f9) = (l0, l1, l2, l3, l4, l5, l6, l7, l8, l9)
-        let f0_2: Int32 = 2 &* f0
-        let f1_2: Int32 = 2 &* f1
-        let f1_4: Int32 = 4 &* f1
-        let f2_2: Int32 = 2 &* f2
-        let f3_2: Int32 = 2 &* f3
-        let f3_4: Int32 = 4 &* f3
-        let f4_2: Int32 = 2 &* f4
-        let f5_2: Int32 = 2 &* f5
-        let f5_38: Int32 = 38 &* f5
-        let f6_2: Int32 = 2 &* f6
-        let f6_19: Int32 = 19 &* f6
-        let f7_2: Int32 = 2 &* f7
-        let f7_19: Int32 = 19 &* f7
-        let f7_38: Int32 = 38 &* f7
-        let f8_2: Int32 = 2 &* f8
-        let f8_19: Int32 = 19 &* f8
-        let f9_19: Int32 = 19 &* f9
-        let f9_38: Int32 = 38 &* f9
-        let h0 =
-            Int64(f0) &* Int64(f0)
-            &+ Int64(f1_2) &* Int64(f9_38)
-            &+ Int64(f2_2) &* Int64(f8_19)
-            &+ Int64(f3_2) &* Int64(f7_38)
-            &+ Int64(f4_2) &* Int64(f6_19)
-            &+ Int64(f5) &* Int64(f5_38)
-        let h1 =
-            Int64(f0_2) &* Int64(f1)
-            &+ Int64(f2_2) &* Int64(f9_19)
-            &+ Int64(f3_2) &* Int64(f8_19)
-            &+ Int64(f4_2) &* Int64(f7_19)
-            &+ Int64(f5_2) &* Int64(f6_19)
-        let h2 =
-            Int64(f0_2) &* Int64(f2)
-            &+ Int64(f1) &* Int64(f1_2)
-            &+ Int64(f3_2) &* Int64(f9_38)
-            &+ Int64(f4_2) &* Int64(f8_19)
-            &+ Int64(f5_2) &* Int64(f7_38)
-            &+ Int64(f6) &* Int64(f6_19)
-        let h3 =
-            Int64(f0_2) &* Int64(f3)
-            &+ Int64(f1_2) &* Int64(f2)
-            &+ Int64(f4_2) &* Int64(f9_19)
-            &+ Int64(f5_2) &* Int64(f8_19)
-            &+ Int64(f6_2) &* Int64(f7_19)
-        let h4 =
-            Int64(f0_2) &* Int64(f4)
-            &+ Int64(f1_4) &* Int64(f3)
-            &+ Int64(f2) &* Int64(f2)
-            &+ Int64(f5_2) &* Int64(f9_38)
-            &+ Int64(f6_2) &* Int64(f8_19)
-            &+ Int64(f7) &* Int64(f7_38)
-        let h5 =
-            Int64(f0_2) &* Int64(f5)
-            &+ Int64(f1_2) &* Int64(f4)
-            &+ Int64(f2_2) &* Int64(f3)
-            &+ Int64(f6_2) &* Int64(f9_19)
-            &+ Int64(f7_2) &* Int64(f8_19)
-        let h6 =
-            Int64(f0_2) &* Int64(f6)
-            &+ Int64(f1_4) &* Int64(f5)
-            &+ Int64(f2_2) &* Int64(f4)
-            &+ Int64(f3) &* Int64(f3_2)
-            &+ Int64(f7_2) &* Int64(f9_38)
-            &+ Int64(f8) &* Int64(f8_19)
-        let h7 =
-            Int64(f0_2) &* Int64(f7)
-            &+ Int64(f1_2) &* Int64(f6)
-            &+ Int64(f2_2) &* Int64(f5)
-            &+ Int64(f3_2) &* Int64(f4)
-            &+ Int64(f8_2) &* Int64(f9_19)
-        let h8 =
-            Int64(f0_2) &* Int64(f8)
-            &+ Int64(f1_4) &* Int64(f7)
-            &+ Int64(f2_2) &* Int64(f6)
-            &+ Int64(f3_4) &* Int64(f5)
-            &+ Int64(f4) &* Int64(f4)
-            &+ Int64(f9) &* Int64(f9_38)
-        let h9 =
-            Int64(f0_2) &* Int64(f9)
-            &+ Int64(f1_2) &* Int64(f8)
-            &+ Int64(f2_2) &* Int64(f7)
-            &+ Int64(f3_2) &* Int64(f6)
-            &+ Int64(f4_2) &* Int64(f5)
-        return Self.carry(h0, h1, h2, h3, h4, h5, h6, h7, h8, h9)
-    }
+    /// f * f.
+    func squared() -> FieldElement { self * self }
 
     /// The squaring repeated `count` times.
+    @inline(never)
     func squared(times count: Int) -> FieldElement {
         var result = self
         for _ in 0..<count { result = result.squared() }
@@ -363,6 +179,7 @@ struct FieldElement {
     }
 
     /// Carries wide limbs into the 26/25-bit form, each carry rounded to the nearest so limbs end up signed and small.
+    @inline(never)
     private static func carry(
         _ h0: Int64,
         _ h1: Int64,

@@ -53,7 +53,7 @@ public struct TinyInstaller {
     private var newChecksum = TinyCRC32()
 
     var declaredNewChecksum: UInt32 = 0
-    /// The decoders' state (stream mode and zlib, about 6 KB), allocated once with the installer.
+    /// The decoders' state (stream mode or zlib, about 5 KB), allocated once with the installer.
     let work = TinyInstallerWork()
 
     /// An installer that uses `pageBuffer` (at least one flash page) for every page it writes or reads.
@@ -106,10 +106,7 @@ public struct TinyInstaller {
         produced = 0
         newChecksum = TinyCRC32()
         // Reset in place: assigning fresh values would build multi-kilobyte temporaries on the stack.
-        work.input.pointee.reset()
-        work.models.pointee.reset()
-        work.operation.pointee.reset()
-        work.inflate.pointee.reset()
+        work.prepare(for: encoding)
         switch encoding {
         case .full:
             guard payloadSize == model.length else { throw fail(.tooLarge) }
@@ -238,7 +235,7 @@ public struct TinyInstaller {
         else { throw .flash }
         pagesWritten += 1
         fill = 0
-        work.operation.pointee.oldLoaded = 0
+        if encoding == .delta { work.operation.pointee.oldLoaded = 0 }
     }
 
     /// Reads `count` old-model bytes from `position` into the page buffer at `fill`.

@@ -45,6 +45,8 @@ public struct TinyLeaf<Platform: TinyPlatform, Installer: TinyModelInstaller> {
     /// `receiveBuffer` must hold at least 4 + 1024 bytes, `sendBuffer` at least 512 (at least 640 with a `meter`,
     /// for a usageReport). `meter`: the leaf meters its models' queries (``meterInference()``), its counters and
     /// grants kept through the platform's meter records.
+    /// On a microcontroller prefer ``start(in:platform:installer:settings:receiveBuffer:sendBuffer:meter:)``: this
+    /// initializer builds the leaf on the stack and returns a copy of it, with the identity key computed meanwhile.
     public init?(
         platform: Platform,
         installer: Installer,
@@ -53,18 +55,81 @@ public struct TinyLeaf<Platform: TinyPlatform, Installer: TinyModelInstaller> {
         sendBuffer: UnsafeMutableRawBufferPointer,
         meter: TinyLeafMeter? = nil
     ) {
-        guard receiveBuffer.count >= 4 + 1024, sendBuffer.count >= 512 else { return nil }
+        guard Self.buffersFit(receiveBuffer, sendBuffer, meter) else { return nil }
+        self.init(
+            fields: platform,
+            installer: installer,
+            settings: settings,
+            receiveBuffer: receiveBuffer,
+            sendBuffer: sendBuffer
+        )
+        guard load(meter: meter) else { return nil }
+    }
+
+    /// Builds the leaf in `storage` (uninitialized memory for one leaf that the integrator provides and keeps, such
+    /// as a static or a start-up allocation), as ``init(platform:installer:settings:receiveBuffer:sendBuffer:meter:)``
+    /// does, without a copy of the leaf on the stack while its identity key is computed: the fields are written
+    /// first, then the identity and the pinned state are loaded in place. False (and `storage` left uninitialized)
+    /// when the initializer would give nil. Use `storage.pointee` afterwards (`poll()` and the rest run in place).
+    public static func start(
+        in storage: UnsafeMutablePointer<Self>,
+        platform: Platform,
+        installer: Installer,
+        settings: TinyLeafSettings,
+        receiveBuffer: UnsafeMutableRawBufferPointer,
+        sendBuffer: UnsafeMutableRawBufferPointer,
+        meter: TinyLeafMeter? = nil
+    ) -> Bool {
+        guard buffersFit(receiveBuffer, sendBuffer, meter) else { return false }
+        storage.initialize(
+            to: Self(
+                fields: platform,
+                installer: installer,
+                settings: settings,
+                receiveBuffer: receiveBuffer,
+                sendBuffer: sendBuffer
+            )
+        )
+        guard storage.pointee.load(meter: meter) else {
+            storage.deinitialize(count: 1)
+            return false
+        }
+        return true
+    }
+
+    private static func buffersFit(
+        _ receiveBuffer: UnsafeMutableRawBufferPointer,
+        _ sendBuffer: UnsafeMutableRawBufferPointer,
+        _ meter: TinyLeafMeter?
+    ) -> Bool {
+        receiveBuffer.count >= 4 + 1024 && sendBuffer.count >= (meter == nil ? 512 : 640)
+    }
+
+    /// The fields alone, nothing loaded (never inlined: its frame is gone before the identity key is computed).
+    @inline(never)
+    private init(
+        fields platform: Platform,
+        installer: Installer,
+        settings: TinyLeafSettings,
+        receiveBuffer: UnsafeMutableRawBufferPointer,
+        sendBuffer: UnsafeMutableRawBufferPointer
+    ) {
         self.platform = platform
         self.installer = installer
         self.settings = settings
         self.frames = TinyFrameReader(buffer: receiveBuffer)
         self.sendBuffer = sendBuffer
         self.backoff = settings.reconnectMilliseconds
-        guard loadIdentity() else { return nil }
+    }
+
+    /// The identity, the pinned state and the meter's records. False when there is no identity.
+    @inline(never)
+    private mutating func load(meter: TinyLeafMeter?) -> Bool {
+        guard loadIdentity() else { return false }
         loadPinnedState()
-        if meter != nil, sendBuffer.count < 640 { return nil }
         self.meter = meter
         loadMeter()
+        return true
     }
 
     /// The device id (`d-` + 16 hex digits) derived from the identity key (SPEC.md 7.4).

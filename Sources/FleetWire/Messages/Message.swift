@@ -22,6 +22,9 @@ public enum Message: Hashable, Sendable {
     case listEvents(ListEvents)
     case eventList(EventList)
     case revokeToken(RevokeToken)
+    case createAPIToken(CreateAPIToken)
+    case apiTokenCreated(APITokenCreated)
+    case revokeAPIToken(RevokeAPIToken)
     case removeDevice(RemoveDevice)
     case deviceRemoved(DeviceRemoved)
     case desiredState(DesiredState)
@@ -37,6 +40,10 @@ public enum Message: Hashable, Sendable {
     case uploadCommit(UploadCommit)
     case modelPushed(ModelPushed)
     case pinModel(PinModel)
+    case startRollout(StartRollout)
+    case rolloutStarted(RolloutStarted)
+    case controlRollout(ControlRollout)
+    case holdVersion(HoldVersion)
     case trainTask(TrainTask)
     case trainUpdate(TrainUpdate)
     case startRound(StartRound)
@@ -80,6 +87,9 @@ public enum Message: Hashable, Sendable {
         case .listEvents(let payload): payload
         case .eventList(let payload): payload
         case .revokeToken(let payload): payload
+        case .createAPIToken(let payload): payload
+        case .apiTokenCreated(let payload): payload
+        case .revokeAPIToken(let payload): payload
         case .removeDevice(let payload): payload
         case .deviceRemoved(let payload): payload
         case .desiredState(let payload): payload
@@ -95,6 +105,10 @@ public enum Message: Hashable, Sendable {
         case .uploadCommit(let payload): payload
         case .modelPushed(let payload): payload
         case .pinModel(let payload): payload
+        case .startRollout(let payload): payload
+        case .rolloutStarted(let payload): payload
+        case .controlRollout(let payload): payload
+        case .holdVersion(let payload): payload
         case .trainTask(let payload): payload
         case .trainUpdate(let payload): payload
         case .startRound(let payload): payload
@@ -132,6 +146,9 @@ public enum Message: Hashable, Sendable {
         case .listEvents(let m): m.requestID
         case .eventList(let m): m.requestID
         case .revokeToken(let m): m.requestID
+        case .createAPIToken(let m): m.requestID
+        case .apiTokenCreated(let m): m.requestID
+        case .revokeAPIToken(let m): m.requestID
         case .removeDevice(let m): m.requestID
         case .deviceRemoved(let m): m.requestID
         case .fetchModel(let m): m.requestID
@@ -146,6 +163,10 @@ public enum Message: Hashable, Sendable {
         case .uploadCommit(let m): m.requestID
         case .modelPushed(let m): m.requestID
         case .pinModel(let m): m.requestID
+        case .startRollout(let m): m.requestID
+        case .rolloutStarted(let m): m.requestID
+        case .controlRollout(let m): m.requestID
+        case .holdVersion(let m): m.requestID
         case .trainTask(let m): m.requestID
         case .trainUpdate(let m): m.requestID
         case .startRound(let m): m.requestID
@@ -200,6 +221,9 @@ public enum Message: Hashable, Sendable {
         case .listEvents: .listEvents(try ListEvents(reading: &reader))
         case .eventList: .eventList(try EventList(reading: &reader))
         case .revokeToken: .revokeToken(try RevokeToken(reading: &reader))
+        case .createAPIToken: .createAPIToken(try CreateAPIToken(reading: &reader))
+        case .apiTokenCreated: .apiTokenCreated(try APITokenCreated(reading: &reader))
+        case .revokeAPIToken: .revokeAPIToken(try RevokeAPIToken(reading: &reader))
         case .removeDevice: .removeDevice(try RemoveDevice(reading: &reader))
         case .deviceRemoved: .deviceRemoved(try DeviceRemoved(reading: &reader))
         case .desiredState: .desiredState(try DesiredState(reading: &reader))
@@ -215,6 +239,10 @@ public enum Message: Hashable, Sendable {
         case .uploadCommit: .uploadCommit(try UploadCommit(reading: &reader))
         case .modelPushed: .modelPushed(try ModelPushed(reading: &reader))
         case .pinModel: .pinModel(try PinModel(reading: &reader))
+        case .startRollout: .startRollout(try StartRollout(reading: &reader))
+        case .rolloutStarted: .rolloutStarted(try RolloutStarted(reading: &reader))
+        case .controlRollout: .controlRollout(try ControlRollout(reading: &reader))
+        case .holdVersion: .holdVersion(try HoldVersion(reading: &reader))
         case .trainTask: .trainTask(try TrainTask(reading: &reader))
         case .trainUpdate: .trainUpdate(try TrainUpdate(reading: &reader))
         case .startRound: .startRound(try StartRound(reading: &reader))

@@ -23,6 +23,10 @@ public enum MessageType: UInt8, CaseIterable, Sendable, Codable {
     case listEvents = 0x24
     case eventList = 0x25
     case revokeToken = 0x26
+    // HTTP admin API tokens
+    case createAPIToken = 0x27
+    case apiTokenCreated = 0x28
+    case revokeAPIToken = 0x29
     case removeDevice = 0x2A
     case deviceRemoved = 0x2B
     // Model delivery
@@ -41,6 +45,11 @@ public enum MessageType: UInt8, CaseIterable, Sendable, Codable {
     case uploadCommit = 0x43
     case modelPushed = 0x44
     case pinModel = 0x45
+    // Staged rollouts
+    case startRollout = 0x46
+    case rolloutStarted = 0x47
+    case controlRollout = 0x48
+    case holdVersion = 0x49
     // Federated learning
     case trainTask = 0x50
     case trainUpdate = 0x51

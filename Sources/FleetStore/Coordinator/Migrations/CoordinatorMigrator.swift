@@ -18,6 +18,8 @@ enum CoordinatorMigrator {
         migrator.registerMigration("coordinator-v6-removed-devices", migrate: CoordinatorV6.migrate)
         migrator.registerMigration("coordinator-device-gateways", migrate: CoordinatorDeviceGateways.migrate)
         migrator.registerMigration("coordinator-quotas", migrate: CoordinatorQuotas.migrate)
+        migrator.registerMigration("coordinator-api-tokens", migrate: CoordinatorAPITokens.migrate)
+        migrator.registerMigration("coordinator-rollouts", migrate: CoordinatorRollouts.migrate)
         return migrator
     }
 }

@@ -3,7 +3,7 @@ import FleetTrust
 import FleetWire
 import Foundation
 
-/// A device as `fleetctl devices --json` prints it. Field names are a contract with users' scripts.
+/// A device as `fleetctl devices --json` prints it, and `GET /api/v1/devices` serves it (one encoder for both). Field names are a contract with users' scripts.
 public struct DeviceView: Codable, Sendable, Equatable {
     public var id: String
     public var name: String
@@ -32,13 +32,20 @@ public struct DeviceView: Codable, Sendable, Equatable {
     public var gatewayName: String? = nil
 
     /// The gateway as people read it: its name, or its id when the gateway is gone.
-    var gatewayLabel: String? { gateway.map { gatewayName ?? $0 } }
+    package var gatewayLabel: String? { gateway.map { gatewayName ?? $0 } }
 
     public struct AssignmentView: Codable, Sendable, Equatable {
         public var model: String
         public var version: Int?
         public var variant: String?
         public var reason: String
+
+        package init(model: String, version: Int?, variant: String?, reason: String) {
+            self.model = model
+            self.version = version
+            self.variant = variant
+            self.reason = reason
+        }
     }
 
     public struct ModelView: Codable, Sendable, Equatable {
@@ -49,7 +56,7 @@ public struct DeviceView: Codable, Sendable, Equatable {
     }
 }
 
-/// An event as `fleetctl events --json` prints it.
+/// An event as `fleetctl events --json` prints it, and `GET /api/v1/events` serves it.
 public struct EventView: Codable, Sendable, Equatable {
     public var sequence: Int64
     public var at: String
@@ -60,28 +67,20 @@ public struct EventView: Codable, Sendable, Equatable {
     public var deviceName: String? = nil
 }
 
-/// A new token as `fleetctl token create --json` prints it.
-public struct TokenView: Codable, Sendable, Equatable {
-    public var token: String
-    public var id: String
-    public var uses: Int
-    public var expiresAt: String?
-}
-
-enum ISO8601 {
-    static func string(_ date: Date) -> String {
+package enum ISO8601 {
+    package static func string(_ date: Date) -> String {
         date.formatted(
             .iso8601.year().month().day().time(includingFractionalSeconds: false).timeZone(separator: .omitted)
         )
     }
 
-    static func string(milliseconds: UInt64) -> String? {
+    package static func string(milliseconds: UInt64) -> String? {
         milliseconds == 0 ? nil : string(Date(timeIntervalSince1970: Double(milliseconds) / 1000))
     }
 }
 
 extension DeviceView {
-    init(record: DeviceRecord) {
+    package init(record: DeviceRecord) {
         self.init(
             id: record.id,
             name: record.name,
@@ -99,7 +98,7 @@ extension DeviceView {
         deriveTypedCapabilities()
     }
 
-    init(summary: DeviceSummary) {
+    package init(summary: DeviceSummary) {
         self.init(
             id: summary.id,
             name: summary.name,
@@ -117,6 +116,25 @@ extension DeviceView {
         deriveTypedCapabilities()
     }
 
+    /// Every device the store holds (ordered by name, then id), with the gateway that carries each leaf: what
+    /// `fleetctl devices --json` prints on the coordinator's host and `GET /api/v1/devices` serves.
+    package static func all(in store: CoordinatorStore) async throws -> [DeviceView] {
+        var gateways: [String: String] = [:]
+        for pair in try await store.deviceGateways() { gateways[pair.deviceID] = pair.gatewayID }
+        return withGateways(try await store.devices().map(DeviceView.init(record:)), gateways)
+    }
+
+    /// `devices` with `gateway` (from `gateways`, device id to gateway id) and `gatewayName` filled in.
+    package static func withGateways(_ devices: [DeviceView], _ gateways: [String: String]) -> [DeviceView] {
+        let names = Dictionary(devices.map { ($0.id, $0.name) }, uniquingKeysWith: { first, _ in first })
+        return devices.map { device in
+            var device = device
+            device.gateway = gateways[device.id]
+            device.gatewayName = device.gateway.flatMap { names[$0] }
+            return device
+        }
+    }
+
     private mutating func deriveTypedCapabilities() {
         ramBytes = capabilities["ram"].flatMap(UInt64.init)
         storageBytes = capabilities["storage"].flatMap(UInt64.init)
@@ -125,7 +143,7 @@ extension DeviceView {
 }
 
 extension EventView {
-    init(record: EventRecord) {
+    package init(record: EventRecord) {
         self.init(
             sequence: record.sequence,
             at: ISO8601.string(record.at),
@@ -135,7 +153,7 @@ extension EventView {
         )
     }
 
-    init(summary: EventSummary) {
+    package init(summary: EventSummary) {
         self.init(
             sequence: Int64(clamping: summary.sequence),
             at: ISO8601.string(milliseconds: summary.atMilliseconds) ?? "",

@@ -1,0 +1,223 @@
+import FleetClient
+import FleetCoordinator
+import FleetStore
+import FleetWire
+import Foundation
+
+/// A rollout as `fleetctl rollouts --json` and `fleetctl rollout show --json` print it.
+public struct RolloutView: Codable, Sendable, Equatable {
+    public var id: Int
+    public var model: String
+    public var version: Int
+    /// nil: whichever variant of the version fits each device.
+    public var variant: String?
+    /// What devices outside the started waves keep, and what an automatic rollback returns to.
+    public var previousVersion: Int
+    /// `running`, `paused`, `halted`, `rolled-back`, `completed`, `aborted`.
+    public var state: String
+    /// The newest started wave (1-based).
+    public var wave: Int
+    public var reason: String
+    public var selector: [String: String]
+    public var waveSoakMilliseconds: Int
+    public var minDevicesPerWave: Int
+    public var maxInstallFailuresPercent: Double
+    public var autoRollback: Bool
+    /// The recorded membership seed: the same seed and eligible devices give the same waves.
+    public var seed: UInt64
+    public var createdAt: String
+    public var updatedAt: String
+    public var waves: [RolloutWaveView]
+}
+
+/// One wave of a rollout.
+public struct RolloutWaveView: Codable, Sendable, Equatable {
+    public var number: Int
+    /// The cumulative share of the eligible devices reached with this wave.
+    public var percent: Int
+    /// How many devices the wave has.
+    public var devices: Int
+    public var installed: Int
+    /// Install failures and refusals.
+    public var failed: Int
+    /// The install-failure gate's reading: `not-started`, `reporting` (some devices have not reported yet),
+    /// `healthy`, `unhealthy` (failures above the limit).
+    public var health: String
+    /// `waiting`, `installing`, `soaking`, `passed`, `halted`, `rolled-back`, `promoted`, `aborted`.
+    public var decision: String
+    public var reason: String
+    public var startedAt: String?
+    public var settledAt: String?
+    public var members: [Member]
+
+    public struct Member: Codable, Sendable, Equatable {
+        public var id: String
+        public var name: String?
+        /// `pending`, `installed`, `failed`.
+        public var outcome: String
+    }
+}
+
+extension RolloutView {
+    init(record: RolloutRecord, names: [String: String]) {
+        self.init(
+            id: Int(record.id),
+            model: record.model,
+            version: record.version,
+            variant: record.variant.isEmpty ? nil : record.variant,
+            previousVersion: record.previousVersion,
+            state: record.state.rawValue,
+            wave: record.wave,
+            reason: record.reason,
+            selector: record.selector,
+            waveSoakMilliseconds: record.soakMilliseconds,
+            minDevicesPerWave: record.minimumDevicesPerWave,
+            maxInstallFailuresPercent: record.maximumInstallFailurePercent,
+            autoRollback: record.autoRollback,
+            seed: record.seed,
+            createdAt: ISO8601.string(record.createdAt),
+            updatedAt: ISO8601.string(record.updatedAt),
+            waves: record.waves.map { wave in
+                let failing =
+                    wave.failed > 0
+                    && Double(wave.failed) * 100 / Double(max(wave.devices.count, 1))
+                        > record.maximumInstallFailurePercent
+                let health =
+                    wave.startedAt == nil
+                    ? "not-started"
+                    : failing
+                        ? "unhealthy" : wave.installed + wave.failed == wave.devices.count ? "healthy" : "reporting"
+                return RolloutWaveView(
+                    number: wave.number,
+                    percent: wave.percent,
+                    devices: wave.devices.count,
+                    installed: wave.installed,
+                    failed: wave.failed,
+                    health: health,
+                    decision: wave.decision,
+                    reason: wave.reason,
+                    startedAt: wave.startedAt.map(ISO8601.string),
+                    settledAt: wave.settledAt.map(ISO8601.string),
+                    members: wave.devices.map {
+                        RolloutWaveView.Member(id: $0.deviceID, name: names[$0.deviceID], outcome: $0.outcome.rawValue)
+                    }
+                )
+            }
+        )
+    }
+}
+
+/// What `fleetctl rollout start` asks for.
+public struct RolloutPlan: Sendable {
+    public var model: String
+    public var version: Int
+    public var variant: String?
+    public var selector: [String: String]
+    public var waves: [Int]
+    public var waveSoak: Duration
+    public var minDevicesPerWave: Int
+    public var maxInstallFailuresPercent: Double
+    public var autoRollback: Bool
+    /// nil: the coordinator chooses one (and records it).
+    public var seed: UInt64?
+
+    public init(
+        model: String,
+        version: Int,
+        variant: String?,
+        selector: [String: String],
+        waves: [Int],
+        waveSoak: Duration,
+        minDevicesPerWave: Int,
+        maxInstallFailuresPercent: Double,
+        autoRollback: Bool,
+        seed: UInt64?
+    ) {
+        self.model = model
+        self.version = version
+        self.variant = variant
+        self.selector = selector
+        self.waves = waves
+        self.waveSoak = waveSoak
+        self.minDevicesPerWave = minDevicesPerWave
+        self.maxInstallFailuresPercent = maxInstallFailuresPercent
+        self.autoRollback = autoRollback
+        self.seed = seed
+    }
+}
+
+extension FleetInspector {
+    /// Starts a rollout; returns it as recorded (read from the data directory when there is one).
+    public func startRollout(_ plan: RolloutPlan) async throws -> RolloutView {
+        let soak = plan.waveSoak.components
+        let started = try await target.withAdminConnection { connection in
+            let reply = try await connection.request(
+                .startRollout(
+                    StartRollout(
+                        requestID: 1,
+                        model: plan.model,
+                        version: plan.version,
+                        variant: plan.variant ?? "",
+                        selector: plan.selector,
+                        waves: plan.waves,
+                        soakMilliseconds: Int(soak.seconds) * 1000 + Int(soak.attoseconds / 1_000_000_000_000_000),
+                        minimumDevicesPerWave: plan.minDevicesPerWave,
+                        maximumInstallFailurePercent: plan.maxInstallFailuresPercent,
+                        autoRollback: plan.autoRollback,
+                        seed: plan.seed ?? 0
+                    )
+                )
+            )
+            guard case .rolloutStarted(let started) = reply else { throw FleetClientError.unexpected(reply) }
+            return started
+        }
+        if try target.localStore() != nil { return try await rollout(id: started.rolloutID) }
+        return RolloutView(
+            id: started.rolloutID,
+            model: plan.model,
+            version: plan.version,
+            variant: plan.variant,
+            previousVersion: 0,
+            state: RolloutRecord.State.running.rawValue,
+            wave: 1,
+            reason: "",
+            selector: plan.selector,
+            waveSoakMilliseconds: 0,
+            minDevicesPerWave: plan.minDevicesPerWave,
+            maxInstallFailuresPercent: plan.maxInstallFailuresPercent,
+            autoRollback: plan.autoRollback,
+            seed: started.seed,
+            createdAt: ISO8601.string(Date()),
+            updatedAt: ISO8601.string(Date()),
+            waves: []
+        )
+    }
+
+    /// Pauses, resumes, aborts or promotes a rollout.
+    public func controlRollout(id: Int, action: ControlRollout.Action) async throws {
+        try await target.withAdminConnection { connection in
+            let reply = try await connection.request(
+                .controlRollout(ControlRollout(requestID: 1, rolloutID: id, action: action))
+            )
+            guard case .ack = reply else { throw FleetClientError.unexpected(reply) }
+        }
+    }
+
+    public func rollouts() async throws -> [RolloutView] {
+        let store = try requireLocalStore("rollouts")
+        let names = try await deviceNames(store)
+        return try await store.rollouts().map { RolloutView(record: $0, names: names) }
+    }
+
+    public func rollout(id: Int) async throws -> RolloutView {
+        let store = try requireLocalStore("rollout show")
+        guard let record = try await store.rollout(id: Int64(id)) else {
+            throw ControlError("no rollout \(id): `fleetctl rollouts` lists them")
+        }
+        return RolloutView(record: record, names: try await deviceNames(store))
+    }
+
+    private func deviceNames(_ store: CoordinatorStore) async throws -> [String: String] {
+        Dictionary(try await store.devices().map { ($0.id, $0.name) }, uniquingKeysWith: { first, _ in first })
+    }
+}

@@ -1,0 +1,144 @@
+import FleetStore
+import FleetWire
+import Foundation
+import Hummingbird
+import NIOCore
+
+/// The HTTP admin API under `/api/v1/` (`Protocol/admin-api.yaml` describes it): JSON, every endpoint behind a
+/// bearer token from `fleetctl api-token create`. Handlers read the coordinator's store (GRDB, off the event loop).
+struct AdminAPI: Sendable {
+    let store: CoordinatorStore
+    static let base = "/api/v1"
+
+    func register(on router: Router<BasicRequestContext>) {
+        let authorization = APIAuthorization(store: store)
+        let store = self.store
+        let api = router.group(RouterPath(Self.base))
+        api.get("devices") { request, _ -> Response in
+            try await authorization.require(.read, for: request)
+            let query = try APIQuery(request, allowed: ["limit", "after"])
+            let limit = try query.limit(default: 100, maximum: 500)
+            let all = try await DeviceView.all(in: store)
+            var start = all.startIndex
+            if let after = try query.cursor("after") {
+                guard let index = all.firstIndex(where: { $0.id == after }) else {
+                    throw HTTPError(
+                        .badRequest,
+                        message: "after: no device \(after) (removed since?): start again without after"
+                    )
+                }
+                start = all.index(after: index)
+            }
+            let page = Array(all[start...].prefix(limit))
+            let more = start + page.count < all.endIndex
+            let next = more ? page.last.map { "\(Self.base)/devices?limit=\(limit)&after=\(Self.escaped($0.id))" } : nil
+            return try APIResponse.json(page, next: next)
+        }
+        api.get("devices/{id}") { request, context -> Response in
+            try await authorization.require(.read, for: request)
+            let id = try context.parameters.require("id")
+            guard id.utf8.count <= APIQuery.maximumCursorLength,
+                let device = try await DeviceView.all(in: store).first(where: { $0.id == id || $0.name == id })
+            else {
+                throw HTTPError(.notFound, message: "no device \"\(id)\": GET \(Self.base)/devices lists them")
+            }
+            return try APIResponse.json(device)
+        }
+        api.get("events") { request, _ -> Response in
+            try await authorization.require(.read, for: request)
+            let query = try APIQuery(request, allowed: ["limit", "since"])
+            let limit = try query.limit(default: 100, maximum: 1000)
+            let since = try query.sequence("since")
+            let events = try await store.events(after: since, limit: limit).map(EventView.init(record:))
+            let next = events.last.map { "\(Self.base)/events?limit=\(limit)&since=\($0.sequence)" }
+            return try APIResponse.json(events, next: events.count == limit ? next : nil)
+        }
+        api.get("models") { request, _ -> Response in
+            try await authorization.require(.read, for: request)
+            _ = try APIQuery(request, allowed: [])
+            return try APIResponse.json(try await ModelSummaryView.all(in: store))
+        }
+        api.get("transfers") { request, _ -> Response in
+            try await authorization.require(.read, for: request)
+            let query = try APIQuery(request, allowed: ["limit", "since", "device", "model"])
+            let limit = try query.limit(default: 100, maximum: 1000)
+            let since = try query.sequence("since")
+            let (device, model) = (try query.cursor("device"), try query.cursor("model"))
+            let transfers = try await store.transfers(
+                deviceID: device,
+                model: model,
+                afterSequence: since,
+                limit: limit
+            )
+            var next: String?
+            if transfers.count == limit, let last = transfers.last {
+                next =
+                    "\(Self.base)/transfers?limit=\(limit)&since=\(last.sequence)"
+                    + (device.map { "&device=\(Self.escaped($0))" } ?? "")
+                    + (model.map { "&model=\(Self.escaped($0))" } ?? "")
+            }
+            return try APIResponse.json(transfers, next: next)
+        }
+        api.post("api-tokens") { request, _ -> Response in
+            try await authorization.require(.admin, for: request)
+            _ = try APIQuery(request, allowed: [])
+            return try await Self.createToken(request, store: store)
+        }
+        api.get("api-tokens") { request, _ -> Response in
+            try await authorization.require(.admin, for: request)
+            _ = try APIQuery(request, allowed: [])
+            let now = Date()
+            return try APIResponse.json(try await store.apiTokens().map { APITokenSummaryView(record: $0, now: now) })
+        }
+    }
+
+    /// The body of `POST /api/v1/api-tokens`.
+    struct NewTokenRequest: Decodable {
+        var scope: String
+        var expiresInSeconds: Int?
+    }
+
+    /// The largest request body read (a token request is a few dozen bytes).
+    static let maximumBodySize = 1024
+
+    static func createToken(_ request: Request, store: CoordinatorStore) async throws -> Response {
+        let body: ByteBuffer
+        do {
+            body = try await request.body.collect(upTo: maximumBodySize)
+        } catch is NIOTooManyBytesError {
+            throw HTTPError(.contentTooLarge, message: "the body is larger than \(maximumBodySize) bytes")
+        }
+        let wanted: NewTokenRequest
+        do {
+            wanted = try JSONDecoder().decode(NewTokenRequest.self, from: Data(body.readableBytesView))
+        } catch {
+            throw HTTPError(
+                .badRequest,
+                message: #"send a JSON object {"scope": "read" or "admin", "expiresInSeconds": N (optional)}"#
+            )
+        }
+        let seconds = wanted.expiresInSeconds ?? 0
+        guard let scope = APITokenScope(name: wanted.scope), (0...Int(Int32.max)).contains(seconds) else {
+            throw HTTPError(
+                .badRequest,
+                message: "scope is read or admin; expiresInSeconds is 0 (never) to \(Int32.max)"
+            )
+        }
+        let (record, token) = try await APITokens.issue(scope: scope, expiresInSeconds: seconds, in: store)
+        var response = try APIResponse.json(
+            APITokenView(
+                token: token,
+                id: record.id,
+                scope: record.scope,
+                expiresAt: record.expiresAt.map(ISO8601.string)
+            )
+        )
+        response.status = .created
+        return response
+    }
+
+    private static func escaped(_ text: String) -> String {
+        text.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._~")))
+            ?? text
+    }
+}

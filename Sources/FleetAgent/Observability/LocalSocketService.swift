@@ -64,6 +64,7 @@ public struct LocalSocketService: Service {
             pushedMetered: { try await state.isPushedMetered($0) }
         )
         observability.cloud = cloud
+        observability.offloadBusy = configuration.offloadBusy
         let local = observability
         let access = configuration.localAccess
         let path = Self.socketPath(configuration)
@@ -224,7 +225,7 @@ public struct LocalSocketService: Service {
                     continue
                 }
                 guard decoded.op == "model" else {
-                    try await outbound.write(try line(await local.respond(to: decoded)))
+                    try await local.serve(decoded) { try await outbound.write(try line($0)) }
                     continue
                 }
                 // The weights file follows the answer line: exactly `size` bytes.

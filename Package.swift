@@ -168,7 +168,7 @@ let package = Package(
             name: "fleet-bench",
             dependencies: [
                 "FleetDelta", "FleetLearning", "FleetModelIO", "CZstd",
-                "FleetWire", "FleetClient", "FleetTrust", "FleetAgent", "FleetStore",
+                "FleetWire", "FleetClient", "FleetTrust", "FleetAgent", "FleetStore", "FleetTinyKit",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -254,7 +254,7 @@ let package = Package(
             name: "FleetTinyKitTests",
             dependencies: [
                 "FleetTinyKit", "FleetWire", "FleetDelta", "FleetModelIO", "FleetLearning", "FleetTrust",
-                "FleetObserve", "FleetCoordinator",
+                "FleetObserve", "FleetCoordinator", "FleetAgent",
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             resources: [.copy("Fixtures")],

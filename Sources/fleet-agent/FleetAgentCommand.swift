@@ -76,6 +76,14 @@ struct Run: AsyncParsableCommand {
     @Option(help: "How long protected models stay usable after losing the coordinator, e.g. 24h, 30m.")
     var offlineLease: String = "24h"
 
+    @Option(
+        help: """
+            With infer --offload auto: offload a query to the coordinator while N local inferences are in flight \
+            (billed at the grant's cloud price); 0: never busy.
+            """
+    )
+    var offloadBusy: Int = 0
+
     @Option(help: "A user (name or uid) allowed to use the local socket (repeatable; default: the agent's own user).")
     var localAllowUid: [String] = []
 
@@ -128,6 +136,8 @@ struct Run: AsyncParsableCommand {
         configuration.trainerTimeout = try CommandLineValues.duration(trainerTimeout)
         configuration.reportInterval = try CommandLineValues.duration(reportInterval)
         configuration.localSocketPath = localSocket
+        guard offloadBusy >= 0 else { throw ValidationError("--offload-busy: a number of inferences, 0 or more") }
+        configuration.offloadBusy = offloadBusy
         configuration.leafListen = try leafListen.map { try CoordinatorAddress(parsing: $0) }
         // Each line is opened once now, so that a wrong path, a file that is not a serial device, a denied
         // permission or a baud rate the line cannot take stop the agent with the reason at once.

@@ -149,6 +149,8 @@ struct Infer: AsyncParsableCommand {
     @OptionGroup var options: RowFileOptions
     @Option(help: "never (default), auto (on the coordinator when no model is installed here) or always.")
     var offload: String?
+    @Option(help: "With --offload auto: offload while N inferences are in flight on the daemon (default: its own).")
+    var offloadBusy: Int?
 
     struct View: Encodable {
         var model: String
@@ -184,7 +186,13 @@ struct Infer: AsyncParsableCommand {
         for start in stride(from: 0, to: rows.count, by: 500) {
             let chunk = Array(rows[start..<min(start + 500, rows.count)])
             let (response, via) = try await send(
-                LocalRequest(op: "infer", model: options.model, rows: chunk, offload: offload),
+                LocalRequest(
+                    op: "infer",
+                    model: options.model,
+                    rows: chunk,
+                    offload: offload,
+                    offloadBusy: offloadBusy
+                ),
                 options
             )
             view.via = response.via == "cloud" ? "cloud" : via

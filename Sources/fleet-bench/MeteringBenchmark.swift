@@ -29,6 +29,8 @@ struct MeteringBenchmarkCommand: AsyncParsableCommand {
         var receiptBytesPer1000: Int
         var databaseBytesPer1000: Int
         var wireBytesPer1000: Int
+        /// The same on a leaf: FleetTinyKit's meter, built for this host.
+        var leaf: LeafMeteringFigures
     }
 
     func run() async throws {
@@ -87,7 +89,8 @@ struct MeteringBenchmarkCommand: AsyncParsableCommand {
             unmeteredMicrosecondsMedian: median(unmetered),
             receiptBytesPer1000: ledger.bytes * 1000 / max(ledger.receipts, 1),
             databaseBytesPer1000: grown * 1000 / max(queries, 1),
-            wireBytesPer1000: wire * 1000 / max(receipts.count, 1)
+            wireBytesPer1000: wire * 1000 / max(receipts.count, 1),
+            leaf: try LeafMeteringFigures.measure(queries: queries)
         )
         if json {
             try printJSON(report)
@@ -101,10 +104,22 @@ struct MeteringBenchmarkCommand: AsyncParsableCommand {
                         ["receipts (encoded)", "", "\(report.receiptBytesPer1000)"],
                         ["agent.sqlite growth", "", "\(report.databaseBytesPer1000)"],
                         ["usageReport frames", "", "\(report.wireBytesPer1000)"],
+                        [
+                            "leaf: draw + store counters",
+                            String(format: "%.1f", report.leaf.consumeMicrosecondsMedian), "",
+                        ],
+                        [
+                            "leaf: seal + sign a receipt",
+                            String(format: "%.1f", report.leaf.receiptMicrosecondsMedian), "",
+                        ],
                     ]
                 )
             )
             print("\(queries) queries of each kind, one query per request, interleaved, on an on-disk agent.sqlite")
+            print(
+                "leaf (FleetTinyKit on this host): \(queries) queries, one receipt per 10; counters (meter record 0, "
+                    + "\(report.leaf.counterRecordBytes) bytes) stored to RAM, a leaf's flash write comes on top"
+            )
         }
     }
 
@@ -114,10 +129,5 @@ struct MeteringBenchmarkCommand: AsyncParsableCommand {
             let attributes = try? FileManager.default.attributesOfItem(atPath: directory + "/" + name)
             return total + ((attributes?[.size] as? NSNumber)?.intValue ?? 0)
         }
-    }
-
-    private func median(_ values: [Double]) -> Double {
-        let sorted = values.sorted()
-        return sorted.isEmpty ? 0 : sorted[sorted.count / 2]
     }
 }

@@ -107,11 +107,6 @@ struct ProtectionBenchmarkCommand: ParsableCommand {
             loadRatio: protectedMedian / plainMedian
         )
     }
-
-    private func median(_ values: [Double]) -> Double {
-        let sorted = values.sorted()
-        return sorted[sorted.count / 2]
-    }
 }
 
 struct ProtectionRow: Codable {

@@ -50,7 +50,7 @@ enum SimulatedInference {
             case .quotaExhausted:
                 exhausted += 1
                 refused += 1
-            case .ledgerFull, .storageFailed: refused += 1
+            case .rateLimited, .ledgerFull, .storageFailed: refused += 1
             }
         }
         return "inferences answered \(answered) refused \(refused) (quota-exhausted \(exhausted))"

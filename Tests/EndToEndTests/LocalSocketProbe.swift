@@ -18,16 +18,17 @@ enum LocalSocketProbe {
         var description: String
     }
 
-    static func request(_ object: [String: Any], path: String) throws -> Answer {
+    /// A connection to the agent's socket at `path` (reads time out after `timeout` seconds); the caller closes it.
+    static func connect(path: String, timeout seconds: Int = 60) throws -> Int32 {
         let descriptor = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
         guard descriptor >= 0 else { throw Failure(description: "socket: errno \(errno)") }
-        defer { close(descriptor) }
-        var timeout = timeval(tv_sec: 60, tv_usec: 0)
+        var timeout = timeval(tv_sec: seconds, tv_usec: 0)
         setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         var address = sockaddr_un()
         address.sun_family = sa_family_t(AF_UNIX)
         let pathBytes = Array(path.utf8)
         guard pathBytes.count < MemoryLayout.size(ofValue: address.sun_path) else {
+            close(descriptor)
             throw Failure(description: "socket path too long: \(path)")
         }
         withUnsafeMutableBytes(of: &address.sun_path) { raw in
@@ -35,17 +36,33 @@ enum LocalSocketProbe {
         }
         let connected = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+                Glibc.connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
             }
         }
-        guard connected == 0 else { throw Failure(description: "connect \(path): errno \(errno)") }
-        let line = Array(try JSONSerialization.data(withJSONObject: object)) + [UInt8(ascii: "\n")]
+        guard connected == 0 else {
+            close(descriptor)
+            throw Failure(description: "connect \(path): errno \(errno)")
+        }
+        return descriptor
+    }
+
+    /// Writes all of `bytes` to `descriptor`.
+    static func send(_ bytes: [UInt8], to descriptor: Int32) throws {
         var sent = 0
-        while sent < line.count {
-            let count = line[sent...].withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
+        while sent < bytes.count {
+            // MSG_NOSIGNAL: a connection the agent closed is an error here, not a SIGPIPE that ends the tests.
+            let count = bytes[sent...].withUnsafeBytes {
+                Glibc.send(descriptor, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL))
+            }
             guard count > 0 else { throw Failure(description: "write: errno \(errno)") }
             sent += count
         }
+    }
+
+    static func request(_ object: [String: Any], path: String, timeout: Int = 60) throws -> Answer {
+        let descriptor = try connect(path: path, timeout: timeout)
+        defer { close(descriptor) }
+        try send(Array(try JSONSerialization.data(withJSONObject: object)) + [UInt8(ascii: "\n")], to: descriptor)
         var received: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 65_536)
         func fill() throws -> Bool {

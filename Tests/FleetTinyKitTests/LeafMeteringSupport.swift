@@ -49,6 +49,7 @@ struct MeterIdentity {
         action: QuotaGrant.Action = .grant,
         expiresAt: Date? = nil,
         grace: UInt64 = 0,
+        rate: UInt64 = 0,
         signer: ReleaseKey? = nil
     ) -> [UInt8] {
         let grant = QuotaGrant(
@@ -61,6 +62,7 @@ struct MeterIdentity {
             expiresAt: expiresAt,
             priceMicros: 1500,
             currency: "USD",
+            ratePerSecond: rate,
             offlineGrace: grace
         )
         return try! SignedQuotaGrant.sign(grant, with: signer ?? release).encoded()
@@ -168,5 +170,20 @@ final class MeterHarness {
 extension TinyLeafMeter {
     func isMeteredForTest(_ model: String) -> Bool {
         Array(model.utf8).withUnsafeBytes { isMetered($0) }
+    }
+}
+
+extension LeafUnderTest {
+    /// A metered leaf whose installer runs digits-mlp v1 (int8).
+    static func meteredRunningDigits(_ world: LeafWorld) -> LeafUnderTest {
+        world.installerModel = [UInt8](repeating: 0, count: 32).withUnsafeBytes { sha in
+            TinyInstalledModel(
+                name: Array("digits-mlp".utf8).withUnsafeBytes { $0 },
+                version: 1,
+                variant: Array("int8".utf8).withUnsafeBytes { $0 },
+                sha256: sha
+            )
+        }
+        return LeafUnderTest(world: world, metered: true)
     }
 }

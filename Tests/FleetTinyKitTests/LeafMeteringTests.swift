@@ -291,15 +291,7 @@ import Testing
 @Suite struct LeafMeteringSessionTests {
     @Test func quotaSyncAfterWelcomeOneReceiptInFlightAnd3xxStopsSyncUntilTheNextConnection() throws {
         let world = LeafWorld()
-        world.installerModel = [UInt8](repeating: 0, count: 32).withUnsafeBytes { sha in
-            TinyInstalledModel(
-                name: Array("digits-mlp".utf8).withUnsafeBytes { $0 },
-                version: 1,
-                variant: Array("int8".utf8).withUnsafeBytes { $0 },
-                sha256: sha
-            )
-        }
-        let leaf = LeafUnderTest(world: world, metered: true)
+        let leaf = LeafUnderTest.meteredRunningDigits(world)
         let release = ReleaseKey.generate()
         leaf.connect(release: release)
         let sync = try #require(try world.sent().compactMap { if case .quotaSync(let s) = $0 { s } else { nil } }.first)

@@ -214,7 +214,12 @@ enum LeafScript {
         )
     }
 
-    static func manifest(_ version: Int, file: [UInt8], key: ReleaseKey) throws -> [UInt8] {
+    static func manifest(
+        _ version: Int,
+        file: [UInt8],
+        key: ReleaseKey,
+        metadata: [String: String] = [:]
+    ) throws -> [UInt8] {
         try SignedManifest.sign(
             ReleaseManifest(
                 model: "digits-mlp",
@@ -222,6 +227,7 @@ enum LeafScript {
                 variant: "int8",
                 size: file.count,
                 sha256: Array(SHA256.hash(data: file)),
+                metadata: metadata,
                 issuedAt: Date(timeIntervalSince1970: 1_790_000_000 + Double(version))
             ),
             with: key

@@ -103,6 +103,9 @@ public struct Meter: Sendable {
             }
             var head = snapshot.head
             var receipts: [SignedUsageReceipt] = []
+            // Read inside the transaction, which orders the requests: concurrent requests (several socket
+            // connections) are chained with windows that never go back, unless the clock itself does.
+            let at = max(now, Date())
             for allocation in allocations {
                 let receipt = UsageReceipt(
                     deviceID: deviceID,
@@ -113,8 +116,8 @@ public struct Meter: Sendable {
                     grant: allocation.grant,
                     kind: allocation.kind,
                     count: allocation.count,
-                    windowStart: now,
-                    windowEnd: now
+                    windowStart: at,
+                    windowEnd: at
                 )
                 let signed = try SignedUsageReceipt.sign(receipt, with: identity)
                 receipts.append(signed)

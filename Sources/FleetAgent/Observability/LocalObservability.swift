@@ -19,6 +19,11 @@ public struct LocalObservability: Sendable {
     public var meter: Meter?
     /// Offloaded inference (SPEC 15a.6); nil without a daemon's session.
     public var cloud: CloudLink?
+    /// The local inferences in flight, shared by the socket's connections (``InferenceLoad``).
+    public var load = InferenceLoad()
+    /// `--offload-busy N`: with `offload: auto`, a request that finds N local inferences in flight goes to the
+    /// coordinator; 0 (the default): never busy, `auto` offloads only a model not installed here.
+    public var offloadBusy = 0
 
     public init(store: AgentStore, consent: AgentConsentBook, models: InstalledModels) {
         self.store = store
@@ -43,7 +48,8 @@ public struct LocalObservability: Sendable {
     }
 
     /// `infer` with an offload choice: `never` (default) runs here; `always` on the coordinator; `auto` on the
-    /// coordinator when no model is installed here (no variant fits this device), else here.
+    /// coordinator when no model is installed here (no variant fits this device), else here (``serve(_:now:deliver:)``
+    /// also sends `auto` to the coordinator while the device is busy).
     public func infer(
         model name: String?,
         rows: [[Float]],

@@ -14,6 +14,9 @@ public struct LocalRequest: Codable, Sendable {
     public var count: Int?
     /// `infer`: `never` (default), `auto` or `always` run the rows on the coordinator (SPEC 15a.6).
     public var offload: String?
+    /// `infer` with `offload: auto`: this request's busy limit instead of the agent's `--offload-busy` (0: never
+    /// busy).
+    public var offloadBusy: Int?
 
     public init(
         op: String,
@@ -23,7 +26,8 @@ public struct LocalRequest: Codable, Sendable {
         confidences: [Float]? = nil,
         labels: [Int?]? = nil,
         count: Int? = nil,
-        offload: String? = nil
+        offload: String? = nil,
+        offloadBusy: Int? = nil
     ) {
         self.op = op
         self.model = model
@@ -33,6 +37,7 @@ public struct LocalRequest: Codable, Sendable {
         self.labels = labels
         self.count = count
         self.offload = offload
+        self.offloadBusy = offloadBusy
     }
 }
 
@@ -110,6 +115,43 @@ extension LocalObservability {
         } catch {
             return (.failure(error.code, error.message), [])
         }
+    }
+
+    /// Serves one request and hands its answer to `deliver` (which writes it to the socket). An `infer` that runs
+    /// here is a local inference in flight (``InferenceLoad``) until `deliver` returns; with `offload: auto`, one
+    /// that finds the busy limit reached (`offloadBusy`, else the agent's `--offload-busy`) goes to the
+    /// coordinator instead.
+    public func serve(
+        _ request: LocalRequest,
+        now: Date = Date(),
+        deliver: (LocalResponse) async throws -> Void
+    ) async throws {
+        guard request.op == "infer", request.offload != "always" else {
+            return try await deliver(respond(to: request, now: now))
+        }
+        let limit = request.offloadBusy ?? offloadBusy
+        guard limit >= 0 else {
+            return try await deliver(.failure("bad-request", "offloadBusy is a number of inferences, 0 or more"))
+        }
+        if !load.enter(limit: request.offload == "auto" ? limit : 0) {
+            var offloaded = request
+            offloaded.offload = "always"
+            let response = await respond(to: offloaded, now: now)
+            // Busy is a preference: when the coordinator cannot take the rows, the device answers them itself.
+            guard response.error == "cloud-unavailable" || response.error == "cloud-busy" else {
+                return try await deliver(response)
+            }
+            _ = load.enter(limit: 0)
+        }
+        var counted = true
+        defer { if counted { load.leave() } }
+        let response = await respond(to: request, now: now)
+        if response.via == "cloud" {
+            // `auto` for a model not installed here: the coordinator answered; nothing runs here any more.
+            load.leave()
+            counted = false
+        }
+        try await deliver(response)
     }
 
     /// Serves one request; never throws (failures become `ok: false` answers).

@@ -73,6 +73,7 @@ public struct LocalSocketService: Service {
             pushedMetered: { try await state.isPushedMetered($0) }
         )
         observability.cloud = cloud
+        observability.offloadBusy = configuration.offloadBusy
         let local = observability
         let access = configuration.localAccess
         let path = Self.socketPath(configuration)
@@ -256,9 +257,10 @@ public struct LocalSocketService: Service {
                     response.metrics = metrics.samples()
                     try await outbound.write(try line(response))
                 default:
-                    let response = await local.respond(to: decoded)
-                    metrics.answered(decoded, response, elapsed: ContinuousClock.now - began)
-                    try await outbound.write(try line(response))
+                    try await local.serve(decoded) { response in
+                        metrics.answered(decoded, response, elapsed: ContinuousClock.now - began)
+                        try await outbound.write(try line(response))
+                    }
                 }
             }
         }

@@ -28,6 +28,9 @@ public struct AgentConfiguration: Sendable {
     public var localSocketPath: String?
     /// How long protected models stay usable after the coordinator was last reachable (`Protocol/AT-REST.md`).
     public var offlineLease: Duration = .seconds(24 * 3600)
+    /// `--offload-busy N`: with `offload: auto`, a local-socket inference that finds N local inferences in flight
+    /// runs on the coordinator (SPEC 15a.6); 0: never busy (`auto` offloads only a model not installed here).
+    public var offloadBusy = 0
     /// Who may use the local socket (checked with SO_PEERCRED); empty: the agent's own user only.
     public var localAccess = LocalAccessPolicy()
     /// With `--leaf-listen HOST:PORT`: the agent is also a gateway for leaves (microcontrollers running

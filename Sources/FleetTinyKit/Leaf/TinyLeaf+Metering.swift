@@ -33,6 +33,20 @@ extension TinyLeaf {
     /// Grants this leaf refused since start-up (bad signature, another device, malformed, or no room in its table).
     public var refusedGrants: Int { meterLink.refusedGrants }
 
+    /// A verified manifest the coordinator wants on the leaf: whether it says `metered: true` (a version pushed
+    /// `--metered`) decides whether the leaf's model is metered before any grant (Protocol/METERING.md, "On a
+    /// leaf"). Kept in meter record 0, so that a restart offline does not answer such a model freely.
+    mutating func notePushedMetered(_ manifest: TinyManifest, _ signed: UnsafeRawBufferPointer) {
+        guard meter != nil else { return }
+        let metered = ("metered" as StaticString).withUTF8Buffer { key in
+            ("true" as StaticString).withUTF8Buffer { yes in
+                TinyManifest.value(forKey: UnsafeRawBufferPointer(key), in: manifest.metadata, of: signed)?
+                    .equals(UnsafeRawBufferPointer(yes), in: signed) == true
+            }
+        }
+        _ = meter!.setPushedMetered(metered, storage: &platform)
+    }
+
     mutating func loadMeter() {
         guard meter != nil else { return }
         let key = releaseKey

@@ -37,6 +37,7 @@ extension TinyLeaf {
             {
                 return refuse(model, version: version, variant: variant, "rollback", now)
             }
+            notePushedMetered(manifest, signed)
             guard manifest.size <= UInt64(Int32.max),
                 let target = manifest.sha256.withUnsafeBytes({ sha256 in
                     TinyInstalledModel(name: model, version: version, variant: variant, sha256: sha256)

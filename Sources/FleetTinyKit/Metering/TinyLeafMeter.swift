@@ -3,17 +3,21 @@
 ///
 /// - Grants: each signed grant is kept only when it verifies with the pinned release key and names this leaf; it
 ///   is stored in its own meter record (1 … N) before it counts.
-/// - Inference: a model with any grant in the table is metered; ``consume(model:version:online:monotonic:storage:)``
-///   draws one query from the valid grant that expires first (then the lowest sequence), or, offline, from the
-///   newest grant's offline grace, and stores the counters (meter record 0) **before** it returns `answered`: the
-///   caller answers only then, so a power cut can cost an answer but never give one for free.
+/// - Inference: a model with any grant in the table is metered, and so is the leaf's model once a manifest the
+///   coordinator wants on the leaf says `metered: true` (``setPushedMetered(_:storage:)``);
+///   ``consume(model:version:online:monotonic:storage:)`` applies the newest grant's rate limit (a token bucket on
+///   the monotonic clock), then draws one query from the valid grant that expires first (then the lowest
+///   sequence), or, offline, from the newest grant's offline grace, and stores the counters (meter record 0)
+///   **before** it returns `answered`: the caller answers only then, so a power cut can cost an answer but never
+///   give one for free.
 /// - Ledger: answered queries accumulate in at most ``pendingCapacity`` unsynced entries (one per grant, kind and
 ///   version in a row); ``nextReceipt(deviceID:seed:publicKey:storage:)`` seals the oldest (stored as sealed, so it
 ///   is signed again byte for byte after a restart) and signs it as the next receipt of the hash chain;
 ///   ``receiptAcknowledged(storage:)`` moves the chain head past it.
 ///
 /// Record 0 (``stateSize(grants:)`` bytes, the kit's own layout, little-endian): format 1, sealed flag, entry
-/// count, next index, head hash, last time, the entries, then per slot the queries used and the grace used.
+/// count, pushed-metered flag, next index, head hash, last time, the entries, then per slot the queries used and
+/// the grace used.
 public struct TinyLeafMeter {
     /// What ``consume(model:version:online:monotonic:storage:)`` decided.
     public enum Result: Equatable {
@@ -21,8 +25,12 @@ public struct TinyLeafMeter {
         case unmetered
         /// One query was drawn and stored: answer. Kind 0 within a grant, 1 from the offline grace.
         case answered(kind: UInt8)
-        /// Metered and no query left (or every grant expired or revoked): refuse, do not answer.
+        /// Metered and no query left (or every grant expired or revoked, or none was ever granted for a model
+        /// pushed `--metered`): refuse, do not answer.
         case quotaExhausted
+        /// Over the newest grant's `ratePerSecond`: refuse now (nothing was drawn); the bucket refills at that
+        /// rate.
+        case rateLimited
         /// Every unsynced ledger entry is in use: refuse until receipts are acknowledged.
         case ledgerFull
         /// The counters could not be stored: refuse (nothing was drawn).
@@ -56,9 +64,13 @@ public struct TinyLeafMeter {
     /// Bytes of meter records 1 … N (a grant slot: 2-byte length, then the signed grant).
     public static var grantRecordSize: Int { slotSize }
 
-    /// The buffer a meter of `grants` slots needs: its state, its slots, a scratch area, a flag per slot.
+    /// Bytes of RAM per slot for a rate bucket (milli-tokens, then the monotonic time of the last refill + 1).
+    static var bucketSize: Int { 16 }
+
+    /// The buffer a meter of `grants` slots needs: its state, its slots, a scratch area, a flag and a rate bucket
+    /// per slot.
     public static func bufferSize(grants: Int) -> Int {
-        2 * stateSize(grants: grants) + grants * (slotSize + 1)
+        2 * stateSize(grants: grants) + grants * (slotSize + 1 + bucketSize)
     }
 
     /// Grant slots in the table.
@@ -143,6 +155,7 @@ public struct TinyLeafMeter {
         guard storage.storeMeterRecord(1 + slot, UnsafeRawBufferPointer(record)) else { return .storageFailed }
         slotRegion(slot).copyMemory(from: UnsafeRawBufferPointer(record))
         verifiedFlags[slot] = 1
+        zero(bucket(slot))
         if counter(slot, 0) != 0 || counter(slot, 1) != 0 {
             setCounter(slot, 0, 0)
             setCounter(slot, 1, 0)
@@ -156,6 +169,22 @@ public struct TinyLeafMeter {
         var highest: UInt64 = 0
         for slot in 0..<grantCapacity { highest = max(highest, grant(slot)?.sequence ?? 0) }
         return highest
+    }
+
+    /// Whether the coordinator pushed the leaf's model `--metered` (the last manifest of it the leaf accepted said
+    /// `metered: true`): metered even without a grant.
+    public var isPushedMetered: Bool { state[3] == 1 }
+
+    /// Records whether the manifest the coordinator wants on the leaf says `metered: true` (Protocol/METERING.md:
+    /// a model pushed `--metered` is metered before any grant reaches the device). A change is stored in record 0
+    /// before it returns true; false: not stored (kept in RAM, stored with the next counters).
+    public mutating func setPushedMetered<Storage: TinyKeyStorage>(_ metered: Bool, storage: inout Storage) -> Bool {
+        let flag: UInt8 = metered ? 1 : 0
+        guard state[3] != flag else { return true }
+        state[3] = flag
+        guard storage.storeMeterRecord(0, UnsafeRawBufferPointer(state)) else { return false }
+        stateStored = true
+        return true
     }
 
     /// Whether any grant in the table names `model` (verified or not): its queries are metered.
@@ -193,8 +222,10 @@ public struct TinyLeafMeter {
         monotonic: UInt64,
         storage: inout Storage
     ) -> Result {
-        guard isMetered(model) else { return .unmetered }
+        guard isPushedMetered || isMetered(model) else { return .unmetered }
         let now = wallTime(monotonic)
+        let rate = takeToken(model: model, monotonic: monotonic)
+        guard rate != .refused else { return .rateLimited }
         var kind: UInt8 = 0
         var chosen = -1
         var best: (UInt64, UInt64) = (.max, .max)
@@ -222,16 +253,21 @@ public struct TinyLeafMeter {
                 chosen = -1
             }
         }
-        guard chosen >= 0 else { return .quotaExhausted }
+        guard chosen >= 0 else {
+            giveBack(rate)
+            return .quotaExhausted
+        }
         let backup = UnsafeMutableRawBufferPointer(rebasing: scratch[0..<state.count])
         backup.copyMemory(from: UnsafeRawBufferPointer(state))
         guard append(slot: chosen, kind: kind, version: UInt32(truncatingIfNeeded: version), now: now) else {
+            giveBack(rate)
             return .ledgerFull
         }
         setCounter(chosen, Int(kind), counter(chosen, Int(kind)) + 1)
         setU64(state, 44, now)
         guard storage.storeMeterRecord(0, UnsafeRawBufferPointer(state)) else {
             state.copyMemory(from: UnsafeRawBufferPointer(backup))
+            giveBack(rate)
             return .storageFailed
         }
         stateStored = true
@@ -325,8 +361,64 @@ public struct TinyLeafMeter {
         return UnsafeMutableRawBufferPointer(rebasing: buffer[start..<(start + grantCapacity)])
     }
 
+    /// The rate bucket kept at `slot` (RAM only, like the reference agent's per process).
+    private func bucket(_ slot: Int) -> UnsafeMutableRawBufferPointer {
+        let start =
+            2 * Self.stateSize(grants: grantCapacity) + grantCapacity * (Self.slotSize + 1) + slot * Self.bucketSize
+        return UnsafeMutableRawBufferPointer(rebasing: buffer[start..<(start + Self.bucketSize)])
+    }
+
+    /// What the rate limit decided for one query: no limit, a token taken from the bucket at a slot, or refused.
+    private enum RateToken: Equatable {
+        case unlimited
+        case taken(slot: Int)
+        case refused
+    }
+
+    /// Takes one token from `model`'s bucket (Protocol/METERING.md, Balance 6: the newest standing grant's
+    /// `ratePerSecond` tokens, refilled at that rate a second, full at first). The bucket lives at the lowest slot
+    /// naming the model; milli-tokens keep the arithmetic exact in integers.
+    private func takeToken(model: UnsafeRawBufferPointer, monotonic: UInt64) -> RateToken {
+        var home = -1
+        var newest: UInt64 = 0
+        var rate: UInt64 = 0
+        for slot in 0..<grantCapacity {
+            guard let grant = grant(slot), TinyBytes.equal(grant.model, model) else { continue }
+            if home < 0 { home = slot }
+            guard verifiedFlags[slot] == 1, !grant.isRevoke, standing(slot), grant.sequence > newest else { continue }
+            newest = grant.sequence
+            rate = grant.ratePerSecond
+        }
+        guard rate > 0, home >= 0 else { return .unlimited }
+        let region = bucket(home)
+        let capacity = rate > UInt64.max / 1000 ? UInt64.max : rate * 1000
+        var tokens = capacity
+        let started = u64(region, 8)
+        if started > 0 {
+            // A second refills the bucket: a longer pause adds nothing more (and cannot overflow).
+            let elapsed = min(monotonic &- (started - 1), 1000)
+            let refill = elapsed.multipliedReportingOverflow(by: rate)
+            tokens = refill.overflow ? capacity : min(capacity, u64(region, 0) &+ min(refill.partialValue, capacity))
+        }
+        setU64(region, 8, monotonic &+ 1)
+        guard tokens >= 1000 else {
+            setU64(region, 0, tokens)
+            return .refused
+        }
+        setU64(region, 0, tokens - 1000)
+        return .taken(slot: home)
+    }
+
+    /// Returns the token of a query the quota then refused (as the reference agent does).
+    private func giveBack(_ token: RateToken) {
+        guard case .taken(let slot) = token else { return }
+        let region = bucket(slot)
+        setU64(region, 0, u64(region, 0) &+ 1000)
+    }
+
     private var isStateSound: Bool {
-        guard state[0] == 1, state[1] <= 1, Int(state[2]) <= Self.pendingCapacity, state[1] <= state[2] else {
+        guard state[0] == 1, state[1] <= 1, Int(state[2]) <= Self.pendingCapacity, state[1] <= state[2], state[3] <= 1
+        else {
             return false
         }
         for index in 0..<Int(state[2]) where Int(state[Self.headerSize + index * Self.entrySize]) >= grantCapacity {

@@ -15,8 +15,11 @@ struct RoundEvaluation {
     /// Accuracy this close to chance counts as chance; no round is held back for losing less than this.
     static let tolerance = 0.05
 
-    /// Parses `csv` with the model's input scaling and checks it fits the model.
-    init(csv: [UInt8], model loaded: ModelFile.Loaded) throws(RoundError) {
+    /// Parses `csv` with the model's input scaling and checks it fits the model. Throws `RoundError`.
+    ///
+    /// Untyped `throws` on purpose: with `throws(RoundError)`, Swift 6.3.1's release build crashed (signal 11 in
+    /// LLVM's coroutine splitting of `RoundRunner.conduct`, into which this initializer is inlined).
+    init(csv: [UInt8], model loaded: ModelFile.Loaded) throws {
         let network: MLP
         do {
             network = try MLP(parameters: loaded.tensors)

@@ -47,7 +47,7 @@ struct RoundStartChecks {
             do {
                 _ = try RoundEvaluation(csv: request.evaluationCSV, model: bases.loaded)
             } catch {
-                throw ErrorMessage(requestID: request.requestID, code: .badRequest, message: error.description)
+                throw ErrorMessage(requestID: request.requestID, code: .badRequest, message: "\(error)")
             }
         }
         return (spec, bases)

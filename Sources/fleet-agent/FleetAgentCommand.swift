@@ -160,6 +160,7 @@ struct Run: AsyncParsableCommand {
         let keyring = ModelKeyring(offlineLease: configuration.offlineLease)
         let cloud = CloudLink()
         let metrics = AgentMetrics()
+        let usage = UsageSignal()
         LogOutput.bootstrap(format: logFormat, level: logLevel)
         let logger = Logger(label: "fleet-agent")
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
@@ -169,6 +170,7 @@ struct Run: AsyncParsableCommand {
                     keyring: keyring,
                     cloud: cloud,
                     metrics: metrics,
+                    usage: usage,
                     logger: logger
                 )
             ),
@@ -178,6 +180,7 @@ struct Run: AsyncParsableCommand {
                     keyring: keyring,
                     cloud: cloud,
                     metrics: metrics,
+                    usage: usage,
                     logger: logger
                 )
             ),

@@ -43,6 +43,10 @@ struct AgentFootprintBenchmark: AsyncParsableCommand {
         /// Of the RSS: anonymous memory (heap, stacks) and file-backed pages (mapped binaries and libraries).
         var anonymousRSSKiB: Int
         var fileRSSKiB: Int
+        /// Proportional set size: private pages plus each shared page divided by the processes that map it.
+        var pssKiB: Int
+        /// Unique set size: the pages only this process maps (Private_Clean + Private_Dirty), what stopping it frees.
+        var ussKiB: Int
         var threads: Int
         var idleSeconds: Double
         var cpuSeconds: Double
@@ -113,6 +117,7 @@ struct AgentFootprintBenchmark: AsyncParsableCommand {
         let cpu = stats.cpuSeconds() - cpuStart
         let switchesEnd = stats.contextSwitches()
         let status = stats.status()
+        let rollup = stats.memoryRollup()
         let devices = try await harness.deviceCounts(at: address)
         let libraries = try Self.sharedLibraries(of: agentPath(binDirectory))
         let voluntary = switchesEnd.voluntary - switchesStart.voluntary
@@ -123,6 +128,8 @@ struct AgentFootprintBenchmark: AsyncParsableCommand {
             peakRSSKiB: status["VmHWM"] ?? 0,
             anonymousRSSKiB: status["RssAnon"] ?? 0,
             fileRSSKiB: status["RssFile"] ?? 0,
+            pssKiB: rollup["Pss"] ?? 0,
+            ussKiB: (rollup["Private_Clean"] ?? 0) + (rollup["Private_Dirty"] ?? 0),
             threads: status["Threads"] ?? 0,
             idleSeconds: seconds,
             cpuSeconds: cpu,
@@ -208,6 +215,15 @@ struct AgentFootprintBenchmark: AsyncParsableCommand {
                             Double(result.fileRSSKiB) / 1024
                         ),
                         "-", "-",
+                    ],
+                    [
+                        "private memory idle: USS / PSS",
+                        String(
+                            format: "%.1f / %.1f MiB",
+                            Double(result.ussKiB) / 1024,
+                            Double(result.pssKiB) / 1024
+                        ),
+                        "-", "<= 8 MiB private",
                     ],
                     ["peak RSS (VmHWM)", String(format: "%.1f MiB", Double(result.peakRSSKiB) / 1024), "-", "-"],
                     [

@@ -15,6 +15,11 @@ struct ProcStats {
 
     var rssKiB: Int { status()["VmRSS"] ?? 0 }
 
+    /// `/proc/PID/smaps_rollup` totals in kB (Rss, Pss, Private_Clean, Private_Dirty, …), by name.
+    func memoryRollup() -> [String: Int] {
+        Self.parseStatus(path: "/proc/\(pid)/smaps_rollup")
+    }
+
     /// User plus system CPU time, in seconds (all threads).
     func cpuSeconds(statPath: String? = nil) -> Double {
         guard let text = try? String(contentsOfFile: statPath ?? "/proc/\(pid)/stat", encoding: .utf8),

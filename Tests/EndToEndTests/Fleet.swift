@@ -9,7 +9,7 @@ final class Fleet: @unchecked Sendable {
     var coordinator: FleetProcess?
     var agents: [String: FleetProcess] = [:]
     var port = 0
-    let heartbeat = "300ms"
+    var heartbeat = "300ms"
     var offlineTimeout = "1500ms"
     var extraCoordinatorArguments: [String] = []
 

@@ -146,6 +146,29 @@ extension EndToEnd {
             #expect(try harness.usage().first?.amountMicros == 154_500)
         }
 
+        /// Receipts go to the coordinator when the socket records them, not with the next message from the
+        /// coordinator: with heartbeats a minute apart, usage is billed within seconds (and an idle agent does not
+        /// poll its ledger).
+        @Test func receiptsAreSentWhenRecordedNotAtTheNextHeartbeat() async throws {
+            try await MeteringHarness.run("metering-at-once") { harness in
+                harness.fleet.heartbeat = "60s"
+                harness.fleet.offlineTimeout = "180s"
+                try await harness.start(["shop-1"])
+                try harness.grant(["shop-1", "digits-mlp", "--queries", "10"])
+                let delivered = try await eventually(timeout: .seconds(10), every: .milliseconds(100)) {
+                    try harness.quota("shop-1")?.granted == 10
+                }
+                try #require(delivered, "the grant reached the device")
+                #expect(try harness.inferences("shop-1", 3) == (3, 0))
+                var usage: [MeteringHarness.Usage] = []
+                let billed = try await eventually(timeout: .seconds(10), every: .milliseconds(200)) {
+                    usage = try harness.usage()
+                    return usage.first?.queries == 3
+                }
+                #expect(billed, "3 queries billed within 10 s with heartbeats 60 s apart: \(usage)")
+            }
+        }
+
         /// `model push --metered`: the model answers nothing until a grant arrives, then exactly the grant.
         @Test func aModelPushedMeteredAnswersNothingUntilGranted() async throws {
             try await MeteringHarness.run("metering-pushed") { harness in

@@ -39,6 +39,8 @@ public struct Meter: Sendable {
     let rates: RateLimiter
     /// Whether a model was pushed `--metered` (metered even before any grant reaches the device).
     let pushedMetered: @Sendable (String) async throws -> Bool
+    /// Told when receipts were recorded, so the session sends them at once.
+    let usage: UsageSignal?
 
     public init(
         store: AgentStore,
@@ -47,7 +49,8 @@ public struct Meter: Sendable {
         releaseKey: @escaping @Sendable () async throws -> [UInt8]?,
         isConnected: @escaping @Sendable () -> Bool,
         rates: RateLimiter = RateLimiter(),
-        pushedMetered: @escaping @Sendable (String) async throws -> Bool = { _ in false }
+        pushedMetered: @escaping @Sendable (String) async throws -> Bool = { _ in false },
+        usage: UsageSignal? = nil
     ) {
         self.store = store
         self.identity = identity
@@ -56,6 +59,7 @@ public struct Meter: Sendable {
         self.isConnected = isConnected
         self.rates = rates
         self.pushedMetered = pushedMetered
+        self.usage = usage
     }
 
     /// Decides, and records receipts for, `requested` queries of `model` v`version`.
@@ -74,7 +78,7 @@ public struct Meter: Sendable {
         let identity = self.identity
         let rates = self.rates
         let pushed = try await pushedMetered(model)
-        return try await store.meter(model: model) { snapshot in
+        let decision = try await store.meter(model: model) { snapshot in
             guard !snapshot.grants.isEmpty || pushed else { return ([], MeterDecision.unmetered) }
             var grants: [QuotaGrant] = []
             var rejected = 0
@@ -147,6 +151,8 @@ public struct Meter: Sendable {
             )
             return (receipts, .metered(allowed: allowed, state: state, limitedByRate: permitted < requested))
         }
+        if case .metered(let allowed, _, _) = decision, allowed > 0 { usage?.recorded() }
+        return decision
     }
 }
 

@@ -17,27 +17,31 @@ public actor QuotaFeature: AgentFeature {
     private var syncRequest: UInt64?
     private var reportInFlight: (id: UInt64, last: UInt64)?
     private var refused = false
+    /// Receipts the local socket recorded: sent at once (nil: at connection, acknowledgement and heartbeat only).
+    private let usage: UsageSignal?
 
     public init(
         store: AgentStore,
         deviceID: String,
         releaseKey: @escaping @Sendable () async throws -> [UInt8]?,
+        usage: UsageSignal? = nil,
         logger: Logger
     ) {
         self.store = store
         self.deviceID = deviceID
         self.releaseKey = releaseKey
+        self.usage = usage
         self.logger = logger
     }
 
-    /// Sends new receipts about once a second while connected, so usage reaches the coordinator within seconds.
+    /// Sends receipts as soon as the local socket records them while connected, so usage reaches the coordinator
+    /// within a second; an idle agent does not wake for it.
     public func run() async {
-        while !Task.isCancelled {
+        guard let usage else { return }
+        for await _ in usage.notifications {
+            guard let link else { continue }
             do {
-                try await Task.sleep(for: .seconds(1))
-                if let link { try await sendReceipts(link) }
-            } catch is CancellationError {
-                return
+                try await sendReceipts(link)
             } catch {
                 logger.debug("usage sync failed", metadata: ["error": "\(error)"])
             }

@@ -29,18 +29,22 @@ public struct LocalSocketService: Service {
     public let cloud: CloudLink?
     /// The agent's counters: every answer is counted here, and the `metrics` op reads them.
     public let metrics: AgentMetrics
+    /// Tells the ``AgentService`` of the same process that usage receipts were recorded.
+    public let usage: UsageSignal?
 
     public init(
         configuration: AgentConfiguration,
         keyring: ModelKeyring,
         cloud: CloudLink? = nil,
         metrics: AgentMetrics = AgentMetrics(),
+        usage: UsageSignal? = nil,
         logger: Logger
     ) {
         self.configuration = configuration
         self.keyring = keyring
         self.cloud = cloud
         self.metrics = metrics
+        self.usage = usage
         self.logger = logger
     }
 
@@ -70,7 +74,8 @@ public struct LocalSocketService: Service {
             deviceID: try await state.enrolledDeviceID() ?? DeviceIdentity.deviceID(forPublicKey: identity.publicKey),
             releaseKey: { try await state.pinnedReleaseKey() },
             isConnected: { keyring.isConnected },
-            pushedMetered: { try await state.isPushedMetered($0) }
+            pushedMetered: { try await state.isPushedMetered($0) },
+            usage: usage
         )
         observability.cloud = cloud
         observability.offloadBusy = configuration.offloadBusy

@@ -20,18 +20,22 @@ public struct AgentService: Service {
     public let cloud: CloudLink?
     /// The agent's counters, shared with the ``LocalSocketService`` and ``AgentMetricsHTTP`` of the same process.
     public let metrics: AgentMetrics?
+    /// Usage receipts the ``LocalSocketService`` of the same process recorded, for the session to send at once.
+    public let usage: UsageSignal?
 
     public init(
         configuration: AgentConfiguration,
         keyring: ModelKeyring? = nil,
         cloud: CloudLink? = nil,
         metrics: AgentMetrics? = nil,
+        usage: UsageSignal? = nil,
         logger: Logger
     ) {
         self.configuration = configuration
         self.keyring = keyring ?? ModelKeyring(offlineLease: configuration.offlineLease)
         self.cloud = cloud
         self.metrics = metrics
+        self.usage = usage
         self.logger = logger
     }
 
@@ -186,6 +190,7 @@ public struct AgentService: Service {
                 store: state.store,
                 deviceID: deviceID,
                 releaseKey: { try await state.pinnedReleaseKey() },
+                usage: usage,
                 logger: logger
             )
         )

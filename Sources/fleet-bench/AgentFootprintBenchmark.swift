@@ -195,6 +195,11 @@ struct AgentFootprintBenchmark: AsyncParsableCommand {
         return libraries
     }
 
+    /// Two sizes in KiB as `A / B MiB`.
+    private static func mebibytes(_ first: Int, _ second: Int) -> String {
+        String(format: "%.1f / %.1f MiB", Double(first) / 1024, Double(second) / 1024)
+    }
+
     static func text(_ result: Result) -> String {
         let mebibyte = 1_048_576.0
         var lines = [
@@ -208,22 +213,12 @@ struct AgentFootprintBenchmark: AsyncParsableCommand {
                         "<= 16 MB",
                     ],
                     [
-                        "  of which anonymous / file-backed",
-                        String(
-                            format: "%.1f / %.1f MiB",
-                            Double(result.anonymousRSSKiB) / 1024,
-                            Double(result.fileRSSKiB) / 1024
-                        ),
-                        "-", "-",
+                        "  of which anonymous / file-backed", mebibytes(result.anonymousRSSKiB, result.fileRSSKiB), "-",
+                        "-",
                     ],
                     [
-                        "private memory idle: USS / PSS",
-                        String(
-                            format: "%.1f / %.1f MiB",
-                            Double(result.ussKiB) / 1024,
-                            Double(result.pssKiB) / 1024
-                        ),
-                        "-", "<= 8 MiB private",
+                        "private memory idle: USS / PSS", mebibytes(result.ussKiB, result.pssKiB), "-",
+                        "<= 8 MiB private",
                     ],
                     ["peak RSS (VmHWM)", String(format: "%.1f MiB", Double(result.peakRSSKiB) / 1024), "-", "-"],
                     [

@@ -17,22 +17,13 @@ struct AdminAPI: Sendable {
         api.get("devices") { request, _ -> Response in
             try await authorization.require(.read, for: request)
             let query = try APIQuery(request, allowed: ["limit", "after"])
-            let limit = try query.limit(default: 100, maximum: 500)
-            let all = try await DeviceView.all(in: store)
-            var start = all.startIndex
-            if let after = try query.cursor("after") {
-                guard let index = all.firstIndex(where: { $0.id == after }) else {
-                    throw HTTPError(
-                        .badRequest,
-                        message: "after: no device \(after) (removed since?): start again without after"
-                    )
-                }
-                start = all.index(after: index)
-            }
-            let page = Array(all[start...].prefix(limit))
-            let more = start + page.count < all.endIndex
-            let next = more ? page.last.map { "\(Self.base)/devices?limit=\(limit)&after=\(Self.escaped($0.id))" } : nil
-            return try APIResponse.json(page, next: next)
+            let page = try APIPage(
+                try await DeviceView.all(in: store),
+                key: \.id,
+                query: query,
+                path: "\(Self.base)/devices"
+            )
+            return try APIResponse.json(page.items, next: page.next)
         }
         api.get("devices/{id}") { request, context -> Response in
             try await authorization.require(.read, for: request)
@@ -74,8 +65,8 @@ struct AdminAPI: Sendable {
             if transfers.count == limit, let last = transfers.last {
                 next =
                     "\(Self.base)/transfers?limit=\(limit)&since=\(last.sequence)"
-                    + (device.map { "&device=\(Self.escaped($0))" } ?? "")
-                    + (model.map { "&model=\(Self.escaped($0))" } ?? "")
+                    + (device.map { "&device=\(APIQuery.escaped($0))" } ?? "")
+                    + (model.map { "&model=\(APIQuery.escaped($0))" } ?? "")
             }
             return try APIResponse.json(transfers, next: next)
         }
@@ -90,6 +81,7 @@ struct AdminAPI: Sendable {
             let now = Date()
             return try APIResponse.json(try await store.apiTokens().map { APITokenSummaryView(record: $0, now: now) })
         }
+        registerLearningAndObservability(on: api, authorization: authorization)
     }
 
     /// The body of `POST /api/v1/api-tokens`.
@@ -135,10 +127,5 @@ struct AdminAPI: Sendable {
         )
         response.status = .created
         return response
-    }
-
-    private static func escaped(_ text: String) -> String {
-        text.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._~")))
-            ?? text
     }
 }

@@ -36,18 +36,13 @@ extension EndToEnd {
         }
 
         @Test func fleetctlAndTheAPIAgreeOnEveryList() async throws {
-            let fleet = try Fleet("api-agreement")
-            defer { fleet.cleanUp() }
-            do {
-                try await scenario(fleet)
-            } catch {
-                await fleet.stopAll()
-                throw error
-            }
-            await fleet.stopAll()
+            try await Fleet("api-agreement").run(scenario)
         }
 
-        func scenario(_ fleet: Fleet) async throws {
+        /// A fleet for the API: a coordinator with `--http-listen`, agents `eu-1` and `us-1` (regions eu and us) that
+        /// hold digits training rows and grant training, drift statistics and samples, running digits-mlp v1 (fp32,
+        /// pushed with reference statistics). Returns the HTTP listener's address.
+        static func startTrainingFleet(_ fleet: Fleet) async throws -> String {
             try FederatedRoundsTests.splitDigits(into: fleet.root)
             fleet.extraCoordinatorArguments = ["--http-listen", "127.0.0.1:0"]
             try await fleet.startCoordinator()
@@ -86,8 +81,16 @@ extension EndToEnd {
                 fleet.installedVersions(of: "digits-mlp").filter { $0 == 1 }.count == 2
             }
             try #require(installed, "both agents run digits-mlp v1: \(fleet.summary)")
+            return address
+        }
+
+        /// On a fleet from ``startTrainingFleet(_:)``: each agent infers on the held-out rows (drift reports) and
+        /// queues them as samples; then one federated round runs (`fleetctl round start --wait`) and publishes v2.
+        static func makeHistory(_ fleet: Fleet) throws {
+            let agents = ["eu-1", "us-1"]
+            let directory = { (name: String) in fleet.root + "/agent-\(name)" }
             let test = "\(fleet.root)/test.csv"
-            for name in agents.keys {
+            for name in agents {
                 let inferred = try runCommand("fleet-agent", ["infer", "--data-dir", directory(name), test, "--json"])
                 #expect(inferred.status == 0, "\(name): \(inferred.stderr)")
                 let added = try runCommand("fleet-agent", ["samples", "add", "--data-dir", directory(name), test])
@@ -103,6 +106,11 @@ extension EndToEnd {
             )
             #expect(round.status == 0, "\(round.stderr)")
 
+        }
+
+        func scenario(_ fleet: Fleet) async throws {
+            let address = try await Self.startTrainingFleet(fleet)
+            try Self.makeHistory(fleet)
             let token = try API.apiToken(fleet, scope: "read").token
             let data = ["--data-dir", fleet.coordinatorDirectory, "--json"]
             // Each list: the fleetctl command and the API path that must agree with it.

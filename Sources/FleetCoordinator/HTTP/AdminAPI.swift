@@ -8,6 +8,8 @@ import NIOCore
 /// bearer token from `fleetctl api-token create`. Handlers read the coordinator's store (GRDB, off the event loop).
 struct AdminAPI: Sendable {
     let store: CoordinatorStore
+    /// The coordinator's dispatcher of admin requests: the write endpoints go through it as `fleetctl` does.
+    let admin: AdminRequests
     static let base = "/api/v1"
 
     func register(on router: Router<BasicRequestContext>) {
@@ -82,6 +84,7 @@ struct AdminAPI: Sendable {
             return try APIResponse.json(try await store.apiTokens().map { APITokenSummaryView(record: $0, now: now) })
         }
         registerLearningAndObservability(on: api, authorization: authorization)
+        registerWrites(on: api, authorization: authorization)
     }
 
     /// The body of `POST /api/v1/api-tokens`.
@@ -94,21 +97,7 @@ struct AdminAPI: Sendable {
     static let maximumBodySize = 1024
 
     static func createToken(_ request: Request, store: CoordinatorStore) async throws -> Response {
-        let body: ByteBuffer
-        do {
-            body = try await request.body.collect(upTo: maximumBodySize)
-        } catch is NIOTooManyBytesError {
-            throw HTTPError(.contentTooLarge, message: "the body is larger than \(maximumBodySize) bytes")
-        }
-        let wanted: NewTokenRequest
-        do {
-            wanted = try JSONDecoder().decode(NewTokenRequest.self, from: Data(body.readableBytesView))
-        } catch {
-            throw HTTPError(
-                .badRequest,
-                message: #"send a JSON object {"scope": "read" or "admin", "expiresInSeconds": N (optional)}"#
-            )
-        }
+        let wanted = try await decode(NewTokenRequest.self, from: request, upTo: maximumBodySize)
         let seconds = wanted.expiresInSeconds ?? 0
         guard let scope = APITokenScope(name: wanted.scope), (0...Int(Int32.max)).contains(seconds) else {
             throw HTTPError(

@@ -65,6 +65,27 @@ extension EndToEnd {
             return ((variants as? [[String: Any]]) ?? []).compactMap { $0["version"] as? Int }.sorted()
         }
 
+        /// Python: sends the headers of a 200,000-byte push and 50,000 bytes of it to `argv[1]` (HOST:PORT) with
+        /// the token `argv[2]` and hash `argv[3]`, waits, prints how many `.part` files `argv[4]` holds, and
+        /// closes the connection without sending the rest.
+        static let abandonUpload = #"""
+            import os, socket, sys, time
+            host, port = sys.argv[1].rsplit(":", 1)
+            connection = socket.create_connection((host, int(port)))
+            head = ("PUT /api/v1/models/digits-mlp/versions/4/variants/fp32?sha256=%s HTTP/1.1\r\n"
+                    "Host: fleet\r\nAuthorization: Bearer %s\r\nContent-Type: application/octet-stream\r\n"
+                    "Content-Length: 200000\r\n\r\n" % (sys.argv[3], sys.argv[2]))
+            connection.sendall(head.encode() + b"x" * 50000)
+            parts = 0
+            for _ in range(50):
+                time.sleep(0.1)
+                parts = len([n for n in os.listdir(sys.argv[4]) if n.endswith(".part")])
+                if parts:
+                    break
+            print("parts in progress: %d" % parts, flush=True)
+            connection.close()
+            """#
+
         @Test func writesTakeFleetctlsPathsAndNeedAnAdminToken() async throws {
             try await Fleet("api-writes").run(scenario)
         }
@@ -181,6 +202,19 @@ extension EndToEnd {
             let leftovers =
                 (try? FileManager.default.contentsOfDirectory(atPath: fleet.coordinatorDirectory + "/uploads"))
             #expect((leftovers ?? []).filter { $0.hasSuffix(".part") }.isEmpty, "\(leftovers ?? [])")
+            // A client that goes away in the middle of its upload: the part written so far is discarded at once.
+            let uploads = fleet.coordinatorDirectory + "/uploads"
+            let abandoned = try runScript(
+                "-c",
+                [#"exec python3 -c "$0" "$@""#, Self.abandonUpload, address, admin, sha256, uploads]
+            )
+            #expect(abandoned.output.contains("parts in progress: 1"), "\(abandoned.output)")
+            let discarded = try await eventually(timeout: .seconds(10)) {
+                let names = (try? FileManager.default.contentsOfDirectory(atPath: uploads)) ?? []
+                return !names.contains { $0.hasSuffix(".part") }
+            }
+            #expect(discarded, "the abandoned upload's part is gone")
+            #expect(try Self.published(fleet) == [1, 2], "the abandoned push published nothing")
             let pushed = try await Self.send(
                 address,
                 "PUT",

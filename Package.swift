@@ -160,6 +160,7 @@ let package = Package(
                 "FleetCommandLine",
                 "FleetWire",
                 "FleetControl",
+                "FleetCoordinator",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict

@@ -1,3 +1,4 @@
+import FleetCoordinator
 import FleetWire
 import Foundation
 

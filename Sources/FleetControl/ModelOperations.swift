@@ -22,16 +22,6 @@ public struct ModelVariantView: Codable, Sendable, Equatable {
     public var runningDevices: Int
 }
 
-/// The result of `fleetctl model push`.
-public struct PushView: Codable, Sendable, Equatable {
-    public var model: String
-    public var version: Int
-    public var variant: String
-    public var size: Int
-    public var sha256: String
-    public var assignedDevices: Int
-}
-
 extension FleetInspector {
     public func models() async throws -> [ModelSummaryView] {
         try await ModelSummaryView.all(in: requireLocalStore("models"))
@@ -139,14 +129,7 @@ extension FleetInspector {
                 )
             )
             guard case .modelPushed(let result) = pushed else { throw FleetClientError.unexpected(pushed) }
-            return PushView(
-                model: result.model,
-                version: result.version,
-                variant: result.variant,
-                size: bytes.count,
-                sha256: Digest.hex(sha256),
-                assignedDevices: result.assignedDevices
-            )
+            return PushView(pushed: result, size: bytes.count, sha256: sha256)
         }
     }
 

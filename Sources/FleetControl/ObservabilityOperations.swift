@@ -10,66 +10,6 @@ import FleetTrust
 import FleetWire
 import Foundation
 
-/// A device's consent as the coordinator holds it (`fleetctl consent --json`).
-public struct ConsentView: Codable, Sendable {
-    public struct Record: Codable, Sendable {
-        public var sequence: UInt64
-        public var purpose: String
-        public var action: String
-        public var until: String?
-        public var issuedAt: String
-        public var receivedAt: String
-    }
-    public var device: String
-    public var name: String
-    /// Per purpose: `granted`, `granted until …`, `revoked …`, `expired …` or `not granted`.
-    public var consent: [String: String]
-    /// Sample rows the coordinator holds for the device.
-    public var samples: Int
-    public var history: [Record]
-}
-
-/// The samples the coordinator holds for one device (`fleetctl samples --json`), and why.
-public struct SampleHoldingView: Codable, Sendable {
-    public var device: String
-    public var name: String
-    public var samples: Int
-    public var batches: Int
-    public var models: [String]
-    /// The consent records (`samples` grants) the batches were accepted under.
-    public var acceptedUnder: [String]
-    /// The `samples` consent now.
-    public var consent: String
-}
-
-/// One row of `fleetctl drift --json`: a device, or a region/the fleet with `--by`.
-public struct DriftView: Codable, Sendable {
-    public var device: String?
-    public var name: String?
-    public var region: String?
-    public var devices: Int
-    public var drifted: Bool
-    /// Median over features of the sample-size-corrected PSI (the verdict quantity).
-    public var psi: Double
-    /// Median over features of the corrected Jensen-Shannon distance.
-    public var js: Double
-    /// The feature with the highest PSI (its name in the reference data's header, e.g. `p42`; `f<index>` for
-    /// references pushed without names), and that PSI.
-    public var worstFeature: String?
-    public var worstFeaturePSI: Double?
-    /// PSI and Jensen-Shannon distance of the predicted classes.
-    public var predictionPSI: Double?
-    public var predictionJS: Double?
-    public var samples: Int
-    public var reports: Int
-    /// What those reports cost on the wire (whole frames), and what the raw float32 inputs of the same
-    /// observations would have cost.
-    public var wireBytes: Int
-    public var rawInputBytes: Int
-    public var model: String
-    public var version: Int
-}
-
 /// What `fleetctl model push --reference-data` sent.
 public struct ReferencePushView: Codable, Sendable {
     public var model: String
@@ -84,58 +24,14 @@ public struct ReferencePushView: Codable, Sendable {
 extension FleetInspector {
     public func consent(device: String?) async throws -> [ConsentView] {
         let store = try requireLocalStore("consent")
-        let devices = try await selectDevices(store, device)
-        let records = Dictionary(grouping: try await store.allConsentRecords(), by: \.deviceID)
-        let holdings = Dictionary(grouping: try await store.sampleHoldings(), by: \.deviceID)
-        return try devices.map { device in
-            let stored = records[device.id] ?? []
-            let ledger = try ConsentLedger.restoring(
-                deviceID: device.id,
-                publicKey: device.publicKey,
-                history: try stored.map { try SignedConsentRecord(decoding: $0.record) }
-            )
-            return ConsentView(
-                device: device.id,
-                name: device.name,
-                consent: LocalObservability.describe(ledger, at: Date()),
-                samples: (holdings[device.id] ?? []).reduce(0) { $0 + $1.rows },
-                history: stored.map {
-                    ConsentView.Record(
-                        sequence: $0.sequence,
-                        purpose: $0.purpose,
-                        action: $0.action,
-                        until: $0.until.map(ISO8601.string),
-                        issuedAt: ISO8601.string($0.issuedAt),
-                        receivedAt: ISO8601.string($0.receivedAt)
-                    )
-                }
-            )
-        }
+        return try await ConsentView.all(of: try await selectDevices(store, device), in: store)
     }
 
     /// Devices holding samples (with `device`: that device, even when it holds none).
     public func samples(device: String?) async throws -> [SampleHoldingView] {
         let store = try requireLocalStore("samples")
-        let consent = Dictionary(try await self.consent(device: device).map { ($0.device, $0) }) { first, _ in first }
-        let holdings = Dictionary(grouping: try await store.sampleHoldings(), by: \.deviceID)
-        return try await selectDevices(store, device).compactMap { record in
-            let held = holdings[record.id] ?? []
-            guard device != nil || !held.isEmpty else { return nil }
-            let history = consent[record.id]?.history ?? []
-            let sequences = Set(held.flatMap(\.consentSequences))
-            return SampleHoldingView(
-                device: record.id,
-                name: record.name,
-                samples: held.reduce(0) { $0 + $1.rows },
-                batches: held.reduce(0) { $0 + $1.batches },
-                models: held.map(\.model).sorted(),
-                acceptedUnder: history.filter { sequences.contains($0.sequence) }.map {
-                    "#\($0.sequence) \($0.action) \($0.purpose) \($0.issuedAt)"
-                        + ($0.until.map { " until \($0)" } ?? "")
-                },
-                consent: consent[record.id]?.consent["samples"] ?? "not granted"
-            )
-        }
+        let devices = try await selectDevices(store, device)
+        return try await SampleHoldingView.all(of: devices, everyOne: device != nil, in: store)
     }
 
     /// Every consented sample of `model` as one CSV (the batches' columns, then `device` and `consent`).
@@ -157,46 +53,19 @@ extension FleetInspector {
 
     /// Drift of `model` per device, or per region or fleet-wide (`by`: nil, `region`, `fleet`).
     public func drift(model: String, version: Int?, by: String?) async throws -> [DriftView] {
-        let store = try requireLocalStore("drift")
-        guard let assessment = try await DriftAssessor(store: store).assess(model: model, version: version) else {
+        guard
+            let views = try await DriftView.assess(
+                model: model,
+                version: version,
+                by: by,
+                in: requireLocalStore("drift")
+            )
+        else {
             throw ControlError(
                 "no reference statistics for \(model): push it with `fleetctl model push --reference-data`"
             )
         }
-        let devices = Dictionary(try await store.devices().map { ($0.id, $0) }) { first, _ in first }
-        func view(_ scope: ScopeDrift, device: DeviceRecord?, region: String?) -> DriftView {
-            let worst = scope.report.worstFeature
-            return DriftView(
-                device: device?.id,
-                name: device?.name,
-                region: region,
-                devices: scope.deviceIDs.count,
-                drifted: scope.report.drifted,
-                psi: Self.rounded(scope.psi),
-                js: Self.rounded(scope.jensenShannon),
-                worstFeature: worst.map { assessment.package.featureName($0.index) },
-                worstFeaturePSI: worst.map { Self.rounded($0.psi) },
-                predictionPSI: scope.report.predictions.map { Self.rounded($0.correctedPSI) },
-                predictionJS: scope.report.predictions.map { Self.rounded($0.correctedJensenShannon) },
-                samples: scope.report.sampleCount,
-                reports: scope.reports,
-                wireBytes: scope.wireBytes,
-                rawInputBytes: scope.report.sampleCount * scope.report.features.count * 4,
-                model: assessment.model,
-                version: assessment.version
-            )
-        }
-        switch by {
-        case "region":
-            return assessment.regions.map { view($0, device: nil, region: $0.scope) }
-        case "fleet":
-            return assessment.fleet.map { [view($0, device: nil, region: nil)] } ?? []
-        default:
-            return assessment.devices.map { scope in
-                let device = devices[scope.scope]
-                return view(scope, device: device, region: DriftAssessor.region(of: device))
-            }
-        }
+        return views
     }
 
     /// Computes reference statistics from training rows with the model's own predictions on them: the package
@@ -249,14 +118,12 @@ extension FleetInspector {
     }
 
     private func selectDevices(_ store: CoordinatorStore, _ device: String?) async throws -> [DeviceRecord] {
-        let all = try await store.devices()
-        guard let device else { return all }
-        let matching = all.filter { $0.id == device || $0.name == device }
-        guard !matching.isEmpty else { throw ControlError("no device \"\(device)\": `fleetctl devices` lists them") }
+        let matching = try await DeviceRecord.matching(device, in: store)
+        guard device == nil || !matching.isEmpty else {
+            throw ControlError("no device \"\(device ?? "")\": `fleetctl devices` lists them")
+        }
         return matching
     }
-
-    static func rounded(_ value: Double) -> Double { (value * 10_000).rounded() / 10_000 }
 }
 
 extension Output {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import FleetCommandLine
 import FleetControl
+import FleetCoordinator
 import FleetWire
 import Foundation
 
@@ -24,20 +25,22 @@ extension FleetCtl {
                     VARIANT-REGION); default: \(defaultStrategy).
                     """
             )
-            static let defaultStrategy = "fedavg+adam=0.05"
+            static let defaultStrategy = RoundStartDefaults.strategy
 
             @OptionGroup var target: TargetOptions
             @OptionGroup var output: OutputOptions
             @Argument(help: "Model name.") var model: String
-            @Option(help: "The variant to train (its newest version is the base).") var variant = "fp32"
-            @Option(help: "Devices sampled per round.") var clients = 10
+            @Option(help: "The variant to train (its newest version is the base).") var variant = RoundStartDefaults
+                .variant
+            @Option(help: "Devices sampled per round.") var clients = RoundStartDefaults.clients
             @Option(help: "Fewest updates for a round to publish (default: 80% of --clients).") var minClients: Int?
-            @Option(help: "How long a round waits for updates, e.g. 60s.") var deadline = "60s"
-            @Option(help: "Local epochs per round.") var localEpochs = 10
-            @Option(help: "Local learning rate.") var lr = 0.1
-            @Option(help: "Local mini-batch size.") var batchSize = 16
+            @Option(help: "How long a round waits for updates, e.g. 60s.") var deadline =
+                "\(RoundStartDefaults.deadlineSeconds)s"
+            @Option(help: "Local epochs per round.") var localEpochs = RoundStartDefaults.localEpochs
+            @Option(help: "Local learning rate.") var lr = RoundStartDefaults.learningRate
+            @Option(help: "Local mini-batch size.") var batchSize = RoundStartDefaults.batchSize
             @Option(help: "Aggregation strategy (see above).") var strategy = Start.defaultStrategy
-            @Option(help: "Rounds to run back to back.") var rounds = 1
+            @Option(help: "Rounds to run back to back.") var rounds = RoundStartDefaults.rounds
             @Option(help: "Seed for device sampling and local shuffling (recorded with each round).") var seed: UInt64 =
                 0
             @Option(help: "Held-out rows to evaluate each published round (CSV: features, then `label`).") var evalData:
@@ -67,7 +70,7 @@ extension FleetCtl {
                     model: model,
                     variant: variant,
                     clients: clients,
-                    minimumClients: minClients ?? max(1, (clients * 4 + 4) / 5),
+                    minimumClients: minClients ?? RoundStartDefaults.minimumClients(for: clients),
                     deadlineMilliseconds: Int(try CommandLineValues.duration(deadline).components.seconds * 1000),
                     parameters: TrainingParameters(
                         localEpochs: localEpochs,

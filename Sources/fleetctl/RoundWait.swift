@@ -1,4 +1,5 @@
 import FleetControl
+import FleetCoordinator
 import Foundation
 
 /// `fleetctl round start --wait`: prints each round of the job as it ends, and always ends itself: when every

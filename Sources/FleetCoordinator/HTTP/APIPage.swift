@@ -75,3 +75,49 @@ enum APIResponse {
         )
     }
 }
+
+/// A page of a list endpoint: `limit` items after the one whose key is the `after` cursor, and the path of the
+/// next page when there is one (the same query, with `after` the last key of this page).
+struct APIPage<Item> {
+    let items: [Item]
+    let next: String?
+
+    init(
+        _ all: [Item],
+        key: (Item) -> String,
+        query: APIQuery,
+        path: String,
+        keeping kept: [Substring] = [],
+        defaultLimit: Int = 100,
+        maximumLimit: Int = 500
+    ) throws {
+        let limit = try query.limit(default: defaultLimit, maximum: maximumLimit)
+        var start = all.startIndex
+        if let after = try query.cursor("after") {
+            guard let index = all.firstIndex(where: { key($0) == after }) else {
+                throw HTTPError(
+                    .badRequest,
+                    message: "after: nothing listed as \(after) (removed since?): start again without after"
+                )
+            }
+            start = all.index(after: index)
+        }
+        items = Array(all[start...].prefix(limit))
+        guard start + items.count < all.endIndex, let last = items.last else {
+            next = nil
+            return
+        }
+        let carried = kept.compactMap { name in
+            query.parameters[name].map { "&\(name)=\(APIQuery.escaped(String($0)))" }
+        }
+        next = "\(path)?limit=\(limit)&after=\(APIQuery.escaped(key(last)))" + carried.joined()
+    }
+}
+
+extension APIQuery {
+    /// `text` percent-encoded for a query value.
+    static func escaped(_ text: String) -> String {
+        text.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._~")))
+            ?? text
+    }
+}

@@ -8,6 +8,8 @@ import NIOCore
 /// bearer token from `fleetctl api-token create`. Handlers read the coordinator's store (GRDB, off the event loop).
 struct AdminAPI: Sendable {
     let store: CoordinatorStore
+    /// The coordinator's dispatcher of admin requests: the write endpoints go through it as `fleetctl` does.
+    let admin: AdminRequests
     static let base = "/api/v1"
 
     func register(on router: Router<BasicRequestContext>) {
@@ -17,22 +19,13 @@ struct AdminAPI: Sendable {
         api.get("devices") { request, _ -> Response in
             try await authorization.require(.read, for: request)
             let query = try APIQuery(request, allowed: ["limit", "after"])
-            let limit = try query.limit(default: 100, maximum: 500)
-            let all = try await DeviceView.all(in: store)
-            var start = all.startIndex
-            if let after = try query.cursor("after") {
-                guard let index = all.firstIndex(where: { $0.id == after }) else {
-                    throw HTTPError(
-                        .badRequest,
-                        message: "after: no device \(after) (removed since?): start again without after"
-                    )
-                }
-                start = all.index(after: index)
-            }
-            let page = Array(all[start...].prefix(limit))
-            let more = start + page.count < all.endIndex
-            let next = more ? page.last.map { "\(Self.base)/devices?limit=\(limit)&after=\(Self.escaped($0.id))" } : nil
-            return try APIResponse.json(page, next: next)
+            let page = try APIPage(
+                try await DeviceView.all(in: store),
+                key: \.id,
+                query: query,
+                path: "\(Self.base)/devices"
+            )
+            return try APIResponse.json(page.items, next: page.next)
         }
         api.get("devices/{id}") { request, context -> Response in
             try await authorization.require(.read, for: request)
@@ -74,8 +67,8 @@ struct AdminAPI: Sendable {
             if transfers.count == limit, let last = transfers.last {
                 next =
                     "\(Self.base)/transfers?limit=\(limit)&since=\(last.sequence)"
-                    + (device.map { "&device=\(Self.escaped($0))" } ?? "")
-                    + (model.map { "&model=\(Self.escaped($0))" } ?? "")
+                    + (device.map { "&device=\(APIQuery.escaped($0))" } ?? "")
+                    + (model.map { "&model=\(APIQuery.escaped($0))" } ?? "")
             }
             return try APIResponse.json(transfers, next: next)
         }
@@ -90,6 +83,8 @@ struct AdminAPI: Sendable {
             let now = Date()
             return try APIResponse.json(try await store.apiTokens().map { APITokenSummaryView(record: $0, now: now) })
         }
+        registerLearningAndObservability(on: api, authorization: authorization)
+        registerWrites(on: api, authorization: authorization)
     }
 
     /// The body of `POST /api/v1/api-tokens`.
@@ -102,21 +97,7 @@ struct AdminAPI: Sendable {
     static let maximumBodySize = 1024
 
     static func createToken(_ request: Request, store: CoordinatorStore) async throws -> Response {
-        let body: ByteBuffer
-        do {
-            body = try await request.body.collect(upTo: maximumBodySize)
-        } catch is NIOTooManyBytesError {
-            throw HTTPError(.contentTooLarge, message: "the body is larger than \(maximumBodySize) bytes")
-        }
-        let wanted: NewTokenRequest
-        do {
-            wanted = try JSONDecoder().decode(NewTokenRequest.self, from: Data(body.readableBytesView))
-        } catch {
-            throw HTTPError(
-                .badRequest,
-                message: #"send a JSON object {"scope": "read" or "admin", "expiresInSeconds": N (optional)}"#
-            )
-        }
+        let wanted = try await decode(NewTokenRequest.self, from: request, upTo: maximumBodySize)
         let seconds = wanted.expiresInSeconds ?? 0
         guard let scope = APITokenScope(name: wanted.scope), (0...Int(Int32.max)).contains(seconds) else {
             throw HTTPError(
@@ -135,10 +116,5 @@ struct AdminAPI: Sendable {
         )
         response.status = .created
         return response
-    }
-
-    private static func escaped(_ text: String) -> String {
-        text.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._~")))
-            ?? text
     }
 }

@@ -12,6 +12,7 @@ struct OperatorHTTP: Sendable {
     let metrics: CoordinatorMetrics
     let store: CoordinatorStore
     let connections: ConnectionRegistry
+    let admin: AdminRequests
     let logger: Logger
 
     static let prometheusContentType = "text/plain; version=0.0.4; charset=utf-8"
@@ -31,7 +32,7 @@ struct OperatorHTTP: Sendable {
                 body: ResponseBody(byteBuffer: ByteBuffer(bytes: body))
             )
         }
-        AdminAPI(store: store).register(on: router)
+        AdminAPI(store: store, admin: admin).register(on: router)
         let port = self.port
         let application = Application(
             router: router,

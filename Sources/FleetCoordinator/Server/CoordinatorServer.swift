@@ -138,6 +138,7 @@ public struct CoordinatorService: Service {
                 metrics: metrics,
                 store: store,
                 connections: connections,
+                admin: admin,
                 logger: logger
             )
         }

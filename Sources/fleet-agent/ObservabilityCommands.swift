@@ -77,7 +77,7 @@ struct Consent: AsyncParsableCommand {
             let format = ISO8601DateFormatter()
             let view = View(
                 device: book.deviceID,
-                state: LocalObservability.describe(try await book.ledger(), at: Date()),
+                state: try await book.ledger().describe(at: Date()),
                 history: rows.map {
                     View.Record(
                         sequence: $0.sequence,
@@ -316,7 +316,7 @@ struct Samples: AsyncParsableCommand {
             let counts = try await store.sampleQueueCounts()
             var consent = "not granted"
             if try await state.enrolledDeviceID() != nil, let book = try? await ownerBook(dataDir) {
-                consent = LocalObservability.describe(try await book.ledger(), at: Date())["samples"] ?? consent
+                consent = try await book.ledger().describe(at: Date())["samples"] ?? consent
             }
             let view = View(
                 device: try await state.enrolledDeviceID(),

@@ -268,7 +268,7 @@ extension LocalObservability {
                 let ledger = try await consent.ledger()
                 var response = LocalResponse(ok: true)
                 response.device = consent.deviceID
-                response.consent = Self.describe(ledger, at: now)
+                response.consent = ledger.describe(at: now)
                 response.queueSize = try await store.sampleQueueCounts().values.reduce(0, +)
                 return response
             default:
@@ -281,19 +281,4 @@ extension LocalObservability {
         }
     }
 
-    /// Each purpose's state, as text: `granted`, `granted until <ISO 8601>`, `revoked`, `expired`, `not granted`.
-    public static func describe(_ ledger: ConsentLedger, at instant: Date) -> [String: String] {
-        let format = ISO8601DateFormatter()
-        var states: [String: String] = [:]
-        for (purpose, state) in ledger.state(at: instant) {
-            switch state {
-            case .notGranted: states[purpose.rawValue] = "not granted"
-            case .granted(let until):
-                states[purpose.rawValue] = until.map { "granted until \(format.string(from: $0))" } ?? "granted"
-            case .expired(let at): states[purpose.rawValue] = "expired \(format.string(from: at))"
-            case .revoked(let at): states[purpose.rawValue] = "revoked \(format.string(from: at))"
-            }
-        }
-        return states
-    }
 }

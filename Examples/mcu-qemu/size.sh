@@ -17,7 +17,7 @@ arm-none-eabi-nm -S --size-sort "$elf" | awk '$3 ~ /^[tTrRdDbBwWvV]$/ && !seen[$
     echo "$((16#$size)) $kind $name"
 done | swift demangle --compact --simplified | cut -c1-300 | awk '
 function component(text) {
-    if (text ~ /SHA256|SHA512|Ed25519|Field25519|Scalar25519|Edwards|FieldElement|Manifest|Digest|BlockHash/) return "crypto"
+    if (text ~ /SHA256|SHA512|sha2RoundConstants|Ed25519|Field25519|Scalar25519|Edwards|FieldElement|Manifest|Digest|BlockHash/) return "crypto"
     if (text ~ /Inference|ModelLayout|HeaderParser|Drift|Meter|QueryCounter|FlashCursor|Prediction/) return "inference"
     if (text ~ /Install|Inflate|Huffman|RangeDecoder|Stream|Patch|Slot|CRC32/) return "delta"
     if (text ~ /Wire|Frame|Inbound|Outbound|MessageType|TinyLeaf|Leaf|Challenge|TinyBytes|Transfer|PendingReport/) return "protocol"

@@ -17,10 +17,10 @@ arm-none-eabi-nm -S --size-sort "$elf" | awk '$3 ~ /^[tTrRdDbBwWvV]$/ && !seen[$
     echo "$((16#$size)) $kind $name"
 done | swift demangle --compact --simplified | cut -c1-300 | awk '
 function component(text) {
-    if (text ~ /SHA256|SHA512|Ed25519|Field25519|Scalar25519|Edwards|FieldElement|Manifest|Digest|BlockHash/) return "crypto"
-    if (text ~ /Inference|ModelLayout|HeaderParser|Drift|Meter|QueryCounter|FlashCursor|Prediction/) return "inference"
+    if (text ~ /SHA256|SHA512|sha2RoundConstants|ExpandedSeed|TinyByteRange|Ed25519|Field25519|Scalar25519|Edwards|FieldElement|Manifest|Digest|BlockHash/) return "crypto"
+    if (text ~ /Inference|ModelLayout|LayerTensors|HeaderParser|Drift|Meter|Quota|UsageReceipt|QueryCounter|FlashCursor|Prediction/) return "inference"
     if (text ~ /Install|Inflate|Huffman|RangeDecoder|Stream|Patch|Slot|CRC32/) return "delta"
-    if (text ~ /Wire|Frame|Inbound|Outbound|MessageType|TinyLeaf|Leaf|Challenge|TinyBytes|Transfer|PendingReport/) return "protocol"
+    if (text ~ /Wire|UTF8|Frame|Inbound|Outbound|MessageType|TinyLeaf|Leaf|Challenge|TinyBytes|Transfer|PendingReport/) return "protocol"
     if (text ~ /QEMUPlatform|RAMFlash|leafMain|leaf_main|classify|digitRow|digitLabel|Layout|uart_|put|host_argument|semihost|clock_|SysTick|Reset_Handler|fault_report|stack_|heap_|posix_memalign|vectors|main/) return "firmware"
     return "newlib/runtime"
 }
@@ -28,6 +28,7 @@ function component(text) {
     name = $3; text = $0
     c = component(text)
     if ($2 ~ /[tTrRwW]/) flash[c] += $1; else ram[c] += $1
+    if ($2 ~ /[tTrRwW]/ && c != "firmware" && c != "newlib/runtime" && text ~ /Meter|Quota|Usage|Receipt|Grant/) metering += $1
     seen[c] = 1
 }
 END {
@@ -35,6 +36,7 @@ END {
     n = split("protocol crypto delta inference firmware newlib/runtime", order, " ")
     for (i = 1; i <= n; i++) { c = order[i]; printf "%-16s %12d %12d\n", c, flash[c], ram[c]; kit += (i <= 4) ? flash[c] : 0 }
     printf "%-16s %12d\n", "kit (first 4)", kit
+    printf "%-16s %12d  (quota grants, signed usage receipts: issue 11, inside the kit figure)\n", "of which metering", metering
 }'
 arm-none-eabi-size -A "$elf" | awk '
 $1 == ".text" || $1 == ".ARM.exidx" { flash += $2 }

@@ -50,7 +50,7 @@ struct ManifestCursor {
         let count = Int(try varint(maximum: UInt64(bounds.upperBound)))
         let range = try raw(count: count)
         guard count >= bounds.lowerBound else { throw .outOfRange }
-        guard isValidUTF8(slice(range)) else { throw .invalidUTF8 }
+        guard TinyUTF8.isValid(slice(range)) else { throw .invalidUTF8 }
         return range
     }
 
@@ -75,35 +75,4 @@ struct ManifestCursor {
         for index in 0..<min(a.count, b.count) where left[index] != right[index] { return left[index] < right[index] }
         return a.count < b.count
     }
-}
-
-/// Whether `bytes` is well-formed UTF-8 (Unicode 15, table 3-7): no overlong forms, no surrogates, nothing above
-/// U+10FFFF, no truncated sequence.
-func isValidUTF8(_ bytes: UnsafeRawBufferPointer) -> Bool {
-    var index = 0
-    while index < bytes.count {
-        let lead = bytes[index]
-        let length: Int
-        var low: UInt8 = 0x80
-        var high: UInt8 = 0xBF
-        switch lead {
-        case 0x00...0x7F: length = 1
-        case 0xC2...0xDF: length = 2
-        case 0xE0: (length, low) = (3, 0xA0)
-        case 0xE1...0xEC, 0xEE...0xEF: length = 3
-        case 0xED: (length, high) = (3, 0x9F)
-        case 0xF0: (length, low) = (4, 0x90)
-        case 0xF1...0xF3: length = 4
-        case 0xF4: (length, high) = (4, 0x8F)
-        default: return false
-        }
-        guard bytes.count - index >= length else { return false }
-        if length > 1 {
-            let second = bytes[index + 1]
-            guard second >= low && second <= high else { return false }
-            for offset in 2..<max(length, 2) where bytes[index + offset] & 0xC0 != 0x80 { return false }
-        }
-        index += length
-    }
-    return true
 }

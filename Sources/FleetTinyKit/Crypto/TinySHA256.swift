@@ -15,7 +15,8 @@ public struct TinySHA256: Sendable, BlockHashing {
     static var blockSize: Int { 64 }
     static var lengthFieldSize: Int { 8 }
 
-    /// An empty hash.
+    /// An empty hash. Not inlined: one copy of the initial words for the hash's many callers.
+    @inline(never)
     public init() {
         state = (0x6a09_e667, 0xbb67_ae85, 0x3c6e_f372, 0xa54f_f53a, 0x510e_527f, 0x9b05_688c, 0x1f83_d9ab, 0x5be0_cd19)
     }
@@ -46,7 +47,7 @@ public struct TinySHA256: Sendable, BlockHashing {
         var window: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) =
             (0, 0, 0, 0, 0, 0, 0, 0)
         withUnsafeMutableBytes(of: &window) { raw in
-            withUnsafeBytes(of: sha256RoundConstants) { constants in
+            withSHA2RoundConstants { constants in
                 let w = RawWords<UInt32>(raw: raw)
                 for index in 0..<16 {
                     w[index] = UInt32(bigEndian: input.loadUnaligned(fromByteOffset: index * 4, as: UInt32.self))
@@ -63,7 +64,9 @@ public struct TinySHA256: Sendable, BlockHashing {
                     }
                     let sum1 = e.rotatedRight(6) ^ e.rotatedRight(11) ^ e.rotatedRight(25)
                     let choose = (e & f) ^ (~e & g)
-                    let k = constants.load(fromByteOffset: round &* 4, as: UInt32.self)
+                    let k = UInt32(
+                        truncatingIfNeeded: constants.load(fromByteOffset: round &* 8, as: UInt64.self) &>> 32
+                    )
                     let t1 = h &+ sum1 &+ choose &+ k &+ w[slot]
                     let sum0 = a.rotatedRight(2) ^ a.rotatedRight(13) ^ a.rotatedRight(22)
                     let majority = (a & b) ^ (a & c) ^ (b & c)
@@ -86,22 +89,3 @@ extension UInt32 {
     @inline(__always)
     func rotatedRight(_ count: UInt32) -> UInt32 { (self &>> count) | (self &<< (32 &- count)) }
 }
-
-/// The round constants of SHA-256 (FIPS 180-4 section 4.2.2), in read-only data.
-private let sha256RoundConstants:
-    (
-        UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32,
-        UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32,
-        UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32,
-        UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32,
-        UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32
-    ) = (
-        0x428a_2f98, 0x7137_4491, 0xb5c0_fbcf, 0xe9b5_dba5, 0x3956_c25b, 0x59f1_11f1, 0x923f_82a4, 0xab1c_5ed5,
-        0xd807_aa98, 0x1283_5b01, 0x2431_85be, 0x550c_7dc3, 0x72be_5d74, 0x80de_b1fe, 0x9bdc_06a7, 0xc19b_f174,
-        0xe49b_69c1, 0xefbe_4786, 0x0fc1_9dc6, 0x240c_a1cc, 0x2de9_2c6f, 0x4a74_84aa, 0x5cb0_a9dc, 0x76f9_88da,
-        0x983e_5152, 0xa831_c66d, 0xb003_27c8, 0xbf59_7fc7, 0xc6e0_0bf3, 0xd5a7_9147, 0x06ca_6351, 0x1429_2967,
-        0x27b7_0a85, 0x2e1b_2138, 0x4d2c_6dfc, 0x5338_0d13, 0x650a_7354, 0x766a_0abb, 0x81c2_c92e, 0x9272_2c85,
-        0xa2bf_e8a1, 0xa81a_664b, 0xc24b_8b70, 0xc76c_51a3, 0xd192_e819, 0xd699_0624, 0xf40e_3585, 0x106a_a070,
-        0x19a4_c116, 0x1e37_6c08, 0x2748_774c, 0x34b0_bcb5, 0x391c_0cb3, 0x4ed8_aa4a, 0x5b9c_ca4f, 0x682e_6ff3,
-        0x748f_82ee, 0x78a5_636f, 0x84c8_7814, 0x8cc7_0208, 0x90be_fffa, 0xa450_6ceb, 0xbef9_a3f7, 0xc671_78f2
-    )

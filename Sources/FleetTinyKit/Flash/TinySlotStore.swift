@@ -42,6 +42,7 @@ public struct TinySlotStore: Sendable {
 
     /// The active model's record: the valid record with the higher sequence, nil when none is valid (nothing
     /// installed yet).
+    @inline(never)  // called from several places: one copy
     public func active<Flash: TinyFlash>(_ flash: Flash) -> TinySlotRecord? {
         let (first, second) = (self.record(copy: 0, flash), self.record(copy: 1, flash))
         guard let first else { return second }

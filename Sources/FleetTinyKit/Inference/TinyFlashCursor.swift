@@ -13,7 +13,9 @@ struct TinyFlashCursor<Flash: TinyFlash> {
         self.end = end
     }
 
-    /// The next byte, or nil at the end of the range or on a read error.
+    /// The next byte, or nil at the end of the range or on a read error. (The cursor's calls are not inlined: the
+    /// header parser calls them from many places.)
+    @inline(never)
     mutating func next() -> UInt8? {
         guard let byte = peek() else { return nil }
         offset += 1
@@ -21,6 +23,7 @@ struct TinyFlashCursor<Flash: TinyFlash> {
     }
 
     /// The next byte without consuming it.
+    @inline(never)
     mutating func peek() -> UInt8? {
         guard offset < end else { return nil }
         if offset >= bufferStart + bufferCount || offset < bufferStart {
@@ -36,12 +39,14 @@ struct TinyFlashCursor<Flash: TinyFlash> {
     }
 
     /// Skips spaces, tabs, carriage returns and newlines; returns the next byte without consuming it.
+    @inline(never)
     mutating func skipSpace() -> UInt8? {
         while let byte = peek(), byte == 0x20 || byte == 0x09 || byte == 0x0A || byte == 0x0D { offset += 1 }
         return peek()
     }
 
     /// Consumes `byte` after optional space; false when something else comes.
+    @inline(never)
     mutating func expect(_ byte: UInt8) -> Bool {
         guard skipSpace() == byte else { return false }
         offset += 1

@@ -56,7 +56,7 @@ extension TinyLeaf {
 
     mutating func startFetch(_ target: TinyInstalledModel, size: Int) -> Bool {
         let resuming = transfer.target.matches(target) && transfer.received > 0 && transfer.hasPayloadSHA
-        if !resuming { transfer = TinyTransfer() }
+        if !resuming { transfer.clear() }
         transfer.target = target
         transfer.targetSize = size
         transfer.wanted = true
@@ -157,7 +157,7 @@ extension TinyLeaf {
     mutating func refuseTransfer(_ code: StaticString, _ now: UInt64) -> TinyLeafEvent {
         let target = transfer.target
         queueReport(target, outcome: 1, code: code)
-        transfer = TinyTransfer()
+        transfer.clear()
         return resendPendingReport() ? .refused(version: target.version, code: code) : drop(now)
     }
 
@@ -166,7 +166,7 @@ extension TinyLeaf {
         let target = transfer.target
         let size = transfer.targetSize
         queueReport(target, outcome: 2, code: code)
-        transfer = TinyTransfer()
+        transfer.clear()
         transfer.target = target
         transfer.targetSize = size
         transfer.wanted = true

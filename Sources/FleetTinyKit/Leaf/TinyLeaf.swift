@@ -390,6 +390,8 @@ public struct TinyLeaf<Platform: TinyPlatform, Installer: TinyModelInstaller> {
 
     // MARK: - Connection
 
+    /// Encodes one frame with `encode` into the send buffer and sends it. Not inlined: one copy for every message.
+    @inline(never)
     mutating func send(_ encode: (inout TinyWireWriter) throws(TinyWireError) -> UnsafeRawBufferPointer) -> Bool {
         var writer = TinyWireWriter(sendBuffer)
         guard let frame = try? encode(&writer) else { return false }
@@ -397,6 +399,7 @@ public struct TinyLeaf<Platform: TinyPlatform, Installer: TinyModelInstaller> {
         return platform.send(frame)
     }
 
+    @inline(never)  // called from several places: one copy
     mutating func drop(_ now: UInt64) -> TinyLeafEvent {
         platform.disconnect()
         phase = .disconnected

@@ -18,7 +18,8 @@ struct TinyTransfer {
     var resumedFrom = 0
     var hasher = TinySHA256()
 
-    /// Done with this transfer: nothing to fetch or resume.
+    /// Done with this transfer: nothing to fetch or resume. Not inlined: one copy of the reset for its callers.
+    @inline(never)
     mutating func clear() {
         self = TinyTransfer()
     }
@@ -38,6 +39,7 @@ struct TinyPendingReport {
 
     init() {}
 
+    @inline(never)  // two callers: one copy
     init(model: TinyInstalledModel, outcome: UInt8, code: StaticString) {
         self.model = model
         self.outcome = outcome

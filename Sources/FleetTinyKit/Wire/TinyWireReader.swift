@@ -37,6 +37,7 @@ public struct TinyWireReader {
     }
 
     /// A varint that must fit `0...maximum`.
+    @inline(never)  // called from several places: one copy
     public mutating func bounded(_ maximum: UInt64) throws(TinyWireError) -> UInt64 {
         let value = try varint()
         guard value <= maximum else { throw .invalidValue }
@@ -49,6 +50,7 @@ public struct TinyWireReader {
     }
 
     /// A varint in the `int63` range (sizes and offsets).
+    @inline(never)  // called from several places: one copy
     public mutating func int63() throws(TinyWireError) -> Int {
         Int(truncatingIfNeeded: try bounded(UInt64(Int64.max)))
     }

@@ -11,7 +11,9 @@ extension EndToEnd {
             #expect(output.contains("installed digits-mlp v2"), "\(output)")
             // The figures README.md quotes, as ceilings just above them that the firmware before them broke (a
             // 15,456-byte stack high-water mark, flash=76096 with 64,134 B of kit; 50,684 B and flash=99712 at -O
-            // before that). Not the budgets (8 KiB RAM, 48 KiB of kit flash), still missed.
+            // before that). Not the budgets (8 KiB RAM, 48 KiB of kit flash), still missed. The firmware
+            // meters its queries since branch leafmeter3 (TinyLeafMeter and its query channel: flash 69,744 ->
+            // 75,376 B; the kit line counts metering as its fifth component).
             let marks = output.split(separator: "\n").compactMap { line -> Int? in
                 guard let range = line.range(of: "stack high-water mark: ") else { return nil }
                 return Int(line[range.upperBound...].prefix { $0.isNumber })
@@ -21,9 +23,9 @@ extension EndToEnd {
             let lines = size.output.split(separator: "\n").map(String.init)
             let last = lines.last ?? ""
             let flash = last.split(separator: " ").first.flatMap { Int($0.dropFirst("flash=".count)) }
-            #expect(size.status == 0 && last.hasPrefix("flash=") && (flash ?? .max) <= 70_000, "\(size.output)")
-            let kit = lines.first { $0.hasPrefix("kit (first 4)") }.flatMap { Int($0.split(separator: " ").last ?? "") }
-            #expect((kit ?? .max) <= 58_500, "\(size.output)")
+            #expect(size.status == 0 && last.hasPrefix("flash=") && (flash ?? .max) <= 76_000, "\(size.output)")
+            let kit = lines.first { $0.hasPrefix("kit (first 5)") }.flatMap { Int($0.split(separator: " ").last ?? "") }
+            #expect((kit ?? .max) <= 65_500, "\(size.output)")
         }
 
         /// `run.sh --serial`: the same firmware with its UART0 on a pseudo-terminal, carried by the gateway's

@@ -21,6 +21,14 @@ extension EndToEnd {
                 output.contains("fleetctl usage: leaf-qemu digits-mlp queries 20, remaining 0, amount 0.03 (30000"),
                 "\(output)"
             )
+            // The stack high-water marks the firmware prints (enrolment, install, grants held, receipts
+            // acknowledged): the deepest, 8,212 B, is at a restart that verifies the stored grant inside
+            // TinyLeaf.start (6,396 B at enrolment and install, as run.sh).
+            let marks = output.split(separator: "\n").compactMap { line -> Int? in
+                guard let range = line.range(of: "stack high-water mark: ") else { return nil }
+                return Int(line[range.upperBound...].prefix { $0.isNumber })
+            }
+            #expect(marks.count >= 5 && marks.allSatisfy { $0 <= 8_400 }, "\(marks)")
         }
     }
 }

@@ -184,8 +184,10 @@ func answerQuery(_ leaf: UnsafeMutablePointer<QEMULeaf>, scratch: UnsafeMutableB
     appUartWrite(UInt8(ascii: "x"))
 }
 
-/// What the integrator logs of the meter: `quota grant S held` when the highest grant sequence held changes (a grant or revoke arrived, or was loaded at start), and `usage receipts acknowledged` when the last
-/// unsynced ledger entry was acknowledged by the coordinator.
+/// What the integrator logs of the meter: `quota grant S held, stack high-water mark: N bytes` when the highest grant
+/// sequence held changes (a grant or revoke arrived, or was loaded at start), and `usage receipts acknowledged, stack
+/// high-water mark: N bytes` when the last unsynced ledger entry was acknowledged by the coordinator (N: the deepest
+/// stack so far).
 struct MeterLog {
     var sequence: UInt64 = 0
     var unsynced = 0
@@ -196,10 +198,16 @@ struct MeterLog {
             sequence = meter.highestSequence
             put("quota grant ")
             putU32(UInt32(truncatingIfNeeded: sequence))
-            put(" held\n")
+            put(" held, stack high-water mark: ")
+            putU32(stackUsed())
+            put(" bytes\n")
         }
         if meter.unsyncedEntries != unsynced {
-            if meter.unsyncedEntries == 0 { put("usage receipts acknowledged\n") }
+            if meter.unsyncedEntries == 0 {
+                put("usage receipts acknowledged, stack high-water mark: ")
+                putU32(stackUsed())
+                put(" bytes\n")
+            }
             unsynced = meter.unsyncedEntries
         }
     }

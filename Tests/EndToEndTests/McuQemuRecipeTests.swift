@@ -13,7 +13,7 @@ extension EndToEnd {
             // 15,456-byte stack high-water mark, flash=76096 with 64,134 B of kit; 50,684 B and flash=99712 at -O
             // before that). Not the budgets (8 KiB RAM, 48 KiB of kit flash), still missed. The firmware
             // meters its queries since branch leafmeter3 (TinyLeafMeter and its query channel: flash 69,744 ->
-            // 75,376 B; the kit line counts metering as its fifth component).
+            // 75,472 B; the kit line counts metering as its fifth component).
             let marks = output.split(separator: "\n").compactMap { line -> Int? in
                 guard let range = line.range(of: "stack high-water mark: ") else { return nil }
                 return Int(line[range.upperBound...].prefix { $0.isNumber })

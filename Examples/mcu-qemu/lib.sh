@@ -26,13 +26,13 @@ finish() {
 }
 trap finish EXIT
 fail() { echo "mcu-qemu: $*" >&2; exit 1; }
-# wait_for SECONDS WHAT COMMAND...: runs COMMAND every 0.1 s until it succeeds.
+# wait_for SECONDS WHAT COMMAND...: runs COMMAND every 0.1 s until it succeeds, for at most about SECONDS (the
+# commands' own run time included).
 wait_for() {
-    local limit=$(($1 * 10)) what=$2 tries=0
+    local deadline=$((SECONDS + $1)) what=$2
     shift 2
     until "$@" >/dev/null 2>&1; do
-        tries=$((tries + 1))
-        [ "$tries" -lt "$limit" ] || fail "timed out waiting for $what"
+        [ "$SECONDS" -lt "$deadline" ] || fail "timed out waiting for $what"
         sleep 0.1
     done
 }
@@ -88,10 +88,13 @@ start_relay() {
 }
 
 # start_qemu PORT LOG [FLASH_FILE]: boots the firmware with UART0 on 127.0.0.1:PORT, its console appended to LOG,
-# its flash and key storage in FLASH_FILE (RAM only without one); sets qemu_pid.
+# its flash and key storage in FLASH_FILE (RAM only without one); sets qemu_pid. With `app_port` set, UART1 (the
+# application's query channel) listens on 127.0.0.1:app_port.
 start_qemu() {
+    local app=()
+    [ -z "${app_port:-}" ] || app=(-serial "tcp:127.0.0.1:$app_port,server=on,wait=off,nodelay=on")
     qemu-system-arm -machine mps2-an386 -cpu cortex-m4 -nographic -monitor none \
-        -serial "tcp:127.0.0.1:$1,nodelay=on" -semihosting-config enable=on,target=native \
+        -serial "tcp:127.0.0.1:$1,nodelay=on" "${app[@]}" -semihosting-config enable=on,target=native \
         -kernel "$firmware" -append "$leaf_token $seed${3:+ $3}" >>"$2" 2>&1 &
     qemu_pid=$!
 }

@@ -31,7 +31,8 @@ boot() {
     run=$((run + 1))
     log="$work/qemu-$run.log"
     start_qemu "$relay_port" "$log" "$flash"
-    wait_for 30 "the leaf to start (run $run)" grep -q '^active slot' "$log"
+    # The active slot line is whole once a line follows it (the console writes a line in pieces).
+    wait_for 30 "the leaf to start (run $run)" bash -c "grep -A1 '^active slot' '$log' | sed -n 2p | grep -q ."
     local line allowed=()
     line=$(grep -m1 '^active slot' "$log")
     for v in "$@"; do allowed+=("$v=$(file_of "$v")"); done

@@ -1,7 +1,8 @@
 #!/bin/bash
 # Flash and RAM of the leaf firmware (.build/mcu-qemu/firmware.elf, built by build.sh when missing), split by
 # component by keywords of the linked symbols' names and their sizes (arm-none-eabi-nm -S, Swift names demangled): protocol (Wire, Leaf),
-# crypto, delta (Install, Flash), inference, the firmware's own code (main.swift, startup.c, uart.c) and newlib/
+# crypto, delta (Install, Flash), inference, metering (TinyLeafMeter, grants, receipts, the leaf's metering messages,
+# and the firmware's query channel and meter log), the firmware's own code (main.swift, startup.c, uart.c) and newlib/
 # runtime (code the compiler inlined into another component's function counts there: TinyLeaf's session is
 # partly inside leafMain, so "protocol" is an under-estimate). The last line, `flash=BYTES ram=BYTES`, is the whole firmware from arm-none-eabi-size: flash = .text
 # (code and read-only data) + .ARM.exidx + .data's initial values, ram = .data + .bss. Not in ram: the stack
@@ -17,8 +18,9 @@ arm-none-eabi-nm -S --size-sort "$elf" | awk '$3 ~ /^[tTrRdDbBwWvV]$/ && !seen[$
     echo "$((16#$size)) $kind $name"
 done | swift demangle --compact --simplified | cut -c1-300 | awk '
 function component(text) {
+    if (text ~ /TinyLeafMeter|QuotaGrant|UsageReceipt|MeterLink|meterInference|MeterRecord|Metered|QuotaSync|quotaSync|receiveGrants|syncUsage|usageReport|meterAcknowledged|meterRequestFailed|loadMeter|load\(meter:|MeterLog|answerQuery|app_uart/) return "metering"
     if (text ~ /SHA256|SHA512|sha2RoundConstants|ExpandedSeed|TinyByteRange|Ed25519|Field25519|Scalar25519|Edwards|FieldElement|Manifest|Digest|BlockHash/) return "crypto"
-    if (text ~ /Inference|ModelLayout|LayerTensors|HeaderParser|Drift|Meter|Quota|UsageReceipt|QueryCounter|FlashCursor|Prediction/) return "inference"
+    if (text ~ /Inference|ModelLayout|LayerTensors|HeaderParser|Drift|Meter|QueryCounter|FlashCursor|Prediction/) return "inference"
     if (text ~ /Install|Inflate|Huffman|RangeDecoder|Stream|Patch|Slot|CRC32/) return "delta"
     if (text ~ /Wire|UTF8|Frame|Inbound|Outbound|MessageType|TinyLeaf|Leaf|Challenge|TinyBytes|Transfer|PendingReport/) return "protocol"
     if (text ~ /QEMUPlatform|RAMFlash|leafMain|leaf_main|classify|digitRow|digitLabel|Layout|uart_|put|host_argument|semihost|clock_|SysTick|Reset_Handler|fault_report|stack_|heap_|posix_memalign|vectors|main/) return "firmware"
@@ -28,15 +30,14 @@ function component(text) {
     name = $3; text = $0
     c = component(text)
     if ($2 ~ /[tTrRwW]/) flash[c] += $1; else ram[c] += $1
-    if ($2 ~ /[tTrRwW]/ && c != "firmware" && c != "newlib/runtime" && text ~ /Meter|Quota|Usage|Receipt|Grant/) metering += $1
     seen[c] = 1
 }
 END {
     printf "%-16s %12s %12s\n", "component", "flash bytes", "ram bytes"
-    n = split("protocol crypto delta inference firmware newlib/runtime", order, " ")
+    n = split("protocol crypto delta inference metering firmware newlib/runtime", order, " ")
     for (i = 1; i <= n; i++) { c = order[i]; printf "%-16s %12d %12d\n", c, flash[c], ram[c]; kit += (i <= 4) ? flash[c] : 0 }
-    printf "%-16s %12d\n", "kit (first 4)", kit
-    printf "%-16s %12d  (quota grants, signed usage receipts: issue 11, inside the kit figure)\n", "of which metering", metering
+    printf "%-16s %12d  (issue 10: protocol, crypto, delta, inference)\n", "kit (first 4)", kit
+    printf "%-16s %12d  (and metering: quota grants, signed usage receipts, issue 11)\n", "kit (first 5)", kit + flash["metering"]
 }'
 arm-none-eabi-size -A "$elf" | awk '
 $1 == ".text" || $1 == ".ARM.exidx" { flash += $2 }

@@ -19,7 +19,7 @@
 @_extern(c, "_model_flash") var modelFlashStart: UInt8
 
 /// The emulated flash: 4 KiB pages, two record pages and two slots of 32 pages (128 KiB each, the digits int8
-/// model is 51,850 bytes), followed by one page of key storage.
+/// model is 51,850 bytes), followed by one page of key storage, then the meter's records (one 1 KiB piece each).
 enum Layout {
     static let pageSize = 4096
     static let slotPages = 32
@@ -27,8 +27,15 @@ enum Layout {
     static let flashBytes = pageCount * pageSize
     /// Each record of TinyKeyStorage: one "written" byte (1), then up to 127 bytes; erased (0xFF) when never written.
     static let recordStride = 128
-    /// Flash and the key storage page after it: the size of the host file.
-    static let totalBytes = flashBytes + pageSize
+    /// Grant slots of the leaf's meter (TinyLeafMeter): two, so that a new grant is kept while the last one still
+    /// answers (grants add up).
+    static let meterGrants = 2
+    /// Each meter record (0: counters and ledger, 1 … meterGrants: a grant): a "written" byte (1), its length (2
+    /// bytes, little-endian), its bytes; one aligned piece of the host file, so one host write saves it whole.
+    static let meterRecordStride = HostFileFlash.tearUnit
+    static let meterRecordsOffset = flashBytes + pageSize
+    /// Flash, the key storage page and the meter records after it: the size of the host file.
+    static let totalBytes = meterRecordsOffset + (1 + meterGrants) * meterRecordStride
     static var base: UnsafeMutableRawPointer { UnsafeMutableRawPointer(mutating: &modelFlashStart) }
 }
 

@@ -1,7 +1,9 @@
 // The TinyFleet leaf firmware for QEMU mps2-an386 (Cortex-M4): FleetTinyKit's TinyLeaf over UART0, enrolling with
 // the token the host passes, installing models through TinyFlashModelInstaller into RAM standing in for flash, and
-// classifying one digit through the installed int8 model after each install. Compiled together with the kit by
-// Examples/mcu-qemu/build.sh; startup.c and uart.c are its C side. Console lines go out over semihosting.
+// classifying one digit through the installed int8 model after each install. The application's queries arrive on
+// UART1 (one `q` byte each): each is classified, then metered by the leaf's TinyLeafMeter (pay-per-query, grants
+// from the coordinator) before its answer is given. Compiled together with the kit by Examples/mcu-qemu/build.sh;
+// startup.c and uart.c are its C side. Console lines go out over semihosting.
 
 @_extern(c, "put_bytes") func putBytes(_ bytes: UnsafeRawPointer?, _ count: Int32)
 @_extern(c, "clock_milliseconds") func clockMilliseconds() -> UInt64
@@ -10,6 +12,9 @@
 @_extern(c, "uart_init") func uartInit()
 @_extern(c, "uart_receive") func uartReceive(_ into: UnsafeMutableRawPointer?, _ capacity: Int32) -> Int32
 @_extern(c, "uart_send") func uartSend(_ bytes: UnsafeRawPointer?, _ count: Int32)
+@_extern(c, "app_uart_init") func appUartInit()
+@_extern(c, "app_uart_read") func appUartRead() -> Int32
+@_extern(c, "app_uart_write") func appUartWrite(_ byte: UInt8)
 
 /// The kit's platform on mps2-an386: UART0 as the transport, SysTick as the clock, a test-only random source, and
 /// flash and key storage in RAM mirrored to a host file (HostFileFlash.swift, test-only).
@@ -68,6 +73,29 @@ struct QEMUPlatform: TinyPlatform {
         return flash.save(from: entry - flash.base, count: Layout.recordStride)
     }
 
+    // TinyKeyStorage, the meter's records: each in its own 1 KiB piece after the key storage page, saved with one
+    // host write (old or new bytes after a kill -9, as TinyKeyStorage asks).
+    private func meterEntry(_ index: Int) -> UnsafeMutableRawPointer? {
+        guard index >= 0, index <= Layout.meterGrants else { return nil }
+        return flash.base + Layout.meterRecordsOffset + index * Layout.meterRecordStride
+    }
+    func loadMeterRecord(_ index: Int, into buffer: UnsafeMutableRawBufferPointer) -> Bool {
+        guard let entry = meterEntry(index), entry.load(as: UInt8.self) == 1,
+            Int(entry.load(fromByteOffset: 1, as: UInt8.self)) | Int(entry.load(fromByteOffset: 2, as: UInt8.self)) << 8
+                == buffer.count
+        else { return false }
+        buffer.copyMemory(from: UnsafeRawBufferPointer(start: entry + 3, count: buffer.count))
+        return true
+    }
+    mutating func storeMeterRecord(_ index: Int, _ bytes: UnsafeRawBufferPointer) -> Bool {
+        guard let entry = meterEntry(index), bytes.count <= Layout.meterRecordStride - 3 else { return false }
+        entry.storeBytes(of: 1, as: UInt8.self)
+        entry.storeBytes(of: UInt8(truncatingIfNeeded: bytes.count), toByteOffset: 1, as: UInt8.self)
+        entry.storeBytes(of: UInt8(truncatingIfNeeded: bytes.count >> 8), toByteOffset: 2, as: UInt8.self)
+        UnsafeMutableRawBufferPointer(start: entry + 3, count: bytes.count).copyMemory(from: bytes)
+        return flash.save(from: entry - flash.base, count: Layout.meterRecordStride)
+    }
+
     // TinyFlash
     var pageSize: Int { flash.pageSize }
     var pageCount: Int { flash.pageCount }
@@ -84,9 +112,24 @@ let sendBufferSize = 2048
 
 func text(_ bytes: UnsafeRawBufferPointer) { putBytes(bytes.baseAddress, Int32(bytes.count)) }
 
-/// Classifies the digit row with the active model and prints `classified digit: class C (row label L)`.
+/// Classifies the digit row with the active model and prints `classified digit: class C (row label L)`: the
+/// firmware's own check of a model it just installed or booted with, not an application's query (not metered).
 func classify(_ installer: TinyFlashModelInstaller<HostFileFlash>, scratch: UnsafeMutableBufferPointer<Float>) {
-    guard let record = installer.store.active(installer.flash) else { return put("classify: no active model") }
+    guard let predicted = predict(installer, scratch: scratch) else { return }
+    put("classified digit: class ")
+    putU32(UInt32(predicted))
+    put(" (row label ")
+    putU32(digitLabel)
+    put(")\n")
+}
+
+/// The class of the digit row through the active model; nil, with a line on the console, when there is none or it
+/// cannot be read.
+func predict(_ installer: TinyFlashModelInstaller<HostFileFlash>, scratch: UnsafeMutableBufferPointer<Float>) -> Int? {
+    guard let record = installer.store.active(installer.flash) else {
+        put("classify: no active model\n")
+        return nil
+    }
     do {
         let layout = try TinyModelLayout(
             flash: installer.flash,
@@ -106,13 +149,67 @@ func classify(_ installer: TinyFlashModelInstaller<HostFileFlash>, scratch: Unsa
             probabilities: probabilities,
             meter: &meter
         )
-        put("classified digit: class ")
-        putU32(UInt32(prediction.predictedClass))
-        put(" (row label ")
-        putU32(digitLabel)
-        put(")\n")
+        return prediction.predictedClass
     } catch {
         put("classify: the installed model cannot be read\n")
+        return nil
+    }
+}
+
+/// One query of the application (a `q` byte on UART1; a sensor's or host's request on a real board): the digit row
+/// classified with the active model, then metered (``TinyLeaf/meterInference()``: one query drawn from a grant and
+/// stored) before the answer is given. Answered: `query answered: class C` on the console and the class as one ASCII
+/// digit on UART1. Refused: `refused query: REASON` (`quota-exhausted`, `rate-limited`, `ledger-full`,
+/// `storage-failed`, or `no-model`) and `x` on UART1, never a prediction.
+func answerQuery(_ leaf: UnsafeMutablePointer<QEMULeaf>, scratch: UnsafeMutableBufferPointer<Float>) {
+    let reason: StaticString
+    if let predicted = predict(leaf.pointee.installer, scratch: scratch) {
+        switch leaf.pointee.meterInference() {
+        case .answered, .unmetered:
+            put("query answered: class ")
+            putU32(UInt32(predicted))
+            put("\n")
+            return appUartWrite(UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: predicted))
+        case .quotaExhausted: reason = "quota-exhausted"
+        case .rateLimited: reason = "rate-limited"
+        case .ledgerFull: reason = "ledger-full"
+        case .storageFailed: reason = "storage-failed"
+        }
+    } else {
+        reason = "no-model"
+    }
+    put("refused query: ")
+    put(reason)
+    put("\n")
+    appUartWrite(UInt8(ascii: "x"))
+}
+
+/// What the integrator logs of the meter: `quota grant S held, stack high-water mark: N bytes` when the highest grant
+/// sequence held changes (a grant or revoke arrived, or was loaded at start), and `usage receipts acknowledged, stack
+/// high-water mark: N bytes` when the last unsynced ledger entry was acknowledged by the coordinator (N: the deepest
+/// stack so far).
+struct MeterLog {
+    var sequence: UInt64 = 0
+    var unsynced = 0
+
+    mutating func report(_ leaf: UnsafeMutablePointer<QEMULeaf>) {
+        guard let meter = leaf.pointee.meter else { return }
+        if meter.highestSequence != sequence {
+            sequence = meter.highestSequence
+            put("quota grant ")
+            putU32(UInt32(truncatingIfNeeded: sequence))
+            put(" held, stack high-water mark: ")
+            putU32(stackUsed())
+            put(" bytes\n")
+        }
+        if meter.unsyncedEntries != unsynced {
+            if meter.unsyncedEntries == 0 {
+                put("usage receipts acknowledged, stack high-water mark: ")
+                putU32(stackUsed())
+                put(" bytes\n")
+            }
+            unsynced = meter.unsyncedEntries
+        }
     }
 }
 
@@ -121,13 +218,17 @@ typealias QEMULeaf = TinyLeaf<QEMUPlatform, TinyFlashModelInstaller<HostFileFlas
 @_cdecl("leaf_main")
 func leafMain() -> Int32 {
     uartInit()
+    appUartInit()
     guard let storage = startLeaf() else { return 2 }
     let scratch = UnsafeMutableBufferPointer<Float>.allocate(capacity: 64 + 2 * 256 + 16)
     put("leaf ")
     storage.pointee.withDeviceID { text($0) }
     put(" started\n")
     reportActiveModel(storage.pointee.installer, scratch: scratch)
+    var meterLog = MeterLog()
     while true {
+        if appUartRead() == Int32(UInt8(ascii: "q")) { answerQuery(storage, scratch: scratch) }
+        meterLog.report(storage)
         switch storage.pointee.poll() {
         case .none, .connected: break
         case .welcomed(let enrolled):
@@ -202,6 +303,11 @@ func startLeaf() -> UnsafeMutablePointer<QEMULeaf>? {
         ramBytes: 256 * 1024,
         flashBytes: UInt64(Layout.flashBytes)
     )
+    let meterBuffer = UnsafeMutableRawBufferPointer.allocate(
+        byteCount: TinyLeafMeter.bufferSize(grants: Layout.meterGrants),
+        alignment: 8
+    )
+    guard let meter = TinyLeafMeter(buffer: meterBuffer, grants: Layout.meterGrants) else { return nil }
     // The leaf lives in start-up memory and is built there in place (no copy of it on the stack).
     let storage = UnsafeMutablePointer<QEMULeaf>.allocate(capacity: 1)
     guard
@@ -211,7 +317,8 @@ func startLeaf() -> UnsafeMutablePointer<QEMULeaf>? {
             installer: installer,
             settings: settings,
             receiveBuffer: receive,
-            sendBuffer: send
+            sendBuffer: send,
+            meter: meter
         )
     else {
         put("firmware: no identity\n")

@@ -1,5 +1,6 @@
-/* Driver for UART0 of QEMU mps2-an386 (ARM CMSDK APB UART at 0x40004000), polled: no interrupts, no FIFO (the
- * CMSDK UART holds one byte each way). QEMU connects it to a TCP socket (-serial tcp:HOST:PORT,nodelay=on). */
+/* Drivers for UART0 (the gateway link) and UART1 (the application's queries) of QEMU mps2-an386 (ARM CMSDK APB UART at
+ * 0x40004000 and 0x40005000), polled: no interrupts, no FIFO (the CMSDK UART holds one byte each way). QEMU connects
+ * UART0 to a TCP socket (-serial tcp:HOST:PORT,nodelay=on). */
 #include <stdint.h>
 #define UART0_BASE 0x40004000u
 #define UART_DATA (*(volatile uint32_t *)(UART0_BASE + 0x00))
@@ -25,4 +26,23 @@ void uart_send(const uint8_t *bytes, int32_t count) {
         while (UART_STATE & STATE_TX_FULL) {}
         UART_DATA = bytes[i];
     }
+}
+
+/* UART1 (0x40005000): the application's channel, where the firmware takes its queries (main.swift; QEMU connects it
+ * with a second -serial). Same registers as UART0. */
+#define UART1_BASE 0x40005000u
+#define UART1_DATA (*(volatile uint32_t *)(UART1_BASE + 0x00))
+#define UART1_STATE (*(volatile uint32_t *)(UART1_BASE + 0x04))
+#define UART1_CTRL (*(volatile uint32_t *)(UART1_BASE + 0x08))
+#define UART1_BAUDDIV (*(volatile uint32_t *)(UART1_BASE + 0x10))
+
+void app_uart_init(void) {
+    UART1_BAUDDIV = 16;
+    UART1_CTRL = 3;
+}
+/* The next byte received, or -1 when none is waiting. */
+int32_t app_uart_read(void) { return (UART1_STATE & STATE_RX_FULL) ? (int32_t)(UART1_DATA & 0xFF) : -1; }
+/* Sends one byte, or drops it while the transmitter is busy: the application's channel never stalls the leaf. */
+void app_uart_write(uint8_t byte) {
+    if (!(UART1_STATE & STATE_TX_FULL)) UART1_DATA = byte;
 }

@@ -33,7 +33,7 @@ import Testing
                 )
             }
             let now = Date(timeIntervalSinceReferenceDate: Double(leaf.monotonic) / 1000)
-            let expected = agent.take(model: "digits-mlp", requested: 1, perSecond: 3, now: now)
+            let expected = agent.take("digits-mlp", requested: 1, perSecond: 3, now: now)
             #expect(result == (expected == 1 ? .answered(kind: 0) : .rateLimited), "query \(index) at +\(step) ms")
             if result == .answered(kind: 0) { answered += 1 } else { limited += 1 }
         }

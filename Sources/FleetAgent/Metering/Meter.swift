@@ -1,7 +1,6 @@
 import FleetStore
 import FleetTrust
 import Foundation
-import Synchronization
 
 /// A model's quota as the local socket reports it (`Protocol/LOCAL.md`, "quota"): what the valid grants allow,
 /// what was used, what is left, the offline grace left and whether the coordinator is reachable.
@@ -101,7 +100,7 @@ public struct Meter: Sendable {
                 at: now
             )
             let rate = balance.newest?.ratePerSecond ?? 0
-            let permitted = rates.take(model: model, requested: requested, perSecond: rate, now: now)
+            let permitted = rates.take(model, requested: requested, perSecond: rate, now: now)
             let allocations = balance.allocate(UInt64(permitted), offline: offline && kind != .cloud).map {
                 kind == .cloud ? QuotaBalance.Allocation(grant: $0.grant, kind: .cloud, count: $0.count) : $0
             }
@@ -138,7 +137,7 @@ public struct Meter: Sendable {
                 }
             }
             let after = QuotaBalance(grants: grants, drawn: drawn, graceDrawn: grace, at: now)
-            if allowed < permitted { rates.giveBack(model: model, permitted - allowed) }
+            if allowed < permitted { rates.giveBack(model, permitted - allowed) }
             let state = QuotaStateView(
                 model: model,
                 granted: after.granted,
@@ -153,38 +152,5 @@ public struct Meter: Sendable {
         }
         if case .metered(let allowed, _, _) = decision, allowed > 0 { usage?.recorded() }
         return decision
-    }
-}
-
-/// Per-model token buckets for grants with a rate (`--rate N/s`): at most N queries a second, with a burst of N.
-/// In memory, per process.
-public final class RateLimiter: Sendable {
-    private struct Bucket {
-        var tokens: Double
-        var at: Date
-    }
-
-    private let buckets = Mutex<[String: Bucket]>([:])
-
-    public init() {}
-
-    /// How many of `requested` queries may go now (all of them when `perSecond` is 0).
-    func take(model: String, requested: Int, perSecond: UInt64, now: Date) -> Int {
-        guard perSecond > 0 else { return requested }
-        let capacity = Double(perSecond)
-        return buckets.withLock { buckets in
-            var bucket = buckets[model] ?? Bucket(tokens: capacity, at: now)
-            bucket.tokens = min(capacity, bucket.tokens + max(0, now.timeIntervalSince(bucket.at)) * capacity)
-            bucket.at = now
-            let granted = min(requested, Int(bucket.tokens.rounded(.down)))
-            bucket.tokens -= Double(granted)
-            buckets[model] = bucket
-            return granted
-        }
-    }
-
-    /// Returns tokens taken for queries the quota then refused.
-    func giveBack(model: String, _ count: Int) {
-        buckets.withLock { buckets in buckets[model]?.tokens += Double(count) }
     }
 }

@@ -9,7 +9,8 @@ import Synchronization
 
 /// Hybrid inference on the coordinator (SPEC 15a.6): runs the newest version of a model it holds (the built-in
 /// MLP) on a device's rows and answers over the device link. Bounded: at most `maximumInFlight` requests at once
-/// over all devices and one per device; more is error 503 (retry later). For a metered model, rows beyond what the
+/// over all devices and one per device, and at most `rowsPerSecondPerDevice` rows a second per device (a burst of
+/// one second's worth); more is error 503 (retry later). For a metered model, rows beyond what the
 /// device's grants allow (as far as its synced ledger shows) are refused with 302. The device meters the answered
 /// queries in its own ledger, as cloud receipts priced at the grant's cloud price.
 struct OffloadService: DeviceMessageHandler {
@@ -17,6 +18,10 @@ struct OffloadService: DeviceMessageHandler {
     let blobs: BlobStore
     let logger: Logger
     var maximumInFlight = 4
+    /// Rows (queries) a second each device may offload: at least one request of the most rows a request may carry.
+    var rowsPerSecondPerDevice = UInt64(OffloadInfer.maximumRows)
+    let rates = RateLimiter()
+    var now: @Sendable () -> Date = { Date() }
     let inFlight = OffloadSlots()
     let models = LoadedMLPs()
 
@@ -35,6 +40,15 @@ struct OffloadService: DeviceMessageHandler {
             )
         }
         defer { inFlight.release(deviceID) }
+        let rows = request.rows.count
+        let allowed = rates.take(deviceID, requested: rows, perSecond: rowsPerSecondPerDevice, now: now())
+        guard allowed == rows else {
+            rates.giveBack(deviceID, allowed)
+            return refuse(
+                .unavailable,
+                "cloud inference rate: at most \(rowsPerSecondPerDevice) rows a second per device; retry later"
+            )
+        }
         do {
             if let remaining = try await remaining(deviceID, request.model), remaining < request.rows.count {
                 return refuse(

@@ -97,6 +97,10 @@ extension EndToEnd {
             #expect(rows >= 6 && Self.count("?kind=assigned\">assigned</a>", in: assigned) == rows, "only assigned")
             let ofEU = try await browser.load("http://\(address)/events?device=eu-1", as: "events-eu-1")
             let euRows = Self.count("<tr><td>", in: ofEU)
+            let sequences = ofEU.components(separatedBy: "<tr><td>").dropFirst().compactMap {
+                Int($0.prefix { $0.isNumber })
+            }
+            #expect(sequences.count == euRows && sequences == sequences.sorted(by: >), "newest first: \(sequences)")
             #expect(euRows >= 3 && Self.count("?device=\(eu.id)\">eu-1</a>", in: ofEU) == euRows, "only eu-1's")
 
             let page = try await API.get(address, "/", token: nil)
@@ -107,7 +111,24 @@ extension EndToEnd {
             #expect(missing.status == 404 && missingText.contains("no device &quot;nope&quot;"), "\(missingText)")
             let unknown = try await API.get(address, "/events?offset=1", token: nil)
             #expect(unknown.status == 400 && String(decoding: unknown.body, as: UTF8.self).contains("kind"))
+            #expect(unknown.headers["content-type"] == "text/html; charset=utf-8", "errors are pages too")
+            try await Self.checkLimits(address)
             await fleet.stopAll()
+        }
+
+        /// The fleet page in pages of `limit` devices, the events page's `limit`, the rounds page of another model.
+        static func checkLimits(_ address: String) async throws {
+            let body = { (path: String) in
+                String(decoding: try await API.get(address, path, token: nil).body, as: UTF8.self)
+            }
+            let deviceRow = "</a></td><td><span class=\""
+            let first = try await body("/?limit=2")
+            #expect(count(deviceRow, in: first) == 2 && first.contains("next 2 devices"), "a page of 2")
+            let all = try await body("/?limit=3")
+            #expect(count(deviceRow, in: all) == 3 && !all.contains("next 3 devices"), "the last page")
+            #expect(count("<tr><td>", in: try await body("/events?limit=1")) == 1, "limit=1: one event")
+            let other = try await body("/rounds?model=other")
+            #expect(other.contains("no federated rounds") && !other.contains("<circle"), "only that model's rounds")
         }
 
         /// Rounds of digits-mlp with a test accuracy, as `fleetctl rounds --json` lists them.

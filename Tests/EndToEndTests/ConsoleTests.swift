@@ -53,7 +53,10 @@ extension EndToEnd {
             let devices = try fleet.devices()
             let eu = try #require(devices.first { $0.name == "eu-1" })
             let hostileDevice = try #require(devices.first { $0.name == Self.hostileName })
-            let browser = try Chromium(directory: makeTemporaryDirectory("tinyfleet-console-screenshots"))
+            let browser = try Chromium(
+                screenshots: makeTemporaryDirectory("tinyfleet-console-screenshots"),
+                work: fleet.root
+            )
 
             let fleetPage = try await browser.load("http://\(address)/", as: "fleet")
             let regions = ["eu-1": "eu", "us-1": "us", Self.hostileName: "-"]
@@ -167,10 +170,14 @@ extension EndToEnd {
 /// Debian's Chromium, headless: `--dump-dom` prints the DOM it built from a page, `--screenshot` saves it as PNG.
 /// Each run is a child process waited for on a thread of its own (``offThePool``), killed after 90 seconds.
 struct Chromium {
-    let directory: String
+    /// Where the screenshots go (kept).
+    let screenshots: String
+    /// Where the browser's profile and logs go (the fleet's folder: removed unless a test failed).
+    let work: String
 
-    init(directory: String) throws {
-        self.directory = directory
+    init(screenshots: String, work: String) throws {
+        self.screenshots = screenshots
+        self.work = work
         guard FileManager.default.isExecutableFile(atPath: "/usr/bin/chromium") else {
             throw ChromiumMissing()
         }
@@ -184,18 +191,18 @@ struct Chromium {
         var description: String
     }
 
-    /// The DOM of `url`; also saves its screenshot as `NAME.png` in `directory` and prints its path.
+    /// The DOM of `url`; also saves its screenshot as `NAME.png` in `screenshots` and prints its path.
     func load(_ url: String, as name: String) async throws -> String {
         let dom = try await run(["--dump-dom", url], name: name)
-        let screenshot = "\(directory)/\(name).png"
+        let screenshot = "\(screenshots)/\(name).png"
         _ = try await run(["--screenshot=\(screenshot)", "--window-size=1280,900", url], name: name)
         print("console screenshot: \(screenshot) (\(url))")
         return dom
     }
 
     private func run(_ arguments: [String], name: String) async throws -> String {
-        let profile = "\(directory)/profile"
-        let log = "\(directory)/\(name).chromium.log"
+        let profile = "\(work)/chromium-profile"
+        let log = "\(work)/chromium-\(name).log"
         return try await offThePool {
             let process = Process()
             process.executableURL = URL(fileURLWithPath: "/usr/bin/timeout")

@@ -112,8 +112,8 @@ public struct CoordinatorConfiguration: Sendable {
         }
         if let httpListen, !Self.isLoopback(httpListen.host) {
             throw CoordinatorError.invalidConfiguration(
-                "--http-listen \(httpListen.host): only a loopback address (127.0.0.1, ::1) for now, as nothing on it "
-                    + "is authenticated yet; to scrape from another machine, put a TLS reverse proxy with "
+                "--http-listen \(httpListen.host): only a loopback address (127.0.0.1, ::1) for now, as /metrics and "
+                    + "the console on it are not authenticated yet; to reach them from another machine, put a TLS reverse proxy with "
                     + "authentication in front of 127.0.0.1"
             )
         }

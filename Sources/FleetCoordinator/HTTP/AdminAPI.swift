@@ -30,9 +30,7 @@ struct AdminAPI: Sendable {
         api.get("devices/{id}") { request, context -> Response in
             try await authorization.require(.read, for: request)
             let id = try context.parameters.require("id")
-            guard id.utf8.count <= APIQuery.maximumCursorLength,
-                let device = try await DeviceView.all(in: store).first(where: { $0.id == id || $0.name == id })
-            else {
+            guard let device = try await DeviceView.named(id, in: store) else {
                 throw HTTPError(.notFound, message: "no device \"\(id)\": GET \(Self.base)/devices lists them")
             }
             return try APIResponse.json(device)

@@ -4,8 +4,9 @@ import Logging
 import NIOCore
 
 /// The operator's HTTP listener (`fleet-coordinator --http-listen HOST:PORT`), served with Hummingbird 2:
-/// `GET /metrics` in Prometheus' text format (0.0.4), and the HTTP admin API under `/api/v1/` (``AdminAPI``, every
-/// endpoint behind a bearer token). Loopback addresses only: `/metrics` is not authenticated.
+/// `GET /metrics` in Prometheus' text format (0.0.4), the HTTP admin API under `/api/v1/` (``AdminAPI``, every
+/// endpoint behind a bearer token) and the read-only console's HTML pages (``Console``). Loopback addresses only:
+/// `/metrics` and the console are not authenticated.
 struct OperatorHTTP: Sendable {
     let host: String
     let port: Int
@@ -33,6 +34,7 @@ struct OperatorHTTP: Sendable {
             )
         }
         AdminAPI(store: store, admin: admin).register(on: router)
+        Console(store: store).register(on: router)
         let port = self.port
         let application = Application(
             router: router,

@@ -132,6 +132,11 @@ public struct DriftAssessor: Sendable {
 
     /// A device's region: its `region` label, or `-`.
     public static func region(of device: DeviceRecord?) -> String {
-        device?.labels["region"] ?? "-"
+        region(labels: device?.labels)
+    }
+
+    /// The `region` label, `-` without one.
+    package static func region(labels: [String: String]?) -> String {
+        labels?["region"] ?? "-"
     }
 }

@@ -124,6 +124,17 @@ extension DeviceView {
         return withGateways(try await store.devices().map(DeviceView.init(record:)), gateways)
     }
 
+    /// The device whose id is `idOrName`, else the one of that name (as `fleetctl device show` resolves it); nil
+    /// when none, or for a value longer than any id or name.
+    package static func named(_ idOrName: String, in store: CoordinatorStore) async throws -> DeviceView? {
+        guard idOrName.utf8.count <= maximumIdOrNameLength else { return nil }
+        let all = try await all(in: store)
+        return all.first(where: { $0.id == idOrName }) ?? all.first(where: { $0.name == idOrName })
+    }
+
+    /// Longer than any device id or name the coordinator accepts.
+    package static let maximumIdOrNameLength = 128
+
     /// `devices` with `gateway` (from `gateways`, device id to gateway id) and `gatewayName` filled in.
     package static func withGateways(_ devices: [DeviceView], _ gateways: [String: String]) -> [DeviceView] {
         let names = Dictionary(devices.map { ($0.id, $0.name) }, uniquingKeysWith: { first, _ in first })

@@ -8,14 +8,23 @@ extension CoordinatorStore {
     }
 
     /// Events, newest last. `deviceID` nil means all events (fleet-wide ones included); otherwise only that
-    /// device's. `afterSequence` keeps events with a greater sequence number. Of the matching events, only
-    /// the newest `limit` are returned (none when `limit` is 0 or less).
-    public func events(deviceID: String?, limit: Int, afterSequence: Int64?) async throws -> [EventRecord] {
+    /// device's; `kind` nil means every kind, otherwise only events of that kind. `afterSequence` keeps events
+    /// with a greater sequence number. Of the matching events, only the newest `limit` are returned (none when
+    /// `limit` is 0 or less).
+    public func events(
+        deviceID: String?,
+        kind: String? = nil,
+        limit: Int,
+        afterSequence: Int64?
+    ) async throws -> [EventRecord] {
         guard limit > 0 else { return [] }
         return try await read { db in
             var request = EventRow.all()
             if let deviceID {
                 request = request.filter(EventRow.Columns.deviceID == deviceID)
+            }
+            if let kind {
+                request = request.filter(EventRow.Columns.kind == kind)
             }
             if let afterSequence {
                 request = request.filter(EventRow.Columns.sequence > afterSequence)

@@ -8,6 +8,7 @@ struct EventRow: Codable, FetchableRecord, MutablePersistableRecord {
     enum Columns {
         static let sequence = Column("sequence")
         static let deviceID = Column("deviceID")
+        static let kind = Column("kind")
     }
 
     private var sequence: Int64?

@@ -213,7 +213,7 @@ struct Chromium {
                 ] + arguments
             let out = Pipe()
             process.standardOutput = out
-            FileManager.default.createFile(atPath: log, contents: nil)
+            _ = FileManager.default.createFile(atPath: log, contents: nil)
             process.standardError = FileHandle(forWritingAtPath: log)
             try process.run()
             let output = out.fileHandleForReading.readDataToEndOfFile()

@@ -162,7 +162,7 @@ extension EndToEnd {
             let directory = try makeTemporaryDirectory("leaf-serial-errors")
             defer { try? FileManager.default.removeItem(atPath: directory) }
             let regular = directory + "/not-a-tty"
-            FileManager.default.createFile(atPath: regular, contents: Data("x".utf8))
+            _ = FileManager.default.createFile(atPath: regular, contents: Data("x".utf8))
             let cases = [
                 ("\(directory)/ttyUSB9", "no serial device at \(directory)/ttyUSB9: check that the UART"),
                 (regular, "\(regular) is not a serial device (a tty): pass the UART's device"),
@@ -204,7 +204,7 @@ extension EndToEnd {
                 process.arguments = ["--reuid=65534", "--regid=65534", "--clear-groups", Binaries.path("fleet-agent")]
             } else {
                 path = directory + "/ttyLocked"
-                FileManager.default.createFile(atPath: path, contents: nil)
+                _ = FileManager.default.createFile(atPath: path, contents: nil)
                 chmod(path, 0)
                 process.executableURL = URL(fileURLWithPath: Binaries.path("fleet-agent"))
                 process.arguments = []

@@ -17,6 +17,8 @@ public actor QuotaFeature: AgentFeature {
     private var syncRequest: UInt64?
     private var reportInFlight: (id: UInt64, last: UInt64)?
     private var refused = false
+    /// When ``tick(_:)`` last read the ledger.
+    private var lastLedgerCheck: ContinuousClock.Instant?
     /// Receipts the local socket recorded: sent at once (nil: at connection, acknowledgement and heartbeat only).
     private let usage: UsageSignal?
 
@@ -56,7 +58,12 @@ public actor QuotaFeature: AgentFeature {
         try await sendReceipts(link)
     }
 
+    /// Every message received ticks, transfer chunks too: the ledger is read at most once a second here. Receipts
+    /// the socket records go at once (``UsageSignal``); this catches those another process recorded.
     public func tick(_ link: AgentLink) async throws {
+        let now = ContinuousClock.now
+        if let last = lastLedgerCheck, now - last < .seconds(1) { return }
+        lastLedgerCheck = now
         try await sendReceipts(link)
     }
 

@@ -49,7 +49,7 @@ extension EndToEnd {
             let address = try PrometheusScrape.coordinatorAddress(fleet)
             let agents = ["eu-1": "eu", "us-1": "us"]
             for (index, (name, region)) in agents.sorted(by: { $0.key < $1.key }).enumerated() {
-                let token = try fleet.createToken(uses: 1, labels: ["region=\(region)"])
+                let token = try await fleet.createToken(uses: 1, labels: ["region=\(region)"])
                 try fleet.startAgent(
                     name,
                     token: token.token,
@@ -59,26 +59,26 @@ extension EndToEnd {
                     ]
                 )
             }
-            let online = try await eventually(timeout: .seconds(30)) { try fleet.onlineNames().count == 2 }
+            let online = try await eventually(timeout: .seconds(30)) { try await fleet.onlineNames().count == 2 }
             try #require(online, "both agents online: \(fleet.summary)")
             let directory = { (name: String) in fleet.root + "/agent-\(name)" }
             for name in agents.keys {
                 for purpose in ["training", "drift-stats", "samples"] {
-                    let granted = try runCommand(
+                    let granted = try await runCommand(
                         "fleet-agent",
                         ["consent", "grant", purpose, "--data-dir", directory(name)]
                     )
                     #expect(granted.status == 0, "\(name) \(purpose): \(granted.stderr)")
                 }
             }
-            _ = try fleet.fleetctl([
+            _ = try await fleet.fleetctl([
                 "model", "push", "digits-mlp", "--data-dir", fleet.coordinatorDirectory, "--version", "1",
                 "--variant", "fp32", "--file", ObservabilityTests.model, "--metadata", "feature-scale=auto",
                 "--reference-data",
                 "\(fleet.root)/client-0.csv",
             ])
             let installed = try await eventually(timeout: .seconds(30)) {
-                fleet.installedVersions(of: "digits-mlp").filter { $0 == 1 }.count == 2
+                await fleet.installedVersions(of: "digits-mlp").filter { $0 == 1 }.count == 2
             }
             try #require(installed, "both agents run digits-mlp v1: \(fleet.summary)")
             return address
@@ -86,17 +86,23 @@ extension EndToEnd {
 
         /// On a fleet from ``startTrainingFleet(_:)``: each agent infers on the held-out rows (drift reports) and
         /// queues them as samples; then one federated round runs (`fleetctl round start --wait`) and publishes v2.
-        static func makeHistory(_ fleet: Fleet) throws {
+        static func makeHistory(_ fleet: Fleet) async throws {
             let agents = ["eu-1", "us-1"]
             let directory = { (name: String) in fleet.root + "/agent-\(name)" }
             let test = "\(fleet.root)/test.csv"
             for name in agents {
-                let inferred = try runCommand("fleet-agent", ["infer", "--data-dir", directory(name), test, "--json"])
+                let inferred = try await runCommand(
+                    "fleet-agent",
+                    ["infer", "--data-dir", directory(name), test, "--json"]
+                )
                 #expect(inferred.status == 0, "\(name): \(inferred.stderr)")
-                let added = try runCommand("fleet-agent", ["samples", "add", "--data-dir", directory(name), test])
+                let added = try await runCommand(
+                    "fleet-agent",
+                    ["samples", "add", "--data-dir", directory(name), test]
+                )
                 #expect(added.status == 0, "\(name): \(added.stderr)")
             }
-            let round = try runCommand(
+            let round = try await runCommand(
                 "fleetctl",
                 [
                     "round", "start", "digits-mlp", "--data-dir", fleet.coordinatorDirectory, "--clients", "2",
@@ -110,8 +116,8 @@ extension EndToEnd {
 
         func scenario(_ fleet: Fleet) async throws {
             let address = try await Self.startTrainingFleet(fleet)
-            try Self.makeHistory(fleet)
-            let token = try API.apiToken(fleet, scope: "read").token
+            try await Self.makeHistory(fleet)
+            let token = try await API.apiToken(fleet, scope: "read").token
             let data = ["--data-dir", fleet.coordinatorDirectory, "--json"]
             // Each list: the fleetctl command and the API path that must agree with it.
             let lists: [(command: [String], path: String)] = [
@@ -131,7 +137,9 @@ extension EndToEnd {
             let agreed = try await eventually(timeout: .seconds(30), every: .milliseconds(300)) {
                 differences = []
                 for (command, path) in lists {
-                    let cli = try JSONSerialization.jsonObject(with: Data(try fleet.fleetctl(command + data).utf8))
+                    let cli = try JSONSerialization.jsonObject(
+                        with: Data(try await fleet.fleetctl(command + data).utf8)
+                    )
                     let (api, pages) = try await Self.allPages(address, path, token: token)
                     let count = (cli as? [Any])?.count ?? -1
                     sizes[path] = count
@@ -142,7 +150,9 @@ extension EndToEnd {
                     }
                 }
                 for (command, path) in [(["models"], "/api/v1/models"), (["round", "show", "1"], "/api/v1/rounds/1")] {
-                    let cli = try JSONSerialization.jsonObject(with: Data(try fleet.fleetctl(command + data).utf8))
+                    let cli = try JSONSerialization.jsonObject(
+                        with: Data(try await fleet.fleetctl(command + data).utf8)
+                    )
                     let reply = try await API.get(address, path, token: token)
                     let api = try reply.json.map(Self.canonical)
                     if try reply.status != 200 || api != Self.canonical(cli) {

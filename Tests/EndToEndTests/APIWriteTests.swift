@@ -36,9 +36,11 @@ extension EndToEnd {
         static func json(_ object: [String: Any]) throws -> Data { try JSONSerialization.data(withJSONObject: object) }
 
         /// The version of digits-mlp each device reports running, by name.
-        static func running(_ fleet: Fleet) throws -> [String: Int] {
+        static func running(_ fleet: Fleet) async throws -> [String: Int] {
             let devices = try JSONSerialization.jsonObject(
-                with: Data(try fleet.fleetctl(["devices", "--data-dir", fleet.coordinatorDirectory, "--json"]).utf8)
+                with: Data(
+                    try await fleet.fleetctl(["devices", "--data-dir", fleet.coordinatorDirectory, "--json"]).utf8
+                )
             )
             var versions: [String: Int] = [:]
             for device in devices as? [[String: Any]] ?? [] {
@@ -53,10 +55,10 @@ extension EndToEnd {
         }
 
         /// The versions of digits-mlp the coordinator has published.
-        static func published(_ fleet: Fleet) throws -> [Int] {
+        static func published(_ fleet: Fleet) async throws -> [Int] {
             let variants = try JSONSerialization.jsonObject(
                 with: Data(
-                    try fleet.fleetctl([
+                    try await fleet.fleetctl([
                         "model", "show", "digits-mlp", "--data-dir", fleet.coordinatorDirectory, "--json",
                     ])
                     .utf8
@@ -92,8 +94,8 @@ extension EndToEnd {
 
         func scenario(_ fleet: Fleet) async throws {
             let address = try await APIAgreementTests.startTrainingFleet(fleet)
-            let admin = try API.apiToken(fleet, scope: "admin").token
-            let read = try API.apiToken(fleet, scope: "read").token
+            let admin = try await API.apiToken(fleet, scope: "admin").token
+            let read = try await API.apiToken(fleet, scope: "read").token
             let file = try Data(
                 contentsOf: URL(fileURLWithPath: "\(ModelDeliveryTests.models)/digits-mlp-v3-fp32.safetensors")
             )
@@ -116,8 +118,8 @@ extension EndToEnd {
                     "\(method) \(path): \(reader.status) \(reader.errorMessage)"
                 )
             }
-            #expect(try Self.published(fleet) == [1], "nothing was published by refused requests")
-            let noRounds = try fleet.fleetctl([
+            await #expect(try Self.published(fleet) == [1], "nothing was published by refused requests")
+            let noRounds = try await fleet.fleetctl([
                 "rounds", "digits-mlp", "--data-dir", fleet.coordinatorDirectory, "--json",
             ])
             #expect(
@@ -163,7 +165,7 @@ extension EndToEnd {
                 return status == "published" || status == "failed"
             }
             #expect(ended && status == "published", "round 1 over HTTP: \(status)")
-            #expect(try Self.published(fleet) == [1, 2], "the round published v2")
+            await #expect(try Self.published(fleet) == [1, 2], "the round published v2")
 
             // A push by upload: a wrong hash and a file that is no model publish nothing and leave no upload behind.
             let zeros = String(repeating: "0", count: 64)
@@ -198,23 +200,25 @@ extension EndToEnd {
                 contentType: "application/octet-stream"
             )
             #expect(badName.status == 400 || badName.status == 404, "\(badName.status) \(badName.errorMessage)")
-            #expect(try Self.published(fleet) == [1, 2], "failed pushes published nothing")
+            await #expect(try Self.published(fleet) == [1, 2], "failed pushes published nothing")
             let leftovers =
                 (try? FileManager.default.contentsOfDirectory(atPath: fleet.coordinatorDirectory + "/uploads"))
             #expect((leftovers ?? []).filter { $0.hasSuffix(".part") }.isEmpty, "\(leftovers ?? [])")
             // A client that goes away in the middle of its upload: the part written so far is discarded at once.
             let uploads = fleet.coordinatorDirectory + "/uploads"
-            let abandoned = try runScript(
-                "-c",
-                [#"exec python3 -c "$0" "$@""#, Self.abandonUpload, address, admin, sha256, uploads]
-            )
+            let abandoned = try await offThePool {
+                try runScript(
+                    "-c",
+                    [#"exec python3 -c "$0" "$@""#, Self.abandonUpload, address, admin, sha256, uploads]
+                )
+            }
             #expect(abandoned.output.contains("parts in progress: 1"), "\(abandoned.output)")
             let discarded = try await eventually(timeout: .seconds(10)) {
                 let names = (try? FileManager.default.contentsOfDirectory(atPath: uploads)) ?? []
                 return !names.contains { $0.hasSuffix(".part") }
             }
             #expect(discarded, "the abandoned upload's part is gone")
-            #expect(try Self.published(fleet) == [1, 2], "the abandoned push published nothing")
+            await #expect(try Self.published(fleet) == [1, 2], "the abandoned push published nothing")
             let pushed = try await Self.send(
                 address,
                 "PUT",
@@ -227,11 +231,12 @@ extension EndToEnd {
             let view = pushed.json as? [String: Any]
             #expect(view?["sha256"] as? String == sha256 && view?["size"] as? Int == file.count)
             #expect(view?["version"] as? Int == 3 && view?["variant"] as? String == "fp32")
-            #expect(try Self.published(fleet) == [1, 2, 3])
+            await #expect(try Self.published(fleet) == [1, 2, 3])
             let onThree = try await eventually(timeout: .seconds(30)) {
-                try Self.running(fleet) == ["eu-1": 3, "us-1": 3]
+                try await Self.running(fleet) == ["eu-1": 3, "us-1": 3]
             }
-            #expect(onThree, "both devices run the pushed v3: \((try? Self.running(fleet)) ?? [:])")
+            let onThreeRunning = (try? await Self.running(fleet)) ?? [:]
+            #expect(onThree, "both devices run the pushed v3: \(onThreeRunning)")
 
             // A pin over HTTP (a deliberate rollback, as `fleetctl model pin --rollback`) moves eu-1 back to v1; clearing it returns eu-1 to the newest.
             let missingVersion = try await Self.send(
@@ -259,9 +264,10 @@ extension EndToEnd {
             )
             #expect(pinned.status == 200, "\(pinned.status) \(pinned.errorMessage)")
             let back = try await eventually(timeout: .seconds(30)) {
-                try Self.running(fleet) == ["eu-1": 1, "us-1": 3]
+                try await Self.running(fleet) == ["eu-1": 1, "us-1": 3]
             }
-            #expect(back, "eu-1 runs the pinned v1, us-1 keeps v3: \((try? Self.running(fleet)) ?? [:])")
+            let backRunning = (try? await Self.running(fleet)) ?? [:]
+            #expect(back, "eu-1 runs the pinned v1, us-1 keeps v3: \(backRunning)")
             let cleared = try await Self.send(
                 address,
                 "DELETE",
@@ -270,9 +276,10 @@ extension EndToEnd {
             )
             #expect(cleared.status == 204, "\(cleared.status) \(cleared.errorMessage)")
             let newest = try await eventually(timeout: .seconds(30)) {
-                try Self.running(fleet) == ["eu-1": 3, "us-1": 3]
+                try await Self.running(fleet) == ["eu-1": 3, "us-1": 3]
             }
-            #expect(newest, "unpinned, eu-1 follows the newest again: \((try? Self.running(fleet)) ?? [:])")
+            let newestRunning = (try? await Self.running(fleet)) ?? [:]
+            #expect(newest, "unpinned, eu-1 follows the newest again: \(newestRunning)")
         }
     }
 }

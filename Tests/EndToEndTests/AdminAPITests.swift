@@ -60,8 +60,8 @@ extension EndToEnd {
             var expiresAt: String?
         }
 
-        static func apiToken(_ fleet: Fleet, scope: String, expires: String? = nil) throws -> APIToken {
-            let output = try fleet.fleetctl(
+        static func apiToken(_ fleet: Fleet, scope: String, expires: String? = nil) async throws -> APIToken {
+            let output = try await fleet.fleetctl(
                 ["api-token", "create", "--data-dir", fleet.coordinatorDirectory, "--scope", scope, "--json"]
                     + (expires.map { ["--expires", $0] } ?? [])
             )
@@ -74,10 +74,10 @@ extension EndToEnd {
             try await fleet.startCoordinator()
             let address = try PrometheusScrape.coordinatorAddress(fleet)
             if !agents.isEmpty {
-                let token = try fleet.createToken(uses: agents.count)
+                let token = try await fleet.createToken(uses: agents.count)
                 for agent in agents { try fleet.startAgent(agent, token: token.token) }
                 let online = try await eventually(timeout: .seconds(30)) {
-                    try fleet.onlineNames() == Set(agents)
+                    try await fleet.onlineNames() == Set(agents)
                 }
                 try #require(online, "agents online: \(fleet.summary)")
             }
@@ -86,12 +86,12 @@ extension EndToEnd {
 
         /// Pushes digits-mlp v1 (fp32) and waits until every agent runs it.
         static func pushModel(_ fleet: Fleet, agents: Int) async throws {
-            _ = try fleet.fleetctl([
+            _ = try await fleet.fleetctl([
                 "model", "push", "digits-mlp", "--data-dir", fleet.coordinatorDirectory, "--version", "1", "--variant",
                 "fp32", "--file", "\(ModelDeliveryTests.models)/digits-mlp-v1-fp32.safetensors",
             ])
             let installed = try await eventually(timeout: .seconds(30)) {
-                let json = try fleet.fleetctl(["devices", "--data-dir", fleet.coordinatorDirectory, "--json"])
+                let json = try await fleet.fleetctl(["devices", "--data-dir", fleet.coordinatorDirectory, "--json"])
                 return json.components(separatedBy: "\"digits-mlp\"").count - 1 == agents
             }
             try #require(installed, "every agent installed digits-mlp v1: \(fleet.summary)")
@@ -117,7 +117,7 @@ extension EndToEnd {
             let (fleet, address) = try await Self.startFleet("api-devices", agents: ["d1", "d2", "d3", "d4", "d5"])
             defer { fleet.cleanUp() }
             try await Self.pushModel(fleet, agents: 5)
-            let token = try Self.apiToken(fleet, scope: "read")
+            let token = try await Self.apiToken(fleet, scope: "read")
             // lastSeen moves with heartbeats (to the second): compare until one pair of reads agrees.
             var last = ""
             let agreed = try await eventually(timeout: .seconds(20), every: .milliseconds(200)) {
@@ -125,7 +125,7 @@ extension EndToEnd {
                 let api = pages.flatMap { $0 }
                 let cli = try JSONSerialization.jsonObject(
                     with: Data(
-                        try fleet.fleetctl(["devices", "--data-dir", fleet.coordinatorDirectory, "--json"]).utf8
+                        try await fleet.fleetctl(["devices", "--data-dir", fleet.coordinatorDirectory, "--json"]).utf8
                     )
                 )
                 let apiJSON = try JSONSerialization.data(withJSONObject: api, options: [.sortedKeys])
@@ -133,7 +133,7 @@ extension EndToEnd {
                 // fleetctl over the binary admin protocol (not the SQLite file) says the same.
                 let remote = try JSONSerialization.jsonObject(
                     with: Data(
-                        try fleet.fleetctl([
+                        try await fleet.fleetctl([
                             "devices", "--coordinator", "127.0.0.1:\(fleet.port)", "--admin-key",
                             fleet.coordinatorDirectory + "/admin.key", "--json",
                         ]).utf8
@@ -148,7 +148,9 @@ extension EndToEnd {
             #expect(agreed, "\(last)")
             let models = try await Self.get(address, "/api/v1/models", token: token.token)
             let cliModels = try JSONSerialization.jsonObject(
-                with: Data(try fleet.fleetctl(["models", "--data-dir", fleet.coordinatorDirectory, "--json"]).utf8)
+                with: Data(
+                    try await fleet.fleetctl(["models", "--data-dir", fleet.coordinatorDirectory, "--json"]).utf8
+                )
             )
             #expect(models.status == 200)
             #expect(
@@ -166,7 +168,9 @@ extension EndToEnd {
                 path = reply.next
             }
             let cliTransfers = try JSONSerialization.jsonObject(
-                with: Data(try fleet.fleetctl(["transfers", "--data-dir", fleet.coordinatorDirectory, "--json"]).utf8)
+                with: Data(
+                    try await fleet.fleetctl(["transfers", "--data-dir", fleet.coordinatorDirectory, "--json"]).utf8
+                )
             )
             #expect(transfers.count == 5, "one delivery per device")
             #expect(
@@ -195,7 +199,7 @@ extension EndToEnd {
         @Test func eventsArePolledWithSinceAndMissNone() async throws {
             let (fleet, address) = try await Self.startFleet("api-events", agents: ["e1", "e2"])
             defer { fleet.cleanUp() }
-            let token = try Self.apiToken(fleet, scope: "read")
+            let token = try await Self.apiToken(fleet, scope: "read")
             var polled: [[String: Any]] = []
             var path: String? = "/api/v1/events?limit=3&since=0"
             while let current = path, polled.count < 10_000 {
@@ -205,7 +209,7 @@ extension EndToEnd {
                 path = reply.next
             }
             let sequences = polled.compactMap { $0["sequence"] as? Int64 ?? ($0["sequence"] as? Int).map(Int64.init) }
-            let cli = try fleet.events().map(\.sequence)
+            let cli = try await fleet.events().map(\.sequence)
             #expect(sequences.count == polled.count && sequences == sequences.sorted(), "\(sequences)")
             #expect(Set(cli).isSubset(of: Set(sequences)), "fleetctl events \(cli) vs API \(sequences)")
             #expect(cli.count >= 4, "token_created, api_token_created and two enrolments at least: \(cli)")
@@ -232,7 +236,7 @@ extension EndToEnd {
             let huge = try await Self.get(address, "/api/v1/devices", token: String(repeating: "a", count: 4000))
             #expect(huge.status == 401)
 
-            let read = try Self.apiToken(fleet, scope: "read")
+            let read = try await Self.apiToken(fleet, scope: "read")
             #expect(read.token.hasPrefix("tfa_") && read.token.count == 44 && read.scope == "read")
             #expect(try await Self.get(address, "/api/v1/devices", token: read.token).status == 200)
             let forbidden = try await Self.get(address, "/api/v1/api-tokens", token: read.token)
@@ -241,7 +245,7 @@ extension EndToEnd {
                 "\(forbidden.errorMessage)"
             )
 
-            let admin = try Self.apiToken(fleet, scope: "admin")
+            let admin = try await Self.apiToken(fleet, scope: "admin")
             let listed = try await Self.get(address, "/api/v1/api-tokens", token: admin.token)
             #expect(listed.status == 200)
             #expect(String(decoding: listed.body, as: UTF8.self).contains(read.id))
@@ -268,7 +272,9 @@ extension EndToEnd {
             #expect(bad.status == 400 && bad.errorMessage.contains("read or admin"), "\(bad.errorMessage)")
 
             // Only a hash is kept: neither the CLI's list nor the database file holds a token.
-            let list = try fleet.fleetctl(["api-token", "list", "--data-dir", fleet.coordinatorDirectory, "--json"])
+            let list = try await fleet.fleetctl([
+                "api-token", "list", "--data-dir", fleet.coordinatorDirectory, "--json",
+            ])
             #expect(list.contains(read.id) && list.contains(admin.id) && !list.contains(read.token))
             let database = try Data(
                 contentsOf: URL(fileURLWithPath: fleet.coordinatorDirectory + "/coordinator.sqlite")
@@ -278,12 +284,12 @@ extension EndToEnd {
             )
 
             // Revoked: 401 from then on.
-            _ = try fleet.fleetctl(["api-token", "revoke", "--data-dir", fleet.coordinatorDirectory, read.id])
+            _ = try await fleet.fleetctl(["api-token", "revoke", "--data-dir", fleet.coordinatorDirectory, read.id])
             let revoked = try await Self.get(address, "/api/v1/devices", token: read.token)
             #expect(revoked.status == 401 && revoked.errorMessage.contains("revoked"), "\(revoked.errorMessage)")
 
             // Expiry is enforced.
-            let brief = try Self.apiToken(fleet, scope: "admin", expires: "2s")
+            let brief = try await Self.apiToken(fleet, scope: "admin", expires: "2s")
             #expect(brief.expiresAt != nil)
             #expect(try await Self.get(address, "/api/v1/devices", token: brief.token).status == 200)
             let expired = try await eventually(timeout: .seconds(15), every: .milliseconds(250)) {
@@ -292,10 +298,12 @@ extension EndToEnd {
             #expect(expired)
             let last = try await Self.get(address, "/api/v1/devices", token: brief.token)
             #expect(last.errorMessage.contains("expired"), "\(last.errorMessage)")
-            let state = try fleet.fleetctl(["api-token", "list", "--data-dir", fleet.coordinatorDirectory, "--json"])
+            let state = try await fleet.fleetctl([
+                "api-token", "list", "--data-dir", fleet.coordinatorDirectory, "--json",
+            ])
             #expect(state.contains("\"expired\"") && state.contains("\"revoked\""), "\(state)")
 
-            let badScope = try runCommand(
+            let badScope = try await runCommand(
                 "fleetctl",
                 ["api-token", "create", "--data-dir", fleet.coordinatorDirectory, "--scope", "root"]
             )
@@ -312,19 +320,21 @@ extension EndToEnd {
             let fleet = try Fleet("api-openapi")
             defer { fleet.cleanUp() }
             let address = try await APIAgreementTests.startTrainingFleet(fleet)
-            try APIAgreementTests.makeHistory(fleet)
-            let admin = try Self.apiToken(fleet, scope: "admin")
+            try await APIAgreementTests.makeHistory(fleet)
+            let admin = try await Self.apiToken(fleet, scope: "admin")
             let schema = Self.root.appendingPathComponent("Protocol/admin-api.yaml").path
-            let result = try runScript(
-                "-c",
-                [
-                    #"exec python3 -m schemathesis.cli run "$0" "$@""#, schema, "--base-url", "http://\(address)",
-                    "--header", "Authorization: Bearer \(admin.token)", "--checks", "all", "--experimental",
-                    "openapi-3.1", "--hypothesis-max-examples", "40", "--hypothesis-derandomize",
-                    "--schemathesis-io-telemetry", "false", "--no-color",
-                ],
-                environment: ProcessInfo.processInfo.environment.merging(["SCHEMATHESIS_TELEMETRY": "false"]) { $1 }
-            )
+            let result = try await offThePool {
+                try runScript(
+                    "-c",
+                    [
+                        #"exec python3 -m schemathesis.cli run "$0" "$@""#, schema, "--base-url", "http://\(address)",
+                        "--header", "Authorization: Bearer \(admin.token)", "--checks", "all", "--experimental",
+                        "openapi-3.1", "--hypothesis-max-examples", "40", "--hypothesis-derandomize",
+                        "--schemathesis-io-telemetry", "false", "--no-color",
+                    ],
+                    environment: ProcessInfo.processInfo.environment.merging(["SCHEMATHESIS_TELEMETRY": "false"]) { $1 }
+                )
+            }
             #expect(result.status == 0, "schemathesis (needs schemathesis: .ci/run installs it):\n\(result.output)")
             #expect(result.output.contains("16 passed"), "every operation of admin-api.yaml ran:\n\(result.output)")
             await fleet.stopAll()

@@ -41,7 +41,7 @@ extension EndToEnd {
                         sample.name == name && labels.allSatisfy { sample.labels[$0.key] == $0.value }
                     }?.value
                 }
-                let scrape = try PrometheusScrape.fetch("127.0.0.1:\(port)")
+                let scrape = try await PrometheusScrape.fetch("127.0.0.1:\(port)")
                 #expect(scrape.content_type.hasPrefix("text/plain; version=0.0.4"), "\(scrape.content_type)")
                 let expected: [(String, [String: String], Double)] = [
                     ("tinyfleet_agent_inferences_total", ["via": "device"], 7),
@@ -59,7 +59,7 @@ extension EndToEnd {
                 #expect(scrape.value("tinyfleet_agent_local_request_seconds_count", ["op": "infer"]) == 4)
 
                 // The payload bytes the agent installed from are the bytes the coordinator streamed to it.
-                let coordinator = try PrometheusScrape.fetch(PrometheusScrape.coordinatorAddress(fleet))
+                let coordinator = try await PrometheusScrape.fetch(PrometheusScrape.coordinatorAddress(fleet))
                 let received = try #require(
                     scrape.value("tinyfleet_agent_transfer_bytes_total", ["encoding": "full"]),
                     "full transfer counted: \(scrape.samples.map(\.name))"
@@ -71,7 +71,7 @@ extension EndToEnd {
                 await fleet.coordinator?.terminate()
                 var last: PrometheusScrape?
                 let noticed = try await eventually(timeout: .seconds(30), every: .milliseconds(300)) {
-                    let now = try PrometheusScrape.fetch("127.0.0.1:\(port)")
+                    let now = try await PrometheusScrape.fetch("127.0.0.1:\(port)")
                     last = now
                     return now.value("tinyfleet_agent_connected") == 0
                         && (now.value("tinyfleet_agent_connection_failures_total") ?? 0) >= 1
@@ -83,8 +83,8 @@ extension EndToEnd {
             }
         }
 
-        @Test func aNonLoopbackMetricsAddressIsRefusedWithWhatToDo() throws {
-            let result = try runCommand(
+        @Test func aNonLoopbackMetricsAddressIsRefusedWithWhatToDo() async throws {
+            let result = try await runCommand(
                 "fleet-agent",
                 [
                     "--data-dir", NSTemporaryDirectory() + "tinyfleet-agent-metrics-" + UUID().uuidString,

@@ -33,7 +33,7 @@ extension EndToEnd {
             let fleet = try Fleet(name)
             try FederatedRoundsTests.splitDigits(into: fleet.root)
             try await fleet.startCoordinator()
-            let tokens = try fleet.digitsRegionTokens(uses: 2)
+            let tokens = try await fleet.digitsRegionTokens(uses: 2)
             for client in 0..<6 {
                 var extra = fleet.digitsAgentArguments(client)
                 if let factor = Self.factors[client] {
@@ -44,12 +44,12 @@ extension EndToEnd {
                 }
                 try fleet.startAgent("client-\(client)", token: tokens[client % 4], extra: extra)
             }
-            #expect(try await eventually(timeout: .seconds(60)) { try fleet.onlineNames().count == 6 })
-            try fleet.grantTraining(0..<6)
-            try fleet.initDigitsModel("digits-mlp")
+            #expect(try await eventually(timeout: .seconds(60)) { try await fleet.onlineNames().count == 6 })
+            try await fleet.grantTraining(0..<6)
+            try await fleet.initDigitsModel("digits-mlp")
             #expect(
                 try await eventually(timeout: .seconds(60)) {
-                    fleet.installedVersions(of: "digits-mlp").filter { $0 == 1 }.count == 6
+                    await fleet.installedVersions(of: "digits-mlp").filter { $0 == 1 }.count == 6
                 },
                 "all 6 agents run v1"
             )
@@ -59,10 +59,10 @@ extension EndToEnd {
         private func roundStart(
             _ fleet: Fleet,
             _ arguments: [String]
-        ) throws -> (
+        ) async throws -> (
             status: Int32, rounds: [Round], stderr: String
         ) {
-            let result = try runCommand(
+            let result = try await runCommand(
                 "fleetctl",
                 [
                     "round", "start", "digits-mlp", "--data-dir", fleet.coordinatorDirectory, "--deadline", "30s",
@@ -77,15 +77,15 @@ extension EndToEnd {
         @Test func badUpdatesAreRefusedAloneAndTheRoundPublishesFromTheOthers() async throws {
             let fleet = try await startFleet("broken-updates")
             defer { fleet.cleanUp() }
-            let names = Dictionary(uniqueKeysWithValues: try fleet.devices().map { ($0.id, $0.name) })
+            let names = Dictionary(uniqueKeysWithValues: try await fleet.devices().map { ($0.id, $0.name) })
 
-            let published = try roundStart(fleet, ["--clients", "6", "--min-clients", "2"])
+            let published = try await roundStart(fleet, ["--clients", "6", "--min-clients", "2"])
             #expect(published.status == 0, "\(published.stderr)")
             let round = try #require(published.rounds.first)
             #expect(round.status == "published" && round.participants == 3, "\(round)")
             #expect((round.testAccuracy ?? 0) > 0.2, "the honest updates trained the model")
             #expect(round.detail.contains("3 refused"), "\(round.detail)")
-            let detail = try JSONDecoder().decode(
+            let detail = try await JSONDecoder().decode(
                 RoundDetail.self,
                 from: Data(
                     fleet.fleetctl([
@@ -107,31 +107,31 @@ extension EndToEnd {
                 byName["client-4"]?.reason.contains("absurdly scaled") == true,
                 "\(byName["client-4"]?.reason ?? "")"
             )
-            let table = try fleet.fleetctl([
+            let table = try await fleet.fleetctl([
                 "round", "show", "\(round.round)", "--data-dir", fleet.coordinatorDirectory,
             ])
             #expect(table.contains("REASON") && table.contains("absurdly scaled"), "\(table)")
             #expect(
                 try await eventually(timeout: .seconds(30)) {
-                    fleet.installedVersions(of: "digits-mlp").filter { $0 == 2 }.count == 6
+                    await fleet.installedVersions(of: "digits-mlp").filter { $0 == 2 }.count == 6
                 },
                 "every device runs the published v2"
             )
 
             // Only 3 usable updates for min-clients 4: the round fails with the reason, --wait ends with status 1.
             #expect(
-                try await eventually(timeout: .seconds(30)) { try fleet.onlineNames().count == 6 },
+                try await eventually(timeout: .seconds(30)) { try await fleet.onlineNames().count == 6 },
                 "all 6 devices online again after training: \(fleet.summary)"
             )
-            let failed = try roundStart(fleet, ["--clients", "6", "--min-clients", "4"])
+            let failed = try await roundStart(fleet, ["--clients", "6", "--min-clients", "4"])
             #expect(failed.status == 1)
             #expect(failed.rounds.first?.status == "failed" && failed.rounds.first?.publishedVersion == nil)
             #expect(
                 failed.stderr.contains("3 usable update(s)") && failed.stderr.contains("3 refused"),
                 "\(failed.stderr)"
             )
-            #expect(fleet.installedVersions(of: "digits-mlp").allSatisfy { $0 == 2 })
-            let all = try JSONDecoder().decode(
+            await #expect(fleet.installedVersions(of: "digits-mlp").allSatisfy { $0 == 2 })
+            let all = try await JSONDecoder().decode(
                 [Round].self,
                 from: Data(
                     fleet.fleetctl(["rounds", "digits-mlp", "--data-dir", fleet.coordinatorDirectory, "--json"]).utf8
@@ -155,7 +155,7 @@ extension EndToEnd {
             for (name, text, message) in cases {
                 let path = "\(fleet.root)/\(name).csv"
                 try text.write(toFile: path, atomically: true, encoding: .utf8)
-                let result = try runCommand(
+                let result = try await runCommand(
                     "fleetctl",
                     [
                         "round", "start", "digits-mlp", "--data-dir", fleet.coordinatorDirectory, "--clients", "2",
@@ -166,12 +166,12 @@ extension EndToEnd {
             }
             #expect(fleet.coordinator?.isRunning == true)
             #expect(
-                try fleet.fleetctl(["rounds", "digits-mlp", "--data-dir", fleet.coordinatorDirectory, "--json"])
+                try await fleet.fleetctl(["rounds", "digits-mlp", "--data-dir", fleet.coordinatorDirectory, "--json"])
                     .components(separatedBy: "\"round\"").count == 3,
                 "no round was recorded for the refused starts"
             )
             // The agent's own trainer refuses the same file with the reason (no abort).
-            let train = try runCommand(
+            let train = try await runCommand(
                 "fleet-agent",
                 [
                     "train", "--model-in", "\(fleet.root)/agent-client-0/models/digits-mlp/current.safetensors",
@@ -190,7 +190,7 @@ extension EndToEnd {
             defer { fleet.cleanUp() }
             try FederatedRoundsTests.splitDigits(into: fleet.root)
             try await fleet.startCoordinator()
-            let token = try fleet.createToken(uses: 2)
+            let token = try await fleet.createToken(uses: 2)
             try fleet.startAgent("client-0", token: token.token, extra: fleet.digitsAgentArguments(0))
             // A trainer that never finishes in time keeps the round open until the coordinator is killed.
             try fleet.startAgent(
@@ -198,12 +198,12 @@ extension EndToEnd {
                 token: token.token,
                 extra: fleet.digitsAgentArguments(1) + ["--trainer-command", "sleep 120"]
             )
-            #expect(try await eventually(timeout: .seconds(60)) { try fleet.onlineNames().count == 2 })
-            try fleet.grantTraining(0..<2)
-            try fleet.initDigitsModel("digits-mlp")
+            #expect(try await eventually(timeout: .seconds(60)) { try await fleet.onlineNames().count == 2 })
+            try await fleet.grantTraining(0..<2)
+            try await fleet.initDigitsModel("digits-mlp")
             #expect(
                 try await eventually(timeout: .seconds(60)) {
-                    fleet.installedVersions(of: "digits-mlp").filter { $0 == 1 }.count == 2
+                    await fleet.installedVersions(of: "digits-mlp").filter { $0 == 1 }.count == 2
                 }
             )
             let waiting = try FleetProcess(
@@ -215,8 +215,8 @@ extension EndToEnd {
                 logDirectory: fleet.root,
                 name: "fleetctl-wait"
             )
-            let dbRounds = { () throws -> [Round] in
-                try JSONDecoder().decode(
+            let dbRounds = { () async throws -> [Round] in
+                try await JSONDecoder().decode(
                     [Round].self,
                     from: Data(
                         fleet.fleetctl(["rounds", "digits-mlp", "--data-dir", fleet.coordinatorDirectory, "--json"])
@@ -224,13 +224,13 @@ extension EndToEnd {
                     )
                 )
             }
-            #expect(try await eventually(timeout: .seconds(30)) { try dbRounds().first?.status == "running" })
+            #expect(try await eventually(timeout: .seconds(30)) { try await dbRounds().first?.status == "running" })
             fleet.coordinator?.kill9()
-            #expect(try dbRounds().first?.status == "running", "killed mid-round")
+            await #expect(try dbRounds().first?.status == "running", "killed mid-round")
             try await fleet.startCoordinator()
             let status = await waiting.waitForExit(timeout: .seconds(30))
             #expect(status == 1, "--wait ended with the failure: \(waiting.log)")
-            let rounds = try dbRounds()
+            let rounds = try await dbRounds()
             #expect(rounds.count == 3 && rounds.allSatisfy { $0.status == "failed" }, "\(rounds)")
             #expect(rounds.first?.detail.contains("interrupted") == true)
             #expect(rounds.dropFirst().allSatisfy { $0.detail.contains("not run") })

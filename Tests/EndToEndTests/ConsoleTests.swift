@@ -17,16 +17,16 @@ extension EndToEnd {
 
         func scenario(_ fleet: Fleet) async throws {
             let address = try await APIAgreementTests.startTrainingFleet(fleet)
-            let hostile = try fleet.createToken(uses: 1, labels: ["note=\(Self.hostileLabel)"])
+            let hostile = try await fleet.createToken(uses: 1, labels: ["note=\(Self.hostileLabel)"])
             try fleet.startAgent(Self.hostileName, token: hostile.token, extra: ["--log-level", "warning"])
-            let online = try await eventually(timeout: .seconds(30)) { try fleet.onlineNames().count == 3 }
+            let online = try await eventually(timeout: .seconds(30)) { try await fleet.onlineNames().count == 3 }
             try #require(online, "three agents online: \(fleet.summary)")
-            _ = try fleet.fleetctl([
+            _ = try await fleet.fleetctl([
                 "model", "push", "huge", "--data-dir", fleet.coordinatorDirectory, "--version", "1", "--variant",
                 "fp32", "--file", ObservabilityTests.model, "--min-ram", "1000GiB",
             ])
             let rounds = try await offThePool {
-                try runCommand(
+                try runCommandBlocking(
                     "fleetctl",
                     [
                         "round", "start", "digits-mlp", "--data-dir", fleet.coordinatorDirectory, "--clients", "2",
@@ -39,18 +39,19 @@ extension EndToEnd {
             #expect(rounds.status == 0 || rounds.stderr.contains("held back"), "\(rounds.stderr)")
             var evaluated = 0
             let ended = try await eventually(timeout: .seconds(120)) {
-                evaluated = try Self.evaluatedRounds(fleet)
+                evaluated = try await Self.evaluatedRounds(fleet)
                 return evaluated == 2
             }
             try #require(ended, "two evaluated rounds: \(evaluated); \(rounds.stdout)")
-            let latest = try Self.latestVersion(fleet)
+            let latest = try await Self.latestVersion(fleet)
             try #require(latest >= 2, "a round published a second version")
             let settled = try await eventually(timeout: .seconds(60)) {
-                fleet.installedVersions(of: "digits-mlp").filter { $0 == latest }.count == 3
+                await fleet.installedVersions(of: "digits-mlp").filter { $0 == latest }.count == 3
             }
-            try #require(settled, "every agent runs v\(latest): \(fleet.installedVersions(of: "digits-mlp"))")
+            let runningVersions = await fleet.installedVersions(of: "digits-mlp")
+            try #require(settled, "every agent runs v\(latest): \(runningVersions)")
             let runs = "digits-mlp v\(latest) fp32"
-            let devices = try fleet.devices()
+            let devices = try await fleet.devices()
             let eu = try #require(devices.first { $0.name == "eu-1" })
             let hostileDevice = try #require(devices.first { $0.name == Self.hostileName })
             let browser = try Chromium(
@@ -135,8 +136,8 @@ extension EndToEnd {
         }
 
         /// Rounds of digits-mlp with a test accuracy, as `fleetctl rounds --json` lists them.
-        static func evaluatedRounds(_ fleet: Fleet) throws -> Int {
-            let output = try fleet.fleetctl([
+        static func evaluatedRounds(_ fleet: Fleet) async throws -> Int {
+            let output = try await fleet.fleetctl([
                 "rounds", "digits-mlp", "--data-dir", fleet.coordinatorDirectory, "--json",
             ])
             let rounds = try #require(try JSONSerialization.jsonObject(with: Data(output.utf8)) as? [[String: Any]])
@@ -144,8 +145,8 @@ extension EndToEnd {
         }
 
         /// The newest version of digits-mlp, as `fleetctl models --json` lists it.
-        static func latestVersion(_ fleet: Fleet) throws -> Int {
-            let output = try fleet.fleetctl(["models", "--data-dir", fleet.coordinatorDirectory, "--json"])
+        static func latestVersion(_ fleet: Fleet) async throws -> Int {
+            let output = try await fleet.fleetctl(["models", "--data-dir", fleet.coordinatorDirectory, "--json"])
             let models = try #require(try JSONSerialization.jsonObject(with: Data(output.utf8)) as? [[String: Any]])
             return try #require(models.first { $0["name"] as? String == "digits-mlp" }?["latestVersion"] as? Int)
         }

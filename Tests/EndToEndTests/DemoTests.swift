@@ -9,7 +9,7 @@ extension EndToEnd {
             let directory = try makeTemporaryDirectory("tinyfleet-demo-test")
             defer { try? FileManager.default.removeItem(atPath: directory) }
             let result = try await offThePool {
-                try runCommand("fleetctl", ["demo", "--data-dir", directory + "/demo"])
+                try runCommandBlocking("fleetctl", ["demo", "--data-dir", directory + "/demo"])
             }
             #expect(result.status == 0, "\(result.stderr)\n\(result.stdout.suffix(3000))")
             #expect(result.stdout.contains("demo finished"), "\(result.stdout.suffix(3000))")

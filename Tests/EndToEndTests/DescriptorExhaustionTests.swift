@@ -13,7 +13,7 @@ extension EndToEnd {
             try await fleet.startCoordinator()
             let coordinator = try #require(fleet.coordinator)
             // Warm up what the coordinator opens lazily (SQLite readers) before the limit is lowered.
-            _ = try fleet.fleetctl(["devices", "--data-dir", fleet.coordinatorDirectory, "--json"])
+            _ = try await fleet.fleetctl(["devices", "--data-dir", fleet.coordinatorDirectory, "--json"])
             let open = try FileManager.default.contentsOfDirectory(atPath: "/proc/\(coordinator.pid)/fd").count
             let limit = open + 8
             let prlimit = Process()
@@ -47,7 +47,7 @@ extension EndToEnd {
             for channel in channels { try? await channel.close() }
             #expect(
                 try await eventually(timeout: .seconds(10)) {
-                    (try? fleet.fleetctl([
+                    (try? await fleet.fleetctl([
                         "devices", "--coordinator", "127.0.0.1:\(fleet.port)", "--admin-key",
                         fleet.coordinatorDirectory + "/admin.key", "--json",
                     ])) != nil

@@ -11,14 +11,16 @@ extension Fleet {
 
     /// One enrolment token per region `r0`…`r3`, each for `uses` devices: regions are the administrator's to
     /// set, not the devices'. Client k enrols with `tokens[k % 4]`.
-    func digitsRegionTokens(uses: Int) throws -> [String] {
-        try (0..<4).map { try createToken(uses: uses, labels: ["region=r\($0)"]).token }
+    func digitsRegionTokens(uses: Int) async throws -> [String] {
+        var tokens: [String] = []
+        for region in 0..<4 { tokens.append(try await createToken(uses: uses, labels: ["region=r\(region)"]).token) }
+        return tokens
     }
 
     /// The owner of each client's device grants training consent (`fleet-agent consent grant training`).
-    func grantTraining(_ clients: some Sequence<Int>) throws {
+    func grantTraining(_ clients: some Sequence<Int>) async throws {
         for client in clients {
-            let result = try runCommand(
+            let result = try await runCommand(
                 "fleet-agent",
                 ["consent", "grant", "training", "--data-dir", "\(root)/agent-client-\(client)"]
             )
@@ -27,15 +29,15 @@ extension Fleet {
     }
 
     /// Publishes a freshly initialised 64-64-10 MLP (seed 1, features scaled by 1/16) as `name` v1.
-    func initDigitsModel(_ name: String) throws {
-        _ = try fleetctl([
+    func initDigitsModel(_ name: String) async throws {
+        _ = try await fleetctl([
             "model", "init", name, "--data-dir", coordinatorDirectory, "--layers", "64,64,10", "--seed", "1",
             "--feature-scale", "0.0625",
         ])
     }
 
     /// The installed version of `model` on each device that runs it (`fleetctl devices --json`).
-    func installedVersions(of model: String) -> [Int] {
+    func installedVersions(of model: String) async -> [Int] {
         struct Device: Decodable {
             struct Model: Decodable {
                 var name: String
@@ -44,7 +46,7 @@ extension Fleet {
             var installedModels: [Model]
         }
         guard
-            let output = try? fleetctl(["devices", "--data-dir", coordinatorDirectory, "--json"]),
+            let output = try? await fleetctl(["devices", "--data-dir", coordinatorDirectory, "--json"]),
             let devices = try? JSONDecoder().decode([Device].self, from: Data(output.utf8))
         else { return [] }
         return devices.compactMap { $0.installedModels.first { $0.name == model }?.version }

@@ -31,11 +31,11 @@ extension EndToEnd {
             try Self.run("/bin/mount", ["-t", "tmpfs", "-o", "size=1m", "tmpfs", models])
             defer { try? Self.run("/bin/umount", ["-l", models]) }
             try await fleet.startCoordinator()
-            let token = try fleet.createToken()
+            let token = try await fleet.createToken()
             try fleet.startAgent("a", token: token.token)
-            #expect(try await eventually(timeout: .seconds(30)) { try fleet.onlineNames() == ["a"] })
-            func push(_ version: Int) throws {
-                _ = try fleet.fleetctl([
+            #expect(try await eventually(timeout: .seconds(30)) { try await fleet.onlineNames() == ["a"] })
+            func push(_ version: Int) async throws {
+                _ = try await fleet.fleetctl([
                     "model", "push", "digits-mlp", "--data-dir", fleet.coordinatorDirectory, "--version",
                     "\(version)", "--variant", "fp32", "--file",
                     "\(Self.fixtures)/digits-mlp-v\(version)-fp32.safetensors",
@@ -46,18 +46,18 @@ extension EndToEnd {
             }
             let v1 = try Data(contentsOf: URL(fileURLWithPath: "\(Self.fixtures)/digits-mlp-v1-fp32.safetensors"))
             let v2 = try Data(contentsOf: URL(fileURLWithPath: "\(Self.fixtures)/digits-mlp-v2-fp32.safetensors"))
-            try push(1)
+            try await push(1)
             #expect(try await eventually(timeout: .seconds(30)) { installed() == v1 })
 
             // 700 KiB of filler: v1 (200 KB) stays, v2's 200 KB no longer fit.
             let filler = models + "/filler"
             try Data(count: 700 * 1024).write(to: URL(fileURLWithPath: filler))
-            try push(2)
-            let deviceID = try #require(try fleet.devices().first?.id)
+            try await push(2)
+            let deviceID = try #require(try await fleet.devices().first?.id)
             var failure: Fleet.Event?
             #expect(
                 try await eventually(timeout: .seconds(30)) {
-                    failure = try fleet.events().first { $0.kind == "install_failed" && $0.device == deviceID }
+                    failure = try await fleet.events().first { $0.kind == "install_failed" && $0.device == deviceID }
                     return failure != nil
                 }
             )

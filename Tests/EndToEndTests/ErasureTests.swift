@@ -93,24 +93,24 @@ extension EndToEnd {
 
         func scenario(_ fleet: Fleet) async throws {
             try await fleet.startCoordinator()
-            try fleet.startAgent("cam", token: try fleet.createToken().token)
+            try fleet.startAgent("cam", token: try await fleet.createToken().token)
             let agentDirectory = fleet.root + "/agent-cam"
-            func agent(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
-                try runCommand("fleet-agent", arguments + ["--data-dir", agentDirectory])
+            func agent(_ arguments: [String]) async throws -> (status: Int32, stdout: String, stderr: String) {
+                try await runCommand("fleet-agent", arguments + ["--data-dir", agentDirectory])
             }
-            _ = try fleet.fleetctl([
+            _ = try await fleet.fleetctl([
                 "model", "push", "digits-mlp", "--data-dir", fleet.coordinatorDirectory, "--version", "1",
                 "--variant", "fp32", "--file", Self.model,
             ])
             let installed = try await eventually(timeout: .seconds(30), every: .milliseconds(250)) {
-                let output = try agent(["status", "--json"])
+                let output = try await agent(["status", "--json"])
                 guard output.status == 0 else { return false }
                 return try JSONDecoder().decode(Status.self, from: Data(output.stdout.utf8)).installed.count == 1
             }
             try #require(installed, "the agent installed the model: \(fleet.agents["cam"]?.log.suffix(2000) ?? "")")
-            #expect(try agent(["consent", "grant", "samples"]).status == 0)
-            func held() throws -> Int {
-                let output = try fleet.fleetctl(["samples", "--data-dir", fleet.coordinatorDirectory, "--json"])
+            await #expect(try agent(["consent", "grant", "samples"]).status == 0)
+            func held() async throws -> Int {
+                let output = try await fleet.fleetctl(["samples", "--data-dir", fleet.coordinatorDirectory, "--json"])
                 return try JSONDecoder().decode([Holding].self, from: Data(output.utf8)).reduce(0) { $0 + $1.samples }
             }
 
@@ -120,26 +120,28 @@ extension EndToEnd {
             let markers = (uploaded + queued).map(Self.marker)
             let csv = fleet.root + "/samples.csv"
             try Self.writeCSV(uploaded, to: csv)
-            #expect(try agent(["samples", "add", csv, "--feature-scale", "1"]).status == 0)
-            let stored = try await eventually(timeout: .seconds(15), every: .milliseconds(200)) { try held() == 12 }
+            await #expect(try agent(["samples", "add", csv, "--feature-scale", "1"]).status == 0)
+            let stored = try await eventually(timeout: .seconds(15), every: .milliseconds(200)) {
+                try await held() == 12
+            }
             try #require(stored, "the coordinator holds the 12 samples")
             let before = try Self.copies(of: markers, under: [fleet.coordinatorDirectory, agentDirectory])
             #expect(before.contains { $0.contains("coordinator.sqlite") }, "the scan finds stored samples: \(before)")
             try Self.writeCSV(queued, to: csv)
-            #expect(try agent(["samples", "add", csv, "--feature-scale", "1"]).status == 0)
+            await #expect(try agent(["samples", "add", csv, "--feature-scale", "1"]).status == 0)
 
-            let revoked = try agent(["consent", "revoke", "samples"])
+            let revoked = try await agent(["consent", "revoke", "samples"])
             try #require(revoked.status == 0, "\(revoked.stderr)")
             let revokedAt = ContinuousClock.now
             var left: [String] = []
             let erased = try await eventually(timeout: .seconds(5), every: .milliseconds(100)) {
                 left = try Self.copies(of: markers, under: [fleet.coordinatorDirectory, agentDirectory])
-                let heldNow = try held()
+                let heldNow = try await held()
                 return left.isEmpty && heldNow == 0
             }
             #expect(erased, "no copy of the erased rows 5 s after the revocation: \(left)")
             print("erasure: no copy left on either side \(ContinuousClock.now - revokedAt) after the revocation")
-            let events = try fleet.events().filter { $0.kind == "samples_erased" }
+            let events = try await fleet.events().filter { $0.kind == "samples_erased" }
             #expect(events.count == 1, "\(events.map(\.detail))")
         }
     }

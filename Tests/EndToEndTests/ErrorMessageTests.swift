@@ -11,9 +11,9 @@ extension EndToEnd {
             let (certificate, key) = try makeSelfSignedCertificate(in: fleet.root)
             fleet.extraCoordinatorArguments = ["--tls-cert", certificate, "--tls-key", key]
             try await fleet.startCoordinator()
-            let token = try fleet.createToken()
+            let token = try await fleet.createToken()
 
-            let fleetctl = try runCommand(
+            let fleetctl = try await runCommand(
                 "fleetctl",
                 [
                     "devices", "--coordinator", "127.0.0.1:\(fleet.port)", "--admin-key",
@@ -35,11 +35,14 @@ extension EndToEnd {
             let fleet = try Fleet("refused")
             defer { fleet.cleanUp() }
             try await fleet.startCoordinator()
-            let token = try fleet.createToken()
+            let token = try await fleet.createToken()
             let port = fleet.port
             await fleet.coordinator?.terminate()
 
-            let fleetctl = try runCommand("fleetctl", ["token", "create", "--data-dir", fleet.coordinatorDirectory])
+            let fleetctl = try await runCommand(
+                "fleetctl",
+                ["token", "create", "--data-dir", fleet.coordinatorDirectory]
+            )
             #expect(fleetctl.status == 1)
             #expect(
                 fleetctl.stderr.contains(
@@ -66,7 +69,7 @@ extension EndToEnd {
             let fleet = try Fleet("port-in-use")
             defer { fleet.cleanUp() }
             try await fleet.startCoordinator()
-            let second = try runCommand(
+            let second = try await runCommand(
                 "fleet-coordinator",
                 ["--data-dir", fleet.root + "/second", "--listen", "127.0.0.1:\(fleet.port)"]
             )
@@ -79,10 +82,10 @@ extension EndToEnd {
             await fleet.stopAll()
         }
 
-        @Test func aMissingDataDirectoryIsNamedWithoutInternalTypes() throws {
+        @Test func aMissingDataDirectoryIsNamedWithoutInternalTypes() async throws {
             let missing = "/nonexistent-\(UUID().uuidString.prefix(6))"
             for command in [["devices"], ["events"], ["models"], ["token", "create"]] {
-                let result = try runCommand("fleetctl", command + ["--data-dir", missing])
+                let result = try await runCommand("fleetctl", command + ["--data-dir", missing])
                 #expect(result.status == 1, "\(command): \(result)")
                 #expect(
                     result.stderr.contains("no directory \(missing): --data-dir is the directory"),
@@ -92,7 +95,7 @@ extension EndToEnd {
             }
             let empty = try makeTemporaryDirectory("not-a-coordinator")
             defer { try? FileManager.default.removeItem(atPath: empty) }
-            let result = try runCommand("fleetctl", ["devices", "--data-dir", empty])
+            let result = try await runCommand("fleetctl", ["devices", "--data-dir", empty])
             #expect(result.stderr.contains("holds no coordinator state"), "\(result.stderr)")
         }
 
@@ -101,30 +104,39 @@ extension EndToEnd {
             defer { fleet.cleanUp() }
             try await fleet.startCoordinator()
 
-            let unknown = try runCommand("fleetctl", ["devicez", "--data-dir", fleet.coordinatorDirectory])
+            let unknown = try await runCommand("fleetctl", ["devicez", "--data-dir", fleet.coordinatorDirectory])
             #expect(unknown.status == 64, "a usage error: \(unknown)")
             #expect(unknown.stderr.contains("unknown command \"devicez\""), "\(unknown.stderr)")
             #expect(!unknown.stderr.contains("--data-dir"), "not reported as an unknown option: \(unknown.stderr)")
-            let nested = try runCommand("fleetctl", ["model", "pinn", "x", "--data-dir", fleet.coordinatorDirectory])
+            let nested = try await runCommand(
+                "fleetctl",
+                ["model", "pinn", "x", "--data-dir", fleet.coordinatorDirectory]
+            )
             #expect(nested.status == 64 && nested.stderr.contains("unknown command \"pinn\""), "\(nested.stderr)")
 
-            let before = try runCommand("fleetctl", ["--data-dir", fleet.coordinatorDirectory, "--json", "devices"])
+            let before = try await runCommand(
+                "fleetctl",
+                ["--data-dir", fleet.coordinatorDirectory, "--json", "devices"]
+            )
             #expect(before.status == 0, "\(before)")
             #expect(try JSONDecoder().decode([Fleet.Device].self, from: Data(before.stdout.utf8)).isEmpty)
-            let token = try runCommand("fleetctl", ["--data-dir=\(fleet.coordinatorDirectory)", "token", "create"])
+            let token = try await runCommand(
+                "fleetctl",
+                ["--data-dir=\(fleet.coordinatorDirectory)", "token", "create"]
+            )
             #expect(token.status == 0 && token.stdout.hasPrefix("tft_"), "\(token)")
             await fleet.stopAll()
         }
 
-        @Test func runtimeFailuresOfTheAgentExitOneWithoutUsage() throws {
+        @Test func runtimeFailuresOfTheAgentExitOneWithoutUsage() async throws {
             let directory = try makeTemporaryDirectory("agent-no-coordinator")
             defer { try? FileManager.default.removeItem(atPath: directory) }
-            let result = try runCommand("fleet-agent", ["--data-dir", directory])
+            let result = try await runCommand("fleet-agent", ["--data-dir", directory])
             #expect(result.status == 1, "\(result)")
             #expect(result.stderr.contains("no coordinator address: pass --coordinator HOST:PORT"), "\(result.stderr)")
             #expect(!result.stderr.contains("Usage:"), "\(result.stderr)")
             // A real usage error still exits 64 with the usage.
-            let usage = try runCommand("fleet-agent", ["--data-dir", directory, "--no-such-flag"])
+            let usage = try await runCommand("fleet-agent", ["--data-dir", directory, "--no-such-flag"])
             #expect(usage.status == 64 && usage.stderr.contains("Usage:"), "\(usage)")
         }
     }

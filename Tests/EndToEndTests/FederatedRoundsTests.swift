@@ -46,7 +46,7 @@ extension EndToEnd {
             defer { fleet.cleanUp() }
             try Self.splitDigits(into: fleet.root)
             try await fleet.startCoordinator()
-            let tokens = try fleet.digitsRegionTokens(uses: 5)
+            let tokens = try await fleet.digitsRegionTokens(uses: 5)
             for client in 0..<20 {
                 try fleet.startAgent(
                     "client-\(client)",
@@ -54,18 +54,19 @@ extension EndToEnd {
                     extra: fleet.digitsAgentArguments(client)
                 )
             }
-            #expect(try await eventually(timeout: .seconds(60)) { try fleet.onlineNames().count == 20 })
+            #expect(try await eventually(timeout: .seconds(60)) { try await fleet.onlineNames().count == 20 })
             // Training needs the owner's consent (nothing is granted by default); client-19 never grants it.
-            try fleet.grantTraining(0..<19)
-            try fleet.initDigitsModel("digits-mlp")
+            try await fleet.grantTraining(0..<19)
+            try await fleet.initDigitsModel("digits-mlp")
             let running = try await eventually(timeout: .seconds(60)) {
-                try fleet.devices().filter { $0.status == "online" }.count == 20
-                    && fleet.installedVersions(of: "digits-mlp").filter { $0 == 1 }.count == 20
+                let online = try await fleet.devices().filter { $0.status == "online" }.count
+                let onV1 = await fleet.installedVersions(of: "digits-mlp").filter { $0 == 1 }.count
+                return online == 20 && onV1 == 20
             }
             #expect(running, "all 20 agents run v1")
 
             // TinyFleet's defaults: 10 local epochs, lr 0.1, batch 16, FedAdam on the coordinator.
-            let output = try fleet.fleetctl([
+            let output = try await fleet.fleetctl([
                 "round", "start", "digits-mlp", "--data-dir", fleet.coordinatorDirectory, "--rounds", "10", "--clients",
                 "10",
                 "--deadline", "30s", "--eval-data", "\(fleet.root)/test.csv", "--seed", "7", "--wait", "--json",
@@ -73,9 +74,9 @@ extension EndToEnd {
             let rounds = try JSONDecoder().decode([Round].self, from: Data(output.utf8))
             #expect(rounds.count == 10)
             #expect(rounds.allSatisfy { $0.status == "published" && $0.participants >= 8 })
-            let nonConsenting = try #require(try fleet.devices().first { $0.name == "client-19" }?.id)
+            let nonConsenting = try #require(try await fleet.devices().first { $0.name == "client-19" }?.id)
             for round in rounds {
-                let detail = try fleet.fleetctl([
+                let detail = try await fleet.fleetctl([
                     "round", "show", "\(round.round)", "--data-dir", fleet.coordinatorDirectory, "--json",
                 ])
                 #expect(
@@ -95,7 +96,7 @@ extension EndToEnd {
             #expect(rounds.allSatisfy { $0.bytesDown > 0 })
 
             // Lossy 8-bit uploads: about a quarter of the raw bytes, and the model keeps learning.
-            let quantized = try JSONDecoder().decode(
+            let quantized = try await JSONDecoder().decode(
                 [Round].self,
                 from: Data(
                     fleet.fleetctl([
@@ -120,7 +121,7 @@ extension EndToEnd {
             // training from it in the next round. Every device is asked (`--clients 20`): a region none of whose
             // five devices was sampled gets no variant of its own at that version (10 of 20 leave one of the four
             // regions out in about 6 % of rounds), and the check below is about every region.
-            let regional = try JSONDecoder().decode(
+            let regional = try await JSONDecoder().decode(
                 [Round].self,
                 from: Data(
                     fleet.fleetctl([
@@ -132,13 +133,12 @@ extension EndToEnd {
             )
             #expect(regional.count == 2 && regional.allSatisfy { $0.status == "published" })
             #expect((regional.last?.participants ?? 0) >= 8, "devices on regional variants still train")
-            #expect(
-                try await eventually(timeout: .seconds(30)) {
-                    let running = runningVariants(fleet)
-                    return running.count == 20 && running.allSatisfy { $0.variant == "fp32-\($0.region)" }
-                },
-                "every device runs its region's variant: \(runningVariants(fleet))"
-            )
+            try await expectEventually(timeout: .seconds(30)) {
+                let running = await runningVariants(fleet)
+                return running.count == 20 && running.allSatisfy { $0.variant == "fp32-\($0.region)" }
+            } message: {
+                "every device runs its region's variant: \(await runningVariants(fleet))"
+            }
             print(
                 "regional rounds: "
                     + regional.map { String(format: "%.3f", $0.testAccuracy ?? 0) }.joined(separator: " ")
@@ -146,8 +146,8 @@ extension EndToEnd {
 
             // Too few devices: `round start` refuses at once, saying which devices can train and why the others
             // cannot; nothing runs and the model is kept.
-            let before = fleet.installedVersions(of: "digits-mlp").max() ?? 0
-            let refused = try runCommand(
+            let before = await fleet.installedVersions(of: "digits-mlp").max() ?? 0
+            let refused = try await runCommand(
                 "fleetctl",
                 [
                     "round", "start", "digits-mlp", "--data-dir", fleet.coordinatorDirectory, "--clients", "30",
@@ -161,16 +161,16 @@ extension EndToEnd {
                 "\(refused.stderr)"
             )
             #expect(
-                try fleet.fleetctl(["rounds", "digits-mlp", "--data-dir", fleet.coordinatorDirectory, "--json"])
+                try await fleet.fleetctl(["rounds", "digits-mlp", "--data-dir", fleet.coordinatorDirectory, "--json"])
                     .components(separatedBy: "\"round\"").count == 1 + 10 + 2 + 2,
                 "no round recorded"
             )
-            #expect(fleet.installedVersions(of: "digits-mlp").max() == before)
+            await #expect(fleet.installedVersions(of: "digits-mlp").max() == before)
             await fleet.stopAll()
         }
 
         /// The variant of digits-mlp each device runs, with the device's region label.
-        private func runningVariants(_ fleet: Fleet) -> [(region: String, variant: String)] {
+        private func runningVariants(_ fleet: Fleet) async -> [(region: String, variant: String)] {
             struct Device: Decodable {
                 struct Model: Decodable {
                     var name: String
@@ -180,7 +180,7 @@ extension EndToEnd {
                 var installedModels: [Model]
             }
             guard
-                let output = try? fleet.fleetctl(["devices", "--data-dir", fleet.coordinatorDirectory, "--json"]),
+                let output = try? await fleet.fleetctl(["devices", "--data-dir", fleet.coordinatorDirectory, "--json"]),
                 let devices = try? JSONDecoder().decode([Device].self, from: Data(output.utf8))
             else { return [] }
             return devices.compactMap { device in

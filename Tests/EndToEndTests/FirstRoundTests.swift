@@ -35,7 +35,7 @@ extension EndToEnd {
                 )
             }
             try await fleet.startCoordinator()
-            let token = try fleet.createToken(uses: 2)
+            let token = try await fleet.createToken(uses: 2)
             for device in 0..<2 {
                 try fleet.startAgent(
                     "device-\(device)",
@@ -43,24 +43,24 @@ extension EndToEnd {
                     extra: ["--train-data", "\(fleet.root)/device-\(device).csv", "--log-level", "warning"]
                 )
             }
-            #expect(try await eventually(timeout: .seconds(60)) { try fleet.onlineNames().count == 2 })
+            #expect(try await eventually(timeout: .seconds(60)) { try await fleet.onlineNames().count == 2 })
             for device in 0..<2 {
-                let granted = try runCommand(
+                let granted = try await runCommand(
                     "fleet-agent",
                     ["consent", "grant", "training", "--data-dir", "\(fleet.root)/agent-device-\(device)"]
                 )
                 #expect(granted.status == 0, "\(granted.stderr)")
             }
-            _ = try fleet.fleetctl([
+            _ = try await fleet.fleetctl([
                 "model", "init", "digits-mlp", "--data-dir", fleet.coordinatorDirectory, "--layers", "64,64,10",
             ])
             #expect(
                 try await eventually(timeout: .seconds(60)) {
-                    fleet.installedVersions(of: "digits-mlp").filter { $0 == 1 }.count == 2
+                    await fleet.installedVersions(of: "digits-mlp").filter { $0 == 1 }.count == 2
                 }
             )
             // The defaults (--clients 10, --min-clients 8) cannot run on 2 devices: refused at once, saying why.
-            let defaults = try runCommand(
+            let defaults = try await runCommand(
                 "fleetctl",
                 ["round", "start", "digits-mlp", "--data-dir", fleet.coordinatorDirectory, "--wait"]
             )
@@ -69,7 +69,7 @@ extension EndToEnd {
                 defaults.stderr.contains("round cannot run: min-clients 8 but 2 device(s) can train: 2 eligible "),
                 "\(defaults.stderr)"
             )
-            let result = try runCommand(
+            let result = try await runCommand(
                 "fleetctl",
                 [
                     "round", "start", "digits-mlp", "--data-dir", fleet.coordinatorDirectory, "--clients", "2",

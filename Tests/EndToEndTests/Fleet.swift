@@ -60,33 +60,35 @@ final class Fleet: @unchecked Sendable {
         self.port = try JSONDecoder().decode(Endpoint.self, from: data).port
     }
 
-    func fleetctl(_ arguments: [String]) throws -> String {
-        let result = try runCommand("fleetctl", arguments)
+    func fleetctl(_ arguments: [String]) async throws -> String {
+        let result = try await runCommand("fleetctl", arguments)
         guard result.status == 0 else {
             throw FleetCtlFailure(arguments: arguments, status: result.status, stderr: result.stderr)
         }
         return result.stdout
     }
 
-    func createToken(uses: Int = 1, labels: [String] = []) throws -> Token {
-        let output = try fleetctl(
+    func createToken(uses: Int = 1, labels: [String] = []) async throws -> Token {
+        let output = try await fleetctl(
             ["token", "create", "--data-dir", coordinatorDirectory, "--uses", "\(uses)", "--json"]
                 + labels.flatMap { ["--label", $0] }
         )
         return try JSONDecoder().decode(Token.self, from: Data(output.utf8))
     }
 
-    func devices() throws -> [Device] {
+    func devices() async throws -> [Device] {
         try JSONDecoder().decode(
             [Device].self,
-            from: Data(fleetctl(["devices", "--data-dir", coordinatorDirectory, "--json"]).utf8)
+            from: Data(await fleetctl(["devices", "--data-dir", coordinatorDirectory, "--json"]).utf8)
         )
     }
 
-    func events() throws -> [Event] {
+    func events() async throws -> [Event] {
         try JSONDecoder().decode(
             [Event].self,
-            from: Data(fleetctl(["events", "--data-dir", coordinatorDirectory, "--limit", "1000", "--json"]).utf8)
+            from: Data(
+                await fleetctl(["events", "--data-dir", coordinatorDirectory, "--limit", "1000", "--json"]).utf8
+            )
         )
     }
 
@@ -99,13 +101,16 @@ final class Fleet: @unchecked Sendable {
         return agent
     }
 
-    func onlineNames() throws -> Set<String> {
-        Set(try devices().filter { $0.status == "online" }.map(\.name))
+    func onlineNames() async throws -> Set<String> {
+        Set(try await devices().filter { $0.status == "online" }.map(\.name))
     }
 
-    /// `name=status` of every device, for failure messages.
+    /// `name=status` of every device, for failure messages. Swift Testing evaluates a message only when its
+    /// expectation fails, in a synchronous autoclosure: this one runs `fleetctl` blocking, which is fine then.
     var summary: String {
-        ((try? devices()) ?? []).map { "\($0.name)=\($0.status)" }.joined(separator: ", ")
+        let listing = try? runCommandBlocking("fleetctl", ["devices", "--data-dir", coordinatorDirectory, "--json"])
+        let devices = listing.flatMap { try? JSONDecoder().decode([Device].self, from: Data($0.stdout.utf8)) } ?? []
+        return devices.map { "\($0.name)=\($0.status)" }.joined(separator: ", ")
     }
 
     func stopAll() async {

@@ -1,4 +1,5 @@
 import Foundation
+import Testing
 
 #if canImport(Glibc)
 import Glibc
@@ -78,8 +79,22 @@ enum Binaries {
     static func path(_ name: String) -> String { directory + "/" + name }
 }
 
-/// Runs a command to completion and returns its exit status and output.
-func runCommand(_ executable: String, _ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
+/// Runs one of the package's executables to completion and returns its exit status and output. The wait happens on
+/// a thread of its own (``offThePool(_:)``): end-to-end tests call `fleetctl` hundreds of times, often in polls,
+/// and a blocked cooperative thread (2 on CI) would stall every other test's timers and polls meanwhile.
+func runCommand(
+    _ executable: String,
+    _ arguments: [String]
+) async throws -> (status: Int32, stdout: String, stderr: String) {
+    try await offThePool { try runCommandBlocking(executable, arguments) }
+}
+
+/// ``runCommand(_:_:)``'s body: it blocks the calling thread until the child exits. Only for code that may block
+/// (a failure message, a thread of its own).
+func runCommandBlocking(
+    _ executable: String,
+    _ arguments: [String]
+) throws -> (status: Int32, stdout: String, stderr: String) {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: Binaries.path(executable))
     process.arguments = arguments
@@ -101,6 +116,31 @@ func runCommand(_ executable: String, _ arguments: [String]) throws -> (status: 
 func offThePool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
     try await withCheckedThrowingContinuation { continuation in
         Thread { continuation.resume(with: Result { try body() }) }.start()
+    }
+}
+
+/// Polls `condition` as ``eventually(timeout:every:_:)`` does; if it never holds, records an issue whose comment is
+/// `message`, evaluated only then (it may run `fleetctl` again to show what the fleet looks like).
+@discardableResult
+func expectEventually(
+    timeout: Duration,
+    every interval: Duration = .milliseconds(100),
+    sourceLocation: SourceLocation = #_sourceLocation,
+    _ condition: () async throws -> Bool,
+    message: () async -> String = { "" }
+) async throws -> Bool {
+    let held = try await eventually(timeout: timeout, every: interval, condition)
+    if !held {
+        Issue.record(Comment(rawValue: "not within \(timeout): \(await message())"), sourceLocation: sourceLocation)
+    }
+    return held
+}
+
+extension Sequence {
+    /// `allSatisfy` with an async predicate (one that runs `fleetctl`, say), in order, stopping at the first `false`.
+    func allSatisfy(_ predicate: (Element) async throws -> Bool) async rethrows -> Bool {
+        for element in self where try await !predicate(element) { return false }
+        return true
     }
 }
 

@@ -26,15 +26,15 @@ extension EndToEnd {
 
         static let fixtures = ModelDeliveryTests.models
 
-        func leaves(_ fleet: Fleet) throws -> [LeafDevice] {
-            try JSONDecoder().decode(
+        func leaves(_ fleet: Fleet) async throws -> [LeafDevice] {
+            try await JSONDecoder().decode(
                 [LeafDevice].self,
                 from: Data(fleet.fleetctl(["devices", "--data-dir", fleet.coordinatorDirectory, "--json"]).utf8)
             ).filter { $0.name.hasPrefix("leaf-") }
         }
 
-        func push(_ fleet: Fleet, version: Int, variant: String, minimumRAM: String) throws {
-            _ = try fleet.fleetctl([
+        func push(_ fleet: Fleet, version: Int, variant: String, minimumRAM: String) async throws {
+            _ = try await fleet.fleetctl([
                 "model", "push", "digits-mlp", "--data-dir", fleet.coordinatorDirectory, "--version", "\(version)",
                 "--variant", variant, "--min-ram", minimumRAM,
                 "--file", "\(Self.fixtures)/digits-mlp-v\(version)-\(variant).safetensors",
@@ -55,10 +55,10 @@ extension EndToEnd {
         /// A gateway agent enrolled and online, listening for leaves on the returned port.
         func startGateway(_ fleet: Fleet) async throws -> (id: String, leafPort: Int) {
             let leafPort = try freeLoopbackPort()
-            let token = try fleet.createToken()
+            let token = try await fleet.createToken()
             try fleet.startAgent("gateway", token: token.token, extra: ["--leaf-listen", "127.0.0.1:\(leafPort)"])
-            #expect(try await eventually(timeout: .seconds(30)) { try fleet.onlineNames().contains("gateway") })
-            let id = try #require(try fleet.devices().first { $0.name == "gateway" }?.id)
+            #expect(try await eventually(timeout: .seconds(30)) { try await fleet.onlineNames().contains("gateway") })
+            let id = try #require(try await fleet.devices().first { $0.name == "gateway" }?.id)
             return (id, leafPort)
         }
 
@@ -87,7 +87,7 @@ extension EndToEnd {
             try await fleet.startCoordinator()
             // The leaves start first and retry until the gateway's leaf port listens.
             let leafPort = try freeLoopbackPort()
-            let token = try fleet.createToken(uses: count)
+            let token = try await fleet.createToken(uses: count)
             let sim = try FleetProcess(
                 "fleet-tiny-sim",
                 [
@@ -97,38 +97,39 @@ extension EndToEnd {
                 logDirectory: fleet.root,
                 name: "sim"
             )
-            let gatewayToken = try fleet.createToken()
+            let gatewayToken = try await fleet.createToken()
             try fleet.startAgent(
                 "gateway",
                 token: gatewayToken.token,
                 extra: ["--leaf-listen", "127.0.0.1:\(leafPort)"]
             )
-            #expect(try await eventually(timeout: .seconds(30)) { try fleet.onlineNames().contains("gateway") })
-            let gatewayID = try #require(try fleet.devices().first { $0.name == "gateway" }?.id)
+            #expect(try await eventually(timeout: .seconds(30)) { try await fleet.onlineNames().contains("gateway") })
+            let gatewayID = try #require(try await fleet.devices().first { $0.name == "gateway" }?.id)
 
             let allOnline = try await eventually(timeout: .seconds(180), every: .seconds(1)) {
-                let leaves = try leaves(fleet)
+                let leaves = try await leaves(fleet)
                 return leaves.count == count && leaves.allSatisfy { $0.status == "online" && $0.gateway == gatewayID }
             }
-            let online = (try? leaves(fleet).filter { $0.status == "online" }.count) ?? 0
+            let online = await (try? leaves(fleet).filter { $0.status == "online" }.count) ?? 0
             try #require(allOnline, "\(online) of \(count) leaves online behind the gateway")
-            let leaf = try #require(try leaves(fleet).first)
+            let leaf = try await #require(try leaves(fleet).first)
             #expect(leaf.capabilities["class"] == "mcu" && leaf.capabilities["arch"] == "armv7em")
-            #expect(Set(try leaves(fleet).map(\.id)).count == count, "each leaf has its own identity")
-            #expect(try fleet.devices().first { $0.name == "gateway" } != nil)
+            await #expect(Set(try leaves(fleet).map(\.id)).count == count, "each leaf has its own identity")
+            #expect(try await fleet.devices().first { $0.name == "gateway" } != nil)
 
             // fp32 needs more RAM than a leaf reports (256 KiB): leaves get int8, the gateway (a Linux box) fp32.
             for version in [1, 2] {
-                try push(fleet, version: version, variant: "fp32", minimumRAM: "64MiB")
-                try push(fleet, version: version, variant: "int8", minimumRAM: "64KiB")
+                try await push(fleet, version: version, variant: "fp32", minimumRAM: "64MiB")
+                try await push(fleet, version: version, variant: "int8", minimumRAM: "64KiB")
                 let updated = try await eventually(timeout: .seconds(180), every: .seconds(1)) {
-                    try leaves(fleet).allSatisfy { leaf in
+                    try await leaves(fleet).allSatisfy { leaf in
                         leaf.installedModels.contains {
                             $0.name == "digits-mlp" && $0.version == version && $0.variant == "int8"
                         }
                     }
                 }
-                let done = try leaves(fleet).filter { $0.installedModels.contains { $0.version == version } }.count
+                let done = try await leaves(fleet).filter { $0.installedModels.contains { $0.version == version } }
+                    .count
                 #expect(updated, "\(done) of \(count) leaves report digits-mlp v\(version) int8")
                 let served = downloads(fleet, version: version, variant: "int8", except: gatewayID)
                 #expect(served.count == 1, "one download of v\(version) int8 from the coordinator for \(count) leaves")
@@ -160,20 +161,20 @@ extension EndToEnd {
             let relay = try await TamperingRelay()
             let relaying = Task { try await relay.run(gatewayPort: gateway.leafPort) }
             defer { relaying.cancel() }
-            let token = try fleet.createToken()
+            let token = try await fleet.createToken()
 
-            func leafStatus() throws -> LeafDevice? { try leaves(fleet).first }
+            func leafStatus() async throws -> LeafDevice? { try await leaves(fleet).first }
             // Enrol, then authenticate once untouched (the relay remembers that signature), each time online.
             for phase in ["enrol", "authenticate"] {
                 let sim = try startLeaves(fleet, port: relay.port, token: token.token, count: 1, name: "sim-\(phase)")
                 let online = try await eventually(timeout: .seconds(30)) {
-                    try leafStatus()?.status == "online"
+                    try await leafStatus()?.status == "online"
                         && sim.log.contains(phase == "enrol" ? "enrolled" : "authenticated")
                 }
                 #expect(online, "\(phase): \(sim.log)")
-                #expect(try leafStatus()?.gateway == gateway.id)
+                await #expect(try leafStatus()?.gateway == gateway.id)
                 await sim.terminate()
-                #expect(try await eventually(timeout: .seconds(10)) { try leafStatus()?.status == "offline" })
+                #expect(try await eventually(timeout: .seconds(10)) { try await leafStatus()?.status == "offline" })
             }
             for mode in [TamperingRelay.Mode.replaySignature, .flipSignature] {
                 relay.set(mode)
@@ -183,13 +184,13 @@ extension EndToEnd {
                 #expect(refused, "\(mode): the coordinator refuses the leaf's altered signature: \(sim.log)")
                 #expect(relay.tamperedCount > before)
                 #expect(!sim.log.contains("authenticated"), "\(mode): never welcomed")
-                #expect(try leafStatus()?.status == "offline")
+                await #expect(try leafStatus()?.status == "offline")
                 await sim.terminate()
             }
             relay.set(.pass)
             let honest = try startLeaves(fleet, port: relay.port, token: token.token, count: 1, name: "sim-honest")
             #expect(
-                try await eventually(timeout: .seconds(30)) { try leafStatus()?.status == "online" },
+                try await eventually(timeout: .seconds(30)) { try await leafStatus()?.status == "online" },
                 "\(honest.log)"
             )
             await honest.terminate()
@@ -205,30 +206,30 @@ extension EndToEnd {
             fleet.extraCoordinatorArguments = ["--tls-cert", certificatePath, "--tls-key", keyPath]
             try await fleet.startCoordinator()
             let leafPort = try freeLoopbackPort()
-            let token = try fleet.createToken()
+            let token = try await fleet.createToken()
             try fleet.startAgent(
                 "gateway",
                 token: token.token,
                 extra: ["--ca-file", certificatePath, "--leaf-listen", "127.0.0.1:\(leafPort)"]
             )
-            #expect(try await eventually(timeout: .seconds(30)) { try fleet.onlineNames().contains("gateway") })
-            let gatewayID = try #require(try fleet.devices().first { $0.name == "gateway" }?.id)
-            let before = try fleet.fleetctl(["devices", "--data-dir", fleet.coordinatorDirectory])
+            #expect(try await eventually(timeout: .seconds(30)) { try await fleet.onlineNames().contains("gateway") })
+            let gatewayID = try #require(try await fleet.devices().first { $0.name == "gateway" }?.id)
+            let before = try await fleet.fleetctl(["devices", "--data-dir", fleet.coordinatorDirectory])
             #expect(!before.contains("GATEWAY"), "no GATEWAY column while no device has a gateway: \(before)")
-            let leafToken = try fleet.createToken(uses: 3)
+            let leafToken = try await fleet.createToken(uses: 3)
             let sim = try startLeaves(fleet, port: leafPort, token: leafToken.token, count: 3)
             let online = try await eventually(timeout: .seconds(60)) {
-                let leaves = try leaves(fleet)
+                let leaves = try await leaves(fleet)
                 return leaves.count == 3 && leaves.allSatisfy { $0.status == "online" && $0.gateway == gatewayID }
             }
             #expect(online, "\(sim.log)")
             // The table names each leaf's gateway in a GATEWAY column; the gateway itself has none ("-").
-            let table = try fleet.fleetctl(["devices", "--data-dir", fleet.coordinatorDirectory])
+            let table = try await fleet.fleetctl(["devices", "--data-dir", fleet.coordinatorDirectory])
             let lines = table.split(separator: "\n")
             #expect(lines.first?.hasSuffix("GATEWAY") == true, "\(table)")
             #expect(lines.filter { $0.contains("leaf-") && $0.hasSuffix("  gateway") }.count == 3, "\(table)")
             #expect(lines.contains { $0.hasPrefix(gatewayID) && $0.hasSuffix("  -") }, "\(table)")
-            let shown = try fleet.fleetctl(["device", "show", "leaf-0", "--data-dir", fleet.coordinatorDirectory])
+            let shown = try await fleet.fleetctl(["device", "show", "leaf-0", "--data-dir", fleet.coordinatorDirectory])
             #expect(shown.contains("Gateway:       gateway (\(gatewayID))"), "\(shown)")
             await sim.terminate()
             await fleet.stopAll()
@@ -259,7 +260,7 @@ extension EndToEnd {
             // Closed by the gateway, not by the coordinator (which would have sent an error first, e.g. 105 when
             // its handshake timer ran out waiting for credentials).
             #expect(log.errors.isEmpty, "\(log.all)")
-            #expect(try fleet.devices().count == 1, "nothing enrolled")
+            #expect(try await fleet.devices().count == 1, "nothing enrolled")
             await fleet.stopAll()
         }
 
@@ -271,11 +272,12 @@ extension EndToEnd {
             defer { fleet.cleanUp() }
             try await fleet.startCoordinator()
             let gateway = try await startGateway(fleet)
-            let token = try fleet.createToken(uses: 2)
+            let token = try await fleet.createToken(uses: 2)
             let sim = try startLeaves(fleet, port: gateway.leafPort, token: token.token, count: 1)
-            try push(fleet, version: 1, variant: "int8", minimumRAM: "64KiB")
+            try await push(fleet, version: 1, variant: "int8", minimumRAM: "64KiB")
             let installed = try await eventually(timeout: .seconds(90), every: .seconds(1)) {
-                try leaves(fleet).first?.installedModels.contains { $0.version == 1 && $0.variant == "int8" } == true
+                try await leaves(fleet).first?.installedModels.contains { $0.version == 1 && $0.variant == "int8" }
+                    == true
             }
             try #require(installed, "leaf-0 installed v1 int8 through the gateway (now in its cache): \(sim.log)")
 

@@ -37,9 +37,9 @@ extension EndToEnd {
             // A long handshake timeout, so that no client leaves before all have come, however slow the machine.
             fleet.extraCoordinatorArguments = ["--handshake-timeout", "300s"]
             try await fleet.startCoordinator()
-            let token = try fleet.createToken()
+            let token = try await fleet.createToken()
             try fleet.startAgent("honest", token: token.token)
-            #expect(try await eventually(timeout: .seconds(20)) { try fleet.onlineNames() == ["honest"] })
+            #expect(try await eventually(timeout: .seconds(20)) { try await fleet.onlineNames() == ["honest"] })
             let coordinator = try #require(fleet.coordinator)
             let before = try ResidentMemory(pid: coordinator.pid)
 
@@ -65,11 +65,11 @@ extension EndToEnd {
             #expect(growth < 240 << 20, "peak RSS grew by \(growth >> 20) MiB")
             #expect(log.busy.count >= clients - 1024, "beyond the connection cap every client is answered busy")
             #expect(log.busy.allSatisfy { $0.retryAfterMilliseconds == 1000 })
-            #expect(try fleet.onlineNames() == ["honest"], "welcomed devices are not affected")
+            #expect(try await fleet.onlineNames() == ["honest"], "welcomed devices are not affected")
 
             for channel in channels { channel.close(promise: nil) }
             // Once they are gone, new handshakes are served again.
-            #expect(try await eventually(timeout: .seconds(15)) { (try? fleet.createToken()) != nil })
+            #expect(try await eventually(timeout: .seconds(15)) { (try? await fleet.createToken()) != nil })
             #expect(coordinator.isRunning)
             await fleet.stopAll()
         }
@@ -81,9 +81,9 @@ extension EndToEnd {
                 "--max-handshakes", "300", "--busy-retry-after", "2500ms", "--handshake-timeout", "300s",
             ]
             try await fleet.startCoordinator()
-            let token = try fleet.createToken()
+            let token = try await fleet.createToken()
             try fleet.startAgent("honest", token: token.token)
-            #expect(try await eventually(timeout: .seconds(20)) { try fleet.onlineNames() == ["honest"] })
+            #expect(try await eventually(timeout: .seconds(20)) { try await fleet.onlineNames() == ["honest"] })
 
             let clients = 2000
             let log = AnswerLog()
@@ -94,10 +94,10 @@ extension EndToEnd {
             #expect(log.busy.count == clients - 300)
             #expect(log.busy.allSatisfy { $0.retryAfterMilliseconds == 2500 })
             #expect(log.errors.isEmpty)
-            #expect(try fleet.onlineNames() == ["honest"])
+            #expect(try await fleet.onlineNames() == ["honest"])
 
             for channel in channels { channel.close(promise: nil) }
-            #expect(try await eventually(timeout: .seconds(15)) { (try? fleet.createToken()) != nil })
+            #expect(try await eventually(timeout: .seconds(15)) { (try? await fleet.createToken()) != nil })
             await fleet.stopAll()
         }
 
@@ -118,14 +118,14 @@ extension EndToEnd {
             #expect(log.busy.count == attempts - 20)
             #expect(log.busy.allSatisfy { $0.retryAfterMilliseconds > 0 && $0.retryAfterMilliseconds <= 60_000 })
 
-            let refusals = try fleet.events().filter { $0.kind == "enrol_refused" }
+            let refusals = try await fleet.events().filter { $0.kind == "enrol_refused" }
             #expect(refusals.count == 1, "one event for the window, not \(refusals.count)")
             #expect(refusals.first?.detail.contains("127.0.0.2") == true)
             let warnings = try #require(fleet.coordinator).log.components(separatedBy: "enrol_refused").count - 1
             #expect(warnings == 1)
 
             // Another source is not limited.
-            #expect((try? fleet.createToken()) != nil)
+            #expect((try? await fleet.createToken()) != nil)
             await fleet.stopAll()
         }
 
@@ -147,7 +147,7 @@ extension EndToEnd {
             #expect(log.busy.count == 5)
             let coordinator = try #require(fleet.coordinator)
             #expect(coordinator.log.components(separatedBy: "closing connection after protocol error").count - 1 == 1)
-            #expect(try fleet.events().filter { $0.kind.contains("protocol") }.isEmpty, "no events for garbage")
+            #expect(try await fleet.events().filter { $0.kind.contains("protocol") }.isEmpty, "no events for garbage")
             await fleet.stopAll()
         }
 
@@ -158,7 +158,7 @@ extension EndToEnd {
                 "--max-handshakes", "1", "--busy-retry-after", "30s", "--handshake-timeout", "300s",
             ]
             try await fleet.startCoordinator()
-            let token = try fleet.createToken()
+            let token = try await fleet.createToken()
             // A silent client holds the only handshake slot: the agent is answered busy, "retry after 30 s".
             let holder = try await RawClients.open(port: fleet.port, sending: nil, log: AnswerLog())
             let agent = try fleet.startAgent("patient", token: token.token)

@@ -12,7 +12,7 @@ extension EndToEnd {
             let fleet = try Fleet("heartbeat-acks")
             defer { fleet.cleanUp() }
             try await fleet.startCoordinator()
-            let token = try fleet.createToken()
+            let token = try await fleet.createToken()
             let address = CoordinatorAddress(host: "127.0.0.1", port: fleet.port)
             let heartbeats = 300
             let (acks, answered) = try await FleetConnection.withConnection(to: address, tls: nil) { connection in

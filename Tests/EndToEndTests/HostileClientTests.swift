@@ -14,10 +14,10 @@ extension EndToEnd {
             let fleet = try Fleet("hostile")
             defer { fleet.cleanUp() }
             try await fleet.startCoordinator()
-            let token = try fleet.createToken()
+            let token = try await fleet.createToken()
             try fleet.startAgent("honest", token: token.token)
-            #expect(try await eventually(timeout: .seconds(20)) { try fleet.onlineNames() == ["honest"] })
-            let honest = try #require(try fleet.devices().first)
+            #expect(try await eventually(timeout: .seconds(20)) { try await fleet.onlineNames() == ["honest"] })
+            let honest = try #require(try await fleet.devices().first)
             let address = CoordinatorAddress(host: "127.0.0.1", port: fleet.port)
 
             // A forged key: the honest device's id, signed by another key.
@@ -78,10 +78,10 @@ extension EndToEnd {
             // The coordinator still serves: the honest agent stays online and nothing was stored for the intruders.
             try await Task.sleep(for: .seconds(1))
             #expect(fleet.coordinator?.isRunning == true)
-            #expect(try fleet.onlineNames() == ["honest"])
-            #expect(try fleet.devices().count == 1)
+            #expect(try await fleet.onlineNames() == ["honest"])
+            #expect(try await fleet.devices().count == 1)
             // One event per kind of refusal from this source in this minute; the rest are coalesced (SPEC 6.7).
-            let refusals = try fleet.events().filter { $0.kind.hasSuffix("_refused") }.map(\.kind)
+            let refusals = try await fleet.events().filter { $0.kind.hasSuffix("_refused") }.map(\.kind)
             #expect(refusals.sorted() == ["admin_refused", "auth_refused", "enrol_refused"])
             await fleet.stopAll()
         }

@@ -10,9 +10,9 @@ extension EndToEnd {
             defer { fleet.cleanUp() }
             fleet.extraCoordinatorArguments = ["--log-format", "json", "--log-level", "debug"]
             try await fleet.startCoordinator()
-            let token = try fleet.createToken()
+            let token = try await fleet.createToken()
             let agent = try fleet.startAgent("jsonlog", token: token.token, extra: ["--log-format", "json"])
-            let online = try await eventually(timeout: .seconds(20)) { try fleet.onlineNames() == ["jsonlog"] }
+            let online = try await eventually(timeout: .seconds(20)) { try await fleet.onlineNames() == ["jsonlog"] }
             #expect(online, "\(agent.log)")
             await fleet.stopAll()
 
@@ -45,8 +45,8 @@ extension EndToEnd {
             )
         }
 
-        @Test func anUnknownFormatIsAUsageError() throws {
-            let result = try runCommand("fleet-coordinator", ["--log-format", "xml"])
+        @Test func anUnknownFormatIsAUsageError() async throws {
+            let result = try await runCommand("fleet-coordinator", ["--log-format", "xml"])
             #expect(result.status == 64, "\(result.stderr)")
             #expect(result.stderr.contains("text") && result.stderr.contains("json"), "\(result.stderr)")
         }

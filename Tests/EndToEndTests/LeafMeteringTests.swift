@@ -15,8 +15,8 @@ extension EndToEnd {
             let gateways = GatewayLeavesTests()
             try await fleet.startCoordinator()
             let (_, leafPort) = try await gateways.startGateway(fleet)
-            try gateways.push(fleet, version: 1, variant: "int8", minimumRAM: "64KiB")
-            let token = try fleet.createToken()
+            try await gateways.push(fleet, version: 1, variant: "int8", minimumRAM: "64KiB")
+            let token = try await fleet.createToken()
 
             // The rows: 64 digit pixels and a label, scaled by 1/16 as the digits model expects.
             let rows = fleet.root + "/rows.csv"
@@ -38,12 +38,14 @@ extension EndToEnd {
             // Enrol and install v1 first, then grant the leaf 100 queries.
             let first = try startLeaf(infer: 0, name: "sim-0")
             let installed = try await eventually(timeout: .seconds(60), every: .seconds(1)) {
-                try gateways.leaves(fleet).first?.installedModels.first?.version == 1
+                try await gateways.leaves(fleet).first?.installedModels.first?.version == 1
             }
             try #require(installed, "the leaf installed v1:\n\(first.log)")
-            let leafID = try #require(try gateways.leaves(fleet).first?.id)
+            let leafID = try await #require(try gateways.leaves(fleet).first?.id)
             // Pushed to the connected leaf (quotaGrants, request id 0) through the gateway: kept in its meter record.
-            try harness.grant([leafID, "digits-mlp", "--queries", "100", "--price", "1.50/1000", "--currency", "USD"])
+            try await harness.grant([
+                leafID, "digits-mlp", "--queries", "100", "--price", "1.50/1000", "--currency", "USD",
+            ])
             let grantRecord = fleet.root + "/leaves/leaf-0/meter-1"
             let pushed = try await eventually(timeout: .seconds(10), every: .milliseconds(100)) {
                 FileManager.default.fileExists(atPath: grantRecord)
@@ -59,7 +61,7 @@ extension EndToEnd {
             #expect(second.log.contains("inferences answered 60 refused 0 (quota-exhausted 0)"), "\(second.log)")
             var usage: [MeteringHarness.Usage] = []
             let synced = try await eventually(timeout: .seconds(20), every: .milliseconds(200)) {
-                usage = try harness.usage()
+                usage = try await harness.usage()
                 return usage.first { $0.device == leafID }?.queries == 60
             }
             try #require(synced, "the leaf's receipts reached the coordinator: \(usage)\n\(second.log)")
@@ -70,7 +72,7 @@ extension EndToEnd {
             try #require(secondRun, "\(third.log)")
             #expect(third.log.contains("inferences answered 40 refused 50 (quota-exhausted 50)"), "\(third.log)")
             let billed = try await eventually(timeout: .seconds(20), every: .milliseconds(200)) {
-                usage = try harness.usage()
+                usage = try await harness.usage()
                 return usage.first { $0.device == leafID }?.queries == 100
             }
             try #require(billed, "\(usage)\n\(third.log)")

@@ -19,7 +19,7 @@ extension EndToEnd {
             let fleet = try Fleet("leaf-serial")
             defer { fleet.cleanUp() }
             try await fleet.startCoordinator()
-            let leafToken = try fleet.createToken()
+            let leafToken = try await fleet.createToken()
             let sim = try FleetProcess(
                 "fleet-tiny-sim",
                 ["--serial", "pty", "--token", leafToken.token, "--state-dir", fleet.root + "/leaves"],
@@ -32,26 +32,26 @@ extension EndToEnd {
                 return path != nil
             }
             let line = try #require(path, "fleet-tiny-sim printed its pseudo-terminal: \(sim.log)")
-            let gatewayToken = try fleet.createToken()
+            let gatewayToken = try await fleet.createToken()
             let agent = try fleet.startAgent(
                 "gateway",
                 token: gatewayToken.token,
                 extra: ["--leaf-serial", line, "--baud", "115200"]
             )
-            #expect(try await eventually(timeout: .seconds(30)) { try fleet.onlineNames().contains("gateway") })
-            let gatewayID = try #require(try fleet.devices().first { $0.name == "gateway" }?.id)
+            #expect(try await eventually(timeout: .seconds(30)) { try await fleet.onlineNames().contains("gateway") })
+            let gatewayID = try #require(try await fleet.devices().first { $0.name == "gateway" }?.id)
             // The leaf's first hello may be lost (the gateway drops what a line held before it opened it): the leaf
             // says hello again after its 15 s silence limit.
             let online = try await eventually(timeout: .seconds(90)) {
-                let found = try leaves.leaves(fleet)
+                let found = try await leaves.leaves(fleet)
                 return found.count == 1 && found[0].status == "online" && found[0].gateway == gatewayID
             }
             #expect(online, "the leaf is online behind the gateway: \(sim.log)\n\(agent.log)")
             #expect(sim.log.contains("enrolled"))
 
-            try leaves.push(fleet, version: 1, variant: "int8", minimumRAM: "64KiB")
+            try await leaves.push(fleet, version: 1, variant: "int8", minimumRAM: "64KiB")
             let installed = try await eventually(timeout: .seconds(90), every: .seconds(1)) {
-                try leaves.leaves(fleet).first?.installedModels.contains {
+                try await leaves.leaves(fleet).first?.installedModels.contains {
                     $0.name == "digits-mlp" && $0.version == 1 && $0.variant == "int8"
                 } == true
             }
@@ -75,13 +75,13 @@ extension EndToEnd {
             try await fleet.startCoordinator()
             let terminal = try SerialPort.openPseudoTerminal()
             defer { close(terminal.descriptor) }
-            let gatewayToken = try fleet.createToken()
+            let gatewayToken = try await fleet.createToken()
             let agent = try fleet.startAgent(
                 "gateway",
                 token: gatewayToken.token,
                 extra: ["--leaf-serial", terminal.path]
             )
-            #expect(try await eventually(timeout: .seconds(30)) { try fleet.onlineNames().contains("gateway") })
+            #expect(try await eventually(timeout: .seconds(30)) { try await fleet.onlineNames().contains("gateway") })
             var leaf = PseudoTerminalLeaf(descriptor: terminal.descriptor)
             // The gateway opens the line when it starts: wait until a hello is answered.
             var accepted: HelloAccept?
@@ -158,7 +158,7 @@ extension EndToEnd {
         }
 
         /// A wrong --leaf-serial stops the agent at once with the path and what to do.
-        @Test func aDeviceThatIsMissingOrNotASerialLineIsAClearError() throws {
+        @Test func aDeviceThatIsMissingOrNotASerialLineIsAClearError() async throws {
             let directory = try makeTemporaryDirectory("leaf-serial-errors")
             defer { try? FileManager.default.removeItem(atPath: directory) }
             let regular = directory + "/not-a-tty"
@@ -169,7 +169,7 @@ extension EndToEnd {
                 ("/dev/null", "/dev/null is not a serial device (a tty)"),
             ]
             for (path, expected) in cases {
-                let result = try runCommand(
+                let result = try await runCommand(
                     "fleet-agent",
                     [
                         "--data-dir", directory + "/agent", "--coordinator", "127.0.0.1:9", "--leaf-serial", path,
@@ -178,7 +178,7 @@ extension EndToEnd {
                 #expect(result.status != 0)
                 #expect(result.stderr.contains(expected), "\(path): \(result.stderr)")
             }
-            let baud = try runCommand(
+            let baud = try await runCommand(
                 "fleet-agent",
                 ["--data-dir", directory + "/agent", "--coordinator", "127.0.0.1:9", "--leaf-serial", "/dev/null"]
                     + ["--baud", "12345"]

@@ -15,14 +15,14 @@ extension EndToEnd {
             let deviceID: String
             var head: (position: UInt64, hash: [UInt8])?
 
-            init(_ harness: MeteringHarness, _ name: String) throws {
+            init(_ harness: MeteringHarness, _ name: String) async throws {
                 self.harness = harness
-                let key = try Self.hex(
+                let key = try await Self.hex(
                     harness.editDatabase(name, #"SELECT hex("value") FROM "state" WHERE "key" = 'identity.ed25519'"#)
                 )
                 identity = try DeviceIdentity(privateKeyBytes: key)
                 deviceID = DeviceIdentity.deviceID(forPublicKey: identity.publicKey)
-                let last = try harness.editDatabase(
+                let last = try await harness.editDatabase(
                     name,
                     #"SELECT "position" || ':' || hex("hash") FROM "usageReceipt" ORDER BY "position" DESC LIMIT 1"#
                 )
@@ -108,19 +108,19 @@ extension EndToEnd {
             try await tests.withFleet(name, ["owner", "neighbour"]) { harness in
                 #expect(try harness.inferences("owner", 2) == (2, 0))
                 let synced = try await eventually(timeout: .seconds(10)) {
-                    try harness.usage(["--device", "owner"]).first?.queries == 2
+                    try await harness.usage(["--device", "owner"]).first?.queries == 2
                 }
                 try #require(synced)
                 await harness.fleet.agents[device]?.terminate()
                 let grants = try JSONDecoder().decode(
                     [Grant].self,
                     from: Data(
-                        try harness.fleet.fleetctl([
+                        try await harness.fleet.fleetctl([
                             "quotas", "--data-dir", harness.fleet.coordinatorDirectory, "--json",
                         ]).utf8
                     )
                 )
-                var forger = try Forger(harness, device)
+                var forger = try await Forger(harness, device)
                 try await body(
                     &forger,
                     Dictionary(grants.map { ($0.name, $0.sequence) }, uniquingKeysWith: { a, _ in a })
@@ -128,17 +128,19 @@ extension EndToEnd {
             }
         }
 
-        func owner(_ harness: MeteringHarness) throws -> MeteringHarness.Usage {
-            try #require(try harness.usage(["--device", "owner"]).first)
+        func owner(_ harness: MeteringHarness) async throws -> MeteringHarness.Usage {
+            try #require(try await harness.usage(["--device", "owner"]).first)
         }
 
         @Test func aGrantReplayedFromAnotherDeviceIsFlaggedAndBilled() async throws {
             try await withForger("forge-replayed-grant") { forger, grants in
                 let receipt = try forger.next(grant: try #require(grants["neighbour"]), count: 4)
                 #expect(try await forger.send([receipt]) == .ack(Ack(requestID: 77)))
-                let usage = try owner(forger.harness)
+                let usage = try await owner(forger.harness)
                 #expect(usage.queries == 6 && usage.amountMicros == 6_000 && usage.flags == ["grant-replayed"])
-                #expect(try forger.harness.tamperEvents().contains { $0.detail.hasPrefix("grant-replayed: receipt 2") })
+                await #expect(
+                    try forger.harness.tamperEvents().contains { $0.detail.hasPrefix("grant-replayed: receipt 2") }
+                )
             }
         }
 
@@ -150,9 +152,9 @@ extension EndToEnd {
                     start: Date().addingTimeInterval(-86_400)
                 )
                 #expect(try await forger.send([receipt]) == .ack(Ack(requestID: 77)))
-                let usage = try owner(forger.harness)
+                let usage = try await owner(forger.harness)
                 #expect(usage.queries == 3 && usage.flags == ["clock-backwards"])
-                #expect(
+                await #expect(
                     try forger.harness.tamperEvents().contains { $0.detail.hasPrefix("clock-backwards: receipt 2") }
                 )
             }
@@ -164,7 +166,7 @@ extension EndToEnd {
                 let receipts = [try forger.next(grant: owned, count: 3), try forger.next(grant: owned, count: 1)]
                 #expect(try await forger.send(receipts) == .ack(Ack(requestID: 77)))
                 #expect(try await forger.send(receipts) == .ack(Ack(requestID: 77)))
-                let usage = try owner(forger.harness)
+                let usage = try await owner(forger.harness)
                 #expect(usage.queries == 6 && usage.amountMicros == 6_000 && usage.flags.isEmpty)
             }
         }
@@ -182,8 +184,10 @@ extension EndToEnd {
                     return
                 }
                 #expect(error.code == .conflict && error.message.contains("wrong signer"))
-                #expect(try owner(forger.harness).queries == 2)
-                #expect(try forger.harness.tamperEvents().contains { $0.detail.contains("refused: wrong signer") })
+                await #expect(try owner(forger.harness).queries == 2)
+                await #expect(
+                    try forger.harness.tamperEvents().contains { $0.detail.contains("refused: wrong signer") }
+                )
             }
         }
 
@@ -200,10 +204,10 @@ extension EndToEnd {
                     receipts.append(try forger.next(grant: grant, count: 10, start: noon, end: noon))
                 }
                 #expect(try await forger.send(receipts) == .ack(Ack(requestID: 77)))
-                #expect(try forger.harness.fleet.events().filter { $0.kind == "usage_alert" }.isEmpty)
+                #expect(try await forger.harness.fleet.events().filter { $0.kind == "usage_alert" }.isEmpty)
                 #expect(try await forger.send([try forger.next(grant: grant, count: 100)]) == .ack(Ack(requestID: 77)))
-                let alerts = try forger.harness.fleet.events().filter { $0.kind == "usage_alert" }
-                let recent = try forger.harness.fleet.events().suffix(5)
+                let alerts = try await forger.harness.fleet.events().filter { $0.kind == "usage_alert" }
+                let recent = try await forger.harness.fleet.events().suffix(5)
                 #expect(alerts.count == 1, "\(recent)")
                 #expect(alerts.first?.detail.hasPrefix("100 queries today, over 5× the median of 10 a day") == true)
             }

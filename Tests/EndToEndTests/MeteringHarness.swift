@@ -52,7 +52,7 @@ struct MeteringHarness {
     /// every agent answers through its socket.
     func start(_ names: [String], push extra: [String] = [], agentArguments: [String: [String]] = [:]) async throws {
         try await fleet.startCoordinator()
-        let token = try fleet.createToken(uses: names.count, labels: ["tier=metered"])
+        let token = try await fleet.createToken(uses: names.count, labels: ["tier=metered"])
         for name in names {
             try fleet.startAgent(
                 name,
@@ -60,9 +60,9 @@ struct MeteringHarness {
                 extra: ["--local-socket", socket(name)] + (agentArguments[name] ?? [])
             )
         }
-        let online = try await eventually(timeout: .seconds(30)) { try fleet.onlineNames() == Set(names) }
+        let online = try await eventually(timeout: .seconds(30)) { try await fleet.onlineNames() == Set(names) }
         try #require(online, "agents online: \(fleet.summary)")
-        _ = try fleet.fleetctl(
+        _ = try await fleet.fleetctl(
             [
                 "model", "push", "digits-mlp", "--data-dir", fleet.coordinatorDirectory, "--version", "1",
                 "--variant", "fp32", "--file", Self.model,
@@ -116,20 +116,22 @@ struct MeteringHarness {
         return try JSONDecoder().decode(Quota.self, from: JSONSerialization.data(withJSONObject: quota))
     }
 
-    func usage(_ extra: [String] = []) throws -> [Usage] {
+    func usage(_ extra: [String] = []) async throws -> [Usage] {
         try JSONDecoder().decode(
             [Usage].self,
-            from: Data(try fleet.fleetctl(["usage", "--data-dir", fleet.coordinatorDirectory, "--json"] + extra).utf8)
+            from: Data(
+                try await fleet.fleetctl(["usage", "--data-dir", fleet.coordinatorDirectory, "--json"] + extra).utf8
+            )
         )
     }
 
-    func grant(_ arguments: [String]) throws {
-        _ = try fleet.fleetctl(["quota", "grant", "--data-dir", fleet.coordinatorDirectory] + arguments)
+    func grant(_ arguments: [String]) async throws {
+        _ = try await fleet.fleetctl(["quota", "grant", "--data-dir", fleet.coordinatorDirectory] + arguments)
     }
 
     /// Runs SQL on an agent's database (the agent stopped), as an owner editing it would; `attaching` another
     /// agent's database makes it readable as `other`.
-    func editDatabase(_ name: String, _ sql: String, attaching: String? = nil) throws -> String {
+    func editDatabase(_ name: String, _ sql: String, attaching: String? = nil) async throws -> String {
         let script = """
             import sqlite3, sys
             db = sqlite3.connect(sys.argv[1])
@@ -141,16 +143,18 @@ struct MeteringHarness {
             """
         let path = fleet.root + "/edit-database.py"
         try script.write(toFile: path, atomically: true, encoding: .utf8)
-        let result = try runScript(
-            "-c",
-            ["exec python3 \"$0\" \"$@\"", path, directory(name) + "/agent.sqlite", sql]
-                + (attaching.map { [directory($0) + "/agent.sqlite"] } ?? [])
-        )
+        let result = try await offThePool {
+            try runScript(
+                "-c",
+                ["exec python3 \"$0\" \"$@\"", path, directory(name) + "/agent.sqlite", sql]
+                    + (attaching.map { [directory($0) + "/agent.sqlite"] } ?? [])
+            )
+        }
         try #require(result.status == 0, "python3 sqlite3: \(result.output)")
         return result.output
     }
 
-    func tamperEvents() throws -> [Fleet.Event] {
-        try fleet.events().filter { $0.kind == "usage_tamper" }
+    func tamperEvents() async throws -> [Fleet.Event] {
+        try await fleet.events().filter { $0.kind == "usage_tamper" }
     }
 }

@@ -12,14 +12,14 @@ extension EndToEnd {
         func scenario(_ harness: MeteringHarness) async throws {
             let fleet = harness.fleet
             try await harness.start(["edge-1"])
-            try harness.grant([
+            try await harness.grant([
                 "edge-1", "digits-mlp", "--queries", "10", "--offline-grace", "5", "--price", "2/1000",
                 "--currency", "EUR",
             ])
             let delivered = try await eventually(timeout: .seconds(10)) { try harness.quota("edge-1")?.granted == 10 }
             try #require(delivered)
             #expect(try harness.inferences("edge-1", 4) == (4, 0))
-            let synced = try await eventually(timeout: .seconds(10)) { try harness.usage().first?.queries == 4 }
+            let synced = try await eventually(timeout: .seconds(10)) { try await harness.usage().first?.queries == 4 }
             try #require(synced)
 
             await fleet.coordinator?.terminate()
@@ -32,7 +32,7 @@ extension EndToEnd {
             try await fleet.startCoordinator(port: fleet.port)
             var usage: [MeteringHarness.Usage] = []
             let billed = try await eventually(timeout: .seconds(30), every: .milliseconds(250)) {
-                usage = try harness.usage()
+                usage = try await harness.usage()
                 return usage.first?.queries == 15
             }
             try #require(billed, "the offline receipts arrived: \(usage)")

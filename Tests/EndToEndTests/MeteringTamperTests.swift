@@ -20,7 +20,7 @@ extension EndToEnd {
             try await MeteringHarness.run(name) { harness in
                 try await harness.start(agents)
                 for agent in agents {
-                    try harness.grant([
+                    try await harness.grant([
                         agent, "digits-mlp", "--queries", "10", "--price", "1/1000", "--currency", "USD",
                     ])
                     let delivered = try await eventually(timeout: .seconds(10)) {
@@ -44,19 +44,21 @@ extension EndToEnd {
         @Test func aCounterRewoundByEditingTheDatabaseIsDetected() async throws {
             try await withFleet("tamper-rewind") { harness in
                 #expect(try harness.inferences("owner", 3) == (3, 0))
-                let synced = try await eventually(timeout: .seconds(10)) { try harness.usage().first?.queries == 3 }
+                let synced = try await eventually(timeout: .seconds(10)) {
+                    try await harness.usage().first?.queries == 3
+                }
                 try #require(synced)
                 await harness.fleet.agents["owner"]?.terminate()
-                _ = try harness.editDatabase("owner", #"DELETE FROM "usageReceipt""#)
+                _ = try await harness.editDatabase("owner", #"DELETE FROM "usageReceipt""#)
                 try await restart(harness, "owner")
                 #expect(try harness.quota("owner")?.remaining == 10, "the edit did give the device its queries back")
                 #expect(try harness.inferences("owner", 2) == (2, 0))
                 let detected = try await eventually(timeout: .seconds(10)) {
-                    try harness.tamperEvents().contains { $0.detail.contains("rewind or fork at position 0") }
+                    try await harness.tamperEvents().contains { $0.detail.contains("rewind or fork at position 0") }
                 }
-                let recent = try harness.fleet.events().suffix(5)
+                let recent = try await harness.fleet.events().suffix(5)
                 #expect(detected, "\(recent)")
-                #expect(try harness.usage().first?.queries == 3, "never billed as less than what was stored")
+                await #expect(try harness.usage().first?.queries == 3, "never billed as less than what was stored")
             }
         }
 
@@ -69,28 +71,33 @@ extension EndToEnd {
                 try #require(offline)
                 #expect(try harness.inferences("owner", 3) == (3, 0))
                 await harness.fleet.agents["owner"]?.terminate()
-                _ = try harness.editDatabase("owner", #"DELETE FROM "usageReceipt" WHERE "position" = 1"#)
+                _ = try await harness.editDatabase("owner", #"DELETE FROM "usageReceipt" WHERE "position" = 1"#)
                 try await harness.fleet.startCoordinator(port: harness.fleet.port)
                 try await restart(harness, "owner")
                 let detected = try await eventually(timeout: .seconds(30), every: .milliseconds(250)) {
-                    try harness.tamperEvents().contains { $0.detail.contains("gap: expected receipt 1, received 2") }
+                    try await harness.tamperEvents().contains {
+                        $0.detail.contains("gap: expected receipt 1, received 2")
+                    }
                 }
-                let recent = try harness.fleet.events().suffix(5)
+                let recent = try await harness.fleet.events().suffix(5)
                 #expect(detected, "\(recent)")
-                #expect(try harness.usage().first?.queries == 1, "receipt 0 is billed; the chain stops at the gap")
+                await #expect(
+                    try harness.usage().first?.queries == 1,
+                    "receipt 0 is billed; the chain stops at the gap"
+                )
             }
         }
 
         @Test func aGrantCopiedIntoAnotherDevicesDatabaseIsRefused() async throws {
             try await withFleet("tamper-copy", ["payer", "other"]) { harness in
-                _ = try harness.fleet.fleetctl([
+                _ = try await harness.fleet.fleetctl([
                     "quota", "revoke", "--data-dir", harness.fleet.coordinatorDirectory, "other", "digits-mlp",
                 ])
                 let revoked = try await eventually(timeout: .seconds(10)) { try harness.quota("other")?.granted == 0 }
                 try #require(revoked)
                 await harness.fleet.agents["other"]?.terminate()
                 // The payer's grant, copied under a fresh sequence into the other device's database.
-                _ = try harness.editDatabase(
+                _ = try await harness.editDatabase(
                     "other",
                     #"INSERT INTO "quotaGrant" SELECT "sequence" + 1000, "model", "record" FROM other."quotaGrant""#,
                     attaching: "payer"

@@ -17,7 +17,9 @@ extension EndToEnd {
             #expect(try harness.quota("shop-1") == nil)
             #expect(try harness.infer("shop-1").ok)
 
-            try harness.grant(["shop-1", "digits-mlp", "--queries", "100", "--price", "1.50/1000", "--currency", "USD"])
+            try await harness.grant([
+                "shop-1", "digits-mlp", "--queries", "100", "--price", "1.50/1000", "--currency", "USD",
+            ])
             let delivered = try await eventually(timeout: .seconds(10), every: .milliseconds(100)) {
                 try harness.quota("shop-1")?.granted == 100
             }
@@ -32,7 +34,7 @@ extension EndToEnd {
 
             var usage: [MeteringHarness.Usage] = []
             let billed = try await eventually(timeout: .seconds(10), every: .milliseconds(200)) {
-                usage = try harness.usage()
+                usage = try await harness.usage()
                 return usage.first?.queries == 100
             }
             try #require(billed, "the receipts reached the coordinator within 10 s: \(usage)")
@@ -44,12 +46,12 @@ extension EndToEnd {
 
             // --since and --until bound the receipts counted; grants still show.
             let tomorrow = Date().addingTimeInterval(86_400).formatted(Date.ISO8601FormatStyle().year().month().day())
-            let later = try harness.usage(["--since", tomorrow])
+            let later = try await harness.usage(["--since", tomorrow])
             #expect(later.count == 1 && later.first?.queries == 0 && later.first?.amountMicros == 0)
-            #expect(try harness.usage(["--until", tomorrow]).first?.queries == 100)
-            #expect(try harness.usage(["--model", "other-model"]).isEmpty)
+            await #expect(try harness.usage(["--until", tomorrow]).first?.queries == 100)
+            await #expect(try harness.usage(["--model", "other-model"]).isEmpty)
             // A price that is not a whole number of micro-units per query is refused before anything is sent.
-            let inexact = try runCommand(
+            let inexact = try await runCommand(
                 "fleetctl",
                 [
                     "quota", "grant", "--data-dir", fleet.coordinatorDirectory, "shop-1", "digits-mlp", "--queries",
@@ -63,14 +65,16 @@ extension EndToEnd {
 
             // The month's CSV adds up to the same amount, to the micro-unit.
             let month = Date().formatted(Date.ISO8601FormatStyle().year().month())
-            let csv = try fleet.fleetctl([
+            let csv = try await fleet.fleetctl([
                 "usage", "export", "--data-dir", fleet.coordinatorDirectory, "--format", "csv", "--period", month,
             ])
             let lines = csv.split(separator: "\n").dropFirst().map { $0.split(separator: ",") }
             #expect(lines.count == 1 && lines.first?[4] == "100" && lines.first?[6] == "0.150000", "\(csv)")
 
             // Grants add up; `infer FILE.csv` answers what it may and exits non-zero for the rest.
-            try harness.grant(["shop-1", "digits-mlp", "--queries", "3", "--price", "1.50/1000", "--currency", "USD"])
+            try await harness.grant([
+                "shop-1", "digits-mlp", "--queries", "3", "--price", "1.50/1000", "--currency", "USD",
+            ])
             let topped = try await eventually(timeout: .seconds(10)) { try harness.quota("shop-1")?.remaining == 3 }
             try #require(topped)
             // An application with its own runtime reports 2 inferences through `meter`: the same accounting.
@@ -84,7 +88,7 @@ extension EndToEnd {
             let line = [String](repeating: "4", count: 64).joined(separator: ",")
             try ([header] + [String](repeating: line, count: 5)).joined(separator: "\n").appending("\n")
                 .write(toFile: rows, atomically: true, encoding: .utf8)
-            let result = try runCommand(
+            let result = try await runCommand(
                 "fleet-agent",
                 ["infer", "--data-dir", harness.directory("shop-1"), "--local-socket", harness.socket("shop-1"), rows]
             )
@@ -104,13 +108,15 @@ extension EndToEnd {
             }
             let grants = try JSONDecoder().decode(
                 [Grant].self,
-                from: Data(try fleet.fleetctl(["quotas", "--data-dir", fleet.coordinatorDirectory, "--json"]).utf8)
+                from: Data(
+                    try await fleet.fleetctl(["quotas", "--data-dir", fleet.coordinatorDirectory, "--json"]).utf8
+                )
             )
             #expect(
                 grants.map(\.queries) == [100, 3]
                     && grants.allSatisfy { $0.state == "active" && $0.priceMicros == 1500 }
             )
-            _ = try fleet.fleetctl([
+            _ = try await fleet.fleetctl([
                 "quota", "revoke", "--data-dir", fleet.coordinatorDirectory, "shop-1", "digits-mlp",
             ])
             let revoked = try await eventually(timeout: .seconds(10)) { try harness.quota("shop-1")?.granted == 0 }
@@ -121,7 +127,7 @@ extension EndToEnd {
                 path: harness.socket("shop-1")
             )
             #expect(refusedMeter.error == "quota-exhausted")
-            let json = try runCommand(
+            let json = try await runCommand(
                 "fleet-agent",
                 [
                     "infer", "--data-dir", harness.directory("shop-1"), "--local-socket", harness.socket("shop-1"),
@@ -139,11 +145,11 @@ extension EndToEnd {
                 json.status != 0 && view.refused == 5 && view.refusedRows == [0, 1, 2, 3, 4] && view.predictions.isEmpty
             )
             let final = try await eventually(timeout: .seconds(10), every: .milliseconds(200)) {
-                try harness.usage().first?.queries == 103
+                try await harness.usage().first?.queries == 103
             }
-            let billedAll = try harness.usage()
+            let billedAll = try await harness.usage()
             #expect(final, "103 queries billed: \(billedAll)")
-            #expect(try harness.usage().first?.amountMicros == 154_500)
+            await #expect(try harness.usage().first?.amountMicros == 154_500)
         }
 
         /// Receipts go to the coordinator when the socket records them, not with the next message from the
@@ -154,7 +160,7 @@ extension EndToEnd {
                 harness.fleet.heartbeat = "60s"
                 harness.fleet.offlineTimeout = "180s"
                 try await harness.start(["shop-1"])
-                try harness.grant(["shop-1", "digits-mlp", "--queries", "10"])
+                try await harness.grant(["shop-1", "digits-mlp", "--queries", "10"])
                 let delivered = try await eventually(timeout: .seconds(10), every: .milliseconds(100)) {
                     try harness.quota("shop-1")?.granted == 10
                 }
@@ -162,7 +168,7 @@ extension EndToEnd {
                 #expect(try harness.inferences("shop-1", 3) == (3, 0))
                 var usage: [MeteringHarness.Usage] = []
                 let billed = try await eventually(timeout: .seconds(10), every: .milliseconds(200)) {
-                    usage = try harness.usage()
+                    usage = try await harness.usage()
                     return usage.first?.queries == 3
                 }
                 #expect(billed, "3 queries billed within 10 s with heartbeats 60 s apart: \(usage)")
@@ -176,7 +182,7 @@ extension EndToEnd {
                 let quota = try #require(try harness.quota("kiosk-1"), "metered before any grant")
                 #expect(quota.granted == 0 && quota.remaining == 0)
                 #expect(try harness.infer("kiosk-1").error == "quota-exhausted")
-                try harness.grant(["kiosk-1", "digits-mlp", "--queries", "2"])
+                try await harness.grant(["kiosk-1", "digits-mlp", "--queries", "2"])
                 let delivered = try await eventually(timeout: .seconds(10)) {
                     try harness.quota("kiosk-1")?.granted == 2
                 }

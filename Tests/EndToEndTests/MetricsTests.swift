@@ -7,7 +7,7 @@ import Testing
 /// Prometheus client library, from PyPI, installed by .ci/run), against what `fleetctl` and the agents say.
 extension EndToEnd {
     @Suite(.serialized) struct MetricsTests {
-        func scrape(_ address: String) throws -> PrometheusScrape { try PrometheusScrape.fetch(address) }
+        func scrape(_ address: String) async throws -> PrometheusScrape { try await PrometheusScrape.fetch(address) }
 
         @Test func metricsMatchTheFleetAndMoveWhenFramesFlow() async throws {
             let fleet = try Fleet("metrics")
@@ -15,19 +15,19 @@ extension EndToEnd {
             fleet.extraCoordinatorArguments = ["--http-listen", "127.0.0.1:0"]
             try await fleet.startCoordinator()
             let address = try PrometheusScrape.coordinatorAddress(fleet)
-            let token = try fleet.createToken(uses: 3)
+            let token = try await fleet.createToken(uses: 3)
             for name in ["m1", "m2", "m3"] { try fleet.startAgent(name, token: token.token) }
-            let online = try await eventually(timeout: .seconds(30)) { try fleet.onlineNames().count == 3 }
+            let online = try await eventually(timeout: .seconds(30)) { try await fleet.onlineNames().count == 3 }
             try #require(online, "three agents online: \(fleet.summary)")
             await fleet.agents["m3"]?.terminate()  // a clean goodbye: offline at once
             let settled = try await eventually(timeout: .seconds(20)) {
-                try fleet.devices().filter { $0.status == "offline" }.map(\.name) == ["m3"]
+                try await fleet.devices().filter { $0.status == "offline" }.map(\.name) == ["m3"]
             }
             try #require(settled, "m3 offline: \(fleet.summary)")
 
-            let first = try scrape(address)
+            let first = try await scrape(address)
             #expect(first.content_type.hasPrefix("text/plain; version=0.0.4"), "\(first.content_type)")
-            let devices = try fleet.devices()
+            let devices = try await fleet.devices()
             #expect(
                 first.value("tinyfleet_devices", ["status": "online"])
                     == Double(devices.filter { $0.status == "online" }.count)
@@ -50,7 +50,8 @@ extension EndToEnd {
 
             // Counters move while frames flow (the heartbeat interval is 300 ms).
             let moved = try await eventually(timeout: .seconds(10)) {
-                (try scrape(address).value("tinyfleet_frames_total", ["type": "heartbeat", "direction": "in"]) ?? 0)
+                await
+                    (try scrape(address).value("tinyfleet_frames_total", ["type": "heartbeat", "direction": "in"]) ?? 0)
                     > heartbeats
             }
             #expect(moved)
@@ -63,15 +64,15 @@ extension EndToEnd {
             let channel = try await RawClients.open(port: fleet.port, sending: bytes, log: log)
             let answered = try await eventually(timeout: .seconds(10)) { log.errors.contains(.unknownMessageType) }
             #expect(answered, "\(log.all)")
-            let after = try scrape(address)
+            let after = try await scrape(address)
             #expect(after.value("tinyfleet_frame_errors_total", ["code": "102"]) == 1)
             #expect(after.value("tinyfleet_frames_total", ["type": "unknown", "direction": "in"]) == 1)
             try? await channel.close()
             await fleet.stopAll()
         }
 
-        @Test func aNonLoopbackHTTPAddressIsRefusedWithWhatToDo() throws {
-            let result = try runCommand(
+        @Test func aNonLoopbackHTTPAddressIsRefusedWithWhatToDo() async throws {
+            let result = try await runCommand(
                 "fleet-coordinator",
                 [
                     "--data-dir", NSTemporaryDirectory() + "tinyfleet-http-" + UUID().uuidString, "--http-listen",

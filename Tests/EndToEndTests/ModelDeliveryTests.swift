@@ -47,31 +47,32 @@ extension EndToEnd {
             var assignments: [Assignment]?
         }
 
-        func push(_ fleet: Fleet, version: Int, variant: String, accuracy: String, minRam: String) throws {
-            _ = try fleet.fleetctl([
+        func push(_ fleet: Fleet, version: Int, variant: String, accuracy: String, minRam: String) async throws {
+            _ = try await fleet.fleetctl([
                 "model", "push", "digits-mlp", "--data-dir", fleet.coordinatorDirectory, "--version", "\(version)",
                 "--variant", variant, "--file", "\(Self.models)/digits-mlp-v\(version)-\(variant).safetensors",
                 "--accuracy", accuracy, "--min-ram", minRam, "--json",
             ])
         }
 
-        func status(_ fleet: Fleet, _ name: String) throws -> Status {
-            let output = try runCommand(
+        func status(_ fleet: Fleet, _ name: String) async throws -> Status {
+            let output = try await runCommand(
                 "fleet-agent",
                 ["status", "--data-dir", fleet.root + "/agent-\(name)", "--json"]
             )
             return try JSONDecoder().decode(Status.self, from: Data(output.stdout.utf8))
         }
 
-        func installed(_ fleet: Fleet, _ name: String) -> (Int, String)? {
-            guard let model = (try? status(fleet, name))?.installed.first(where: { $0.model == "digits-mlp" }) else {
+        func installed(_ fleet: Fleet, _ name: String) async -> (Int, String)? {
+            guard let model = await (try? status(fleet, name))?.installed.first(where: { $0.model == "digits-mlp" })
+            else {
                 return nil
             }
             return (model.version, model.variant)
         }
 
-        func transfers(_ fleet: Fleet) throws -> [TransferRecord] {
-            try JSONDecoder().decode(
+        func transfers(_ fleet: Fleet) async throws -> [TransferRecord] {
+            try await JSONDecoder().decode(
                 [TransferRecord].self,
                 from: Data(fleet.fleetctl(["transfers", "--data-dir", fleet.coordinatorDirectory, "--json"]).utf8)
             )
@@ -83,23 +84,31 @@ extension EndToEnd {
             // A slow link, so that a transfer can be interrupted mid-way.
             fleet.extraCoordinatorArguments = ["--transfer-rate-limit", "48KiB", "--transfer-chunk-size", "4096"]
             try await fleet.startCoordinator()
-            let token = try fleet.createToken(uses: 6)
+            let token = try await fleet.createToken(uses: 6)
             let big = ["big-1", "big-2", "big-3"]
             let small = ["small-1", "small-2"]
             for name in big { try fleet.startAgent(name, token: token.token, extra: ["--capability", "ram=1GiB"]) }
             for name in small { try fleet.startAgent(name, token: token.token, extra: ["--capability", "ram=48MiB"]) }
             try fleet.startAgent("tiny", token: token.token, extra: ["--capability", "ram=16MiB"])
-            #expect(try await eventually(timeout: .seconds(30)) { try fleet.onlineNames().count == 6 })
+            #expect(try await eventually(timeout: .seconds(30)) { try await fleet.onlineNames().count == 6 })
 
             // v1: fp32 needs 128 MiB, int8 32 MiB. Big devices take fp32 first and keep it (int8 is only 0.2 points
             // better, not worth a full download); small ones take int8; the tiny one fits neither and says so.
-            try push(fleet, version: 1, variant: "fp32", accuracy: "0.971", minRam: "128MiB")
-            #expect(try await eventually(timeout: .seconds(60)) { big.allSatisfy { installed(fleet, $0)?.0 == 1 } })
-            try push(fleet, version: 1, variant: "int8", accuracy: "0.973", minRam: "32MiB")
-            #expect(try await eventually(timeout: .seconds(60)) { small.allSatisfy { installed(fleet, $0)?.0 == 1 } })
-            for name in big { #expect(installed(fleet, name)?.1 == "fp32", "\(name) runs fp32") }
-            for name in small { #expect(installed(fleet, name)?.1 == "int8", "\(name) runs int8") }
-            let tiny = try JSONDecoder().decode(
+            try await push(fleet, version: 1, variant: "fp32", accuracy: "0.971", minRam: "128MiB")
+            #expect(
+                try await eventually(timeout: .seconds(60)) {
+                    await big.allSatisfy { await installed(fleet, $0)?.0 == 1 }
+                }
+            )
+            try await push(fleet, version: 1, variant: "int8", accuracy: "0.973", minRam: "32MiB")
+            #expect(
+                try await eventually(timeout: .seconds(60)) {
+                    await small.allSatisfy { await installed(fleet, $0)?.0 == 1 }
+                }
+            )
+            for name in big { await #expect(installed(fleet, name)?.1 == "fp32", "\(name) runs fp32") }
+            for name in small { await #expect(installed(fleet, name)?.1 == "int8", "\(name) runs int8") }
+            let tiny = try await JSONDecoder().decode(
                 DeviceDetail.self,
                 from: Data(
                     fleet.fleetctl(["device", "show", "tiny", "--data-dir", fleet.coordinatorDirectory, "--json"]).utf8
@@ -107,14 +116,14 @@ extension EndToEnd {
             )
             #expect(tiny.assignments?.first?.version == nil)
             #expect(tiny.assignments?.first?.reason.contains("no variant fits") == true)
-            #expect(installed(fleet, "tiny") == nil)
+            await #expect(installed(fleet, "tiny") == nil)
 
             // v2: every device gets a delta. big-3 is killed mid-transfer and resumes from its offset.
-            try push(fleet, version: 2, variant: "fp32", accuracy: "0.980", minRam: "128MiB")
-            try push(fleet, version: 2, variant: "int8", accuracy: "0.978", minRam: "32MiB")
+            try await push(fleet, version: 2, variant: "fp32", accuracy: "0.980", minRam: "128MiB")
+            try await push(fleet, version: 2, variant: "int8", accuracy: "0.978", minRam: "32MiB")
             var interruptedAt = 0
             let caught = try await eventually(timeout: .seconds(30), every: .milliseconds(20)) {
-                guard let transfer = try? status(fleet, "big-3").transfers.first, transfer.version == 2,
+                guard let transfer = try? await status(fleet, "big-3").transfers.first, transfer.version == 2,
                     transfer.receivedBytes > 0, transfer.receivedBytes < transfer.totalBytes
                 else { return false }
                 interruptedAt = transfer.receivedBytes
@@ -122,14 +131,18 @@ extension EndToEnd {
             }
             #expect(caught, "caught big-3 mid-transfer")
             fleet.agents["big-3"]?.kill9()
-            let journal = try status(fleet, "big-3").transfers.first
+            let journal = try await status(fleet, "big-3").transfers.first
             #expect((journal?.receivedBytes ?? 0) >= interruptedAt, "the journal kept the progress across kill -9")
             try fleet.startAgent("big-3", token: nil)
             let all = big + small
-            #expect(try await eventually(timeout: .seconds(90)) { all.allSatisfy { installed(fleet, $0)?.0 == 2 } })
+            #expect(
+                try await eventually(timeout: .seconds(90)) {
+                    await all.allSatisfy { await installed(fleet, $0)?.0 == 2 }
+                }
+            )
 
-            let records = try transfers(fleet)
-            let devices = try fleet.devices()
+            let records = try await transfers(fleet)
+            let devices = try await fleet.devices()
             for name in all {
                 let id = try #require(devices.first { $0.name == name }?.id)
                 let v2 = try #require(
@@ -139,7 +152,7 @@ extension EndToEnd {
                 #expect(v2.encoding == "delta", "\(name) received a delta")
                 #expect(v2.wireBytes < v2.fullBytes, "\(name): \(v2.wireBytes) bytes < full compressed \(v2.fullBytes)")
                 // Rebuilt bit-exactly: the installed file is the published one.
-                let status = try status(fleet, name)
+                let status = try await status(fleet, name)
                 let path = try #require(status.installed.first?.path)
                 let expected = try Data(
                     contentsOf: URL(fileURLWithPath: "\(Self.models)/digits-mlp-v2-\(v2.variant).safetensors")
@@ -157,7 +170,7 @@ extension EndToEnd {
             // A replayed older manifest: pinning small-1 to v1 re-sends the v1 release manifest; the agent refuses it.
             let smallOne = try #require(devices.first { $0.name == "small-1" }?.id)
             // fleetctl waits for the answer and exits 1: the only device concerned refused the pin.
-            let pinned = try runCommand(
+            let pinned = try await runCommand(
                 "fleetctl",
                 [
                     "model", "pin", "digits-mlp", "--version", "1", "--device", smallOne, "--data-dir",
@@ -167,20 +180,20 @@ extension EndToEnd {
             #expect(pinned.status == 1 && pinned.stdout.contains("refused"), "\(pinned)")
             #expect(
                 try await eventually(timeout: .seconds(20)) {
-                    try fleet.events().contains {
+                    try await fleet.events().contains {
                         $0.kind == "install_refused" && $0.device == smallOne && $0.detail.contains("rollback")
                     }
                 }
             )
-            #expect(installed(fleet, "small-1")?.0 == 2, "small-1 stays on v2")
+            await #expect(installed(fleet, "small-1")?.0 == 2, "small-1 stays on v2")
 
             // A tampered blob: with the small devices offline, publish v3 int8 and corrupt its blob on the coordinator.
-            _ = try fleet.fleetctl([
+            _ = try await fleet.fleetctl([
                 "model", "unpin", "digits-mlp", "--device", smallOne, "--data-dir", fleet.coordinatorDirectory,
             ])
             for name in small { await fleet.agents[name]?.terminate() }
             for name in big { await fleet.agents[name]?.terminate() }
-            try push(fleet, version: 3, variant: "int8", accuracy: "0.982", minRam: "32MiB")
+            try await push(fleet, version: 3, variant: "int8", accuracy: "0.982", minRam: "32MiB")
             let v3 = try Data(contentsOf: URL(fileURLWithPath: "\(Self.models)/digits-mlp-v3-int8.safetensors"))
             let blobs = try FileManager.default.subpathsOfDirectory(atPath: fleet.coordinatorDirectory + "/blobs")
                 .map { fleet.coordinatorDirectory + "/blobs/" + $0 }
@@ -193,12 +206,12 @@ extension EndToEnd {
             let smallTwo = try #require(devices.first { $0.name == "small-2" }?.id)
             #expect(
                 try await eventually(timeout: .seconds(30)) {
-                    try fleet.events().contains {
+                    try await fleet.events().contains {
                         $0.kind == "install_refused" && $0.device == smallTwo && $0.detail.contains("hash-mismatch")
                     }
                 }
             )
-            #expect(installed(fleet, "small-2")?.0 == 2, "small-2 keeps v2 after refusing the tampered v3")
+            await #expect(installed(fleet, "small-2")?.0 == 2, "small-2 keeps v2 after refusing the tampered v3")
             await fleet.stopAll()
         }
     }

@@ -19,10 +19,10 @@ extension EndToEnd {
             version: Int,
             file: String,
             extra: [String] = []
-        ) throws -> (
+        ) async throws -> (
             status: Int32, stdout: String, stderr: String
         ) {
-            try runCommand(
+            try await runCommand(
                 "fleetctl",
                 [
                     "model", "push", name, "--data-dir", fleet.coordinatorDirectory, "--version", "\(version)",
@@ -31,8 +31,8 @@ extension EndToEnd {
             )
         }
 
-        func models(_ fleet: Fleet) throws -> [Summary] {
-            try JSONDecoder().decode(
+        func models(_ fleet: Fleet) async throws -> [Summary] {
+            try await JSONDecoder().decode(
                 [Summary].self,
                 from: Data(fleet.fleetctl(["models", "--data-dir", fleet.coordinatorDirectory, "--json"]).utf8)
             )
@@ -46,12 +46,12 @@ extension EndToEnd {
             let fleet = try Fleet("push-check")
             defer { fleet.cleanUp() }
             try await fleet.startCoordinator()
-            let token = try fleet.createToken()
+            let token = try await fleet.createToken()
             try fleet.startAgent("a", token: token.token)
-            #expect(try await eventually(timeout: .seconds(30)) { try fleet.onlineNames() == ["a"] })
+            #expect(try await eventually(timeout: .seconds(30)) { try await fleet.onlineNames() == ["a"] })
             let v1Path = "\(Self.fixtures)/digits-mlp-v1-fp32.safetensors"
             let v1 = try Data(contentsOf: URL(fileURLWithPath: v1Path))
-            #expect(try push(fleet, "digits-mlp", version: 1, file: v1Path).status == 0)
+            await #expect(try push(fleet, "digits-mlp", version: 1, file: v1Path).status == 0)
             #expect(try await eventually(timeout: .seconds(30)) { installedBytes(fleet, "a", "digits-mlp") == v1 })
 
             // The 24-byte text file, and a real model cut short: refused, nothing published.
@@ -60,22 +60,24 @@ extension EndToEnd {
             let cut = fleet.root + "/cut.safetensors"
             try v1.dropLast(8).write(to: URL(fileURLWithPath: cut))
             for file in [text, cut] {
-                let refused = try push(fleet, "digits-mlp", version: 2, file: file)
+                let refused = try await push(fleet, "digits-mlp", version: 2, file: file)
                 #expect(refused.status != 0, "\(file) refused")
                 #expect(refused.stderr.contains("not a loadable safetensors file"), "\(refused.stderr)")
                 #expect(refused.stderr.contains("--format opaque"), "the error says what to do: \(refused.stderr)")
             }
             // An explicitly opaque file never replaces the safetensors model.
-            let opaque = try push(fleet, "digits-mlp", version: 2, file: text, extra: ["--format", "opaque"])
+            let opaque = try await push(fleet, "digits-mlp", version: 2, file: text, extra: ["--format", "opaque"])
             #expect(opaque.status != 0)
             #expect(opaque.stderr.contains("cannot replace"), "\(opaque.stderr)")
-            #expect(try models(fleet).first { $0.name == "digits-mlp" }?.versions == [1], "nothing was published")
+            await #expect(try models(fleet).first { $0.name == "digits-mlp" }?.versions == [1], "nothing was published")
             let uploads =
                 (try? FileManager.default.contentsOfDirectory(atPath: fleet.coordinatorDirectory + "/uploads"))
             #expect(uploads?.isEmpty ?? true, "refused uploads are deleted: \(uploads ?? [])")
 
             // Under its own name an opaque file is published and delivered as bytes.
-            #expect(try push(fleet, "kws-onnx", version: 1, file: text, extra: ["--format", "opaque"]).status == 0)
+            await #expect(
+                try push(fleet, "kws-onnx", version: 1, file: text, extra: ["--format", "opaque"]).status == 0
+            )
             let textBytes = try Data(contentsOf: URL(fileURLWithPath: text))
             #expect(try await eventually(timeout: .seconds(30)) { installedBytes(fleet, "a", "kws-onnx") == textBytes })
             #expect(installedBytes(fleet, "a", "digits-mlp") == v1, "the working model was never replaced")
@@ -101,7 +103,7 @@ extension EndToEnd {
             let bad = fleet.root + "/bad.csv"
             try "a,b,label\n1,2,3\n".write(toFile: bad, atomically: true, encoding: .utf8)
             for reference in [bad, fleet.root + "/missing.csv"] {
-                let failed = try push(
+                let failed = try await push(
                     fleet,
                     "digits-mlp",
                     version: 1,
@@ -109,17 +111,20 @@ extension EndToEnd {
                     extra: ["--reference-data", reference]
                 )
                 #expect(failed.status != 0, "a bad --reference-data fails the push")
-                #expect(try models(fleet).isEmpty, "and nothing is published: \(failed.stderr)")
+                await #expect(try models(fleet).isEmpty, "and nothing is published: \(failed.stderr)")
             }
 
             let good = fleet.root + "/train.csv"
             try writeReferenceRows(to: good)
-            let retried = try push(fleet, "digits-mlp", version: 1, file: v1, extra: ["--reference-data", good])
+            let retried = try await push(fleet, "digits-mlp", version: 1, file: v1, extra: ["--reference-data", good])
             #expect(retried.status == 0, "the retry is not refused as a duplicate: \(retried.stderr)")
             #expect(retried.stderr.contains("reference statistics for digits-mlp v1"), "\(retried.stderr)")
-            #expect(try models(fleet).first?.versions == [1])
+            await #expect(try models(fleet).first?.versions == [1])
             // The statistics went in with the version: drift has a reference (and no report yet).
-            let drift = try runCommand("fleetctl", ["drift", "digits-mlp", "--data-dir", fleet.coordinatorDirectory])
+            let drift = try await runCommand(
+                "fleetctl",
+                ["drift", "digits-mlp", "--data-dir", fleet.coordinatorDirectory]
+            )
             #expect(drift.status == 0 && !drift.stderr.contains("no reference statistics"), "\(drift.stderr)")
             await fleet.stopAll()
         }

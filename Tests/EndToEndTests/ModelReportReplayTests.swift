@@ -12,7 +12,7 @@ extension EndToEnd {
             let fleet = try Fleet("report-replay")
             defer { fleet.cleanUp() }
             try await fleet.startCoordinator()
-            let token = try fleet.createToken()
+            let token = try await fleet.createToken()
             let address = CoordinatorAddress(host: "127.0.0.1", port: fleet.port)
             let identity = DeviceIdentity.generate()
             let deviceID = DeviceIdentity.deviceID(forPublicKey: identity.publicKey)
@@ -59,7 +59,7 @@ extension EndToEnd {
             #expect(first == .ack(Ack(requestID: 1)))
             #expect(again == .ack(Ack(requestID: 1)), "a repeat is acknowledged, so the agent stops sending it")
             #expect(next == .ack(Ack(requestID: 2)))
-            let refusals = try fleet.events().filter { $0.device == deviceID && $0.kind == "install_refused" }
+            let refusals = try await fleet.events().filter { $0.device == deviceID && $0.kind == "install_refused" }
             #expect(
                 refusals.map(\.detail) == [
                     "digits-mlp v2 fp32: rollback: report 1", "digits-mlp v2 fp32: rollback: report 2",

@@ -71,8 +71,11 @@ extension EndToEnd {
             return (train, test)
         }
 
-        func agent(_ fleet: Fleet, _ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
-            try runCommand("fleet-agent", arguments)
+        func agent(
+            _ fleet: Fleet,
+            _ arguments: [String]
+        ) async throws -> (status: Int32, stdout: String, stderr: String) {
+            try await runCommand("fleet-agent", arguments)
         }
 
         @Test func driftIsFlaggedAndSamplesFollowConsent() async throws {
@@ -93,7 +96,7 @@ extension EndToEnd {
             let regions = ["eu": 4, "us": 3, "ap": 3]
             var names: [String] = []
             for (region, count) in regions.sorted(by: { $0.key < $1.key }) {
-                let token = try fleet.createToken(uses: count, labels: ["region=\(region)"])
+                let token = try await fleet.createToken(uses: count, labels: ["region=\(region)"])
                 for index in 1...count {
                     let name = "\(region)-\(index)"
                     names.append(name)
@@ -101,13 +104,13 @@ extension EndToEnd {
                 }
             }
             let shifted = Set(["ap-1", "ap-2", "ap-3"])
-            let online = try await eventually(timeout: .seconds(30)) { try fleet.onlineNames().count == 10 }
+            let online = try await eventually(timeout: .seconds(30)) { try await fleet.onlineNames().count == 10 }
             try #require(online, "all 10 online: \(fleet.summary)\n\(fleet.coordinator?.log.suffix(2000) ?? "")")
             let directory = { (name: String) in fleet.root + "/agent-\(name)" }
 
             // Every owner allows drift statistics (histograms only); nothing else yet.
             for name in names {
-                let result = try agent(fleet, ["consent", "grant", "drift-stats", "--data-dir", directory(name)])
+                let result = try await agent(fleet, ["consent", "grant", "drift-stats", "--data-dir", directory(name)])
                 #expect(result.status == 0, "\(name): \(result.stderr)")
             }
 
@@ -115,17 +118,18 @@ extension EndToEnd {
             let (train, test) = try digitsRows()
             let trainPath = fleet.root + "/train.csv"
             try writeCSV(train, to: trainPath)
-            _ = try fleet.fleetctl([
+            _ = try await fleet.fleetctl([
                 "model", "push", "digits-mlp", "--data-dir", fleet.coordinatorDirectory, "--version", "1",
                 "--variant", "fp32", "--file", Self.model, "--reference-data", trainPath, "--json",
             ])
             let ready = try await eventually(timeout: .seconds(30), every: .milliseconds(250)) {
-                try names.allSatisfy { name in
-                    let output = try agent(fleet, ["drift", "--data-dir", directory(name), "--json"])
+                for name in names {
+                    let output = try await agent(fleet, ["drift", "--data-dir", directory(name), "--json"])
                     guard output.status == 0 else { return false }
-                    return try JSONDecoder().decode(AgentDrift.self, from: Data(output.stdout.utf8)).references
-                        == ["digits-mlp v1"]
+                    let drift = try JSONDecoder().decode(AgentDrift.self, from: Data(output.stdout.utf8))
+                    guard drift.references == ["digits-mlp v1"] else { return false }
                 }
+                return true
             }
             try #require(ready, "every agent installed v1 and holds its reference statistics")
 
@@ -135,7 +139,7 @@ extension EndToEnd {
                 let rows = (0..<100).map { test[(index * 45 + $0) % test.count] }
                 let path = fleet.root + "/rows-\(name).csv"
                 try writeCSV(shifted.contains(name) ? rows.map { ($0.0.map { 16 - $0 }, $0.1) } : rows, to: path)
-                let result = try agent(fleet, ["infer", "--data-dir", directory(name), path, "--json"])
+                let result = try await agent(fleet, ["infer", "--data-dir", directory(name), path, "--json"])
                 #expect(result.status == 0, "\(name): \(result.stderr)")
                 let output = try JSONDecoder().decode(InferOutput.self, from: Data(result.stdout.utf8))
                 #expect(output.predictions.count == 100 && output.observed && output.via == "daemon", "\(name)")
@@ -146,7 +150,7 @@ extension EndToEnd {
             }
             var devices: [DriftRow] = []
             let reported = try await eventually(timeout: .seconds(15), every: .milliseconds(200)) {
-                devices = try JSONDecoder().decode(
+                devices = try await JSONDecoder().decode(
                     [DriftRow].self,
                     from: Data(
                         fleet.fleetctl(["drift", "digits-mlp", "--data-dir", fleet.coordinatorDirectory, "--json"]).utf8
@@ -163,7 +167,7 @@ extension EndToEnd {
                     "named as in the CSV"
                 )
             }
-            let regionRows = try JSONDecoder().decode(
+            let regionRows = try await JSONDecoder().decode(
                 [DriftRow].self,
                 from: Data(
                     fleet.fleetctl([
@@ -174,7 +178,7 @@ extension EndToEnd {
             #expect(Set(regionRows.filter(\.drifted).compactMap(\.region)) == ["ap"])
             #expect(Set(regionRows.map(\.region)) == ["ap", "eu", "us"])
             // The coordinator exports each region's drift as assessed at its latest report: the same PSI.
-            let scrape = try PrometheusScrape.fetch(PrometheusScrape.coordinatorAddress(fleet))
+            let scrape = try await PrometheusScrape.fetch(PrometheusScrape.coordinatorAddress(fleet))
             for row in regionRows {
                 let exported = scrape.value(
                     "tinyfleet_drift_psi",
@@ -185,7 +189,7 @@ extension EndToEnd {
                     "tinyfleet_drift_psi{region=\(row.region ?? "-")} \(exported ?? -1) vs fleetctl \(row.psi)"
                 )
             }
-            let alerts = try fleet.events().filter { $0.kind == "drift_alert" && $0.device != nil }
+            let alerts = try await fleet.events().filter { $0.kind == "drift_alert" && $0.device != nil }
             #expect(alerts.count == 3)
             let wire = devices.reduce(0) { $0 + $1.wireBytes }
             let raw = devices.reduce(0) { $0 + $1.rawInputBytes }
@@ -202,56 +206,63 @@ extension EndToEnd {
             let samplePath = fleet.root + "/samples.csv"
             try writeCSV(Array(test.prefix(20)), to: samplePath)
             for name in consenting {
-                let result = try agent(
+                let result = try await agent(
                     fleet,
                     ["consent", "grant", "samples", "--until", "2099-06-30", "--data-dir", directory(name)]
                 )
                 #expect(result.status == 0, "\(name): \(result.stderr)")
             }
             for name in names {
-                let result = try agent(fleet, ["samples", "add", "--data-dir", directory(name), samplePath, "--json"])
+                let result = try await agent(
+                    fleet,
+                    ["samples", "add", "--data-dir", directory(name), samplePath, "--json"]
+                )
                 if consenting.contains(name) {
                     #expect(result.status == 0, "\(name): \(result.stderr)")
                 } else {
                     #expect(result.status != 0 && result.stderr.contains("no-consent"), "\(name) refused locally")
                 }
             }
-            func holdings() throws -> [Holding] {
-                try JSONDecoder().decode(
+            func holdings() async throws -> [Holding] {
+                try await JSONDecoder().decode(
                     [Holding].self,
                     from: Data(fleet.fleetctl(["samples", "--data-dir", fleet.coordinatorDirectory, "--json"]).utf8)
                 )
             }
-            func queued(_ name: String) throws -> Int {
-                let output = try agent(fleet, ["samples", "list", "--data-dir", directory(name), "--json"])
+            func queued(_ name: String) async throws -> Int {
+                let output = try await agent(fleet, ["samples", "list", "--data-dir", directory(name), "--json"])
                 return try JSONDecoder().decode(AgentSamples.self, from: Data(output.stdout.utf8)).samples
             }
             let uploaded = try await eventually(timeout: .seconds(15), every: .milliseconds(200)) {
-                let held = try holdings()
+                let held = try await holdings()
                 return Set(held.map(\.name)) == Set(consenting) && held.allSatisfy { $0.samples == 20 }
             }
-            let held = try holdings().map { "\($0.name)=\($0.samples)" }
+            let held = try await holdings().map { "\($0.name)=\($0.samples)" }
             #expect(uploaded, "the coordinator holds samples from exactly the 4: \(held)")
-            #expect(try consenting.allSatisfy { try queued($0) == 0 }, "uploaded queues are empty")
-            let export = try fleet.fleetctl([
+            #expect(try await consenting.allSatisfy { try await queued($0) == 0 }, "uploaded queues are empty")
+            let export = try await fleet.fleetctl([
                 "samples", "export", "digits-mlp", "--format", "csv", "--data-dir", fleet.coordinatorDirectory,
             ])
             #expect(export.split(separator: "\n").count == 1 + 80)
 
             // eu-1 revokes: its queue is purged at once, and the coordinator erases what it holds.
             try writeCSV(Array(test.prefix(5)), to: samplePath)
-            #expect(try agent(fleet, ["samples", "add", "--data-dir", directory("eu-1"), samplePath]).status == 0)
-            let revoked = try agent(fleet, ["consent", "revoke", "samples", "--data-dir", directory("eu-1")])
+            await #expect(
+                try agent(fleet, ["samples", "add", "--data-dir", directory("eu-1"), samplePath]).status == 0
+            )
+            let revoked = try await agent(fleet, ["consent", "revoke", "samples", "--data-dir", directory("eu-1")])
             #expect(revoked.status == 0, "\(revoked.stderr)")
-            #expect(try queued("eu-1") == 0)
+            await #expect(try queued("eu-1") == 0)
             let erased = try await eventually(timeout: .seconds(10), every: .milliseconds(200)) {
-                try Set(holdings().map(\.name)) == Set(consenting.dropFirst())
+                try await Set(holdings().map(\.name)) == Set(consenting.dropFirst())
             }
             #expect(erased, "eu-1's samples are gone on the coordinator")
             // 20, or 25 when the 5 new ones were uploaded before the revocation: either way all of them.
-            let erasure = try fleet.events().first { $0.kind == "samples_erased" }?.detail ?? ""
+            let erasure = try await fleet.events().first { $0.kind == "samples_erased" }?.detail ?? ""
             #expect(erasure.hasPrefix("20 sample(s)") || erasure.hasPrefix("25 sample(s)"), "\(erasure)")
-            #expect(try agent(fleet, ["samples", "add", "--data-dir", directory("eu-1"), samplePath]).status != 0)
+            await #expect(
+                try agent(fleet, ["samples", "add", "--data-dir", directory("eu-1"), samplePath]).status != 0
+            )
         }
     }
 }

@@ -20,7 +20,7 @@ extension EndToEnd {
         @Test func autoQueriesGoToTheCoordinatorOnlyWhileTheBusyLimitIsInFlight() async throws {
             try await MeteringHarness.run("offload-busy") { harness in
                 try await harness.start(["busy"], agentArguments: ["busy": ["--offload-busy", "2"]])
-                try harness.grant([
+                try await harness.grant([
                     "busy", "digits-mlp", "--queries", "1000000", "--price", "1/1000", "--cloud-price", "5/1000",
                     "--currency", "USD",
                 ])
@@ -82,7 +82,7 @@ extension EndToEnd {
                 // The ledger splits the bill as the answers said: cloud rows at 5/1000, the others at 1/1000.
                 var usage: [MeteringHarness.Usage] = []
                 let billed = try await eventually(timeout: .seconds(30), every: .milliseconds(250)) {
-                    usage = try harness.usage()
+                    usage = try await harness.usage()
                     return usage.first?.queries == UInt64(answered)
                 }
                 try #require(billed, "\(usage), \(answered) answered")

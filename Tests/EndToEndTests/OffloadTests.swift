@@ -15,7 +15,7 @@ extension EndToEnd {
                     agentArguments: ["small": ["--capability", "ram=1MiB"], "big": ["--capability", "ram=1GiB"]]
                 )
                 for name in ["small", "big"] {
-                    try harness.grant([
+                    try await harness.grant([
                         name, "digits-mlp", "--queries", "10", "--price", "1/1000", "--cloud-price", "5/1000",
                         "--currency", "USD",
                     ])
@@ -34,7 +34,7 @@ extension EndToEnd {
                     var via: String
                 }
                 for (name, via) in [("small", "cloud"), ("big", "daemon")] {
-                    let result = try runCommand(
+                    let result = try await runCommand(
                         "fleet-agent",
                         [
                             "infer", "--data-dir", harness.directory(name), "--local-socket", harness.socket(name),
@@ -47,7 +47,7 @@ extension EndToEnd {
                 }
                 var usage: [MeteringHarness.Usage] = []
                 let billed = try await eventually(timeout: .seconds(10), every: .milliseconds(200)) {
-                    usage = try harness.usage()
+                    usage = try await harness.usage()
                     return usage.count == 2 && usage.allSatisfy { $0.queries == 3 }
                 }
                 try #require(billed, "\(usage)")

@@ -40,32 +40,33 @@ extension EndToEnd {
             defer { fleet.cleanUp() }
             try FederatedRoundsTests.splitDigits(into: fleet.root)
             try await fleet.startCoordinator()
-            let tokens = try fleet.digitsRegionTokens(uses: 5)
+            let tokens = try await fleet.digitsRegionTokens(uses: 5)
             let trainer = "python3 '\(Self.plugin)' '\(Binaries.path("fleet-agent"))' -10"
             for client in 0..<20 {
                 var extra = fleet.digitsAgentArguments(client)
                 if Self.poisoned.contains(client) { extra += ["--trainer-command", trainer] }
                 try fleet.startAgent("client-\(client)", token: tokens[client % 4], extra: extra)
             }
-            #expect(try await eventually(timeout: .seconds(60)) { try fleet.onlineNames().count == 20 })
-            try fleet.grantTraining(0..<20)
-            try fleet.initDigitsModel("digits-mlp")
+            #expect(try await eventually(timeout: .seconds(60)) { try await fleet.onlineNames().count == 20 })
+            try await fleet.grantTraining(0..<20)
+            try await fleet.initDigitsModel("digits-mlp")
             #expect(
                 try await eventually(timeout: .seconds(60)) {
-                    try fleet.devices().filter { $0.status == "online" }.count == 20
-                        && fleet.installedVersions(of: "digits-mlp").filter { $0 == 1 }.count == 20
+                    let online = try await fleet.devices().filter { $0.status == "online" }.count
+                    let onV1 = await fleet.installedVersions(of: "digits-mlp").filter { $0 == 1 }.count
+                    return online == 20 && onV1 == 20
                 },
                 "all 20 agents run v1"
             )
             let poisonedIDs = Set(
-                try fleet.devices().filter { device in
+                try await fleet.devices().filter { device in
                     Self.poisoned.contains { device.name == "client-\($0)" }
                 }.map(\.id)
             )
             #expect(poisonedIDs.count == 4)
 
             // 10 of 20 devices per round, as in the clean run; the poisoned devices take part in some rounds.
-            let robust = try rounds(
+            let robust = try await rounds(
                 fleet,
                 ["--strategy", Self.robustStrategy, "--rounds", "10", "--clients", "10", "--seed", "7"]
             )
@@ -73,8 +74,9 @@ extension EndToEnd {
                 robust.count == 10 && robust.allSatisfy { $0.status == "published" },
                 "\(robust.map { "round \($0.round) \($0.status): \($0.detail)" }.joined(separator: "\n"))"
             )
-            let poisonedUpdates = try robust.reduce(0) { count, round in
-                count + (try participants(fleet, round.round).filter { poisonedIDs.contains($0) }.count)
+            var poisonedUpdates = 0
+            for round in robust {
+                poisonedUpdates += try await participants(fleet, round.round).filter { poisonedIDs.contains($0) }.count
             }
             let robustAccuracy = robust.compactMap(\.testAccuracy)
             print(
@@ -85,7 +87,7 @@ extension EndToEnd {
             #expect((robustAccuracy.last ?? 0) >= 0.80, "the robust strategy trains despite the poisoned updates")
 
             // FedAvg over all 20 devices (so every round has the 4 poisoned ones), from the robust model.
-            let plain = try rounds(fleet, ["--strategy", "fedavg", "--rounds", "3", "--clients", "20"])
+            let plain = try await rounds(fleet, ["--strategy", "fedavg", "--rounds", "3", "--clients", "20"])
             let plainAccuracy = plain.compactMap(\.testAccuracy)
             print(
                 "fedavg with the same devices: "
@@ -120,14 +122,16 @@ extension EndToEnd {
                 await fleet.agents[name]?.terminate()
                 try fleet.startAgent(name, token: nil, extra: fleet.digitsAgentArguments(client))
             }
-            try fleet.initDigitsModel("digits-clean")
+            try await fleet.initDigitsModel("digits-clean")
             #expect(
                 try await eventually(timeout: .seconds(60)) {
-                    try fleet.onlineNames().count == 20 && fleet.installedVersions(of: "digits-clean").count == 20
+                    let online = try await fleet.onlineNames().count
+                    let running = await fleet.installedVersions(of: "digits-clean").count
+                    return online == 20 && running == 20
                 },
                 "all 20 agents run digits-clean v1"
             )
-            let clean = try rounds(
+            let clean = try await rounds(
                 fleet,
                 ["--strategy", Self.robustStrategy, "--rounds", "10", "--clients", "10", "--seed", "7"],
                 model: "digits-clean"
@@ -148,8 +152,9 @@ extension EndToEnd {
 
         /// The rounds `round start --wait --json` printed (it exits 1 when one failed or was held back). A round ends
         /// as soon as every chosen device answered: the long deadline only matters on a loaded machine.
-        private func rounds(_ fleet: Fleet, _ arguments: [String], model: String = "digits-mlp") throws -> [Round] {
-            let result = try runCommand(
+        private func rounds(_ fleet: Fleet, _ arguments: [String], model: String = "digits-mlp") async throws -> [Round]
+        {
+            let result = try await runCommand(
                 "fleetctl",
                 [
                     "round", "start", model, "--data-dir", fleet.coordinatorDirectory, "--deadline", "60s",
@@ -159,8 +164,8 @@ extension EndToEnd {
             return try JSONDecoder().decode([Round].self, from: Data(result.stdout.utf8))
         }
 
-        private func participants(_ fleet: Fleet, _ round: Int) throws -> [String] {
-            let output = try fleet.fleetctl([
+        private func participants(_ fleet: Fleet, _ round: Int) async throws -> [String] {
+            let output = try await fleet.fleetctl([
                 "round", "show", "\(round)", "--data-dir", fleet.coordinatorDirectory, "--json",
             ])
             return try JSONDecoder().decode(RoundDetail.self, from: Data(output.utf8)).participants

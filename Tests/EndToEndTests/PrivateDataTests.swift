@@ -54,10 +54,10 @@ extension EndToEnd {
                 )
                 try fleet.startAgent(
                     "cam",
-                    token: try fleet.createToken().token,
+                    token: try await fleet.createToken().token,
                     extra: ["--local-socket", socketDirectory + "/agent.sock"]
                 )
-                let online = try await eventually(timeout: .seconds(30)) { try fleet.onlineNames() == ["cam"] }
+                let online = try await eventually(timeout: .seconds(30)) { try await fleet.onlineNames() == ["cam"] }
                 try #require(online, "the agent came online: \(fleet.summary)")
                 let listening = try await eventually(timeout: .seconds(20)) {
                     FileManager.default.fileExists(atPath: socketDirectory + "/agent.sock")
@@ -106,7 +106,7 @@ extension EndToEnd {
                 coordinatorArguments,
                 mentioning: ["\(adminKey) has mode 0640", "chmod 600 \(adminKey)"]
             )
-            let token = try runCommand("fleetctl", ["token", "create", "--data-dir", fleet.coordinatorDirectory])
+            let token = try await runCommand("fleetctl", ["token", "create", "--data-dir", fleet.coordinatorDirectory])
             #expect(token.status != 0 && token.stderr.contains("chmod 600 \(adminKey)"), "\(token.stderr)")
 
             // A symbolic link in place of a secret: refused, even when it points to a private file.

@@ -24,8 +24,10 @@ struct PrometheusScrape: Decodable {
         .deletingLastPathComponent().appendingPathComponent("Scripts/scrape-metrics.py").path
 
     /// Scrapes `http://ADDRESS/metrics`.
-    static func fetch(_ address: String) throws -> PrometheusScrape {
-        let result = try runScript("-c", ["exec python3 \"$0\" \"$@\"", scraper, "http://\(address)/metrics"])
+    static func fetch(_ address: String) async throws -> PrometheusScrape {
+        let result = try await offThePool {
+            try runScript("-c", ["exec python3 \"$0\" \"$@\"", scraper, "http://\(address)/metrics"])
+        }
         try #require(
             result.status == 0,
             "scrape-metrics.py (needs prometheus_client: .ci/run installs it): \(result.output)"

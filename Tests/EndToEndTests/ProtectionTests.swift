@@ -40,7 +40,7 @@ extension EndToEnd {
             let samples = Self.tensorSamples(weights)
             try #require(samples.count >= 8, "the fixture has tensor bytes to look for")
             try await fleet.startCoordinator()
-            let token = try fleet.createToken()
+            let token = try await fleet.createToken()
             let directory = fleet.root + "/agent-edge"
             let sockets = fleet.root + "/sockets"
             try FileManager.default.createDirectory(atPath: sockets, withIntermediateDirectories: true)
@@ -51,17 +51,17 @@ extension EndToEnd {
                 token: token.token,
                 extra: ["--local-socket", socket, "--offline-lease", "20s", "--local-allow-group", "\(getgid())"]
             )
-            let online = try await eventually(timeout: .seconds(30)) { try fleet.onlineNames() == ["edge"] }
+            let online = try await eventually(timeout: .seconds(30)) { try await fleet.onlineNames() == ["edge"] }
             try #require(online, "agent online: \(fleet.summary)")
 
             for (name, protection) in [("digits-mlp", "at-rest"), ("digits-secret", "agent-only")] {
-                _ = try fleet.fleetctl([
+                _ = try await fleet.fleetctl([
                     "model", "push", name, "--data-dir", fleet.coordinatorDirectory, "--version", "1",
                     "--variant", "fp32", "--file", Self.model, "--protection", protection, "--json",
                 ])
             }
             let installed = try await eventually(timeout: .seconds(60)) {
-                let result = try runCommand("fleet-agent", ["status", "--data-dir", directory, "--json"])
+                let result = try await runCommand("fleet-agent", ["status", "--data-dir", directory, "--json"])
                 let status = try? JSONDecoder().decode(Status.self, from: Data(result.stdout.utf8))
                 return Set(status?.installed.map(\.model) ?? []) == ["digits-mlp", "digits-secret"]
             }

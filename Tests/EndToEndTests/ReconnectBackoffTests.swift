@@ -10,7 +10,7 @@ extension EndToEnd {
             let fleet = try Fleet("reconnect-storm")
             defer { fleet.cleanUp() }
             try await fleet.startCoordinator()
-            let token = try fleet.createToken()
+            let token = try await fleet.createToken()
             let relay = try await CuttingRelay()
             let relaying = Task { try await relay.run(coordinatorPort: fleet.port) }
             defer { relaying.cancel() }
@@ -29,7 +29,7 @@ extension EndToEnd {
             #expect(reconnected, "\(agent.log)")
             let attempts = Self.attempts(agent.log)
             #expect(Array(attempts.prefix(4)) == [2, 3, 4, 5], "\(agent.log)")
-            #expect(try fleet.devices().map(\.name) == ["cut"], "the sessions authenticated")
+            #expect(try await fleet.devices().map(\.name) == ["cut"], "the sessions authenticated")
 
             // Over the next 8 s: at most the waits of attempts 6 and 7 (4–8 s and 8–16 s) end, against one
             // reconnect every second or so when each authentication reset the backoff.

@@ -64,13 +64,13 @@ extension EndToEnd {
             minRam: String,
             accuracy: String,
             held: Bool
-        ) throws
+        ) async throws
             -> Pushed
         {
             try JSONDecoder().decode(
                 Pushed.self,
                 from: Data(
-                    fleet.fleetctl(
+                    await fleet.fleetctl(
                         [
                             "model", "push", "digits-mlp", "--data-dir", fleet.coordinatorDirectory, "--version",
                             "\(version)", "--variant", variant, "--file",
@@ -82,80 +82,87 @@ extension EndToEnd {
             )
         }
 
-        func devices(_ fleet: Fleet) throws -> [DeviceModels] {
+        func devices(_ fleet: Fleet) async throws -> [DeviceModels] {
             try JSONDecoder().decode(
                 [DeviceModels].self,
-                from: Data(fleet.fleetctl(["devices", "--data-dir", fleet.coordinatorDirectory, "--json"]).utf8)
+                from: Data(await fleet.fleetctl(["devices", "--data-dir", fleet.coordinatorDirectory, "--json"]).utf8)
             )
         }
 
         /// Device name → the digits-mlp version the coordinator last heard it runs.
-        func versions(_ fleet: Fleet) throws -> [String: Int] {
+        func versions(_ fleet: Fleet) async throws -> [String: Int] {
             Dictionary(
-                try devices(fleet).map {
+                try await devices(fleet).map {
                     ($0.name, $0.installedModels.first { $0.name == "digits-mlp" }?.version ?? 0)
                 },
                 uniquingKeysWith: { first, _ in first }
             )
         }
 
-        func transfers(_ fleet: Fleet) throws -> [TransferRecord] {
+        func transfers(_ fleet: Fleet) async throws -> [TransferRecord] {
             try JSONDecoder().decode(
                 [TransferRecord].self,
-                from: Data(fleet.fleetctl(["transfers", "--data-dir", fleet.coordinatorDirectory, "--json"]).utf8)
-            )
-        }
-
-        func rollout(_ fleet: Fleet, _ arguments: [String]) throws -> Rollout {
-            try JSONDecoder().decode(
-                Rollout.self,
                 from: Data(
-                    fleet.fleetctl(["rollout"] + arguments + ["--data-dir", fleet.coordinatorDirectory, "--json"]).utf8
+                    await fleet.fleetctl(["transfers", "--data-dir", fleet.coordinatorDirectory, "--json"]).utf8
                 )
             )
         }
 
-        func show(_ fleet: Fleet, _ id: Int) throws -> Rollout { try rollout(fleet, ["show", "\(id)"]) }
+        func rollout(_ fleet: Fleet, _ arguments: [String]) async throws -> Rollout {
+            try JSONDecoder().decode(
+                Rollout.self,
+                from: Data(
+                    await fleet.fleetctl(
+                        ["rollout"] + arguments + ["--data-dir", fleet.coordinatorDirectory, "--json"]
+                    ).utf8
+                )
+            )
+        }
+
+        func show(_ fleet: Fleet, _ id: Int) async throws -> Rollout { try await rollout(fleet, ["show", "\(id)"]) }
 
         func control(
             _ fleet: Fleet,
             _ action: String,
             _ id: Int
-        ) throws -> (status: Int32, stdout: String, stderr: String) {
-            try runCommand("fleetctl", ["rollout", action, "\(id)", "--data-dir", fleet.coordinatorDirectory])
+        ) async throws -> (status: Int32, stdout: String, stderr: String) {
+            try await runCommand("fleetctl", ["rollout", action, "\(id)", "--data-dir", fleet.coordinatorDirectory])
         }
 
         /// Six agents of `kind` (ram per name), all running v1 (int8, or fp32 for the ones with 1 GiB).
         func startFleet(_ name: String, small: [String], big: [String] = []) async throws -> Fleet {
             let fleet = try Fleet(name)
             try await fleet.startCoordinator()
-            let token = try fleet.createToken(uses: small.count + big.count)
+            let token = try await fleet.createToken(uses: small.count + big.count)
             for agent in big { try fleet.startAgent(agent, token: token.token, extra: ["--capability", "ram=1GiB"]) }
             for agent in small {
                 try fleet.startAgent(agent, token: token.token, extra: ["--capability", "ram=48MiB"])
             }
             #expect(
-                try await eventually(timeout: .seconds(60)) { try fleet.onlineNames().count == small.count + big.count }
+                try await eventually(timeout: .seconds(60)) {
+                    try await fleet.onlineNames().count == small.count + big.count
+                }
             )
             if !big.isEmpty {
-                _ = try push(fleet, version: 1, variant: "fp32", minRam: "128MiB", accuracy: "0.971", held: false)
+                _ = try await push(fleet, version: 1, variant: "fp32", minRam: "128MiB", accuracy: "0.971", held: false)
                 #expect(
-                    try await eventually(timeout: .seconds(90)) { try big.allSatisfy { try versions(fleet)[$0] == 1 } }
+                    try await eventually(timeout: .seconds(90)) {
+                        try await big.allSatisfy { try await versions(fleet)[$0] == 1 }
+                    }
                 )
             }
-            _ = try push(fleet, version: 1, variant: "int8", minRam: "32MiB", accuracy: "0.973", held: false)
-            #expect(
-                try await eventually(timeout: .seconds(90)) {
-                    try (small + big).allSatisfy { try versions(fleet)[$0] == 1 }
-                },
-                "every device runs v1: \(describe { try versions(fleet) })"
-            )
+            _ = try await push(fleet, version: 1, variant: "int8", minRam: "32MiB", accuracy: "0.973", held: false)
+            try await expectEventually(timeout: .seconds(90)) {
+                try await (small + big).allSatisfy { try await versions(fleet)[$0] == 1 }
+            } message: {
+                "every device runs v1: \(await describe { try await versions(fleet) })"
+            }
             return fleet
         }
 
         /// For failure messages: what `body` gives, or why it could not.
-        func describe(_ body: () throws -> Any) -> String {
-            do { return "\(try body())" } catch { return "(\(error))" }
+        func describe(_ body: () async throws -> Any) async -> String {
+            do { return "\(try await body())" } catch { return "(\(error))" }
         }
 
         static let six = ["a-1", "a-2", "a-3", "a-4", "a-5", "a-6"]
@@ -165,7 +172,7 @@ extension EndToEnd {
         @Test func aGoodVersionCompletesWaveByWaveAndNoDeviceFetchesItBeforeItsWave() async throws {
             let fleet = try await startFleet("rollout-good", small: Self.six)
             try await fleet.run { fleet in
-                let pushed = try push(
+                let pushed = try await push(
                     fleet,
                     version: 2,
                     variant: "int8",
@@ -174,7 +181,7 @@ extension EndToEnd {
                     held: true
                 )
                 #expect(pushed.assignedDevices == 0, "--no-assign assigns v2 to no device")
-                let started = try rollout(
+                let started = try await rollout(
                     fleet,
                     [
                         "start", "digits-mlp", "--version", "2", "--waves", "34,67,100", "--wave-soak", "1s",
@@ -184,29 +191,31 @@ extension EndToEnd {
                 #expect(started.state == "running" && started.wave == 1 && started.seed == 7)
                 #expect(started.waves.map(\.devices) == [2, 2, 2], "34/67/100 % of 6 devices")
                 // The recorded membership is the one the seed gives: reproducible.
-                let ids = try devices(fleet).map(\.id)
+                let ids = try await devices(fleet).map(\.id)
                 let expected = RolloutWaves.members(devices: ids, sizes: [2, 2, 2], seed: 7).map(Set.init)
                 #expect(started.waves.map { Set($0.members.map(\.id)) } == expected)
 
-                #expect(
-                    try await eventually(timeout: .seconds(180)) { try show(fleet, started.id).state == "completed" },
-                    "completed: \(describe { try show(fleet, started.id) })"
-                )
-                let done = try show(fleet, started.id)
+                try await expectEventually(timeout: .seconds(180)) {
+                    try await show(fleet, started.id).state == "completed"
+                } message: {
+                    "completed: \(await describe { try await show(fleet, started.id) })"
+                }
+                let done = try await show(fleet, started.id)
                 for wave in done.waves {
                     #expect(wave.decision == "passed" && wave.health == "healthy", "\(wave)")
                     #expect(wave.installed == wave.devices && wave.failed == 0, "\(wave)")
                 }
-                #expect(
-                    try await eventually(timeout: .seconds(60)) { try versions(fleet).values.allSatisfy { $0 == 2 } },
-                    "every device ends on v2: \(describe { try versions(fleet) })"
-                )
+                try await expectEventually(timeout: .seconds(60)) {
+                    try await versions(fleet).values.allSatisfy { $0 == 2 }
+                } message: {
+                    "every device ends on v2: \(await describe { try await versions(fleet) })"
+                }
                 // No device installed v2 before its wave started.
                 let waveStart = Dictionary(
                     done.waves.flatMap { wave in wave.members.map { ($0.id, Self.date(wave.startedAt)) } },
                     uniquingKeysWith: { first, _ in first }
                 )
-                let v2 = try transfers(fleet).filter { $0.version == 2 }
+                let v2 = try await transfers(fleet).filter { $0.version == 2 }
                 #expect(Set(v2.map(\.deviceID)) == Set(ids))
                 for transfer in v2 {
                     let started = try #require(waveStart[transfer.deviceID] ?? nil)
@@ -216,7 +225,7 @@ extension EndToEnd {
                         "\(transfer.deviceID) got v2 at \(completed), its wave began \(started)"
                     )
                 }
-                let kinds = try fleet.events().map(\.kind)
+                let kinds = try await fleet.events().map(\.kind)
                 #expect(kinds.filter { $0 == "rollout_wave_started" }.count == 3)
                 #expect(kinds.filter { $0 == "rollout_wave_passed" }.count == 3)
                 #expect(kinds.contains("rollout_started") && kinds.contains("rollout_completed"))
@@ -226,8 +235,8 @@ extension EndToEnd {
         @Test func pauseResumePromoteAbortFromTheCommandLineAndAKilledCoordinatorCarriesOn() async throws {
             let fleet = try await startFleet("rollout-control", small: Self.six)
             try await fleet.run { fleet in
-                _ = try push(fleet, version: 2, variant: "int8", minRam: "32MiB", accuracy: "0.978", held: true)
-                let started = try rollout(
+                _ = try await push(fleet, version: 2, variant: "int8", minRam: "32MiB", accuracy: "0.978", held: true)
+                let started = try await rollout(
                     fleet,
                     [
                         "start", "digits-mlp", "--version", "2", "--waves", "34,67,100", "--wave-soak", "1h",
@@ -237,7 +246,7 @@ extension EndToEnd {
                 let first = Set(started.waves[0].members.map(\.id))
                 // The health gates of issue 14 that are not built yet are refused, not ignored.
                 for gate in ["--max-error-rate", "--max-accuracy-drop", "--max-confidence-drop", "--max-drift-psi"] {
-                    let refused = try runCommand(
+                    let refused = try await runCommand(
                         "fleetctl",
                         [
                             "rollout", "start", "digits-mlp", "--version", "2", gate, "1", "--data-dir",
@@ -249,44 +258,48 @@ extension EndToEnd {
                 // Killed mid-wave (right after the first wave was assigned), then started again on the same port.
                 fleet.coordinator?.kill9()
                 try await fleet.startCoordinator(port: fleet.port)
-                let names = Dictionary(try devices(fleet).map { ($0.id, $0.name) }, uniquingKeysWith: { a, _ in a })
-                #expect(
-                    try await eventually(timeout: .seconds(120)) {
-                        let wave = try show(fleet, started.id).waves[0]
-                        return wave.installed == 2 && wave.decision == "soaking"
-                    },
-                    "the first wave installs and settles after the restart: \(describe { try show(fleet, started.id) })"
+                let names = Dictionary(
+                    try await devices(fleet).map { ($0.id, $0.name) },
+                    uniquingKeysWith: { a, _ in a }
                 )
-                var now = try show(fleet, started.id)
+                try await expectEventually(timeout: .seconds(120)) {
+                    let wave = try await show(fleet, started.id).waves[0]
+                    return wave.installed == 2 && wave.decision == "soaking"
+                } message: {
+                    "the first wave installs and settles after the restart: \(await describe { try await show(fleet, started.id) })"
+                }
+                var now = try await show(fleet, started.id)
                 #expect(now.state == "running" && now.wave == 1 && now.seed == started.seed)
                 #expect(Set(now.waves[0].members.map(\.id)) == first, "the same members after the restart")
                 // The others still run v1 and never fetched v2.
+                try await expectEventually(timeout: .seconds(30)) {
+                    let running = try await versions(fleet)
+                    return names.allSatisfy { running[$0.value] == (first.contains($0.key) ? 2 : 1) }
+                } message: {
+                    "the first wave runs v2, the others v1: \(await describe { try await versions(fleet) })"
+                }
                 #expect(
-                    try await eventually(timeout: .seconds(30)) {
-                        let running = try versions(fleet)
-                        return names.allSatisfy { running[$0.value] == (first.contains($0.key) ? 2 : 1) }
-                    },
-                    "the first wave runs v2, the others v1: \(describe { try versions(fleet) })"
+                    try await transfers(fleet).filter { $0.version == 2 }.allSatisfy { first.contains($0.deviceID) }
                 )
-                #expect(try transfers(fleet).filter { $0.version == 2 }.allSatisfy { first.contains($0.deviceID) })
 
-                #expect(try control(fleet, "pause", started.id).status == 0)
-                #expect(try show(fleet, started.id).state == "paused")
-                let again = try control(fleet, "pause", started.id)
+                #expect(try await control(fleet, "pause", started.id).status == 0)
+                #expect(try await show(fleet, started.id).state == "paused")
+                let again = try await control(fleet, "pause", started.id)
                 #expect(again.status != 0 && again.stderr.contains("only a running rollout"), "\(again)")
-                #expect(try control(fleet, "resume", started.id).status == 0)
-                #expect(try show(fleet, started.id).state == "running")
-                #expect(try control(fleet, "promote", started.id).status == 0)
-                now = try show(fleet, started.id)
+                #expect(try await control(fleet, "resume", started.id).status == 0)
+                #expect(try await show(fleet, started.id).state == "running")
+                #expect(try await control(fleet, "promote", started.id).status == 0)
+                now = try await show(fleet, started.id)
                 #expect(now.state == "completed" && now.waves.dropFirst().allSatisfy { $0.decision == "promoted" })
-                #expect(
-                    try await eventually(timeout: .seconds(90)) { try versions(fleet).values.allSatisfy { $0 == 2 } },
-                    "promoted: every device on v2: \(describe { try versions(fleet) })"
-                )
+                try await expectEventually(timeout: .seconds(90)) {
+                    try await versions(fleet).values.allSatisfy { $0 == 2 }
+                } message: {
+                    "promoted: every device on v2: \(await describe { try await versions(fleet) })"
+                }
 
                 // Abort: the first wave keeps v3, the others stay on v2 and never fetch v3.
-                _ = try push(fleet, version: 3, variant: "int8", minRam: "32MiB", accuracy: "0.982", held: true)
-                let third = try rollout(
+                _ = try await push(fleet, version: 3, variant: "int8", minRam: "32MiB", accuracy: "0.982", held: true)
+                let third = try await rollout(
                     fleet,
                     [
                         "start", "digits-mlp", "--version", "3", "--waves", "34,67,100", "--wave-soak", "1h",
@@ -295,22 +308,23 @@ extension EndToEnd {
                 )
                 let wave = Set(third.waves[0].members.map(\.id))
                 #expect(
-                    try await eventually(timeout: .seconds(90)) { try show(fleet, third.id).waves[0].installed == 2 }
+                    try await eventually(timeout: .seconds(90)) {
+                        try await show(fleet, third.id).waves[0].installed == 2
+                    }
                 )
-                #expect(try control(fleet, "abort", third.id).status == 0)
-                now = try show(fleet, third.id)
+                #expect(try await control(fleet, "abort", third.id).status == 0)
+                now = try await show(fleet, third.id)
                 #expect(now.state == "aborted" && now.waves.dropFirst().allSatisfy { $0.startedAt == nil })
-                let resumed = try control(fleet, "resume", third.id)
+                let resumed = try await control(fleet, "resume", third.id)
                 #expect(resumed.status != 0 && resumed.stderr.contains("aborted"), "\(resumed)")
-                #expect(
-                    try await eventually(timeout: .seconds(30)) {
-                        let running = try versions(fleet)
-                        return names.allSatisfy { running[$0.value] == (wave.contains($0.key) ? 3 : 2) }
-                    },
-                    "the aborted rollout's first wave keeps v3, the others v2: \(describe { try versions(fleet) })"
-                )
-                #expect(try transfers(fleet).filter { $0.version == 3 }.allSatisfy { wave.contains($0.deviceID) })
-                let kinds = try fleet.events().map(\.kind)
+                try await expectEventually(timeout: .seconds(30)) {
+                    let running = try await versions(fleet)
+                    return names.allSatisfy { running[$0.value] == (wave.contains($0.key) ? 3 : 2) }
+                } message: {
+                    "the aborted rollout's first wave keeps v3, the others v2: \(await describe { try await versions(fleet) })"
+                }
+                #expect(try await transfers(fleet).filter { $0.version == 3 }.allSatisfy { wave.contains($0.deviceID) })
+                let kinds = try await fleet.events().map(\.kind)
                 for kind in ["rollout_paused", "rollout_resumed", "rollout_completed", "rollout_aborted"] {
                     #expect(kinds.contains(kind), "event \(kind)")
                 }
@@ -322,8 +336,8 @@ extension EndToEnd {
             let small = ["small-1", "small-2", "small-3"]
             let fleet = try await startFleet("rollout-halt", small: small, big: big)
             try await fleet.run { fleet in
-                _ = try push(fleet, version: 2, variant: "fp32", minRam: "128MiB", accuracy: "0.980", held: true)
-                _ = try push(fleet, version: 2, variant: "int8", minRam: "32MiB", accuracy: "0.978", held: true)
+                _ = try await push(fleet, version: 2, variant: "fp32", minRam: "128MiB", accuracy: "0.980", held: true)
+                _ = try await push(fleet, version: 2, variant: "int8", minRam: "32MiB", accuracy: "0.978", held: true)
                 // The v2 int8 blob is corrupted on the coordinator: every small device refuses it (hash-mismatch).
                 let int8 = try Data(contentsOf: URL(fileURLWithPath: "\(Self.models)/digits-mlp-v2-int8.safetensors"))
                 let blob = try #require(
@@ -336,7 +350,7 @@ extension EndToEnd {
                 try tampered.write(to: URL(fileURLWithPath: blob))
 
                 // A seed whose first wave (3 of 6) mixes both kinds: a device that installs v2 and one that refuses it.
-                let all = try devices(fleet)
+                let all = try await devices(fleet)
                 let bigIDs = Set(all.filter { big.contains($0.name) }.map(\.id))
                 let seed = try #require(
                     (UInt64(1)...1000).first { seed in
@@ -344,7 +358,7 @@ extension EndToEnd {
                         return first.contains { bigIDs.contains($0) } && first.contains { !bigIDs.contains($0) }
                     }
                 )
-                let started = try rollout(
+                let started = try await rollout(
                     fleet,
                     [
                         "start", "digits-mlp", "--version", "2", "--waves", "50,100", "--wave-soak", "1s",
@@ -354,21 +368,25 @@ extension EndToEnd {
                 )
                 let first = Set(started.waves[0].members.map(\.id))
                 #expect(first == Set(RolloutWaves.members(devices: all.map(\.id), sizes: [3, 3], seed: seed)[0]))
-                #expect(
-                    try await eventually(timeout: .seconds(120)) { try show(fleet, started.id).state == "rolled-back" },
-                    "rolled back: \(describe { try show(fleet, started.id) })"
-                )
-                let halted = try show(fleet, started.id)
+                try await expectEventually(timeout: .seconds(120)) {
+                    try await show(fleet, started.id).state == "rolled-back"
+                } message: {
+                    "rolled back: \(await describe { try await show(fleet, started.id) })"
+                }
+                let halted = try await show(fleet, started.id)
                 #expect(halted.waves[0].failed >= 1 && halted.waves[0].health == "unhealthy", "\(halted.waves[0])")
                 #expect(halted.waves[0].decision == "rolled-back" && halted.reason.contains("refused"), "\(halted)")
                 #expect(halted.waves[1].startedAt == nil && halted.waves[1].decision == "waiting")
                 // Every device ends on v1: the wave's devices through the rollback directive, the others untouched.
+                try await expectEventually(timeout: .seconds(90)) {
+                    try await versions(fleet).values.allSatisfy { $0 == 1 }
+                } message: {
+                    "every device on v1: \(await describe { try await versions(fleet) })"
+                }
                 #expect(
-                    try await eventually(timeout: .seconds(90)) { try versions(fleet).values.allSatisfy { $0 == 1 } },
-                    "every device on v1: \(describe { try versions(fleet) })"
+                    try await transfers(fleet).filter { $0.version == 2 }.allSatisfy { first.contains($0.deviceID) }
                 )
-                #expect(try transfers(fleet).filter { $0.version == 2 }.allSatisfy { first.contains($0.deviceID) })
-                let events = try fleet.events()
+                let events = try await fleet.events()
                 #expect(events.contains { $0.kind == "rollout_halted" })
                 #expect(events.contains { $0.kind == "rollout_rolled_back" })
                 let refusals = events.filter { $0.kind == "install_refused" && $0.detail.hasPrefix("digits-mlp v2 ") }

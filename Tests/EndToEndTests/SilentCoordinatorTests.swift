@@ -14,8 +14,8 @@ extension EndToEnd {
             let fleet = try Fleet("silent")
             defer { fleet.cleanUp() }
             try await fleet.startCoordinator()
-            try fleet.startAgent("edge", token: try fleet.createToken().token)
-            #expect(try await eventually(timeout: .seconds(20)) { try fleet.onlineNames() == ["edge"] })
+            try fleet.startAgent("edge", token: try await fleet.createToken().token)
+            #expect(try await eventually(timeout: .seconds(20)) { try await fleet.onlineNames() == ["edge"] })
             let coordinator = try #require(fleet.coordinator)
 
             kill(coordinator.pid, SIGSTOP)
@@ -25,11 +25,11 @@ extension EndToEnd {
             kill(coordinator.pid, SIGCONT)
             #expect(gaveUp, "the agent noticed the silence")
 
-            #expect(try await eventually(timeout: .seconds(30)) { try fleet.onlineNames() == ["edge"] })
+            #expect(try await eventually(timeout: .seconds(30)) { try await fleet.onlineNames() == ["edge"] })
             // Online for good, not only while the coordinator works through the heartbeats it had queued: well past
             // the offline timeout (1.5 s), the device is still online.
             try await Task.sleep(for: .seconds(5))
-            #expect(try fleet.onlineNames() == ["edge"], "still online: \(fleet.summary)")
+            #expect(try await fleet.onlineNames() == ["edge"], "still online: \(fleet.summary)")
             await fleet.stopAll()
         }
     }

@@ -12,20 +12,20 @@ extension EndToEnd {
             fleet.extraCoordinatorArguments = ["--tls-cert", certificatePath, "--tls-key", keyPath]
             try await fleet.startCoordinator()
 
-            let token = try fleet.createToken()
+            let token = try await fleet.createToken()
             try fleet.startAgent("secure", token: token.token, extra: ["--ca-file", certificatePath])
-            let online = try await eventually(timeout: .seconds(20)) { try fleet.onlineNames() == ["secure"] }
+            let online = try await eventually(timeout: .seconds(20)) { try await fleet.onlineNames() == ["secure"] }
             #expect(online, "agent online over TLS: \(fleet.agents["secure"]?.log ?? "")")
 
             // An agent that does not trust the certificate is refused by its own TLS check and never enrols.
-            let other = try fleet.createToken()
+            let other = try await fleet.createToken()
             let untrusting = try fleet.startAgent(
                 "untrusting",
                 token: other.token,
                 extra: ["--ca-file", try otherCertificate(in: fleet.root)]
             )
             try await Task.sleep(for: .seconds(2))
-            #expect(try fleet.devices().count == 1)
+            #expect(try await fleet.devices().count == 1)
             await untrusting.terminate()
             #expect(untrusting.log.contains("TLS") || untrusting.log.lowercased().contains("certificate"))
             await fleet.stopAll()

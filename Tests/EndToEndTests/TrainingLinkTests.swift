@@ -27,7 +27,7 @@ extension EndToEnd {
             fleet.extraCoordinatorArguments = ["--offline-timeout", "3s"]
             try FederatedRoundsTests.splitDigits(into: fleet.root)
             try await fleet.startCoordinator()
-            let token = try fleet.createToken(uses: 2)
+            let token = try await fleet.createToken(uses: 2)
             // client-0 trains honestly with the built-in trainer, after sleeping 7 s: over twice the offline timeout.
             let agent = Binaries.path("fleet-agent")
             let slow =
@@ -47,21 +47,21 @@ extension EndToEnd {
                 token: token.token,
                 extra: fleet.digitsAgentArguments(1) + ["--trainer-command", stuck, "--trainer-timeout", "2s"]
             )
-            #expect(try await eventually(timeout: .seconds(60)) { try fleet.onlineNames().count == 2 })
-            try fleet.grantTraining(0..<2)
-            try fleet.initDigitsModel("digits-mlp")
+            #expect(try await eventually(timeout: .seconds(60)) { try await fleet.onlineNames().count == 2 })
+            try await fleet.grantTraining(0..<2)
+            try await fleet.initDigitsModel("digits-mlp")
             #expect(
                 try await eventually(timeout: .seconds(60)) {
-                    fleet.installedVersions(of: "digits-mlp").filter { $0 == 1 }.count == 2
+                    await fleet.installedVersions(of: "digits-mlp").filter { $0 == 1 }.count == 2
                 },
                 "both agents run v1"
             )
-            let ids = Dictionary(uniqueKeysWithValues: try fleet.devices().map { ($0.name, $0.id) })
+            let ids = Dictionary(uniqueKeysWithValues: try await fleet.devices().map { ($0.name, $0.id) })
             let slowID = try #require(ids["client-0"])
             let stuckID = try #require(ids["client-1"])
-            let eventsBefore = try fleet.events().map(\.sequence).max() ?? 0
+            let eventsBefore = try await fleet.events().map(\.sequence).max() ?? 0
 
-            let output = try fleet.fleetctl([
+            let output = try await fleet.fleetctl([
                 "round", "start", "digits-mlp", "--data-dir", fleet.coordinatorDirectory, "--clients", "2",
                 "--min-clients", "1", "--deadline", "60s", "--eval-data", "\(fleet.root)/test.csv", "--wait", "--json",
             ])
@@ -72,7 +72,7 @@ extension EndToEnd {
             let detail = try JSONDecoder().decode(
                 RoundDetail.self,
                 from: Data(
-                    try fleet.fleetctl([
+                    try await fleet.fleetctl([
                         "round", "show", "1", "--data-dir", fleet.coordinatorDirectory, "--json",
                     ]).utf8
                 )
@@ -83,9 +83,9 @@ extension EndToEnd {
             #expect(byDevice[stuckID]?.metrics["declined"]?.contains("--trainer-timeout") == true, "\(detail)")
 
             // Neither device went offline while training: heartbeats kept flowing.
-            let offline = try fleet.events().filter { $0.sequence > eventsBefore && $0.kind == "offline" }
+            let offline = try await fleet.events().filter { $0.sequence > eventsBefore && $0.kind == "offline" }
             #expect(offline.isEmpty, "\(offline.map { "\($0.device ?? "") \($0.detail)" })")
-            #expect(try fleet.onlineNames() == ["client-0", "client-1"], "\(fleet.summary)")
+            #expect(try await fleet.onlineNames() == ["client-0", "client-1"], "\(fleet.summary)")
 
             // The stuck trainer and the process it started are gone.
             for path in [shellPID, childPID] {

@@ -104,7 +104,8 @@ public enum TinyEd25519 {
             | (computedR.3 ^ encodedR.3) == 0
     }
 
-    /// SHA-512(R || public key || message) mod L.
+    /// SHA-512(R || public key || message) mod L. Not inlined: the hash's state is gone before the points are.
+    @inline(never)
     private static func challenge(
         encodedR: Raw32,
         publicKey: UnsafeRawBufferPointer,

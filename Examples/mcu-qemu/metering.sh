@@ -70,5 +70,5 @@ print("queries %d, remaining %d, amount %s (%d micro-units)" % (r["queries"], r[
 }
 wait_for 60 "fleetctl usage to bill $queries queries" usage_check
 echo "fleetctl usage: leaf-qemu digits-mlp $(usage_check)"
-grep -E '^(enrolled|authenticated|quota grant|usage receipts|stack high-water)' "$work/qemu.log"
+grep -E '^(kit state|enrolled|authenticated|quota grant|usage receipts|stack high-water)' "$work/qemu.log"
 echo "metered on the leaf: $queries answered, $extra refused, billed exactly"

@@ -49,7 +49,7 @@ assert any(m["name"] == "digits-mlp" and m["version"] == 2 and m["variant"] == "
 print(leaf["id"], "behind", gateway)'
 }
 wait_for 30 "fleetctl devices to list the leaf with v2 behind the gateway" leaf_check
-grep -E '^(leaf |enrolled|installed|classified|stack)' "$work/qemu.log"
+grep -E '^(leaf |kit state|enrolled|installed|classified|stack)' "$work/qemu.log"
 echo "fleetctl devices: leaf-qemu $(leaf_check)"
 leaf_id=$(leaf_check | cut -d' ' -f1)
 transfers=$(fleetctl transfers --data-dir "$work/coordinator" --model digits-mlp)

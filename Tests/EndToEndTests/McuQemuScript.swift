@@ -26,4 +26,32 @@ enum McuQemuScript {
         process.waitUntilExit()
         return (process.terminationStatus, output)
     }
+
+    /// The stack high-water marks the firmware printed (`stack high-water mark: N bytes`), in order.
+    static func stackMarks(_ output: String) -> [Int] {
+        output.split(separator: "\n").compactMap { line -> Int? in
+            guard let range = line.range(of: "stack high-water mark: ") else { return nil }
+            return Int(line[range.upperBound...].prefix { $0.isNumber })
+        }
+    }
+
+    /// The kit's own state allocated at start-up, as the firmware printed it (`kit state: leaf L bytes, installer
+    /// work W bytes`): L + W, or nil when the line is missing.
+    static func kitState(_ output: String) -> Int? {
+        guard let line = output.split(separator: "\n").first(where: { $0.hasPrefix("kit state: ") }) else {
+            return nil
+        }
+        let numbers = line.split(whereSeparator: { !$0.isNumber }).compactMap { Int($0) }
+        return numbers.count == 2 ? numbers[0] + numbers[1] : nil
+    }
+
+    /// The RAM the budget counts for the kit: .data + .bss (`size.sh`'s `ram=`), the deepest stack mark and
+    /// the kit's start-up state; nil when one of them is missing.
+    static func kitRAM(run output: String, size sizeOutput: String) -> Int? {
+        let last = sizeOutput.split(separator: "\n").last ?? ""
+        guard let ram = last.split(separator: " ").last.flatMap({ Int($0.dropFirst("ram=".count)) }),
+            last.hasPrefix("flash="), let deepest = stackMarks(output).max(), let state = kitState(output)
+        else { return nil }
+        return ram + deepest + state
+    }
 }

@@ -244,7 +244,10 @@ import Testing
         // The diff operation (delta) and the inflate state (zlib) share one region: never alive together.
         let overlaid = min(MemoryLayout<TinyStreamOperation>.size, MemoryLayout<TinyInflateState>.size)
         #expect(parts.reduce(0) { $0 + $1.1 } - overlaid <= installer)
-        #expect(installer < 5_300)  // 6,368 bytes before the overlay, 5,264 after
+        #expect(installer < 4_600)  // 6,368 bytes before the overlay, 5,264 after, 4,586 with packed bit models
+        // The 678 bit models (DELTA.md 12.2) packed 3 bytes each: a 16-bit probability and a count (2,712 before).
+        #expect(TinyStreamModels.Index.count == 678)
+        #expect(MemoryLayout<TinyStreamModels>.size == 3 * 678)
         // DELTA.md 12: the stream-mode decoder's state (models, column sums, input window) is about 5 KB.
         let streamDecoder =
             MemoryLayout<TinyStreamModels>.size + MemoryLayout<TinyStreamOperation>.size

@@ -161,6 +161,7 @@ func predict(_ installer: TinyFlashModelInstaller<HostFileFlash>, scratch: Unsaf
 /// stored) before the answer is given. Answered: `query answered: class C` on the console and the class as one ASCII
 /// digit on UART1. Refused: `refused query: REASON` (`quota-exhausted`, `rate-limited`, `ledger-full`,
 /// `storage-failed`, or `no-model`) and `x` on UART1, never a prediction.
+@inline(never)
 func answerQuery(_ leaf: UnsafeMutablePointer<QEMULeaf>, scratch: UnsafeMutableBufferPointer<Float>) {
     let reason: StaticString
     if let predicted = predict(leaf.pointee.installer, scratch: scratch) {
@@ -192,6 +193,7 @@ struct MeterLog {
     var sequence: UInt64 = 0
     var unsynced = 0
 
+    @inline(never)
     mutating func report(_ leaf: UnsafeMutablePointer<QEMULeaf>) {
         guard let meter = leaf.pointee.meter else { return }
         if meter.highestSequence != sequence {
@@ -221,50 +223,71 @@ func leafMain() -> Int32 {
     appUartInit()
     guard let storage = startLeaf() else { return 2 }
     let scratch = UnsafeMutableBufferPointer<Float>.allocate(capacity: 64 + 2 * 256 + 16)
-    put("leaf ")
-    storage.pointee.withDeviceID { text($0) }
-    put(" started\n")
-    reportActiveModel(storage.pointee.installer, scratch: scratch)
+    logStart(storage, scratch: scratch)
     var meterLog = MeterLog()
     while true {
         if appUartRead() == Int32(UInt8(ascii: "q")) { answerQuery(storage, scratch: scratch) }
         meterLog.report(storage)
-        switch storage.pointee.poll() {
-        case .none, .connected: break
-        case .welcomed(let enrolled):
-            put(enrolled ? "enrolled" : "authenticated")
-            put(", stack high-water mark: ")
-            putU32(stackUsed())
-            put(" bytes\n")
-        case .installed(let version):
-            put("installed ")
-            storage.pointee.installed.withFields { name, variant, _ in
-                text(name)
-                put(" v")
-                putU32(UInt32(version))
-                put(" ")
-                text(variant)
-            }
-            put("\n")
-            reportActiveModel(storage.pointee.installer, scratch: scratch)
-            put("stack high-water mark: ")
-            putU32(stackUsed())
-            put(" bytes, heap used at start-up: ")
-            putU32(heapUsed())
-            put(" bytes\n")
-        case .refused(let version, let code):
-            put("refused v")
+        log(storage.pointee.poll(), storage, scratch: scratch)
+    }
+}
+
+/// Prints `leaf ID started`, the kit's own state allocated at start-up (`kit state: leaf L bytes, installer work W
+/// bytes`: the leaf value, built in place, and the installer's decoder state, ``TinyInstallerWork``; the RAM
+/// budget counts both, not the buffers the integrator sizes) and the active model. Not inlined: the installer's
+/// copy stays out of the main loop's frame.
+@inline(never)
+func logStart(_ storage: UnsafeMutablePointer<QEMULeaf>, scratch: UnsafeMutableBufferPointer<Float>) {
+    put("leaf ")
+    storage.pointee.withDeviceID { text($0) }
+    put(" started\nkit state: leaf ")
+    putU32(UInt32(MemoryLayout<QEMULeaf>.stride))
+    put(" bytes, installer work ")
+    putU32(UInt32(TinyInstallerWork.stateBytes))
+    put(" bytes\n")
+    reportActiveModel(storage.pointee.installer, scratch: scratch)
+}
+
+/// Prints what a poll did. Not inlined, as ``answerQuery(_:scratch:)`` and ``MeterLog/report(_:)``: the main
+/// loop's own frame stays small, and it lies under every frame the leaf's poll takes (928 B when they were inlined).
+@inline(never)
+func log(_ event: TinyLeafEvent, _ storage: UnsafeMutablePointer<QEMULeaf>, scratch: UnsafeMutableBufferPointer<Float>)
+{
+    switch event {
+    case .none, .connected: break
+    case .welcomed(let enrolled):
+        put(enrolled ? "enrolled" : "authenticated")
+        put(", stack high-water mark: ")
+        putU32(stackUsed())
+        put(" bytes\n")
+    case .installed(let version):
+        put("installed ")
+        storage.pointee.installed.withFields { name, variant, _ in
+            text(name)
+            put(" v")
             putU32(UInt32(version))
-            put(": ")
-            put(code)
-            put("\n")
-            reportActiveModel(storage.pointee.installer, scratch: scratch)
-        case .coordinatorError(let code):
-            put("coordinator error ")
-            putU32(UInt32(code))
-            put("\n")
-        case .disconnected: put("disconnected\n")
+            put(" ")
+            text(variant)
         }
+        put("\n")
+        reportActiveModel(storage.pointee.installer, scratch: scratch)
+        put("stack high-water mark: ")
+        putU32(stackUsed())
+        put(" bytes, heap used at start-up: ")
+        putU32(heapUsed())
+        put(" bytes\n")
+    case .refused(let version, let code):
+        put("refused v")
+        putU32(UInt32(version))
+        put(": ")
+        put(code)
+        put("\n")
+        reportActiveModel(storage.pointee.installer, scratch: scratch)
+    case .coordinatorError(let code):
+        put("coordinator error ")
+        putU32(UInt32(code))
+        put("\n")
+    case .disconnected: put("disconnected\n")
     }
 }
 

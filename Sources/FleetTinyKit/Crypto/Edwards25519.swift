@@ -58,6 +58,12 @@ struct EdwardsPoint {
     /// -P = (-x, y).
     static prefix func - (p: EdwardsPoint) -> EdwardsPoint { EdwardsPoint(x: -p.x, y: p.y, z: p.z, t: -p.t) }
 
+    /// P becomes -P, in place (no copy of the point in the caller's frame).
+    mutating func negate() {
+        x = -x
+        t = -t
+    }
+
     /// P + Q ("add-2008-hwcd-3" with a = -1, k = 2d): 9 products.
     @inline(never)  // one copy, one frame (inlined, the ladders' frames held every temporary of both formulas)
     static func + (p: EdwardsPoint, q: EdwardsPoint) -> EdwardsPoint {
@@ -105,8 +111,8 @@ struct EdwardsPoint {
             let byte = scalar.load(fromByteOffset: bitIndex >> 3, as: UInt8.self)
             let bit = Int32((byte >> UInt8(bitIndex & 7)) & 1)
             conditionalSwap(&p, &q, bit)
-            q = q + p
-            p = p.doubled()
+            q.add(p)
+            p.doubleInPlace()
             conditionalSwap(&p, &q, bit)
             bitIndex -= 1
         }
@@ -114,30 +120,41 @@ struct EdwardsPoint {
     }
 
     /// [s] B + [h] A for public scalars below 2^253 (vartime: verification only handles public values), by
-    /// Straus-Shamir: one doubling per bit and an addition of B, A or B + A where bits are set.
+    /// Straus-Shamir: one doubling per bit and an addition of B, A or B + A where bits are set. The result is doubled
+    /// and added to in place (``doubleInPlace()``, ``add(_:)``): the frame holds the four points, not a temporary
+    /// for each step.
     static func doubleMultiplyVartime(
         s: UnsafeRawPointer,
         base: EdwardsPoint,
         h: UnsafeRawPointer,
         point: EdwardsPoint
     ) -> EdwardsPoint {
-        let both = base + point
+        var both = base
+        both.add(point)
         var result = EdwardsPoint.neutral
         var bitIndex = 252
         while bitIndex >= 0 {
-            result = result.doubled()
+            result.doubleInPlace()
             let sBit = (s.load(fromByteOffset: bitIndex >> 3, as: UInt8.self) >> UInt8(bitIndex & 7)) & 1
             let hBit = (h.load(fromByteOffset: bitIndex >> 3, as: UInt8.self) >> UInt8(bitIndex & 7)) & 1
             switch (sBit, hBit) {
-            case (1, 1): result = result + both
-            case (1, _): result = result + base
-            case (_, 1): result = result + point
+            case (1, 1): result.add(both)
+            case (1, _): result.add(base)
+            case (_, 1): result.add(point)
             default: break
             }
             bitIndex -= 1
         }
         return result
     }
+
+    /// self = self + q.
+    @inline(never)
+    mutating func add(_ q: EdwardsPoint) { self = self + q }
+
+    /// self = 2 self.
+    @inline(never)
+    mutating func doubleInPlace() { self = doubled() }
 
     /// Writes the RFC 8032 encoding (y canonical, the parity of x in bit 255) to the 32 bytes at `out`.
     func encode(into out: UnsafeMutableRawPointer) {
@@ -155,18 +172,39 @@ extension EdwardsPoint {
     /// bit 255 picks its parity (x = 0 with bit 255 set is accepted as x = 0). Nil when no x exists. Vartime.
     init?(decoding bytes: UnsafeRawPointer) {
         let y = FieldElement(bytes: bytes).carried()
+        let (u, v) = Self.ratio(y)
+        // x = u (u v)^((p-5)/8), then x^2 v is u or -u when u / v is a square. The exponentiation runs under
+        // this frame only (the checks after it are in their own): on the Cortex-M4 it is the deepest chain of a
+        // verification.
+        let root = (u * v).powerPMinus5Over8()
+        let wantsNegative = bytes.load(fromByteOffset: 31, as: UInt8.self) >> 7 == 1
+        guard let x = Self.squareRoot(u: u, v: v, root: root, negative: wantsNegative) else { return nil }
+        self.init(x: x, y: y, z: .one, t: x * y)
+    }
+
+    /// u = y^2 - 1 and v = d y^2 + 1, x^2 = u / v on the curve (in their own frame, gone before the exponentiation).
+    @inline(never)
+    private static func ratio(_ y: FieldElement) -> (u: FieldElement, v: FieldElement) {
         let yy = y.squared()
-        let u = (yy - .one).carried()  // y^2 - 1
-        let v = yy * .d + .one  // d y^2 + 1
-        // x = u (u v)^((p-5)/8), then x^2 v is u or -u when u / v is a square.
-        var x = u * (u * v).powerPMinus5Over8()
+        return ((yy - .one).carried(), yy * .d + .one)
+    }
+
+    /// x with x^2 = u / v from `root` = (u v)^((p-5)/8), of the parity `negative` asks (RFC 8032 5.1.3 steps 2-4);
+    /// nil when u / v is not a square.
+    @inline(never)
+    private static func squareRoot(
+        u: FieldElement,
+        v: FieldElement,
+        root: FieldElement,
+        negative wantsNegative: Bool
+    ) -> FieldElement? {
+        var x = u * root
         let vxx = x.squared() * v
         if (vxx - u).isNonZero {
             guard !(vxx + u).isNonZero else { return nil }
             x = x * .sqrtMinusOne
         }
-        let wantsNegative = bytes.load(fromByteOffset: 31, as: UInt8.self) >> 7 == 1
         if x.isNegative != wantsNegative { x = -x }
-        self.init(x: x, y: y, z: .one, t: x * y)
+        return x
     }
 }

@@ -156,20 +156,36 @@ extension FieldElement {
         b.l9 ^= t
     }
 
-    /// z^(2^250 - 1) and z^11, the common start of the inversion and square-root exponents (ref10's chain).
+    /// z^(2^250 - 1) and z^11, the common start of the inversion and square-root exponents (ref10's chain). Each
+    /// step squares and multiplies in place (``square(times:thenMultiplyBy:)``): the frame holds the chain's six
+    /// live values, not a temporary for every product.
     private func power2To250MinusOne() -> (power: FieldElement, eleven: FieldElement) {
         let z2 = squared()
-        let z9 = z2.squared(times: 2) * self
+        var z9 = z2
+        z9.square(times: 2, thenMultiplyBy: self)
         let z11 = z2 * z9
-        let z2_5_0 = z11.squared() * z9  // 2^5 - 1
-        let z2_10_0 = z2_5_0.squared(times: 5) * z2_5_0
-        let z2_20_0 = z2_10_0.squared(times: 10) * z2_10_0
-        let z2_40_0 = z2_20_0.squared(times: 20) * z2_20_0
-        let z2_50_0 = z2_40_0.squared(times: 10) * z2_10_0
-        let z2_100_0 = z2_50_0.squared(times: 50) * z2_50_0
-        let z2_200_0 = z2_100_0.squared(times: 100) * z2_100_0
-        let z2_250_0 = z2_200_0.squared(times: 50) * z2_50_0
-        return (z2_250_0, z11)
+        var low = z11  // 2^5 - 1, then 2^50 - 1
+        low.square(times: 1, thenMultiplyBy: z9)
+        var z2_10_0 = low
+        z2_10_0.square(times: 5, thenMultiplyBy: low)
+        var high = z2_10_0  // 2^20 - 1, then 2^40 - 1
+        high.square(times: 10, thenMultiplyBy: z2_10_0)
+        var z2_40_0 = high
+        z2_40_0.square(times: 20, thenMultiplyBy: high)
+        low = z2_40_0
+        low.square(times: 10, thenMultiplyBy: z2_10_0)
+        high = low  // 2^100 - 1
+        high.square(times: 50, thenMultiplyBy: low)
+        var power = high  // 2^200 - 1, then 2^250 - 1
+        power.square(times: 100, thenMultiplyBy: high)
+        power.square(times: 50, thenMultiplyBy: low)
+        return (power, z11)
+    }
+
+    /// self = self^(2^count) * factor, in place (the same products as `squared(times:) * factor`).
+    @inline(never)
+    mutating func square(times count: Int, thenMultiplyBy factor: FieldElement) {
+        self = squared(times: count) * factor
     }
 
     /// 1/z = z^(p - 2) (0 for 0).
@@ -179,6 +195,7 @@ extension FieldElement {
     }
 
     /// z^((p - 5) / 8) = z^(2^252 - 3), for square roots.
+    @inline(never)
     func powerPMinus5Over8() -> FieldElement {
         power2To250MinusOne().power.squared(times: 2) * self
     }

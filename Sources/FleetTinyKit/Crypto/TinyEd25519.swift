@@ -21,10 +21,15 @@ public enum TinyEd25519 {
     public static func publicKey(seed: UnsafeRawBufferPointer, into publicKey: UnsafeMutableRawBufferPointer) {
         precondition(seed.count == seedCount && publicKey.count >= publicKeyCount, "Ed25519 key sizes: 32 and 32")
         var expanded = ExpandedSeed(seed)
-        expanded.withScalar { scalar in
-            EdwardsPoint.multiply(.base, byScalar: scalar).encode(into: publicKey.baseAddress!)
-        }
+        expanded.withScalar { scalar in encodeBaseMultiple(scalar, into: publicKey.baseAddress!) }
         expanded.erase()
+    }
+
+    /// Writes the encoding of [scalar] B (a secret 32-byte scalar: constant time) to the 32 bytes at `out`. Not
+    /// inlined: the points stay out of the callers' frames.
+    @inline(never)
+    private static func encodeBaseMultiple(_ scalar: UnsafeRawPointer, into out: UnsafeMutableRawPointer) {
+        EdwardsPoint.multiply(.base, byScalar: scalar).encode(into: out)
     }
 
     /// Writes the signature of `message` to the first 64 bytes of `signature`. `publicKey` must be the seed's
@@ -41,19 +46,10 @@ public enum TinyEd25519 {
         )
         var expanded = ExpandedSeed(seed)
         // r = SHA-512(prefix || message) mod L, R = [r] B.
-        var nonce: Raw32 = (0, 0, 0, 0)
-        var hasher = TinySHA512()
-        expanded.withPrefix { hasher.update($0) }
-        hasher.update(message)
-        var wide = hasher.finalize()
-        withUnsafeMutableBytes(of: &nonce) { nonceBytes in
-            wide.withUnsafeBytes { Scalar25519.reduce($0.baseAddress!, into: nonceBytes.baseAddress!) }
-        }
+        var nonce = Self.nonce(expanded, message)
         var encodedR: Raw32 = (0, 0, 0, 0)
         withUnsafeMutableBytes(of: &encodedR) { out in
-            withUnsafeBytes(of: nonce) {
-                EdwardsPoint.multiply(.base, byScalar: $0.baseAddress!).encode(into: out.baseAddress!)
-            }
+            withUnsafeBytes(of: nonce) { encodeBaseMultiple($0.baseAddress!, into: out.baseAddress!) }
         }
         // k = SHA-512(R || A || message) mod L, S = (r + k a) mod L.
         let k = challenge(encodedR: encodedR, publicKey: publicKey, message: message)
@@ -67,8 +63,23 @@ public enum TinyEd25519 {
             }
         }
         nonce = (0, 0, 0, 0)
-        wide = TinyDigest64()
         expanded.erase()
+    }
+
+    /// r = SHA-512(prefix || message) mod L, the signature's secret nonce. Not inlined: the hash's state is gone
+    /// before the points are computed (and its digest erased here).
+    @inline(never)
+    private static func nonce(_ expanded: ExpandedSeed, _ message: UnsafeRawBufferPointer) -> Raw32 {
+        var nonce: Raw32 = (0, 0, 0, 0)
+        var hasher = TinySHA512()
+        expanded.withPrefix { hasher.update($0) }
+        hasher.update(message)
+        var wide = hasher.finalize()
+        withUnsafeMutableBytes(of: &nonce) { nonceBytes in
+            wide.withUnsafeBytes { Scalar25519.reduce($0.baseAddress!, into: nonceBytes.baseAddress!) }
+        }
+        wide = TinyDigest64()
+        return nonce
     }
 
     /// Whether `signature` is a valid signature of `message` by `publicKey`, under BoringSSL's rules (see the type's
@@ -80,31 +91,40 @@ public enum TinyEd25519 {
     ) -> Bool {
         guard signature.count == signatureCount, publicKey.count == publicKeyCount else { return false }
         let signatureBytes = signature.baseAddress!
-        guard Scalar25519.isCanonical(signatureBytes + 32),
-            let point = EdwardsPoint(decoding: publicKey.baseAddress!)
-        else { return false }
+        guard Scalar25519.isCanonical(signatureBytes + 32) else { return false }
         var encodedR: Raw32 = (0, 0, 0, 0)
         withUnsafeMutableBytes(of: &encodedR) {
             $0.copyMemory(from: UnsafeRawBufferPointer(rebasing: signature[0..<32]))
         }
         let k = challenge(encodedR: encodedR, publicKey: publicKey, message: message)
         var computedR: Raw32 = (0, 0, 0, 0)
-        withUnsafeMutableBytes(of: &computedR) { out in
+        let decoded = withUnsafeMutableBytes(of: &computedR) { out in
             withUnsafeBytes(of: k) { k in
-                EdwardsPoint.doubleMultiplyVartime(
-                    s: signatureBytes + 32,
-                    base: .base,
-                    h: k.baseAddress!,
-                    point: -point
-                )
-                .encode(into: out.baseAddress!)
+                commitment(s: signatureBytes + 32, k: k.baseAddress!, publicKey: publicKey.baseAddress!, into: out)
             }
         }
-        return (computedR.0 ^ encodedR.0) | (computedR.1 ^ encodedR.1) | (computedR.2 ^ encodedR.2)
-            | (computedR.3 ^ encodedR.3) == 0
+        return decoded
+            && (computedR.0 ^ encodedR.0) | (computedR.1 ^ encodedR.1) | (computedR.2 ^ encodedR.2)
+                | (computedR.3 ^ encodedR.3) == 0
     }
 
-    /// SHA-512(R || public key || message) mod L.
+    /// Writes the encoding of [s] B - [k] A to `out` (32 bytes), A the point `publicKey` encodes; false when it
+    /// encodes none. Not inlined, and A negated in place: the points' copies stay out of `verify`'s frame.
+    @inline(never)
+    private static func commitment(
+        s: UnsafeRawPointer,
+        k: UnsafeRawPointer,
+        publicKey: UnsafeRawPointer,
+        into out: UnsafeMutableRawBufferPointer
+    ) -> Bool {
+        guard var point = EdwardsPoint(decoding: publicKey) else { return false }
+        point.negate()
+        EdwardsPoint.doubleMultiplyVartime(s: s, base: .base, h: k, point: point).encode(into: out.baseAddress!)
+        return true
+    }
+
+    /// SHA-512(R || public key || message) mod L. Not inlined: the hash's state is gone before the points are.
+    @inline(never)
     private static func challenge(
         encodedR: Raw32,
         publicKey: UnsafeRawBufferPointer,

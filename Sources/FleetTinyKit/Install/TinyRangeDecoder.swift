@@ -1,8 +1,8 @@
 /// An adaptive probability for one binary decision (DELTA.md 6.1): `p` is the probability of a 0 in 1/65536,
-/// `count` saturates at 30. Four bytes.
+/// `count` saturates at 30. Held packed in ``TinyStreamModels``; a value only while one bit is decoded.
 struct TinyBitModel: Sendable {
-    var p: UInt16 = 32_768
-    var count: UInt8 = 0
+    var p: UInt16
+    var count: UInt8
 
     /// Moves `p` toward `bit` by `floor(131072 / (2 count + 3)) / 65536` (the RECIP table, computed).
     @inline(__always)
@@ -63,9 +63,9 @@ struct TinyRangeDecoder: Sendable {
         for _ in 0..<4 { code = code << 8 | UInt32(input.next()) }
     }
 
-    /// Decodes one bit with `model` and updates it. Not inlined: one copy for the stream models' many call sites
-    /// (inlined, it cost about 2 KB of flash; the v1 -> v2 delta apply takes about 49 M instructions either way).
-    @inline(never)
+    /// Decodes one bit with `model` and updates it. Called only by ``TinyStreamModels/bit(_:_:_:)``, which is not
+    /// inlined (inlined at the stream models' many call sites, it cost about 2 KB of flash).
+    @inline(__always)
     mutating func bit(_ model: inout TinyBitModel, _ input: inout TinyInputWindow) -> UInt32 {
         let bound = (range >> 16) &* UInt32(model.p)
         let bit: UInt32

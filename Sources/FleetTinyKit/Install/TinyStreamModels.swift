@@ -1,54 +1,65 @@
 /// The adaptive models of a stream-mode patch (DELTA.md section 12) in fixed storage, and the decoding of each
-/// field: operation codes, numbers, literal bytes and diff residuals. About 2.7 KB.
+/// field: operation codes, numbers, literal bytes and diff residuals. The 678 models are packed three bytes each
+/// (their 16-bit probabilities in one array, their counts, at most 30, in another): 2,034 bytes, where one
+/// ``TinyBitModel`` value each (two bytes of probability, one of count, one of padding) took 2,712.
 struct TinyStreamModels: Sendable {
-    /// Zero flag, sign, and the 5-level length tree (index 2 + node) of one number coder (DELTA.md 7, tree, 32).
-    typealias NumberModels = InlineArray<34, TinyBitModel>
+    /// Where each model lives in the two arrays.
+    enum Index {
+        static let operationHigh = 0
+        static let operationLow = 1  // 2
+        /// Zero flag, sign, and the 5-level length tree (index 2 + node) of one number coder (DELTA.md 7, tree, 32).
+        static let lengths = 3  // 34 each
+        static let offsets = lengths + numberModels
+        static let columns = offsets + numberModels
+        static let signed = columns + numberModels
+        static let rescaled = signed + 1
+        static let literal = rescaled + 1  // 256
+        /// The byte integer coder (DELTA.md 8.2): zero 6, sign 9 (from 6), length 6 x 8 (from 15), mantissa
+        /// 9 x 7 x 4 (from 63).
+        static let bytes = literal + 256  // 315
+        static let count = bytes + 315
+        static let numberModels = 34
+    }
 
-    var operationHigh = TinyBitModel()
-    var operationLow = InlineArray<2, TinyBitModel>(repeating: TinyBitModel())
-    var lengths = NumberModels(repeating: TinyBitModel())
-    var offsets = NumberModels(repeating: TinyBitModel())
-    var columns = NumberModels(repeating: TinyBitModel())
-    var signed = TinyBitModel()
-    var rescaled = TinyBitModel()
-    var literal = InlineArray<256, TinyBitModel>(repeating: TinyBitModel())
-    /// The byte integer coder (DELTA.md 8.2): zero 6, sign 9 (from 6), length 6 x 8 (from 15), mantissa
-    /// 9 x 7 x 4 (from 63).
-    var bytes = InlineArray<315, TinyBitModel>(repeating: TinyBitModel())
+    private var probabilities = InlineArray<678, UInt16>(repeating: 32_768)
+    private var counts = InlineArray<678, UInt8>(repeating: 0)
 
     /// Every model back to `p = 32768, count = 0`, in place.
     mutating func reset() {
-        operationHigh = TinyBitModel()
-        operationLow[0] = TinyBitModel()
-        operationLow[1] = TinyBitModel()
-        for index in 0..<34 {
-            lengths[index] = TinyBitModel()
-            offsets[index] = TinyBitModel()
-            columns[index] = TinyBitModel()
+        for index in 0..<Index.count {
+            probabilities[index] = 32_768
+            counts[index] = 0
         }
-        signed = TinyBitModel()
-        rescaled = TinyBitModel()
-        for index in 0..<256 { literal[index] = TinyBitModel() }
-        for index in 0..<315 { bytes[index] = TinyBitModel() }
+    }
+
+    /// Decodes one bit with the model at `index` and updates it. Not inlined: one copy for every call site.
+    @inline(never)
+    mutating func bit(_ index: Int, _ decoder: inout TinyRangeDecoder, _ input: inout TinyInputWindow) -> UInt32 {
+        var model = TinyBitModel(p: probabilities[index], count: counts[index])
+        let bit = decoder.bit(&model, &input)
+        probabilities[index] = model.p
+        counts[index] = model.count
+        return bit
     }
 
     /// Decodes a 2-bit operation code.
     mutating func operation(_ decoder: inout TinyRangeDecoder, _ input: inout TinyInputWindow) -> UInt32 {
-        let high = decoder.bit(&operationHigh, &input)
-        let low = decoder.bit(&operationLow[Int(high)], &input)
+        let high = bit(Index.operationHigh, &decoder, &input)
+        let low = bit(Index.operationLow + Int(high), &decoder, &input)
         return high << 1 | low
     }
 
-    /// Decodes a signed number (|value| < 2^32) with one of the number coders.
-    static func number(
-        _ models: inout NumberModels,
+    /// Decodes a signed number (|value| < 2^32) with the number coder whose models start at `base`
+    /// (``Index/lengths``, ``Index/offsets`` or ``Index/columns``).
+    mutating func number(
+        _ base: Int,
         _ decoder: inout TinyRangeDecoder,
         _ input: inout TinyInputWindow
     ) -> Int64 {
-        guard decoder.bit(&models[0], &input) == 1 else { return 0 }
-        let negative = decoder.bit(&models[1], &input) == 1
+        guard bit(base, &decoder, &input) == 1 else { return 0 }
+        let negative = bit(base + 1, &decoder, &input) == 1
         var node = 1
-        for _ in 0..<5 { node = node * 2 + Int(decoder.bit(&models[2 + node], &input)) }
+        for _ in 0..<5 { node = node * 2 + Int(bit(base + 2 + node, &decoder, &input)) }
         var rest = node - 32
         var magnitude: UInt64 = 1
         while rest > 0 {
@@ -62,7 +73,7 @@ struct TinyStreamModels: Sendable {
     /// Decodes a literal byte (a bit tree, most significant bit first).
     mutating func literalByte(_ decoder: inout TinyRangeDecoder, _ input: inout TinyInputWindow) -> UInt8 {
         var node = 1
-        for _ in 0..<8 { node = node * 2 + Int(decoder.bit(&literal[node], &input)) }
+        for _ in 0..<8 { node = node * 2 + Int(bit(Index.literal + node, &decoder, &input)) }
         return UInt8(truncatingIfNeeded: node)
     }
 
@@ -73,14 +84,15 @@ struct TinyStreamModels: Sendable {
         _ decoder: inout TinyRangeDecoder,
         _ input: inout TinyInputWindow
     ) -> Int {
-        guard decoder.bit(&bytes[lengthContext], &input) == 1 else { return 0 }
-        let negative = decoder.bit(&bytes[6 + signContext], &input) == 1
+        let bytes = Index.bytes
+        guard bit(bytes + lengthContext, &decoder, &input) == 1 else { return 0 }
+        let negative = bit(bytes + 6 + signContext, &decoder, &input) == 1
         var length = 1
-        while length < 8, decoder.bit(&bytes[15 + lengthContext * 8 + length], &input) == 1 { length += 1 }
+        while length < 8, bit(bytes + 15 + lengthContext * 8 + length, &decoder, &input) == 1 { length += 1 }
         var magnitude = 1
         for position in 0..<(length - 1) {
             let previous = position == 0 ? 0 : magnitude & 3
-            let bit = decoder.bit(&bytes[63 + (length * 7 + position) * 4 + previous], &input)
+            let bit = bit(bytes + 63 + (length * 7 + position) * 4 + previous, &decoder, &input)
             magnitude = magnitude * 2 + Int(bit)
         }
         return negative ? -magnitude : magnitude

@@ -100,24 +100,33 @@ extension TinyInstaller {
 
     private mutating func readOperation() throws(TinyInstallError) {
         let kind = work.models.pointee.operation(&work.decoder.pointee, &work.input.pointee)
-        let length = TinyStreamModels.number(&work.models.pointee.lengths, &work.decoder.pointee, &work.input.pointee)
+        let length = work.models.pointee.number(
+            TinyStreamModels.Index.lengths,
+            &work.decoder.pointee,
+            &work.input.pointee
+        )
         guard kind <= 2, length >= 1, length <= Int64(outputSize - produced) else { throw .corrupt }
         work.operation.pointee.kind = kind
         work.operation.pointee.remaining = Int(length)
         guard kind != 1 else { return }
         let offset =
             Int64(work.operation.pointee.lastCopyEnd)
-            + TinyStreamModels.number(&work.models.pointee.offsets, &work.decoder.pointee, &work.input.pointee)
+            + work.models.pointee.number(TinyStreamModels.Index.offsets, &work.decoder.pointee, &work.input.pointee)
         guard offset >= 0, offset + length <= Int64(oldLength) else { throw .corrupt }
         work.operation.pointee.oldPosition = Int(offset)
         work.operation.pointee.lastCopyEnd = Int(offset + length)
         guard kind == 2 else { return }
-        work.operation.pointee.signed = work.decoder.pointee.bit(&work.models.pointee.signed, &work.input.pointee) == 1
-        let columns = TinyStreamModels.number(&work.models.pointee.columns, &work.decoder.pointee, &work.input.pointee)
+        work.operation.pointee.signed =
+            work.models.pointee.bit(TinyStreamModels.Index.signed, &work.decoder.pointee, &work.input.pointee) == 1
+        let columns = work.models.pointee.number(
+            TinyStreamModels.Index.columns,
+            &work.decoder.pointee,
+            &work.input.pointee
+        )
         guard columns >= 1, columns <= Int64(Self.maximumColumns) else { throw .corrupt }
         work.operation.pointee.columns = Int(columns)
         work.operation.pointee.ratio = nil
-        if work.decoder.pointee.bit(&work.models.pointee.rescaled, &work.input.pointee) == 1 {
+        if work.models.pointee.bit(TinyStreamModels.Index.rescaled, &work.decoder.pointee, &work.input.pointee) == 1 {
             let high = work.decoder.pointee.direct(16, &work.input.pointee)
             let low = work.decoder.pointee.direct(16, &work.input.pointee)
             work.operation.pointee.ratio = Int64(high << 16 | low)

@@ -11,6 +11,8 @@ struct TinyMeterLink {
     var refusedGrants = 0
     /// The quotaGrants answering this connection's quotaSync arrived (the table holds every grant of this leaf).
     var synced = false
+    /// The meter's records were loaded (the first ``TinyLeaf/poll()`` or ``TinyLeaf/meterInference()`` loads them).
+    var loaded = false
 }
 
 extension TinyLeaf {
@@ -18,6 +20,7 @@ extension TinyLeaf {
     /// (or `unmetered`) means give the answer; any other result means refuse it. The counters are stored before
     /// this returns `answered`.
     public mutating func meterInference() -> TinyLeafMeter.Result {
+        loadMeterOnce()
         guard meter != nil, !installed.isEmpty else { return .unmetered }
         let model = installed
         let online = phase == .online
@@ -47,7 +50,14 @@ extension TinyLeaf {
         _ = meter!.setPushedMetered(metered, storage: &platform)
     }
 
-    mutating func loadMeter() {
+    /// Loads the meter's counters and grants (each grant's signature checked with the pinned release key) the first
+    /// time it is called. Not at start: there the check ran under the start-up frames and was the leaf's deepest
+    /// stack (8,212 B on the Cortex-M4 after a restart with a grant stored); the first poll runs it under the main
+    /// loop's frames only.
+    @inline(never)
+    mutating func loadMeterOnce() {
+        guard !meterLink.loaded else { return }
+        meterLink.loaded = true
         guard meter != nil else { return }
         let key = releaseKey
         let hasKey = hasReleaseKey

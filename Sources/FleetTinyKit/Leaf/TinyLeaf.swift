@@ -36,7 +36,8 @@ public struct TinyLeaf<Platform: TinyPlatform, Installer: TinyModelInstaller> {
     var transfer = TinyTransfer()
     var pendingReport = TinyPendingReport()
     var refusal = TinyPendingReport()
-    /// Pay-per-query (nil: the integrator gave no meter; grants are dropped and every model answers freely).
+    /// Pay-per-query (nil: the integrator gave no meter; grants are dropped and every model answers freely). Its
+    /// stored counters and grants are loaded by the first ``poll()`` or ``meterInference()``, not at start.
     public internal(set) var meter: TinyLeafMeter?
     var meterLink = TinyMeterLink()
 
@@ -81,6 +82,25 @@ public struct TinyLeaf<Platform: TinyPlatform, Installer: TinyModelInstaller> {
         meter: TinyLeafMeter? = nil
     ) -> Bool {
         guard buffersFit(receiveBuffer, sendBuffer, meter) else { return false }
+        initialize(storage, platform, installer, settings, receiveBuffer, sendBuffer)
+        guard storage.pointee.load(meter: meter) else {
+            storage.deinitialize(count: 1)
+            return false
+        }
+        return true
+    }
+
+    /// Writes the fields into `storage`. Never inlined: the leaf value the compiler builds before writing it
+    /// (1.3 KB on the Cortex-M4) is gone before the identity key is computed.
+    @inline(never)
+    private static func initialize(
+        _ storage: UnsafeMutablePointer<Self>,
+        _ platform: Platform,
+        _ installer: Installer,
+        _ settings: TinyLeafSettings,
+        _ receiveBuffer: UnsafeMutableRawBufferPointer,
+        _ sendBuffer: UnsafeMutableRawBufferPointer
+    ) {
         storage.initialize(
             to: Self(
                 fields: platform,
@@ -90,11 +110,6 @@ public struct TinyLeaf<Platform: TinyPlatform, Installer: TinyModelInstaller> {
                 sendBuffer: sendBuffer
             )
         )
-        guard storage.pointee.load(meter: meter) else {
-            storage.deinitialize(count: 1)
-            return false
-        }
-        return true
     }
 
     private static func buffersFit(
@@ -122,13 +137,13 @@ public struct TinyLeaf<Platform: TinyPlatform, Installer: TinyModelInstaller> {
         self.backoff = settings.reconnectMilliseconds
     }
 
-    /// The identity, the pinned state and the meter's records. False when there is no identity.
+    /// The identity and the pinned state; the meter is kept, its records loaded later (``loadMeterOnce()``). False
+    /// when there is no identity.
     @inline(never)
     private mutating func load(meter: TinyLeafMeter?) -> Bool {
         guard loadIdentity() else { return false }
         loadPinnedState()
         self.meter = meter
-        loadMeter()
         return true
     }
 
@@ -140,6 +155,7 @@ public struct TinyLeaf<Platform: TinyPlatform, Installer: TinyModelInstaller> {
     /// Does what is due now: connect when a retry is due, read and handle what arrived, send a heartbeat when one
     /// is due. Returns the most notable thing that happened.
     public mutating func poll() -> TinyLeafEvent {
+        loadMeterOnce()
         let now = platform.monotonicMilliseconds()
         if phase == .disconnected {
             guard now >= nextAttempt else { return .none }

@@ -101,45 +101,88 @@ public struct TinyLeafMeter {
         releaseKey: UnsafeRawBufferPointer?,
         deviceID: UnsafeRawBufferPointer
     ) {
+        // In three steps, none inlined: the frames that read the records are not under Ed25519's.
+        let stateLoaded = loadRecords(from: storage)
+        for slot in 0..<grantCapacity {
+            verifiedFlags[slot] = isVerified(slot, releaseKey: releaseKey, deviceID: deviceID) ? 1 : 0
+        }
+        finishLoading(stateLoaded: stateLoaded)
+    }
+
+    /// Reads the counters and the grant slots (each unreadable or oversized one zeroed). True: the counters loaded.
+    @inline(never)
+    private mutating func loadRecords<Storage: TinyKeyStorage>(from storage: Storage) -> Bool {
         let stateLoaded = storage.loadMeterRecord(0, into: state) && isStateSound
         stateStored = stateLoaded
         if !stateLoaded { zero(state) }
-        var anyGrant = false
         for slot in 0..<grantCapacity {
             let region = slotRegion(slot)
             if !storage.loadMeterRecord(1 + slot, into: region) || Int(u16(region, 0)) > TinyQuotaGrant.maximumSize {
                 zero(region)
             }
-            let grant = self.grant(slot)
-            anyGrant = anyGrant || grant != nil
-            let valid = grant.map { g in releaseKey.map { g.check(releaseKey: $0, deviceID: deviceID) } == .valid }
-            verifiedFlags[slot] = valid == true ? 1 : 0
         }
+        return stateLoaded
+    }
+
+    /// Whether slot `slot` holds a grant signed by `releaseKey` (nil: none is) for `deviceID`.
+    @inline(never)
+    private func isVerified(
+        _ slot: Int,
+        releaseKey: UnsafeRawBufferPointer?,
+        deviceID: UnsafeRawBufferPointer
+    ) -> Bool {
+        guard let grant = grant(slot), let releaseKey else { return false }
+        return grant.check(releaseKey: releaseKey, deviceID: deviceID) == .valid
+    }
+
+    /// Marks the table loaded; grants found without their counters count as spent.
+    @inline(never)
+    private mutating func finishLoading(stateLoaded: Bool) {
         state[0] = 1
-        if !stateLoaded, anyGrant {
-            for slot in 0..<grantCapacity {
-                guard let grant = grant(slot) else { continue }
-                setCounter(slot, 0, grant.queries)
-                setCounter(slot, 1, grant.offlineGrace)
-            }
+        guard !stateLoaded else { return }
+        for slot in 0..<grantCapacity {
+            guard let grant = grant(slot) else { continue }
+            setCounter(slot, 0, grant.queries)
+            setCounter(slot, 1, grant.offlineGrace)
         }
     }
 
     // MARK: - Grants
 
-    /// Checks and keeps one signed grant (from quotaGrants, SPEC.md 15a.3).
+    /// Checks and keeps one signed grant (from quotaGrants, SPEC.md 15a.3). The signature is checked first, in a
+    /// small frame: the frame that keeps the grant (about 1 KB on the Cortex-M4) is not under Ed25519's.
     public mutating func receive<Storage: TinyKeyStorage>(
         grant signed: UnsafeRawBufferPointer,
         releaseKey: UnsafeRawBufferPointer,
         deviceID: UnsafeRawBufferPointer,
         storage: inout Storage
     ) -> GrantOutcome {
+        if let refusal = Self.refusal(of: signed, releaseKey: releaseKey, deviceID: deviceID) { return refusal }
+        return keep(grant: signed, storage: &storage)
+    }
+
+    /// Why a signed grant is not kept (malformed, bad signature, another device), or nil when it is valid.
+    @inline(never)
+    private static func refusal(
+        of signed: UnsafeRawBufferPointer,
+        releaseKey: UnsafeRawBufferPointer,
+        deviceID: UnsafeRawBufferPointer
+    ) -> GrantOutcome? {
         guard let grant = try? TinyQuotaGrant(decoding: signed) else { return .malformed }
         switch grant.check(releaseKey: releaseKey, deviceID: deviceID) {
-        case .valid: break
+        case .valid: return nil
         case .badSignature: return .badSignature
         case .otherDevice: return .otherDevice
         }
+    }
+
+    /// Keeps a grant ``refusal(of:releaseKey:deviceID:)`` found valid: duplicates and a full table refused.
+    @inline(never)
+    private mutating func keep<Storage: TinyKeyStorage>(
+        grant signed: UnsafeRawBufferPointer,
+        storage: inout Storage
+    ) -> GrantOutcome {
+        guard let grant = try? TinyQuotaGrant(decoding: signed) else { return .malformed }
         for slot in 0..<grantCapacity where self.grant(slot)?.sequence == grant.sequence { return .duplicate }
         guard let slot = freeSlot(for: grant.model) else { return .tableFull }
         // The counters first: grant records without them would be taken for counters lost, and count as spent.
@@ -280,23 +323,40 @@ public struct TinyLeafMeter {
     public var unsyncedEntries: Int { Int(state[2]) }
 
     /// Seals the oldest unsynced entry (stored first) and signs it as the next receipt of the chain; returns the
-    /// signed receipt (valid until the meter is used again), or nil when there is none or storage failed.
+    /// signed receipt (valid until the meter is used again), or nil when there is none or storage failed. The
+    /// receipt is built in ``sealOldest(deviceID:storage:)``, whose frame (about 1.5 KB on the Cortex-M4) is gone
+    /// before Ed25519 signs it.
     public mutating func nextReceipt<Storage: TinyKeyStorage>(
         deviceID: UnsafeRawBufferPointer,
         seed: UnsafeRawBufferPointer,
         publicKey: UnsafeRawBufferPointer,
         storage: inout Storage
     ) -> UnsafeRawBufferPointer? {
-        guard state[2] > 0 else { return nil }
+        let length = sealOldest(deviceID: deviceID, storage: &storage)
+        guard length > 0 else { return nil }
+        TinyUsageReceipt.sign(length, in: scratch, seed: seed, publicKey: publicKey)
+        let signed = UnsafeRawBufferPointer(rebasing: scratch[0..<(length + 64)])
+        sealedHash = TinySHA256.hash(signed)
+        return signed
+    }
+
+    /// Marks the oldest unsynced entry sealed (stored first) and writes its receipt's bytes, unsigned, into the
+    /// scratch area: their length, or 0 when there is none, storage failed or the receipt cannot be encoded.
+    @inline(never)
+    private mutating func sealOldest<Storage: TinyKeyStorage>(
+        deviceID: UnsafeRawBufferPointer,
+        storage: inout Storage
+    ) -> Int {
+        guard state[2] > 0 else { return 0 }
         if state[1] == 0 {
             state[1] = 1
             guard storage.storeMeterRecord(0, UnsafeRawBufferPointer(state)) else {
                 state[1] = 0
-                return nil
+                return 0
             }
         }
         let entry = Self.headerSize
-        guard let grant = grant(Int(state[entry])) else { return nil }
+        guard let grant = grant(Int(state[entry])) else { return 0 }
         let receipt = TinyUsageReceipt(
             deviceID: deviceID,
             index: u64(state, 4),
@@ -309,11 +369,7 @@ public struct TinyLeafMeter {
             windowStart: u64(state, entry + 16),
             windowEnd: u64(state, entry + 24)
         )
-        let length = receipt.sign(seed: seed, publicKey: publicKey, into: scratch)
-        guard length > 0 else { return nil }
-        let signed = UnsafeRawBufferPointer(rebasing: scratch[0..<length])
-        sealedHash = TinySHA256.hash(signed)
-        return signed
+        return receipt.encode(into: scratch)
     }
 
     /// The coordinator acknowledged the receipt of the last ``nextReceipt(deviceID:seed:publicKey:storage:)``:

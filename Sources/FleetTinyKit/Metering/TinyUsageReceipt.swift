@@ -49,6 +49,16 @@ public struct TinyUsageReceipt {
         publicKey: UnsafeRawBufferPointer,
         into buffer: UnsafeMutableRawBufferPointer
     ) -> Int {
+        let length = encode(into: buffer)
+        guard length > 0 else { return 0 }
+        Self.sign(length, in: buffer, seed: seed, publicKey: publicKey)
+        return length + 64
+    }
+
+    /// Writes the receipt's bytes (without the signature) into `buffer` and returns their length, or 0 when a field
+    /// is out of METERING.md's limits or `buffer` has no room for them and the 64-byte signature after them.
+    @inline(never)
+    func encode(into buffer: UnsafeMutableRawBufferPointer) -> Int {
         guard (1...128).contains(deviceID.count), (1...64).contains(model.count), kind <= 2, count >= 1,
             windowStart <= windowEnd, windowEnd <= TinyQuotaGrant.maximumTime
         else { return 0 }
@@ -66,13 +76,22 @@ public struct TinyUsageReceipt {
         writer.varint(windowEnd)
         let length = writer.count
         guard !writer.overflowed, length + 64 <= min(buffer.count, Self.maximumSize) else { return 0 }
+        return length
+    }
+
+    /// Signs the `length` receipt bytes at the start of `buffer`, the signature written right after them.
+    static func sign(
+        _ length: Int,
+        in buffer: UnsafeMutableRawBufferPointer,
+        seed: UnsafeRawBufferPointer,
+        publicKey: UnsafeRawBufferPointer
+    ) {
         TinyEd25519.sign(
             message: UnsafeRawBufferPointer(rebasing: buffer[0..<length]),
             seed: seed,
             publicKey: publicKey,
             into: UnsafeMutableRawBufferPointer(rebasing: buffer[length..<(length + 64)])
         )
-        return length + 64
     }
 }
 

@@ -235,12 +235,15 @@ extension EndToEnd {
                     ]
                 )
                 let first = Set(started.waves[0].members.map(\.id))
-                // The health gates of issue 14 that are not built yet are refused, not ignored.
-                for gate in ["--max-error-rate", "--max-accuracy-drop", "--max-confidence-drop", "--max-drift-psi"] {
+                // Health gate limits out of range are refused with the flag's rule.
+                for (gate, value) in [
+                    ("--max-error-rate", "101%"), ("--max-accuracy-drop", "101"), ("--max-confidence-drop", "2"),
+                    ("--max-drift-psi", "many"),
+                ] {
                     let refused = try runCommand(
                         "fleetctl",
                         [
-                            "rollout", "start", "digits-mlp", "--version", "2", gate, "1", "--data-dir",
+                            "rollout", "start", "digits-mlp", "--version", "2", gate, value, "--data-dir",
                             fleet.coordinatorDirectory,
                         ]
                     )

@@ -126,13 +126,22 @@ extension EndToEnd {
         }
 
         /// Six agents of `kind` (ram per name), all running v1 (int8, or fp32 for the ones with 1 GiB).
-        func startFleet(_ name: String, small: [String], big: [String] = []) async throws -> Fleet {
+        func startFleet(
+            _ name: String,
+            small: [String],
+            big: [String] = [],
+            agentArguments: [String] = []
+        )
+            async throws -> Fleet
+        {
             let fleet = try Fleet(name)
             try await fleet.startCoordinator()
             let token = try fleet.createToken(uses: small.count + big.count)
-            for agent in big { try fleet.startAgent(agent, token: token.token, extra: ["--capability", "ram=1GiB"]) }
+            for agent in big {
+                try fleet.startAgent(agent, token: token.token, extra: ["--capability", "ram=1GiB"] + agentArguments)
+            }
             for agent in small {
-                try fleet.startAgent(agent, token: token.token, extra: ["--capability", "ram=48MiB"])
+                try fleet.startAgent(agent, token: token.token, extra: ["--capability", "ram=48MiB"] + agentArguments)
             }
             #expect(
                 try await eventually(timeout: .seconds(60)) { try fleet.onlineNames().count == small.count + big.count }

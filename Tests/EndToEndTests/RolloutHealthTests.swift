@@ -38,10 +38,19 @@ extension EndToEnd {
                 var members: [Member]
                 var healthCheck: Check?
             }
+            struct Gates: Decodable, Equatable {
+                var maximumErrorRateIncrease: Double?
+                var maximumAccuracyDrop: Double?
+                var maximumConfidenceDrop: Double?
+                var maximumDriftPSI: Double?
+                var minimumDevices: Int
+                var minimumQueries: Int
+            }
             var id: Int
             var state: String
             var reason: String
             var waves: [Wave]
+            var healthGates: Gates?
         }
 
         struct Inferred: Decodable {
@@ -195,6 +204,18 @@ extension EndToEnd {
                 #expect(rollout.reason.contains("health gate: accuracy"), "\(rollout.reason)")
                 let check = try #require(wave.healthCheck)
                 #expect(check.gates.filter { $0.verdict == "fail" }.map(\.gate) == ["accuracy"], "\(check.gates)")
+                // The defaults, and the minimums given on the command line.
+                #expect(
+                    rollout.healthGates
+                        == Rollout.Gates(
+                            maximumErrorRateIncrease: 1,
+                            maximumAccuracyDrop: 2,
+                            maximumConfidenceDrop: 0.05,
+                            maximumDriftPSI: 0.25,
+                            minimumDevices: 3,
+                            minimumQueries: 100
+                        )
+                )
                 // Every answer of v3 is wrong, with v2's confidence: only the labels show it.
                 #expect((check.wave.accuracyPercent ?? 100) < 10 && (check.control.accuracyPercent ?? 0) > 90)
                 #expect(check.gates.contains { $0.gate == "confidence" && $0.verdict == "pass" })
@@ -218,6 +239,7 @@ extension EndToEnd {
                 let check = try #require(rollout.waves[0].healthCheck)
                 #expect(check.gates.filter { $0.verdict == "fail" }.map(\.gate) == ["confidence"], "\(check.gates)")
                 #expect(check.gates.contains { $0.gate == "accuracy" && $0.verdict == "waiting" }, "no labels")
+                #expect(!check.gates.contains { $0.gate == "drift-psi" } && rollout.healthGates?.maximumDriftPSI == nil)
                 #expect(check.wave.labelled == 0 && check.control.labelled == 0)
                 #expect((check.wave.meanConfidence ?? 1) < 0.8 && (check.control.meanConfidence ?? 0) > 0.9)
                 #expect(

@@ -169,6 +169,25 @@ import Testing
             try await base.store.healthStarts(deviceIDs: ["d-1", "d-2"], since: .distantPast) == ["d-1": 1, "d-2": 1]
         )
 
+        // Summaries older than the retention are removed when the next one arrives.
+        let old = Date(timeIntervalSince1970: 1_000_000)
+        try await base.store.recordHealth(
+            deviceID: "d-3",
+            receivedAt: old,
+            windowMilliseconds: 1,
+            starts: 5,
+            entries: []
+        )
+        #expect(try await base.store.healthStarts(deviceIDs: ["d-3"], since: .distantPast) == ["d-3": 5])
+        try await base.store.recordHealth(
+            deviceID: "d-3",
+            receivedAt: old.addingTimeInterval(CoordinatorStore.healthRetention + 1),
+            windowMilliseconds: 1,
+            starts: 1,
+            entries: []
+        )
+        #expect(try await base.store.healthStarts(deviceIDs: ["d-3"], since: .distantPast) == ["d-3": 1])
+
         _ = try await base.prepare()
         for (policy, flag) in [
             (RolloutGatePolicy(maximumErrorRateIncrease: 101), "--max-error-rate"),

@@ -3,7 +3,7 @@ import FleetWire
 import Foundation
 import Logging
 
-/// Sends the device's health summaries (SPEC 5.41): at each tick once `interval` has passed since the last one,
+/// Sends the device's health summaries (SPEC 5.41): at a tick once `interval` has passed since it last looked,
 /// when something was counted (inferences, feedback, or a start of the agent). The coordinator's heartbeat
 /// acknowledgements tick at least every heartbeat interval, so a summary leaves within the larger of the two.
 /// A summary stays in the database until acknowledged and is sent again after a reconnect.
@@ -12,7 +12,8 @@ public actor HealthFeature: AgentFeature {
     private let interval: Duration
     private let logger: Logger
     private var inFlight: UInt64?
-    private var lastSent: ContinuousClock.Instant?
+    /// When the database was last looked at for a summary to send (every message ticks, transfer chunks too).
+    private var lastChecked: ContinuousClock.Instant?
 
     public init(store: AgentStore, interval: Duration, logger: Logger) {
         recorder = HealthRecorder(store: store)
@@ -31,12 +32,12 @@ public actor HealthFeature: AgentFeature {
 
     public func connected(_ link: AgentLink) async throws {
         inFlight = nil
-        lastSent = nil
+        lastChecked = nil
         try await send(link)
     }
 
     public func tick(_ link: AgentLink) async throws {
-        if let lastSent, ContinuousClock.now - lastSent < interval { return }
+        if let lastChecked, ContinuousClock.now - lastChecked < interval { return }
         try await send(link)
     }
 
@@ -63,10 +64,11 @@ public actor HealthFeature: AgentFeature {
     }
 
     private func send(_ link: AgentLink) async throws {
-        guard inFlight == nil, var summary = try await recorder.due() else { return }
+        guard inFlight == nil else { return }
+        lastChecked = ContinuousClock.now
+        guard var summary = try await recorder.due() else { return }
         summary.requestID = link.nextRequestID()
         inFlight = summary.requestID
-        lastSent = ContinuousClock.now
         try await link.send(.healthSummary(summary))
     }
 }

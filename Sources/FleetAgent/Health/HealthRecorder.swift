@@ -125,6 +125,7 @@ public struct HealthRecorder: Sendable {
         }
     }
 
+    /// Reads, changes and writes the state in one transaction (a state that does not decode starts afresh).
     private func update<T: Sendable>(_ change: @escaping @Sendable (inout State) -> T) async throws -> T {
         try await store.updateValue(forKey: Self.key) { bytes in
             var state = bytes.flatMap { try? JSONDecoder().decode(State.self, from: Data($0)) } ?? State()

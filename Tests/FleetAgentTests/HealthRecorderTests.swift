@@ -1,9 +1,10 @@
-import FleetAgent
 import FleetStore
 import FleetTrust
 import FleetWire
 import Foundation
 import Testing
+
+@testable import FleetAgent
 
 /// The device's health counts (SPEC 5.41): what one window holds, a closed summary kept until acknowledged, and
 /// the `feedback` op refused without `feedback` consent.
@@ -77,5 +78,35 @@ import Testing
         // Granted: the request goes on to the model (none is installed here).
         let answered = await local.respond(to: request)
         #expect(answered.error == "no-model", "\(answered)")
+    }
+
+    @Test func theSocketCountsInferencesErrorsAndFeedbackOfTheInstalledVersion() async throws {
+        let storage = ProtectedStorageTests()
+        let directory = try storage.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try storage.install(.plain, keyring: ModelKeyring(offlineLease: .seconds(3600)), in: directory)
+        let store = try AgentStore.inMemory()
+        let book = AgentConsentBook(store: store, identity: .generate())
+        try await book.change(.feedback, action: .grant)
+        let local = LocalObservability(store: store, consent: book, models: InstalledModels(dataDirectory: directory))
+        let rows = [[Float]](repeating: [Float](repeating: 0.5, count: 64), count: 4)
+        let inferred = await local.respond(to: LocalRequest(op: "infer", rows: rows))
+        let predictions = try #require(inferred.predictions)
+        // Rows of the wrong width: the whole request is an error.
+        let refused = await local.respond(to: LocalRequest(op: "infer", rows: [[1, 2, 3], [4, 5, 6]]))
+        #expect(refused.error == "bad-request")
+        // Feedback on the 4 rows: the first label is the prediction, the second is not, the others unknown.
+        let wrong = (predictions[1] + 1) % 10
+        let feedback = await local.respond(
+            to: LocalRequest(op: "feedback", rows: rows, labels: [predictions[0], wrong, nil, nil])
+        )
+        #expect(feedback.ok && feedback.count == 2 && feedback.correct == 1, "\(feedback)")
+        let summary = try #require(try await HealthRecorder(store: store).due())
+        let entry = try #require(summary.entries.first)
+        #expect(summary.entries.count == 1 && entry.model == "digits" && entry.version == 1)
+        #expect(entry.queries == 6 && entry.errors == 2, "4 answered rows and 2 refused ones")
+        #expect(entry.latency.reduce(0, +) == 2, "two inference requests")
+        #expect(entry.confidence.reduce(0, +) == 4, "a confidence per answered row")
+        #expect(entry.labelled == 2 && entry.correct == 1)
     }
 }

@@ -221,6 +221,14 @@ extension EndToEnd {
                 #expect(check.gates.contains { $0.gate == "confidence" && $0.verdict == "pass" })
                 #expect(check.wave.devices == 3 && check.control.devices == 3 && check.wave.labelled >= 900)
                 #expect(inferred.count == 6 && inferred.values.allSatisfy { $0.feedback == 300 }, "\(inferred)")
+                // The table prints the evidence too.
+                let text = try fleet.fleetctl([
+                    "rollout", "show", "\(rollout.id)", "--data-dir", fleet.coordinatorDirectory,
+                ])
+                #expect(
+                    text.contains("  accuracy: fail: accuracy ") && text.contains("  confidence: pass: "),
+                    "\(text)"
+                )
                 try await expectRolledBack(fleet, rollout)
             }
         }

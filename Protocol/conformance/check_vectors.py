@@ -244,6 +244,55 @@ SHA256 = Fixed(32)
 BOOLEAN = Byte({0, 1}, boolean=True)
 
 
+class FixedList(List):
+    """A list whose count must be exactly n."""
+
+    def __init__(self, element, n):
+        super().__init__(element, 1)
+        self.n = n
+
+    def decode(self, reader, what):
+        values = super().decode(reader, what)
+        if len(values) != self.n:
+            raise Malformed(f"{what}: {len(values)} elements, expected {self.n}")
+        return values
+
+
+class BoundedList(List):
+    """A list of at most `maximum` elements."""
+
+    def __init__(self, element, minimum_size, maximum):
+        super().__init__(element, minimum_size)
+        self.maximum = maximum
+
+    def decode(self, reader, what):
+        values = super().decode(reader, what)
+        if len(values) > self.maximum:
+            raise Malformed(f"{what}: {len(values)} elements, at most {self.maximum}")
+        return values
+
+
+def counts_consistent(fields, what):
+    if fields["errors"] > fields["queries"]:
+        raise Malformed(f"{what}.errors: more than queries")
+    if fields["correct"] > fields["labelled"]:
+        raise Malformed(f"{what}.correct: more than labelled")
+
+
+U32 = 2**32 - 1
+HEALTH_ENTRY = Struct(
+    ("model", STRING),
+    ("version", Varint(INT31)),
+    ("queries", Varint(U32)),
+    ("errors", Varint(U32)),
+    ("latency", FixedList(Varint(U32), 5)),
+    ("confidence", FixedList(Varint(U32), 10)),
+    ("labelled", Varint(U32)),
+    ("correct", Varint(U32)),
+    check=counts_consistent,
+)
+
+
 def at_least_one(field):
     def check(fields, what):
         if fields[field] < 1:
@@ -457,6 +506,12 @@ MESSAGES = {
         ("maximumInstallFailurePercent", Float64()),
         ("autoRollback", BOOLEAN),
         ("seed", Varint(U64)),
+        ("maximumErrorRateIncrease", Float64()),
+        ("maximumAccuracyDrop", Float64()),
+        ("maximumConfidenceDrop", Float64()),
+        ("maximumDriftPSI", Float64()),
+        ("gateMinimumDevices", Varint(INT31)),
+        ("gateMinimumQueries", Varint(INT31)),
     )),
     0x47: ("rolloutStarted", Struct(  # 5.28b
         REQUEST_ID,
@@ -526,6 +581,12 @@ MESSAGES = {
         ("model", STRING),
         ("version", Varint(INT31)),
         ("statistics", BYTES),
+    )),
+    0x64: ("healthSummary", Struct(  # 5.52
+        REQUEST_ID,
+        ("windowMilliseconds", Varint(86400000)),
+        ("starts", Varint(1000000)),
+        ("entries", BoundedList(HEALTH_ENTRY, 20, 32)),
     )),
     # 15a: metering. Signed grants and receipts travel as opaque byte fields (METERING.md).
     0x70: ("grantQuota", Struct(

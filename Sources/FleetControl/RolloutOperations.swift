@@ -28,6 +28,8 @@ public struct RolloutView: Codable, Sendable, Equatable {
     public var createdAt: String
     public var updatedAt: String
     public var waves: [RolloutWaveView]
+    /// The health gates (nil: a rollout started without them): limits (absent when off) and the evidence minimums.
+    public var healthGates: RolloutGatePolicy?
 }
 
 /// One wave of a rollout.
@@ -40,9 +42,12 @@ public struct RolloutWaveView: Codable, Sendable, Equatable {
     public var installed: Int
     /// Install failures and refusals.
     public var failed: Int
-    /// The install-failure gate's reading: `not-started`, `reporting` (some devices have not reported yet),
-    /// `healthy`, `unhealthy` (failures above the limit).
+    /// The gates' reading: `not-started`, `reporting` (some devices have not reported their install yet),
+    /// `healthy`, `unhealthy` (install failures above the limit, or a health gate failed).
     public var health: String
+    /// The latest comparison of the wave's health with the control group's: both sides' evidence and each
+    /// gate's verdict (`pass`, `fail`, `waiting`); nil before the first assessment or without gates.
+    public var healthCheck: HealthAssessment?
     /// `waiting`, `installing`, `soaking`, `passed`, `halted`, `rolled-back`, `promoted`, `aborted`.
     public var decision: String
     public var reason: String
@@ -59,7 +64,12 @@ public struct RolloutWaveView: Codable, Sendable, Equatable {
 }
 
 extension RolloutView {
-    init(record: RolloutRecord, names: [String: String]) {
+    init(
+        record: RolloutRecord,
+        names: [String: String],
+        gates: RolloutGatePolicy? = nil,
+        assessments: [Int: HealthAssessment] = [:]
+    ) {
         self.init(
             id: Int(record.id),
             model: record.model,
@@ -82,6 +92,7 @@ extension RolloutView {
                     wave.failed > 0
                     && Double(wave.failed) * 100 / Double(max(wave.devices.count, 1))
                         > record.maximumInstallFailurePercent
+                    || assessments[wave.number].map { !$0.failed.isEmpty } == true
                 let health =
                     wave.startedAt == nil
                     ? "not-started"
@@ -94,6 +105,7 @@ extension RolloutView {
                     installed: wave.installed,
                     failed: wave.failed,
                     health: health,
+                    healthCheck: assessments[wave.number],
                     decision: wave.decision,
                     reason: wave.reason,
                     startedAt: wave.startedAt.map(ISO8601.string),
@@ -102,7 +114,8 @@ extension RolloutView {
                         RolloutWaveView.Member(id: $0.deviceID, name: names[$0.deviceID], outcome: $0.outcome.rawValue)
                     }
                 )
-            }
+            },
+            healthGates: gates
         )
     }
 }
@@ -120,6 +133,8 @@ public struct RolloutPlan: Sendable {
     public var autoRollback: Bool
     /// nil: the coordinator chooses one (and records it).
     public var seed: UInt64?
+    /// The health gates (each limit nil: off).
+    public var gates = RolloutGatePolicy()
 
     public init(
         model: String,
@@ -164,7 +179,13 @@ extension FleetInspector {
                         minimumDevicesPerWave: plan.minDevicesPerWave,
                         maximumInstallFailurePercent: plan.maxInstallFailuresPercent,
                         autoRollback: plan.autoRollback,
-                        seed: plan.seed ?? 0
+                        seed: plan.seed ?? 0,
+                        maximumErrorRateIncrease: plan.gates.maximumErrorRateIncrease ?? -1,
+                        maximumAccuracyDrop: plan.gates.maximumAccuracyDrop ?? -1,
+                        maximumConfidenceDrop: plan.gates.maximumConfidenceDrop ?? -1,
+                        maximumDriftPSI: plan.gates.maximumDriftPSI ?? -1,
+                        gateMinimumDevices: plan.gates.minimumDevices,
+                        gateMinimumQueries: plan.gates.minimumQueries
                     )
                 )
             )
@@ -189,7 +210,8 @@ extension FleetInspector {
             seed: started.seed,
             createdAt: ISO8601.string(Date()),
             updatedAt: ISO8601.string(Date()),
-            waves: []
+            waves: [],
+            healthGates: plan.gates
         )
     }
 
@@ -206,7 +228,9 @@ extension FleetInspector {
     public func rollouts() async throws -> [RolloutView] {
         let store = try requireLocalStore("rollouts")
         let names = try await deviceNames(store)
-        return try await store.rollouts().map { RolloutView(record: $0, names: names) }
+        var views: [RolloutView] = []
+        for record in try await store.rollouts() { views.append(try await view(record, store: store, names: names)) }
+        return views
     }
 
     public func rollout(id: Int) async throws -> RolloutView {
@@ -214,7 +238,22 @@ extension FleetInspector {
         guard let record = try await store.rollout(id: Int64(id)) else {
             throw ControlError("no rollout \(id): `fleetctl rollouts` lists them")
         }
-        return RolloutView(record: record, names: try await deviceNames(store))
+        return try await view(record, store: store, names: try await deviceNames(store))
+    }
+
+    private func view(
+        _ record: RolloutRecord,
+        store: CoordinatorStore,
+        names: [String: String]
+    ) async throws
+        -> RolloutView
+    {
+        RolloutView(
+            record: record,
+            names: names,
+            gates: try await store.rolloutGates(rolloutID: record.id),
+            assessments: try await store.rolloutHealth(rolloutID: record.id)
+        )
     }
 
     private func deviceNames(_ store: CoordinatorStore) async throws -> [String: String] {

@@ -5,6 +5,8 @@ public enum ConsentPurpose: String, Codable, Sendable, Hashable, CaseIterable {
     case driftStats = "drift-stats"
     case samples
     case training
+    /// The application reports the true labels of earlier predictions (`feedback` on the local socket).
+    case feedback
 }
 
 /// One change of consent on one device, signed by the device's identity key (``SignedConsentRecord``).

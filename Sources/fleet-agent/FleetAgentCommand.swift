@@ -70,6 +70,11 @@ struct Run: AsyncParsableCommand {
     @Option(help: "Drift reporting window, e.g. 1h, 30s.")
     var reportInterval: String = "1h"
 
+    @Option(
+        help: "How often health summaries (inference counts, feedback, starts) are sent when there are any, e.g. 5s."
+    )
+    var healthInterval: String = "5s"
+
     @Option(help: "Unix-domain socket for applications on the device (default: DATA_DIR/agent.sock).")
     var localSocket: String?
 
@@ -135,6 +140,7 @@ struct Run: AsyncParsableCommand {
         configuration.trainerCommand = trainerCommand
         configuration.trainerTimeout = try CommandLineValues.duration(trainerTimeout)
         configuration.reportInterval = try CommandLineValues.duration(reportInterval)
+        configuration.healthInterval = try CommandLineValues.duration(healthInterval)
         configuration.localSocketPath = localSocket
         guard offloadBusy >= 0 else { throw ValidationError("--offload-busy: a number of inferences, 0 or more") }
         configuration.offloadBusy = offloadBusy

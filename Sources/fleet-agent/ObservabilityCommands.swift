@@ -9,7 +9,7 @@ import Foundation
 struct Consent: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract:
-            "Grant, revoke or show consent (purposes: drift-stats, samples, training). Nothing is granted by default.",
+            "Grant, revoke or show consent (purposes: drift-stats, samples, training, feedback). Nothing is granted by default.",
         discussion: """
             Each change is a record signed with the device's identity key, kept in DATA_DIR/agent.sqlite and synced \
             to the coordinator, which keeps the full history. Revoking samples empties the local sample queue at \
@@ -140,7 +140,10 @@ struct RowFileOptions: ParsableArguments {
 /// `fleet-agent infer FILE.csv`: runs the installed model on the rows, through the daemon's local socket.
 struct Infer: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Run the installed model on the rows of a CSV file (feeds the drift summary under consent).",
+        abstract: """
+            Run the installed model on the rows of a CSV file (feeds the drift summary under consent; a `label` \
+            column is reported as feedback under `feedback` consent).
+            """,
         discussion: """
             Talks to the running daemon over its local socket (Protocol/LOCAL.md). Without a daemon (or with \
             --local) it computes here, writing to the same drift window in DATA_DIR/agent.sqlite.
@@ -167,6 +170,37 @@ struct Infer: AsyncParsableCommand {
         /// With a `label` column: the share of labelled rows predicted right, and how many rows had a label.
         var accuracy: Double? = nil
         var labelledRows: Int? = nil
+        /// Labelled rows reported as feedback (SPEC 5.41); 0 without `feedback` consent.
+        var feedback: Int? = nil
+    }
+
+    /// Reports the `label` column as feedback on the predictions, in requests of at most 500 rows; returns how
+    /// many labels were counted (0, with a note on stderr, without `feedback` consent).
+    func reportFeedback(model: String, predictions: [Int], labels: [Int?]) async throws -> Int {
+        var counted = 0
+        for start in stride(from: 0, to: predictions.count, by: 500) {
+            let end = min(start + 500, predictions.count)
+            let (response, _) = try await send(
+                LocalRequest(
+                    op: "feedback",
+                    model: model,
+                    predictions: Array(predictions[start..<end]),
+                    labels: Array(labels[start..<end])
+                ),
+                options
+            )
+            guard response.ok else {
+                guard response.error == "no-consent" else {
+                    throw CommandFailure("feedback refused: \(response.message ?? response.error ?? "?")")
+                }
+                FileHandle.standardError.write(
+                    Data("labels not reported as feedback: \(response.message ?? "")\n".utf8)
+                )
+                return counted
+            }
+            counted += response.count ?? 0
+        }
+        return counted
     }
 
     func run() async throws {
@@ -223,6 +257,14 @@ struct Infer: AsyncParsableCommand {
         if !labelled.isEmpty {
             view.labelledRows = labelled.count
             view.accuracy = Double(labelled.filter { $0 }.count) / Double(labelled.count)
+            // Feedback is about the model installed here; the coordinator's answers are not counted.
+            if view.via != "cloud" {
+                view.feedback = try await reportFeedback(
+                    model: view.model,
+                    predictions: view.predictions,
+                    labels: answeredRows.map { table.labels?[$0] ?? nil }
+                )
+            }
         }
         if options.json {
             print(try jsonText(view))

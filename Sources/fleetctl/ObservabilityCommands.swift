@@ -7,7 +7,7 @@ import Foundation
 extension FleetCtl {
     struct Consent: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Each device's consent (drift-stats, samples, training) as the coordinator holds it.",
+            abstract: "Each device's consent (drift-stats, samples, training, feedback) as the coordinator holds it.",
             discussion: "Built from the device-signed records the coordinator accepted; --json adds the full history."
         )
         @OptionGroup var target: TargetOptions

@@ -1,6 +1,7 @@
 import ArgumentParser
 import FleetCommandLine
 import FleetControl
+import FleetStore
 import FleetWire
 import Foundation
 
@@ -44,8 +45,11 @@ extension FleetCtl {
                     are assigned the version; when each has installed or failed and the soak has passed, the \
                     next wave starts. Install failures and refusals above --max-install-failures halt the \
                     rollout; with --auto-rollback the started waves' devices return to the previous version. \
-                    The health gates of issue 14 (error rate, accuracy, confidence, drift) are not implemented \
-                    yet, so their flags are not accepted.
+                    Health gates compare the started wave's devices (on the new version) with the control group \
+                    (the devices of later waves, on the previous version) since the wave started, from the \
+                    devices' health summaries: a gate decides once each side has --gate-min-devices devices with \
+                    --gate-min-queries queries, comparing the medians over those devices; a failed gate halts \
+                    like install failures. A gate is turned off with `off`.
                     """
             )
             @OptionGroup var target: TargetOptions
@@ -62,6 +66,22 @@ extension FleetCtl {
             @Option(help: "The fewest devices a wave takes (while devices remain).") var minDevicesPerWave = 3
             @Option(help: "Halt when more of a wave's devices than this fail or refuse the install, e.g. 2%.")
             var maxInstallFailures = "2%"
+            @Option(help: "Halt when the wave's error rate exceeds the control group's by more than this, e.g. 1%.")
+            var maxErrorRate = "1%"
+            @Option(
+                help: "Halt when the wave's accuracy on feedback is this many percentage points below the control's."
+            )
+            var maxAccuracyDrop = "2"
+            @Option(help: "Halt when the wave's mean confidence is this much (0 to 1) below the control group's.")
+            var maxConfidenceDrop = "0.05"
+            @Option(help: "Halt when the PSI of the wave's confidence distribution against the control's exceeds this.")
+            var maxDriftPSI = "0.25"
+            @Option(
+                help: "Devices each side needs (each with --gate-min-queries queries) before a health gate decides."
+            )
+            var gateMinDevices = 3
+            @Option(help: "Queries (labelled ones for accuracy) a device needs in the window to count for a gate.")
+            var gateMinQueries = 50
             @Flag(
                 help: "On a halt, send the started waves' devices a signed rollback directive to the previous version."
             )
@@ -74,6 +94,27 @@ extension FleetCtl {
                     throw ValidationError("--seed takes 1 to \(Int64.max)")
                 }
                 guard minDevicesPerWave >= 1 else { throw ValidationError("--min-devices-per-wave is at least 1") }
+                guard gateMinDevices >= 1 else { throw ValidationError("--gate-min-devices is at least 1") }
+                guard gateMinQueries >= 1 else { throw ValidationError("--gate-min-queries is at least 1") }
+            }
+
+            /// A gate's limit: nil for `off`, else a number in `range`.
+            static func limit(
+                _ text: String,
+                option: String,
+                range: ClosedRange<Double>,
+                percent: Bool = false
+            ) throws
+                -> Double?
+            {
+                if text == "off" { return nil }
+                if percent { return try CommandLineValues.percentage(text, option: option) }
+                guard let value = Double(text), value.isFinite, range.contains(value) else {
+                    throw ValidationError(
+                        "\(option) takes a number from \(range.lowerBound) to \(range.upperBound), or off; not \"\(text)\""
+                    )
+                }
+                return value
             }
 
             func run() async throws {
@@ -83,7 +124,7 @@ extension FleetCtl {
                     }
                     return value
                 }
-                let plan = RolloutPlan(
+                var plan = RolloutPlan(
                     model: model,
                     version: version,
                     variant: variant,
@@ -97,6 +138,23 @@ extension FleetCtl {
                     ),
                     autoRollback: autoRollback,
                     seed: seed
+                )
+                plan.gates = RolloutGatePolicy(
+                    maximumErrorRateIncrease: try Self.limit(
+                        maxErrorRate,
+                        option: "--max-error-rate",
+                        range: 0...100,
+                        percent: true
+                    ),
+                    maximumAccuracyDrop: try Self.limit(maxAccuracyDrop, option: "--max-accuracy-drop", range: 0...100),
+                    maximumConfidenceDrop: try Self.limit(
+                        maxConfidenceDrop,
+                        option: "--max-confidence-drop",
+                        range: 0...1
+                    ),
+                    maximumDriftPSI: try Self.limit(maxDriftPSI, option: "--max-drift-psi", range: 0...1000),
+                    minimumDevices: gateMinDevices,
+                    minimumQueries: gateMinQueries
                 )
                 let rollout = try await target.inspector().startRollout(plan)
                 try emit(rollout, json: output.json) { rollout in
@@ -128,7 +186,16 @@ extension FleetCtl {
                             ]
                         }
                     ).render()
-                    return head + "\n" + table
+                    let checks = rollout.waves.compactMap { wave in
+                        wave.healthCheck.map { check in
+                            "wave \(wave.number) health since \(check.windowStart.formatted(.iso8601)): "
+                                + "wave \(check.wave.devices) device(s), \(check.wave.queries) queries, "
+                                + "\(check.wave.labelled) labelled; control \(check.control.devices) device(s), "
+                                + "\(check.control.queries) queries, \(check.control.labelled) labelled\n"
+                                + check.gates.map { "  \($0.gate): \($0.verdict): \($0.why)" }.joined(separator: "\n")
+                        }
+                    }
+                    return head + "\n" + table + (checks.isEmpty ? "" : "\n" + checks.joined(separator: "\n"))
                 }
             }
         }

@@ -130,13 +130,22 @@ extension EndToEnd {
         }
 
         /// Six agents of `kind` (ram per name), all running v1 (int8, or fp32 for the ones with 1 GiB).
-        func startFleet(_ name: String, small: [String], big: [String] = []) async throws -> Fleet {
+        func startFleet(
+            _ name: String,
+            small: [String],
+            big: [String] = [],
+            agentArguments: [String] = []
+        )
+            async throws -> Fleet
+        {
             let fleet = try Fleet(name)
             try await fleet.startCoordinator()
             let token = try await fleet.createToken(uses: small.count + big.count)
-            for agent in big { try fleet.startAgent(agent, token: token.token, extra: ["--capability", "ram=1GiB"]) }
+            for agent in big {
+                try fleet.startAgent(agent, token: token.token, extra: ["--capability", "ram=1GiB"] + agentArguments)
+            }
             for agent in small {
-                try fleet.startAgent(agent, token: token.token, extra: ["--capability", "ram=48MiB"])
+                try fleet.startAgent(agent, token: token.token, extra: ["--capability", "ram=48MiB"] + agentArguments)
             }
             #expect(
                 try await eventually(timeout: .seconds(60)) {
@@ -244,12 +253,15 @@ extension EndToEnd {
                     ]
                 )
                 let first = Set(started.waves[0].members.map(\.id))
-                // The health gates of issue 14 that are not built yet are refused, not ignored.
-                for gate in ["--max-error-rate", "--max-accuracy-drop", "--max-confidence-drop", "--max-drift-psi"] {
+                // Health gate limits out of range are refused with the flag's rule.
+                for (gate, value) in [
+                    ("--max-error-rate", "101%"), ("--max-accuracy-drop", "101"), ("--max-confidence-drop", "2"),
+                    ("--max-drift-psi", "many"),
+                ] {
                     let refused = try await runCommand(
                         "fleetctl",
                         [
-                            "rollout", "start", "digits-mlp", "--version", "2", gate, "1", "--data-dir",
+                            "rollout", "start", "digits-mlp", "--version", "2", gate, value, "--data-dir",
                             fleet.coordinatorDirectory,
                         ]
                     )

@@ -28,7 +28,7 @@ private func record(
 }
 
 @Test func purposesHaveExactWireNames() {
-    #expect(ConsentPurpose.allCases.map(\.rawValue) == ["drift-stats", "samples", "training"])
+    #expect(ConsentPurpose.allCases.map(\.rawValue) == ["drift-stats", "samples", "training", "feedback"])
 }
 
 @Test func nothingIsGrantedByDefault() {

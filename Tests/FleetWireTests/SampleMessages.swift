@@ -221,7 +221,13 @@ enum SampleMessages {
                 minimumDevicesPerWave: 3,
                 maximumInstallFailurePercent: 2.5,
                 autoRollback: true,
-                seed: 42
+                seed: 42,
+                maximumErrorRateIncrease: 1,
+                maximumAccuracyDrop: 2,
+                maximumConfidenceDrop: 0.05,
+                maximumDriftPSI: -1,
+                gateMinimumDevices: 3,
+                gateMinimumQueries: 50
             )
         ),
         "rolloutStarted": .rolloutStarted(RolloutStarted(requestID: 15, rolloutID: 1, devices: 20, waves: 3, seed: 42)),
@@ -290,6 +296,25 @@ enum SampleMessages {
         ),
         "driftReport": .driftReport(
             DriftReportMessage(requestID: 25, model: "digits-mlp", version: 2, summary: [1, 2, 3])
+        ),
+        "healthSummary": .healthSummary(
+            HealthSummary(
+                requestID: 28,
+                windowMilliseconds: 5000,
+                starts: 1,
+                entries: [
+                    HealthEntry(
+                        model: "digits-mlp",
+                        version: 2,
+                        queries: 200,
+                        errors: 3,
+                        latency: [150, 40, 9, 1, 0],
+                        confidence: [0, 0, 1, 2, 3, 5, 13, 21, 55, 97],
+                        labelled: 120,
+                        correct: 111
+                    )
+                ]
+            )
         ),
         "referenceStatistics": .referenceStatistics(
             ReferenceStatisticsMessage(requestID: 26, model: "digits-mlp", version: 2, statistics: [4, 5, 6])

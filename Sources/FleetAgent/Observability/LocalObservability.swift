@@ -151,9 +151,25 @@ public struct LocalObservability: Sendable {
     /// Runs the installed model on `rows` (model-space features) and feeds the drift summary.
     public func infer(model name: String?, rows: [[Float]], now: Date = Date()) async throws -> Inference {
         let model = try await models.model(named: name)
-        try Self.check(rows, width: model.mlp.inputCount)
-        // Computed before metering, so that a query is never billed without its answer.
-        var predictions = try model.predict(rows)
+        let clock = ContinuousClock()
+        let started = clock.now
+        var predictions: [(label: Int, confidence: Float)]
+        do {
+            try Self.check(rows, width: model.mlp.inputCount)
+            // Computed before metering, so that a query is never billed without its answer.
+            predictions = try model.predict(rows).map { ($0.label, $0.confidence) }
+        } catch {
+            try await health.countInference(
+                model: model.name,
+                version: model.version,
+                rows: max(rows.count, 1),
+                failed: true,
+                milliseconds: Self.milliseconds(clock.now - started),
+                confidences: [],
+                now: now
+            )
+            throw error
+        }
         var answered = rows
         let charge = try await charge(model, count: rows.count, now: now)
         if let charge {
@@ -162,6 +178,17 @@ public struct LocalObservability: Sendable {
         }
         let labels = predictions.map(\.label)
         let confidences = predictions.map(\.confidence)
+        if !answered.isEmpty {
+            try await health.countInference(
+                model: model.name,
+                version: model.version,
+                rows: answered.count,
+                failed: false,
+                milliseconds: Self.milliseconds(clock.now - started),
+                confidences: confidences,
+                now: now
+            )
+        }
         let observed =
             answered.isEmpty
             ? false

@@ -65,6 +65,8 @@ public struct LocalResponse: Codable, Sendable {
     public var quota: QuotaStateView?
     /// `infer`: `cloud` when the coordinator answered (offloaded), else absent.
     public var via: String?
+    /// `feedback`: how many of the labelled rows the model predicted right (`count`: the labelled rows).
+    public var correct: Int?
     /// `metrics`: the agent's counters, one sample per series (as `--metrics-listen` serves them).
     public var metrics: [MetricSample]?
 
@@ -264,6 +266,20 @@ extension LocalObservability {
                 case .rateLimited(let perMinute):
                     return .failure("rate-limited", "over \(perMinute) samples a minute: nothing was kept")
                 }
+            case "feedback":
+                let result = try await feedback(
+                    model: request.model,
+                    rows: request.rows,
+                    predictions: request.predictions,
+                    labels: request.labels,
+                    now: now
+                )
+                var response = LocalResponse(ok: true)
+                response.model = result.model
+                response.version = result.version
+                response.count = result.labelled
+                response.correct = result.correct
+                return response
             case "status":
                 let ledger = try await consent.ledger()
                 var response = LocalResponse(ok: true)

@@ -24,6 +24,8 @@ public struct AgentConfiguration: Sendable {
     public var trainerTimeout: Duration = .seconds(600)
     /// How often drift summaries are sent (the reporting window).
     public var reportInterval: Duration = .seconds(3600)
+    /// How often health summaries are sent when something was counted (SPEC 5.41).
+    public var healthInterval: Duration = .seconds(5)
     /// The local Unix-domain socket for applications on the device (`Protocol/LOCAL.md`); default DATA_DIR/agent.sock.
     public var localSocketPath: String?
     /// How long protected models stay usable after the coordinator was last reachable (`Protocol/AT-REST.md`).

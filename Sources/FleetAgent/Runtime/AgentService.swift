@@ -183,6 +183,8 @@ public struct AgentService: Service {
                 logger: logger
             )
         )
+        // MARK: feature: health summaries for staged rollouts
+        features.append(HealthFeature(store: state.store, interval: configuration.healthInterval, logger: logger))
         // MARK: feature: metering (pay per query) and hybrid inference
         if let cloud { features.append(cloud) }
         features.append(

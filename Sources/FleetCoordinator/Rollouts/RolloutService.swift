@@ -90,6 +90,12 @@ struct RolloutService: AdminMessageHandler {
         guard (0...100).contains(request.maximumInstallFailurePercent) else {
             throw refuse(.badRequest, "--max-install-failures is a percentage from 0% to 100%")
         }
+        let gates: RolloutGatePolicy
+        do {
+            gates = try Self.gatePolicy(request)
+        } catch {
+            throw refuse(.badRequest, error.description)
+        }
         let label = "\(request.model) v\(request.version)" + (request.variant.isEmpty ? "" : " \(request.variant)")
         let variants = try await store.modelVariants(model: request.model)
         guard !variants.isEmpty else {
@@ -199,6 +205,7 @@ struct RolloutService: AdminMessageHandler {
                 message: "rollout \(id) was not recorded"
             )
         }
+        try await store.setRolloutGates(rolloutID: id, policy: gates)
         var events: [NewEvent] = []
         startWave(1, of: &rollout, at: now, events: &events)
         try await save(rollout, events: events)
@@ -301,6 +308,14 @@ struct RolloutService: AdminMessageHandler {
             let why =
                 "\(wave.failed) of \(wave.devices.count) device(s) failed or refused the install "
                 + "(\(Self.percent(failedPercent)) > \(Self.percent(rollout.maximumInstallFailurePercent)))"
+            rollout.waves[index].decision = "halted"
+            rollout.waves[index].reason = why
+            rollout.state = .halted
+            rollout.reason = "wave \(rollout.wave): \(why)"
+            events.append(event(rollout, "rollout_halted", rollout.reason, at: now))
+            if rollout.autoRollback { try await rollBack(&rollout, at: now, events: &events) }
+        } else if let failed = try await assessHealth(rollout, now: now), !failed.isEmpty {
+            let why = "health gate: " + failed.map(\.why).joined(separator: "; ")
             rollout.waves[index].decision = "halted"
             rollout.waves[index].reason = why
             rollout.state = .halted

@@ -89,6 +89,7 @@ public struct CoordinatorService: Service {
         // MARK: feature: staged rollouts
         let rollouts = RolloutService(store: store, models: models, logger: logger)
         features.admin.append(rollouts)
+        features.device.append(HealthSummaryService(store: store, logger: logger))
         let refusals = RefusalLimiter(settings: configuration.refusals)
         var admin = AdminRequests(store: store, presence: presence, models: models)
         admin.features = features

@@ -151,7 +151,7 @@ struct SessionStateMachine {
             return .modelReport(deviceID: id, report)
         case (.device(let id), .trainUpdate), (.device(let id), .consentUpdate), (.device(let id), .sampleBatch),
             (.device(let id), .driftReport), (.device(let id), .modelKeyRequest), (.device(let id), .quotaSync),
-            (.device(let id), .usageReport), (.device(let id), .offloadInfer):
+            (.device(let id), .usageReport), (.device(let id), .offloadInfer), (.device(let id), .healthSummary):
             return .deviceRequest(deviceID: id, message)
         case (.admin, .createToken), (.admin, .revokeToken), (.admin, .listDevices), (.admin, .listEvents),
             (.admin, .uploadBegin),

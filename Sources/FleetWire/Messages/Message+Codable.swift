@@ -82,6 +82,7 @@ extension Message: Codable {
         case .sampleBatch: self = .sampleBatch(try fields(SampleBatch.self))
         case .driftReport: self = .driftReport(try fields(DriftReportMessage.self))
         case .referenceStatistics: self = .referenceStatistics(try fields(ReferenceStatisticsMessage.self))
+        case .healthSummary: self = .healthSummary(try fields(HealthSummary.self))
         case .gatewayClaim: self = .gatewayClaim(try fields(GatewayClaim.self))
         case .listGateways: self = .listGateways(try fields(ListGateways.self))
         case .gatewayList: self = .gatewayList(try fields(GatewayList.self))

@@ -53,6 +53,7 @@ public enum Message: Hashable, Sendable {
     case sampleBatch(SampleBatch)
     case driftReport(DriftReportMessage)
     case referenceStatistics(ReferenceStatisticsMessage)
+    case healthSummary(HealthSummary)
     case gatewayClaim(GatewayClaim)
     case listGateways(ListGateways)
     case gatewayList(GatewayList)
@@ -118,6 +119,7 @@ public enum Message: Hashable, Sendable {
         case .sampleBatch(let payload): payload
         case .driftReport(let payload): payload
         case .referenceStatistics(let payload): payload
+        case .healthSummary(let payload): payload
         case .gatewayClaim(let payload): payload
         case .listGateways(let payload): payload
         case .gatewayList(let payload): payload
@@ -176,6 +178,7 @@ public enum Message: Hashable, Sendable {
         case .sampleBatch(let m): m.requestID
         case .driftReport(let m): m.requestID
         case .referenceStatistics(let m): m.requestID
+        case .healthSummary(let m): m.requestID
         case .listGateways(let m): m.requestID
         case .gatewayList(let m): m.requestID
         case .grantQuota(let m): m.requestID
@@ -252,6 +255,7 @@ public enum Message: Hashable, Sendable {
         case .sampleBatch: .sampleBatch(try SampleBatch(reading: &reader))
         case .driftReport: .driftReport(try DriftReportMessage(reading: &reader))
         case .referenceStatistics: .referenceStatistics(try ReferenceStatisticsMessage(reading: &reader))
+        case .healthSummary: .healthSummary(try HealthSummary(reading: &reader))
         case .gatewayClaim: .gatewayClaim(try GatewayClaim(reading: &reader))
         case .listGateways: .listGateways(try ListGateways(reading: &reader))
         case .gatewayList: .gatewayList(try GatewayList(reading: &reader))

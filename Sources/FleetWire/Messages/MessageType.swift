@@ -61,6 +61,8 @@ public enum MessageType: UInt8, CaseIterable, Sendable, Codable {
     case sampleBatch = 0x61
     case driftReport = 0x62
     case referenceStatistics = 0x63
+    // Rollout health
+    case healthSummary = 0x64
     // Metering: quotas and the usage ledger
     case grantQuota = 0x70
     case quotaGranted = 0x71

@@ -22,6 +22,16 @@ public struct StartRollout: WirePayload {
     public var autoRollback: Bool
     /// The wave membership seed; 0 lets the coordinator choose one (it is recorded either way).
     public var seed: UInt64
+    /// Health gates (SPEC 12.5), each negative when off: the most the wave's error rate may exceed the control
+    /// group's (percentage points), its accuracy on feedback fall below it (percentage points), its mean
+    /// confidence fall below it (0 to 1), and the PSI of its confidence distribution against the control's.
+    public var maximumErrorRateIncrease: Double
+    public var maximumAccuracyDrop: Double
+    public var maximumConfidenceDrop: Double
+    public var maximumDriftPSI: Double
+    /// Devices each side needs, each with at least `gateMinimumQueries` queries in the window, before a gate decides.
+    public var gateMinimumDevices: Int
+    public var gateMinimumQueries: Int
 
     public init(
         requestID: UInt64,
@@ -34,7 +44,13 @@ public struct StartRollout: WirePayload {
         minimumDevicesPerWave: Int,
         maximumInstallFailurePercent: Double,
         autoRollback: Bool,
-        seed: UInt64
+        seed: UInt64,
+        maximumErrorRateIncrease: Double = -1,
+        maximumAccuracyDrop: Double = -1,
+        maximumConfidenceDrop: Double = -1,
+        maximumDriftPSI: Double = -1,
+        gateMinimumDevices: Int = 3,
+        gateMinimumQueries: Int = 50
     ) {
         self.requestID = requestID
         self.model = model
@@ -47,6 +63,12 @@ public struct StartRollout: WirePayload {
         self.maximumInstallFailurePercent = maximumInstallFailurePercent
         self.autoRollback = autoRollback
         self.seed = seed
+        self.maximumErrorRateIncrease = maximumErrorRateIncrease
+        self.maximumAccuracyDrop = maximumAccuracyDrop
+        self.maximumConfidenceDrop = maximumConfidenceDrop
+        self.maximumDriftPSI = maximumDriftPSI
+        self.gateMinimumDevices = gateMinimumDevices
+        self.gateMinimumQueries = gateMinimumQueries
     }
 
     public init(reading reader: inout WireReader) throws {
@@ -63,6 +85,12 @@ public struct StartRollout: WirePayload {
         guard flag <= 1 else { throw FleetWireError.invalidValue("autoRollback", "\(flag)") }
         autoRollback = flag == 1
         seed = try reader.readVarint("seed")
+        maximumErrorRateIncrease = try reader.readFloat64("maximumErrorRateIncrease")
+        maximumAccuracyDrop = try reader.readFloat64("maximumAccuracyDrop")
+        maximumConfidenceDrop = try reader.readFloat64("maximumConfidenceDrop")
+        maximumDriftPSI = try reader.readFloat64("maximumDriftPSI")
+        gateMinimumDevices = try reader.readBoundedInt("gateMinimumDevices")
+        gateMinimumQueries = try reader.readBoundedInt("gateMinimumQueries")
     }
 
     public func write(to buffer: inout ByteBuffer) {
@@ -77,6 +105,12 @@ public struct StartRollout: WirePayload {
         buffer.writeFloat64(maximumInstallFailurePercent)
         buffer.writeInteger(autoRollback ? UInt8(1) : 0)
         buffer.writeVarint(seed)
+        buffer.writeFloat64(maximumErrorRateIncrease)
+        buffer.writeFloat64(maximumAccuracyDrop)
+        buffer.writeFloat64(maximumConfidenceDrop)
+        buffer.writeFloat64(maximumDriftPSI)
+        buffer.writeVarint(gateMinimumDevices)
+        buffer.writeVarint(gateMinimumQueries)
     }
 }
 

@@ -20,6 +20,7 @@ enum CoordinatorMigrator {
         migrator.registerMigration("coordinator-quotas", migrate: CoordinatorQuotas.migrate)
         migrator.registerMigration("coordinator-api-tokens", migrate: CoordinatorAPITokens.migrate)
         migrator.registerMigration("coordinator-rollouts", migrate: CoordinatorRollouts.migrate)
+        migrator.registerMigration("coordinator-rollout-health", migrate: CoordinatorRolloutHealth.migrate)
         return migrator
     }
 }

@@ -1,0 +1,210 @@
+import FleetObserve
+import FleetStore
+import Foundation
+
+/// The arithmetic of the health gates (README "Staged rollouts"): a wave's devices on the new version against
+/// the control group (devices of the rollout's later waves, on the previous version) over the same window.
+///
+/// Each side's error rate, accuracy and mean confidence is the **median over its devices** of each device's own
+/// value, counting only devices with at least `minimumQueries` queries (labelled queries for accuracy, answered
+/// ones for confidence) in the window; a gate decides only when both sides have at least `minimumDevices` such
+/// devices, so one noisy device neither halts nor passes a wave. The drift gate compares the confidence
+/// distributions of those devices pooled on each side (PSI, the control group as the expected distribution).
+enum HealthGates {
+    static func assess(
+        policy: RolloutGatePolicy,
+        wave: [String: HealthCounts],
+        control: [String: HealthCounts],
+        waveStarts: [String: Int] = [:],
+        controlStarts: [String: Int] = [:],
+        windowStart: Date,
+        windowEnd: Date
+    ) -> HealthAssessment {
+        let minimum = max(policy.minimumQueries, 1)
+        let waveSide = side(wave, starts: waveStarts, minimumQueries: minimum)
+        let controlSide = side(control, starts: controlStarts, minimumQueries: minimum)
+        var gates: [GateReading] = []
+        let devices = max(policy.minimumDevices, 1)
+        func compare(
+            _ gate: String,
+            limit: Double?,
+            _ metric: (Evidence) -> (values: [Double], unit: String),
+            change: (Double, Double) -> Double,
+            worse: String
+        ) {
+            guard let limit else { return }
+            let (waveValues, unit) = metric(Evidence(wave, minimum))
+            let (controlValues, _) = metric(Evidence(control, minimum))
+            guard waveValues.count >= devices, controlValues.count >= devices else {
+                gates.append(
+                    GateReading(
+                        gate: gate,
+                        verdict: "waiting",
+                        wave: nil,
+                        control: nil,
+                        change: nil,
+                        limit: limit,
+                        why: "\(waveValues.count) wave and \(controlValues.count) control device(s) with at least "
+                            + "\(minimum) \(unit); \(devices) needed on each side"
+                    )
+                )
+                return
+            }
+            let waveValue = median(waveValues)
+            let controlValue = median(controlValues)
+            let delta = change(waveValue, controlValue)
+            let failed = delta > limit
+            gates.append(
+                GateReading(
+                    gate: gate,
+                    verdict: failed ? "fail" : "pass",
+                    wave: waveValue,
+                    control: controlValue,
+                    change: delta,
+                    limit: limit,
+                    why: "\(gate) \(format(waveValue)) on the wave vs \(format(controlValue)) on the control group "
+                        + "(\(waveValues.count) vs \(controlValues.count) device(s)): \(worse) "
+                        + "\(format(delta)) \(failed ? ">" : "<=") \(format(limit))"
+                )
+            )
+        }
+        compare(
+            "error-rate",
+            limit: policy.maximumErrorRateIncrease,
+            { ($0.errorRates, "queries") },
+            change: { $0 - $1 },
+            worse: "increase"
+        )
+        compare(
+            "accuracy",
+            limit: policy.maximumAccuracyDrop,
+            { ($0.accuracies, "labelled queries") },
+            change: { $1 - $0 },
+            worse: "drop"
+        )
+        compare(
+            "confidence",
+            limit: policy.maximumConfidenceDrop,
+            { ($0.confidences, "answered queries") },
+            change: { $1 - $0 },
+            worse: "drop"
+        )
+        if let limit = policy.maximumDriftPSI {
+            let waveBins = Evidence(wave, minimum).pooledConfidence
+            let controlBins = Evidence(control, minimum).pooledConfidence
+            if waveBins.devices >= devices, controlBins.devices >= devices,
+                let expected = DriftMetrics.proportions(controlBins.counts.map { UInt32(clamping: $0) }),
+                let actual = DriftMetrics.proportions(waveBins.counts.map { UInt32(clamping: $0) }),
+                expected.count == actual.count
+            {
+                let psi = DriftMetrics.psi(expected: expected, actual: actual)
+                let failed = psi > limit
+                gates.append(
+                    GateReading(
+                        gate: "drift-psi",
+                        verdict: failed ? "fail" : "pass",
+                        wave: psi,
+                        control: 0,
+                        change: psi,
+                        limit: limit,
+                        why: "PSI of the wave's confidence distribution against the control group's "
+                            + "(\(waveBins.devices) vs \(controlBins.devices) device(s)): \(format(psi)) "
+                            + "\(failed ? ">" : "<=") \(format(limit))"
+                    )
+                )
+            } else {
+                gates.append(
+                    GateReading(
+                        gate: "drift-psi",
+                        verdict: "waiting",
+                        wave: nil,
+                        control: nil,
+                        change: nil,
+                        limit: limit,
+                        why: "\(waveBins.devices) wave and \(controlBins.devices) control device(s) with at least "
+                            + "\(minimum) answered queries; \(devices) needed on each side"
+                    )
+                )
+            }
+        }
+        return HealthAssessment(
+            windowStart: windowStart,
+            windowEnd: windowEnd,
+            wave: waveSide,
+            control: controlSide,
+            gates: gates
+        )
+    }
+
+    /// The per-device values of one side, each from a device with enough queries.
+    struct Evidence {
+        var errorRates: [Double] = []
+        var accuracies: [Double] = []
+        var confidences: [Double] = []
+        var pooledConfidence: (devices: Int, counts: [Int]) = (0, [])
+
+        init(_ devices: [String: HealthCounts], _ minimum: Int) {
+            for counts in devices.values {
+                if counts.queries >= minimum {
+                    errorRates.append(Double(counts.errors) * 100 / Double(counts.queries))
+                }
+                if counts.labelled >= minimum {
+                    accuracies.append(Double(counts.correct) * 100 / Double(counts.labelled))
+                }
+                let answered = counts.confidence.reduce(0, +)
+                if answered >= minimum {
+                    confidences.append(HealthGates.meanConfidence(counts.confidence, answered: answered))
+                    pooledConfidence.devices += 1
+                    pooledConfidence.counts =
+                        pooledConfidence.counts.isEmpty
+                        ? counts.confidence : zip(pooledConfidence.counts, counts.confidence).map(+)
+                }
+            }
+        }
+    }
+
+    static func side(_ devices: [String: HealthCounts], starts: [String: Int], minimumQueries: Int) -> HealthSide {
+        let evidence = Evidence(devices, minimumQueries)
+        var total = HealthCounts(
+            model: "",
+            version: 0,
+            queries: 0,
+            errors: 0,
+            latency: [],
+            confidence: [],
+            labelled: 0,
+            correct: 0
+        )
+        for counts in devices.values { total.add(counts) }
+        return HealthSide(
+            devices: devices.count,
+            queries: total.queries,
+            errors: total.errors,
+            labelled: total.labelled,
+            correct: total.correct,
+            starts: starts.values.reduce(0, +),
+            errorRatePercent: evidence.errorRates.isEmpty ? nil : median(evidence.errorRates),
+            accuracyPercent: evidence.accuracies.isEmpty ? nil : median(evidence.accuracies),
+            meanConfidence: evidence.confidences.isEmpty ? nil : median(evidence.confidences),
+            confidence: total.confidence
+        )
+    }
+
+    /// The mean confidence estimated from the bins' midpoints (ten bins over 0…1: within 0.05 of the true mean).
+    static func meanConfidence(_ bins: [Int], answered: Int) -> Double {
+        guard answered > 0, !bins.isEmpty else { return 0 }
+        let width = 1 / Double(bins.count)
+        return bins.enumerated().reduce(0.0) { $0 + Double($1.element) * (Double($1.offset) + 0.5) * width }
+            / Double(answered)
+    }
+
+    static func median(_ values: [Double]) -> Double {
+        let sorted = values.sorted()
+        let middle = sorted.count / 2
+        return sorted.count % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
+    }
+
+    static func format(_ value: Double) -> String {
+        String(format: "%.3g", value)
+    }
+}

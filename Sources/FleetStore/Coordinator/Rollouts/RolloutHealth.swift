@@ -1,0 +1,185 @@
+import Foundation
+
+/// One model version's counts in a device's health summary, as stored (SPEC 5.41).
+public struct HealthCounts: Sendable, Equatable, Codable {
+    public var model: String
+    public var version: Int
+    public var queries: Int
+    public var errors: Int
+    /// Inference requests per latency bucket (≤ 1, 10, 100, 1000 ms, slower).
+    public var latency: [Int]
+    /// Answered rows per confidence bin (ten equal bins over 0…1).
+    public var confidence: [Int]
+    public var labelled: Int
+    public var correct: Int
+
+    public init(
+        model: String,
+        version: Int,
+        queries: Int,
+        errors: Int,
+        latency: [Int],
+        confidence: [Int],
+        labelled: Int,
+        correct: Int
+    ) {
+        self.model = model
+        self.version = version
+        self.queries = queries
+        self.errors = errors
+        self.latency = latency
+        self.confidence = confidence
+        self.labelled = labelled
+        self.correct = correct
+    }
+
+    /// Adds `other`'s counts bin by bin (the model and version stay this one's).
+    public mutating func add(_ other: HealthCounts) {
+        queries += other.queries
+        errors += other.errors
+        latency = Self.add(latency, other.latency)
+        confidence = Self.add(confidence, other.confidence)
+        labelled += other.labelled
+        correct += other.correct
+    }
+
+    private static func add(_ lhs: [Int], _ rhs: [Int]) -> [Int] {
+        (0..<max(lhs.count, rhs.count)).map {
+            (lhs.indices.contains($0) ? lhs[$0] : 0) + (rhs.indices.contains($0) ? rhs[$0] : 0)
+        }
+    }
+}
+
+/// A rollout's health gates (README "Staged rollouts"): each limit nil is a gate that is off.
+public struct RolloutGatePolicy: Sendable, Equatable, Codable {
+    /// Halt when the wave's error rate exceeds the control group's by more than this (percentage points).
+    public var maximumErrorRateIncrease: Double?
+    /// Halt when the wave's accuracy on feedback is below the control group's by more than this (percentage points).
+    public var maximumAccuracyDrop: Double?
+    /// Halt when the wave's mean confidence is below the control group's by more than this (0…1).
+    public var maximumConfidenceDrop: Double?
+    /// Halt when the PSI of the wave's confidence distribution against the control group's exceeds this.
+    public var maximumDriftPSI: Double?
+    /// Devices each side needs (each with at least `minimumQueries`) before a gate decides.
+    public var minimumDevices: Int
+    /// Queries (for accuracy: labelled queries) a device needs in the window to count.
+    public var minimumQueries: Int
+
+    public init(
+        maximumErrorRateIncrease: Double? = nil,
+        maximumAccuracyDrop: Double? = nil,
+        maximumConfidenceDrop: Double? = nil,
+        maximumDriftPSI: Double? = nil,
+        minimumDevices: Int = 3,
+        minimumQueries: Int = 50
+    ) {
+        self.maximumErrorRateIncrease = maximumErrorRateIncrease
+        self.maximumAccuracyDrop = maximumAccuracyDrop
+        self.maximumConfidenceDrop = maximumConfidenceDrop
+        self.maximumDriftPSI = maximumDriftPSI
+        self.minimumDevices = minimumDevices
+        self.minimumQueries = minimumQueries
+    }
+
+    /// Whether any gate is on.
+    public var hasGates: Bool {
+        maximumErrorRateIncrease != nil || maximumAccuracyDrop != nil || maximumConfidenceDrop != nil
+            || maximumDriftPSI != nil
+    }
+}
+
+/// What one side of a comparison (the wave on the new version, or the control group on the previous one) showed.
+public struct HealthSide: Sendable, Equatable, Codable {
+    /// Devices that sent a summary for the side's version in the window.
+    public var devices: Int
+    public var queries: Int
+    public var errors: Int
+    public var labelled: Int
+    public var correct: Int
+    /// Agent starts the side's devices reported in the window (a crash loop shows as many).
+    public var starts: Int
+    /// The median over devices with enough queries of each device's error rate (percent), accuracy (percent,
+    /// over devices with enough labelled queries) and mean confidence; nil without such devices.
+    public var errorRatePercent: Double?
+    public var accuracyPercent: Double?
+    public var meanConfidence: Double?
+    /// Answered queries per confidence bin, summed over the side's devices.
+    public var confidence: [Int]
+
+    public init(
+        devices: Int,
+        queries: Int,
+        errors: Int,
+        labelled: Int,
+        correct: Int,
+        starts: Int,
+        errorRatePercent: Double?,
+        accuracyPercent: Double?,
+        meanConfidence: Double?,
+        confidence: [Int]
+    ) {
+        self.devices = devices
+        self.queries = queries
+        self.errors = errors
+        self.labelled = labelled
+        self.correct = correct
+        self.starts = starts
+        self.errorRatePercent = errorRatePercent
+        self.accuracyPercent = accuracyPercent
+        self.meanConfidence = meanConfidence
+        self.confidence = confidence
+    }
+}
+
+/// One gate's reading.
+public struct GateReading: Sendable, Equatable, Codable {
+    /// `error-rate`, `accuracy`, `confidence`, `drift-psi`.
+    public var gate: String
+    /// `pass`, `fail`, or `waiting` (not enough devices or queries on one side yet).
+    public var verdict: String
+    /// The wave's and the control group's values, and the change judged against `limit` (an increase for the
+    /// error rate and PSI, a drop for accuracy and confidence); nil while waiting.
+    public var wave: Double?
+    public var control: Double?
+    public var change: Double?
+    public var limit: Double
+    public var why: String
+
+    public init(
+        gate: String,
+        verdict: String,
+        wave: Double?,
+        control: Double?,
+        change: Double?,
+        limit: Double,
+        why: String
+    ) {
+        self.gate = gate
+        self.verdict = verdict
+        self.wave = wave
+        self.control = control
+        self.change = change
+        self.limit = limit
+        self.why = why
+    }
+}
+
+/// A wave's health against its control group over the same window: the evidence and each gate's verdict.
+public struct HealthAssessment: Sendable, Equatable, Codable {
+    public var windowStart: Date
+    public var windowEnd: Date
+    public var wave: HealthSide
+    public var control: HealthSide
+    public var gates: [GateReading]
+
+    public init(windowStart: Date, windowEnd: Date, wave: HealthSide, control: HealthSide, gates: [GateReading]) {
+        self.windowStart = StoredDate.rounded(windowStart)
+        self.windowEnd = StoredDate.rounded(windowEnd)
+        self.wave = wave
+        self.control = control
+        self.gates = gates
+    }
+
+    /// The gates that failed.
+    public var failed: [GateReading] { gates.filter { $0.verdict == "fail" } }
+}

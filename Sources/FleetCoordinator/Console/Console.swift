@@ -2,7 +2,8 @@ import FleetStore
 import Hummingbird
 
 /// The fleet console: server-rendered HTML pages on the operator's HTTP listener (no JavaScript; charts as SVG),
-/// read-only. `/` the fleet, `/devices/{id or name}` a device, `/rounds` federated rounds, `/events` the event
+/// read-only. `/` the fleet, `/devices/{id or name}` a device, `/models/{name}` a model's
+/// versions and delivery, `/drift` PSI by region and feature, `/rounds` federated rounds, `/events` the event
 /// log. Like `/metrics`, the console needs no token: the listener accepts loopback addresses only
 /// (``CoordinatorConfiguration``); a listener on another address would have to require one first. The pages take
 /// no actions (no forms), so they need no CSRF protection yet.
@@ -22,8 +23,17 @@ struct Console: Sendable {
                 return try await DevicePage.load(try context.parameters.require("device"), in: store)
             }
         }
+        router.get("models/{model}") { request, context -> Response in
+            try await Self.serve {
+                _ = try APIQuery(request, allowed: [])
+                return try await ModelPage.load(try context.parameters.require("model"), in: store)
+            }
+        }
         router.get("rounds") { request, _ -> Response in
             try await Self.serve { try await RoundsPage.load(try APIQuery(request, allowed: ["model"]), in: store) }
+        }
+        router.get("drift") { request, _ -> Response in
+            try await Self.serve { try await DriftPage.load(try APIQuery(request, allowed: ["model"]), in: store) }
         }
         router.get("events") { request, _ -> Response in
             try await Self.serve {

@@ -30,6 +30,7 @@ struct ConsolePage: Sendable {
         page.raw("<style>\(Self.style)</style></head><body><nav>")
         page.link("Fleet", to: "/")
         page.link("Rounds", to: "/rounds")
+        page.link("Drift", to: "/drift")
         page.link("Events", to: "/events")
         page.raw("</nav>")
         page.element("h1", title)

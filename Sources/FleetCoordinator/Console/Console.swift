@@ -4,9 +4,8 @@ import Hummingbird
 /// The fleet console: server-rendered HTML pages on the operator's HTTP listener (no JavaScript; charts as SVG),
 /// read-only. `/` the fleet, `/devices/{id or name}` a device, `/models/{name}` a model's
 /// versions and delivery, `/drift` PSI by region and feature, `/rounds` federated rounds, `/events` the event
-/// log. Like `/metrics`, the console needs no token: the listener accepts loopback addresses only
-/// (``CoordinatorConfiguration``); a listener on another address would have to require one first. The pages take
-/// no actions (no forms), so they need no CSRF protection yet.
+/// log. Like `/metrics`, the console needs no token on a loopback listener; off loopback it needs a read token
+/// (``RequireReadToken``, registered before it by ``OperatorHTTP``).
 struct Console: Sendable {
     let store: CoordinatorStore
 

@@ -170,12 +170,7 @@ extension AdminAPI {
 
     /// The JSON body of a request, at most `limit` bytes (413 beyond), as `T` (400 when it is not).
     static func decode<T: Decodable>(_ type: T.Type, from request: Request, upTo limit: Int) async throws -> T {
-        let body: ByteBuffer
-        do {
-            body = try await request.body.collect(upTo: limit)
-        } catch is NIOTooManyBytesError {
-            throw HTTPError(.contentTooLarge, message: "the body is larger than \(limit) bytes")
-        }
+        let body = try await collect(request, upTo: limit)
         do {
             return try JSONDecoder().decode(T.self, from: Data(body.readableBytesView))
         } catch {
@@ -189,4 +184,13 @@ extension AdminAPI {
 
     /// The largest `POST /api/v1/rounds` body: room for held-out evaluation rows.
     static let maximumRoundBodySize = 1 << 20
+
+    /// The request's body, at most `limit` bytes (413 beyond, unread).
+    static func collect(_ request: Request, upTo limit: Int) async throws -> ByteBuffer {
+        do {
+            return try await request.body.collect(upTo: limit)
+        } catch is NIOTooManyBytesError {
+            throw HTTPError(.contentTooLarge, message: "the body is larger than \(limit) bytes")
+        }
+    }
 }

@@ -1,0 +1,140 @@
+import Foundation
+import Testing
+
+/// The operator's HTTP listener off loopback (`--http-listen 0.0.0.0:0`): refused without `--tls-cert/--tls-key`,
+/// else HTTPS with the device link's certificate, and `/metrics` and the console need a read token (bearer, or the
+/// cookie the sign-in form sets). The client is curl, verifying the test's certificate.
+extension EndToEnd {
+    @Suite(.serialized) struct ConsoleTLSTests {
+        @Test func offLoopbackWithoutTLSIsRefusedWithWhatToAdd() throws {
+            let result = try runCommand(
+                "fleet-coordinator",
+                [
+                    "--data-dir", NSTemporaryDirectory() + "tinyfleet-http-" + UUID().uuidString, "--http-listen",
+                    "0.0.0.0:0",
+                ]
+            )
+            #expect(result.status != 0)
+            #expect(result.stderr.contains("--tls-cert FILE --tls-key FILE"), "\(result.stderr)")
+        }
+
+        @Test func offLoopbackTheListenerIsHTTPSAndNeedsAToken() async throws {
+            let fleet = try Fleet("console-tls")
+            defer { fleet.cleanUp() }
+            let (certificate, key) = try makeSelfSignedCertificate(in: fleet.root)
+            fleet.extraCoordinatorArguments = [
+                "--tls-cert", certificate, "--tls-key", key, "--http-listen", "0.0.0.0:0",
+            ]
+            try await fleet.startCoordinator()
+            let announced = try PrometheusScrape.coordinatorAddress(fleet)
+            let port = try #require(announced.split(separator: ":").last)
+            let curl = Curl(base: "https://127.0.0.1:\(port)", certificate: certificate, work: fleet.root)
+            let read = try AdminAPITests.apiToken(fleet, scope: "read").token
+
+            // Without a token: 401, the console's refusal being the sign-in form.
+            #expect(try await curl.get("/metrics").status == 401)
+            let refused = try await curl.get("/")
+            #expect(refused.status == 401 && refused.body.contains("<form method=\"post\" action=\"/login\""))
+            #expect(try await curl.get("/models/none").status == 401, "every console page")
+            #expect(try await curl.get("/metrics", token: "tfa_" + String(repeating: "0", count: 40)).status == 401)
+            // With a read token: 200.
+            let metrics = try await curl.get("/metrics", token: read)
+            #expect(metrics.status == 200 && metrics.body.contains("tinyfleet_devices"), "\(metrics.body.prefix(200))")
+            let page = try await curl.get("/", token: read)
+            #expect(page.status == 200 && page.body.contains("<h1>Fleet</h1>"))
+            #expect(try await curl.get("/api/v1/devices", token: read).status == 200, "the API as before")
+            #expect(try await curl.get("/api/v1/devices").status == 401)
+
+            // The sign-in form sets the token as a cookie (HttpOnly, Secure, SameSite=Strict) a browser sends back.
+            let wrong = try await curl.post("/login", form: "token=tfa_nope")
+            #expect(wrong.status == 401 && wrong.body.contains("unknown API token"), "\(wrong.body)")
+            let signedIn = try await curl.post("/login", form: "token=\(read)")
+            #expect(signedIn.status == 303, "\(signedIn.body)")
+            let cookie = try #require(signedIn.headers.first { $0.lowercased().hasPrefix("set-cookie:") })
+            for attribute in ["tinyfleet_token=\(read)", "HttpOnly", "Secure", "SameSite=Strict"] {
+                #expect(cookie.contains(attribute), "\(cookie)")
+            }
+            let withCookie = try await curl.get("/drift", cookie: "tinyfleet_token=\(read)")
+            #expect(withCookie.status == 200 && withCookie.body.contains("<h1>Drift</h1>"), "\(withCookie.body)")
+            #expect(try await curl.get("/", cookie: "tinyfleet_token=tfa_nope").status == 401)
+
+            // Plaintext to the same port gets no HTTP answer.
+            let plaintext = try await curl.run(["http://127.0.0.1:\(port)/metrics"])
+            #expect(plaintext.status != 0 && plaintext.code == "000", "plaintext refused: \(plaintext)")
+            await fleet.stopAll()
+        }
+    }
+}
+
+/// curl against the coordinator's HTTPS listener, trusting only the test's certificate; each run is a child
+/// process waited for off Swift concurrency's pool.
+struct Curl {
+    let base: String
+    let certificate: String
+    let work: String
+
+    struct Reply: CustomStringConvertible {
+        var status: Int32
+        var code: String
+        var headers: [String]
+        var body: String
+        var description: String { "curl \(status), HTTP \(code): \(body.prefix(300))" }
+        var httpStatus: Int { Int(code) ?? 0 }
+    }
+
+    struct Answer {
+        var status: Int
+        var headers: [String]
+        var body: String
+    }
+
+    func get(_ path: String, token: String? = nil, cookie: String? = nil) async throws -> Answer {
+        try await answer(
+            [base + path] + (token.map { ["-H", "Authorization: Bearer \($0)"] } ?? [])
+                + (cookie.map { ["--cookie", $0] } ?? [])
+        )
+    }
+
+    func post(_ path: String, form: String, token: String? = nil, cookie: String? = nil) async throws -> Answer {
+        try await answer(
+            [base + path, "--data-raw", form] + (token.map { ["-H", "Authorization: Bearer \($0)"] } ?? [])
+                + (cookie.map { ["--cookie", $0] } ?? [])
+        )
+    }
+
+    private func answer(_ arguments: [String]) async throws -> Answer {
+        let reply = try await run(arguments)
+        guard reply.status == 0 else { throw Failure(description: "\(reply)") }
+        return Answer(status: reply.httpStatus, headers: reply.headers, body: reply.body)
+    }
+
+    struct Failure: Error, CustomStringConvertible { var description: String }
+
+    /// `curl -sS --cacert CERT -D HEADERS -w '%{http_code}'` with `arguments`.
+    func run(_ arguments: [String]) async throws -> Reply {
+        let headers = "\(work)/curl-headers-\(UUID().uuidString.prefix(8))"
+        let certificate = self.certificate
+        return try await offThePool {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
+            process.arguments =
+                ["-sS", "--max-time", "30", "--cacert", certificate, "-D", headers, "-w", "\n%{http_code}"]
+                + arguments
+            let out = Pipe()
+            process.standardOutput = out
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            let output = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            process.waitUntilExit()
+            let lines = output.split(separator: "\n", omittingEmptySubsequences: false)
+            let received = (try? String(contentsOfFile: headers, encoding: .utf8)) ?? ""
+            try? FileManager.default.removeItem(atPath: headers)
+            return Reply(
+                status: process.terminationStatus,
+                code: String(lines.last ?? ""),
+                headers: received.components(separatedBy: "\r\n").filter { !$0.isEmpty },
+                body: lines.dropLast().joined(separator: "\n")
+            )
+        }
+    }
+}

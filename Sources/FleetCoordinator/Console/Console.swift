@@ -42,7 +42,7 @@ struct Console: Sendable {
     }
 
     /// The page `load` builds, or for a request it refuses (400, 404) a page that says why and what to do.
-    private static func serve(_ load: () async throws -> ConsolePage) async throws -> Response {
+    static func serve(_ load: () async throws -> ConsolePage) async throws -> Response {
         do {
             return try await load().response
         } catch let error as HTTPError {

@@ -47,6 +47,7 @@ struct OperatorHTTP: Sendable {
             )
         }
         Console(store: store).register(on: router)
+        ConsoleActions(store: store, admin: admin, signIn: signIn).register(on: router)
         let port = self.port
         let application = Application(
             router: router,

@@ -72,6 +72,10 @@ extension EndToEnd {
             #expect(Self.count("<td>huge</td><td>no variant fits", in: fleetPage) == 3)
             Self.expectEscaped(fleetPage, page: "/")
 
+            let signIn = try await browser.load("http://\(address)/login", as: "login")
+            #expect(signIn.contains("<form method=\"post\" action=\"/login\">"), "the sign-in form")
+            let actions = try await API.get(address, "/actions", token: nil)
+            #expect(actions.status == 401, "actions need an admin token even on loopback")
             try await Self.checkModelPages(fleet, address, browser, latest: latest, fleetPage: fleetPage)
             try await Self.checkDriftPage(fleet, address, browser)
 

@@ -110,11 +110,11 @@ public struct CoordinatorConfiguration: Sendable {
         guard offlineTimeout > heartbeatInterval else {
             throw CoordinatorError.invalidConfiguration("--offline-timeout must be longer than --heartbeat-interval")
         }
-        if let httpListen, !Self.isLoopback(httpListen.host) {
+        if let httpListen, !Self.isLoopback(httpListen.host), tls == nil {
             throw CoordinatorError.invalidConfiguration(
-                "--http-listen \(httpListen.host): only a loopback address (127.0.0.1, ::1) for now, as /metrics and "
-                    + "the console on it are not authenticated yet; to reach them from another machine, put a TLS reverse proxy with "
-                    + "authentication in front of 127.0.0.1"
+                "--http-listen \(httpListen.host): a listener off loopback serves HTTPS only: add --tls-cert FILE "
+                    + "--tls-key FILE (the device link's certificate, also used by the HTTP listener), or listen on "
+                    + "127.0.0.1"
             )
         }
         do {

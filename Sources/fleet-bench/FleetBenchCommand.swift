@@ -17,6 +17,7 @@ struct FleetBenchCommand: AsyncParsableCommand {
             FederatedBenchmarkCommand.self,
             ProtectionBenchmarkCommand.self,
             MeteringBenchmarkCommand.self,
+            ConsoleBenchmark.self,
         ]
     )
 }

@@ -21,6 +21,7 @@ extension EndToEnd {
             try fleet.startAgent(Self.hostileName, token: hostile.token, extra: ["--log-level", "warning"])
             let online = try await eventually(timeout: .seconds(30)) { try await fleet.onlineNames().count == 3 }
             try #require(online, "three agents online: \(fleet.summary)")
+            try await Self.makeDrift(fleet)
             _ = try await fleet.fleetctl([
                 "model", "push", "huge", "--data-dir", fleet.coordinatorDirectory, "--version", "1", "--variant",
                 "fp32", "--file", ObservabilityTests.model, "--min-ram", "1000GiB",
@@ -71,6 +72,13 @@ extension EndToEnd {
             #expect(fleetPage.contains("Fitting no variant (3)"), "huge fits no device")
             #expect(Self.count("<td>huge</td><td>no variant fits", in: fleetPage) == 3)
             Self.expectEscaped(fleetPage, page: "/")
+
+            let signIn = try await browser.load("http://\(address)/login", as: "login")
+            #expect(signIn.contains("<form method=\"post\" action=\"/login\">"), "the sign-in form")
+            let actions = try await API.get(address, "/actions", token: nil)
+            #expect(actions.status == 401, "actions need an admin token even on loopback")
+            try await Self.checkModelPages(fleet, address, browser, latest: latest, fleetPage: fleetPage)
+            try await Self.checkDriftPage(fleet, address, browser)
 
             let devicePage = try await browser.load("http://\(address)/devices/eu-1", as: "device-eu-1")
             #expect(devicePage.contains("<h1>eu-1</h1>") && devicePage.contains("<dd>\(eu.id)</dd>"))

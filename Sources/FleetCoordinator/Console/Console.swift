@@ -2,10 +2,10 @@ import FleetStore
 import Hummingbird
 
 /// The fleet console: server-rendered HTML pages on the operator's HTTP listener (no JavaScript; charts as SVG),
-/// read-only. `/` the fleet, `/devices/{id or name}` a device, `/rounds` federated rounds, `/events` the event
-/// log. Like `/metrics`, the console needs no token: the listener accepts loopback addresses only
-/// (``CoordinatorConfiguration``); a listener on another address would have to require one first. The pages take
-/// no actions (no forms), so they need no CSRF protection yet.
+/// read-only. `/` the fleet, `/devices/{id or name}` a device, `/models/{name}` a model's
+/// versions and delivery, `/drift` PSI by region and feature, `/rounds` federated rounds, `/events` the event
+/// log. Like `/metrics`, the console needs no token on a loopback listener; off loopback it needs a read token
+/// (``RequireReadToken``, registered before it by ``OperatorHTTP``).
 struct Console: Sendable {
     let store: CoordinatorStore
 
@@ -22,8 +22,17 @@ struct Console: Sendable {
                 return try await DevicePage.load(try context.parameters.require("device"), in: store)
             }
         }
+        router.get("models/{model}") { request, context -> Response in
+            try await Self.serve {
+                _ = try APIQuery(request, allowed: [])
+                return try await ModelPage.load(try context.parameters.require("model"), in: store)
+            }
+        }
         router.get("rounds") { request, _ -> Response in
             try await Self.serve { try await RoundsPage.load(try APIQuery(request, allowed: ["model"]), in: store) }
+        }
+        router.get("drift") { request, _ -> Response in
+            try await Self.serve { try await DriftPage.load(try APIQuery(request, allowed: ["model"]), in: store) }
         }
         router.get("events") { request, _ -> Response in
             try await Self.serve {
@@ -33,7 +42,7 @@ struct Console: Sendable {
     }
 
     /// The page `load` builds, or for a request it refuses (400, 404) a page that says why and what to do.
-    private static func serve(_ load: () async throws -> ConsolePage) async throws -> Response {
+    static func serve(_ load: () async throws -> ConsolePage) async throws -> Response {
         do {
             return try await load().response
         } catch let error as HTTPError {

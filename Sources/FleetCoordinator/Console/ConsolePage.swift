@@ -12,7 +12,7 @@ struct ConsolePage: Sendable {
     /// Forbids scripts, plugins, frames and any fetch: the pages need none (inline CSS and SVG only), so even
     /// markup that escaped escaping could not run.
     static let contentSecurityPolicy =
-        "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'; "
+        "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'self'; "
         + "frame-ancestors 'none'"
 
     static let style = """
@@ -30,7 +30,9 @@ struct ConsolePage: Sendable {
         page.raw("<style>\(Self.style)</style></head><body><nav>")
         page.link("Fleet", to: "/")
         page.link("Rounds", to: "/rounds")
+        page.link("Drift", to: "/drift")
         page.link("Events", to: "/events")
+        page.link("Sign in", to: "/login")
         page.raw("</nav>")
         page.element("h1", title)
         page.append(body)

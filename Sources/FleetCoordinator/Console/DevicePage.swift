@@ -76,7 +76,7 @@ enum DevicePage {
     }
 
     private static func consent(_ device: DeviceView, in store: CoordinatorStore, into body: inout HTML) async throws {
-        let records = try await DeviceRecord.matching(device.id, in: store).filter { $0.id == device.id }
+        let records = try await store.device(id: device.id).map { [$0] } ?? []
         body.heading("Consent")
         guard let consent = try await ConsentView.all(of: records, in: store).first else {
             return body.paragraph("none")

@@ -19,6 +19,7 @@ enum FleetPage {
         body.heading("By model version and variant")
         counts(devices.flatMap { $0.installedModels.map(running) }, header: "runs", into: &body)
         body.raw("</section></div>")
+        try await models(in: store, into: &body)
         try await unfit(devices, in: store, into: &body)
         body.heading("Devices")
         body.table(
@@ -35,6 +36,23 @@ enum FleetPage {
         )
         if let next = page.next { body.link("next \(page.items.count) devices", to: next) }
         return ConsolePage(title: "Fleet", body: body)
+    }
+
+    /// The models in the registry, each linked to its page.
+    private static func models(in store: CoordinatorStore, into body: inout HTML) async throws {
+        let models = try await ModelSummaryView.all(in: store)
+        body.heading("Models")
+        guard !models.isEmpty else { return body.paragraph("none pushed yet (`fleetctl model push`)") }
+        body.table(
+            ["model", "latest", "versions", "variants", "devices assigned"],
+            models.map {
+                [
+                    .link($0.name, href: ModelPage.href($0.name)), .text("v\($0.latestVersion)"),
+                    .text(String($0.versions.count)), .text($0.variants.joined(separator: ", ")),
+                    .text(String($0.devices)),
+                ]
+            }
+        )
     }
 
     /// The devices some model has no variant for (their assignment names no version), with the reason.

@@ -25,7 +25,16 @@ struct APIAuthorization: Sendable {
                 "the Authorization header is not `Bearer TOKEN` with a token from `fleetctl api-token create`"
             )
         }
-        let secret = header.utf8.dropFirst("Bearer ".utf8.count)
+        try await require(scope, secret: header.utf8.dropFirst("Bearer ".utf8.count))
+    }
+
+    /// Checks a token's secret (from the header, or the console's cookie): 401 unknown, revoked or expired, 403
+    /// too small a scope. Returns the token's record.
+    @discardableResult
+    func require(_ scope: APITokenScope, secret: some Collection<UInt8>) async throws -> APITokenRecord {
+        guard secret.count <= APITokens.length else {
+            throw Self.unauthorized("that is not a token from `fleetctl api-token create`")
+        }
         guard let token = try await store.apiToken(secretHash: APITokens.hash(secret)) else {
             throw Self.unauthorized("unknown API token: create one with `fleetctl api-token create`")
         }
@@ -46,9 +55,10 @@ struct APIAuthorization: Sendable {
                     + "use a token from `fleetctl api-token create --scope \(scope.name)`"
             )
         }
+        return token
     }
 
-    private static func unauthorized(_ message: String) -> HTTPError {
+    static func unauthorized(_ message: String) -> HTTPError {
         HTTPError(.unauthorized, headers: [.wwwAuthenticate: #"Bearer realm="tinyfleet""#], message: message)
     }
 }

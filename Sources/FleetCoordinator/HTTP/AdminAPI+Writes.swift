@@ -17,25 +17,7 @@ extension AdminAPI {
             try await authorization.require(.admin, for: request)
             _ = try APIQuery(request, allowed: [])
             let pin = try await Self.decode(PinRequest.self, from: request, upTo: Self.maximumBodySize)
-            guard pin.version >= 1 else {
-                throw HTTPError(.badRequest, message: "version is 1 or more: DELETE \(Self.base)/pins clears a pin")
-            }
-            let device = try await Self.deviceID(pin.device, in: store)
-            _ = try await Self.perform(
-                .pinModel(
-                    PinModel(
-                        requestID: 1,
-                        model: pin.model,
-                        deviceID: device ?? "",
-                        version: pin.version,
-                        rollback: pin.rollback ?? false
-                    )
-                ),
-                on: admin
-            )
-            return try APIResponse.json(
-                PinView(model: pin.model, device: device, version: pin.version, rollback: pin.rollback ?? false)
-            )
+            return try APIResponse.json(try await Self.pin(pin, store: store, admin: admin))
         }
         api.delete("pins") { request, _ -> Response in
             try await authorization.require(.admin, for: request)
@@ -54,13 +36,7 @@ extension AdminAPI {
             try await authorization.require(.admin, for: request)
             _ = try APIQuery(request, allowed: [])
             let wanted = try await Self.decode(RoundRequest.self, from: request, upTo: Self.maximumRoundBodySize)
-            let reply = try await Self.perform(.startRound(try wanted.message()), on: admin)
-            guard case .roundStarted(let started) = reply else {
-                throw HTTPError(.internalServerError, message: "the coordinator answered \(reply.type)")
-            }
-            var response = try APIResponse.json(
-                RoundsStartedView(firstRound: started.firstRound, rounds: started.rounds)
-            )
+            var response = try APIResponse.json(try await Self.startRound(wanted, admin: admin))
             response.status = .accepted
             return response
         }
@@ -70,6 +46,37 @@ extension AdminAPI {
             let upload = try Self.uploadBegin(request, context: context, query: query)
             return try await Self.push(upload, body: request.body, admin: admin)
         }
+    }
+
+    /// Pins a model (fleet-wide, or for one device by id or name) as `fleetctl model pin` does: the API's
+    /// `PUT /pins` and the console's pin action.
+    static func pin(_ pin: PinRequest, store: CoordinatorStore, admin: AdminRequests) async throws -> PinView {
+        guard pin.version >= 1 else {
+            throw HTTPError(.badRequest, message: "version is 1 or more: DELETE \(Self.base)/pins clears a pin")
+        }
+        let device = try await Self.deviceID(pin.device, in: store)
+        _ = try await Self.perform(
+            .pinModel(
+                PinModel(
+                    requestID: 1,
+                    model: pin.model,
+                    deviceID: device ?? "",
+                    version: pin.version,
+                    rollback: pin.rollback ?? false
+                )
+            ),
+            on: admin
+        )
+        return PinView(model: pin.model, device: device, version: pin.version, rollback: pin.rollback ?? false)
+    }
+
+    /// Starts rounds as `fleetctl round start` does: the API's `POST /rounds` and the console's round action.
+    static func startRound(_ wanted: RoundRequest, admin: AdminRequests) async throws -> RoundsStartedView {
+        let reply = try await Self.perform(.startRound(try wanted.message()), on: admin)
+        guard case .roundStarted(let started) = reply else {
+            throw HTTPError(.internalServerError, message: "the coordinator answered \(reply.type)")
+        }
+        return RoundsStartedView(firstRound: started.firstRound, rounds: started.rounds)
     }
 
     /// Streams `body` into an upload begun with `begin` and commits it, chunk by chunk through the admin
@@ -170,12 +177,7 @@ extension AdminAPI {
 
     /// The JSON body of a request, at most `limit` bytes (413 beyond), as `T` (400 when it is not).
     static func decode<T: Decodable>(_ type: T.Type, from request: Request, upTo limit: Int) async throws -> T {
-        let body: ByteBuffer
-        do {
-            body = try await request.body.collect(upTo: limit)
-        } catch is NIOTooManyBytesError {
-            throw HTTPError(.contentTooLarge, message: "the body is larger than \(limit) bytes")
-        }
+        let body = try await collect(request, upTo: limit)
         do {
             return try JSONDecoder().decode(T.self, from: Data(body.readableBytesView))
         } catch {
@@ -189,4 +191,13 @@ extension AdminAPI {
 
     /// The largest `POST /api/v1/rounds` body: room for held-out evaluation rows.
     static let maximumRoundBodySize = 1 << 20
+
+    /// The request's body, at most `limit` bytes (413 beyond, unread).
+    static func collect(_ request: Request, upTo limit: Int) async throws -> ByteBuffer {
+        do {
+            return try await request.body.collect(upTo: limit)
+        } catch is NIOTooManyBytesError {
+            throw HTTPError(.contentTooLarge, message: "the body is larger than \(limit) bytes")
+        }
+    }
 }

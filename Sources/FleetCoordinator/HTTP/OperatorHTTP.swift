@@ -1,12 +1,15 @@
 import FleetStore
 import Hummingbird
+import HummingbirdTLS
 import Logging
 import NIOCore
+import NIOSSL
 
 /// The operator's HTTP listener (`fleet-coordinator --http-listen HOST:PORT`), served with Hummingbird 2:
 /// `GET /metrics` in Prometheus' text format (0.0.4), the HTTP admin API under `/api/v1/` (``AdminAPI``, every
-/// endpoint behind a bearer token) and the read-only console's HTML pages (``Console``). Loopback addresses only:
-/// `/metrics` and the console are not authenticated.
+/// endpoint behind a bearer token) and the console's HTML pages (``Console``). On a loopback address `/metrics` and
+/// the console's pages need no token; on any other address the listener serves TLS (the device link's certificate)
+/// and they need a read token too (``RequireReadToken``).
 struct OperatorHTTP: Sendable {
     let host: String
     let port: Int
@@ -15,6 +18,11 @@ struct OperatorHTTP: Sendable {
     let connections: ConnectionRegistry
     let admin: AdminRequests
     let logger: Logger
+    /// The TLS configuration of a listener off loopback (``CoordinatorConfiguration`` refuses one without it).
+    let tls: TLSConfiguration?
+
+    /// Whether `/metrics` and the console need a token: on any address but loopback.
+    var requiresToken: Bool { !CoordinatorConfiguration.isLoopback(host) }
 
     static let prometheusContentType = "text/plain; version=0.0.4; charset=utf-8"
 
@@ -24,6 +32,11 @@ struct OperatorHTTP: Sendable {
         let metrics = self.metrics
         let store = self.store
         let connections = self.connections
+        let signIn = ConsoleSignIn(authorization: APIAuthorization(store: store), secure: tls != nil)
+        AdminAPI(store: store, admin: admin).register(on: router)
+        signIn.register(on: router)
+        // Routes registered from here on need a token off loopback.
+        if requiresToken { router.add(middleware: RequireReadToken(signIn: signIn)) }
         router.get("metrics") { _, _ -> Response in
             let gauges = try await store.fleetGauges()
             let body = metrics.render(gauges, connections: connections.connectedCount)
@@ -33,11 +46,12 @@ struct OperatorHTTP: Sendable {
                 body: ResponseBody(byteBuffer: ByteBuffer(bytes: body))
             )
         }
-        AdminAPI(store: store, admin: admin).register(on: router)
         Console(store: store).register(on: router)
+        ConsoleActions(store: store, admin: admin, signIn: signIn).register(on: router)
         let port = self.port
         let application = Application(
             router: router,
+            server: try tls.map { try .tls(.http1(), tlsConfiguration: $0) } ?? .http1(),
             configuration: .init(address: .hostname(host, port: port)),
             onServerRunning: { channel in await bound(channel.localAddress?.port ?? port) },
             logger: logger

@@ -132,6 +132,7 @@ public struct CoordinatorService: Service {
             metrics: metrics,
             logger: logger
         )
+        let httpTLS = try configuration.tls.map(CoordinatorTLS.makeConfiguration)
         let http = configuration.httpListen.map {
             OperatorHTTP(
                 host: $0.host,
@@ -140,7 +141,8 @@ public struct CoordinatorService: Service {
                 store: store,
                 connections: connections,
                 admin: admin,
-                logger: logger
+                logger: logger,
+                tls: CoordinatorConfiguration.isLoopback($0.host) ? nil : httpTLS
             )
         }
         try await withGracefulShutdownHandler {

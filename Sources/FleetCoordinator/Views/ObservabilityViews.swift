@@ -153,6 +153,17 @@ extension DriftView {
             return nil
         }
         let devices = Dictionary(try await store.devices().map { ($0.id, $0) }) { first, _ in first }
+        return views(of: assessment, by: by, devices: devices)
+    }
+
+    /// The rows of `assessment` per device, region (`by`: `region`) or the fleet (`fleet`); `devices` by id.
+    package static func views(
+        of assessment: DriftAssessment,
+        by: String?,
+        devices: [String: DeviceRecord]
+    )
+        -> [DriftView]
+    {
         func view(_ scope: ScopeDrift, device: DeviceRecord?, region: String?) -> DriftView {
             let worst = scope.report.worstFeature
             return DriftView(

@@ -128,8 +128,14 @@ extension DeviceView {
     /// when none, or for a value longer than any id or name.
     package static func named(_ idOrName: String, in store: CoordinatorStore) async throws -> DeviceView? {
         guard idOrName.utf8.count <= maximumIdOrNameLength else { return nil }
-        let all = try await all(in: store)
-        return all.first(where: { $0.id == idOrName }) ?? all.first(where: { $0.name == idOrName })
+        // By id, one row (the console's device page for a large fleet); by name, the whole list.
+        guard let record = try await store.device(id: idOrName) else {
+            return try await all(in: store).first(where: { $0.name == idOrName })
+        }
+        var view = DeviceView(record: record)
+        view.gateway = try await store.deviceGateways().first(where: { $0.deviceID == record.id })?.gatewayID
+        if let gateway = view.gateway { view.gatewayName = try await store.device(id: gateway)?.name }
+        return view
     }
 
     /// Longer than any device id or name the coordinator accepts.

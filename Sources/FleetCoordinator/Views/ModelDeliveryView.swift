@@ -1,0 +1,88 @@
+import FleetStore
+
+/// How far each version of a model has reached the fleet (the console's model page): per version and variant,
+/// its size, the devices assigned it, running it and whose last report of it was a failure or refusal, and the
+/// bytes its transfers sent against what full transfers would have cost.
+package struct ModelDeliveryView: Sendable, Equatable {
+    package struct Variant: Sendable, Equatable {
+        package var version: Int
+        package var variant: String
+        package var size: Int
+        package var accuracy: Double?
+        package var pushedAt: String
+        /// Devices whose assignment names this version and variant.
+        package var assigned = 0
+        /// Devices that report running it.
+        package var installed = 0
+        /// Devices that failed or refused it and do not run it.
+        package var failed = 0
+        package var transfers = 0
+        package var deltaTransfers = 0
+        /// Bytes sent on the wire for it, and what full transfers of the same installs would have cost.
+        package var bytesSent = 0
+        package var fullBytes = 0
+        /// `fullBytes - bytesSent` (never below 0): what deltas and resumed transfers saved.
+        package var bytesSaved: Int { max(0, fullBytes - bytesSent) }
+    }
+
+    package var model: String
+    /// Newest version first, then variant by name.
+    package var variants: [Variant]
+    /// Devices that fit no variant of the model.
+    package var unfit: Int
+
+    /// The delivery of `model`, nil when the registry has no variant of it.
+    package static func load(
+        _ model: String,
+        devices: [DeviceView],
+        in store: CoordinatorStore
+    ) async throws
+        -> ModelDeliveryView?
+    {
+        let records = try await store.modelVariants(model: model)
+        guard !records.isEmpty else { return nil }
+        var variants = records.map {
+            Variant(
+                version: $0.version,
+                variant: $0.variant,
+                size: $0.size,
+                accuracy: $0.accuracy,
+                pushedAt: ISO8601.string($0.createdAt)
+            )
+        }
+        func index(_ version: Int?, _ variant: String?) -> Int? {
+            variants.firstIndex { $0.version == version && $0.variant == variant }
+        }
+        let assignments = try await store.assignments(model: model)
+        for assignment in assignments {
+            if let at = index(assignment.version, assignment.variant) { variants[at].assigned += 1 }
+        }
+        var running = Set<String>()
+        for device in devices {
+            for installed in device.installedModels where installed.name == model {
+                running.insert("\(device.id) \(installed.version) \(installed.variant)")
+                if let at = index(installed.version, installed.variant) { variants[at].installed += 1 }
+            }
+        }
+        var failed = Set<String>()
+        for failure in try await store.installFailures(model: model) {
+            let key = "\(failure.deviceID) \(failure.version) \(failure.variant)"
+            guard !running.contains(key), failed.insert(key).inserted,
+                let at = index(failure.version, failure.variant)
+            else { continue }
+            variants[at].failed += 1
+        }
+        for transfer in try await store.transfers(deviceID: nil, model: model) {
+            guard let at = index(transfer.version, transfer.variant) else { continue }
+            variants[at].transfers += 1
+            variants[at].deltaTransfers += transfer.encoding == "delta" ? 1 : 0
+            variants[at].bytesSent += transfer.wireBytes
+            variants[at].fullBytes += max(transfer.fullBytes, transfer.wireBytes)
+        }
+        return ModelDeliveryView(
+            model: model,
+            variants: variants,
+            unfit: assignments.filter { $0.version == nil }.count
+        )
+    }
+}

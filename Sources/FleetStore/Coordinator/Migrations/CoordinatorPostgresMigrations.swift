@@ -6,10 +6,11 @@
 /// (ids, names) has the "C" collation: byte order, as SQLite's BINARY, whatever the database's locale. `CoordinatorSchemaTests`
 /// checks that each ported table has the same columns, nullability and type family on both backends.
 ///
-/// Ported: coordinator-v1 (enrolment tokens, devices, events), coordinator-v6-removed-devices. The other
+/// Ported: coordinator-v1 (enrolment tokens, devices, events), coordinator-v6-removed-devices,
+/// coordinator-api-tokens. The other
 /// migrations (and the store files that use their tables) are still SQLite only.
 enum CoordinatorPostgresMigrations {
-    static let all: [SQLMigration] = [v1, v6RemovedDevices]
+    static let all: [SQLMigration] = [v1, v6RemovedDevices, apiTokens]
 
     static let v1 = SQLMigration("coordinator-v1") { _ in
         [
@@ -77,6 +78,21 @@ enum CoordinatorPostgresMigrations {
             )
             """,
             #"CREATE UNIQUE INDEX "removedDevice_publicKey" ON "removedDevice"("publicKey")"#,
+        ]
+    }
+
+    static let apiTokens = SQLMigration("coordinator-api-tokens") { _ in
+        [
+            """
+            CREATE TABLE "apiToken" (
+                "id" TEXT COLLATE "C" NOT NULL PRIMARY KEY,
+                "secretHash" BYTEA NOT NULL UNIQUE,
+                "scope" TEXT NOT NULL,
+                "createdAt" BIGINT NOT NULL,
+                "expiresAt" BIGINT,
+                "revokedAt" BIGINT
+            )
+            """
         ]
     }
 }

@@ -31,6 +31,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics", exact: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", exact: "2.4.1"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", exact: "2.28.1", traits: []),
+        // PostgreSQL backend of the coordinator store (issue 12): Vapor's PostgreSQL client, the one on the package
+        // mirror, pinned exactly like every other dependency so CI builds what was tested.
+        .package(url: "https://github.com/vapor/postgres-nio", exact: "1.33.2"),
     ],
     targets: [
         .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
@@ -71,6 +74,19 @@ let package = Package(
                 "FleetTrust",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
+            ],
+            swiftSettings: strict
+        ),
+        // The store's PostgreSQL executor, apart from FleetStore so the agent (SQLite only) never builds postgres-nio.
+        .target(
+            name: "FleetStorePostgres",
+            dependencies: [
+                "FleetStore", "FleetTrust",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
         ),
@@ -265,7 +281,10 @@ let package = Package(
         .testTarget(name: "FleetAgentInstallTests", dependencies: ["FleetAgent"], swiftSettings: strict),
         .testTarget(
             name: "FleetStoreTests",
-            dependencies: ["FleetStore", "FleetTrust", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: [
+                "FleetStore", "FleetStorePostgres", "FleetTrust", .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strict
         ),
     ]

@@ -5,8 +5,8 @@ import Testing
 
 @Suite("Devices, heartbeats and status")
 struct DeviceTests {
-    @Test(arguments: StoreKind.allCases)
-    func devicesAreOrderedByNameThenID(kind: StoreKind) async throws {
+    @Test(arguments: CoordinatorBackend.allCases)
+    func devicesAreOrderedByNameThenID(kind: CoordinatorBackend) async throws {
         try await withCoordinator(kind) { store in
             // Given devices enrolled out of order, two sharing a name
             _ = try await store.createToken(Fixtures.token(uses: 10))
@@ -27,8 +27,8 @@ struct DeviceTests {
         }
     }
 
-    @Test(arguments: StoreKind.allCases)
-    func heartbeatBatchOfAThousandUpdatesEveryDevice(kind: StoreKind) async throws {
+    @Test(arguments: CoordinatorBackend.allCases)
+    func heartbeatBatchOfAThousandUpdatesEveryDevice(kind: CoordinatorBackend) async throws {
         try await withCoordinator(kind) { store in
             // Given 1,000 enrolled devices
             try await Fixtures.enrolDevices(1000, in: store)
@@ -49,8 +49,8 @@ struct DeviceTests {
         }
     }
 
-    @Test(arguments: StoreKind.allCases)
-    func heartbeatWithReportedStateReplacesIt(kind: StoreKind) async throws {
+    @Test(arguments: CoordinatorBackend.allCases)
+    func heartbeatWithReportedStateReplacesIt(kind: CoordinatorBackend) async throws {
         try await withCoordinator(kind) { store in
             // Given two devices
             try await Fixtures.enrolDevices(2, in: store)
@@ -84,8 +84,8 @@ struct DeviceTests {
         }
     }
 
-    @Test(arguments: StoreKind.allCases)
-    func lastSeenNeverMovesBackAndUnknownDevicesAreIgnored(kind: StoreKind) async throws {
+    @Test(arguments: CoordinatorBackend.allCases)
+    func lastSeenNeverMovesBackAndUnknownDevicesAreIgnored(kind: CoordinatorBackend) async throws {
         try await withCoordinator(kind) { store in
             try await Fixtures.enrolDevices(1, in: store)
             try await store.recordHeartbeats([HeartbeatUpdate(deviceID: "dev-0", lastSeen: Dates.at(50))])
@@ -101,8 +101,8 @@ struct DeviceTests {
         }
     }
 
-    @Test(arguments: StoreKind.allCases)
-    func setStatusEmitsAnEventOnlyOnChange(kind: StoreKind) async throws {
+    @Test(arguments: CoordinatorBackend.allCases)
+    func setStatusEmitsAnEventOnlyOnChange(kind: CoordinatorBackend) async throws {
         try await withCoordinator(kind) { store in
             // Given an enrolled (offline) device
             try await Fixtures.enrolDevices(1, in: store)
@@ -125,8 +125,8 @@ struct DeviceTests {
         }
     }
 
-    @Test(arguments: StoreKind.allCases)
-    func setStatusOfUnknownDeviceIsNotFound(kind: StoreKind) async throws {
+    @Test(arguments: CoordinatorBackend.allCases)
+    func setStatusOfUnknownDeviceIsNotFound(kind: CoordinatorBackend) async throws {
         try await withCoordinator(kind) { store in
             await #expect(throws: StoreError.notFound) {
                 try await store.setStatus(deviceID: "ghost", status: .online, at: Dates.at(1), detail: nil)
@@ -134,8 +134,8 @@ struct DeviceTests {
         }
     }
 
-    @Test(arguments: StoreKind.allCases)
-    func markAllOfflineFlipsOnlineDevicesWithOneEvent(kind: StoreKind) async throws {
+    @Test(arguments: CoordinatorBackend.allCases)
+    func markAllOfflineFlipsOnlineDevicesWithOneEvent(kind: CoordinatorBackend) async throws {
         try await withCoordinator(kind) { store in
             // Given four devices, three online
             try await Fixtures.enrolDevices(4, in: store)

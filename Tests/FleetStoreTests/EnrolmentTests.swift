@@ -5,8 +5,8 @@ import Testing
 
 @Suite("Enrolment tokens and enrolment")
 struct EnrolmentTests {
-    @Test(arguments: StoreKind.allCases)
-    func createdTokenIsListedWithoutItsHash(kind: StoreKind) async throws {
+    @Test(arguments: CoordinatorBackend.allCases)
+    func createdTokenIsListedWithoutItsHash(kind: CoordinatorBackend) async throws {
         try await withCoordinator(kind) { store in
             // Given / When
             let created = try await store.createToken(
@@ -29,8 +29,8 @@ struct EnrolmentTests {
         }
     }
 
-    @Test(arguments: StoreKind.allCases)
-    func tokenIDOrHashTakenIsDuplicate(kind: StoreKind) async throws {
+    @Test(arguments: CoordinatorBackend.allCases)
+    func tokenIDOrHashTakenIsDuplicate(kind: CoordinatorBackend) async throws {
         try await withCoordinator(kind) { store in
             // Given
             _ = try await store.createToken(Fixtures.token(id: "a", hashSeed: 1))
@@ -49,8 +49,8 @@ struct EnrolmentTests {
         }
     }
 
-    @Test(arguments: StoreKind.allCases)
-    func enrolConsumesUsesAndSingleUseTokenIsThenExhausted(kind: StoreKind) async throws {
+    @Test(arguments: CoordinatorBackend.allCases)
+    func enrolConsumesUsesAndSingleUseTokenIsThenExhausted(kind: CoordinatorBackend) async throws {
         try await withCoordinator(kind) { store in
             // Given a single-use token
             _ = try await store.createToken(Fixtures.token(uses: 1))
@@ -79,8 +79,8 @@ struct EnrolmentTests {
         }
     }
 
-    @Test(arguments: StoreKind.allCases)
-    func multiUseTokenCountsDown(kind: StoreKind) async throws {
+    @Test(arguments: CoordinatorBackend.allCases)
+    func multiUseTokenCountsDown(kind: CoordinatorBackend) async throws {
         try await withCoordinator(kind) { store in
             _ = try await store.createToken(Fixtures.token(uses: 3))
 
@@ -98,8 +98,8 @@ struct EnrolmentTests {
         }
     }
 
-    @Test(arguments: StoreKind.allCases)
-    func expiredTokenIsRefused(kind: StoreKind) async throws {
+    @Test(arguments: CoordinatorBackend.allCases)
+    func expiredTokenIsRefused(kind: CoordinatorBackend) async throws {
         try await withCoordinator(kind) { store in
             // Given a token expiring at t+60
             _ = try await store.createToken(Fixtures.token(uses: 5, expiresAt: Dates.at(60)))
@@ -118,8 +118,8 @@ struct EnrolmentTests {
         }
     }
 
-    @Test(arguments: StoreKind.allCases)
-    func unknownTokenIsRefused(kind: StoreKind) async throws {
+    @Test(arguments: CoordinatorBackend.allCases)
+    func unknownTokenIsRefused(kind: CoordinatorBackend) async throws {
         try await withCoordinator(kind) { store in
             _ = try await store.createToken(Fixtures.token())
 
@@ -130,8 +130,8 @@ struct EnrolmentTests {
         }
     }
 
-    @Test(arguments: StoreKind.allCases)
-    func enrolledPublicKeyIsRefusedAndTokenUseIsNotConsumed(kind: StoreKind) async throws {
+    @Test(arguments: CoordinatorBackend.allCases)
+    func enrolledPublicKeyIsRefusedAndTokenUseIsNotConsumed(kind: CoordinatorBackend) async throws {
         try await withCoordinator(kind) { store in
             // Given a device enrolled with key K, and a second token
             _ = try await store.createToken(Fixtures.token(id: "first", hashSeed: 1))
@@ -157,8 +157,8 @@ struct EnrolmentTests {
         }
     }
 
-    @Test(arguments: StoreKind.allCases)
-    func takenDeviceIDIsDuplicateAndTokenUseIsNotConsumed(kind: StoreKind) async throws {
+    @Test(arguments: CoordinatorBackend.allCases)
+    func takenDeviceIDIsDuplicateAndTokenUseIsNotConsumed(kind: CoordinatorBackend) async throws {
         try await withCoordinator(kind) { store in
             _ = try await store.createToken(Fixtures.token(uses: 2))
             _ = try await store.enrol(device: Fixtures.device(1), tokenHash: Fixtures.hash(1), now: Dates.at(1))
@@ -174,8 +174,8 @@ struct EnrolmentTests {
         }
     }
 
-    @Test(arguments: StoreKind.allCases)
-    func tokenLabelsWinOverDeviceLabels(kind: StoreKind) async throws {
+    @Test(arguments: CoordinatorBackend.allCases)
+    func tokenLabelsWinOverDeviceLabels(kind: CoordinatorBackend) async throws {
         try await withCoordinator(kind) { store in
             // Given a token with site and tier labels
             _ = try await store.createToken(Fixtures.token(labels: ["site": "lab", "tier": "canary"]))
@@ -195,8 +195,8 @@ struct EnrolmentTests {
         }
     }
 
-    @Test(arguments: StoreKind.allCases)
-    func enrolAppendsAnEnrolledEvent(kind: StoreKind) async throws {
+    @Test(arguments: CoordinatorBackend.allCases)
+    func enrolAppendsAnEnrolledEvent(kind: CoordinatorBackend) async throws {
         try await withCoordinator(kind) { store in
             _ = try await store.createToken(Fixtures.token())
 

@@ -26,8 +26,8 @@ struct EventTests {
         return records
     }
 
-    @Test(arguments: StoreKind.allCases)
-    func appendedEventsHaveIncreasingSequences(kind: StoreKind) async throws {
+    @Test(arguments: CoordinatorBackend.allCases)
+    func appendedEventsHaveIncreasingSequences(kind: CoordinatorBackend) async throws {
         try await withCoordinator(kind) { store in
             let records = try await seed(store)
 
@@ -37,8 +37,8 @@ struct EventTests {
         }
     }
 
-    @Test(arguments: StoreKind.allCases)
-    func filterByDevice(kind: StoreKind) async throws {
+    @Test(arguments: CoordinatorBackend.allCases)
+    func filterByDevice(kind: CoordinatorBackend) async throws {
         try await withCoordinator(kind) { store in
             let records = try await seed(store)
 
@@ -49,8 +49,8 @@ struct EventTests {
         }
     }
 
-    @Test(arguments: StoreKind.allCases)
-    func limitKeepsTheNewestInOrder(kind: StoreKind) async throws {
+    @Test(arguments: CoordinatorBackend.allCases)
+    func limitKeepsTheNewestInOrder(kind: CoordinatorBackend) async throws {
         try await withCoordinator(kind) { store in
             _ = try await seed(store)
 
@@ -66,8 +66,8 @@ struct EventTests {
         }
     }
 
-    @Test(arguments: StoreKind.allCases)
-    func afterSequenceKeepsLaterEvents(kind: StoreKind) async throws {
+    @Test(arguments: CoordinatorBackend.allCases)
+    func afterSequenceKeepsLaterEvents(kind: CoordinatorBackend) async throws {
         try await withCoordinator(kind) { store in
             let records = try await seed(store)
             let cursor = records[5].sequence

@@ -1,34 +1,34 @@
 import Foundation
-import GRDB
 
 extension CoordinatorStore {
     /// The device with this id, or nil.
     public func device(id: String) async throws -> DeviceRecord? {
-        try await read { db in
-            try DeviceRow.filter(DeviceRow.Columns.id == id).fetchOne(db)?.record(json: JSONColumn())
+        try await sqlRead { connection in
+            try DeviceRow.fetchOne(connection, #"WHERE "id" = ?"#, [.text(id)])?.record(json: JSONColumn())
         }
     }
 
     /// The device enrolled with this public key, or nil.
     public func device(publicKey: [UInt8]) async throws -> DeviceRecord? {
-        try await read { db in
-            try DeviceRow.filter(DeviceRow.Columns.publicKey == Data(publicKey)).fetchOne(db)?
-                .record(json: JSONColumn())
+        try await sqlRead { connection in
+            try DeviceRow.fetchOne(connection, #"WHERE "publicKey" = ?"#, [.bytes(publicKey)])?.record(
+                json: JSONColumn()
+            )
         }
     }
 
     /// All devices, ordered by name, then id.
     public func devices() async throws -> [DeviceRecord] {
-        try await read { db in
+        try await sqlRead { connection in
             let json = JSONColumn()
-            return try DeviceRow.order(DeviceRow.Columns.name, DeviceRow.Columns.id)
-                .fetchAll(db)
-                .map { try $0.record(json: json) }
+            return try DeviceRow.fetchAll(connection, #"ORDER BY "name", "id""#, []).map { try $0.record(json: json) }
         }
     }
 
     public func deviceCount() async throws -> Int {
-        try await read { db in try DeviceRow.fetchCount(db) }
+        try await sqlRead { connection in
+            Int(try connection.queryInt(#"SELECT COUNT(*) FROM "device""#, []) ?? 0)
+        }
     }
 
     /// One transaction for the whole batch: sets lastSeen (and, when the update carries it, reported
@@ -38,30 +38,28 @@ extension CoordinatorStore {
     /// unknown device ids are ignored. Later updates in the batch win over earlier ones for the same device.
     public func recordHeartbeats(_ updates: [HeartbeatUpdate]) async throws {
         guard !updates.isEmpty else { return }
-        try await write { db in
+        try await sqlWrite { connection in
             let json = JSONColumn()
-            let seen = try db.cachedStatement(
-                sql: #"UPDATE "device" SET "lastSeen" = MAX(COALESCE("lastSeen", ?1), ?1) WHERE "id" = ?2"#
-            )
-            let seenAndReported = try db.cachedStatement(
-                sql: #"""
-                    UPDATE "device" SET "lastSeen" = MAX(COALESCE("lastSeen", ?1), ?1),
-                        "agentVersion" = ?3, "capabilities" = ?4, "installedModels" = ?5
-                    WHERE "id" = ?2
-                    """#
-            )
+            // Both arguments of `greatest` are non-NULL: the dialects agree.
+            let lastSeen = #""lastSeen" = "# + connection.dialect.greatest(#"COALESCE("lastSeen", ?)"#, "?")
+            let seen = #"UPDATE "device" SET \#(lastSeen) WHERE "id" = ?"#
+            let seenAndReported = #"""
+                UPDATE "device" SET \#(lastSeen), "agentVersion" = ?, "capabilities" = ?, "installedModels" = ?
+                WHERE "id" = ?
+                """#
             for update in updates {
-                let lastSeen = StoredDate.milliseconds(update.lastSeen)
+                let at = SQLValue.integer(StoredDate.milliseconds(update.lastSeen))
                 if let reported = update.reported {
-                    try seenAndReported.execute(arguments: [
-                        lastSeen,
-                        update.deviceID,
-                        reported.agentVersion,
-                        try json.encode(reported.capabilities),
-                        try json.encode(reported.installedModels.map(StoredInstalledModel.init)),
-                    ])
+                    try connection.execute(
+                        seenAndReported,
+                        [
+                            at, at, .text(reported.agentVersion), .text(try json.encode(reported.capabilities)),
+                            .text(try json.encode(reported.installedModels.map(StoredInstalledModel.init))),
+                            .text(update.deviceID),
+                        ]
+                    )
                 } else {
-                    try seen.execute(arguments: [lastSeen, update.deviceID])
+                    try connection.execute(seen, [at, at, .text(update.deviceID)])
                 }
             }
         }
@@ -71,18 +69,19 @@ extension CoordinatorStore {
     /// transaction. Returns whether it changed. Throws `notFound` for an unknown device.
     @discardableResult
     public func setStatus(deviceID: String, status: DeviceStatus, at: Date, detail: String?) async throws -> Bool {
-        try await write { db in
-            guard let current = try DeviceRow.filter(DeviceRow.Columns.id == deviceID).fetchOne(db) else {
+        try await sqlWrite { connection in
+            let current = try connection.queryOne(#"SELECT "status" FROM "device" WHERE "id" = ?"#, [.text(deviceID)])
+            guard let current else {
                 throw StoreError.notFound.with("no device \(deviceID)")
             }
-            guard current.status != status.rawValue else { return false }
-            try db.execute(
-                sql: #"UPDATE "device" SET "status" = ? WHERE "id" = ?"#,
-                arguments: [status.rawValue, deviceID]
+            guard try current.string("status") != status.rawValue else { return false }
+            try connection.execute(
+                #"UPDATE "device" SET "status" = ? WHERE "id" = ?"#,
+                [.text(status.rawValue), .text(deviceID)]
             )
             _ = try EventRow.append(
                 NewEvent(at: at, deviceID: deviceID, kind: status.rawValue, detail: detail ?? ""),
-                in: db
+                in: connection
             )
             return true
         }
@@ -92,11 +91,11 @@ extension CoordinatorStore {
     /// Always appends one fleet-wide "coordinator_started" event whose detail gives the count. Returns
     /// the count.
     public func markAllOffline(at: Date) async throws -> Int {
-        try await write { db in
-            try db.execute(
-                sql: #"UPDATE "device" SET "status" = 'offline' WHERE "status" = 'online'"#
+        try await sqlWrite { connection in
+            let count = try connection.execute(
+                #"UPDATE "device" SET "status" = 'offline' WHERE "status" = 'online'"#,
+                []
             )
-            let count = db.changesCount
             _ = try EventRow.append(
                 NewEvent(
                     at: at,
@@ -104,7 +103,7 @@ extension CoordinatorStore {
                     kind: "coordinator_started",
                     detail: "\(count) device(s) marked offline"
                 ),
-                in: db
+                in: connection
             )
             return count
         }

@@ -1,10 +1,8 @@
-import GRDB
-
 extension CoordinatorStore {
     /// Appends an event to the log and returns it with its sequence number.
     @discardableResult
     public func appendEvent(_ event: NewEvent) async throws -> EventRecord {
-        try await write { db in try EventRow.append(event, in: db) }
+        try await sqlWrite { connection in try EventRow.append(event, in: connection) }
     }
 
     /// Events, newest last. `deviceID` nil means all events (fleet-wide ones included); otherwise only that
@@ -18,19 +16,24 @@ extension CoordinatorStore {
         afterSequence: Int64?
     ) async throws -> [EventRecord] {
         guard limit > 0 else { return [] }
-        return try await read { db in
-            var request = EventRow.all()
-            if let deviceID {
-                request = request.filter(EventRow.Columns.deviceID == deviceID)
-            }
-            if let kind {
-                request = request.filter(EventRow.Columns.kind == kind)
-            }
-            if let afterSequence {
-                request = request.filter(EventRow.Columns.sequence > afterSequence)
-            }
-            let newestFirst = try request.order(EventRow.Columns.sequence.desc).limit(limit).fetchAll(db)
-            return try newestFirst.reversed().map { try $0.record() }
+        var conditions: [String] = []
+        var arguments: [SQLValue] = []
+        if let deviceID {
+            conditions.append(#""deviceID" = ?"#)
+            arguments.append(.text(deviceID))
+        }
+        if let kind {
+            conditions.append(#""kind" = ?"#)
+            arguments.append(.text(kind))
+        }
+        if let afterSequence {
+            conditions.append(#""sequence" > ?"#)
+            arguments.append(.integer(afterSequence))
+        }
+        let filter = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ") + " "
+        let clause = filter + #"ORDER BY "sequence" DESC LIMIT ?"#
+        return try await sqlRead { [arguments] connection in
+            try EventRow.fetchAll(connection, clause, arguments + [SQLValue(limit)]).reversed().map { $0.record() }
         }
     }
 
@@ -38,9 +41,12 @@ extension CoordinatorStore {
     /// from the last sequence it got misses none (none when `limit` is 0 or less).
     public func events(after sequence: Int64, limit: Int) async throws -> [EventRecord] {
         guard limit > 0 else { return [] }
-        return try await read { db in
-            try EventRow.filter(EventRow.Columns.sequence > sequence).order(EventRow.Columns.sequence).limit(limit)
-                .fetchAll(db).map { try $0.record() }
+        return try await sqlRead { connection in
+            try EventRow.fetchAll(
+                connection,
+                #"WHERE "sequence" > ? ORDER BY "sequence" LIMIT ?"#,
+                [.integer(sequence), SQLValue(limit)]
+            ).map { $0.record() }
         }
     }
 }

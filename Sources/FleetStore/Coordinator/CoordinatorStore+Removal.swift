@@ -70,13 +70,8 @@ extension CoordinatorStore {
         }
     }
 
-    static func isRemoved(publicKey: [UInt8], in db: Database) throws -> Bool {
-        try Bool.fetchOne(
-            db,
-            sql: #"SELECT 1 FROM "removedDevice" WHERE "publicKey" = ?"#,
-            arguments: [Data(publicKey)]
-        )
-            ?? false
+    static func isRemoved(publicKey: [UInt8], in connection: any SQLConnection) throws -> Bool {
+        try connection.queryOne(#"SELECT 1 FROM "removedDevice" WHERE "publicKey" = ?"#, [.bytes(publicKey)]) != nil
     }
 
     private static func delete(from table: String, deviceID: String, in db: Database) throws -> Int {

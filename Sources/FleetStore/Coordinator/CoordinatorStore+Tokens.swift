@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 
 extension CoordinatorStore {
     /// Stores a new enrolment token. Throws `duplicate` if its id or secret hash already exists,
@@ -8,12 +7,12 @@ extension CoordinatorStore {
         guard token.uses >= 1 else {
             throw StoreError.invalidArgument.with("an enrolment token needs at least one use, got \(token.uses)")
         }
-        return try await write { db in
+        return try await sqlWrite { connection in
             let json = JSONColumn()
             let row = try TokenRow(token, json: json)
             do {
-                try row.insert(db)
-            } catch let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT {
+                try row.insert(into: connection)
+            } catch let error as StoreError where error == .duplicate {
                 throw StoreError.duplicate.with("enrolment token \(token.id) or its secret already exists")
             }
             return try row.record(json: json)
@@ -23,21 +22,24 @@ extension CoordinatorStore {
     /// Revokes a token: no uses left from now on (devices already enrolled with it keep working), and a
     /// `token_revoked` event. Returns false when no token has this id.
     public func revokeToken(id: String, at now: Date) async throws -> Bool {
-        try await write { db in
-            guard try TokenRow.filter(TokenRow.Columns.id == id).fetchCount(db) > 0 else { return false }
-            try db.execute(sql: #"UPDATE "enrolmentToken" SET "usesLeft" = 0 WHERE "id" = ?"#, arguments: [id])
-            _ = try EventRow.append(NewEvent(at: now, deviceID: nil, kind: "token_revoked", detail: id), in: db)
+        try await sqlWrite { connection in
+            let changed = try connection.execute(
+                #"UPDATE "enrolmentToken" SET "usesLeft" = 0 WHERE "id" = ?"#,
+                [.text(id)]
+            )
+            guard changed > 0 else { return false }
+            _ = try EventRow.append(NewEvent(at: now, deviceID: nil, kind: "token_revoked", detail: id), in: connection)
             return true
         }
     }
 
     /// All enrolment tokens, oldest first.
     public func tokens() async throws -> [EnrolmentTokenRecord] {
-        try await read { db in
+        try await sqlRead { connection in
             let json = JSONColumn()
-            return try TokenRow.order(TokenRow.Columns.createdAt, TokenRow.Columns.id)
-                .fetchAll(db)
-                .map { try $0.record(json: json) }
+            return try TokenRow.fetchAll(connection, #"ORDER BY "createdAt", "id""#, []).map {
+                try $0.record(json: json)
+            }
         }
     }
 
@@ -48,9 +50,10 @@ extension CoordinatorStore {
     /// protected labels (`DeviceLabels.protectedKeys`, e.g. `region`), come from the token (the administrator)
     /// only, never from the device's own request; ignored requests are named in the "enrolled" event.
     public func enrol(device: NewDevice, tokenHash: [UInt8], now: Date) async throws -> DeviceRecord {
-        try await write { db in
+        try await sqlWrite { connection in
             let json = JSONColumn()
-            guard let token = try TokenRow.filter(TokenRow.Columns.secretHash == Data(tokenHash)).fetchOne(db) else {
+            let token = try TokenRow.fetchAll(connection, #"WHERE "secretHash" = ?"#, [.bytes(tokenHash)]).first
+            guard let token else {
                 throw StoreError.tokenUnknown
             }
             guard !token.isExpired(at: now) else {
@@ -59,25 +62,27 @@ extension CoordinatorStore {
             guard token.usesLeft > 0 else {
                 throw StoreError.tokenExhausted.with("enrolment token \(token.id) has no uses left")
             }
-            if try DeviceRow.filter(DeviceRow.Columns.publicKey == Data(device.publicKey)).fetchCount(db) > 0 {
+            if try connection.queryOne(#"SELECT 1 FROM "device" WHERE "publicKey" = ?"#, [.bytes(device.publicKey)])
+                != nil
+            {
                 throw StoreError.deviceKeyInUse
             }
-            if try Self.isRemoved(publicKey: device.publicKey, in: db) {
+            if try Self.isRemoved(publicKey: device.publicKey, in: connection) {
                 throw StoreError.deviceKeyInUse.with("this key belonged to a device the administrator removed")
             }
-            if try DeviceRow.filter(DeviceRow.Columns.id == device.id).fetchCount(db) > 0 {
+            if try connection.queryOne(#"SELECT 1 FROM "device" WHERE "id" = ?"#, [.text(device.id)]) != nil {
                 throw StoreError.duplicate.with("device id \(device.id) is already enrolled")
             }
-            try db.execute(
-                sql: #"UPDATE "enrolmentToken" SET "usesLeft" = "usesLeft" - 1 WHERE "id" = ?"#,
-                arguments: [token.id]
+            try connection.execute(
+                #"UPDATE "enrolmentToken" SET "usesLeft" = "usesLeft" - 1 WHERE "id" = ?"#,
+                [.text(token.id)]
             )
             let (labels, ignored) = DeviceLabels.merge(
                 token: try token.decodedLabels(json: json),
                 device: device.labels
             )
             let row = try DeviceRow(device, labels: labels, tokenID: token.id, json: json)
-            try row.insert(db)
+            try row.insert(into: connection)
             let ignoredNote =
                 ignored.isEmpty
                 ? ""
@@ -86,7 +91,7 @@ extension CoordinatorStore {
                     .joined(separator: ", ") + " (set by the enrolment token only)"
             _ = try EventRow.append(
                 NewEvent(at: now, deviceID: device.id, kind: "enrolled", detail: "token \(token.id)" + ignoredNote),
-                in: db
+                in: connection
             )
             return try row.record(json: json)
         }

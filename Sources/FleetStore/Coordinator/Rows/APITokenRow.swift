@@ -1,18 +1,12 @@
 import Foundation
-import GRDB
 
 /// The `apiToken` table. Raw columns stay private; typed values come from ``record``.
-struct APITokenRow: Codable, FetchableRecord, PersistableRecord {
-    static let databaseTableName = "apiToken"
-
-    enum Columns {
-        static let id = Column("id")
-        static let secretHash = Column("secretHash")
-        static let createdAt = Column("createdAt")
-    }
+struct APITokenRow: SQLTableRow {
+    static let tableName = "apiToken"
+    static let columnList = #""id", "secretHash", "scope", "createdAt", "expiresAt", "revokedAt""#
 
     private var id: String
-    private var secretHash: Data
+    private var secretHash: [UInt8]
     private var scope: String
     private var createdAt: Int64
     private var expiresAt: Int64?
@@ -20,11 +14,31 @@ struct APITokenRow: Codable, FetchableRecord, PersistableRecord {
 
     init(_ token: NewAPIToken) {
         id = token.id
-        secretHash = Data(token.secretHash)
+        secretHash = token.secretHash
         scope = token.scope
         createdAt = StoredDate.milliseconds(token.createdAt)
         expiresAt = token.expiresAt.map(StoredDate.milliseconds)
         revokedAt = nil
+    }
+
+    init(row: SQLRow) throws {
+        id = try row.string("id")
+        secretHash = try row.bytes("secretHash")
+        scope = try row.string("scope")
+        createdAt = try row.int64("createdAt")
+        expiresAt = try row.optionalInt64("expiresAt")
+        revokedAt = try row.optionalInt64("revokedAt")
+    }
+
+    /// Inserts this row.
+    func insert(into connection: any SQLConnection) throws {
+        try connection.execute(
+            #"INSERT INTO "apiToken" (\#(Self.columnList)) VALUES (?, ?, ?, ?, ?, ?)"#,
+            [
+                .text(id), .bytes(secretHash), .text(scope), .integer(createdAt), SQLValue(expiresAt),
+                SQLValue(revokedAt),
+            ]
+        )
     }
 
     var record: APITokenRecord {

@@ -39,6 +39,32 @@ struct DeviceRow: Codable, FetchableRecord, PersistableRecord {
         self.tokenID = tokenID
     }
 
+    init(row: SQLRow) throws {
+        id = try row.string("id")
+        name = try row.string("name")
+        publicKey = Data(try row.bytes("publicKey"))
+        labels = try row.string("labels")
+        capabilities = try row.string("capabilities")
+        agentVersion = try row.string("agentVersion")
+        installedModels = try row.string("installedModels")
+        status = try row.string("status")
+        lastSeen = try row.optionalInt64("lastSeen")
+        enrolledAt = try row.int64("enrolledAt")
+        tokenID = try row.string("tokenID")
+    }
+
+    /// Inserts this row.
+    func insert(into connection: any SQLConnection) throws {
+        try connection.execute(
+            #"INSERT INTO "device" (\#(Self.columnList)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"#,
+            [
+                .text(id), .text(name), .bytes([UInt8](publicKey)), .text(labels), .text(capabilities),
+                .text(agentVersion), .text(installedModels), .text(status), SQLValue(lastSeen), .integer(enrolledAt),
+                .text(tokenID),
+            ]
+        )
+    }
+
     func record(json: JSONColumn) throws -> DeviceRecord {
         guard let decodedStatus = DeviceStatus(rawValue: status) else {
             throw StoreError.corrupt.with("device \(id) has unknown status \(status)")

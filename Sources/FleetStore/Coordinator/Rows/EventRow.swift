@@ -2,50 +2,48 @@ import Foundation
 import GRDB
 
 /// The `event` table.
-struct EventRow: Codable, FetchableRecord, MutablePersistableRecord {
-    static let databaseTableName = "event"
+struct EventRow: SQLTableRow {
+    static let tableName = "event"
+    /// The advisory lock PostgreSQL appenders take (``SQLDialect/appendOrderLock(_:)``): "EVNT".
+    private static let appendLockKey: Int64 = 0x4556_4E54
+    static let columnList = #""sequence", "at", "deviceID", "kind", "detail""#
 
-    enum Columns {
-        static let sequence = Column("sequence")
-        static let deviceID = Column("deviceID")
-        static let kind = Column("kind")
-    }
-
-    private var sequence: Int64?
+    private var sequence: Int64
     private var at: Int64
     private var deviceID: String?
     private var kind: String
     private var detail: String
 
-    init(_ event: NewEvent) {
-        sequence = nil
-        at = StoredDate.milliseconds(event.at)
-        deviceID = event.deviceID
-        kind = event.kind
-        detail = event.detail
+    init(row: SQLRow) throws {
+        sequence = try row.int64("sequence")
+        at = try row.int64("at")
+        deviceID = try row.optionalString("deviceID")
+        kind = try row.string("kind")
+        detail = try row.string("detail")
     }
 
-    mutating func didInsert(_ inserted: InsertionSuccess) {
-        sequence = inserted.rowID
+    func record() -> EventRecord {
+        EventRecord(sequence: sequence, at: StoredDate.date(at), deviceID: deviceID, kind: kind, detail: detail)
     }
 
-    func record() throws -> EventRecord {
-        guard let sequence else {
-            throw StoreError.corrupt.with("event without a sequence number")
+    /// Appends `event` and returns it as stored, with its sequence number.
+    static func append(_ event: NewEvent, in connection: any SQLConnection) throws -> EventRecord {
+        if let lock = connection.dialect.appendOrderLock(appendLockKey) {
+            try connection.execute(lock, [])
         }
-        return EventRecord(
-            sequence: sequence,
-            at: StoredDate.date(at),
-            deviceID: deviceID,
-            kind: kind,
-            detail: detail
+        let stored = try connection.queryOne(
+            #"INSERT INTO "event" ("at", "deviceID", "kind", "detail") VALUES (?, ?, ?, ?) RETURNING \#(columnList)"#,
+            [
+                .integer(StoredDate.milliseconds(event.at)), SQLValue(event.deviceID), .text(event.kind),
+                .text(event.detail),
+            ]
         )
+        guard let stored else { throw StoreError.corrupt.with("inserting an event returned no row") }
+        return try EventRow(row: stored).record()
     }
 
-    /// Appends `event` and returns it as stored.
+    /// ``append(_:in:)`` for the store files still written against GRDB's `Database`.
     static func append(_ event: NewEvent, in db: Database) throws -> EventRecord {
-        var row = EventRow(event)
-        try row.insert(db)
-        return try row.record()
+        try append(event, in: GRDBConnection(db: db))
     }
 }

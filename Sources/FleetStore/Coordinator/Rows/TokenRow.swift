@@ -2,7 +2,7 @@ import Foundation
 import GRDB
 
 /// The `enrolmentToken` table. Raw columns stay private; typed values come from the accessors.
-struct TokenRow: Codable, FetchableRecord, PersistableRecord {
+struct TokenRow: Codable, FetchableRecord, PersistableRecord, SQLTableRow {
     static let databaseTableName = "enrolmentToken"
 
     enum Columns {
@@ -27,6 +27,30 @@ struct TokenRow: Codable, FetchableRecord, PersistableRecord {
         expiresAt = token.expiresAt.map(StoredDate.milliseconds)
         labels = try json.encode(token.labels)
         createdAt = StoredDate.milliseconds(token.createdAt)
+    }
+
+    static var tableName: String { databaseTableName }
+    static let columnList = #""id", "secretHash", "usesTotal", "usesLeft", "expiresAt", "labels", "createdAt""#
+
+    init(row: SQLRow) throws {
+        id = try row.string("id")
+        secretHash = Data(try row.bytes("secretHash"))
+        usesTotal = try row.int("usesTotal")
+        usesLeft = try row.int("usesLeft")
+        expiresAt = try row.optionalInt64("expiresAt")
+        labels = try row.string("labels")
+        createdAt = try row.int64("createdAt")
+    }
+
+    /// Inserts this row.
+    func insert(into connection: any SQLConnection) throws {
+        try connection.execute(
+            #"INSERT INTO "enrolmentToken" (\#(Self.columnList)) VALUES (?, ?, ?, ?, ?, ?, ?)"#,
+            [
+                .text(id), .bytes([UInt8](secretHash)), SQLValue(usesTotal), SQLValue(usesLeft), SQLValue(expiresAt),
+                .text(labels), .integer(createdAt),
+            ]
+        )
     }
 
     func decodedLabels(json: JSONColumn) throws -> [String: String] {

@@ -1,0 +1,91 @@
+/// The differences between SQLite and PostgreSQL the store meets, in one place.
+///
+/// Store SQL is written once, with `?` placeholders, double-quoted identifiers and these helpers for the
+/// constructs whose spelling differs.
+package struct SQLDialect: Sendable, Equatable, CustomStringConvertible {
+    private enum Engine: String { case sqlite, postgres }
+    private let engine: Engine
+
+    package static let sqlite = SQLDialect(engine: .sqlite)
+    package static let postgres = SQLDialect(engine: .postgres)
+
+    package var description: String { engine.rawValue }
+
+    /// `sql` with its `?` placeholders as the engine wants them: unchanged for SQLite, `$1`, `$2`, ... for
+    /// PostgreSQL. Question marks inside quoted strings and identifiers are left alone.
+    package func render(_ sql: String) -> String {
+        guard engine == .postgres else { return sql }
+        var rendered = ""
+        rendered.reserveCapacity(sql.utf8.count + 16)
+        var number = 0
+        var quote: Character?
+        for character in sql {
+            if let open = quote {
+                if character == open { quote = nil }
+                rendered.append(character)
+            } else if character == "'" || character == "\"" {
+                quote = character
+                rendered.append(character)
+            } else if character == "?" {
+                number += 1
+                rendered += "$\(number)"
+            } else {
+                rendered.append(character)
+            }
+        }
+        return rendered
+    }
+
+    /// The larger of two values: SQLite's two-argument `MAX`, PostgreSQL's `GREATEST`. The two differ on NULL
+    /// (SQLite returns NULL, PostgreSQL ignores it): give only non-NULL operands (wrap nullable ones in `COALESCE`).
+    package func greatest(_ first: String, _ second: String) -> String {
+        switch engine {
+        case .sqlite: "MAX(\(first), \(second))"
+        case .postgres: "GREATEST(\(first), \(second))"
+        }
+    }
+
+    /// The column type of bytes: `BLOB` or `BYTEA`.
+    package var bytesType: String {
+        switch engine {
+        case .sqlite: "BLOB"
+        case .postgres: "BYTEA"
+        }
+    }
+
+    /// The column type of integers (dates in milliseconds among them): 64-bit in both.
+    package var integerType: String {
+        switch engine {
+        case .sqlite: "INTEGER"
+        case .postgres: "BIGINT"
+        }
+    }
+
+    /// An integer primary key the database numbers, increasing and never reused.
+    package var autoIncrementKey: String {
+        switch engine {
+        case .sqlite: "INTEGER PRIMARY KEY AUTOINCREMENT"
+        case .postgres: "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY"
+        }
+    }
+
+    /// `INSERT` that skips rows conflicting with a unique constraint: `INSERT OR IGNORE INTO t ...` in SQLite,
+    /// `INSERT INTO t ... ON CONFLICT DO NOTHING` in PostgreSQL. `rest` is the column list and `VALUES (...)`.
+    package func insertIgnoringConflicts(into table: String, _ rest: String) -> String {
+        switch engine {
+        case .sqlite: "INSERT OR IGNORE INTO \"\(table)\" \(rest)"
+        case .postgres: "INSERT INTO \"\(table)\" \(rest) ON CONFLICT DO NOTHING"
+        }
+    }
+
+    /// A statement to run first in a transaction that appends to a log whose sequence numbers readers page
+    /// through (the event log): it makes such transactions commit in the order of the numbers they took, so that
+    /// a reader that saw number N never later sees a smaller one appear. SQLite has one writer at a time; in
+    /// PostgreSQL a transaction-scoped advisory lock does it.
+    package func appendOrderLock(_ key: Int64) -> String? {
+        switch engine {
+        case .sqlite: nil
+        case .postgres: "SELECT pg_advisory_xact_lock(\(key))"
+        }
+    }
+}

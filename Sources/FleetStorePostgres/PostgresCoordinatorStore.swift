@@ -1,0 +1,46 @@
+import FleetStore
+import Logging
+import NIOPosix
+import NIOSSL
+import PostgresNIO
+
+/// The coordinator store on PostgreSQL. Only the ported parts of ``CoordinatorStore`` work on it so far
+/// (devices and presence, enrolment tokens, events); the others throw `StoreError.unsupported` (issue 12).
+public enum PostgresCoordinatorStore {
+    /// How many connections the store's pool opens at most, and how many transactions run at once.
+    public static let defaultMaximumConnections = 8
+
+    /// Connects to `url` (with `password`, from ``PostgresPassword``), migrates the database, and runs `body` with
+    /// the store; the connections close when `body` returns or throws. Throws `StoreError.io` when the server
+    /// cannot be reached or refuses the login.
+    public static func withStore<T>(
+        _ url: PostgresDatabaseURL,
+        password: String?,
+        maximumConnections: Int = defaultMaximumConnections,
+        logger: Logger = Logger(label: "tinyfleet.postgres"),
+        writeObserver: (@Sendable (Duration) -> Void)? = nil,
+        _ body: (CoordinatorStore) async throws -> T
+    ) async throws -> T {
+        var configuration = PostgresClient.Configuration(
+            host: url.host,
+            port: url.port,
+            username: url.user,
+            password: password,
+            database: url.database,
+            tls: url.tls == .require ? .require(.makeClientConfiguration()) : .disable
+        )
+        configuration.options.maximumConnections = maximumConnections
+        configuration.options.connectTimeout = .seconds(10)
+        let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
+        let threadPool = NIOThreadPool(numberOfThreads: maximumConnections)
+        threadPool.start()
+        defer { threadPool.shutdownGracefully { _ in } }
+        return try await withThrowingTaskGroup(of: Void.self, returning: T.self) { group in
+            group.addTask { await client.run() }
+            defer { group.cancelAll() }
+            let executor = PostgresExecutor(client: client, threadPool: threadPool, logger: logger)
+            let store = try await CoordinatorStore.migratingPostgres(executor: executor, writeObserver: writeObserver)
+            return try await body(store)
+        }
+    }
+}

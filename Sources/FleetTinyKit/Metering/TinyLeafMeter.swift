@@ -75,7 +75,7 @@ public struct TinyLeafMeter {
 
     /// Grant slots in the table.
     public let grantCapacity: Int
-    private let buffer: UnsafeMutableRawBufferPointer
+    let buffer: UnsafeMutableRawBufferPointer
     /// Server time minus the monotonic clock, from the last helloAccept (SPEC.md 5.2); nil before one.
     private var clockOffset: Int64? = nil
     private var sealedHash = TinyDigest32()
@@ -412,64 +412,9 @@ public struct TinyLeafMeter {
         return UnsafeMutableRawBufferPointer(rebasing: buffer[start..<(start + Self.stateSize(grants: grantCapacity))])
     }
 
-    private var verifiedFlags: UnsafeMutableRawBufferPointer {
+    var verifiedFlags: UnsafeMutableRawBufferPointer {
         let start = 2 * Self.stateSize(grants: grantCapacity) + grantCapacity * Self.slotSize
         return UnsafeMutableRawBufferPointer(rebasing: buffer[start..<(start + grantCapacity)])
-    }
-
-    /// The rate bucket kept at `slot` (RAM only, like the reference agent's per process).
-    private func bucket(_ slot: Int) -> UnsafeMutableRawBufferPointer {
-        let start =
-            2 * Self.stateSize(grants: grantCapacity) + grantCapacity * (Self.slotSize + 1) + slot * Self.bucketSize
-        return UnsafeMutableRawBufferPointer(rebasing: buffer[start..<(start + Self.bucketSize)])
-    }
-
-    /// What the rate limit decided for one query: no limit, a token taken from the bucket at a slot, or refused.
-    private enum RateToken: Equatable {
-        case unlimited
-        case taken(slot: Int)
-        case refused
-    }
-
-    /// Takes one token from `model`'s bucket (Protocol/METERING.md, Balance 6: the newest standing grant's
-    /// `ratePerSecond` tokens, refilled at that rate a second, full at first). The bucket lives at the lowest slot
-    /// naming the model; milli-tokens keep the arithmetic exact in integers.
-    private func takeToken(model: UnsafeRawBufferPointer, monotonic: UInt64) -> RateToken {
-        var home = -1
-        var newest: UInt64 = 0
-        var rate: UInt64 = 0
-        for slot in 0..<grantCapacity {
-            guard let grant = grant(slot), TinyBytes.equal(grant.model, model) else { continue }
-            if home < 0 { home = slot }
-            guard verifiedFlags[slot] == 1, !grant.isRevoke, standing(slot), grant.sequence > newest else { continue }
-            newest = grant.sequence
-            rate = grant.ratePerSecond
-        }
-        guard rate > 0, home >= 0 else { return .unlimited }
-        let region = bucket(home)
-        let capacity = rate > UInt64.max / 1000 ? UInt64.max : rate * 1000
-        var tokens = capacity
-        let started = u64(region, 8)
-        if started > 0 {
-            // A second refills the bucket: a longer pause adds nothing more (and cannot overflow).
-            let elapsed = min(monotonic &- (started - 1), 1000)
-            let refill = elapsed.multipliedReportingOverflow(by: rate)
-            tokens = refill.overflow ? capacity : min(capacity, u64(region, 0) &+ min(refill.partialValue, capacity))
-        }
-        setU64(region, 8, monotonic &+ 1)
-        guard tokens >= 1000 else {
-            setU64(region, 0, tokens)
-            return .refused
-        }
-        setU64(region, 0, tokens - 1000)
-        return .taken(slot: home)
-    }
-
-    /// Returns the token of a query the quota then refused (as the reference agent does).
-    private func giveBack(_ token: RateToken) {
-        guard case .taken(let slot) = token else { return }
-        let region = bucket(slot)
-        setU64(region, 0, u64(region, 0) &+ 1000)
     }
 
     private var isStateSound: Bool {
@@ -484,7 +429,7 @@ public struct TinyLeafMeter {
     }
 
     /// The grant in `slot`, if the slot holds one that decodes.
-    private func grant(_ slot: Int) -> TinyQuotaGrant? {
+    func grant(_ slot: Int) -> TinyQuotaGrant? {
         let region = slotRegion(slot)
         let length = Int(u16(region, 0))
         guard length > 0, length <= TinyQuotaGrant.maximumSize else { return nil }
@@ -492,7 +437,7 @@ public struct TinyLeafMeter {
     }
 
     /// Whether no verified revoke of a higher sequence cancels the grant in `slot` (METERING.md, Balance 1).
-    private func standing(_ slot: Int) -> Bool {
+    func standing(_ slot: Int) -> Bool {
         guard let grant = grant(slot) else { return false }
         for other in 0..<grantCapacity where verifiedFlags[other] == 1 {
             guard let revoke = self.grant(other), revoke.isRevoke, revoke.sequence > grant.sequence,
@@ -590,7 +535,7 @@ public struct TinyLeafMeter {
         setU64(state, Self.headerSize + Self.pendingCapacity * Self.entrySize + slot * 16 + which * 8, value)
     }
 
-    private func u64(_ bytes: UnsafeMutableRawBufferPointer, _ offset: Int) -> UInt64 {
+    func u64(_ bytes: UnsafeMutableRawBufferPointer, _ offset: Int) -> UInt64 {
         UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: offset, as: UInt64.self))
     }
 
@@ -598,7 +543,7 @@ public struct TinyLeafMeter {
         UInt16(littleEndian: bytes.loadUnaligned(fromByteOffset: offset, as: UInt16.self))
     }
 
-    private func setU64(_ bytes: UnsafeMutableRawBufferPointer, _ offset: Int, _ value: UInt64) {
+    func setU64(_ bytes: UnsafeMutableRawBufferPointer, _ offset: Int, _ value: UInt64) {
         bytes.storeBytes(of: value.littleEndian, toByteOffset: offset, as: UInt64.self)
     }
 

@@ -165,6 +165,8 @@ let package = Package(
                 "FleetCommandLine",
                 "FleetWire",
                 "FleetAgent",
+                "FleetLearning",
+                "FleetModelIO",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -85,7 +85,7 @@ extension FleetInspector {
             throw ControlError("cannot read \(modelFile)")
         }
         let (mlp, loaded) = try ModelFile.mlp(Array(weights))
-        let table = try ReferenceRows.read(referenceData, width: mlp.inputCount)
+        let table = try referenceRows(referenceData, width: mlp.inputCount)
         let scale =
             featureScale ?? loaded.metadata["feature-scale"].flatMap(Float.init) ?? (table.looksLikeDigits ? 1 / 16 : 1)
         let rows = table.rows.map { $0.map { $0 * scale } }
@@ -184,37 +184,13 @@ extension Output {
     }
 }
 
-/// Reference rows from CSV: the first `width` columns (or the columns before `label`), numbers only.
-struct ReferenceRows {
-    var header: [String]
-    var rows: [[Float]]
-
-    static func read(_ path: String, width: Int) throws -> ReferenceRows {
-        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8)
-        else { throw ControlError("cannot read \(path) as UTF-8 CSV") }
-        guard let (header, lines) = CSVLines(text).headerAndRows else { throw ControlError("\(path) is empty") }
-        let featureCount = header.firstIndex(of: "label") ?? header.count
-        guard featureCount == width else {
-            throw ControlError("\(path) has \(featureCount) feature columns; the model takes \(width)")
-        }
-        var rows: [[Float]] = []
-        for line in lines {
-            let fields = line.fields
-            guard fields.count >= width else { throw ControlError("\(path) line \(line.number): too few fields") }
-            var row: [Float] = []
-            for field in fields[0..<width] {
-                guard let value = Float(CSVLines.trimmed(field)), value.isFinite else {
-                    throw ControlError("\(path) line \(line.number): \"\(field)\" is not a number")
-                }
-                row.append(value)
-            }
-            rows.append(row)
-        }
-        guard !rows.isEmpty else { throw ControlError("\(path) has no rows") }
-        return ReferenceRows(header: Array(header[0..<width]), rows: rows)
+/// Reference rows from CSV (`FeatureRows`): exactly the model's input width of feature columns, at least one row.
+func referenceRows(_ path: String, width: Int) throws -> FeatureRows {
+    let table: FeatureRows
+    do { table = try FeatureRows.read(file: path) } catch { throw ControlError(error.description) }
+    guard table.header.count == width else {
+        throw ControlError("\(path) has \(table.header.count) feature columns; the model takes \(width)")
     }
-
-    var looksLikeDigits: Bool {
-        header == (0..<64).map { "p\($0)" } && rows.allSatisfy { $0.allSatisfy { (0...16).contains($0) } }
-    }
+    guard !table.rows.isEmpty else { throw ControlError("\(path) has no rows") }
+    return table
 }

@@ -1,6 +1,8 @@
 import ArgumentParser
 import FleetAgent
 import FleetCommandLine
+import FleetLearning
+import FleetModelIO
 import FleetStore
 import FleetTrust
 import Foundation
@@ -204,7 +206,7 @@ struct Infer: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let table = try RowTable.read(options.file)
+        let table = try readRows(options)
         let rows = try await scaledRows(options, table)
         var view = View(
             model: "",
@@ -309,7 +311,7 @@ struct Samples: AsyncParsableCommand {
         @OptionGroup var options: RowFileOptions
 
         func run() async throws {
-            let table = try RowTable.read(options.file)
+            let table = try readRows(options)
             let rows = try await scaledRows(options, table)
             var queued = 0
             var queueSize = 0
@@ -413,60 +415,14 @@ struct Drift: AsyncParsableCommand {
 
 // MARK: Helpers
 
-/// Feature rows of a CSV file: numeric columns up to `label` (or all columns without one), and the labels.
-struct RowTable {
-    var header: [String]
-    var rows: [[Float]]
-    var labels: [Int?]?
-
-    static let maximumBytes = 256 << 20
-
-    static func read(_ path: String) throws -> RowTable {
-        guard let data = FileManager.default.contents(atPath: path), data.count <= maximumBytes,
-            let text = String(data: data, encoding: .utf8)
-        else { throw CommandFailure("cannot read \(path) as UTF-8 CSV (at most 256 MiB)") }
-        var lines = text.split(whereSeparator: \.isNewline).map(String.init)
-        guard !lines.isEmpty else { throw CommandFailure("\(path) is empty") }
-        let header = lines.removeFirst().split(separator: ",", omittingEmptySubsequences: false).map {
-            $0.trimmingCharacters(in: .whitespaces)
-        }
-        let labelIndex = header.firstIndex(of: "label")
-        let featureCount = labelIndex ?? header.count
-        guard featureCount > 0 else { throw CommandFailure("\(path) has no feature columns before `label`") }
-        var rows: [[Float]] = []
-        var labels: [Int?] = []
-        for (number, line) in lines.enumerated() where !line.allSatisfy(\.isWhitespace) {
-            let fields = line.split(separator: ",", omittingEmptySubsequences: false)
-            guard fields.count >= featureCount else {
-                throw CommandFailure(
-                    "\(path) line \(number + 2): \(fields.count) fields, expected at least \(featureCount)"
-                )
-            }
-            var row: [Float] = []
-            row.reserveCapacity(featureCount)
-            for field in fields[0..<featureCount] {
-                guard let value = Float(field.trimmingCharacters(in: .whitespaces)), value.isFinite else {
-                    throw CommandFailure("\(path) line \(number + 2): \"\(field)\" is not a number")
-                }
-                row.append(value)
-            }
-            rows.append(row)
-            if let labelIndex, labelIndex < fields.count {
-                labels.append(Int(fields[labelIndex].trimmingCharacters(in: .whitespaces)))
-            }
-        }
-        return RowTable(header: Array(header[0..<featureCount]), rows: rows, labels: labelIndex == nil ? nil : labels)
-    }
-
-    /// Whether the columns are the digits pixels `p0`…`p63` with values in 0…16.
-    var looksLikeDigits: Bool {
-        header == (0..<64).map { "p\($0)" } && rows.allSatisfy { $0.allSatisfy { (0...16).contains($0) } }
-    }
+/// The feature rows of `--file` (`FeatureRows`), or a failure that names the file and the line.
+func readRows(_ options: RowFileOptions) throws -> FeatureRows {
+    do { return try FeatureRows.read(file: options.file) } catch { throw CommandFailure(error.description) }
 }
 
 /// The rows scaled for the model: by `--feature-scale`, else as the installed model declares (a factor, or
 /// `auto`: each row divided by its largest magnitude above 1), else 1/16 for digits pixels, else unchanged.
-func scaledRows(_ options: RowFileOptions, _ table: RowTable) async throws -> [[Float]] {
+func scaledRows(_ options: RowFileOptions, _ table: FeatureRows) async throws -> [[Float]] {
     if let scale = options.featureScale { return table.rows.map { $0.map { $0 * scale } } }
     let models = InstalledModels(dataDirectory: options.dataDir)
     if let model = try? await models.model(named: options.model), model.declaresScaling {

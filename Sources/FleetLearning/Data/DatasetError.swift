@@ -4,6 +4,7 @@ public struct DatasetError: Error, Hashable, CustomStringConvertible {
         case empty
         case missingColumn(String)
         case fieldCount(line: Int, expected: Int, actual: Int)
+        case tooFewFields(line: Int, needed: Int, actual: Int)
         case invalidValue(row: Int, column: String, text: String)
         case inconsistentShape(rows: Int, featureCount: Int, values: Int)
         case notUTF8
@@ -21,6 +22,10 @@ public struct DatasetError: Error, Hashable, CustomStringConvertible {
     /// A line has a different number of fields than the header (lines count from 1, the header being 1).
     public static func fieldCount(line: Int, expected: Int, actual: Int) -> DatasetError {
         DatasetError(.fieldCount(line: line, expected: expected, actual: actual))
+    }
+    /// A line has fewer fields than the columns a reader needs from it (lines count from 1, the header being 1).
+    public static func tooFewFields(line: Int, needed: Int, actual: Int) -> DatasetError {
+        DatasetError(.tooFewFields(line: line, needed: needed, actual: actual))
     }
     /// A field that must be a number (or an integer label in range) is not.
     public static func invalidValue(row: Int, column: String, text: String) -> DatasetError {
@@ -42,6 +47,8 @@ public struct DatasetError: Error, Hashable, CustomStringConvertible {
         case .empty: "empty CSV: no header"
         case .missingColumn(let name): "missing column \(name)"
         case .fieldCount(let line, let expected, let actual): "line \(line): \(actual) fields, header has \(expected)"
+        case .tooFewFields(let line, let needed, let actual):
+            "line \(line): \(actual) fields, at least \(needed) needed"
         case .invalidValue(let row, let column, let text): "row \(row), column \(column): invalid value \(text)"
         case .inconsistentShape(let rows, let featureCount, let values):
             "\(values) feature values do not make \(rows) rows of \(featureCount)"

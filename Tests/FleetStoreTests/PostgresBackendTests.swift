@@ -1,3 +1,4 @@
+import FleetStorePostgres
 import Foundation
 import Testing
 
@@ -121,6 +122,33 @@ struct PostgresBackendTests {
         #expect { try ThrowawayCluster.binDirectory(root: "/nonexistent/postgresql") } throws: { error in
             "\(error)".contains("apt-get install -y postgresql") && "\(error)".contains("TINYFLEET_TEST_POSTGRES")
         }
+    }
+
+    @Test func aServerNotListeningFailsAtOnceNamingIt() async throws {
+        let port = try ThrowawayCluster.freePort()
+        let url = try PostgresDatabaseURL(parsing: "postgres://tinyfleet@127.0.0.1:\(port)/fleet?sslmode=disable")
+        let started = ContinuousClock.now
+        await #expect {
+            try await PostgresCoordinatorStore.withStore(url, password: nil) { _ in }
+        } throws: { error in
+            error as? StoreError == StoreError.io && "\(error)".contains("127.0.0.1:\(port)")
+        }
+        #expect(
+            ContinuousClock.now - started < .seconds(30),
+            "a refused connection fails at once, not after the pool's minute of retries"
+        )
+    }
+
+    @Test func aMissingDatabaseFailsAtOnceWithTheServersReason() async throws {
+        let (url, password) = try await PostgresTestCluster.shared.freshDatabase()
+        try await PostgresTestCluster.shared.drop(url)
+        let started = ContinuousClock.now
+        await #expect {
+            try await PostgresCoordinatorStore.withStore(url, password: password) { _ in }
+        } throws: { error in
+            "\(error)".contains(url.database) && "\(error)".contains("3D000")
+        }
+        #expect(ContinuousClock.now - started < .seconds(30))
     }
 
     @Test func partsNotYetPortedSayUnsupported() async throws {

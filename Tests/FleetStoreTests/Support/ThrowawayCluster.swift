@@ -94,7 +94,7 @@ struct ThrowawayCluster {
     }
 
     /// A TCP port free on 127.0.0.1 now (the kernel's choice for port 0).
-    private static func freePort() throws(PostgresClusterError) -> Int {
+    static func freePort() throws(PostgresClusterError) -> Int {
         let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard descriptor >= 0 else { throw PostgresClusterError("cannot open a socket to find a free port") }
         defer { close(descriptor) }

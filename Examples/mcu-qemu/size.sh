@@ -21,7 +21,7 @@ function component(text) {
     if (text ~ /TinyLeafMeter|QuotaGrant|UsageReceipt|MeterLink|meterInference|MeterRecord|Metered|QuotaSync|quotaSync|receiveGrants|syncUsage|usageReport|meterAcknowledged|meterRequestFailed|loadMeter|load\(meter:|MeterLog|answerQuery|app_uart/) return "metering"
     if (text ~ /SHA256|SHA512|sha2RoundConstants|ExpandedSeed|TinyByteRange|Ed25519|Field25519|Scalar25519|Edwards|FieldElement|Manifest|Digest|BlockHash/) return "crypto"
     if (text ~ /Inference|ModelLayout|LayerTensors|HeaderParser|Drift|Meter|QueryCounter|FlashCursor|Prediction/) return "inference"
-    if (text ~ /Install|Inflate|Huffman|RangeDecoder|Stream|Patch|Slot|CRC32/) return "delta"
+    if (text ~ /Install|Inflate|Huffman|RangeDecoder|Stream|Patch|ColumnSums|Slot|CRC32/) return "delta"
     if (text ~ /Wire|UTF8|Frame|Inbound|Outbound|MessageType|TinyLeaf|Leaf|Challenge|TinyBytes|Transfer|PendingReport/) return "protocol"
     if (text ~ /QEMUPlatform|RAMFlash|leafMain|leaf_main|classify|digitRow|digitLabel|Layout|uart_|put|host_argument|semihost|clock_|SysTick|Reset_Handler|fault_report|stack_|heap_|posix_memalign|vectors|main/) return "firmware"
     return "newlib/runtime"

@@ -115,7 +115,9 @@ enum Ed25519Cases {
 
     /// [n] P for a small n, by additions.
     static func small(_ n: Int, _ point: EdwardsPoint) -> EdwardsPoint {
-        (0..<n).reduce(EdwardsPoint.neutral) { sum, _ in sum + point }
+        var sum = EdwardsPoint.neutral
+        for _ in 0..<n { sum.add(point) }
+        return sum
     }
 
     /// A signature (R, S) of `message` valid under `publicKey` if it is a small-order key (as it is encoded, canonical or

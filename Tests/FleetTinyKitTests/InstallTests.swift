@@ -244,10 +244,16 @@ import Testing
         // The diff operation (delta) and the inflate state (zlib) share one region: never alive together.
         let overlaid = min(MemoryLayout<TinyStreamOperation>.size, MemoryLayout<TinyInflateState>.size)
         #expect(parts.reduce(0) { $0 + $1.1 } - overlaid <= installer)
-        #expect(installer < 4_600)  // 6,368 bytes before the overlay, 5,264 after, 4,586 with packed bit models
-        // The 678 bit models (DELTA.md 12.2) packed 3 bytes each: a 16-bit probability and a count (2,712 before).
+        // 6,368 bytes before the overlay, 5,264 after, 4,586 with packed bit models, less with packed counts and
+        // column sums (the diff operation no longer the larger of the two overlaid).
+        #expect(installer < 4_000)
+        // The 678 bit models (DELTA.md 12.2) packed: a 16-bit probability each and a 5-bit count (at most 30) each,
+        // bit-packed, plus one byte (2,712 bytes before, 2,034 with a byte per count).
         #expect(TinyStreamModels.Index.count == 678)
-        #expect(MemoryLayout<TinyStreamModels>.size == 3 * 678)
+        #expect(MemoryLayout<TinyStreamModels>.size == 2 * 678 + (5 * 678 + 7) / 8 + 1)
+        // The diff's column sums, packed (TinyColumnSums): at most 1,424 bytes where two 32-bit sums for 256 columns
+        // took 2,048.
+        #expect(MemoryLayout<TinyStreamOperation>.size <= 1_424 + 96)
         // DELTA.md 12: the stream-mode decoder's state (models, column sums, input window) is about 5 KB.
         let streamDecoder =
             MemoryLayout<TinyStreamModels>.size + MemoryLayout<TinyStreamOperation>.size

@@ -9,9 +9,10 @@ int semihost(int op, const void *arg);
 enum { SYS_OPEN = 0x01, SYS_CLOSE = 0x02, SYS_WRITE = 0x05, SYS_READ = 0x06, SYS_SEEK = 0x0A, SYS_FLEN = 0x0C };
 
 /* Opens the file at `path` (`length` bytes, not NUL-terminated) for reading and writing, creating it when missing.
- * Returns a handle, or -1. */
+ * Returns a handle, or -1. The NUL-terminated copy of the name is in this call's frame (start-up only), not a
+ * static. */
 int32_t host_file_open(const uint8_t *path, int32_t length) {
-    static char name[256];
+    char name[256];
     if (length <= 0 || length >= (int32_t)sizeof name) return -1;
     memcpy(name, path, length);
     name[length] = 0;

@@ -51,9 +51,10 @@ void semihost_exit(int32_t status) {
     for (;;) {}
 }
 /* The host's command line (semihosting SYS_GET_CMDLINE: QEMU's "-kernel FILE -append ARGS" gives "FILE ARGS");
- * copies word `index` (0 is the firmware's file) into `into` and returns its length, or -1. */
+ * copies word `index` (0 is the firmware's file) into `into` and returns its length, or -1. The line is read into
+ * this call's frame, not a static: it is read at start-up only, under shallow frames, so it costs no RAM after. */
 int32_t host_argument(int32_t index, uint8_t *into, int32_t capacity) {
-    static char line[256];
+    char line[256];
     uint32_t block[2] = { (uint32_t)line, sizeof line - 1 };
     if (semihost(0x15, block) != 0) return -1;
     line[block[1] < sizeof line ? block[1] : sizeof line - 1] = 0;

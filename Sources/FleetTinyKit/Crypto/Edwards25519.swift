@@ -64,33 +64,72 @@ struct EdwardsPoint {
         t = -t
     }
 
-    /// P + Q ("add-2008-hwcd-3" with a = -1, k = 2d): 9 products.
-    @inline(never)  // one copy, one frame (inlined, the ladders' frames held every temporary of both formulas)
-    static func + (p: EdwardsPoint, q: EdwardsPoint) -> EdwardsPoint {
-        let a = (p.y - p.x) * (q.y - q.x)
-        let b = (p.y + p.x) * (q.y + q.x)
-        let c = p.t * FieldElement.d2 * q.t
-        let zz = p.z * q.z
-        let d = zz + zz
-        let e = b - a
-        let f = d - c
-        let g = d + c
-        let h = b + a
-        return EdwardsPoint(x: e * f, y: g * h, z: f * g, t: e * h)
+    /// self = self + q, in place ("add-2008-hwcd-3" with a = -1, k = 2d): 9 products, the same sums, differences
+    /// and products in the same order as the textbook form, each written over one of five named temporaries with
+    /// the field's in-place operations (A and B become E and H, C and D become F and G), then over `self`: no
+    /// element for every intermediate value, no second point in this frame or the caller's. Never inlined.
+    @inline(never)
+    mutating func add(_ q: EdwardsPoint) {
+        var a = y
+        a.subtract(x)
+        var h = q.y
+        h.subtract(q.x)
+        a.multiply(by: h)  // A = (Y1 - X1)(Y2 - X2)
+        h = y
+        h.add(x)
+        var f = q.y
+        f.add(q.x)
+        h.multiply(by: f)  // B = (Y1 + X1)(Y2 + X2)
+        f = t
+        f.multiply(by: .d2)
+        f.multiply(by: q.t)  // C = T1 2d T2
+        var g = z
+        g.multiply(by: q.z)
+        g.add(g)  // D = 2 Z1 Z2
+        var e = h
+        e.subtract(a)  // E = B - A
+        h.add(a)  // H = B + A
+        a = f
+        f.subtract(from: g)  // F = D - C
+        g.add(a)  // G = D + C
+        setExtended(e: e, f: f, g: g, h: h)
     }
 
-    /// 2P ("dbl-2008-hwcd" with a = -1, each of E, F, G, H negated, which leaves the products unchanged): 4
-    /// squares and 4 products.
+    /// self = 2 self, in place ("dbl-2008-hwcd" with a = -1, each of E, F, G, H negated, which leaves the products
+    /// unchanged): 4 squares and 4 products, written as ``add(_:)`` is.
     @inline(never)
-    func doubled() -> EdwardsPoint {
-        let a = x.squared()
-        let b = y.squared()
-        let zz = z.squared()
-        let h = a + b
-        let e = h - (x + y).squared()
-        let g = a - b
-        let f = (zz + zz + g).carried()
-        return EdwardsPoint(x: e * f, y: g * h, z: f * g, t: e * h)
+    mutating func doubleInPlace() {
+        var a = x
+        a.square()  // A = X^2
+        var b = y
+        b.square()  // B = Y^2
+        var f = z
+        f.square()  // Z^2
+        var h = a
+        h.add(b)  // H = A + B
+        var e = x
+        e.add(y)
+        e.square()
+        e.subtract(from: h)  // E = H - (X + Y)^2
+        a.subtract(b)  // G = A - B
+        f.add(f)
+        f.add(a)
+        f = f.carried()  // F = 2 Z^2 + G
+        setExtended(e: e, f: f, g: a, h: h)
+    }
+
+    /// (X : Y : Z : T) = (E F : G H : F G : E H), the last step of both formulas, written over `self` (inlined
+    /// into each: no frame of its own under theirs).
+    @inline(__always)
+    private mutating func setExtended(e: FieldElement, f: FieldElement, g: FieldElement, h: FieldElement) {
+        x = e
+        x.multiply(by: f)
+        y = g
+        y.multiply(by: h)
+        z = f
+        z.multiply(by: g)
+        t = e
+        t.multiply(by: h)
     }
 
     /// Swaps `p` and `q` when `bit` is 1, in the same time either way.
@@ -119,42 +158,32 @@ struct EdwardsPoint {
         return p
     }
 
-    /// [s] B + [h] A for public scalars below 2^253 (vartime: verification only handles public values), by
+    /// self = [s] B + [h] self for public scalars below 2^253 (vartime: verification only handles public values), by
     /// Straus-Shamir: one doubling per bit and an addition of B, A or B + A where bits are set. The result is doubled
-    /// and added to in place (``doubleInPlace()``, ``add(_:)``): the frame holds the four points, not a temporary
-    /// for each step.
-    static func doubleMultiplyVartime(
-        s: UnsafeRawPointer,
-        base: EdwardsPoint,
-        h: UnsafeRawPointer,
-        point: EdwardsPoint
-    ) -> EdwardsPoint {
+    /// and added to in place (``doubleInPlace()``, ``add(_:)``), the base point is made here and the result written
+    /// over `self`: the frame holds the four points, the caller's frame only `self`.
+    @inline(never)
+    mutating func doubleMultiplyVartime(s: UnsafeRawPointer, h: UnsafeRawPointer) {
+        // A constant copy of A, and self as the result: passing `self` itself to `add` made a copy at each call.
+        let point = self
+        let base = EdwardsPoint.base
         var both = base
         both.add(point)
-        var result = EdwardsPoint.neutral
+        self = .neutral
         var bitIndex = 252
         while bitIndex >= 0 {
-            result.doubleInPlace()
+            doubleInPlace()
             let sBit = (s.load(fromByteOffset: bitIndex >> 3, as: UInt8.self) >> UInt8(bitIndex & 7)) & 1
             let hBit = (h.load(fromByteOffset: bitIndex >> 3, as: UInt8.self) >> UInt8(bitIndex & 7)) & 1
             switch (sBit, hBit) {
-            case (1, 1): result.add(both)
-            case (1, _): result.add(base)
-            case (_, 1): result.add(point)
+            case (1, 1): add(both)
+            case (1, _): add(base)
+            case (_, 1): add(point)
             default: break
             }
             bitIndex -= 1
         }
-        return result
     }
-
-    /// self = self + q.
-    @inline(never)
-    mutating func add(_ q: EdwardsPoint) { self = self + q }
-
-    /// self = 2 self.
-    @inline(never)
-    mutating func doubleInPlace() { self = doubled() }
 
     /// Writes the RFC 8032 encoding (y canonical, the parity of x in bit 255) to the 32 bytes at `out`.
     func encode(into out: UnsafeMutableRawPointer) {
@@ -171,40 +200,54 @@ extension EdwardsPoint {
     /// public key: y is taken modulo p (y >= p is not rejected), x = sqrt((y^2 - 1) / (d y^2 + 1)) must exist, and
     /// bit 255 picks its parity (x = 0 with bit 255 set is accepted as x = 0). Nil when no x exists. Vartime.
     init?(decoding bytes: UnsafeRawPointer) {
-        let y = FieldElement(bytes: bytes).carried()
-        let (u, v) = Self.ratio(y)
-        // x = u (u v)^((p-5)/8), then x^2 v is u or -u when u / v is a square. The exponentiation runs under
-        // this frame only (the checks after it are in their own): on the Cortex-M4 it is the deepest chain of a
-        // verification.
-        let root = (u * v).powerPMinus5Over8()
+        self = .neutral
+        guard Self.decode(bytes, into: &self) else { return nil }
+    }
+
+    /// Decodes as ``init(decoding:)`` does into `point` (left unspecified when false is returned), the
+    /// intermediate values held in its own coordinates (u in x, v in z, the root in t): no other element is
+    /// live while the exponentiation, the deepest chain of a verification, runs under this frame.
+    @inline(never)
+    static func decode(_ bytes: UnsafeRawPointer, into point: inout EdwardsPoint) -> Bool {
+        point.y = FieldElement(bytes: bytes).carried()
+        ratio(point.y, u: &point.x, v: &point.z)
+        // x = u (u v)^((p-5)/8), then x^2 v is u or -u when u / v is a square.
+        point.t = point.x
+        point.t.multiply(by: point.z)
+        point.t.raiseToPMinus5Over8()
         let wantsNegative = bytes.load(fromByteOffset: 31, as: UInt8.self) >> 7 == 1
-        guard let x = Self.squareRoot(u: u, v: v, root: root, negative: wantsNegative) else { return nil }
-        self.init(x: x, y: y, z: .one, t: x * y)
+        guard squareRoot(u: point.x, v: point.z, root: &point.t, negative: wantsNegative) else { return false }
+        point.x = point.t
+        point.z = .one
+        point.t.multiply(by: point.y)
+        return true
     }
 
     /// u = y^2 - 1 and v = d y^2 + 1, x^2 = u / v on the curve (in their own frame, gone before the exponentiation).
     @inline(never)
-    private static func ratio(_ y: FieldElement) -> (u: FieldElement, v: FieldElement) {
+    private static func ratio(_ y: FieldElement, u: inout FieldElement, v: inout FieldElement) {
         let yy = y.squared()
-        return ((yy - .one).carried(), yy * .d + .one)
+        u = (yy - .one).carried()
+        v = yy * .d + .one
     }
 
-    /// x with x^2 = u / v from `root` = (u v)^((p-5)/8), of the parity `negative` asks (RFC 8032 5.1.3 steps 2-4);
-    /// nil when u / v is not a square.
+    /// `root` = (u v)^((p-5)/8) becomes x with x^2 = u / v, of the parity `negative` asks (RFC 8032 5.1.3 steps
+    /// 2-4); false when u / v is not a square.
     @inline(never)
     private static func squareRoot(
         u: FieldElement,
         v: FieldElement,
-        root: FieldElement,
+        root: inout FieldElement,
         negative wantsNegative: Bool
-    ) -> FieldElement? {
+    ) -> Bool {
         var x = u * root
         let vxx = x.squared() * v
         if (vxx - u).isNonZero {
-            guard !(vxx + u).isNonZero else { return nil }
+            guard !(vxx + u).isNonZero else { return false }
             x = x * .sqrtMinusOne
         }
         if x.isNegative != wantsNegative { x = -x }
-        return x
+        root = x
+        return true
     }
 }

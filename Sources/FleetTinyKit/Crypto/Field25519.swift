@@ -154,6 +154,29 @@ struct FieldElement {
     /// f * f.
     func squared() -> FieldElement { self * self }
 
+    // In-place forms for the point formulas: the result is written over `self`, so a formula's frame holds its
+    // few named temporaries and not one more element for every intermediate value (EdwardsPoint.add, 888 -> B).
+
+    /// self = self * g.
+    @inline(never)
+    mutating func multiply(by g: FieldElement) { self = self * g }
+
+    /// self = self * self.
+    @inline(never)
+    mutating func square() { self = self * self }
+
+    /// self = self + g.
+    @inline(never)
+    mutating func add(_ g: FieldElement) { self = self + g }
+
+    /// self = self - g.
+    @inline(never)
+    mutating func subtract(_ g: FieldElement) { self = self - g }
+
+    /// self = g - self.
+    @inline(never)
+    mutating func subtract(from g: FieldElement) { self = g - self }
+
     /// The squaring repeated `count` times.
     @inline(never)
     func squared(times count: Int) -> FieldElement {

@@ -194,10 +194,12 @@ extension FieldElement {
         return power.squared(times: 5) * eleven  // 2^255 - 32 + 11 = p - 2
     }
 
-    /// z^((p - 5) / 8) = z^(2^252 - 3), for square roots.
+    /// self = z^((p - 5) / 8) = z^(2^252 - 3), for square roots, in place.
     @inline(never)
-    func powerPMinus5Over8() -> FieldElement {
-        power2To250MinusOne().power.squared(times: 2) * self
+    mutating func raiseToPMinus5Over8() {
+        var power = power2To250MinusOne().power
+        power.square(times: 2, thenMultiplyBy: self)
+        self = power
     }
 }
 

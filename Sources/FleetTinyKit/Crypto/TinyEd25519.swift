@@ -117,9 +117,11 @@ public enum TinyEd25519 {
         publicKey: UnsafeRawPointer,
         into out: UnsafeMutableRawBufferPointer
     ) -> Bool {
-        guard var point = EdwardsPoint(decoding: publicKey) else { return false }
+        var point = EdwardsPoint.neutral
+        guard EdwardsPoint.decode(publicKey, into: &point) else { return false }
         point.negate()
-        EdwardsPoint.doubleMultiplyVartime(s: s, base: .base, h: k, point: point).encode(into: out.baseAddress!)
+        point.doubleMultiplyVartime(s: s, h: k)
+        point.encode(into: out.baseAddress!)
         return true
     }
 

@@ -1,7 +1,8 @@
 /// The adaptive models of a stream-mode patch (DELTA.md section 12) in fixed storage, and the decoding of each
-/// field: operation codes, numbers, literal bytes and diff residuals. The 678 models are packed three bytes each
-/// (their 16-bit probabilities in one array, their counts, at most 30, in another): 2,034 bytes, where one
-/// ``TinyBitModel`` value each (two bytes of probability, one of count, one of padding) took 2,712.
+/// field: operation codes, numbers, literal bytes and diff residuals. The 678 models are packed in 21 bits each:
+/// their 16-bit probabilities in one array, their counts (at most 30: 5 bits) in a bit-packed other, 1,781 bytes,
+/// where one ``TinyBitModel`` value each (two bytes of probability, one of count, one of padding) took 2,712 and
+/// a byte for each count 2,034.
 struct TinyStreamModels: Sendable {
     /// Where each model lives in the two arrays.
     enum Index {
@@ -22,23 +23,40 @@ struct TinyStreamModels: Sendable {
     }
 
     private var probabilities = InlineArray<678, UInt16>(repeating: 32_768)
-    private var counts = InlineArray<678, UInt8>(repeating: 0)
+    /// Model i's count in bits 5 i ..< 5 i + 5 (little-endian): 3,390 bits, and one byte more, as a count is read
+    /// and written through two bytes.
+    private var counts = InlineArray<425, UInt8>(repeating: 0)
 
     /// Every model back to `p = 32768, count = 0`, in place.
     mutating func reset() {
-        for index in 0..<Index.count {
-            probabilities[index] = 32_768
-            counts[index] = 0
-        }
+        for index in 0..<Index.count { probabilities[index] = 32_768 }
+        for index in 0..<425 { counts[index] = 0 }
+    }
+
+    /// Model `index`'s count. `mutating` though it only reads: a read of an InlineArray through a borrowed `self`
+    /// copies the array (and the models with it) onto the stack in Embedded Swift 6.3 (``TinyColumnSums``).
+    private mutating func count(_ index: Int) -> UInt8 {
+        let bit = 5 * index
+        let pair = UInt16(counts[bit >> 3]) | UInt16(counts[(bit >> 3) + 1]) << 8
+        return UInt8(truncatingIfNeeded: pair >> UInt16(bit & 7)) & 31
+    }
+
+    private mutating func setCount(_ index: Int, _ count: UInt8) {
+        let bit = 5 * index
+        let shift = UInt16(bit & 7)
+        let pair = UInt16(counts[bit >> 3]) | UInt16(counts[(bit >> 3) + 1]) << 8
+        let updated = pair & ~(31 << shift) | UInt16(count & 31) << shift
+        counts[bit >> 3] = UInt8(truncatingIfNeeded: updated)
+        counts[(bit >> 3) + 1] = UInt8(truncatingIfNeeded: updated >> 8)
     }
 
     /// Decodes one bit with the model at `index` and updates it. Not inlined: one copy for every call site.
     @inline(never)
     mutating func bit(_ index: Int, _ decoder: inout TinyRangeDecoder, _ input: inout TinyInputWindow) -> UInt32 {
-        var model = TinyBitModel(p: probabilities[index], count: counts[index])
+        var model = TinyBitModel(p: probabilities[index], count: count(index))
         let bit = decoder.bit(&model, &input)
         probabilities[index] = model.p
-        counts[index] = model.count
+        setCount(index, model.count)
         return bit
     }
 

@@ -1,4 +1,5 @@
-/// The operation being applied from a stream-mode patch (DELTA.md section 12) and a diff's column sums.
+/// The operation being applied from a stream-mode patch (DELTA.md section 12) and a diff's column sums (packed:
+/// ``TinyColumnSums``).
 struct TinyStreamOperation: Sendable {
     /// 0 copy, 1 literal, 2 diff.
     var kind: UInt32 = 0
@@ -14,8 +15,7 @@ struct TinyStreamOperation: Sendable {
     var ratio: Int64? = nil
     var column = 0
     var row = 0
-    var lengthSums = InlineArray<256, UInt32>(repeating: 0)
-    var residualSums = InlineArray<256, Int32>(repeating: 0)
+    var sums = TinyColumnSums()
 
     /// No operation in progress (the column sums are reset by each diff).
     mutating func reset() {
@@ -131,10 +131,8 @@ extension TinyInstaller {
             let low = work.decoder.pointee.direct(16, &work.input.pointee)
             work.operation.pointee.ratio = Int64(high << 16 | low)
         }
-        for column in 0..<work.operation.pointee.columns {
-            work.operation.pointee.lengthSums[column] = 0
-            work.operation.pointee.residualSums[column] = 0
-        }
+        let rows = (Int(length) + Int(columns) - 1) / Int(columns)
+        guard work.operation.pointee.sums.start(columns: Int(columns), rows: rows) else { throw .tooLarge }
         work.operation.pointee.column = 0
         work.operation.pointee.row = 0
         work.operation.pointee.oldLoaded = fill
@@ -170,10 +168,10 @@ extension TinyInstaller {
         }
         let column = work.operation.pointee.column
         let row = work.operation.pointee.row
-        let lengthContext =
-            row == 0 ? 0 : 1 + Int(min(work.operation.pointee.lengthSums[column] / UInt32(truncatingIfNeeded: row), 4))
-        let signContext =
-            3 * Self.signClass(Int(work.operation.pointee.residualSums[column])) + Self.signClass(oldValue)
+        let lengthSum = work.operation.pointee.sums.lengthSum(column)
+        let residualSum = work.operation.pointee.sums.residualSum(column)
+        let lengthContext = row == 0 ? 0 : 1 + min(lengthSum / row, 4)
+        let signContext = 3 * Self.signClass(residualSum) + Self.signClass(oldValue)
         let residual = work.models.pointee.residual(
             lengthContext: lengthContext,
             signContext: signContext,
@@ -183,8 +181,7 @@ extension TinyInstaller {
         let value = prediction + residual
         guard value >= lowest, value <= lowest + 255 else { throw .corrupt }
         self[page: fill] = UInt8(truncatingIfNeeded: value)
-        work.operation.pointee.lengthSums[column] &+= UInt32(Int.bitWidth - residual.magnitude.leadingZeroBitCount)
-        work.operation.pointee.residualSums[column] &+= Int32(residual)
+        work.operation.pointee.sums.add(column, residual: residual, toLengthSum: lengthSum, residualSum: residualSum)
         work.operation.pointee.column += 1
         if work.operation.pointee.column == work.operation.pointee.columns {
             work.operation.pointee.column = 0

@@ -133,7 +133,9 @@ enum Ed25519Cases {
             }
             let rB = r.withUnsafeBytes { EdwardsPoint.multiply(.base, byScalar: $0.baseAddress!) }
             for j in 0..<8 {
-                let encodedR = encode(rB + -small(j, a))
+                var rMinusJA = rB
+                rMinusJA.add(-small(j, a))
+                let encodedR = encode(rMinusJA)
                 let wideK = Array(SHA512.hash(data: encodedR + publicKey + message))
                 var k = [UInt8](repeating: 0, count: 32)
                 wideK.withUnsafeBytes { wide in

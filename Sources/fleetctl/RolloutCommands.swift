@@ -74,7 +74,12 @@ extension FleetCtl {
             var maxAccuracyDrop = "2"
             @Option(help: "Halt when the wave's mean confidence is this much (0 to 1) below the control group's.")
             var maxConfidenceDrop = "0.05"
-            @Option(help: "Halt when the PSI of the wave's confidence distribution against the control's exceeds this.")
+            @Option(
+                help: """
+                    Halt when the wave's input drift (median feature PSI against its version's reference statistics) \
+                    exceeds the control group's (against theirs) by more than this.
+                    """
+            )
             var maxDriftPSI = "0.25"
             @Option(
                 help: "Devices each side needs (each with --gate-min-queries queries) before a health gate decides."
@@ -190,13 +195,21 @@ extension FleetCtl {
                         wave.healthCheck.map { check in
                             "wave \(wave.number) health since \(check.windowStart.formatted(.iso8601)): "
                                 + "wave \(check.wave.devices) device(s), \(check.wave.queries) queries, "
-                                + "\(check.wave.labelled) labelled; control \(check.control.devices) device(s), "
-                                + "\(check.control.queries) queries, \(check.control.labelled) labelled\n"
+                                + "\(check.wave.labelled) labelled, \(check.wave.starts) agent start(s), input drift "
+                                + "\(Self.psi(check.wave.inputDriftPSI)); control \(check.control.devices) device(s), "
+                                + "\(check.control.queries) queries, \(check.control.labelled) labelled, "
+                                + "\(check.control.starts) agent start(s), input drift "
+                                + "\(Self.psi(check.control.inputDriftPSI))\n"
                                 + check.gates.map { "  \($0.gate): \($0.verdict): \($0.why)" }.joined(separator: "\n")
                         }
                     }
                     return head + "\n" + table + (checks.isEmpty ? "" : "\n" + checks.joined(separator: "\n"))
                 }
+            }
+
+            /// An input drift PSI for the evidence line, `-` without one.
+            static func psi(_ value: Double?) -> String {
+                value.map { String(format: "%.3f", $0) } ?? "-"
             }
         }
 

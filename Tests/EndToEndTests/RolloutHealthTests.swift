@@ -23,10 +23,12 @@ extension EndToEnd {
                         var labelled: Int
                         var accuracyPercent: Double?
                         var meanConfidence: Double?
+                        var inputDriftPSI: Double?
                     }
                     struct Gate: Decodable {
                         var gate: String
                         var verdict: String
+                        var why: String
                     }
                     var wave: Side
                     var control: Side

@@ -43,15 +43,30 @@ import Testing
         Dictionary(uniqueKeysWithValues: devices.enumerated().map { ("d-\($0.offset)", $0.element) })
     }
 
+    /// Each device's input drift (median feature PSI against its version's reference) over `samples` observations.
+    static func drift(_ psi: [Double], samples: Int = 100) -> [String: DeviceInputDrift] {
+        Dictionary(
+            uniqueKeysWithValues: psi.enumerated().map {
+                ("d-\($0.offset)", DeviceInputDrift(psi: $0.element, samples: samples))
+            }
+        )
+    }
+
+    /// The gates' readings; each side's input drift is `waveDrift` / `controlDrift` (default: 0.02 on every
+    /// device of the side, in line with its version's reference).
     func assess(
         wave: [HealthCounts],
         control: [HealthCounts],
+        waveDrift: [String: DeviceInputDrift]? = nil,
+        controlDrift: [String: DeviceInputDrift]? = nil,
         policy: RolloutGatePolicy = Self.policy
     ) -> [String: GateReading] {
         let assessment = HealthGates.assess(
             policy: policy,
             wave: Self.side(wave),
             control: Self.side(control),
+            waveDrift: waveDrift ?? Self.drift(wave.map { _ in 0.02 }),
+            controlDrift: controlDrift ?? Self.drift(control.map { _ in 0.02 }),
             windowStart: Date(timeIntervalSince1970: 0),
             windowEnd: Date(timeIntervalSince1970: 60)
         )
@@ -82,17 +97,15 @@ import Testing
 
     @Test func aBadWaveFailsEachGateInItsDirection() {
         let bad = [HealthCounts](repeating: Self.device(errors: 5, confidenceBin: 6, correct: 40), count: 3)
-        let gates = assess(wave: bad, control: Self.healthy)
+        let gates = assess(wave: bad, control: Self.healthy, waveDrift: Self.drift([0.5, 0.6, 0.7]))
         #expect(gates.values.allSatisfy { $0.verdict == "fail" }, "\(gates)")
         #expect(gates["error-rate"]?.change == 5, "5 % of queries failed against none")
         #expect(gates["accuracy"]?.change == 55, "40 % against 95 %: a drop of 55 points")
         let confidenceDrop = try? #require(gates["confidence"]?.change)
         #expect(abs((confidenceDrop ?? 0) - 0.3) < 1e-9, "bin 6 (0.65) against bin 9 (0.95)")
         // The same numbers the other way round are improvements: nothing fails.
-        let better = assess(wave: Self.healthy, control: bad)
-        for gate in ["error-rate", "accuracy", "confidence"] {
-            #expect(better[gate]?.verdict == "pass", "\(gate)")
-        }
+        let better = assess(wave: Self.healthy, control: bad, controlDrift: Self.drift([0.5, 0.6, 0.7]))
+        #expect(better.count == 4 && better.values.allSatisfy { $0.verdict == "pass" }, "\(better)")
     }
 
     @Test func minimumsOfDevicesAndQueriesAreRespectedOnBothSides() {
@@ -123,10 +136,99 @@ import Testing
         #expect(off.keys.sorted() == ["confidence"], "only the gates that are on are read")
     }
 
-    @Test func theDriftGateComparesPooledConfidenceDistributions() {
-        let shifted = [HealthCounts](repeating: Self.device(confidenceBin: 5), count: 3)
-        let gates = assess(wave: shifted, control: Self.healthy)
-        let psi = try? #require(gates["drift-psi"]?.change)
-        #expect((psi ?? 0) > 0.25 && gates["drift-psi"]?.verdict == "fail", "disjoint bins: a large PSI")
+    @Test func aMoreConfidentBetterVersionPassesEveryGate() {
+        // The wave answers everything with confidence in 0.9…1 and is right more often; the control group's answers
+        // sit in 0.6…0.7. Its inputs are as far from its version's reference as the control's are from theirs.
+        let better = [HealthCounts](repeating: Self.device(confidenceBin: 9, correct: 98), count: 3)
+        let older = [HealthCounts](repeating: Self.device(confidenceBin: 6, correct: 95), count: 4)
+        let gates = assess(
+            wave: better,
+            control: older,
+            waveDrift: Self.drift([0.03, 0.01, 0.02]),
+            controlDrift: Self.drift([0.02, 0.04, 0.01, 0.02])
+        )
+        #expect(gates.count == 4 && gates.values.allSatisfy { $0.verdict == "pass" }, "\(gates)")
+        let drift = gates["drift-psi"]
+        #expect(drift?.wave == 0.02 && drift?.control == 0.02 && drift?.change == 0, "medians of each side")
+        #expect(drift?.why.contains("input drift") == true, "\(drift as Any)")
+        let confidence = try? #require(gates["confidence"]?.change)
+        #expect(abs((confidence ?? 0) + 0.3) < 1e-9, "a rise of 0.3 is a negative drop")
+    }
+
+    @Test func aWaveWhoseInputsDriftFromItsReferenceFailsTheDriftGateAlone() {
+        // Same answers on both sides; the wave's devices see inputs far from the reference of the version they run.
+        let gates = assess(wave: Self.healthy, control: Self.healthy, waveDrift: Self.drift([0.9, 1.2, 0.4]))
+        #expect(gates.values.filter { $0.verdict == "fail" }.map(\.gate) == ["drift-psi"], "\(gates)")
+        let drift = gates["drift-psi"]
+        #expect(drift?.wave == 0.9 && drift?.control == 0.02, "\(drift as Any)")
+        #expect(abs((drift?.change ?? 0) - 0.88) < 1e-9 && drift?.limit == 0.25)
+        // Inputs that moved as much for the control group are not the version's doing: like with like passes.
+        let everywhere = assess(
+            wave: Self.healthy,
+            control: Self.healthy,
+            waveDrift: Self.drift([0.9, 1.2, 0.4]),
+            controlDrift: Self.drift([1.0, 0.8, 0.7])
+        )
+        #expect(everywhere["drift-psi"]?.verdict == "pass", "\(everywhere["drift-psi"] as Any)")
+        // Exactly the limit passes; just over it fails.
+        let half = Self.drift([0.5, 0.5, 0.5])
+        let atLimit = assess(
+            wave: Self.healthy,
+            control: Self.healthy,
+            waveDrift: half,
+            controlDrift: Self.drift([0.25, 0.25, 0.25])
+        )
+        #expect(atLimit["drift-psi"]?.verdict == "pass", "\(atLimit["drift-psi"] as Any)")
+        let over = assess(
+            wave: Self.healthy,
+            control: Self.healthy,
+            waveDrift: half,
+            controlDrift: Self.drift([0.24, 0.24, 0.24])
+        )
+        #expect(over["drift-psi"]?.verdict == "fail")
+    }
+
+    @Test func theDriftGateWaitsForReferencesDevicesAndObservations() {
+        let drifted = Self.drift([0.9, 1.2, 0.4])
+        // Devices whose drift reports hold fewer than --gate-min-queries observations do not count.
+        let few = assess(
+            wave: Self.healthy,
+            control: Self.healthy,
+            waveDrift: Self.drift([0.9, 1.2, 0.4], samples: 49)
+        )
+        #expect(few["drift-psi"]?.verdict == "waiting" && few["drift-psi"]?.change == nil)
+        #expect(few["drift-psi"]?.why.contains("0 wave and 3 control device(s)") == true, "\(few as Any)")
+        // Two drifted devices of three: one short of the minimum.
+        var two = drifted
+        two["d-2"] = nil
+        #expect(assess(wave: Self.healthy, control: Self.healthy, waveDrift: two)["drift-psi"]?.verdict == "waiting")
+        // A version without reference statistics: nothing to judge input drift against, on either side.
+        let noReference = HealthGates.driftGate(
+            limit: 0.25,
+            wave: nil,
+            control: Self.drift([0.02, 0.02, 0.02]),
+            minimumSamples: 50,
+            minimumDevices: 3
+        )
+        #expect(noReference.verdict == "waiting" && noReference.why.contains("reference statistics"))
+        let noControlReference = HealthGates.driftGate(
+            limit: 0.25,
+            wave: drifted,
+            control: nil,
+            minimumSamples: 50,
+            minimumDevices: 3
+        )
+        #expect(noControlReference.verdict == "waiting" && noControlReference.why.contains("control group's version"))
+        // The evidence of each side carries its median input drift.
+        let assessment = HealthGates.assess(
+            policy: Self.policy,
+            wave: Self.side(Self.healthy),
+            control: Self.side(Self.healthy),
+            waveDrift: drifted,
+            controlDrift: nil,
+            windowStart: Date(timeIntervalSince1970: 0),
+            windowEnd: Date(timeIntervalSince1970: 60)
+        )
+        #expect(assessment.wave.inputDriftPSI == 0.9 && assessment.control.inputDriftPSI == nil)
     }
 }

@@ -1,4 +1,3 @@
-import FleetObserve
 import FleetStore
 import Foundation
 
@@ -8,8 +7,8 @@ import Foundation
 /// Each side's error rate, accuracy and mean confidence is the **median over its devices** of each device's own
 /// value, counting only devices with at least `minimumQueries` queries (labelled queries for accuracy, answered
 /// ones for confidence) in the window; a gate decides only when both sides have at least `minimumDevices` such
-/// devices, so one noisy device neither halts nor passes a wave. The drift gate compares the confidence
-/// distributions of those devices pooled on each side (PSI, the control group as the expected distribution).
+/// devices, so one noisy device neither halts nor passes a wave. The drift gate compares input drift, each side
+/// against its own version's reference statistics (HealthGates+Drift.swift).
 enum HealthGates {
     static func assess(
         policy: RolloutGatePolicy,
@@ -17,12 +16,14 @@ enum HealthGates {
         control: [String: HealthCounts],
         waveStarts: [String: Int] = [:],
         controlStarts: [String: Int] = [:],
+        waveDrift: [String: DeviceInputDrift]? = nil,
+        controlDrift: [String: DeviceInputDrift]? = nil,
         windowStart: Date,
         windowEnd: Date
     ) -> HealthAssessment {
         let minimum = max(policy.minimumQueries, 1)
-        let waveSide = side(wave, starts: waveStarts, minimumQueries: minimum)
-        let controlSide = side(control, starts: controlStarts, minimumQueries: minimum)
+        let waveSide = side(wave, starts: waveStarts, drift: waveDrift, minimumQueries: minimum)
+        let controlSide = side(control, starts: controlStarts, drift: controlDrift, minimumQueries: minimum)
         var gates: [GateReading] = []
         let devices = max(policy.minimumDevices, 1)
         func compare(
@@ -90,42 +91,15 @@ enum HealthGates {
             worse: "drop"
         )
         if let limit = policy.maximumDriftPSI {
-            let waveBins = Evidence(wave, minimum).pooledConfidence
-            let controlBins = Evidence(control, minimum).pooledConfidence
-            if waveBins.devices >= devices, controlBins.devices >= devices,
-                let expected = DriftMetrics.proportions(controlBins.counts.map { UInt32(clamping: $0) }),
-                let actual = DriftMetrics.proportions(waveBins.counts.map { UInt32(clamping: $0) }),
-                expected.count == actual.count
-            {
-                let psi = DriftMetrics.psi(expected: expected, actual: actual)
-                let failed = psi > limit
-                gates.append(
-                    GateReading(
-                        gate: "drift-psi",
-                        verdict: failed ? "fail" : "pass",
-                        wave: psi,
-                        control: 0,
-                        change: psi,
-                        limit: limit,
-                        why: "PSI of the wave's confidence distribution against the control group's "
-                            + "(\(waveBins.devices) vs \(controlBins.devices) device(s)): \(format(psi)) "
-                            + "\(failed ? ">" : "<=") \(format(limit))"
-                    )
+            gates.append(
+                driftGate(
+                    limit: limit,
+                    wave: waveDrift,
+                    control: controlDrift,
+                    minimumSamples: minimum,
+                    minimumDevices: devices
                 )
-            } else {
-                gates.append(
-                    GateReading(
-                        gate: "drift-psi",
-                        verdict: "waiting",
-                        wave: nil,
-                        control: nil,
-                        change: nil,
-                        limit: limit,
-                        why: "\(waveBins.devices) wave and \(controlBins.devices) control device(s) with at least "
-                            + "\(minimum) answered queries; \(devices) needed on each side"
-                    )
-                )
-            }
+            )
         }
         return HealthAssessment(
             windowStart: windowStart,
@@ -141,7 +115,6 @@ enum HealthGates {
         var errorRates: [Double] = []
         var accuracies: [Double] = []
         var confidences: [Double] = []
-        var pooledConfidence: (devices: Int, counts: [Int]) = (0, [])
 
         init(_ devices: [String: HealthCounts], _ minimum: Int) {
             for counts in devices.values {
@@ -154,16 +127,17 @@ enum HealthGates {
                 let answered = counts.confidence.reduce(0, +)
                 if answered >= minimum {
                     confidences.append(HealthGates.meanConfidence(counts.confidence, answered: answered))
-                    pooledConfidence.devices += 1
-                    pooledConfidence.counts =
-                        pooledConfidence.counts.isEmpty
-                        ? counts.confidence : zip(pooledConfidence.counts, counts.confidence).map(+)
                 }
             }
         }
     }
 
-    static func side(_ devices: [String: HealthCounts], starts: [String: Int], minimumQueries: Int) -> HealthSide {
+    static func side(
+        _ devices: [String: HealthCounts],
+        starts: [String: Int],
+        drift: [String: DeviceInputDrift]? = nil,
+        minimumQueries: Int
+    ) -> HealthSide {
         let evidence = Evidence(devices, minimumQueries)
         var total = HealthCounts(
             model: "",
@@ -186,7 +160,8 @@ enum HealthGates {
             errorRatePercent: evidence.errorRates.isEmpty ? nil : median(evidence.errorRates),
             accuracyPercent: evidence.accuracies.isEmpty ? nil : median(evidence.accuracies),
             meanConfidence: evidence.confidences.isEmpty ? nil : median(evidence.confidences),
-            confidence: total.confidence
+            confidence: total.confidence,
+            inputDriftPSI: inputDrift(drift, minimumSamples: minimumQueries).median
         )
     }
 

@@ -58,6 +58,23 @@ extension RolloutService {
         guard let since = wave.startedAt else { return nil }
         let waveDevices = wave.devices.map(\.deviceID)
         let controlDevices = rollout.waves.filter { $0.startedAt == nil }.flatMap(\.devices).map(\.deviceID)
+        var waveDrift: [String: DeviceInputDrift]?
+        var controlDrift: [String: DeviceInputDrift]?
+        if policy.maximumDriftPSI != nil {
+            let drift = DriftAssessor(store: store, minimumSamples: policy.minimumQueries)
+            waveDrift = try await drift.inputDrift(
+                model: rollout.model,
+                version: rollout.version,
+                deviceIDs: waveDevices,
+                since: since
+            )
+            controlDrift = try await drift.inputDrift(
+                model: rollout.model,
+                version: rollout.previousVersion,
+                deviceIDs: controlDevices,
+                since: since
+            )
+        }
         let assessment = HealthGates.assess(
             policy: policy,
             wave: try await store.healthTotals(
@@ -74,6 +91,8 @@ extension RolloutService {
             ),
             waveStarts: try await store.healthStarts(deviceIDs: waveDevices, since: since),
             controlStarts: try await store.healthStarts(deviceIDs: controlDevices, since: since),
+            waveDrift: waveDrift,
+            controlDrift: controlDrift,
             windowStart: since,
             windowEnd: now
         )

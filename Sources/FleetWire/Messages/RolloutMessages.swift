@@ -24,7 +24,8 @@ public struct StartRollout: WirePayload {
     public var seed: UInt64
     /// Health gates (SPEC 12.5), each negative when off: the most the wave's error rate may exceed the control
     /// group's (percentage points), its accuracy on feedback fall below it (percentage points), its mean
-    /// confidence fall below it (0 to 1), and the PSI of its confidence distribution against the control's.
+    /// confidence fall below it (0 to 1), and its input drift (median feature PSI against the reference statistics
+    /// of the version it runs) exceed the control group's (against theirs).
     public var maximumErrorRateIncrease: Double
     public var maximumAccuracyDrop: Double
     public var maximumConfidenceDrop: Double

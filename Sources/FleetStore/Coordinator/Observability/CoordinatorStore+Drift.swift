@@ -104,22 +104,59 @@ extension CoordinatorStore {
             var reports: [DriftReportRecord] = []
             var samples = 0
             while samples < max(1, minimumSamples), let row = try cursor.next() {
-                let report = DriftReportRecord(
-                    deviceID: row["deviceID"],
-                    model: row["model"],
-                    version: row["version"],
-                    windowStart: StoredDate.date(row["windowStart"]),
-                    windowEnd: StoredDate.date(row["windowEnd"]),
-                    sampleCount: row["sampleCount"],
-                    summary: [UInt8](row["summary"] as Data),
-                    wireBytes: row["wireBytes"],
-                    receivedAt: StoredDate.date(row["receivedAt"])
-                )
+                let report = Self.driftReport(row)
                 samples += report.sampleCount
                 reports.append(report)
             }
             return reports
         }
+    }
+
+    /// Per device of `deviceIDs`, its reports on a model version received from `since` on, oldest first; devices
+    /// without any are absent (the rollouts' drift gate: the same window as the health summaries).
+    public func driftReports(
+        model: String,
+        version: Int,
+        deviceIDs: [String],
+        receivedSince since: Date
+    ) async throws -> [String: [DriftReportRecord]] {
+        guard !deviceIDs.isEmpty else { return [:] }
+        return try await read { db in
+            var reports: [String: [DriftReportRecord]] = [:]
+            for chunk in stride(from: 0, to: deviceIDs.count, by: 500) {
+                let ids = Array(deviceIDs[chunk..<min(chunk + 500, deviceIDs.count)])
+                let rows = try Row.fetchAll(
+                    db,
+                    sql: """
+                        SELECT * FROM "driftReport" WHERE "model" = ? AND "version" = ? AND "receivedAt" >= ?
+                        AND "deviceID" IN (\(ids.map { _ in "?" }.joined(separator: ",")))
+                        ORDER BY "windowEnd", "id"
+                        """,
+                    arguments: StatementArguments(
+                        [model, version, StoredDate.milliseconds(since)] as [any DatabaseValueConvertible] + ids
+                    )
+                )
+                for row in rows {
+                    let report = Self.driftReport(row)
+                    reports[report.deviceID, default: []].append(report)
+                }
+            }
+            return reports
+        }
+    }
+
+    static func driftReport(_ row: Row) -> DriftReportRecord {
+        DriftReportRecord(
+            deviceID: row["deviceID"],
+            model: row["model"],
+            version: row["version"],
+            windowStart: StoredDate.date(row["windowStart"]),
+            windowEnd: StoredDate.date(row["windowEnd"]),
+            sampleCount: row["sampleCount"],
+            summary: [UInt8](row["summary"] as Data),
+            wireBytes: row["wireBytes"],
+            receivedAt: StoredDate.date(row["receivedAt"])
+        )
     }
 
     /// Report count, total wire bytes and total observations of a model version (for the cost figures).

@@ -58,7 +58,8 @@ public struct RolloutGatePolicy: Sendable, Equatable, Codable {
     public var maximumAccuracyDrop: Double?
     /// Halt when the wave's mean confidence is below the control group's by more than this (0…1).
     public var maximumConfidenceDrop: Double?
-    /// Halt when the PSI of the wave's confidence distribution against the control group's exceeds this.
+    /// Halt when the wave's input drift (median feature PSI against the reference statistics of the version it runs)
+    /// exceeds the control group's (against its version's reference) by more than this.
     public var maximumDriftPSI: Double?
     /// Devices each side needs (each with at least `minimumQueries`) before a gate decides.
     public var minimumDevices: Int
@@ -105,6 +106,10 @@ public struct HealthSide: Sendable, Equatable, Codable {
     public var meanConfidence: Double?
     /// Answered queries per confidence bin, summed over the side's devices.
     public var confidence: [Int]
+    /// The median over devices with enough observations in their drift reports of each device's input drift: the
+    /// median over features of the sample-size-corrected PSI against the reference statistics of the side's
+    /// version; nil without such devices or reference statistics.
+    public var inputDriftPSI: Double?
 
     public init(
         devices: Int,
@@ -116,7 +121,8 @@ public struct HealthSide: Sendable, Equatable, Codable {
         errorRatePercent: Double?,
         accuracyPercent: Double?,
         meanConfidence: Double?,
-        confidence: [Int]
+        confidence: [Int],
+        inputDriftPSI: Double? = nil
     ) {
         self.devices = devices
         self.queries = queries
@@ -128,6 +134,7 @@ public struct HealthSide: Sendable, Equatable, Codable {
         self.accuracyPercent = accuracyPercent
         self.meanConfidence = meanConfidence
         self.confidence = confidence
+        self.inputDriftPSI = inputDriftPSI
     }
 }
 

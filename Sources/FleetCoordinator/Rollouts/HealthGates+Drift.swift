@@ -1,0 +1,71 @@
+import FleetStore
+import Foundation
+
+/// The drift gate (README "Staged rollouts"): the wave's **input** drift against the reference statistics of the
+/// version it runs, compared like with like with the control group's input drift against its own version's
+/// reference over the same window. A device counts when its drift reports in the window hold at least the minimum
+/// of observations; each side's value is the median over those devices; the gate decides when both sides have the
+/// minimum of devices, and fails only when the wave's drift exceeds the control group's by more than the limit
+/// (inputs that moved for everyone are the drift alerts' business, not the version's). The confidence of the
+/// answers plays no part: a more confident version passes it.
+extension HealthGates {
+    /// The devices of one side with at least `minimumSamples` observations, and the median of their PSI.
+    static func inputDrift(
+        _ devices: [String: DeviceInputDrift]?,
+        minimumSamples: Int
+    ) -> (devices: Int, median: Double?) {
+        let values = (devices ?? [:]).values.filter { $0.samples >= minimumSamples }.map(\.psi)
+        return (values.count, values.isEmpty ? nil : median(values))
+    }
+
+    static func driftGate(
+        limit: Double,
+        wave: [String: DeviceInputDrift]?,
+        control: [String: DeviceInputDrift]?,
+        minimumSamples: Int,
+        minimumDevices: Int
+    ) -> GateReading {
+        func waiting(_ why: String) -> GateReading {
+            GateReading(
+                gate: "drift-psi",
+                verdict: "waiting",
+                wave: nil,
+                control: nil,
+                change: nil,
+                limit: limit,
+                why: why
+            )
+        }
+        guard wave != nil else {
+            return waiting("the wave's version has no reference statistics (model push --reference-data)")
+        }
+        guard control != nil else {
+            return waiting("the control group's version has no reference statistics (model push --reference-data)")
+        }
+        let waveSide = inputDrift(wave, minimumSamples: minimumSamples)
+        let controlSide = inputDrift(control, minimumSamples: minimumSamples)
+        guard let waveValue = waveSide.median, let controlValue = controlSide.median,
+            waveSide.devices >= minimumDevices, controlSide.devices >= minimumDevices
+        else {
+            return waiting(
+                "\(waveSide.devices) wave and \(controlSide.devices) control device(s) with at least "
+                    + "\(minimumSamples) observations in drift reports (drift-stats consent); \(minimumDevices) "
+                    + "needed on each side"
+            )
+        }
+        let increase = waveValue - controlValue
+        let failed = increase > limit
+        return GateReading(
+            gate: "drift-psi",
+            verdict: failed ? "fail" : "pass",
+            wave: waveValue,
+            control: controlValue,
+            change: increase,
+            limit: limit,
+            why: "input drift (median feature PSI against the version's reference) \(format(waveValue)) on the "
+                + "wave vs \(format(controlValue)) on the control group (\(waveSide.devices) vs "
+                + "\(controlSide.devices) device(s)): increase \(format(increase)) \(failed ? ">" : "<=") "
+                + "\(format(limit))"
+        )
+    }
+}

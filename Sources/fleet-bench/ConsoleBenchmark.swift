@@ -7,14 +7,15 @@ import Foundation
 import FoundationNetworking
 #endif
 
-/// `fleet-bench console`: the render time of the console's fleet page and of a device page for a large fleet. The
-/// devices are written into a temporary `coordinator.sqlite` through FleetStore's API (enrolled with labels and
-/// capabilities, never connected), then a real `fleet-coordinator --http-listen 127.0.0.1:0` serves the pages and
-/// each is fetched `--requests` times, one at a time; the figure is the time from request to the last byte.
+/// `fleet-bench console`: the render time of the console's fleet page, a device page and a model page for a large
+/// fleet. The devices are written into a temporary `coordinator.sqlite` through FleetStore's API (enrolled with
+/// labels and capabilities, never connected, each running one of two versions of a model with one transfer), then
+/// a real `fleet-coordinator --http-listen 127.0.0.1:0` serves the pages and each is fetched `--requests` times, one
+/// at a time; the figure is the time from request to the last byte.
 struct ConsoleBenchmark: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "console",
-        abstract: "Time to serve the console's fleet page and a device page for a fleet of --devices devices."
+        abstract: "Time to serve the console's fleet page, a device page and a model page for --devices devices."
     )
 
     @Option(help: "Devices in the generated store.")
@@ -54,7 +55,7 @@ struct ConsoleBenchmark: AsyncParsableCommand {
         )
         defer { child.stop() }
         let address = try await Self.httpAddress(directory: directory, child: child)
-        for path in ["/", "/devices/\(someDevice)"] {
+        for path in ["/", "/devices/\(someDevice)", "/models/\(Self.model)"] {
             let timing = try await Self.time("http://\(address)\(path)", requests: requests)
             print(
                 "\(path): \(timing.bytes) bytes, median \(Self.format(timing.medianMilliseconds)) ms, mean "
@@ -64,7 +65,12 @@ struct ConsoleBenchmark: AsyncParsableCommand {
         }
     }
 
+    /// The model the generated fleet runs.
+    static let model = "bench-mlp"
+
     /// Enrols `count` devices (regions eu/us/ap, RAM and cores capabilities) with one token; returns one's id.
+    /// Then a model with two versions: every device reports running one of them (v2 on two thirds), and each
+    /// has one transfer of what it runs, a delta for v2.
     static func generate(_ count: Int, into path: String) async throws -> String {
         let store = try CoordinatorStore(path: path)
         let secret = Array("console-bench".utf8)
@@ -97,7 +103,66 @@ struct ConsoleBenchmark: AsyncParsableCommand {
                 now: Date()
             )
         }
+        try await generateModel(count, in: store)
         return last
+    }
+
+    private static func generateModel(_ count: Int, in store: CoordinatorStore) async throws {
+        let now = Date()
+        for version in [1, 2] {
+            try await store.addModelVariant(
+                NewModelVariant(
+                    model: model,
+                    version: version,
+                    variant: "fp32",
+                    size: 200_000,
+                    sha256: Digest.sha256(Array("\(model) v\(version)".utf8)),
+                    blobPath: "blobs/\(model)-\(version)",
+                    requirements: [:],
+                    metadata: [:],
+                    signedManifest: [],
+                    createdAt: now
+                )
+            )
+        }
+        func version(_ index: Int) -> Int { index % 3 == 0 ? 1 : 2 }
+        for start in stride(from: 0, to: count, by: 1000) {
+            try await store.recordHeartbeats(
+                (start..<min(start + 1000, count)).map { index in
+                    let key = Digest.sha256(Array("device \(index)".utf8))
+                    let runs = InstalledModelRecord(
+                        name: model,
+                        version: version(index),
+                        variant: "fp32",
+                        sha256: Digest.sha256(Array("\(model) v\(version(index))".utf8))
+                    )
+                    return HeartbeatUpdate(
+                        deviceID: "dev_" + Digest.hex(key.prefix(8)),
+                        lastSeen: now,
+                        reported: ReportedState(agentVersion: "bench", capabilities: [:], installedModels: [runs])
+                    )
+                }
+            )
+        }
+        for index in 0..<count {
+            let delta = version(index) == 2
+            try await store.recordTransfer(
+                NewTransfer(
+                    deviceID: "dev_" + Digest.hex(Digest.sha256(Array("device \(index)".utf8)).prefix(8)),
+                    model: model,
+                    version: version(index),
+                    variant: "fp32",
+                    encoding: delta ? "delta" : "full",
+                    baseVersion: delta ? 1 : nil,
+                    wireBytes: delta ? 120_000 : 180_000,
+                    fullBytes: 180_000,
+                    fileBytes: 200_000,
+                    startedAt: now,
+                    completedAt: now,
+                    resumedFrom: 0
+                )
+            )
+        }
     }
 
     /// The `http` address the coordinator wrote into `coordinator.json` (waits up to 60 s).

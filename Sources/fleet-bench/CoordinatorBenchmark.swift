@@ -41,6 +41,22 @@ struct CoordinatorBenchmark: AsyncParsableCommand {
     @Flag(help: "Skip the descriptor-exhaustion check.")
     var noExhaustionCheck = false
 
+    @Flag(
+        name: .customLong("compare-http-listen"),
+        help: """
+            Measure the cost of the operator's HTTP listener instead: at each N, one enrolment, then steady passes \
+            alternating without and with --http-listen (with /metrics scraped every --scrape-interval), --repeats \
+            times each; reports each configuration's medians and their ratio. No descriptor-exhaustion check.
+            """
+    )
+    var compareHTTPListen = false
+
+    @Option(help: "With --compare-http-listen: passes of each configuration.")
+    var repeats = 3
+
+    @Option(help: "With --compare-http-listen: the interval between scrapes of /metrics.")
+    var scrapeInterval: String = "5s"
+
     @Option(help: "Directory holding the release fleet-coordinator (default: next to fleet-bench).")
     var binDir: String?
 
@@ -61,6 +77,9 @@ struct CoordinatorBenchmark: AsyncParsableCommand {
         guard exhaustionConnections >= 0 && exhaustionConnections <= 2000 else {
             throw ValidationError("--exhaustion-connections must be 0…2000")
         }
+        guard (1...20).contains(repeats), try parseDuration(scrapeInterval) >= .milliseconds(100) else {
+            throw ValidationError("--repeats must be 1…20 and --scrape-interval at least 100ms")
+        }
     }
 
     func run() async throws {
@@ -79,6 +98,7 @@ struct CoordinatorBenchmark: AsyncParsableCommand {
             throw BenchError("no fleet-coordinator in \(settings.binDirectory): build it with -c release first")
         }
         progress("open-files limit of this process and its children: \(limit)")
+        if compareHTTPListen { return try await compare(numbers, settings: settings) }
         var rows: [CoordinatorRow] = []
         var exhaustion: ExhaustionResult?
         do {
@@ -97,6 +117,34 @@ struct CoordinatorBenchmark: AsyncParsableCommand {
             try printJSON(CoordinatorResults(rows: rows, exhaustion: exhaustion))
         } else {
             print(CoordinatorReportFormatter.text(rows: rows, exhaustion: exhaustion, interval: heartbeatInterval))
+        }
+    }
+}
+
+extension CoordinatorBenchmark {
+    /// `--compare-http-listen`: each N with and without the operator's HTTP listener, alternating.
+    private func compare(_ numbers: [Int], settings: CoordinatorRunSettings) async throws {
+        var comparisons: [HTTPListenComparison] = []
+        do {
+            for count in numbers {
+                comparisons.append(
+                    try await HTTPListenComparison.run(
+                        settings: settings,
+                        count: count,
+                        repeats: repeats,
+                        scraping: MetricsScraping(interval: try parseDuration(scrapeInterval))
+                    )
+                )
+            }
+        } catch {
+            ChildProcess.killAll()
+            throw error
+        }
+        ChildProcess.killAll()
+        if json {
+            try printJSON(comparisons)
+        } else {
+            print(comparisons.map { $0.text() }.joined(separator: "\n\n"))
         }
     }
 }

@@ -15,7 +15,13 @@ struct CoordinatorHarness {
     }
 
     /// Starts the coordinator on 127.0.0.1 with a free port and waits until it has written its endpoint.
-    func start(logName: String, heartbeatInterval: String) async throws -> (ChildProcess, CoordinatorAddress) {
+    /// With `httpListen`, it also serves the operator's HTTP listener on 127.0.0.1 with a free port (`http` in
+    /// `coordinator.json`).
+    func start(
+        logName: String,
+        heartbeatInterval: String,
+        httpListen: Bool = false
+    ) async throws -> (ChildProcess, CoordinatorAddress) {
         let endpointPath = dataDirectory + "/coordinator.json"
         try? FileManager.default.removeItem(atPath: endpointPath)
         let child = try ChildProcess(
@@ -26,7 +32,7 @@ struct CoordinatorHarness {
             arguments: [
                 "--data-dir", dataDirectory, "--listen", "127.0.0.1:0", "--heartbeat-interval", heartbeatInterval,
                 "--max-handshakes", "1000000", "--max-handshake-bytes", "4GiB",
-            ],
+            ] + (httpListen ? ["--http-listen", "127.0.0.1:0"] : []),
             stdoutPath: dataDirectory + "/\(logName).stdout",
             stderrPath: dataDirectory + "/\(logName).log"
         )

@@ -35,6 +35,10 @@ struct CoordinatorRow: Codable, Sendable {
     var coordinatorOpenFiles: Int
     var coordinatorThreads: Int
     var logWarnings: [String: Int]
+    /// Whether the coordinator ran `--http-listen` (and `/metrics` was scraped) in this pass.
+    var httpListen: Bool?
+    /// The scrapes of `/metrics` during the pass, when it ran `--http-listen`.
+    var scrapes: ScrapeSummary?
 
     var failureTotal: Int { failures.values.reduce(0, +) }
 }
@@ -57,8 +61,19 @@ struct CoordinatorRun {
         defer { if !settings.keepData { try? FileManager.default.removeItem(atPath: directory) } }
         let harness = CoordinatorHarness(binDirectory: settings.binDirectory, dataDirectory: directory)
         progress("[\(count)] data directory \(directory)")
+        let enrolment = try await enrol(harness, directory: directory)
+        return try await steady(harness, directory: directory, enrolment: enrolment, exhaustion: check, http: nil)
+    }
 
-        // 1. Enrolment pass.
+    /// What the enrolment pass measured.
+    struct Enrolment {
+        var enrolled: Int
+        var seconds: Double
+    }
+
+    /// The enrolment pass: a coordinator on the new data directory enrols `count` devices through the load
+    /// generators (their keys saved to the identities files), then stops.
+    func enrol(_ harness: CoordinatorHarness, directory: String) async throws -> Enrolment {
         let (enrolCoordinator, enrolAddress) = try await harness.start(
             logName: "coordinator-enrol",
             heartbeatInterval: settings.interval
@@ -77,11 +92,27 @@ struct CoordinatorRun {
         let enrolled = enrolReports.reduce(0) { $0 + $1.enrolled }
         progress("[\(count)] enrolled \(enrolled) in \(String(format: "%.1f", enrolSeconds)) s")
         enrolCoordinator.stop()
+        return Enrolment(enrolled: enrolled, seconds: enrolSeconds)
+    }
 
-        // 2. Steady state on a fresh coordinator process.
+    /// The steady state on a fresh coordinator process over the enrolled data directory: the generators
+    /// reconnect, heartbeats run through a warm-up and the measured window. With `http`, the coordinator also
+    /// runs `--http-listen 127.0.0.1:0` and `/metrics` is scraped every `http.interval` from the start of
+    /// the heartbeats to the end of the window.
+    func steady(
+        _ harness: CoordinatorHarness,
+        directory: String,
+        enrolment: Enrolment,
+        exhaustion check: Bool,
+        http: MetricsScraping?
+    ) async throws -> (CoordinatorRow, ExhaustionResult?) {
+        let enrolled = enrolment.enrolled
+        let enrolSeconds = enrolment.seconds
+        let logName = http == nil ? "coordinator" : "coordinator-http"
         let (coordinator, address) = try await harness.start(
-            logName: "coordinator",
-            heartbeatInterval: settings.interval
+            logName: logName,
+            heartbeatInterval: settings.interval,
+            httpListen: http != nil
         )
         defer { coordinator.stop() }
         try await Task.sleep(for: .seconds(2))
@@ -109,6 +140,11 @@ struct CoordinatorRun {
         let reconnectSeconds = (ContinuousClock.now - reconnectStart).seconds
         progress("[\(count)] connected in \(String(format: "%.1f", reconnectSeconds)) s; heartbeats start")
         _ = FileManager.default.createFile(atPath: directory + "/start-steady", contents: nil)
+        var scraper: Task<ScrapeSummary, Never>?
+        if let http {
+            let url = "http://" + (try await ConsoleBenchmark.httpAddress(directory: directory, child: coordinator))
+            scraper = Task { await http.scrape(url + "/metrics") }
+        }
 
         try await Task.sleep(for: settings.warmup)
         let cpuStart = stats.cpuSeconds()
@@ -121,6 +157,8 @@ struct CoordinatorRun {
         let rssAfter = stats.rssKiB
         let openFiles = stats.openFiles()
         let threads = stats.status()["Threads"] ?? 0
+        scraper?.cancel()
+        let scrapes = await scraper?.value
         progress(
             "[\(count)] window done: coordinator CPU \(String(format: "%.1f", cpu)) %, RSS \(rssAfter) KiB, "
                 + "\(openFiles) open files"
@@ -145,6 +183,11 @@ struct CoordinatorRun {
         let reports = try await collect(generators, timeout: .seconds(120))
         exhaustion?.addLoadGeneratorView(reports)
         coordinator.stop()
+        // The next steady pass waits for these files again.
+        for index in generators.indices {
+            try? FileManager.default.removeItem(atPath: directory + "/ready-steady-\(index)")
+        }
+        try? FileManager.default.removeItem(atPath: directory + "/start-steady")
 
         var measured = LatencyHistogram()
         var failures: [String: Int] = [:]
@@ -177,7 +220,9 @@ struct CoordinatorRun {
             loadGeneratorCPUPercent: generatorCPU,
             coordinatorOpenFiles: openFiles,
             coordinatorThreads: threads,
-            logWarnings: Self.logSummary(path: coordinator.stderrPath)
+            logWarnings: Self.logSummary(path: coordinator.stderrPath),
+            httpListen: http != nil,
+            scrapes: scrapes
         )
         return (row, exhaustion)
     }

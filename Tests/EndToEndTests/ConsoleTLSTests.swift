@@ -46,9 +46,11 @@ extension EndToEnd {
             #expect(try await curl.get("/api/v1/devices").status == 401)
 
             // The sign-in form sets the token as a cookie (HttpOnly, Secure, SameSite=Strict) a browser sends back.
-            let wrong = try await curl.post("/login", form: "token=tfa_nope")
+            try await checkLoginCSRF(curl, read: read)
+            let form = try await Self.loginForm(curl)
+            let wrong = try await curl.post("/login", form: "token=tfa_nope&" + form.field, cookie: form.cookie)
             #expect(wrong.status == 401 && wrong.body.contains("unknown API token"), "\(wrong.body)")
-            let signedIn = try await curl.post("/login", form: "token=\(read)")
+            let signedIn = try await curl.post("/login", form: "token=\(read)&" + form.field, cookie: form.cookie)
             #expect(signedIn.status == 303, "\(signedIn.body)")
             let cookie = try #require(signedIn.headers.first { $0.lowercased().hasPrefix("set-cookie:") })
             for attribute in ["tinyfleet_token=\(read)", "HttpOnly", "Secure", "SameSite=Strict"] {
@@ -64,6 +66,63 @@ extension EndToEnd {
             let plaintext = try await curl.run(["http://127.0.0.1:\(port)/metrics"])
             #expect(plaintext.status != 0 && plaintext.code == "000", "plaintext refused: \(plaintext)")
             await fleet.stopAll()
+        }
+
+        /// The sign-in form's nonce: its hidden field (as a form field) and the cookie it came with.
+        static func loginForm(_ curl: Curl) async throws -> (field: String, cookie: String) {
+            let page = try await curl.get("/login")
+            let nonce = try #require(
+                page.body.components(separatedBy: "name=\"login_csrf\" value=\"").dropFirst().first.map {
+                    String($0.prefix { $0 != "\"" })
+                },
+                "a nonce field in \(page.body)"
+            )
+            let setCookie = try #require(
+                page.headers.first { $0.lowercased().hasPrefix("set-cookie: tinyfleet_login=") }
+            )
+            for attribute in ["tinyfleet_login=\(nonce)", "HttpOnly", "Secure", "SameSite=Strict", "Path=/login"] {
+                #expect(setCookie.contains(attribute), "\(setCookie)")
+            }
+            return ("login_csrf=\(nonce)", "tinyfleet_login=\(nonce)")
+        }
+
+        /// Login CSRF: a sign-in POST another site could make (no nonce, a nonce without its cookie, another form's
+        /// nonce, or marked cross-site by the browser) is 403 and signs nobody in, even with a good token.
+        func checkLoginCSRF(_ curl: Curl, read: String) async throws {
+            let form = try await Self.loginForm(curl)
+            let other = try await Self.loginForm(curl)
+            #expect(form.field != other.field, "one nonce per form")
+            let token = "token=\(read)"
+            let forged: [(form: String, cookie: String?, headers: [String])] = [
+                (token, nil, []),
+                (token + "&" + form.field, nil, []),
+                (token + "&login_csrf=", form.cookie, []),
+                (token + "&" + other.field, form.cookie, []),
+                (token + "&" + form.field, form.cookie, ["Sec-Fetch-Site: cross-site"]),
+                (token + "&" + form.field, form.cookie, ["Sec-Fetch-Site: same-site"]),
+            ]
+            for attempt in forged {
+                let refused = try await curl.post(
+                    "/login",
+                    form: attempt.form,
+                    cookie: attempt.cookie,
+                    headers: attempt.headers
+                )
+                #expect(refused.status == 403, "\(attempt): \(refused.status)")
+                #expect(refused.body.contains("not from this console"), "\(refused.body.prefix(300))")
+                #expect(
+                    !refused.headers.contains { $0.lowercased().hasPrefix("set-cookie: tinyfleet_token=") },
+                    "signed nobody in: \(attempt)"
+                )
+            }
+            // The browser's own form: same-origin.
+            let real = try await curl.post(
+                "/login",
+                form: token + "&" + form.field,
+                cookie: form.cookie,
+                headers: ["Sec-Fetch-Site: same-origin", "Origin: \(curl.base)"]
+            )
+            #expect(real.status == 303, "\(real.body)")
         }
 
         /// The console's actions: an admin session gets the forms with its CSRF token; a POST without that token,
@@ -151,10 +210,16 @@ struct Curl {
         )
     }
 
-    func post(_ path: String, form: String, token: String? = nil, cookie: String? = nil) async throws -> Answer {
+    func post(
+        _ path: String,
+        form: String,
+        token: String? = nil,
+        cookie: String? = nil,
+        headers: [String] = []
+    ) async throws -> Answer {
         try await answer(
             [base + path, "--data-raw", form] + (token.map { ["-H", "Authorization: Bearer \($0)"] } ?? [])
-                + (cookie.map { ["--cookie", $0] } ?? [])
+                + (cookie.map { ["--cookie", $0] } ?? []) + headers.flatMap { ["-H", $0] }
         )
     }
 

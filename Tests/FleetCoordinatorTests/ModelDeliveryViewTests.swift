@@ -89,22 +89,31 @@ import Testing
                 )
             )
         }
-        func device(_ id: String, runs version: Int?) -> DeviceView {
-            DeviceView(
-                id: id,
-                name: id,
-                status: "online",
-                lastSeen: nil,
-                labels: [:],
-                capabilities: [:],
-                agentVersion: "t",
-                enrolledAt: "",
-                installedModels: version.map { [.init(name: "m", version: $0, variant: "fp32", sha256: "")] } ?? [],
-                assignments: nil
-            )
-        }
-        let devices = [device("dev-a", runs: 2), device("dev-b", runs: 1), device("dev-c", runs: nil)]
-        let delivery = try #require(try await ModelDeliveryView.load("m", devices: devices, in: store))
+        // dev-a runs v2, dev-b v1, dev-c nothing: reported in heartbeats, as the coordinator stores them.
+        let running: [(String, Int?)] = [("dev-a", 2), ("dev-b", 1), ("dev-c", nil)]
+        try await store.recordHeartbeats(
+            running.map { device, version in
+                HeartbeatUpdate(
+                    deviceID: device,
+                    lastSeen: now,
+                    reported: ReportedState(
+                        agentVersion: "t",
+                        capabilities: [:],
+                        installedModels: version.map {
+                            [
+                                InstalledModelRecord(
+                                    name: "m",
+                                    version: $0,
+                                    variant: "fp32",
+                                    sha256: [UInt8](repeating: 1, count: 32)
+                                )
+                            ]
+                        } ?? []
+                    )
+                )
+            }
+        )
+        let delivery = try #require(try await ModelDeliveryView.load("m", in: store))
         #expect(delivery.unfit == 1)
         let rows = delivery.variants.map {
             [
@@ -116,6 +125,6 @@ import Testing
         #expect(rows[0] == [2, 2, 1, 1, 1, 1, 30, 100, 70], "v2 fp32: \(rows[0])")
         #expect(rows[1] == [2, 1, 0, 1, 0, 0, 0, 0, 0], "v2 int8: \(rows[1])")
         #expect(rows[2] == [1, 0, 1, 0, 2, 0, 200, 200, 0], "v1 fp32: \(rows[2])")
-        #expect(try await ModelDeliveryView.load("other", devices: devices, in: store) == nil)
+        #expect(try await ModelDeliveryView.load("other", in: store) == nil)
     }
 }

@@ -78,7 +78,7 @@ struct ConsoleActions: Sendable {
     }
 
     /// Compares in time that does not depend on where the bytes differ.
-    private static func equal(_ left: [UInt8], _ right: [UInt8]) -> Bool {
+    static func equal(_ left: [UInt8], _ right: [UInt8]) -> Bool {
         guard left.count == right.count else { return false }
         return zip(left, right).reduce(0) { $0 | ($1.0 ^ $1.1) } == 0
     }

@@ -16,7 +16,7 @@ enum EventsPage {
         }
         let events = try await store.events(deviceID: device?.id, kind: kind, limit: limit, afterSequence: nil)
         var names: [String: String] = [:]
-        for view in try await DeviceView.all(in: store) { names[view.id] = view.name }
+        for device in try await store.devices(ids: events.compactMap(\.deviceID)) { names[device.id] = device.name }
         var body = HTML()
         let filters = [device.map { "device \($0.name)" }, kind.map { "kind \($0)" }].compactMap { $0 }
         body.raw("<p>")

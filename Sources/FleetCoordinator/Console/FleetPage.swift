@@ -1,30 +1,37 @@
 import FleetStore
+import Hummingbird
 
 /// `GET /`: the fleet. Devices counted by status, region and the model version/variant they run; the devices no
 /// variant of a model fits, with why; then the devices (a page of `limit`, 200 by default, `after` an id), with
 /// their status, region, what they run and when they were last seen.
 enum FleetPage {
     static func load(_ query: APIQuery, in store: CoordinatorStore) async throws -> ConsolePage {
-        let devices = try await DeviceView.all(in: store)
-        let page = try APIPage(devices, key: \.id, query: query, path: "/", defaultLimit: 200, maximumLimit: 1000)
+        let counts = try await store.deviceCounts(label: DriftAssessor.regionLabel)
+        let page = try await devicePage(query, in: store)
         var body = HTML()
-        body.paragraph("\(devices.count) devices, \(devices.filter { $0.status == "online" }.count) online")
+        body.paragraph("\(counts.total) devices, \(counts.byStatus[.online] ?? 0) online")
         body.raw("<div style=\"display:flex;gap:2em;flex-wrap:wrap\"><section>")
         body.heading("By status")
-        counts(devices.map(\.status), header: "status", into: &body)
+        table(counts.byStatus.map { status, devices in (status.rawValue, devices) }, header: "status", into: &body)
         body.raw("</section><section>")
         body.heading("By region")
-        counts(devices.map { DriftAssessor.region(labels: $0.labels) }, header: "region", into: &body)
+        let regions = counts.byLabel.map { region, devices in
+            (DriftAssessor.region(labels: region.map { [DriftAssessor.regionLabel: $0] }), devices)
+        }
+        table(regions, header: "region", into: &body)
         body.raw("</section><section>")
         body.heading("By model version and variant")
-        counts(devices.flatMap { $0.installedModels.map(running) }, header: "runs", into: &body)
+        let versions = counts.byInstalledModel.map { model, devices in
+            ("\(model.name) v\(model.version) \(model.variant)", devices)
+        }
+        table(versions, header: "runs", into: &body)
         body.raw("</section></div>")
         try await models(in: store, into: &body)
-        try await unfit(devices, in: store, into: &body)
+        try await unfit(in: store, into: &body)
         body.heading("Devices")
         body.table(
             ["name", "status", "region", "runs", "last seen"],
-            page.items.map { device in
+            page.devices.map { device in
                 [
                     .link(device.name, href: href(device)),
                     status(device.status),
@@ -34,8 +41,27 @@ enum FleetPage {
                 ]
             }
         )
-        if let next = page.next { body.link("next \(page.items.count) devices", to: next) }
+        if let next = page.next { body.link("next \(page.devices.count) devices", to: next) }
         return ConsolePage(title: "Fleet", body: body)
+    }
+
+    /// A page of the devices (ordered by name, then id) read from the store, and the path of the next page.
+    private static func devicePage(
+        _ query: APIQuery,
+        in store: CoordinatorStore
+    ) async throws -> (devices: [DeviceView], next: String?) {
+        let limit = try query.limit(default: 200, maximum: 1000)
+        let after = try query.cursor("after")
+        guard var records = try await store.devices(after: after, limit: limit + 1) else {
+            throw HTTPError(
+                .badRequest,
+                message: "after: nothing listed as \(after ?? "") (removed since?): start again without after"
+            )
+        }
+        let more = records.count > limit
+        records = Array(records.prefix(limit))
+        let next = more ? records.last.map { "/?limit=\(limit)&after=\(APIQuery.escaped($0.id))" } : nil
+        return (records.map(DeviceView.init(record:)), next)
     }
 
     /// The models in the registry, each linked to its page.
@@ -56,28 +82,33 @@ enum FleetPage {
     }
 
     /// The devices some model has no variant for (their assignment names no version), with the reason.
-    private static func unfit(_ devices: [DeviceView], in store: CoordinatorStore, into body: inout HTML) async throws {
-        let byID = Dictionary(devices.map { ($0.id, $0) }) { first, _ in first }
-        var rows: [[HTML.Cell]] = []
+    private static func unfit(in store: CoordinatorStore, into body: inout HTML) async throws {
+        var unfit: [(model: String, assignment: ModelAssignment)] = []
         for model in try await ModelSummaryView.all(in: store) {
             for assignment in try await store.assignments(model: model.name) where assignment.version == nil {
-                let device = byID[assignment.deviceID]
-                rows.append([
-                    device.map { .link($0.name, href: href($0)) } ?? .text(assignment.deviceID),
-                    .text(model.name),
-                    .text(assignment.reason),
-                ])
+                unfit.append((model.name, assignment))
             }
+        }
+        let named = try await store.devices(ids: unfit.map(\.assignment.deviceID)).map(DeviceView.init(record:))
+        let byID = Dictionary(named.map { ($0.id, $0) }) { first, _ in first }
+        let rows: [[HTML.Cell]] = unfit.map { model, assignment in
+            let device = byID[assignment.deviceID]
+            return [
+                device.map { .link($0.name, href: href($0)) } ?? .text(assignment.deviceID),
+                .text(model),
+                .text(assignment.reason),
+            ]
         }
         body.heading("Fitting no variant (\(rows.count))")
         if rows.isEmpty { return body.paragraph("every device fits a variant of each model assigned to it") }
         body.table(["device", "model", "why"], rows)
     }
 
-    private static func counts(_ values: [String], header: String, into body: inout HTML) {
-        let counted = Dictionary(values.map { ($0, 1) }, uniquingKeysWith: +).sorted { $0.key < $1.key }
-        guard !counted.isEmpty else { return body.paragraph("none") }
-        body.table([header, "devices"], counted.map { [.text($0.key), .text(String($0.value))] })
+    /// Counted values, sorted by value.
+    private static func table(_ counted: [(String, Int)], header: String, into body: inout HTML) {
+        let merged = Dictionary(counted, uniquingKeysWith: +).filter { $0.value > 0 }.sorted { $0.key < $1.key }
+        guard !merged.isEmpty else { return body.paragraph("none") }
+        body.table([header, "devices"], merged.map { [.text($0.key), .text(String($0.value))] })
     }
 
     /// "digits-mlp v2 fp32".

@@ -6,9 +6,8 @@ import Hummingbird
 /// saved).
 enum ModelPage {
     static func load(_ name: String, in store: CoordinatorStore) async throws -> ConsolePage {
-        let devices = try await DeviceView.all(in: store)
         guard name.utf8.count <= DeviceView.maximumIdOrNameLength,
-            let delivery = try await ModelDeliveryView.load(name, devices: devices, in: store)
+            let delivery = try await ModelDeliveryView.load(name, in: store)
         else {
             throw HTTPError(.notFound, message: "no model \"\(name.prefix(64))\": the fleet page (/) lists them")
         }

@@ -135,8 +135,11 @@ public struct DriftAssessor: Sendable {
         region(labels: device?.labels)
     }
 
+    /// The label that names a device's region.
+    package static let regionLabel = "region"
+
     /// The `region` label, `-` without one.
     package static func region(labels: [String: String]?) -> String {
-        labels?["region"] ?? "-"
+        labels?[regionLabel] ?? "-"
     }
 }

@@ -31,14 +31,9 @@ package struct ModelDeliveryView: Sendable, Equatable {
     /// Devices that fit no variant of the model.
     package var unfit: Int
 
-    /// The delivery of `model`, nil when the registry has no variant of it.
-    package static func load(
-        _ model: String,
-        devices: [DeviceView],
-        in store: CoordinatorStore
-    ) async throws
-        -> ModelDeliveryView?
-    {
+    /// The delivery of `model`, nil when the registry has no variant of it. Devices are counted in the store, and
+    /// only those with a failure of the model are read.
+    package static func load(_ model: String, in store: CoordinatorStore) async throws -> ModelDeliveryView? {
         let records = try await store.modelVariants(model: model)
         guard !records.isEmpty else { return nil }
         var variants = records.map {
@@ -57,27 +52,30 @@ package struct ModelDeliveryView: Sendable, Equatable {
         for assignment in assignments {
             if let at = index(assignment.version, assignment.variant) { variants[at].assigned += 1 }
         }
+        for (installed, devices) in try await store.installedModelCounts() where installed.name == model {
+            if let at = index(installed.version, installed.variant) { variants[at].installed += devices }
+        }
+        let failures = try await store.installFailures(model: model)
         var running = Set<String>()
-        for device in devices {
+        for device in try await store.devices(ids: failures.map(\.deviceID)) {
             for installed in device.installedModels where installed.name == model {
                 running.insert("\(device.id) \(installed.version) \(installed.variant)")
-                if let at = index(installed.version, installed.variant) { variants[at].installed += 1 }
             }
         }
         var failed = Set<String>()
-        for failure in try await store.installFailures(model: model) {
+        for failure in failures {
             let key = "\(failure.deviceID) \(failure.version) \(failure.variant)"
             guard !running.contains(key), failed.insert(key).inserted,
                 let at = index(failure.version, failure.variant)
             else { continue }
             variants[at].failed += 1
         }
-        for transfer in try await store.transfers(deviceID: nil, model: model) {
-            guard let at = index(transfer.version, transfer.variant) else { continue }
-            variants[at].transfers += 1
-            variants[at].deltaTransfers += transfer.encoding == "delta" ? 1 : 0
-            variants[at].bytesSent += transfer.wireBytes
-            variants[at].fullBytes += max(transfer.fullBytes, transfer.wireBytes)
+        for totals in try await store.transferTotals(model: model) {
+            guard let at = index(totals.version, totals.variant) else { continue }
+            variants[at].transfers += totals.transfers
+            variants[at].deltaTransfers += totals.deltaTransfers
+            variants[at].bytesSent += totals.wireBytes
+            variants[at].fullBytes += totals.fullBytes
         }
         return ModelDeliveryView(
             model: model,

@@ -45,6 +45,16 @@ package struct SQLDialect: Sendable, Equatable, CustomStringConvertible {
         }
     }
 
+    /// The text value of `key` in a column holding a JSON object, NULL when the object has no such key:
+    /// SQLite's `json_extract` with the path as the argument, PostgreSQL's `->>` with the key as the argument.
+    /// `key` is a label name (no double quote).
+    package func jsonTextField(_ column: String, key: String) -> (sql: String, argument: SQLValue) {
+        switch engine {
+        case .sqlite: ("json_extract(\"\(column)\", ?)", .text("$.\"\(key)\""))
+        case .postgres: ("(\"\(column)\"::jsonb ->> CAST(? AS TEXT))", .text(key))
+        }
+    }
+
     /// The column type of bytes: `BLOB` or `BYTEA`.
     package var bytesType: String {
         switch engine {

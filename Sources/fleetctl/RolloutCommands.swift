@@ -191,20 +191,22 @@ extension FleetCtl {
                             ]
                         }
                     ).render()
-                    let checks = rollout.waves.compactMap { wave in
+                    let checks: [String] = rollout.waves.compactMap { wave in
                         wave.healthCheck.map { check in
-                            "wave \(wave.number) health since \(check.windowStart.formatted(.iso8601)): "
-                                + "wave \(check.wave.devices) device(s), \(check.wave.queries) queries, "
-                                + "\(check.wave.labelled) labelled, \(check.wave.starts) agent start(s), input drift "
-                                + "\(Self.psi(check.wave.inputDriftPSI)); control \(check.control.devices) device(s), "
-                                + "\(check.control.queries) queries, \(check.control.labelled) labelled, "
-                                + "\(check.control.starts) agent start(s), input drift "
-                                + "\(Self.psi(check.control.inputDriftPSI))\n"
-                                + check.gates.map { "  \($0.gate): \($0.verdict): \($0.why)" }.joined(separator: "\n")
+                            let since = check.windowStart.formatted(.iso8601)
+                            let gates = check.gates.map { "  \($0.gate): \($0.verdict): \($0.why)" }
+                            return "wave \(wave.number) health since \(since): wave \(Self.side(check.wave)); "
+                                + "control \(Self.side(check.control))\n" + gates.joined(separator: "\n")
                         }
                     }
                     return head + "\n" + table + (checks.isEmpty ? "" : "\n" + checks.joined(separator: "\n"))
                 }
+            }
+
+            /// One side of a health check for the evidence line.
+            static func side(_ side: HealthSide) -> String {
+                let counts = "\(side.devices) device(s), \(side.queries) queries, \(side.labelled) labelled"
+                return counts + ", \(side.starts) agent start(s), input drift \(psi(side.inputDriftPSI))"
             }
 
             /// An input drift PSI for the evidence line, `-` without one.

@@ -127,28 +127,25 @@ struct PostgresBackendTests {
     @Test func aServerNotListeningFailsAtOnceNamingIt() async throws {
         let port = try ThrowawayCluster.freePort()
         let url = try PostgresDatabaseURL(parsing: "postgres://tinyfleet@127.0.0.1:\(port)/fleet?sslmode=disable")
-        let started = ContinuousClock.now
+        // The pool, asked first, would retry for about a minute and then throw its circuit breaker's error, which
+        // names neither the server nor the reason. (No bound on the time here: in the parallel suite a test's own
+        // steps can wait minutes for a thread of the pool.)
         await #expect {
             try await PostgresCoordinatorStore.withStore(url, password: nil) { _ in }
         } throws: { error in
             error as? StoreError == StoreError.io && "\(error)".contains("127.0.0.1:\(port)")
+                && "\(error)".contains("refused") && !"\(error)".contains("CircuitBreaker")
         }
-        #expect(
-            ContinuousClock.now - started < .seconds(30),
-            "a refused connection fails at once, not after the pool's minute of retries"
-        )
     }
 
     @Test func aMissingDatabaseFailsAtOnceWithTheServersReason() async throws {
         let (url, password) = try await PostgresTestCluster.shared.freshDatabase()
         try await PostgresTestCluster.shared.drop(url)
-        let started = ContinuousClock.now
         await #expect {
             try await PostgresCoordinatorStore.withStore(url, password: password) { _ in }
         } throws: { error in
-            "\(error)".contains(url.database) && "\(error)".contains("3D000")
+            "\(error)".contains(url.database) && "\(error)".contains("3D000") && !"\(error)".contains("CircuitBreaker")
         }
-        #expect(ContinuousClock.now - started < .seconds(30))
     }
 
     @Test func partsNotYetPortedSayUnsupported() async throws {

@@ -28,9 +28,24 @@ public final class CloudLink: AgentFeature, Sendable {
                         .offloadInfer(OffloadInfer(requestID: id, model: model, rows: rows.map { $0.map(Double.init) }))
                     )
                 } catch {
-                    self.resume(id, with: .failure(error))
+                    self.resume(id, with: .failure(Self.sendFailure(error)))
                 }
             }
+        }
+    }
+
+    /// What the application is told when the request could not be sent. A frame over the agreed limit is a refusal
+    /// (retrying will not help); anything else means the connection closed under the request (the session
+    /// reconnects): `cloud-unavailable`, which an `offload: auto` query answers here instead.
+    static func sendFailure(_ error: any Error) -> LocalRequestError {
+        switch error {
+        case let error as LocalRequestError: error
+        case let error as FrameTooLarge: LocalRequestError("cloud-refused", error.description)
+        default:
+            LocalRequestError(
+                "cloud-unavailable",
+                "the connection to the coordinator closed before the rows were sent (\(error)); retry"
+            )
         }
     }
 

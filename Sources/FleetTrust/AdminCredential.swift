@@ -103,6 +103,13 @@ public enum Digest {
         }
     }
 
+    /// Whether two byte strings are equal, compared in time that does not depend on where they differ (only on
+    /// their lengths): for secrets and the nonces that stand for them.
+    public static func equalInConstantTime(_ left: [UInt8], _ right: [UInt8]) -> Bool {
+        guard left.count == right.count else { return false }
+        return zip(left, right).reduce(0) { $0 | ($1.0 ^ $1.1) } == 0
+    }
+
     /// Cryptographically random bytes.
     public static func randomBytes(_ count: Int) -> [UInt8] {
         var generator = SystemRandomNumberGenerator()

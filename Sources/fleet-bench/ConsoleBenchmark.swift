@@ -87,8 +87,8 @@ struct ConsoleBenchmark: AsyncParsableCommand {
         let regions = ["eu", "us", "ap"]
         var last = ""
         for index in 0..<count {
-            let key = Digest.sha256(Array("device \(index)".utf8))
-            last = "dev_" + Digest.hex(key.prefix(8))
+            let key = Self.publicKey(index)
+            last = Self.deviceID(index)
             _ = try await store.enrol(
                 device: NewDevice(
                     id: last,
@@ -106,6 +106,10 @@ struct ConsoleBenchmark: AsyncParsableCommand {
         try await generateModel(count, in: store)
         return last
     }
+
+    /// The generated device `index`'s public key (not a real one: the devices never connect) and its id.
+    private static func publicKey(_ index: Int) -> [UInt8] { Digest.sha256(Array("device \(index)".utf8)) }
+    private static func deviceID(_ index: Int) -> String { "dev_" + Digest.hex(publicKey(index).prefix(8)) }
 
     private static func generateModel(_ count: Int, in store: CoordinatorStore) async throws {
         let now = Date()
@@ -129,7 +133,6 @@ struct ConsoleBenchmark: AsyncParsableCommand {
         for start in stride(from: 0, to: count, by: 1000) {
             try await store.recordHeartbeats(
                 (start..<min(start + 1000, count)).map { index in
-                    let key = Digest.sha256(Array("device \(index)".utf8))
                     let runs = InstalledModelRecord(
                         name: model,
                         version: version(index),
@@ -137,7 +140,7 @@ struct ConsoleBenchmark: AsyncParsableCommand {
                         sha256: Digest.sha256(Array("\(model) v\(version(index))".utf8))
                     )
                     return HeartbeatUpdate(
-                        deviceID: "dev_" + Digest.hex(key.prefix(8)),
+                        deviceID: deviceID(index),
                         lastSeen: now,
                         reported: ReportedState(agentVersion: "bench", capabilities: [:], installedModels: [runs])
                     )
@@ -148,7 +151,7 @@ struct ConsoleBenchmark: AsyncParsableCommand {
             let delta = version(index) == 2
             try await store.recordTransfer(
                 NewTransfer(
-                    deviceID: "dev_" + Digest.hex(Digest.sha256(Array("device \(index)".utf8)).prefix(8)),
+                    deviceID: deviceID(index),
                     model: model,
                     version: version(index),
                     variant: "fp32",

@@ -67,7 +67,7 @@ struct ConsoleActions: Sendable {
         try await signIn.require(.admin, for: request)
         let form = try await ConsoleSignIn.form(of: request)
         guard let secret = ConsoleSignIn.token(of: request), let sent = form["csrf"],
-            Self.equal(Array(sent.utf8), Array(Self.csrfToken(for: secret).utf8))
+            Digest.equalInConstantTime(Array(sent.utf8), Array(Self.csrfToken(for: secret).utf8))
         else {
             throw HTTPError(
                 .forbidden,
@@ -75,12 +75,6 @@ struct ConsoleActions: Sendable {
             )
         }
         return form
-    }
-
-    /// Compares in time that does not depend on where the bytes differ.
-    static func equal(_ left: [UInt8], _ right: [UInt8]) -> Bool {
-        guard left.count == right.count else { return false }
-        return zip(left, right).reduce(0) { $0 | ($1.0 ^ $1.1) } == 0
     }
 
     private func forms(for request: Request) async throws -> ConsolePage {

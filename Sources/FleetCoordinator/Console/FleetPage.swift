@@ -104,7 +104,7 @@ enum FleetPage {
         body.table(["device", "model", "why"], rows)
     }
 
-    /// Counted values, sorted by value.
+    /// A table of counts, one row per name (counts of the same name added, zero counts left out), sorted by name.
     private static func table(_ counted: [(String, Int)], header: String, into body: inout HTML) {
         let merged = Dictionary(counted, uniquingKeysWith: +).filter { $0.value > 0 }.sorted { $0.key < $1.key }
         guard !merged.isEmpty else { return body.paragraph("none") }

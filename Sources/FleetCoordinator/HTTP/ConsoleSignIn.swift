@@ -94,7 +94,7 @@ struct ConsoleSignIn: Sendable {
         guard let field = form[loginField], field.utf8.count == 32,
             let cookie = request.cookies[loginCookie]?.value
         else { return false }
-        return ConsoleActions.equal(Array(field.utf8), Array(cookie.utf8))
+        return Digest.equalInConstantTime(Array(field.utf8), Array(cookie.utf8))
     }
 
     /// The sign-in page with a fresh nonce in its hidden field and in the cookie that goes with it.

@@ -75,11 +75,8 @@ extension CoordinatorStore {
                 column: "device.installedModels"
             )
             for model in models {
-                counts[
-                    InstalledModelKey(name: model.name, version: model.version, variant: model.variant),
-                    default: 0
-                ] +=
-                    devices
+                let key = InstalledModelKey(name: model.name, version: model.version, variant: model.variant)
+                counts[key, default: 0] += devices
             }
         }
         return counts

@@ -21,16 +21,16 @@ extension EndToEnd {
                 let socket = harness.socket("m1")
 
                 // 3 requests of one row, one of four rows, one unknown op.
-                for _ in 0..<3 { #expect(try harness.infer("m1").ok) }
+                for _ in 0..<3 { #expect(try await harness.infer("m1").ok) }
                 let row = [Double](repeating: 0.25, count: 64)
-                let four = try LocalSocketProbe.request(
+                let four = try await LocalSocketProbe.request(
                     ["op": "infer", "model": "digits-mlp", "rows": Array(repeating: row, count: 4)],
                     path: socket
                 )
                 #expect(four.ok, "\(four.fields)")
-                #expect(try LocalSocketProbe.request(["op": "nonsense"], path: socket).error == "bad-request")
+                #expect(try await LocalSocketProbe.request(["op": "nonsense"], path: socket).error == "bad-request")
 
-                let answer = try LocalSocketProbe.request(["op": "metrics"], path: socket)
+                let answer = try await LocalSocketProbe.request(["op": "metrics"], path: socket)
                 try #require(answer.ok, "\(answer.fields)")
                 let json = try JSONDecoder().decode(
                     [Sample].self,

@@ -7,7 +7,9 @@ import Glibc
 /// An application on the device, as a test sees it: one request line to the agent's local socket, the answer
 /// line, and for a `model` answer the `size` bytes of the weights file that follow it (`Protocol/LOCAL.md`).
 enum LocalSocketProbe {
-    struct Answer {
+    /// `fields` holds what JSONSerialization decodes (strings, numbers, arrays and dictionaries of them), values
+    /// never mutated once decoded.
+    struct Answer: @unchecked Sendable {
         var fields: [String: Any]
         var payload: [UInt8]
         var ok: Bool { fields["ok"] as? Bool == true }
@@ -59,10 +61,19 @@ enum LocalSocketProbe {
         }
     }
 
-    static func request(_ object: [String: Any], path: String, timeout: Int = 60) throws -> Answer {
+    /// Sends `object` as one request line and reads the answer, on a thread of its own (``offThePool(_:)``): the
+    /// read blocks until the agent answers, up to `timeout` seconds, and must not hold one of the few threads of
+    /// Swift concurrency's pool that every other test of the suite needs.
+    static func request(_ object: [String: Any], path: String, timeout: Int = 60) async throws -> Answer {
+        let line = Array(try JSONSerialization.data(withJSONObject: object)) + [UInt8(ascii: "\n")]
+        return try await offThePool { try requestBlocking(line: line, path: path, timeout: timeout) }
+    }
+
+    /// ``request(_:path:timeout:)``'s body, which blocks the calling thread.
+    private static func requestBlocking(line: [UInt8], path: String, timeout: Int) throws -> Answer {
         let descriptor = try connect(path: path, timeout: timeout)
         defer { close(descriptor) }
-        try send(Array(try JSONSerialization.data(withJSONObject: object)) + [UInt8(ascii: "\n")], to: descriptor)
+        try send(line, to: descriptor)
         var received: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 65_536)
         func fill() throws -> Bool {

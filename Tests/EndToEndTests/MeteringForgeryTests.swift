@@ -106,7 +106,7 @@ extension EndToEnd {
         ) async throws {
             let tests = MeteringTamperTests()
             try await tests.withFleet(name, ["owner", "neighbour"]) { harness in
-                #expect(try harness.inferences("owner", 2) == (2, 0))
+                #expect(try await harness.inferences("owner", 2) == (2, 0))
                 let synced = try await eventually(timeout: .seconds(10)) {
                     try await harness.usage(["--device", "owner"]).first?.queries == 2
                 }

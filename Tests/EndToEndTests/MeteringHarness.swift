@@ -39,8 +39,7 @@ struct MeteringHarness {
         do {
             try await body(MeteringHarness(fleet: fleet))
         } catch {
-            await fleet.stopAll()
-            throw error
+            return try await fleet.stopAll(after: error)
         }
         await fleet.stopAll()
     }
@@ -71,24 +70,27 @@ struct MeteringHarness {
         for name in names {
             let fits = !(agentArguments[name]?.contains("--capability") ?? false)
             let serving = try await eventually(timeout: .seconds(30), every: .milliseconds(200)) {
-                serves(name, installed: fits)
+                await serves(name, installed: fits)
             }
             try #require(serving, "\(name) serves the model:\n\(fleet.agents[name]?.log.suffix(2000) ?? "")")
         }
     }
 
     /// One inference of one row through the socket.
-    func infer(_ name: String) throws -> LocalSocketProbe.Answer {
+    func infer(_ name: String) async throws -> LocalSocketProbe.Answer {
         let row = [Double](repeating: 0.25, count: 64)
-        return try LocalSocketProbe.request(["op": "infer", "model": "digits-mlp", "rows": [row]], path: socket(name))
+        return try await LocalSocketProbe.request(
+            ["op": "infer", "model": "digits-mlp", "rows": [row]],
+            path: socket(name)
+        )
     }
 
     /// `count` inferences: (answered, refused with quota-exhausted); anything else fails the test.
-    func inferences(_ name: String, _ count: Int) throws -> (answered: Int, refused: Int) {
+    func inferences(_ name: String, _ count: Int) async throws -> (answered: Int, refused: Int) {
         var answered = 0
         var refused = 0
         for _ in 0..<count {
-            let answer = try infer(name)
+            let answer = try await infer(name)
             if answer.ok, (answer.fields["predictions"] as? [Int])?.count == 1 {
                 answered += 1
             } else if answer.error == "quota-exhausted" {
@@ -102,15 +104,19 @@ struct MeteringHarness {
 
     /// Whether the agent answers about the model on its socket with the model installed (`version`), or, with
     /// `installed` false, at all.
-    func serves(_ name: String, installed: Bool = true) -> Bool {
-        guard let answer = try? LocalSocketProbe.request(["op": "quota", "model": "digits-mlp"], path: socket(name))
+    func serves(_ name: String, installed: Bool = true) async -> Bool {
+        guard
+            let answer = try? await LocalSocketProbe.request(
+                ["op": "quota", "model": "digits-mlp"],
+                path: socket(name)
+            )
         else { return false }
         return answer.ok && (!installed || answer.fields["version"] != nil)
     }
 
     /// The model's quota as the agent sees it (nil while the model is not metered); throws while not serving.
-    func quota(_ name: String) throws -> Quota? {
-        let answer = try LocalSocketProbe.request(["op": "quota", "model": "digits-mlp"], path: socket(name))
+    func quota(_ name: String) async throws -> Quota? {
+        let answer = try await LocalSocketProbe.request(["op": "quota", "model": "digits-mlp"], path: socket(name))
         guard answer.ok else { throw LocalSocketProbe.Failure(description: "quota: \(answer.fields)") }
         guard let quota = answer.fields["quota"] else { return nil }
         return try JSONDecoder().decode(Quota.self, from: JSONSerialization.data(withJSONObject: quota))

@@ -16,18 +16,22 @@ extension EndToEnd {
                 "edge-1", "digits-mlp", "--queries", "10", "--offline-grace", "5", "--price", "2/1000",
                 "--currency", "EUR",
             ])
-            let delivered = try await eventually(timeout: .seconds(10)) { try harness.quota("edge-1")?.granted == 10 }
+            let delivered = try await eventually(timeout: .seconds(10)) {
+                try await harness.quota("edge-1")?.granted == 10
+            }
             try #require(delivered)
-            #expect(try harness.inferences("edge-1", 4) == (4, 0))
+            #expect(try await harness.inferences("edge-1", 4) == (4, 0))
             let synced = try await eventually(timeout: .seconds(10)) { try await harness.usage().first?.queries == 4 }
             try #require(synced)
 
             await fleet.coordinator?.terminate()
-            let offline = try await eventually(timeout: .seconds(15)) { try harness.quota("edge-1")?.offline == true }
+            let offline = try await eventually(timeout: .seconds(15)) {
+                try await harness.quota("edge-1")?.offline == true
+            }
             try #require(offline, "the agent noticed the coordinator is gone")
             // 6 left in the grant, then 5 of grace, then refusals.
-            #expect(try harness.inferences("edge-1", 20) == (11, 9))
-            #expect(try harness.quota("edge-1")?.graceRemaining == 0)
+            #expect(try await harness.inferences("edge-1", 20) == (11, 9))
+            #expect(try await harness.quota("edge-1")?.graceRemaining == 0)
 
             try await fleet.startCoordinator(port: fleet.port)
             var usage: [MeteringHarness.Usage] = []
@@ -40,9 +44,11 @@ extension EndToEnd {
             #expect(row.amountMicros == 30_000 && row.amount == 0.03 && row.currency == "EUR")
             #expect(row.granted == 10 && row.remaining == 0 && row.flags.isEmpty)
             // Connected again, the grace does not apply: nothing more is answered.
-            let online = try await eventually(timeout: .seconds(15)) { try harness.quota("edge-1")?.offline == false }
+            let online = try await eventually(timeout: .seconds(15)) {
+                try await harness.quota("edge-1")?.offline == false
+            }
             #expect(online)
-            #expect(try harness.inferences("edge-1", 3) == (0, 3))
+            #expect(try await harness.inferences("edge-1", 3) == (0, 3))
         }
     }
 }

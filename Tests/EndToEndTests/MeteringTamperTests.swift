@@ -24,7 +24,7 @@ extension EndToEnd {
                         agent, "digits-mlp", "--queries", "10", "--price", "1/1000", "--currency", "USD",
                     ])
                     let delivered = try await eventually(timeout: .seconds(10)) {
-                        try harness.quota(agent)?.granted == 10
+                        try await harness.quota(agent)?.granted == 10
                     }
                     try #require(delivered)
                 }
@@ -36,14 +36,14 @@ extension EndToEnd {
             await harness.fleet.agents[name]?.terminate()
             try harness.fleet.startAgent(name, token: nil, extra: ["--local-socket", harness.socket(name)])
             let serving = try await eventually(timeout: .seconds(30), every: .milliseconds(200)) {
-                harness.serves(name)
+                await harness.serves(name)
             }
             try #require(serving)
         }
 
         @Test func aCounterRewoundByEditingTheDatabaseIsDetected() async throws {
             try await withFleet("tamper-rewind") { harness in
-                #expect(try harness.inferences("owner", 3) == (3, 0))
+                #expect(try await harness.inferences("owner", 3) == (3, 0))
                 let synced = try await eventually(timeout: .seconds(10)) {
                     try await harness.usage().first?.queries == 3
                 }
@@ -51,8 +51,11 @@ extension EndToEnd {
                 await harness.fleet.agents["owner"]?.terminate()
                 _ = try await harness.editDatabase("owner", #"DELETE FROM "usageReceipt""#)
                 try await restart(harness, "owner")
-                #expect(try harness.quota("owner")?.remaining == 10, "the edit did give the device its queries back")
-                #expect(try harness.inferences("owner", 2) == (2, 0))
+                #expect(
+                    try await harness.quota("owner")?.remaining == 10,
+                    "the edit did give the device its queries back"
+                )
+                #expect(try await harness.inferences("owner", 2) == (2, 0))
                 let detected = try await eventually(timeout: .seconds(10)) {
                     try await harness.tamperEvents().contains { $0.detail.contains("rewind or fork at position 0") }
                 }
@@ -66,10 +69,10 @@ extension EndToEnd {
             try await withFleet("tamper-gap") { harness in
                 await harness.fleet.coordinator?.terminate()
                 let offline = try await eventually(timeout: .seconds(15)) {
-                    try harness.quota("owner")?.offline == true
+                    try await harness.quota("owner")?.offline == true
                 }
                 try #require(offline)
-                #expect(try harness.inferences("owner", 3) == (3, 0))
+                #expect(try await harness.inferences("owner", 3) == (3, 0))
                 await harness.fleet.agents["owner"]?.terminate()
                 _ = try await harness.editDatabase("owner", #"DELETE FROM "usageReceipt" WHERE "position" = 1"#)
                 try await harness.fleet.startCoordinator(port: harness.fleet.port)
@@ -93,7 +96,9 @@ extension EndToEnd {
                 _ = try await harness.fleet.fleetctl([
                     "quota", "revoke", "--data-dir", harness.fleet.coordinatorDirectory, "other", "digits-mlp",
                 ])
-                let revoked = try await eventually(timeout: .seconds(10)) { try harness.quota("other")?.granted == 0 }
+                let revoked = try await eventually(timeout: .seconds(10)) {
+                    try await harness.quota("other")?.granted == 0
+                }
                 try #require(revoked)
                 await harness.fleet.agents["other"]?.terminate()
                 // The payer's grant, copied under a fresh sequence into the other device's database.
@@ -103,15 +108,15 @@ extension EndToEnd {
                     attaching: "payer"
                 )
                 try await restart(harness, "other")
-                let quota = try #require(try harness.quota("other"))
+                let quota = try #require(try await harness.quota("other"))
                 #expect(quota.granted == 0 && quota.rejectedGrants == 1, "\(quota)")
-                let answer = try harness.infer("other")
+                let answer = try await harness.infer("other")
                 #expect(answer.error == "quota-exhausted")
                 #expect(
                     (answer.fields["message"] as? String)?.contains("1 grant(s) rejected") == true,
                     "\(answer.fields)"
                 )
-                #expect(try harness.inferences("payer", 1) == (1, 0), "the payer's own grant still works")
+                #expect(try await harness.inferences("payer", 1) == (1, 0), "the payer's own grant still works")
             }
         }
     }

@@ -14,20 +14,20 @@ extension EndToEnd {
             let fleet = harness.fleet
             try await harness.start(["shop-1"])
             // Without a grant the model is not metered: it answers freely, as before.
-            #expect(try harness.quota("shop-1") == nil)
-            #expect(try harness.infer("shop-1").ok)
+            #expect(try await harness.quota("shop-1") == nil)
+            #expect(try await harness.infer("shop-1").ok)
 
             try await harness.grant([
                 "shop-1", "digits-mlp", "--queries", "100", "--price", "1.50/1000", "--currency", "USD",
             ])
             let delivered = try await eventually(timeout: .seconds(10), every: .milliseconds(100)) {
-                try harness.quota("shop-1")?.granted == 100
+                try await harness.quota("shop-1")?.granted == 100
             }
             try #require(delivered, "the grant reached the device within 10 s:\n\(fleet.agents["shop-1"]?.log ?? "")")
 
-            let (answered, refused) = try harness.inferences("shop-1", 150)
+            let (answered, refused) = try await harness.inferences("shop-1", 150)
             #expect(answered == 100 && refused == 50)
-            let last = try harness.infer("shop-1")
+            let last = try await harness.infer("shop-1")
             #expect(last.error == "quota-exhausted")
             #expect((last.fields["quota"] as? [String: Any])?["remaining"] as? Int == 0)
             #expect((last.fields["message"] as? String)?.contains("100 of 100 granted used") == true, "\(last.fields)")
@@ -75,10 +75,12 @@ extension EndToEnd {
             try await harness.grant([
                 "shop-1", "digits-mlp", "--queries", "3", "--price", "1.50/1000", "--currency", "USD",
             ])
-            let topped = try await eventually(timeout: .seconds(10)) { try harness.quota("shop-1")?.remaining == 3 }
+            let topped = try await eventually(timeout: .seconds(10)) {
+                try await harness.quota("shop-1")?.remaining == 3
+            }
             try #require(topped)
             // An application with its own runtime reports 2 inferences through `meter`: the same accounting.
-            let metered = try LocalSocketProbe.request(
+            let metered = try await LocalSocketProbe.request(
                 ["op": "meter", "model": "digits-mlp", "count": 2],
                 path: harness.socket("shop-1")
             )
@@ -119,10 +121,12 @@ extension EndToEnd {
             _ = try await fleet.fleetctl([
                 "quota", "revoke", "--data-dir", fleet.coordinatorDirectory, "shop-1", "digits-mlp",
             ])
-            let revoked = try await eventually(timeout: .seconds(10)) { try harness.quota("shop-1")?.granted == 0 }
+            let revoked = try await eventually(timeout: .seconds(10)) {
+                try await harness.quota("shop-1")?.granted == 0
+            }
             #expect(revoked)
-            #expect(try harness.infer("shop-1").error == "quota-exhausted")
-            let refusedMeter = try LocalSocketProbe.request(
+            #expect(try await harness.infer("shop-1").error == "quota-exhausted")
+            let refusedMeter = try await LocalSocketProbe.request(
                 ["op": "meter", "model": "digits-mlp", "count": 1],
                 path: harness.socket("shop-1")
             )
@@ -162,10 +166,10 @@ extension EndToEnd {
                 try await harness.start(["shop-1"])
                 try await harness.grant(["shop-1", "digits-mlp", "--queries", "10"])
                 let delivered = try await eventually(timeout: .seconds(10), every: .milliseconds(100)) {
-                    try harness.quota("shop-1")?.granted == 10
+                    try await harness.quota("shop-1")?.granted == 10
                 }
                 try #require(delivered, "the grant reached the device")
-                #expect(try harness.inferences("shop-1", 3) == (3, 0))
+                #expect(try await harness.inferences("shop-1", 3) == (3, 0))
                 var usage: [MeteringHarness.Usage] = []
                 let billed = try await eventually(timeout: .seconds(10), every: .milliseconds(200)) {
                     usage = try await harness.usage()
@@ -179,15 +183,15 @@ extension EndToEnd {
         @Test func aModelPushedMeteredAnswersNothingUntilGranted() async throws {
             try await MeteringHarness.run("metering-pushed") { harness in
                 try await harness.start(["kiosk-1"], push: ["--metered"])
-                let quota = try #require(try harness.quota("kiosk-1"), "metered before any grant")
+                let quota = try #require(try await harness.quota("kiosk-1"), "metered before any grant")
                 #expect(quota.granted == 0 && quota.remaining == 0)
-                #expect(try harness.infer("kiosk-1").error == "quota-exhausted")
+                #expect(try await harness.infer("kiosk-1").error == "quota-exhausted")
                 try await harness.grant(["kiosk-1", "digits-mlp", "--queries", "2"])
                 let delivered = try await eventually(timeout: .seconds(10)) {
-                    try harness.quota("kiosk-1")?.granted == 2
+                    try await harness.quota("kiosk-1")?.granted == 2
                 }
                 try #require(delivered)
-                #expect(try harness.inferences("kiosk-1", 3) == (2, 1))
+                #expect(try await harness.inferences("kiosk-1", 3) == (2, 1))
             }
         }
     }

@@ -79,15 +79,7 @@ extension EndToEnd {
         }
 
         @Test func driftIsFlaggedAndSamplesFollowConsent() async throws {
-            let fleet = try Fleet("observability")
-            defer { fleet.cleanUp() }
-            do {
-                try await scenario(fleet)
-            } catch {
-                await fleet.stopAll()
-                throw error
-            }
-            await fleet.stopAll()
+            try await Fleet("observability").run(scenario)
         }
 
         func scenario(_ fleet: Fleet) async throws {

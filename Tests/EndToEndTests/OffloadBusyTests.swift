@@ -25,7 +25,7 @@ extension EndToEnd {
                     "--currency", "USD",
                 ])
                 let delivered = try await eventually(timeout: .seconds(10)) {
-                    try harness.quota("busy")?.granted == 1_000_000
+                    try await harness.quota("busy")?.granted == 1_000_000
                 }
                 try #require(delivered)
                 let path = harness.socket("busy")
@@ -41,15 +41,15 @@ extension EndToEnd {
                     ) + [UInt8(ascii: "\n")]
                 // How many unread answers fill the socket for sure: the kernel's send buffer (at most 1.5 times
                 // net.core.wmem_default for a Unix socket), then NIO's 64 KiB of pending writes, with room to spare.
-                let answerBytes = try UnreadConnection(path: path, line: line, count: 1).drain()[0].bytes
+                let answerBytes = try await UnreadConnection(path: path, line: line, count: 1).drain()[0].bytes
                 let buffer =
                     (try? String(contentsOfFile: "/proc/sys/net/core/wmem_default", encoding: .utf8))
                     .flatMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) } ?? 4 << 20
                 let held = (2 * buffer + 128 * 1024) / answerBytes + 2
                 var answered = Self.heldRows
                 var cloud = 0
-                func auto() throws -> String? {
-                    let answer = try LocalSocketProbe.request(
+                func auto() async throws -> String? {
+                    let answer = try await LocalSocketProbe.request(
                         ["op": "infer", "model": "digits-mlp", "rows": [row], "offload": "auto"],
                         path: path,
                         timeout: Self.patience
@@ -62,21 +62,21 @@ extension EndToEnd {
                 }
                 // One inference held: below the limit of 2, every `auto` query runs here.
                 let first = try UnreadConnection(path: path, line: line, count: held)
-                for _ in 0..<5 { #expect(try auto() == nil) }
+                for _ in 0..<5 { #expect(try await auto() == nil) }
                 // Two held: once both wait on their unread answers, `auto` goes to the coordinator.
                 let second = try UnreadConnection(path: path, line: line, count: held)
                 let offloaded = try await eventually(timeout: .seconds(600), every: .milliseconds(100)) {
-                    try auto() == "cloud"
+                    try await auto() == "cloud"
                 }
                 #expect(offloaded, "no auto query offloaded with 2 inferences held; \(answered) answered")
                 for connection in [first, second] {
-                    let answers = try connection.drain()
+                    let answers = try await connection.drain()
                     #expect(answers.count == held && answers.allSatisfy { $0.rows == Self.heldRows && $0.via == nil })
                     answered += answers.reduce(0) { $0 + $1.rows }
                 }
                 // Answers read: nothing is in flight any more, and `auto` runs here again.
                 let local = try await eventually(timeout: .seconds(30), every: .milliseconds(100)) {
-                    try auto() == nil
+                    try await auto() == nil
                 }
                 #expect(local)
                 // The ledger splits the bill as the answers said: cloud rows at 5/1000, the others at 1/1000.
@@ -99,7 +99,7 @@ extension EndToEnd {
 /// reads none of the answers until ``drain()``. Once the answers fill the socket's buffers, the agent waits to
 /// write the next one: that inference stays in flight for as long as the answers stay unread.
 final class UnreadConnection: @unchecked Sendable {
-    struct Answer {
+    struct Answer: Sendable {
         var bytes: Int
         var rows: Int
         var via: String?
@@ -124,8 +124,13 @@ final class UnreadConnection: @unchecked Sendable {
         }
     }
 
-    /// Reads every answer (each must be `ok`), then closes the connection.
-    func drain() throws -> [Answer] {
+    /// Reads every answer (each must be `ok`), then closes the connection; on a thread of its own, as the reads
+    /// block (``offThePool(_:)``).
+    func drain() async throws -> [Answer] {
+        try await offThePool { try self.drainBlocking() }
+    }
+
+    private func drainBlocking() throws -> [Answer] {
         defer {
             sent.wait()
             close(descriptor)

@@ -20,7 +20,7 @@ extension EndToEnd {
                         "--currency", "USD",
                     ])
                     let delivered = try await eventually(timeout: .seconds(10)) {
-                        try harness.quota(name)?.granted == 10
+                        try await harness.quota(name)?.granted == 10
                     }
                     try #require(delivered)
                 }

@@ -69,8 +69,7 @@ extension EndToEnd {
                     "bound in a private staging directory, moved into place, the staging directory removed"
                 )
             } catch {
-                await fleet.stopAll()
-                throw error
+                return try await fleet.stopAll(after: error)
             }
             await fleet.stopAll()
 

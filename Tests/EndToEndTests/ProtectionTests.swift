@@ -24,15 +24,7 @@ extension EndToEnd {
         }
 
         @Test func protectedModelsLeaveNoPlaintextOnDiskAndServeThroughTheSocket() async throws {
-            let fleet = try Fleet("protection")
-            defer { fleet.cleanUp() }
-            do {
-                try await scenario(fleet)
-            } catch {
-                await fleet.stopAll()
-                throw error
-            }
-            await fleet.stopAll()
+            try await Fleet("protection").run(scenario)
         }
 
         func scenario(_ fleet: Fleet) async throws {
@@ -81,22 +73,22 @@ extension EndToEnd {
 
             // Inference through the socket works for both; the application gets the at-rest weights, exactly.
             for name in ["digits-mlp", "digits-secret"] {
-                let answer = try Self.infer(name, socket)
+                let answer = try await Self.infer(name, socket)
                 #expect(answer.ok, "\(name): \(answer.fields)")
                 #expect((answer.fields["predictions"] as? [Int])?.count == 1)
             }
-            let delivered = try LocalSocketProbe.request(["op": "model", "model": "digits-mlp"], path: socket)
+            let delivered = try await LocalSocketProbe.request(["op": "model", "model": "digits-mlp"], path: socket)
             #expect(delivered.ok, "\(delivered.fields)")
             #expect(delivered.fields["protection"] as? String == "at-rest")
             #expect(delivered.payload == weights, "the application receives the weights file byte for byte")
-            let secret = try LocalSocketProbe.request(["op": "model", "model": "digits-secret"], path: socket)
+            let secret = try await LocalSocketProbe.request(["op": "model", "model": "digits-secret"], path: socket)
             #expect(secret.error == "agent-only")
             #expect(secret.payload.isEmpty)
 
             // The coordinator goes away: the agent keeps serving within its offline lease, then locks.
             await fleet.coordinator?.terminate()
             let locked = try await eventually(timeout: .seconds(120), every: .milliseconds(500)) {
-                try Self.infer("digits-mlp", socket).error == "model-locked"
+                try await Self.infer("digits-mlp", socket).error == "model-locked"
             }
             #expect(locked, "the key is dropped once the offline lease runs out")
 
@@ -111,9 +103,12 @@ extension EndToEnd {
             #expect(try Self.filesHolding(samples, under: copy).isEmpty)
             let copySocket = sockets + "/stolen.sock"
             let thief = try await startListening(fleet, "stolen", copy, copySocket, ["--offline-lease", "1h"])
-            let stolenInfer = try Self.infer("digits-secret", copySocket)
+            let stolenInfer = try await Self.infer("digits-secret", copySocket)
             #expect(stolenInfer.error == "model-locked", "\(stolenInfer.fields)")
-            let stolenModel = try LocalSocketProbe.request(["op": "model", "model": "digits-mlp"], path: copySocket)
+            let stolenModel = try await LocalSocketProbe.request(
+                ["op": "model", "model": "digits-mlp"],
+                path: copySocket
+            )
             #expect(stolenModel.error == "model-locked", "\(stolenModel.fields)")
             #expect(stolenModel.payload.isEmpty)
             await thief.terminate()
@@ -121,7 +116,7 @@ extension EndToEnd {
             // The socket serves only the peers its policy allows: here only uid 65534, so not this test's user.
             #expect(getuid() != 65534)
             _ = try await startListening(fleet, "strict", copy, copySocket, ["--local-allow-uid", "65534"])
-            let refused = try LocalSocketProbe.request(["op": "status"], path: copySocket)
+            let refused = try await LocalSocketProbe.request(["op": "status"], path: copySocket)
             #expect(refused.error == "forbidden", "\(refused.fields)")
         }
 
@@ -148,9 +143,9 @@ extension EndToEnd {
             return agent
         }
 
-        static func infer(_ model: String, _ socket: String) throws -> LocalSocketProbe.Answer {
+        static func infer(_ model: String, _ socket: String) async throws -> LocalSocketProbe.Answer {
             let rows: [[Double]] = [[Double](repeating: 0.25, count: 64)]
-            return try LocalSocketProbe.request(["op": "infer", "model": model, "rows": rows], path: socket)
+            return try await LocalSocketProbe.request(["op": "infer", "model": model, "rows": rows], path: socket)
         }
 
         /// 32-byte pieces of the tensor data (after the safetensors header), each with varied bytes so that a

@@ -139,76 +139,86 @@ struct AgentSession: Sendable {
             },
             nextRequestID: { counter.next() }
         )
-        for feature in features { try await feature.connected(link) }
         let close = connection.close
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask {
+        // However the session ends (the coordinator closed, a send failed, a feature threw), the model sync and the
+        // features hear it, so that no request of theirs waits for an answer on a connection that is gone.
+        do {
+            for feature in features { try await feature.connected(link) }
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    while true {
+                        try await Task.sleep(for: interval)
+                        if lastHeard.silence > silenceLimit {
+                            // The reading loop below waits in `next()`: only closing the connection ends it (a
+                            // child's error alone would wait for the loop), and the session then reconnects.
+                            close()
+                            throw AgentError("coordinator silent for over \(silenceLimit)")
+                        }
+                        try await outbound.write(Message.heartbeat.encodedFrame())
+                    }
+                }
+                var established = false
                 while true {
-                    try await Task.sleep(for: interval)
-                    if lastHeard.silence > silenceLimit {
-                        // The reading loop below waits in `next()`: only closing the connection ends it (a
-                        // child's error alone would wait for the loop), and the session then reconnects.
-                        close()
-                        throw AgentError("coordinator silent for over \(silenceLimit)")
+                    let message: Message
+                    if !early.isEmpty {
+                        message = early.removeFirst()
+                    } else if let next = try await connection.next() {
+                        message = next
+                    } else {
+                        break
                     }
-                    try await outbound.write(Message.heartbeat.encodedFrame())
+                    lastHeard.mark()
+                    if case .heartbeatAck = message, !established {
+                        established = true
+                        _ = machine.handle(.established)
+                    }
+                    if let retry = sync.tick(nextRequestID: { requestIDs.next() }) {
+                        try await connection.send(.fetchModel(retry))
+                    }
+                    for feature in features { try await feature.tick(link) }
+                    var handled = false
+                    for feature in features where !handled { handled = try await feature.handle(message, link) }
+                    if handled { continue }
+                    switch message {
+                    case .desiredState(let desired):
+                        try await state.saveDesired(desired)
+                        if let fetch = await sync.desired(desired, nextRequestID: { requestIDs.next() }) {
+                            try await connection.send(.fetchModel(fetch))
+                        }
+                        try await flushReports(reports, &connection, &requestIDs, &pendingReports)
+                    case .transferStart(let start):
+                        try await sync.started(start)
+                    case .transferChunk(let chunk):
+                        let (installed, next) = try await sync.chunk(chunk, nextRequestID: { requestIDs.next() })
+                        if installed {
+                            try await connection.send(
+                                .stateReport(currentState(requestID: requestIDs.next(), sync: sync))
+                            )
+                        }
+                        if let next { try await connection.send(.fetchModel(next)) }
+                        try await flushReports(reports, &connection, &requestIDs, &pendingReports)
+                    case .ack(let ack):
+                        if let sequence = pendingReports.removeValue(forKey: ack.requestID) {
+                            try await reports.acknowledge(upTo: sequence)
+                        }
+                    case .error(let error):
+                        if error.code.closesConnection { throw FleetClientError.refused(error) }
+                        await sync.failed(requestID: error.requestID, error: error)
+                    default:
+                        break
+                    }
                 }
+                group.cancelAll()
             }
-            var established = false
-            while true {
-                let message: Message
-                if !early.isEmpty {
-                    message = early.removeFirst()
-                } else if let next = try await connection.next() {
-                    message = next
-                } else {
-                    break
-                }
-                lastHeard.mark()
-                if case .heartbeatAck = message, !established {
-                    established = true
-                    _ = machine.handle(.established)
-                }
-                if let retry = sync.tick(nextRequestID: { requestIDs.next() }) {
-                    try await connection.send(.fetchModel(retry))
-                }
-                for feature in features { try await feature.tick(link) }
-                var handled = false
-                for feature in features where !handled { handled = try await feature.handle(message, link) }
-                if handled { continue }
-                switch message {
-                case .desiredState(let desired):
-                    try await state.saveDesired(desired)
-                    if let fetch = await sync.desired(desired, nextRequestID: { requestIDs.next() }) {
-                        try await connection.send(.fetchModel(fetch))
-                    }
-                    try await flushReports(reports, &connection, &requestIDs, &pendingReports)
-                case .transferStart(let start):
-                    try await sync.started(start)
-                case .transferChunk(let chunk):
-                    let (installed, next) = try await sync.chunk(chunk, nextRequestID: { requestIDs.next() })
-                    if installed {
-                        try await connection.send(.stateReport(currentState(requestID: requestIDs.next(), sync: sync)))
-                    }
-                    if let next { try await connection.send(.fetchModel(next)) }
-                    try await flushReports(reports, &connection, &requestIDs, &pendingReports)
-                case .ack(let ack):
-                    if let sequence = pendingReports.removeValue(forKey: ack.requestID) {
-                        try await reports.acknowledge(upTo: sequence)
-                    }
-                case .error(let error):
-                    if error.code.closesConnection { throw FleetClientError.refused(error) }
-                    await sync.failed(requestID: error.requestID, error: error)
-                default:
-                    break
-                }
-            }
+        } catch {
             sync.disconnected()
             for feature in features { await feature.disconnected() }
-            group.cancelAll()
-            if lastHeard.silence > silenceLimit {
-                throw AgentError("coordinator silent for over \(silenceLimit)")
-            }
+            throw error
+        }
+        sync.disconnected()
+        for feature in features { await feature.disconnected() }
+        if lastHeard.silence > silenceLimit {
+            throw AgentError("coordinator silent for over \(silenceLimit)")
         }
     }
 

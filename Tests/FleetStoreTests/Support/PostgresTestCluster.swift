@@ -16,6 +16,7 @@ actor PostgresTestCluster {
     static let shared = PostgresTestCluster()
 
     private var server: Result<Server, PostgresClusterError>?
+    private var starting: Task<Result<Server, PostgresClusterError>, Never>?
 
     private struct Server: Sendable {
         let user: String
@@ -44,12 +45,20 @@ actor PostgresTestCluster {
 
     private func started() async throws -> Server {
         if let server { return try server.get() }
-        let result: Result<Server, PostgresClusterError>
-        do {
-            result = .success(try Self.start())
-        } catch let error as PostgresClusterError {
-            result = .failure(error)
-        }
+        // initdb and `pg_ctl start -w` take seconds, minutes on a loaded machine: they wait on a thread of their
+        // own, not on one of the few threads of Swift concurrency's pool that the other tests need meanwhile. The
+        // actor is free while they run, so the tests that arrive meanwhile wait for the same start.
+        let starting =
+            self.starting
+            ?? Task {
+                await withCheckedContinuation { continuation in
+                    Thread {
+                        continuation.resume(returning: Result { () throws(PostgresClusterError) in try Self.start() })
+                    }.start()
+                }
+            }
+        self.starting = starting
+        let result = await starting.value
         server = result
         return try result.get()
     }

@@ -164,8 +164,19 @@ extension EndToEnd {
                 "\(done.body)"
             )
             #expect(try await pinned() == 1, "pinned once")
-            let round = "model=digits-mlp&clients=1"
+            for field in [
+                "clients", "min_clients", "rounds", "local_epochs", "lr", "batch_size", "strategy", "deadline",
+            ] {
+                #expect(forms.body.contains("name=\"\(field)\""), "the round form asks for \(field)")
+            }
+            let round = "model=digits-mlp&clients=1&min_clients=1&rounds=2&local_epochs=1&lr=0.01&strategy=fedavg"
             #expect(try await curl.post("/actions/round", form: round, cookie: session).status == 403)
+            let badRate = try await curl.post(
+                "/actions/round",
+                form: "model=digits-mlp&lr=fast&csrf=\(csrf)",
+                cookie: session
+            )
+            #expect(badRate.status == 400 && badRate.body.contains("learning rate is a number"), "\(badRate.body)")
             let started = try await curl.post("/actions/round", form: round + "&csrf=\(csrf)", cookie: session)
             // Past the CSRF check, the round takes the API's path to the coordinator, which refuses it here (no device
             // can train) with why: the console shows that as a page.

@@ -49,10 +49,7 @@ struct ConsoleActions: Sendable {
             try await Console.serve {
                 let form = try await actions.authorize(request)
                 let started = try await AdminAPI.startRound(
-                    RoundRequest(
-                        model: try Self.field("model", of: form),
-                        clients: try Self.number("clients", of: form)
-                    ),
+                    try ConsoleRoundForm.request(from: form),
                     admin: actions.admin
                 )
                 return Self.done(
@@ -98,8 +95,10 @@ struct ConsoleActions: Sendable {
         hidden(csrf, into: &body)
         body.raw("<label>model <select name=\"model\">")
         for model in models { body.element("option", model.name, attributes: [("value", model.name)]) }
-        body.raw("</select></label> <label>clients <input name=\"clients\" type=\"number\" min=\"1\" value=\"10\">")
-        body.raw("</label> <button type=\"submit\">Start</button></form>")
+        body.raw("</select></label> ")
+        ConsoleRoundForm.inputs(into: &body)
+        body.raw("<button type=\"submit\">Start</button></form>")
+        body.paragraph("A blank field takes the default shown in it, as `fleetctl round start` does.")
         return ConsolePage(title: "Actions", body: body)
     }
 

@@ -5,8 +5,8 @@ import Testing
 
 @Suite("Install failures from the event log")
 struct InstallFailureTests {
-    @Test(arguments: StoreKind.allCases)
-    func failuresOfOneModelAreReadWithTheirVersionAndVariant(kind: StoreKind) async throws {
+    @Test(arguments: CoordinatorBackend.allCases)
+    func failuresOfOneModelAreReadWithTheirVersionAndVariant(kind: CoordinatorBackend) async throws {
         try await withCoordinator(kind) { store in
             let events: [(String?, String, String)] = [
                 ("dev-a", "install_failed", "digits v2 fp32: E_HASH: digest mismatch"),

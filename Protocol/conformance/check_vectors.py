@@ -216,24 +216,40 @@ class List:
 
 
 class Struct:
-    """A message payload or a nested structure: its fields in wire order, nothing between them."""
+    """A message payload or a nested structure: its fields in wire order, nothing between them.
 
-    def __init__(self, *fields, check=None):
+    `tail` is an optional trailing group (SPEC.md 5.28a): fields that follow the others only when the payload goes
+    on, all of them or none; `absent` holds the values a payload without them means, and a group that holds exactly
+    those values is malformed (a second form of the same message). Absent, its fields are absent from the result."""
+
+    def __init__(self, *fields, check=None, tail=(), absent=None):
         self.fields = fields
         self.check = check
+        self.tail = tail
+        self.absent = absent or {}
 
     def decode(self, reader, what):
         result = {}
         for name, encoding in self.fields:
             result[name] = encoding.decode(reader, f"{what}.{name}")
+        if self.tail and reader.left():
+            group = {name: encoding.decode(reader, f"{what}.{name}") for name, encoding in self.tail}
+            if all(group[name] == self.absent[name] for name in group):
+                raise Malformed(f"{what}: a trailing group that holds only the values its absence means")
+            result.update(group)
         if self.check:
             self.check(result, what)
         return result
 
     def encode(self, value):
-        if set(value) != {name for name, _ in self.fields}:
-            raise ValueError(f"fields {sorted(value)} differ from {[name for name, _ in self.fields]}")
-        return b"".join(encoding.encode(value[name]) for name, encoding in self.fields)
+        names = {name for name, _ in self.fields}
+        tail = {name for name, _ in self.tail}
+        if set(value) != names and set(value) != names | tail:
+            raise ValueError(f"fields {sorted(value)} differ from {[name for name, _ in self.fields + self.tail]}")
+        fields = self.fields + (self.tail if tail and tail <= set(value) else ())
+        if tail and tail <= set(value) and all(value[name] == self.absent[name] for name in tail):
+            raise ValueError(f"the trailing group {sorted(tail)} holds only the values its absence means")
+        return b"".join(encoding.encode(value[name]) for name, encoding in fields)
 
 
 STRING = String()
@@ -512,6 +528,12 @@ MESSAGES = {
         ("maximumDriftPSI", Float64()),
         ("gateMinimumDevices", Varint(INT31)),
         ("gateMinimumQueries", Varint(INT31)),
+        tail=(
+            ("maximumRestartIncrease", Float64()),
+            ("maximumLatencyIncreasePercent", Float64()),
+            ("deviceTimeoutMilliseconds", Varint(INT63)),
+        ),
+        absent={"maximumRestartIncrease": -1.0, "maximumLatencyIncreasePercent": -1.0, "deviceTimeoutMilliseconds": 0},
     )),
     0x47: ("rolloutStarted", Struct(  # 5.28b
         REQUEST_ID,

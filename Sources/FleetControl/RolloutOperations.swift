@@ -25,6 +25,8 @@ public struct RolloutView: Codable, Sendable, Equatable {
     public var autoRollback: Bool
     /// The recorded membership seed: the same seed and eligible devices give the same waves.
     public var seed: UInt64
+    /// How long after its wave started a device may stay pending before it is marked `timed-out`; nil: never.
+    public var deviceTimeoutMilliseconds: Int?
     public var createdAt: String
     public var updatedAt: String
     public var waves: [RolloutWaveView]
@@ -42,8 +44,11 @@ public struct RolloutWaveView: Codable, Sendable, Equatable {
     public var installed: Int
     /// Install failures and refusals.
     public var failed: Int
+    /// Devices that had not installed the version when the device timeout passed (counted with the failures against
+    /// `maxInstallFailuresPercent`).
+    public var timedOut: Int
     /// The gates' reading: `not-started`, `reporting` (some devices have not reported their install yet),
-    /// `healthy`, `unhealthy` (install failures above the limit, or a health gate failed).
+    /// `healthy`, `unhealthy` (install failures and timeouts above the limit, or a health gate failed).
     public var health: String
     /// The latest comparison of the wave's health with the control group's: both sides' evidence and each
     /// gate's verdict (`pass`, `fail`, `waiting`); nil before the first assessment or without gates.
@@ -58,7 +63,7 @@ public struct RolloutWaveView: Codable, Sendable, Equatable {
     public struct Member: Codable, Sendable, Equatable {
         public var id: String
         public var name: String?
-        /// `pending`, `installed`, `failed`.
+        /// `pending`, `installed`, `failed`, `timed-out`.
         public var outcome: String
     }
 }
@@ -85,25 +90,27 @@ extension RolloutView {
             maxInstallFailuresPercent: record.maximumInstallFailurePercent,
             autoRollback: record.autoRollback,
             seed: record.seed,
+            deviceTimeoutMilliseconds: record.deviceTimeoutMilliseconds,
             createdAt: ISO8601.string(record.createdAt),
             updatedAt: ISO8601.string(record.updatedAt),
             waves: record.waves.map { wave in
                 let failing =
-                    wave.failed > 0
-                    && Double(wave.failed) * 100 / Double(max(wave.devices.count, 1))
+                    wave.unsuccessful > 0
+                    && Double(wave.unsuccessful) * 100 / Double(max(wave.devices.count, 1))
                         > record.maximumInstallFailurePercent
                     || assessments[wave.number].map { !$0.failed.isEmpty } == true
                 let health =
                     wave.startedAt == nil
                     ? "not-started"
                     : failing
-                        ? "unhealthy" : wave.installed + wave.failed == wave.devices.count ? "healthy" : "reporting"
+                        ? "unhealthy" : wave.isSettled ? "healthy" : "reporting"
                 return RolloutWaveView(
                     number: wave.number,
                     percent: wave.percent,
                     devices: wave.devices.count,
                     installed: wave.installed,
                     failed: wave.failed,
+                    timedOut: wave.timedOut,
                     health: health,
                     healthCheck: assessments[wave.number],
                     decision: wave.decision,
@@ -133,6 +140,8 @@ public struct RolloutPlan: Sendable {
     public var autoRollback: Bool
     /// nil: the coordinator chooses one (and records it).
     public var seed: UInt64?
+    /// A wave device not installed this long after its wave started times out; nil: never.
+    public var deviceTimeout: Duration?
     /// The health gates (each limit nil: off).
     public var gates = RolloutGatePolicy()
 
@@ -164,7 +173,6 @@ public struct RolloutPlan: Sendable {
 extension FleetInspector {
     /// Starts a rollout; returns it as recorded (read from the data directory when there is one).
     public func startRollout(_ plan: RolloutPlan) async throws -> RolloutView {
-        let soak = plan.waveSoak.components
         let started = try await target.withAdminConnection { connection in
             let reply = try await connection.request(
                 .startRollout(
@@ -175,7 +183,7 @@ extension FleetInspector {
                         variant: plan.variant ?? "",
                         selector: plan.selector,
                         waves: plan.waves,
-                        soakMilliseconds: Int(soak.seconds) * 1000 + Int(soak.attoseconds / 1_000_000_000_000_000),
+                        soakMilliseconds: Self.milliseconds(plan.waveSoak),
                         minimumDevicesPerWave: plan.minDevicesPerWave,
                         maximumInstallFailurePercent: plan.maxInstallFailuresPercent,
                         autoRollback: plan.autoRollback,
@@ -185,7 +193,10 @@ extension FleetInspector {
                         maximumConfidenceDrop: plan.gates.maximumConfidenceDrop ?? -1,
                         maximumDriftPSI: plan.gates.maximumDriftPSI ?? -1,
                         gateMinimumDevices: plan.gates.minimumDevices,
-                        gateMinimumQueries: plan.gates.minimumQueries
+                        gateMinimumQueries: plan.gates.minimumQueries,
+                        maximumRestartIncrease: plan.gates.maximumRestartIncrease ?? -1,
+                        maximumLatencyIncreasePercent: plan.gates.maximumLatencyIncreasePercent ?? -1,
+                        deviceTimeoutMilliseconds: plan.deviceTimeout.map(Self.milliseconds) ?? 0
                     )
                 )
             )
@@ -208,11 +219,17 @@ extension FleetInspector {
             maxInstallFailuresPercent: plan.maxInstallFailuresPercent,
             autoRollback: plan.autoRollback,
             seed: started.seed,
+            deviceTimeoutMilliseconds: plan.deviceTimeout.map(Self.milliseconds),
             createdAt: ISO8601.string(Date()),
             updatedAt: ISO8601.string(Date()),
             waves: [],
             healthGates: plan.gates
         )
+    }
+
+    static func milliseconds(_ duration: Duration) -> Int {
+        let parts = duration.components
+        return Int(parts.seconds) * 1000 + Int(parts.attoseconds / 1_000_000_000_000_000)
     }
 
     /// Pauses, resumes, aborts or promotes a rollout.

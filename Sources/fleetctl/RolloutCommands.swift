@@ -49,7 +49,10 @@ extension FleetCtl {
                     (the devices of later waves, on the previous version) since the wave started, from the \
                     devices' health summaries: a gate decides once each side has --gate-min-devices devices with \
                     --gate-min-queries queries, comparing the medians over those devices; a failed gate halts \
-                    like install failures. A gate is turned off with `off`.
+                    like install failures. A gate is turned off with `off`. The crash-loop gate (--max-restarts) \
+                    compares the agent restarts per device, the latency gate (--max-latency-increase, off unless \
+                    given) each device's 95th-percentile latency. A wave device that has not installed the version \
+                    --device-timeout after its wave started counts as timed out, with the failures.
                     """
             )
             @OptionGroup var target: TargetOptions
@@ -82,6 +85,28 @@ extension FleetCtl {
             )
             var maxDriftPSI = "0.25"
             @Option(
+                help: """
+                    Halt when the wave's agent restarts per device (median since the wave started) exceed the control \
+                    group's by more than this: the crash-loop gate.
+                    """
+            )
+            var maxRestarts = "3"
+            @Option(
+                help: """
+                    Halt when the wave's latency (median over devices of each one's 95th-percentile request latency) \
+                    exceeds the control group's by more than this, e.g. 50% (default off: the latency buckets are a \
+                    decade wide).
+                    """
+            )
+            var maxLatencyIncrease = "off"
+            @Option(
+                help: """
+                    A wave device that has not installed the version this long after its wave started counts as \
+                    timed out, with the install failures, so an offline device does not hold its wave open (off: never).
+                    """
+            )
+            var deviceTimeout = "1h"
+            @Option(
                 help: "Devices each side needs (each with --gate-min-queries queries) before a health gate decides."
             )
             var gateMinDevices = 3
@@ -113,8 +138,9 @@ extension FleetCtl {
                 -> Double?
             {
                 if text == "off" { return nil }
-                if percent { return try CommandLineValues.percentage(text, option: option) }
-                guard let value = Double(text), value.isFinite, range.contains(value) else {
+                if percent && range == 0...100 { return try CommandLineValues.percentage(text, option: option) }
+                let number = percent && text.hasSuffix("%") ? String(text.dropLast()) : text
+                guard let value = Double(number), value.isFinite, range.contains(value) else {
                     throw ValidationError(
                         "\(option) takes a number from \(range.lowerBound) to \(range.upperBound), or off; not \"\(text)\""
                     )
@@ -158,9 +184,21 @@ extension FleetCtl {
                         range: 0...1
                     ),
                     maximumDriftPSI: try Self.limit(maxDriftPSI, option: "--max-drift-psi", range: 0...1000),
+                    maximumRestartIncrease: try Self.limit(
+                        maxRestarts,
+                        option: "--max-restarts",
+                        range: 0...Double(HealthSummary.maximumStarts)
+                    ),
+                    maximumLatencyIncreasePercent: try Self.limit(
+                        maxLatencyIncrease,
+                        option: "--max-latency-increase",
+                        range: 0...100_000,
+                        percent: true
+                    ),
                     minimumDevices: gateMinDevices,
                     minimumQueries: gateMinQueries
                 )
+                plan.deviceTimeout = deviceTimeout == "off" ? nil : try CommandLineValues.duration(deviceTimeout)
                 let rollout = try await target.inspector().startRollout(plan)
                 try emit(rollout, json: output.json) { rollout in
                     "started rollout \(rollout.id): \(rollout.model) v\(rollout.version), "
@@ -183,11 +221,14 @@ extension FleetCtl {
                         + "\(rollout.state), wave \(rollout.wave) of \(rollout.waves.count), seed \(rollout.seed)"
                         + (rollout.reason.isEmpty ? "" : "\n\(rollout.reason)")
                     let table = Table(
-                        headers: ["WAVE", "PERCENT", "DEVICES", "INSTALLED", "FAILED", "HEALTH", "DECISION", "REASON"],
+                        headers: [
+                            "WAVE", "PERCENT", "DEVICES", "INSTALLED", "FAILED", "TIMED OUT", "HEALTH", "DECISION",
+                            "REASON",
+                        ],
                         rows: rollout.waves.map {
                             [
                                 String($0.number), "\($0.percent)%", String($0.devices), String($0.installed),
-                                String($0.failed), $0.health, $0.decision, $0.reason,
+                                String($0.failed), String($0.timedOut), $0.health, $0.decision, $0.reason,
                             ]
                         }
                     ).render()
@@ -206,7 +247,10 @@ extension FleetCtl {
             /// One side of a health check for the evidence line.
             static func side(_ side: HealthSide) -> String {
                 let counts = "\(side.devices) device(s), \(side.queries) queries, \(side.labelled) labelled"
-                return counts + ", \(side.starts) agent start(s), input drift \(psi(side.inputDriftPSI))"
+                let restarts = side.restartsPerDevice.map { String(format: "%g", $0) } ?? "-"
+                let latency = side.latencyP95Milliseconds.map { String(format: "%.3g ms", $0) } ?? "-"
+                return counts + ", \(side.starts) agent start(s) (median \(restarts) per device), p95 latency "
+                    + "\(latency), input drift \(psi(side.inputDriftPSI))"
             }
 
             /// An input drift PSI for the evidence line, `-` without one.

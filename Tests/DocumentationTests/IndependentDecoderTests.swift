@@ -30,12 +30,20 @@ import Testing
 
     @Test func everyVectorDecodesAndEncodesWithTheIndependentDecoder() throws {
         let files = try Self.vectorFiles()
-        #expect(files.count == 62, "one vector per message type of SPEC.md section 4")
+        #expect(
+            files.count == 63,
+            "one vector per message type of SPEC.md section 4, and startRollout with its optional trailing group"
+        )
         let (status, output) = try Self.check(Self.vectors)
         #expect(status == 0, "\(output)")
         for file in files { #expect(output.contains("ok \(file)\n"), "\(file) not checked: \(output)") }
-        #expect(output.contains("62 vectors, 62 message types, 0 failure(s)"), "\(output)")
+        #expect(output.contains("63 vectors, 62 message types, 0 failure(s)"), "\(output)")
     }
+
+    /// startRollout.json's frame after its length prefix.
+    static let startRolloutPayload =
+        "460f0a6469676974732d6d6c700204696e74380106726567696f6e026575030a3264c0cf24030000000000000440012a"
+        + "000000000000f03f00000000000000409a9999999999a93f000000000000f0bf0332"
 
     /// The check is not vacuous: a vector whose bytes and fields disagree, in either direction, is reported.
     @Test(arguments: [
@@ -46,6 +54,12 @@ import Testing
         ),
         // An over-long varint (80 00 for 0) in place of the shortest form: the decoder must refuse it.
         ("ack.json", "\"frameHex\" : \"000000021301\"", "\"frameHex\" : \"00000003138100\""),
+        // startRollout with a trailing group that holds only its absent values (-1, -1, 0): a second form of the
+        // 17-field message, which SPEC.md section 3 refuses.
+        (
+            "startRollout.json", "\"frameHex\" : \"00000052\(startRolloutPayload)\"",
+            "\"frameHex\" : \"00000063\(startRolloutPayload)000000000000f0bf000000000000f0bf00\""
+        ),
         // A field the SPEC does not have: message → bytes fails.
         ("heartbeat.json", "\"fields\" : {\n\n    }", "\"fields\" : {\"extra\": 1}"),
     ])

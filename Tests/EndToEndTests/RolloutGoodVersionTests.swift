@@ -116,7 +116,10 @@ extension EndToEnd {
                     let verdicts = Dictionary(uniqueKeysWithValues: check.gates.map { ($0.gate, $0.verdict) })
                     #expect(
                         verdicts
-                            == ["error-rate": "pass", "accuracy": "pass", "confidence": "pass", "drift-psi": "pass"],
+                            == [
+                                "error-rate": "pass", "accuracy": "pass", "confidence": "pass", "drift-psi": "pass",
+                                "restarts": "pass",
+                            ],
                         "\(check.gates.map { "\($0.gate): \($0.verdict): \($0.why)" })"
                     )
                     #expect(check.wave.devices == wave.members.count && check.wave.labelled >= 150 * 3)

@@ -23,6 +23,8 @@ extension EndToEnd {
                 var devices: Int
                 var installed: Int
                 var failed: Int
+                /// Absent from rollouts shown by a fleetctl older than the device timeout.
+                var timedOut: Int?
                 var health: String
                 var decision: String
                 var reason: String

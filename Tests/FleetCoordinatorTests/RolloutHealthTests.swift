@@ -37,7 +37,9 @@ import Testing
                     maximumConfidenceDrop: gates.maximumConfidenceDrop ?? -1,
                     maximumDriftPSI: gates.maximumDriftPSI ?? -1,
                     gateMinimumDevices: gates.minimumDevices,
-                    gateMinimumQueries: gates.minimumQueries
+                    gateMinimumQueries: gates.minimumQueries,
+                    maximumRestartIncrease: gates.maximumRestartIncrease ?? -1,
+                    maximumLatencyIncreasePercent: gates.maximumLatencyIncreasePercent ?? -1
                 )
             ),
             frameBudget: 1 << 20
@@ -193,6 +195,8 @@ import Testing
             (RolloutGatePolicy(maximumErrorRateIncrease: 101), "--max-error-rate"),
             (RolloutGatePolicy(maximumConfidenceDrop: 1.5), "--max-confidence-drop"),
             (RolloutGatePolicy(minimumDevices: 0), "--gate-min-devices"),
+            (RolloutGatePolicy(maximumRestartIncrease: 2_000_000), "--max-restarts"),
+            (RolloutGatePolicy(maximumLatencyIncreasePercent: 200_000), "--max-latency-increase"),
         ] {
             do {
                 _ = try await start(policy)

@@ -60,7 +60,13 @@ import Testing
         return ids
     }
 
-    func start(autoRollback: Bool = true, soakMilliseconds: Int = 0, seed: UInt64 = 5) async throws -> RolloutStarted {
+    func start(
+        autoRollback: Bool = true,
+        soakMilliseconds: Int = 0,
+        seed: UInt64 = 5,
+        maximumInstallFailurePercent: Double = 20,
+        deviceTimeoutMilliseconds: Int = 0
+    ) async throws -> RolloutStarted {
         let reply = await service.handleAdmin(
             .startRollout(
                 StartRollout(
@@ -70,9 +76,10 @@ import Testing
                     waves: [50, 100],
                     soakMilliseconds: soakMilliseconds,
                     minimumDevicesPerWave: 1,
-                    maximumInstallFailurePercent: 20,
+                    maximumInstallFailurePercent: maximumInstallFailurePercent,
                     autoRollback: autoRollback,
-                    seed: seed
+                    seed: seed,
+                    deviceTimeoutMilliseconds: deviceTimeoutMilliseconds
                 )
             ),
             frameBudget: 1 << 20

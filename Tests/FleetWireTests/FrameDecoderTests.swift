@@ -164,8 +164,26 @@ import Testing
             var payload = ByteBuffer()
             message.payload.write(to: &payload)
             let bytes = Array(payload.readableBytesView)
+            // startRollout's optional trailing group (SPEC 5.28a): cut just before it, the rest is the older
+            // layout, a whole message with the group's absent values.
+            var withoutGroup: StartRollout?
+            if case .startRollout(var request) = message, request.hasTrailingGroup {
+                request.maximumRestartIncrease = StartRollout.absentTrailingGroup.restarts
+                request.maximumLatencyIncreasePercent = StartRollout.absentTrailingGroup.latency
+                request.deviceTimeoutMilliseconds = StartRollout.absentTrailingGroup.timeout
+                withoutGroup = request
+            }
+            let olderLayout = withoutGroup.map { request in
+                var buffer = ByteBuffer()
+                request.write(to: &buffer)
+                return buffer.readableBytes
+            }
             for cut in 0..<bytes.count {
                 let frame = Frame(type: message.type.rawValue, payload: ByteBuffer(bytes: bytes[0..<cut]))
+                if cut == olderLayout, let withoutGroup {
+                    #expect(try Message(frame: frame) == .startRollout(withoutGroup))
+                    continue
+                }
                 #expect(throws: FleetWireError.self) { try Message(frame: frame) }
             }
             for _ in 0..<50 where !bytes.isEmpty {

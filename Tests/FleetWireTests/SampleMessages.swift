@@ -230,6 +230,30 @@ enum SampleMessages {
                 gateMinimumQueries: 50
             )
         ),
+        // The same with the optional trailing group (SPEC 5.28a fields 18-20): the crash-loop and latency gates and
+        // the device timeout. "startRollout" above is the layout without it, which must decode as before.
+        "startRolloutRestartsLatencyTimeout": .startRollout(
+            StartRollout(
+                requestID: 18,
+                model: "digits-mlp",
+                version: 3,
+                waves: [50, 100],
+                soakMilliseconds: 60_000,
+                minimumDevicesPerWave: 3,
+                maximumInstallFailurePercent: 10,
+                autoRollback: false,
+                seed: 7,
+                maximumErrorRateIncrease: 1,
+                maximumAccuracyDrop: -1,
+                maximumConfidenceDrop: 0.05,
+                maximumDriftPSI: 0.25,
+                gateMinimumDevices: 3,
+                gateMinimumQueries: 50,
+                maximumRestartIncrease: 3,
+                maximumLatencyIncreasePercent: 50,
+                deviceTimeoutMilliseconds: 3_600_000
+            )
+        ),
         "rolloutStarted": .rolloutStarted(RolloutStarted(requestID: 15, rolloutID: 1, devices: 20, waves: 3, seed: 42)),
         "controlRollout": .controlRollout(ControlRollout(requestID: 16, rolloutID: 1, action: .promote)),
         "holdVersion": .holdVersion(HoldVersion(requestID: 17, model: "digits-mlp", version: 2)),

@@ -8,7 +8,8 @@ import Foundation
 /// value, counting only devices with at least `minimumQueries` queries (labelled queries for accuracy, answered
 /// ones for confidence) in the window; a gate decides only when both sides have at least `minimumDevices` such
 /// devices, so one noisy device neither halts nor passes a wave. The drift gate compares input drift, each side
-/// against its own version's reference statistics (HealthGates+Drift.swift).
+/// against its own version's reference statistics (HealthGates+Drift.swift); the crash-loop and latency gates read
+/// agent starts and latency buckets (HealthGates+Restarts.swift).
 enum HealthGates {
     static func assess(
         policy: RolloutGatePolicy,
@@ -30,12 +31,13 @@ enum HealthGates {
             _ gate: String,
             limit: Double?,
             _ metric: (Evidence) -> (values: [Double], unit: String),
+            label: String? = nil,
             change: (Double, Double) -> Double,
             worse: String
         ) {
             guard let limit else { return }
-            let (waveValues, unit) = metric(Evidence(wave, minimum))
-            let (controlValues, _) = metric(Evidence(control, minimum))
+            let (waveValues, unit) = metric(Evidence(wave, minimum, starts: waveStarts))
+            let (controlValues, _) = metric(Evidence(control, minimum, starts: controlStarts))
             guard waveValues.count >= devices, controlValues.count >= devices else {
                 gates.append(
                     GateReading(
@@ -45,8 +47,8 @@ enum HealthGates {
                         control: nil,
                         change: nil,
                         limit: limit,
-                        why: "\(waveValues.count) wave and \(controlValues.count) control device(s) with at least "
-                            + "\(minimum) \(unit); \(devices) needed on each side"
+                        why: "\(waveValues.count) wave and \(controlValues.count) control device(s) with "
+                            + "\(unit); \(devices) needed on each side"
                     )
                 )
                 return
@@ -63,7 +65,8 @@ enum HealthGates {
                     control: controlValue,
                     change: delta,
                     limit: limit,
-                    why: "\(gate) \(format(waveValue)) on the wave vs \(format(controlValue)) on the control group "
+                    why:
+                        "\(label ?? gate) \(format(waveValue)) on the wave vs \(format(controlValue)) on the control group "
                         + "(\(waveValues.count) vs \(controlValues.count) device(s)): \(worse) "
                         + "\(format(delta)) \(failed ? ">" : "<=") \(format(limit))"
                 )
@@ -72,21 +75,21 @@ enum HealthGates {
         compare(
             "error-rate",
             limit: policy.maximumErrorRateIncrease,
-            { ($0.errorRates, "queries") },
+            { ($0.errorRates, "at least \(minimum) queries") },
             change: { $0 - $1 },
             worse: "increase"
         )
         compare(
             "accuracy",
             limit: policy.maximumAccuracyDrop,
-            { ($0.accuracies, "labelled queries") },
+            { ($0.accuracies, "at least \(minimum) labelled queries") },
             change: { $1 - $0 },
             worse: "drop"
         )
         compare(
             "confidence",
             limit: policy.maximumConfidenceDrop,
-            { ($0.confidences, "answered queries") },
+            { ($0.confidences, "at least \(minimum) answered queries") },
             change: { $1 - $0 },
             worse: "drop"
         )
@@ -101,6 +104,22 @@ enum HealthGates {
                 )
             )
         }
+        compare(
+            "restarts",
+            limit: policy.maximumRestartIncrease,
+            { ($0.restarts, "a health summary in the window") },
+            label: "agent restarts per device",
+            change: { $0 - $1 },
+            worse: "increase"
+        )
+        compare(
+            "latency",
+            limit: policy.maximumLatencyIncreasePercent,
+            { ($0.latencies, "at least \(minimum) timed requests") },
+            label: "p95 latency (ms)",
+            change: { latencyIncreasePercent(wave: $0, control: $1) },
+            worse: "increase (%)"
+        )
         return HealthAssessment(
             windowStart: windowStart,
             windowEnd: windowEnd,
@@ -115,8 +134,13 @@ enum HealthGates {
         var errorRates: [Double] = []
         var accuracies: [Double] = []
         var confidences: [Double] = []
+        /// The agent starts of each device that sent a summary in the window.
+        var restarts: [Double] = []
+        /// Each device's 95th-percentile request latency (ms), from devices with enough timed requests.
+        var latencies: [Double] = []
 
-        init(_ devices: [String: HealthCounts], _ minimum: Int) {
+        init(_ devices: [String: HealthCounts], _ minimum: Int, starts: [String: Int] = [:]) {
+            restarts = starts.values.map(Double.init)
             for counts in devices.values {
                 if counts.queries >= minimum {
                     errorRates.append(Double(counts.errors) * 100 / Double(counts.queries))
@@ -128,6 +152,9 @@ enum HealthGates {
                 if answered >= minimum {
                     confidences.append(HealthGates.meanConfidence(counts.confidence, answered: answered))
                 }
+                if counts.latency.reduce(0, +) >= minimum, let p95 = HealthGates.latencyP95(counts.latency) {
+                    latencies.append(p95)
+                }
             }
         }
     }
@@ -138,7 +165,7 @@ enum HealthGates {
         drift: [String: DeviceInputDrift]? = nil,
         minimumQueries: Int
     ) -> HealthSide {
-        let evidence = Evidence(devices, minimumQueries)
+        let evidence = Evidence(devices, minimumQueries, starts: starts)
         var total = HealthCounts(
             model: "",
             version: 0,
@@ -161,7 +188,9 @@ enum HealthGates {
             accuracyPercent: evidence.accuracies.isEmpty ? nil : median(evidence.accuracies),
             meanConfidence: evidence.confidences.isEmpty ? nil : median(evidence.confidences),
             confidence: total.confidence,
-            inputDriftPSI: inputDrift(drift, minimumSamples: minimumQueries).median
+            inputDriftPSI: inputDrift(drift, minimumSamples: minimumQueries).median,
+            restartsPerDevice: evidence.restarts.isEmpty ? nil : median(evidence.restarts),
+            latencyP95Milliseconds: evidence.latencies.isEmpty ? nil : median(evidence.latencies)
         )
     }
 

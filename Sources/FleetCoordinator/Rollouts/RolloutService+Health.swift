@@ -42,6 +42,18 @@ extension RolloutService {
                 "a confidence difference from 0 to 1"
             ),
             maximumDriftPSI: try limit(request.maximumDriftPSI, "--max-drift-psi", 0...1000, "a PSI from 0 to 1000"),
+            maximumRestartIncrease: try limit(
+                request.maximumRestartIncrease,
+                "--max-restarts",
+                0...Double(HealthSummary.maximumStarts),
+                "a number of restarts per device from 0 to \(HealthSummary.maximumStarts)"
+            ),
+            maximumLatencyIncreasePercent: try limit(
+                request.maximumLatencyIncreasePercent,
+                "--max-latency-increase",
+                0...100_000,
+                "a percentage from 0% to 100000%"
+            ),
             minimumDevices: request.gateMinimumDevices,
             minimumQueries: request.gateMinimumQueries
         )

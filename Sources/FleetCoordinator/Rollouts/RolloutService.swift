@@ -7,7 +7,8 @@ import ServiceLifecycle
 /// Staged rollouts (README "Staged rollouts"): a version pushed with `--no-assign` goes to the eligible devices
 /// wave by wave. A wave's devices are assigned the version (re-plan, desired state pushed); once each of them has
 /// installed or failed and the soak has passed, the next wave starts. Install failures and refusals above the
-/// rollout's limit halt it and, with auto-rollback, send the started waves' devices a signed rollback directive.
+/// rollout's limit halt it and, with auto-rollback, send the started waves' devices a signed rollback directive; so do
+/// devices still pending when the rollout's device timeout has passed (RolloutService+Timeouts.swift).
 /// Everything is in the database: a restarted coordinator carries on where it stopped.
 struct RolloutService: AdminMessageHandler {
     let store: CoordinatorStore
@@ -185,7 +186,8 @@ struct RolloutService: AdminMessageHandler {
             reason: "",
             createdAt: now,
             updatedAt: now,
-            waves: waves
+            waves: waves,
+            deviceTimeoutMilliseconds: request.deviceTimeoutMilliseconds > 0 ? request.deviceTimeoutMilliseconds : nil
         )
         let sizesText = waves.map { String($0.devices.count) }.joined(separator: "+")
         let id = try await store.createRollout(
@@ -301,13 +303,18 @@ struct RolloutService: AdminMessageHandler {
         var rollout = original
         guard rollout.wave >= 1, rollout.wave <= rollout.waves.count else { return }
         let index = rollout.wave - 1
+        try await timeOutPendingDevices(&rollout, now: now)
         let wave = rollout.waves[index]
         var events: [NewEvent] = []
-        let failedPercent = Double(wave.failed) * 100 / Double(max(wave.devices.count, 1))
-        if wave.failed > 0 && failedPercent > rollout.maximumInstallFailurePercent {
+        let failedPercent = Double(wave.unsuccessful) * 100 / Double(max(wave.devices.count, 1))
+        if wave.unsuccessful > 0 && failedPercent > rollout.maximumInstallFailurePercent {
+            let what =
+                wave.timedOut == 0
+                ? "\(wave.failed) of \(wave.devices.count) device(s) failed or refused the install"
+                : "\(wave.failed) of \(wave.devices.count) device(s) failed or refused the install and "
+                    + "\(wave.timedOut) did not install it in time"
             let why =
-                "\(wave.failed) of \(wave.devices.count) device(s) failed or refused the install "
-                + "(\(Self.percent(failedPercent)) > \(Self.percent(rollout.maximumInstallFailurePercent)))"
+                what + " (\(Self.percent(failedPercent)) > \(Self.percent(rollout.maximumInstallFailurePercent)))"
             rollout.waves[index].decision = "halted"
             rollout.waves[index].reason = why
             rollout.state = .halted
@@ -322,17 +329,16 @@ struct RolloutService: AdminMessageHandler {
             rollout.reason = "wave \(rollout.wave): \(why)"
             events.append(event(rollout, "rollout_halted", rollout.reason, at: now))
             if rollout.autoRollback { try await rollBack(&rollout, at: now, events: &events) }
-        } else if wave.installed + wave.failed == wave.devices.count {
+        } else if wave.isSettled {
             if wave.settledAt == nil {
                 rollout.waves[index].settledAt = now
                 rollout.waves[index].decision = "soaking"
-                rollout.waves[index].reason = "\(wave.installed) installed, \(wave.failed) failed; soaking"
+                rollout.waves[index].reason = "\(Self.outcomes(wave)); soaking"
             }
             let settled = rollout.waves[index].settledAt ?? now
             if now >= settled.addingTimeInterval(Double(rollout.soakMilliseconds) / 1000) {
                 rollout.waves[index].decision = "passed"
-                rollout.waves[index].reason =
-                    "\(wave.installed) installed, \(wave.failed) failed, soaked \(rollout.soakMilliseconds) ms"
+                rollout.waves[index].reason = "\(Self.outcomes(wave)), soaked \(rollout.soakMilliseconds) ms"
                 events.append(
                     event(
                         rollout,
@@ -435,6 +441,11 @@ struct RolloutService: AdminMessageHandler {
             kind: kind,
             detail: "rollout \(rollout.id) (\(rollout.model) v\(rollout.version)): \(detail)"
         )
+    }
+
+    /// "3 installed, 1 failed", with ", 1 timed out" when a device did.
+    static func outcomes(_ wave: RolloutWave) -> String {
+        "\(wave.installed) installed, \(wave.failed) failed" + (wave.timedOut > 0 ? ", \(wave.timedOut) timed out" : "")
     }
 
     static func percent(_ value: Double) -> String {

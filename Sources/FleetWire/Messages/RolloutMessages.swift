@@ -33,6 +33,27 @@ public struct StartRollout: WirePayload {
     /// Devices each side needs, each with at least `gateMinimumQueries` queries in the window, before a gate decides.
     public var gateMinimumDevices: Int
     public var gateMinimumQueries: Int
+    /// The crash-loop gate (SPEC 12.5), negative when off: the most the wave's agent restarts per device (the median
+    /// over its reporting devices of the starts they reported since the wave started) may exceed the control group's.
+    public var maximumRestartIncrease: Double
+    /// The latency gate, negative when off: the most, in percent, the wave's latency (the median over devices of
+    /// each device's 95th-percentile request latency, estimated from its latency buckets) may exceed the control's.
+    public var maximumLatencyIncreasePercent: Double
+    /// A wave device that has not installed the version this long after its wave started counts as timed out (a
+    /// failure for `maximumInstallFailurePercent`); 0: never.
+    public var deviceTimeoutMilliseconds: Int
+
+    /// Fields 18 to 20 (SPEC 5.28a) form an optional trailing group: a payload that ends after field 17 (a client
+    /// written before them) reads as these values, and a payload whose group holds exactly these values is refused
+    /// as a second form of the same message.
+    public static let absentTrailingGroup = (restarts: -1.0, latency: -1.0, timeout: 0)
+
+    /// Whether fields 18 to 20 are written: only when one of them differs from ``absentTrailingGroup``.
+    public var hasTrailingGroup: Bool {
+        maximumRestartIncrease != Self.absentTrailingGroup.restarts
+            || maximumLatencyIncreasePercent != Self.absentTrailingGroup.latency
+            || deviceTimeoutMilliseconds != Self.absentTrailingGroup.timeout
+    }
 
     public init(
         requestID: UInt64,
@@ -51,7 +72,10 @@ public struct StartRollout: WirePayload {
         maximumConfidenceDrop: Double = -1,
         maximumDriftPSI: Double = -1,
         gateMinimumDevices: Int = 3,
-        gateMinimumQueries: Int = 50
+        gateMinimumQueries: Int = 50,
+        maximumRestartIncrease: Double = absentTrailingGroup.restarts,
+        maximumLatencyIncreasePercent: Double = absentTrailingGroup.latency,
+        deviceTimeoutMilliseconds: Int = absentTrailingGroup.timeout
     ) {
         self.requestID = requestID
         self.model = model
@@ -70,6 +94,9 @@ public struct StartRollout: WirePayload {
         self.maximumDriftPSI = maximumDriftPSI
         self.gateMinimumDevices = gateMinimumDevices
         self.gateMinimumQueries = gateMinimumQueries
+        self.maximumRestartIncrease = maximumRestartIncrease
+        self.maximumLatencyIncreasePercent = maximumLatencyIncreasePercent
+        self.deviceTimeoutMilliseconds = deviceTimeoutMilliseconds
     }
 
     public init(reading reader: inout WireReader) throws {
@@ -92,6 +119,18 @@ public struct StartRollout: WirePayload {
         maximumDriftPSI = try reader.readFloat64("maximumDriftPSI")
         gateMinimumDevices = try reader.readBoundedInt("gateMinimumDevices")
         gateMinimumQueries = try reader.readBoundedInt("gateMinimumQueries")
+        guard reader.remaining > 0 else {
+            maximumRestartIncrease = Self.absentTrailingGroup.restarts
+            maximumLatencyIncreasePercent = Self.absentTrailingGroup.latency
+            deviceTimeoutMilliseconds = Self.absentTrailingGroup.timeout
+            return
+        }
+        maximumRestartIncrease = try reader.readFloat64("maximumRestartIncrease")
+        maximumLatencyIncreasePercent = try reader.readFloat64("maximumLatencyIncreasePercent")
+        deviceTimeoutMilliseconds = try reader.readBoundedInt("deviceTimeoutMilliseconds", maximum: Int(Int64.max))
+        guard hasTrailingGroup else {
+            throw FleetWireError.invalidValue("deviceTimeoutMilliseconds", "a trailing group that says nothing")
+        }
     }
 
     public func write(to buffer: inout ByteBuffer) {
@@ -112,6 +151,78 @@ public struct StartRollout: WirePayload {
         buffer.writeFloat64(maximumDriftPSI)
         buffer.writeVarint(gateMinimumDevices)
         buffer.writeVarint(gateMinimumQueries)
+        guard hasTrailingGroup else { return }
+        buffer.writeFloat64(maximumRestartIncrease)
+        buffer.writeFloat64(maximumLatencyIncreasePercent)
+        buffer.writeVarint(deviceTimeoutMilliseconds)
+    }
+}
+
+/// The JSON form (golden vectors) mirrors the wire: the trailing group's keys are present exactly when its fields are
+/// written, so a vector of a client written before them decodes, and encodes back, unchanged.
+extension StartRollout {
+    private enum CodingKeys: String, CodingKey {
+        case requestID, model, version, variant, selector, waves, soakMilliseconds, minimumDevicesPerWave
+        case maximumInstallFailurePercent, autoRollback, seed, maximumErrorRateIncrease, maximumAccuracyDrop
+        case maximumConfidenceDrop, maximumDriftPSI, gateMinimumDevices, gateMinimumQueries
+        case maximumRestartIncrease, maximumLatencyIncreasePercent, deviceTimeoutMilliseconds
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        let absent = Self.absentTrailingGroup
+        self.init(
+            requestID: try container.decode(UInt64.self, forKey: .requestID),
+            model: try container.decode(String.self, forKey: .model),
+            version: try container.decode(Int.self, forKey: .version),
+            variant: try container.decode(String.self, forKey: .variant),
+            selector: try container.decode([String: String].self, forKey: .selector),
+            waves: try container.decode([Int].self, forKey: .waves),
+            soakMilliseconds: try container.decode(Int.self, forKey: .soakMilliseconds),
+            minimumDevicesPerWave: try container.decode(Int.self, forKey: .minimumDevicesPerWave),
+            maximumInstallFailurePercent: try container.decode(Double.self, forKey: .maximumInstallFailurePercent),
+            autoRollback: try container.decode(Bool.self, forKey: .autoRollback),
+            seed: try container.decode(UInt64.self, forKey: .seed),
+            maximumErrorRateIncrease: try container.decode(Double.self, forKey: .maximumErrorRateIncrease),
+            maximumAccuracyDrop: try container.decode(Double.self, forKey: .maximumAccuracyDrop),
+            maximumConfidenceDrop: try container.decode(Double.self, forKey: .maximumConfidenceDrop),
+            maximumDriftPSI: try container.decode(Double.self, forKey: .maximumDriftPSI),
+            gateMinimumDevices: try container.decode(Int.self, forKey: .gateMinimumDevices),
+            gateMinimumQueries: try container.decode(Int.self, forKey: .gateMinimumQueries),
+            maximumRestartIncrease: try container.decodeIfPresent(Double.self, forKey: .maximumRestartIncrease)
+                ?? absent.restarts,
+            maximumLatencyIncreasePercent: try container.decodeIfPresent(
+                Double.self,
+                forKey: .maximumLatencyIncreasePercent
+            ) ?? absent.latency,
+            deviceTimeoutMilliseconds: try container.decodeIfPresent(Int.self, forKey: .deviceTimeoutMilliseconds)
+                ?? absent.timeout
+        )
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(requestID, forKey: .requestID)
+        try container.encode(model, forKey: .model)
+        try container.encode(version, forKey: .version)
+        try container.encode(variant, forKey: .variant)
+        try container.encode(selector, forKey: .selector)
+        try container.encode(waves, forKey: .waves)
+        try container.encode(soakMilliseconds, forKey: .soakMilliseconds)
+        try container.encode(minimumDevicesPerWave, forKey: .minimumDevicesPerWave)
+        try container.encode(maximumInstallFailurePercent, forKey: .maximumInstallFailurePercent)
+        try container.encode(autoRollback, forKey: .autoRollback)
+        try container.encode(seed, forKey: .seed)
+        try container.encode(maximumErrorRateIncrease, forKey: .maximumErrorRateIncrease)
+        try container.encode(maximumAccuracyDrop, forKey: .maximumAccuracyDrop)
+        try container.encode(maximumConfidenceDrop, forKey: .maximumConfidenceDrop)
+        try container.encode(maximumDriftPSI, forKey: .maximumDriftPSI)
+        try container.encode(gateMinimumDevices, forKey: .gateMinimumDevices)
+        try container.encode(gateMinimumQueries, forKey: .gateMinimumQueries)
+        guard hasTrailingGroup else { return }
+        try container.encode(maximumRestartIncrease, forKey: .maximumRestartIncrease)
+        try container.encode(maximumLatencyIncreasePercent, forKey: .maximumLatencyIncreasePercent)
+        try container.encode(deviceTimeoutMilliseconds, forKey: .deviceTimeoutMilliseconds)
     }
 }
 

@@ -21,6 +21,10 @@ enum CoordinatorMigrator {
         migrator.registerMigration("coordinator-api-tokens", migrate: CoordinatorAPITokens.migrate)
         migrator.registerMigration("coordinator-rollouts", migrate: CoordinatorRollouts.migrate)
         migrator.registerMigration("coordinator-rollout-health", migrate: CoordinatorRolloutHealth.migrate)
+        migrator.registerMigration(
+            "coordinator-rollout-device-timeout",
+            migrate: CoordinatorRolloutDeviceTimeout.migrate
+        )
         return migrator
     }
 }

@@ -15,8 +15,8 @@ extension CoordinatorStore {
                 sql: """
                     INSERT INTO "rollout" ("model", "version", "variant", "previousVersion", "selector",
                         "soakMilliseconds", "minimumDevicesPerWave", "maximumInstallFailurePercent", "autoRollback",
-                        "seed", "state", "wave", "reason", "createdAt", "updatedAt")
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        "seed", "state", "wave", "reason", "createdAt", "updatedAt", "deviceTimeoutMilliseconds")
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """,
                 arguments: [
                     rollout.model, rollout.version, rollout.variant, rollout.previousVersion,
@@ -24,6 +24,7 @@ extension CoordinatorStore {
                     rollout.minimumDevicesPerWave, rollout.maximumInstallFailurePercent, rollout.autoRollback,
                     Int64(bitPattern: rollout.seed), rollout.state.rawValue, rollout.wave, rollout.reason,
                     StoredDate.milliseconds(rollout.createdAt), StoredDate.milliseconds(rollout.updatedAt),
+                    rollout.deviceTimeoutMilliseconds,
                 ]
             )
             let id = db.lastInsertedRowID
@@ -149,22 +150,51 @@ extension CoordinatorStore {
             reason: row["reason"],
             createdAt: StoredDate.date(row["createdAt"]),
             updatedAt: StoredDate.date(row["updatedAt"]),
-            waves: waves
+            waves: waves,
+            deviceTimeoutMilliseconds: row["deviceTimeoutMilliseconds"]
         )
     }
 
     /// Records what became of `model` `version` on a device of a started wave: an install (also after an earlier
-    /// failure, as agents retry), or a failure or refusal of a device that had not installed it.
+    /// failure or a timeout, as agents retry and come back online), or a failure or refusal of a device that had not
+    /// installed it.
     public func recordRolloutOutcome(deviceID: String, model: String, version: Int, installed: Bool) async throws {
         try await write { db in
             try db.execute(
                 sql: """
                     UPDATE "rolloutDevice" SET "outcome" = ?
-                    WHERE "deviceID" = ? AND "outcome" \(installed ? "!= 'installed'" : "= 'pending'")
+                    WHERE "deviceID" = ?
+                    AND "outcome" \(installed ? "!= 'installed'" : "IN ('pending', 'timed-out')")
                     AND "rolloutID" IN (SELECT "id" FROM "rollout" WHERE "model" = ? AND "version" = ?)
                     """,
                 arguments: [installed ? "installed" : "failed", deviceID, model, version]
             )
+        }
+    }
+
+    /// Marks those of `deviceIDs` whose outcome in rollout `rolloutID` is still `pending` as `timed-out`, with
+    /// `event(deviceID)` appended for each, in one transaction; returns the devices marked (a device whose install
+    /// was recorded meanwhile is not).
+    public func markRolloutDevicesTimedOut(
+        rolloutID: Int64,
+        deviceIDs: [String],
+        event: @escaping @Sendable (String) -> NewEvent
+    ) async throws -> [String] {
+        try await write { db in
+            var marked: [String] = []
+            for deviceID in deviceIDs {
+                try db.execute(
+                    sql: """
+                        UPDATE "rolloutDevice" SET "outcome" = 'timed-out'
+                        WHERE "rolloutID" = ? AND "deviceID" = ? AND "outcome" = 'pending'
+                        """,
+                    arguments: [rolloutID, deviceID]
+                )
+                guard db.changesCount == 1 else { continue }
+                marked.append(deviceID)
+                _ = try EventRow.append(event(deviceID), in: db)
+            }
+            return marked
         }
     }
 

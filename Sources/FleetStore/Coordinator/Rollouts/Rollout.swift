@@ -24,6 +24,9 @@ public struct RolloutRecord: Sendable, Equatable, Codable {
     public var maximumInstallFailurePercent: Double
     public var autoRollback: Bool
     public var seed: UInt64
+    /// A wave device still pending this long after its wave started is marked timed out (counted with the failures);
+    /// nil: never (also every rollout recorded before the timeout existed).
+    public var deviceTimeoutMilliseconds: Int?
     public var state: State
     /// The newest started wave (1-based); 0 before the first.
     public var wave: Int
@@ -49,7 +52,8 @@ public struct RolloutRecord: Sendable, Equatable, Codable {
         reason: String,
         createdAt: Date,
         updatedAt: Date,
-        waves: [RolloutWave]
+        waves: [RolloutWave],
+        deviceTimeoutMilliseconds: Int? = nil
     ) {
         self.id = id
         self.model = model
@@ -62,6 +66,7 @@ public struct RolloutRecord: Sendable, Equatable, Codable {
         self.maximumInstallFailurePercent = maximumInstallFailurePercent
         self.autoRollback = autoRollback
         self.seed = seed
+        self.deviceTimeoutMilliseconds = deviceTimeoutMilliseconds
         self.state = state
         self.wave = wave
         self.reason = reason
@@ -105,12 +110,19 @@ public struct RolloutWave: Sendable, Equatable, Codable {
 
     public var installed: Int { devices.count(where: { $0.outcome == .installed }) }
     public var failed: Int { devices.count(where: { $0.outcome == .failed }) }
+    public var timedOut: Int { devices.count(where: { $0.outcome == .timedOut }) }
+    /// Failed, refused or timed out: what `maximumInstallFailurePercent` limits.
+    public var unsuccessful: Int { failed + timedOut }
+    /// Whether every device has installed, failed or timed out.
+    public var isSettled: Bool { installed + unsuccessful == devices.count }
 }
 
 /// A device of a wave and what became of the rollout's version on it.
 public struct RolloutDevice: Sendable, Equatable, Codable {
     public enum Outcome: String, Sendable, Codable {
         case pending, installed, failed
+        /// Not installed within the rollout's device timeout; an install or a failure reported later replaces it.
+        case timedOut = "timed-out"
     }
 
     public var deviceID: String

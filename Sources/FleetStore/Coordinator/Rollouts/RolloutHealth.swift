@@ -61,6 +61,12 @@ public struct RolloutGatePolicy: Sendable, Equatable, Codable {
     /// Halt when the wave's input drift (median feature PSI against the reference statistics of the version it runs)
     /// exceeds the control group's (against its version's reference) by more than this.
     public var maximumDriftPSI: Double?
+    /// Halt when the wave's agent restarts per device (the median over its reporting devices of the starts reported
+    /// since the wave started) exceed the control group's by more than this: the crash-loop gate.
+    public var maximumRestartIncrease: Double?
+    /// Halt when the wave's latency (the median over devices of each device's 95th-percentile request latency)
+    /// exceeds the control group's by more than this many percent.
+    public var maximumLatencyIncreasePercent: Double?
     /// Devices each side needs (each with at least `minimumQueries`) before a gate decides.
     public var minimumDevices: Int
     /// Queries (for accuracy: labelled queries) a device needs in the window to count.
@@ -71,6 +77,8 @@ public struct RolloutGatePolicy: Sendable, Equatable, Codable {
         maximumAccuracyDrop: Double? = nil,
         maximumConfidenceDrop: Double? = nil,
         maximumDriftPSI: Double? = nil,
+        maximumRestartIncrease: Double? = nil,
+        maximumLatencyIncreasePercent: Double? = nil,
         minimumDevices: Int = 3,
         minimumQueries: Int = 50
     ) {
@@ -78,6 +86,8 @@ public struct RolloutGatePolicy: Sendable, Equatable, Codable {
         self.maximumAccuracyDrop = maximumAccuracyDrop
         self.maximumConfidenceDrop = maximumConfidenceDrop
         self.maximumDriftPSI = maximumDriftPSI
+        self.maximumRestartIncrease = maximumRestartIncrease
+        self.maximumLatencyIncreasePercent = maximumLatencyIncreasePercent
         self.minimumDevices = minimumDevices
         self.minimumQueries = minimumQueries
     }
@@ -85,7 +95,7 @@ public struct RolloutGatePolicy: Sendable, Equatable, Codable {
     /// Whether any gate is on.
     public var hasGates: Bool {
         maximumErrorRateIncrease != nil || maximumAccuracyDrop != nil || maximumConfidenceDrop != nil
-            || maximumDriftPSI != nil
+            || maximumDriftPSI != nil || maximumRestartIncrease != nil || maximumLatencyIncreasePercent != nil
     }
 }
 
@@ -110,6 +120,12 @@ public struct HealthSide: Sendable, Equatable, Codable {
     /// median over features of the sample-size-corrected PSI against the reference statistics of the side's
     /// version; nil without such devices or reference statistics.
     public var inputDriftPSI: Double?
+    /// The median over the side's devices that sent a summary in the window of the agent starts each reported;
+    /// nil without such devices (or in an assessment recorded before the crash-loop gate).
+    public var restartsPerDevice: Double?
+    /// The median over devices with enough requests of each device's 95th-percentile request latency in
+    /// milliseconds, estimated from its latency buckets; nil without such devices.
+    public var latencyP95Milliseconds: Double?
 
     public init(
         devices: Int,
@@ -122,7 +138,9 @@ public struct HealthSide: Sendable, Equatable, Codable {
         accuracyPercent: Double?,
         meanConfidence: Double?,
         confidence: [Int],
-        inputDriftPSI: Double? = nil
+        inputDriftPSI: Double? = nil,
+        restartsPerDevice: Double? = nil,
+        latencyP95Milliseconds: Double? = nil
     ) {
         self.devices = devices
         self.queries = queries
@@ -135,17 +153,20 @@ public struct HealthSide: Sendable, Equatable, Codable {
         self.meanConfidence = meanConfidence
         self.confidence = confidence
         self.inputDriftPSI = inputDriftPSI
+        self.restartsPerDevice = restartsPerDevice
+        self.latencyP95Milliseconds = latencyP95Milliseconds
     }
 }
 
 /// One gate's reading.
 public struct GateReading: Sendable, Equatable, Codable {
-    /// `error-rate`, `accuracy`, `confidence`, `drift-psi`.
+    /// `error-rate`, `accuracy`, `confidence`, `drift-psi`, `restarts`, `latency`.
     public var gate: String
     /// `pass`, `fail`, or `waiting` (not enough devices or queries on one side yet).
     public var verdict: String
     /// The wave's and the control group's values, and the change judged against `limit` (an increase for the
-    /// error rate and PSI, a drop for accuracy and confidence); nil while waiting.
+    /// error rate, PSI and restarts, a drop for accuracy and confidence, a percentage increase for latency); nil
+    /// while waiting.
     public var wave: Double?
     public var control: Double?
     public var change: Double?

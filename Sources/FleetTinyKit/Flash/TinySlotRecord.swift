@@ -45,12 +45,30 @@ public struct TinySlotRecord: Sendable {
 
     /// Reads a record from `raw` (``size`` bytes); nil when it is not a valid record (erased, torn, corrupt).
     init?(raw: UnsafeRawBufferPointer) {
-        guard raw.count >= Self.size else { return nil }
-        for index in 0..<Self.size { bytes[index] = raw[index] }
-        guard load(at: 0) == Self.magic, load(at: Self.checkedSize) == checksum(), bytes[8] <= 1, bytes[11] == 0,
-            load(at: 16) <= UInt32(Int32.max),
-            Int(bytes[9]) <= Self.maximumNameLength, Int(bytes[10]) <= Self.maximumVariantLength
-        else { return nil }
+        guard Self.isValid(raw) else { return nil }
+        withUnsafeMutableBytes(of: &bytes) { $0.copyMemory(from: UnsafeRawBufferPointer(rebasing: raw[0..<Self.size])) }
+    }
+
+    /// A record of zeros (not valid), to read one into in place (``withUnsafeMutableRawBytes(_:)``).
+    init() {}
+
+    /// True when `raw` starts with a valid record (magic, CRC-32, slot, lengths). Checked where the bytes are, so
+    /// that reading the two copies of a ``TinySlotStore`` builds no record values on the stack.
+    static func isValid(_ raw: UnsafeRawBufferPointer) -> Bool {
+        guard raw.count >= size else { return false }
+        var crc = TinyCRC32()
+        crc.update(UnsafeRawBufferPointer(rebasing: raw[0..<checkedSize]))
+        return load(raw, at: 0) == magic && load(raw, at: checkedSize) == crc.value && raw[8] <= 1 && raw[11] == 0
+            && load(raw, at: 16) <= UInt32(Int32.max)
+            && Int(raw[9]) <= maximumNameLength && Int(raw[10]) <= maximumVariantLength
+    }
+
+    /// The sequence of the valid record that `raw` starts with (``isValid(_:)``).
+    static func sequence(of raw: UnsafeRawBufferPointer) -> UInt32 { load(raw, at: 4) }
+
+    /// Calls `body` with the record's own bytes, to read a record into in place. Check them with ``isValid(_:)``.
+    mutating func withUnsafeMutableRawBytes<R>(_ body: (UnsafeMutableRawBufferPointer) -> R) -> R {
+        withUnsafeMutableBytes(of: &bytes) { body($0) }
     }
 
     /// Orders the writes of the record: higher is newer.
@@ -84,14 +102,17 @@ public struct TinySlotRecord: Sendable {
 
     /// Seals the record (its CRC) and calls `body` with its bytes.
     mutating func withSealedBytes<R>(_ body: (UnsafeRawBufferPointer) -> R) -> R {
-        store(checksum(), at: Self.checkedSize)
-        return withUnsafeBytes(of: bytes) { body($0) }
+        withUnsafeMutableBytes(of: &bytes) { raw in
+            var crc = TinyCRC32()
+            crc.update(UnsafeRawBufferPointer(rebasing: raw[0..<Self.checkedSize]))
+            raw.storeBytes(of: crc.value.littleEndian, toByteOffset: Self.checkedSize, as: UInt32.self)
+            return body(UnsafeRawBufferPointer(raw))
+        }
     }
 
-    private func checksum() -> UInt32 {
-        var crc = TinyCRC32()
-        withUnsafeBytes(of: bytes) { crc.update(UnsafeRawBufferPointer(rebasing: $0[0..<Self.checkedSize])) }
-        return crc.value
+    private static func load(_ raw: UnsafeRawBufferPointer, at offset: Int) -> UInt32 {
+        UInt32(raw[offset]) | UInt32(raw[offset + 1]) << 8 | UInt32(raw[offset + 2]) << 16 | UInt32(raw[offset + 3])
+            << 24
     }
 
     private func load(at offset: Int) -> UInt32 {

@@ -44,36 +44,48 @@ public struct TinySlotStore: Sendable {
     /// installed yet).
     @inline(never)  // called from several places: one copy
     public func active<Flash: TinyFlash>(_ flash: Flash) -> TinySlotRecord? {
-        let (first, second) = (self.record(copy: 0, flash), self.record(copy: 1, flash))
-        guard let first else { return second }
-        guard let second else { return first }
-        return second.sequence > first.sequence ? second : first
+        guard let (copy, _) = activeCopy(flash) else { return nil }
+        var record = TinySlotRecord()
+        let read = record.withUnsafeMutableRawBytes { raw in
+            flash.read(at: (firstPage + copy) * pageSize, into: raw)
+                && TinySlotRecord.isValid(UnsafeRawBufferPointer(raw))
+        }
+        return read ? record : nil
     }
 
     /// Makes `record` the active one: its slot must be the one the current record does not name (or any, when
     /// nothing is installed) and already hold the model. Returns false on a flash error (the old record then
     /// stays active unless the new one was completely written).
     public func commit<Flash: TinyFlash>(_ record: TinySlotRecord, flash: inout Flash) -> Bool {
-        let current = (self.record(copy: 0, flash), self.record(copy: 1, flash))
         var next = record
-        var target = 0
-        if let first = current.0, current.1.map({ $0.sequence < first.sequence }) ?? true {
-            next.sequence = first.sequence &+ 1
-            target = 1
-        } else if let second = current.1 {
-            next.sequence = second.sequence &+ 1
-        } else {
-            next.sequence = 1
-        }
+        // The page that does not hold the active record, with the next sequence.
+        let current = activeCopy(flash)
+        let target = current.map { 1 - $0.copy } ?? 0
+        next.sequence = current.map { $0.sequence &+ 1 } ?? 1
         let page = firstPage + target
         guard flash.erasePage(page) else { return false }
         return next.withSealedBytes { flash.write(at: page * pageSize, $0) }
     }
 
-    private func record<Flash: TinyFlash>(copy: Int, _ flash: Flash) -> TinySlotRecord? {
+    /// The record copy (0 or 1) that names the active model, and its sequence: the valid copy with the higher
+    /// sequence (copy 0 when they are equal); nil when neither is valid. The copies are checked one after the other
+    /// in one 112-byte buffer: no record value is built (the deepest stack chains of the firmware, at start-up and
+    /// at each install, went through here when two records were read and compared as values).
+    @inline(never)
+    private func activeCopy<Flash: TinyFlash>(_ flash: Flash) -> (copy: Int, sequence: UInt32)? {
         var raw = InlineArray<112, UInt8>(repeating: 0)
-        let read = withUnsafeMutableBytes(of: &raw) { flash.read(at: (firstPage + copy) * pageSize, into: $0) }
-        guard read else { return nil }
-        return withUnsafeBytes(of: raw) { TinySlotRecord(raw: $0) }
+        return withUnsafeMutableBytes(of: &raw) { raw in
+            func sequence(_ copy: Int) -> UInt32? {
+                guard flash.read(at: (firstPage + copy) * pageSize, into: raw),
+                    TinySlotRecord.isValid(UnsafeRawBufferPointer(raw))
+                else { return nil }
+                return TinySlotRecord.sequence(of: UnsafeRawBufferPointer(raw))
+            }
+            let first = sequence(0)
+            let second = sequence(1)
+            guard let first else { return second.map { (1, $0) } }
+            guard let second, second > first else { return (0, first) }
+            return (1, second)
+        }
     }
 }

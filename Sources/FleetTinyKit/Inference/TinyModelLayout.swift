@@ -78,19 +78,16 @@ public struct TinyModelLayout: Sendable {
         for index in layerCount..<Self.maximumLayers where found[index].any { throw .notAnInt8MLP }
         for index in 0..<layerCount {
             let tensors = found[index]
-            let (weight, bias) = (tensors.weight, tensors.bias)
-            guard weight.dtype == .i8, weight.rank == 2, bias.dtype == .i8, bias.rank == 1,
-                bias.dimension0 == weight.dimension0, tensors.weightScale.isF32Scalar, tensors.biasScale.isF32Scalar,
-                index == 0 || weight.dimension1 == layers[index - 1].outputs, weight.dimension0 > 0,
-                weight.dimension1 > 0
+            guard tensors.isWellShaped, index == 0 || tensors.weightColumns == layers[index - 1].outputs,
+                tensors.weightRows > 0, tensors.weightColumns > 0
             else { throw .notAnInt8MLP }
             layers[index] = TinyDenseLayer(
-                inputs: weight.dimension1,
-                outputs: weight.dimension0,
-                weightOffset: dataOffset + weight.begin,
-                biasOffset: dataOffset + bias.begin,
-                weightScale: try Self.float(flash, at: dataOffset + tensors.weightScale.begin),
-                biasScale: try Self.float(flash, at: dataOffset + tensors.biasScale.begin)
+                inputs: tensors.weightColumns,
+                outputs: tensors.weightRows,
+                weightOffset: dataOffset + tensors.weightBegin,
+                biasOffset: dataOffset + tensors.biasBegin,
+                weightScale: try Self.float(flash, at: dataOffset + tensors.weightScaleBegin),
+                biasScale: try Self.float(flash, at: dataOffset + tensors.biasScaleBegin)
             )
         }
     }
@@ -117,30 +114,50 @@ struct TinyTensorEntry: Sendable {
     var isF32Scalar: Bool { dtype == .f32 && elements == 1 && rank <= 1 }
 }
 
-/// The four tensors of one layer, as they are found.
+/// The four tensors of one layer, as they are found: only what the layout keeps of each entry (where it starts,
+/// the weight's and bias's dimensions) and whether each has the dtype and shape an int8 MLP needs. Eight of these
+/// are on the stack while the header is parsed (32 bytes each on a 32-bit chip; the four whole entries took 116).
 struct TinyLayerTensors: Sendable {
     enum Part: Int {
         case weight = 0
         case weightScale, bias, biasScale
     }
 
-    var weight = TinyTensorEntry()
-    var weightScale = TinyTensorEntry()
-    var bias = TinyTensorEntry()
-    var biasScale = TinyTensorEntry()
+    private(set) var weightRows = 0
+    private(set) var weightColumns = 0
+    private(set) var biasLength = 0
+    private(set) var weightBegin = 0
+    private(set) var biasBegin = 0
+    private(set) var weightScaleBegin = 0
+    private(set) var biasScaleBegin = 0
     private var seen: UInt8 = 0
+    /// One bit a part, as `seen`: the entry had the dtype and rank its part needs (I8 rank 2 weights, I8 rank 1
+    /// biases, F32 scalar scales).
+    private var shaped: UInt8 = 0
 
     func has(_ part: Part) -> Bool { seen & (1 << UInt8(part.rawValue)) != 0 }
     var isComplete: Bool { seen == 15 }
     var any: Bool { seen != 0 }
+    /// Every part has its dtype and rank, and the bias is as long as the weights have rows.
+    var isWellShaped: Bool { shaped == 15 && biasLength == weightRows }
 
     mutating func set(_ part: Part, _ entry: TinyTensorEntry) {
         seen |= 1 << UInt8(part.rawValue)
+        let fits: Bool
         switch part {
-        case .weight: weight = entry
-        case .weightScale: weightScale = entry
-        case .bias: bias = entry
-        case .biasScale: biasScale = entry
+        case .weight:
+            fits = entry.dtype == .i8 && entry.rank == 2
+            (weightRows, weightColumns, weightBegin) = (entry.dimension0, entry.dimension1, entry.begin)
+        case .weightScale:
+            fits = entry.isF32Scalar
+            weightScaleBegin = entry.begin
+        case .bias:
+            fits = entry.dtype == .i8 && entry.rank == 1
+            (biasLength, biasBegin) = (entry.dimension0, entry.begin)
+        case .biasScale:
+            fits = entry.isF32Scalar
+            biasScaleBegin = entry.begin
         }
+        if fits { shaped |= 1 << UInt8(part.rawValue) }
     }
 }

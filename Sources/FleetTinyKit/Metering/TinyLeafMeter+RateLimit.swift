@@ -2,6 +2,7 @@
 /// buffer (RAM only).
 extension TinyLeafMeter {
     /// The rate bucket kept at `slot` (RAM only, like the reference agent's per process).
+    @inline(__always)
     func bucket(_ slot: Int) -> UnsafeMutableRawBufferPointer {
         let start =
             2 * Self.stateSize(grants: grantCapacity) + grantCapacity * (Self.slotSize + 1) + slot * Self.bucketSize

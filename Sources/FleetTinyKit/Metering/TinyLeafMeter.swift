@@ -270,31 +270,10 @@ public struct TinyLeafMeter {
         let rate = takeToken(model: model, monotonic: monotonic)
         guard rate != .refused else { return .rateLimited }
         var kind: UInt8 = 0
-        var chosen = -1
-        var best: (UInt64, UInt64) = (.max, .max)
-        for slot in 0..<grantCapacity where counts(slot, model: model, at: now) {
-            guard let grant = grant(slot), counter(slot, 0) < grant.queries else { continue }
-            let key = (grant.expiresAt ?? .max, grant.sequence)
-            if key < best {
-                best = key
-                chosen = slot
-            }
-        }
-        if chosen < 0, !online {
-            // Offline grace: the newest standing grant's.
-            var newest: UInt64 = 0
-            for slot in 0..<grantCapacity where verifiedFlags[slot] == 1 && standing(slot) {
-                guard let grant = grant(slot), !grant.isRevoke, TinyBytes.equal(grant.model, model),
-                    grant.sequence > newest
-                else { continue }
-                newest = grant.sequence
-                chosen = slot
-            }
-            if chosen >= 0, let grant = grant(chosen), counter(chosen, 1) < grant.offlineGrace {
-                kind = 1
-            } else {
-                chosen = -1
-            }
+        var chosen = quotaSlot(model: model, at: now) ?? -1
+        if chosen < 0, !online, let grace = graceSlot(model: model) {
+            chosen = grace
+            kind = 1
         }
         guard chosen >= 0 else {
             giveBack(rate)
@@ -398,20 +377,24 @@ public struct TinyLeafMeter {
 
     // MARK: - Private
 
-    private var state: UnsafeMutableRawBufferPointer {
+    @inline(__always)
+    var state: UnsafeMutableRawBufferPointer {
         UnsafeMutableRawBufferPointer(rebasing: buffer[0..<Self.stateSize(grants: grantCapacity)])
     }
 
-    private func slotRegion(_ slot: Int) -> UnsafeMutableRawBufferPointer {
+    @inline(__always)
+    func slotRegion(_ slot: Int) -> UnsafeMutableRawBufferPointer {
         let start = Self.stateSize(grants: grantCapacity) + slot * Self.slotSize
         return UnsafeMutableRawBufferPointer(rebasing: buffer[start..<(start + Self.slotSize)])
     }
 
+    @inline(__always)
     private var scratch: UnsafeMutableRawBufferPointer {
         let start = Self.stateSize(grants: grantCapacity) + grantCapacity * Self.slotSize
         return UnsafeMutableRawBufferPointer(rebasing: buffer[start..<(start + Self.stateSize(grants: grantCapacity))])
     }
 
+    @inline(__always)
     var verifiedFlags: UnsafeMutableRawBufferPointer {
         let start = 2 * Self.stateSize(grants: grantCapacity) + grantCapacity * Self.slotSize
         return UnsafeMutableRawBufferPointer(rebasing: buffer[start..<(start + grantCapacity)])
@@ -426,72 +409,6 @@ public struct TinyLeafMeter {
             return false
         }
         return true
-    }
-
-    /// The grant in `slot`, if the slot holds one that decodes.
-    func grant(_ slot: Int) -> TinyQuotaGrant? {
-        let region = slotRegion(slot)
-        let length = Int(u16(region, 0))
-        guard length > 0, length <= TinyQuotaGrant.maximumSize else { return nil }
-        return try? TinyQuotaGrant(decoding: UnsafeRawBufferPointer(rebasing: region[2..<(2 + length)]))
-    }
-
-    /// Whether no verified revoke of a higher sequence cancels the grant in `slot` (METERING.md, Balance 1).
-    func standing(_ slot: Int) -> Bool {
-        guard let grant = grant(slot) else { return false }
-        for other in 0..<grantCapacity where verifiedFlags[other] == 1 {
-            guard let revoke = self.grant(other), revoke.isRevoke, revoke.sequence > grant.sequence,
-                TinyBytes.equal(revoke.model, grant.model)
-            else { continue }
-            return false
-        }
-        return true
-    }
-
-    /// Whether the grant in `slot` counts for `model` at `now`: verified, standing, a grant, unexpired.
-    private func counts(_ slot: Int, model: UnsafeRawBufferPointer, at now: UInt64) -> Bool {
-        guard verifiedFlags[slot] == 1, let grant = grant(slot), TinyBytes.equal(grant.model, model) else {
-            return false
-        }
-        return grant.isValid(at: now) && standing(slot)
-    }
-
-    /// A free slot, else one the leaf may reuse: not drawn on by an unsynced entry, no longer able to answer, and
-    /// not the last grant of its model (another slot, or the new grant, keeps that model metered).
-    private func freeSlot(for model: UnsafeRawBufferPointer) -> Int? {
-        for slot in 0..<grantCapacity where grant(slot) == nil { return slot }
-        // The last receipt's time: an expiry counts only once the meter has seen that time pass.
-        let now = u64(state, 44)
-        for slot in 0..<grantCapacity {
-            guard let old = grant(slot), !isReferenced(slot) else { continue }
-            var sameModel = TinyBytes.equal(old.model, model)
-            var lowerOfModel = false
-            for other in 0..<grantCapacity where other != slot {
-                guard let grant = grant(other), TinyBytes.equal(grant.model, old.model) else { continue }
-                sameModel = true
-                lowerOfModel = lowerOfModel || grant.sequence < old.sequence
-            }
-            guard sameModel else { continue }
-            let spent: Bool
-            if verifiedFlags[slot] == 0 {
-                spent = true
-            } else if old.isRevoke {
-                spent = !lowerOfModel
-            } else {
-                spent =
-                    !standing(slot) || !old.isValid(at: now)
-                    || (counter(slot, 0) >= old.queries && counter(slot, 1) >= old.offlineGrace)
-            }
-            if spent { return slot }
-        }
-        return nil
-    }
-
-    private func isReferenced(_ slot: Int) -> Bool {
-        for index in 0..<Int(state[2]) where Int(state[Self.headerSize + index * Self.entrySize]) == slot {
-            return true
-        }
-        return false
     }
 
     /// Adds one query to the newest unsealed entry when it matches, else starts an entry. False when full.
@@ -527,26 +444,32 @@ public struct TinyLeafMeter {
     }
 
     /// Counter `which` (0 queries used, 1 grace used) of `slot`.
-    private func counter(_ slot: Int, _ which: Int) -> UInt64 {
+    @inline(__always)
+    func counter(_ slot: Int, _ which: Int) -> UInt64 {
         u64(state, Self.headerSize + Self.pendingCapacity * Self.entrySize + slot * 16 + which * 8)
     }
 
+    @inline(__always)
     private func setCounter(_ slot: Int, _ which: Int, _ value: UInt64) {
         setU64(state, Self.headerSize + Self.pendingCapacity * Self.entrySize + slot * 16 + which * 8, value)
     }
 
+    @inline(__always)
     func u64(_ bytes: UnsafeMutableRawBufferPointer, _ offset: Int) -> UInt64 {
         UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: offset, as: UInt64.self))
     }
 
-    private func u16(_ bytes: UnsafeMutableRawBufferPointer, _ offset: Int) -> UInt16 {
+    @inline(__always)
+    func u16(_ bytes: UnsafeMutableRawBufferPointer, _ offset: Int) -> UInt16 {
         UInt16(littleEndian: bytes.loadUnaligned(fromByteOffset: offset, as: UInt16.self))
     }
 
+    @inline(__always)
     func setU64(_ bytes: UnsafeMutableRawBufferPointer, _ offset: Int, _ value: UInt64) {
         bytes.storeBytes(of: value.littleEndian, toByteOffset: offset, as: UInt64.self)
     }
 
+    @inline(__always)
     private func zero(_ bytes: UnsafeMutableRawBufferPointer) {
         for index in 0..<bytes.count { bytes[index] = 0 }
     }

@@ -78,6 +78,18 @@ struct AssignmentTests {
             #expect(try await store.assignments(model: "kws") == [assignments[2], assignments[3], assignments[0]])
             #expect(try await store.assignments(model: "vad") == [assignments[1]])
             #expect(try await store.assignments(deviceID: "dev-9").isEmpty)
+
+            // Counted in the database: the same numbers as the rows read one by one
+            #expect(
+                try await store.assignmentCounts(model: "kws") == [
+                    AssignmentCount(version: nil, variant: nil, devices: 1),
+                    AssignmentCount(version: 1, variant: "fp32", devices: 1),
+                    AssignmentCount(version: 2, variant: "int8", devices: 1),
+                ]
+            )
+            #expect(try await store.assignmentCounts(model: "none").isEmpty)
+            #expect(try await store.unfitAssignments(model: "kws") == [assignments[3]])
+            #expect(try await store.unfitAssignments(model: "vad").isEmpty)
         }
     }
 

@@ -149,7 +149,7 @@ struct PostgresBackendTests {
     }
 
     @Test func partsNotYetPortedSayUnsupported() async throws {
-        try await withPostgresCoordinator { store in
+        _ = try await withPostgresCoordinator { store in
             await #expect(throws: StoreError.unsupported) {
                 _ = try await store.isRemoved(deviceID: "dev-0")
             }
@@ -159,7 +159,7 @@ struct PostgresBackendTests {
     @Test func migratingTwiceIsANoOpAndANewerSchemaIsRefused() async throws {
         try await withPostgresCoordinator { store in
             try await SQLMigrator(CoordinatorPostgresMigrations.all).migrate(store.executor)
-            try await store.sqlWrite { connection in
+            _ = try await store.sqlWrite { connection in
                 try connection.execute(#"INSERT INTO "schemaMigration" ("identifier") VALUES ('from-the-future')"#, [])
             }
             await #expect(throws: StoreError.incompatibleSchema) {

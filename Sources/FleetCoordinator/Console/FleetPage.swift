@@ -85,7 +85,7 @@ enum FleetPage {
     private static func unfit(in store: CoordinatorStore, into body: inout HTML) async throws {
         var unfit: [(model: String, assignment: ModelAssignment)] = []
         for model in try await ModelSummaryView.all(in: store) {
-            for assignment in try await store.assignments(model: model.name) where assignment.version == nil {
+            for assignment in try await store.unfitAssignments(model: model.name) {
                 unfit.append((model.name, assignment))
             }
         }

@@ -48,9 +48,10 @@ package struct ModelDeliveryView: Sendable, Equatable {
         func index(_ version: Int?, _ variant: String?) -> Int? {
             variants.firstIndex { $0.version == version && $0.variant == variant }
         }
-        let assignments = try await store.assignments(model: model)
-        for assignment in assignments {
-            if let at = index(assignment.version, assignment.variant) { variants[at].assigned += 1 }
+        var unfit = 0
+        for count in try await store.assignmentCounts(model: model) {
+            if count.version == nil { unfit += count.devices }
+            if let at = index(count.version, count.variant) { variants[at].assigned += count.devices }
         }
         for (installed, devices) in try await store.installedModelCounts() where installed.name == model {
             if let at = index(installed.version, installed.variant) { variants[at].installed += devices }
@@ -80,7 +81,7 @@ package struct ModelDeliveryView: Sendable, Equatable {
         return ModelDeliveryView(
             model: model,
             variants: variants,
-            unfit: assignments.filter { $0.version == nil }.count
+            unfit: unfit
         )
     }
 }

@@ -183,6 +183,15 @@ actor RoundRunner {
         }
         if case .failure(let error) = recorded {
             logger.error("cannot record a round's end", metadata: ["round": "\(roundID)", "error": "\(error)"])
+        } else {
+            // A round held back or failed is worth an operator's notice in the log, not only in `fleetctl rounds`.
+            logger.log(
+                level: outcome.status == .published ? .info : .notice,
+                "round ended",
+                metadata: [
+                    "round": "\(roundID)", "status": "\(outcome.status.rawValue)", "detail": "\(outcome.detail)",
+                ]
+            )
         }
     }
 

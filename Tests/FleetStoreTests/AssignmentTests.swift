@@ -20,9 +20,9 @@ struct AssignmentTests {
         try await store.events(deviceID: "dev-0", limit: 100, afterSequence: nil).filter { $0.kind == "assigned" }
     }
 
-    @Test(arguments: StoreKind.allCases)
-    func upsertEmitsAnEventOnlyWhenTheTargetChanges(kind: StoreKind) async throws {
-        try await withCoordinator(kind) { store in
+    @Test(arguments: CoordinatorBackend.allCases)
+    func upsertEmitsAnEventOnlyWhenTheTargetChanges(backend: CoordinatorBackend) async throws {
+        try await withCoordinator(backend) { store in
             try await seed(store)
 
             // When dev-0 is first assigned kws v1 int8
@@ -60,9 +60,9 @@ struct AssignmentTests {
         }
     }
 
-    @Test(arguments: StoreKind.allCases)
-    func assignmentsByDeviceAndByModel(kind: StoreKind) async throws {
-        try await withCoordinator(kind) { store in
+    @Test(arguments: CoordinatorBackend.allCases)
+    func assignmentsByDeviceAndByModel(backend: CoordinatorBackend) async throws {
+        try await withCoordinator(backend) { store in
             try await seed(store)
             let assignments = [
                 ModelFixtures.assignment("dev-2", "kws", 2, "int8"),

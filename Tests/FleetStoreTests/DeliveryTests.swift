@@ -5,9 +5,9 @@ import Testing
 
 @Suite("Delivery log and delta cache")
 struct DeliveryTests {
-    @Test(arguments: StoreKind.allCases)
-    func transfersAreLoggedOldestFirstAndFiltered(kind: StoreKind) async throws {
-        try await withCoordinator(kind) { store in
+    @Test(arguments: CoordinatorBackend.allCases)
+    func transfersAreLoggedOldestFirstAndFiltered(backend: CoordinatorBackend) async throws {
+        try await withCoordinator(backend) { store in
             // Given four transfers over two devices and two models
             let new = [
                 ModelFixtures.transfer("dev-a", "kws", 1, at: 1),
@@ -60,9 +60,9 @@ struct DeliveryTests {
         #expect(try await store.transfers(deviceID: nil, model: nil).isEmpty)
     }
 
-    @Test(arguments: StoreKind.allCases)
-    func deltaCacheUpsertAndLookup(kind: StoreKind) async throws {
-        try await withCoordinator(kind) { store in
+    @Test(arguments: CoordinatorBackend.allCases)
+    func deltaCacheUpsertAndLookup(backend: CoordinatorBackend) async throws {
+        try await withCoordinator(backend) { store in
             let v1 = ModelFixtures.digest("v1")
             let v2 = ModelFixtures.digest("v2")
             let v3 = ModelFixtures.digest("v3")

@@ -39,9 +39,9 @@ struct DeviceRemovalTests {
         )
     }
 
-    @Test(arguments: [StoreKind.inMemory, .file])
-    func removalRevokesTheKeyAndKeepsTheDataUnlessErased(kind: StoreKind) async throws {
-        try await withCoordinator(kind) { store in
+    @Test(arguments: CoordinatorBackend.allCases)
+    func removalRevokesTheKeyAndKeepsTheDataUnlessErased(backend: CoordinatorBackend) async throws {
+        try await withCoordinator(backend) { store in
             try await storeWithADevice(store)
             let removal = try #require(try await store.removeDevice(id: "dev-1", erase: false, at: Dates.at(4)))
             #expect(removal == DeviceRemoval(deviceID: "dev-1", name: "device 1", erased: false))
@@ -59,9 +59,9 @@ struct DeviceRemovalTests {
         }
     }
 
-    @Test(arguments: [StoreKind.inMemory, .file])
-    func eraseDeletesEverythingHeldOfTheDevice(kind: StoreKind) async throws {
-        try await withCoordinator(kind) { store in
+    @Test(arguments: CoordinatorBackend.allCases)
+    func eraseDeletesEverythingHeldOfTheDevice(backend: CoordinatorBackend) async throws {
+        try await withCoordinator(backend) { store in
             try await storeWithADevice(store)
             let removal = try #require(try await store.removeDevice(id: "dev-1", erase: true, at: Dates.at(4)))
             #expect(removal.erased && removal.sampleRows == 7 && removal.consentRecords == 1)

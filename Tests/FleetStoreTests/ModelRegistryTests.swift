@@ -5,9 +5,9 @@ import Testing
 
 @Suite("Model registry")
 struct ModelRegistryTests {
-    @Test(arguments: StoreKind.allCases)
-    func versionsOnlyGoUp(kind: StoreKind) async throws {
-        try await withCoordinator(kind) { store in
+    @Test(arguments: CoordinatorBackend.allCases)
+    func versionsOnlyGoUp(backend: CoordinatorBackend) async throws {
+        try await withCoordinator(backend) { store in
             // Given kws v2 int8
             try await store.addModelVariant(ModelFixtures.variant("kws", 2, "int8"))
 
@@ -63,9 +63,9 @@ struct ModelRegistryTests {
         #expect(try await store.events(deviceID: nil, limit: 10, afterSequence: nil).isEmpty)
     }
 
-    @Test(arguments: StoreKind.allCases)
-    func recordsRoundTripAndParseAccuracy(kind: StoreKind) async throws {
-        try await withCoordinator(kind) { store in
+    @Test(arguments: CoordinatorBackend.allCases)
+    func recordsRoundTripAndParseAccuracy(backend: CoordinatorBackend) async throws {
+        try await withCoordinator(backend) { store in
             // Given a variant with requirements, metadata and a manifest
             let new = ModelFixtures.variant(
                 "kws",
@@ -103,9 +103,9 @@ struct ModelRegistryTests {
         #expect(ModelVariantRecord.accuracy(in: ["accuracy": "1"]) == 1)
     }
 
-    @Test(arguments: StoreKind.allCases)
-    func variantsAreOrderedByVersionDescendingThenVariant(kind: StoreKind) async throws {
-        try await withCoordinator(kind) { store in
+    @Test(arguments: CoordinatorBackend.allCases)
+    func variantsAreOrderedByVersionDescendingThenVariant(backend: CoordinatorBackend) async throws {
+        try await withCoordinator(backend) { store in
             // Given variants pushed out of name order, and another model
             try await ModelFixtures.push(
                 [
@@ -128,9 +128,9 @@ struct ModelRegistryTests {
         }
     }
 
-    @Test(arguments: StoreKind.allCases)
-    func lookupBySHA256(kind: StoreKind) async throws {
-        try await withCoordinator(kind) { store in
+    @Test(arguments: CoordinatorBackend.allCases)
+    func lookupBySHA256(backend: CoordinatorBackend) async throws {
+        try await withCoordinator(backend) { store in
             // Given three variants, two of which share one blob
             let shared = ModelFixtures.digest("shared")
             let records = try await ModelFixtures.push(
@@ -150,9 +150,9 @@ struct ModelRegistryTests {
         }
     }
 
-    @Test(arguments: StoreKind.allCases)
-    func modelsSummariseVersionsVariantsAndAssignedDevices(kind: StoreKind) async throws {
-        try await withCoordinator(kind) { store in
+    @Test(arguments: CoordinatorBackend.allCases)
+    func modelsSummariseVersionsVariantsAndAssignedDevices(backend: CoordinatorBackend) async throws {
+        try await withCoordinator(backend) { store in
             #expect(try await store.models().isEmpty)
 
             // Given two models and three devices with assignments (one with no variant that fits)

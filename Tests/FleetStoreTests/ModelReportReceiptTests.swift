@@ -27,9 +27,9 @@ struct ModelReportReceiptTests {
         NewEvent(at: Dates.at(1), deviceID: device, kind: "model_installed", detail: "digits v2 fp32")
     }
 
-    @Test(arguments: StoreKind.allCases)
-    func aReportSentAgainIsRecordedOnce(kind: StoreKind) async throws {
-        try await withCoordinator(kind) { store in
+    @Test(arguments: CoordinatorBackend.allCases)
+    func aReportSentAgainIsRecordedOnce(backend: CoordinatorBackend) async throws {
+        try await withCoordinator(backend) { store in
             let first = try await store.recordModelReport(
                 deviceID: "dev-a",
                 reportID: 1,
@@ -67,9 +67,9 @@ struct ModelReportReceiptTests {
         }
     }
 
-    @Test(arguments: StoreKind.allCases)
-    func reportIDZeroIsNeverDeduplicated(kind: StoreKind) async throws {
-        try await withCoordinator(kind) { store in
+    @Test(arguments: CoordinatorBackend.allCases)
+    func reportIDZeroIsNeverDeduplicated(backend: CoordinatorBackend) async throws {
+        try await withCoordinator(backend) { store in
             for second in 1...2 {
                 let recorded = try await store.recordModelReport(
                     deviceID: "dev-a",

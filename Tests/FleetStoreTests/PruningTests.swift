@@ -5,9 +5,9 @@ import Testing
 
 @Suite("Pruning model versions")
 struct PruningTests {
-    @Test(arguments: StoreKind.allCases)
-    func keepsTheNewestAndEveryVersionInUse(kind: StoreKind) async throws {
-        try await withCoordinator(kind) { store in
+    @Test(arguments: CoordinatorBackend.allCases)
+    func keepsTheNewestAndEveryVersionInUse(backend: CoordinatorBackend) async throws {
+        try await withCoordinator(backend) { store in
             // Given kws v1...v5 (v2 with two variants), a vad model, and two devices:
             // dev-0 assigned kws v2 int8, dev-1 reporting kws v1 installed
             try await ModelFixtures.push(

@@ -39,9 +39,9 @@ struct RoundParticipantTests {
         )
     }
 
-    @Test(arguments: StoreKind.allCases)
-    func aRepeatedOrLateUpdateLeavesTheRecordedAnswer(kind: StoreKind) async throws {
-        try await withCoordinator(kind) { store in
+    @Test(arguments: CoordinatorBackend.allCases)
+    func aRepeatedOrLateUpdateLeavesTheRecordedAnswer(backend: CoordinatorBackend) async throws {
+        try await withCoordinator(backend) { store in
             let round = try await openRound(store)
             for device in ["dev-a", "dev-b"] {
                 try await store.setParticipant(record(round, device, .selected, bytesDown: 300, at: 1))
@@ -62,9 +62,9 @@ struct RoundParticipantTests {
         }
     }
 
-    @Test(arguments: StoreKind.allCases)
-    func aDroppedDeviceThatAnswersLateIsRecordedLateOnce(kind: StoreKind) async throws {
-        try await withCoordinator(kind) { store in
+    @Test(arguments: CoordinatorBackend.allCases)
+    func aDroppedDeviceThatAnswersLateIsRecordedLateOnce(backend: CoordinatorBackend) async throws {
+        try await withCoordinator(backend) { store in
             let round = try await openRound(store)
             try await store.setParticipant(record(round, "dev-a", .selected, bytesDown: 300, at: 1))
             try await store.setParticipant(record(round, "dev-a", .dropped, bytesDown: 300, at: 2))
@@ -77,9 +77,9 @@ struct RoundParticipantTests {
         }
     }
 
-    @Test(arguments: StoreKind.allCases)
-    func aLateUpdateFromADeviceNeverAskedRecordsNothing(kind: StoreKind) async throws {
-        try await withCoordinator(kind) { store in
+    @Test(arguments: CoordinatorBackend.allCases)
+    func aLateUpdateFromADeviceNeverAskedRecordsNothing(backend: CoordinatorBackend) async throws {
+        try await withCoordinator(backend) { store in
             let round = try await openRound(store)
             try await store.setParticipant(record(round, "intruder", .late, samples: 9, at: 1))
             try await store.setParticipant(record(round + 40, "intruder", .late, samples: 9, at: 1))

@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 
 /// What the coordinator's `GET /metrics` reads from the database at each scrape: two aggregate queries, whatever
 /// the fleet's size, so a scrape never loads the device table into memory.
@@ -12,24 +11,26 @@ public struct FleetGauges: Sendable, Equatable {
 
 extension CoordinatorStore {
     public func fleetGauges() async throws -> FleetGauges {
-        try await read { db in
+        try await sqlRead { connection in
             var devices: [DeviceStatus: Int] = [.online: 0, .offline: 0]
-            let statusRows = try Row.fetchAll(
-                db,
-                sql: #"SELECT "status", COUNT(*) AS "count" FROM "device" GROUP BY "status""#
+            let statusRows = try connection.query(
+                #"SELECT "status", COUNT(*) AS "count" FROM "device" GROUP BY "status""#,
+                []
             )
             for row in statusRows {
-                if let status = DeviceStatus(rawValue: row["status"]) { devices[status] = row["count"] }
+                if let status = DeviceStatus(rawValue: try row.string("status")) {
+                    devices[status] = try row.int("count")
+                }
             }
             var accuracy: [String: Double] = [:]
-            let roundRows = try Row.fetchAll(
-                db,
-                sql: #"""
-                    SELECT "model", "testAccuracy" FROM "round" WHERE "id" IN (
-                        SELECT MAX("id") FROM "round" WHERE "testAccuracy" IS NOT NULL GROUP BY "model")
-                    """#
+            let roundRows = try connection.query(
+                #"""
+                SELECT "model", "testAccuracy" FROM "round" WHERE "id" IN (
+                    SELECT MAX("id") FROM "round" WHERE "testAccuracy" IS NOT NULL GROUP BY "model")
+                """#,
+                []
             )
-            for row in roundRows { accuracy[row["model"]] = row["testAccuracy"] }
+            for row in roundRows { accuracy[try row.string("model")] = try row.double("testAccuracy") }
             return FleetGauges(devicesByStatus: devices, latestRoundAccuracy: accuracy)
         }
     }

@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 
 /// What ``CoordinatorStore/removeDevice(id:erase:at:)`` did.
 public struct DeviceRemoval: Sendable, Equatable {
@@ -17,37 +16,42 @@ extension CoordinatorStore {
     /// Removes a device in one transaction: its key is kept in `removedDevice` (so it can neither authenticate nor
     /// enrol again), its `device` row is deleted (it leaves the device list), and a `device_removed` event is
     /// appended. With `erase`, everything else the coordinator holds of it is deleted too: samples, drift reports
-    /// and alerts, consent records, assignments, pins, transfers, round participation and its events; the WAL is
-    /// then checkpointed and truncated, so that no copy stays there (deleted rows are zeroed: `secure_delete`).
-    /// Returns nil when no device has this id.
+    /// and alerts, consent records, assignments, pins, transfers, round participation and its events; on SQLite the
+    /// WAL is then checkpointed and truncated, so that no copy stays there (deleted rows are zeroed:
+    /// `secure_delete`). Returns nil when no device has this id.
     public func removeDevice(id: String, erase: Bool, at: Date) async throws -> DeviceRemoval? {
-        let removal = try await write { db -> DeviceRemoval? in
+        let removal = try await sqlWrite { connection -> DeviceRemoval? in
+            let key = SQLValue.text(id)
             guard
-                let row = try Row.fetchOne(
-                    db,
-                    sql: #"SELECT "name", "publicKey" FROM "device" WHERE "id" = ?"#,
-                    arguments: [id]
+                let row = try connection.queryOne(
+                    #"SELECT "name", "publicKey" FROM "device" WHERE "id" = ?"#,
+                    [key]
                 )
             else { return nil }
-            var removal = DeviceRemoval(deviceID: id, name: row["name"], erased: erase)
-            try db.execute(
-                sql:
-                    #"INSERT OR REPLACE INTO "removedDevice" ("id", "publicKey", "removedAt", "erased") VALUES (?, ?, ?, ?)"#,
-                arguments: [id, row["publicKey"] as Data, StoredDate.milliseconds(at), erase]
+            var removal = DeviceRemoval(deviceID: id, name: try row.string("name"), erased: erase)
+            try connection.execute(#"DELETE FROM "removedDevice" WHERE "id" = ?"#, [key])
+            try connection.execute(
+                #"INSERT INTO "removedDevice" ("id", "publicKey", "removedAt", "erased") VALUES (?, ?, ?, ?)"#,
+                [
+                    key, .bytes(try row.bytes("publicKey")), .integer(StoredDate.milliseconds(at)),
+                    .integer(erase ? 1 : 0),
+                ]
             )
-            try db.execute(sql: #"DELETE FROM "device" WHERE "id" = ?"#, arguments: [id])
+            try connection.execute(#"DELETE FROM "device" WHERE "id" = ?"#, [key])
             if erase {
-                removal.sampleRows = try Self.eraseSamples(deviceID: id, in: db)
-                removal.driftReports = try Self.delete(from: "driftReport", deviceID: id, in: db)
-                removal.consentRecords = try Self.delete(from: "consentRecord", deviceID: id, in: db)
+                removal.sampleRows = try Self.eraseSamples(deviceID: id, in: connection)
+                removal.driftReports = try Self.delete(from: "driftReport", deviceID: id, in: connection)
+                removal.consentRecords = try Self.delete(from: "consentRecord", deviceID: id, in: connection)
                 for table in [
                     "modelAssignment", "modelPin", "modelTransfer", "roundParticipant", "quotaGrant", "usageReceipt",
                     "rolloutDevice", "event",
                 ] {
-                    removal.otherRows += try Self.delete(from: table, deviceID: id, in: db)
+                    removal.otherRows += try Self.delete(from: table, deviceID: id, in: connection)
                 }
-                try db.execute(sql: #"DELETE FROM "driftAlert" WHERE "scope" = ?"#, arguments: ["device:\(id)"])
-                removal.otherRows += db.changesCount
+                removal.otherRows += try connection.execute(
+                    #"DELETE FROM "driftAlert" WHERE "scope" = ?"#,
+                    [.text("device:\(id)")]
+                )
             }
             let detail =
                 erase
@@ -55,18 +59,21 @@ extension CoordinatorStore {
                     + "\(removal.driftReports) drift report(s), \(removal.consentRecords) consent record(s), "
                     + "\(removal.otherRows) other row(s)"
                 : "removed by the administrator (its key is revoked; what it sent is kept)"
-            _ = try EventRow.append(NewEvent(at: at, deviceID: id, kind: "device_removed", detail: detail), in: db)
+            _ = try EventRow.append(
+                NewEvent(at: at, deviceID: id, kind: "device_removed", detail: detail),
+                in: connection
+            )
             return removal
         }
-        if removal?.erased == true { try await truncateWAL() }
+        if removal?.erased == true, executor.dialect == .sqlite { try await truncateWAL() }
         return removal
     }
 
     /// Whether a device with this id was removed.
     public func isRemoved(deviceID: String) async throws -> Bool {
-        try await read { db in
-            try Bool.fetchOne(db, sql: #"SELECT 1 FROM "removedDevice" WHERE "id" = ?"#, arguments: [deviceID])
-                ?? false
+        try await sqlRead { connection in
+            try connection.queryOne(#"SELECT 1 AS "removed" FROM "removedDevice" WHERE "id" = ?"#, [.text(deviceID)])
+                != nil
         }
     }
 
@@ -74,8 +81,7 @@ extension CoordinatorStore {
         try connection.queryOne(#"SELECT 1 FROM "removedDevice" WHERE "publicKey" = ?"#, [.bytes(publicKey)]) != nil
     }
 
-    private static func delete(from table: String, deviceID: String, in db: Database) throws -> Int {
-        try db.execute(sql: "DELETE FROM \"\(table)\" WHERE \"deviceID\" = ?", arguments: [deviceID])
-        return db.changesCount
+    private static func delete(from table: String, deviceID: String, in connection: any SQLConnection) throws -> Int {
+        try connection.execute("DELETE FROM \"\(table)\" WHERE \"deviceID\" = ?", [.text(deviceID)])
     }
 }

@@ -1,16 +1,20 @@
 import GRDB
 
-/// The coordinator's state: enrolment tokens, devices and the event log, in one SQLite database (or, for the
-/// parts ported so far, PostgreSQL: see `FleetStorePostgres`).
+/// The coordinator's state: enrolment tokens, devices, the event log, models and their delivery, metering,
+/// observability, rounds and rollouts, in one SQLite database (or, for the parts ported so far, PostgreSQL: see
+/// `FleetStorePostgres`).
 ///
 /// A `Sendable` value around one database connection (a WAL `DatabasePool` on disk); copies share it.
 /// Every method is `async` and runs its SQLite work off the caller's thread, in one transaction.
 /// Every error thrown is a ``StoreError`` (or `CancellationError` when the task is cancelled).
 ///
-/// Two ways in, while the port to PostgreSQL goes on domain by domain (issue 12): the ported files
-/// (devices, enrolment tokens, events) are written once against ``SQLConnection`` and run on either backend
-/// through `sqlWrite`/`sqlRead`; the others still use GRDB's `Database` through `write`/`read`, which throw
-/// `unsupported` on PostgreSQL.
+/// Two ways in, while the port to PostgreSQL goes on domain by domain (issue 12): the ported files are written
+/// once against ``SQLConnection`` and run on either backend through `sqlWrite`/`sqlRead` (every file but two:
+/// devices and presence, enrolment and API tokens, events, gateways, gauges, removal, the model registry,
+/// assignments, pins, delivery and the delta cache, model reports, pruning, reference packages, consent, samples,
+/// drift reports and alerts, rounds, quota grants and usage receipts); rollouts and health summaries still use
+/// GRDB's `Database` through `write`/`read`, which throw `unsupported` on PostgreSQL. The schema itself is complete
+/// on both (``CoordinatorPostgresMigrations``).
 public struct CoordinatorStore: Sendable {
     /// Runs the ported files' transactions, on SQLite or PostgreSQL.
     let executor: any SQLExecutor

@@ -68,6 +68,21 @@ package struct SQLRow: Sendable {
         }
     }
 
+    package func double(_ column: String) throws -> Double {
+        guard let value = try optionalDouble(column) else { throw mismatch(column, "a number", .null) }
+        return value
+    }
+
+    /// A REAL column's value; an integer is taken as its double (SQLite may hand back a whole REAL either way).
+    package func optionalDouble(_ column: String) throws -> Double? {
+        switch try value(column) {
+        case .real(let value): return value
+        case .integer(let value): return Double(value)
+        case .null: return nil
+        case let other: throw mismatch(column, "a number", other)
+        }
+    }
+
     package func bytes(_ column: String) throws -> [UInt8] {
         switch try value(column) {
         case .bytes(let value): return value

@@ -1,26 +1,32 @@
 import FleetTrust
 import Foundation
-import GRDB
 
 extension CoordinatorStore {
     /// Stores a new grant (or revoke) under the next sequence number: `sign` receives the sequence and returns
-    /// the signed grant, stored in the same transaction, so sequences are never reused or skipped.
+    /// the signed grant, stored in the same transaction, so sequences are never reused or skipped. On PostgreSQL a
+    /// transaction that fails after taking a number leaves a gap (an identity is never handed out twice); the
+    /// sequence still names one grant only.
     public func addQuotaGrant(
         deviceID: String,
         model: String,
         at instant: Date,
         sign: @escaping @Sendable (UInt64) throws -> SignedQuotaGrant
     ) async throws -> SignedQuotaGrant {
-        try await write { db in
-            try db.execute(
-                sql: #"INSERT INTO "quotaGrant" ("deviceID", "model", "createdAt", "record") VALUES (?, ?, ?, x'')"#,
-                arguments: [deviceID, model, StoredDate.milliseconds(instant)]
+        try await sqlWrite { connection in
+            let inserted = try connection.queryOne(
+                #"""
+                INSERT INTO "quotaGrant" ("deviceID", "model", "createdAt", "record") VALUES (?, ?, ?, ?)
+                RETURNING "sequence"
+                """#,
+                [.text(deviceID), .text(model), .integer(StoredDate.milliseconds(instant)), .bytes([])]
             )
-            let sequence = db.lastInsertedRowID
+            guard let sequence = try inserted?.int64("sequence") else {
+                throw StoreError.corrupt.with("inserting a quota grant returned no sequence")
+            }
             let signed = try sign(UInt64(sequence))
-            try db.execute(
-                sql: #"UPDATE "quotaGrant" SET "record" = ? WHERE "sequence" = ?"#,
-                arguments: [Data(try signed.encoded()), sequence]
+            try connection.execute(
+                #"UPDATE "quotaGrant" SET "record" = ? WHERE "sequence" = ?"#,
+                [.bytes(try signed.encoded()), .integer(sequence)]
             )
             return signed
         }
@@ -34,32 +40,30 @@ extension CoordinatorStore {
     ) async throws
         -> [SignedQuotaGrant]
     {
-        try await read { db in
-            let rows: [Data]
+        try await sqlRead { connection in
+            let rows: [SQLRow]
             if let deviceID {
-                rows = try Data.fetchAll(
-                    db,
-                    sql: #"""
-                        SELECT "record" FROM "quotaGrant" WHERE "deviceID" = ? AND "sequence" > ?
-                        ORDER BY "sequence" LIMIT ?
-                        """#,
-                    arguments: [deviceID, Int64(clamping: afterSequence), limit]
+                rows = try connection.query(
+                    #"""
+                    SELECT "record" FROM "quotaGrant" WHERE "deviceID" = ? AND "sequence" > ?
+                    ORDER BY "sequence" LIMIT ?
+                    """#,
+                    [.text(deviceID), .integer(Int64(clamping: afterSequence)), .integer(Int64(clamping: limit))]
                 )
             } else {
-                rows = try Data.fetchAll(db, sql: #"SELECT "record" FROM "quotaGrant" ORDER BY "sequence""#)
+                rows = try connection.query(#"SELECT "record" FROM "quotaGrant" ORDER BY "sequence""#, [])
             }
-            return try rows.map { try SignedQuotaGrant(decoding: Array($0)) }
+            return try rows.map { try SignedQuotaGrant(decoding: try $0.bytes("record")) }
         }
     }
 
     /// One grant by sequence, whatever device it names.
     public func quotaGrant(sequence: UInt64) async throws -> SignedQuotaGrant? {
-        try await read { db in
-            try Data.fetchOne(
-                db,
-                sql: #"SELECT "record" FROM "quotaGrant" WHERE "sequence" = ?"#,
-                arguments: [Int64(clamping: sequence)]
-            ).map { try SignedQuotaGrant(decoding: Array($0)) }
+        try await sqlRead { connection in
+            try connection.queryOne(
+                #"SELECT "record" FROM "quotaGrant" WHERE "sequence" = ?"#,
+                [.integer(Int64(clamping: sequence))]
+            ).map { try SignedQuotaGrant(decoding: try $0.bytes("record")) }
         }
     }
 }

@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 
 /// A verified receipt of a device's usage ledger as the coordinator keeps it: the chain position and hash, what
 /// it bills (count × the drawn grant's price) and the flags raised on it (`Protocol/METERING.md`).
@@ -55,22 +54,22 @@ public struct UsageReceiptRecord: Sendable, Hashable {
     /// The amount billed, in micro-units.
     public var amountMicros: UInt64 { count.multipliedReportingOverflow(by: priceMicros).partialValue }
 
-    init(row: Row) {
+    init(row: SQLRow) throws {
         self.init(
-            deviceID: row["deviceID"],
-            position: UInt64(clamping: row["position"] as Int64),
-            hash: Array(row["hash"] as Data),
-            model: row["model"],
-            grantSequence: UInt64(clamping: row["grantSequence"] as Int64),
-            kind: UInt8(clamping: row["kind"] as Int64),
-            count: UInt64(clamping: row["count"] as Int64),
-            priceMicros: UInt64(clamping: row["priceMicros"] as Int64),
-            currency: row["currency"],
-            windowStart: StoredDate.date(row["windowStart"]),
-            windowEnd: StoredDate.date(row["windowEnd"]),
-            receivedAt: StoredDate.date(row["receivedAt"]),
-            flags: (row["flags"] as String).split(separator: ",").map(String.init),
-            record: Array(row["record"] as Data)
+            deviceID: try row.string("deviceID"),
+            position: UInt64(clamping: try row.int64("position")),
+            hash: try row.bytes("hash"),
+            model: try row.string("model"),
+            grantSequence: UInt64(clamping: try row.int64("grantSequence")),
+            kind: UInt8(clamping: try row.int64("kind")),
+            count: UInt64(clamping: try row.int64("count")),
+            priceMicros: UInt64(clamping: try row.int64("priceMicros")),
+            currency: try row.string("currency"),
+            windowStart: StoredDate.date(try row.int64("windowStart")),
+            windowEnd: StoredDate.date(try row.int64("windowEnd")),
+            receivedAt: StoredDate.date(try row.int64("receivedAt")),
+            flags: try row.string("flags").split(separator: ",").map(String.init),
+            record: try row.bytes("record")
         )
     }
 }
@@ -78,48 +77,48 @@ public struct UsageReceiptRecord: Sendable, Hashable {
 extension CoordinatorStore {
     /// The device's last stored receipt (the head of its chain), nil before its first.
     public func usageHead(deviceID: String) async throws -> UsageReceiptRecord? {
-        try await read { db in
-            try Row.fetchOne(
-                db,
-                sql: #"SELECT * FROM "usageReceipt" WHERE "deviceID" = ? ORDER BY "position" DESC LIMIT 1"#,
-                arguments: [deviceID]
+        try await sqlRead { connection in
+            try connection.queryOne(
+                #"SELECT * FROM "usageReceipt" WHERE "deviceID" = ? ORDER BY "position" DESC LIMIT 1"#,
+                [.text(deviceID)]
             ).map(UsageReceiptRecord.init(row:))
         }
     }
 
     /// The stored receipt at `position` of the device's chain.
     public func usageReceipt(deviceID: String, position: UInt64) async throws -> UsageReceiptRecord? {
-        try await read { db in
-            try Row.fetchOne(
-                db,
-                sql: #"SELECT * FROM "usageReceipt" WHERE "deviceID" = ? AND "position" = ?"#,
-                arguments: [deviceID, Int64(clamping: position)]
+        try await sqlRead { connection in
+            try connection.queryOne(
+                #"SELECT * FROM "usageReceipt" WHERE "deviceID" = ? AND "position" = ?"#,
+                [.text(deviceID), .integer(Int64(clamping: position))]
             ).map(UsageReceiptRecord.init(row:))
         }
     }
 
     /// Appends verified receipts (consecutive positions after the head) and their events, in one transaction.
     public func appendUsageReceipts(_ receipts: [UsageReceiptRecord], events: [NewEvent]) async throws {
-        try await write { db in
+        try await sqlWrite { connection in
             for receipt in receipts {
-                try db.execute(
-                    sql: #"""
-                        INSERT INTO "usageReceipt" ("deviceID", "position", "hash", "model", "grantSequence", "kind",
-                            "count", "priceMicros", "currency", "windowStart", "windowEnd", "receivedAt", "flags",
-                            "record")
-                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                        """#,
-                    arguments: [
-                        receipt.deviceID, Int64(clamping: receipt.position), Data(receipt.hash), receipt.model,
-                        Int64(clamping: receipt.grantSequence), Int64(receipt.kind), Int64(clamping: receipt.count),
-                        Int64(clamping: receipt.priceMicros), receipt.currency,
-                        StoredDate.milliseconds(receipt.windowStart), StoredDate.milliseconds(receipt.windowEnd),
-                        StoredDate.milliseconds(receipt.receivedAt), receipt.flags.joined(separator: ","),
-                        Data(receipt.record),
+                try connection.execute(
+                    #"""
+                    INSERT INTO "usageReceipt" ("deviceID", "position", "hash", "model", "grantSequence", "kind",
+                        "count", "priceMicros", "currency", "windowStart", "windowEnd", "receivedAt", "flags",
+                        "record")
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """#,
+                    [
+                        .text(receipt.deviceID), .integer(Int64(clamping: receipt.position)), .bytes(receipt.hash),
+                        .text(receipt.model), .integer(Int64(clamping: receipt.grantSequence)),
+                        .integer(Int64(receipt.kind)), .integer(Int64(clamping: receipt.count)),
+                        .integer(Int64(clamping: receipt.priceMicros)), .text(receipt.currency),
+                        .integer(StoredDate.milliseconds(receipt.windowStart)),
+                        .integer(StoredDate.milliseconds(receipt.windowEnd)),
+                        .integer(StoredDate.milliseconds(receipt.receivedAt)),
+                        .text(receipt.flags.joined(separator: ",")), .bytes(receipt.record),
                     ]
                 )
             }
-            for event in events { _ = try EventRow.append(event, in: db) }
+            for event in events { _ = try EventRow.append(event, in: connection) }
         }
     }
 
@@ -133,30 +132,29 @@ extension CoordinatorStore {
     )
         async throws -> [UsageReceiptRecord]
     {
-        try await read { db in
+        try await sqlRead { connection in
             var conditions: [String] = []
-            var arguments: [any DatabaseValueConvertible] = []
+            var arguments: [SQLValue] = []
             if let deviceID {
                 conditions.append(#""deviceID" = ?"#)
-                arguments.append(deviceID)
+                arguments.append(.text(deviceID))
             }
             if let model {
                 conditions.append(#""model" = ?"#)
-                arguments.append(model)
+                arguments.append(.text(model))
             }
             if let since {
                 conditions.append(#""windowEnd" >= ?"#)
-                arguments.append(StoredDate.milliseconds(since))
+                arguments.append(.integer(StoredDate.milliseconds(since)))
             }
             if let until {
                 conditions.append(#""windowEnd" < ?"#)
-                arguments.append(StoredDate.milliseconds(until))
+                arguments.append(.integer(StoredDate.milliseconds(until)))
             }
             let filter = conditions.isEmpty ? "" : " WHERE " + conditions.joined(separator: " AND ")
-            return try Row.fetchAll(
-                db,
-                sql: #"SELECT * FROM "usageReceipt""# + filter + #" ORDER BY "deviceID", "position""#,
-                arguments: StatementArguments(arguments)
+            return try connection.query(
+                #"SELECT * FROM "usageReceipt""# + filter + #" ORDER BY "deviceID", "position""#,
+                arguments
             ).map(UsageReceiptRecord.init(row:))
         }
     }
@@ -165,17 +163,17 @@ extension CoordinatorStore {
 extension CoordinatorStore {
     /// Queries per UTC day (days since the epoch, by `windowEnd`) of one device, for days at or after `sinceDay`.
     public func dailyUsage(deviceID: String, sinceDay: Int64) async throws -> [Int64: UInt64] {
-        try await read { db in
+        try await sqlRead { connection in
             var days: [Int64: UInt64] = [:]
-            for row in try Row.fetchAll(
-                db,
-                sql: #"""
-                    SELECT "windowEnd" / 86400000 AS "day", SUM("count") AS "total" FROM "usageReceipt"
-                    WHERE "deviceID" = ? AND "windowEnd" >= ? GROUP BY "day"
-                    """#,
-                arguments: [deviceID, sinceDay * 86_400_000]
+            // PostgreSQL's SUM of BIGINT is NUMERIC: cast back.
+            for row in try connection.query(
+                #"""
+                SELECT "windowEnd" / 86400000 AS "day", CAST(SUM("count") AS BIGINT) AS "total" FROM "usageReceipt"
+                WHERE "deviceID" = ? AND "windowEnd" >= ? GROUP BY "windowEnd" / 86400000
+                """#,
+                [.text(deviceID), .integer(sinceDay * 86_400_000)]
             ) {
-                days[row["day"]] = UInt64(clamping: row["total"] as Int64)
+                days[try row.int64("day")] = UInt64(clamping: try row.int64("total"))
             }
             return days
         }

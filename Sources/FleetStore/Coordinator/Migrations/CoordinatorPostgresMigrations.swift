@@ -6,11 +6,15 @@
 /// (ids, names) has the "C" collation: byte order, as SQLite's BINARY, whatever the database's locale. `CoordinatorSchemaTests`
 /// checks that each ported table has the same columns, nullability and type family on both backends.
 ///
-/// Ported: coordinator-v1 (enrolment tokens, devices, events), coordinator-v6-removed-devices,
-/// coordinator-api-tokens. The other
-/// migrations (and the store files that use their tables) are still SQLite only.
+/// Every SQLite migration has its twin. The first three ported (coordinator-v1, coordinator-v6-removed-devices,
+/// coordinator-api-tokens) came first and the rest were appended after them, in SQLite's order, so a database
+/// migrated before keeps its history; their tables' columns and indexes are the same whatever the order
+/// (`PostgresBackendTests` compares every table). SQLite's BOOLEAN (`rollout.autoRollback`) is a BIGINT 0/1 here,
+/// as the store binds booleans. Which store files run on PostgreSQL is said in `CoordinatorStore`; the others
+/// throw `unsupported` there, schema or not.
 enum CoordinatorPostgresMigrations {
-    static let all: [SQLMigration] = [v1, v6RemovedDevices, apiTokens]
+    static let all: [SQLMigration] =
+        [v1, v6RemovedDevices, apiTokens] + CoordinatorPostgresLaterMigrations.all
 
     static let v1 = SQLMigration("coordinator-v1") { _ in
         [

@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 
 extension CoordinatorStore {
     /// Stores what `assignment.deviceID` should run of `assignment.model`, replacing the previous assignment
@@ -11,24 +10,36 @@ extension CoordinatorStore {
     /// variant at all; `invalidArgument` when only one of version and variant is set.
     public func setAssignment(_ assignment: ModelAssignment) async throws {
         try ModelValidation.assignment(assignment)
-        try await write { db in
-            guard try DeviceRow.filter(DeviceRow.Columns.id == assignment.deviceID).fetchCount(db) > 0 else {
+        try await sqlWrite { connection in
+            guard
+                try connection.queryOne(#"SELECT 1 FROM "device" WHERE "id" = ?"#, [.text(assignment.deviceID)]) != nil
+            else {
                 throw StoreError.notFound.with("no device \(assignment.deviceID)")
             }
             if let version = assignment.version, let variant = assignment.variant {
                 guard
-                    try ModelVariantRow.find(model: assignment.model, version: version, variant: variant, in: db)
+                    try ModelVariantRow.find(
+                        model: assignment.model,
+                        version: version,
+                        variant: variant,
+                        in: connection
+                    )
                         != nil
                 else {
                     throw StoreError.notFound.with("no model \(assignment.model) v\(version) \(variant)")
                 }
             } else {
-                guard try Self.latestVersion(of: assignment.model, in: db) != nil else {
+                guard try Self.latestVersion(of: assignment.model, in: connection) != nil else {
                     throw StoreError.notFound.with("no model \(assignment.model)")
                 }
             }
-            let previous = try AssignmentRow.find(deviceID: assignment.deviceID, model: assignment.model, in: db)
-            try AssignmentRow(assignment).insert(db, onConflict: .replace)
+            let previous = try AssignmentRow.find(
+                deviceID: assignment.deviceID,
+                model: assignment.model,
+                in: connection
+            )?
+            .record
+            try AssignmentRow.replace(assignment, in: connection)
             if let previous, previous.version == assignment.version, previous.variant == assignment.variant {
                 return
             }
@@ -41,27 +52,23 @@ extension CoordinatorStore {
                     kind: "assigned",
                     detail: "\(target)\(was): \(assignment.reason)"
                 ),
-                in: db
+                in: connection
             )
         }
     }
 
     /// The device's assignments, by model.
     public func assignments(deviceID: String) async throws -> [ModelAssignment] {
-        try await read { db in
-            try AssignmentRow.filter(AssignmentRow.Columns.deviceID == deviceID)
-                .order(AssignmentRow.Columns.model)
-                .fetchAll(db)
+        try await sqlRead { connection in
+            try AssignmentRow.fetchAll(connection, #"WHERE "deviceID" = ? ORDER BY "model""#, [.text(deviceID)])
                 .map(\.record)
         }
     }
 
     /// The model's assignments, by device id.
     public func assignments(model: String) async throws -> [ModelAssignment] {
-        try await read { db in
-            try AssignmentRow.filter(AssignmentRow.Columns.model == model)
-                .order(AssignmentRow.Columns.deviceID)
-                .fetchAll(db)
+        try await sqlRead { connection in
+            try AssignmentRow.fetchAll(connection, #"WHERE "model" = ? ORDER BY "deviceID""#, [.text(model)])
                 .map(\.record)
         }
     }

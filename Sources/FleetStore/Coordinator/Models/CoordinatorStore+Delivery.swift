@@ -1,17 +1,10 @@
-import Foundation
-import GRDB
-
 extension CoordinatorStore {
     /// Appends a completed delivery to the log and returns it with its sequence number. Throws
     /// `invalidArgument` for an encoding other than "delta" or "full", or a negative byte count or offset.
     @discardableResult
     public func recordTransfer(_ transfer: NewTransfer) async throws -> TransferRecord {
         try ModelValidation.transfer(transfer)
-        return try await write { db in
-            var row = TransferRow(transfer)
-            try row.insert(db)
-            return try row.record()
-        }
+        return try await sqlWrite { connection in try TransferRow.insert(transfer, in: connection) }
     }
 
     /// Deliveries, oldest first; nil filters match everything.
@@ -28,31 +21,39 @@ extension CoordinatorStore {
         limit: Int?
     ) async throws -> [TransferRecord] {
         if let limit, limit <= 0 { return [] }
-        return try await read { db in
-            var request = TransferRow.all()
+        return try await sqlRead { connection in
+            var conditions: [String] = []
+            var arguments: [SQLValue] = []
             if let deviceID {
-                request = request.filter(TransferRow.Columns.deviceID == deviceID)
+                conditions.append(#""deviceID" = ?"#)
+                arguments.append(.text(deviceID))
             }
             if let model {
-                request = request.filter(TransferRow.Columns.model == model)
+                conditions.append(#""model" = ?"#)
+                arguments.append(.text(model))
             }
             if let afterSequence {
-                request = request.filter(TransferRow.Columns.sequence > afterSequence)
+                conditions.append(#""sequence" > ?"#)
+                arguments.append(.integer(afterSequence))
             }
-            request = request.order(TransferRow.Columns.sequence)
+            var clause = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
+            clause += #" ORDER BY "sequence""#
             if let limit {
-                request = request.limit(limit)
+                clause += " LIMIT ?"
+                arguments.append(SQLValue(limit))
             }
-            return try request.fetchAll(db).map { try $0.record() }
+            return try TransferRow.fetchAll(connection, clause, arguments).map(\.transfer)
         }
     }
 
     /// The cached delta from one weights file to another, or nil.
     public func cachedDelta(fromSHA256: [UInt8], toSHA256: [UInt8]) async throws -> DeltaCacheRecord? {
-        try await read { db in
-            try DeltaCacheRow.filter(
-                DeltaCacheRow.Columns.fromSHA256 == Data(fromSHA256) && DeltaCacheRow.Columns.toSHA256 == Data(toSHA256)
-            ).fetchOne(db)?.record
+        try await sqlRead { connection in
+            try DeltaCacheRow.fetchOne(
+                connection,
+                #"WHERE "fromSHA256" = ? AND "toSHA256" = ?"#,
+                [.bytes(fromSHA256), .bytes(toSHA256)]
+            )?.record
         }
     }
 
@@ -60,41 +61,38 @@ extension CoordinatorStore {
     /// `invalidArgument` for a digest that is not 32 bytes, an empty encoding or path, or a negative size.
     public func storeCachedDelta(_ record: DeltaCacheRecord) async throws {
         try ModelValidation.delta(record)
-        try await write { db in
-            try DeltaCacheRow(record).insert(db, onConflict: .replace)
-        }
+        try await sqlWrite { connection in try DeltaCacheRow.replace(record, in: connection) }
     }
 
     /// Every cached payload's index entry, oldest first (for keeping the cache within its byte budget).
     public func cachedDeltas() async throws -> [DeltaCacheRecord] {
-        try await read { db in
-            try DeltaCacheRow.order(DeltaCacheRow.Columns.createdAt, DeltaCacheRow.Columns.path).fetchAll(db)
-                .map(\.record)
+        try await sqlRead { connection in
+            try DeltaCacheRow.fetchAll(connection, #"ORDER BY "createdAt", "path""#, []).map(\.record)
         }
     }
 
     /// Removes one cached payload's index entry; returns whether there was one.
     @discardableResult
     public func removeCachedDelta(fromSHA256: [UInt8], toSHA256: [UInt8]) async throws -> Bool {
-        try await write { db in
-            try DeltaCacheRow.filter(
-                DeltaCacheRow.Columns.fromSHA256 == Data(fromSHA256) && DeltaCacheRow.Columns.toSHA256 == Data(toSHA256)
-            ).deleteAll(db) > 0
+        try await sqlWrite { connection in
+            try connection.execute(
+                #"DELETE FROM "deltaCache" WHERE "fromSHA256" = ? AND "toSHA256" = ?"#,
+                [.bytes(fromSHA256), .bytes(toSHA256)]
+            ) > 0
         }
     }
 
     /// Removes the index entries of every delta from or to the weights file with this SHA-256 (for
     /// example after pruning that blob), and returns them so the caller can delete their files.
     public func removeCachedDeltas(involvingSHA256 sha256: [UInt8]) async throws -> [DeltaCacheRecord] {
-        try await write { db in
-            let digest = Data(sha256)
-            let involving = DeltaCacheRow.filter(
-                DeltaCacheRow.Columns.fromSHA256 == digest || DeltaCacheRow.Columns.toSHA256 == digest
-            )
-            let removed = try involving.order(DeltaCacheRow.Columns.fromSHA256, DeltaCacheRow.Columns.toSHA256)
-                .fetchAll(db)
-                .map(\.record)
-            try involving.deleteAll(db)
+        try await sqlWrite { connection in
+            let involving = #"WHERE "fromSHA256" = ? OR "toSHA256" = ?"#
+            let removed = try DeltaCacheRow.fetchAll(
+                connection,
+                involving + #" ORDER BY "fromSHA256", "toSHA256""#,
+                [.bytes(sha256), .bytes(sha256)]
+            ).map(\.record)
+            try connection.execute(#"DELETE FROM "deltaCache" "# + involving, [.bytes(sha256), .bytes(sha256)])
             return removed
         }
     }

@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 
 extension CoordinatorStore {
     /// Records a device's model report: the install's delivery row (if any) and its event, in one transaction,
@@ -13,22 +12,19 @@ extension CoordinatorStore {
         at: Date
     ) async throws -> Bool {
         if let transfer { try ModelValidation.transfer(transfer) }
-        return try await write { db in
+        return try await sqlWrite { connection in
             if reportID != 0 {
-                try db.execute(
-                    sql: """
-                        INSERT OR IGNORE INTO "modelReportReceipt" ("deviceID", "reportID", "receivedAt")
-                        VALUES (?, ?, ?)
-                        """,
-                    arguments: [deviceID, Int64(bitPattern: reportID), StoredDate.milliseconds(at)]
+                let inserted = try connection.execute(
+                    connection.dialect.insertIgnoringConflicts(
+                        into: "modelReportReceipt",
+                        #"("deviceID", "reportID", "receivedAt") VALUES (?, ?, ?)"#
+                    ),
+                    [.text(deviceID), .integer(Int64(bitPattern: reportID)), .integer(StoredDate.milliseconds(at))]
                 )
-                guard db.changesCount > 0 else { return false }
+                guard inserted > 0 else { return false }
             }
-            if let transfer {
-                var row = TransferRow(transfer)
-                try row.insert(db)
-            }
-            _ = try EventRow.append(event, in: db)
+            if let transfer { _ = try TransferRow.insert(transfer, in: connection) }
+            _ = try EventRow.append(event, in: connection)
             return true
         }
     }

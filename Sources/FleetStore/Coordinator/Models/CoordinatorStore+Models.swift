@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 
 extension CoordinatorStore {
     /// Adds one variant of a version to the registry, and appends a fleet-wide "model_pushed" event
@@ -16,26 +15,25 @@ extension CoordinatorStore {
         referenceStatistics: [UInt8]? = nil
     ) async throws -> ModelVariantRecord {
         try ModelValidation.variant(variant)
-        return try await write { db in
+        return try await sqlWrite { connection in
             let json = JSONColumn()
             let label = "\(variant.model) v\(variant.version) \(variant.variant)"
             if try ModelVariantRow.find(
                 model: variant.model,
                 version: variant.version,
                 variant: variant.variant,
-                in: db
+                in: connection
             ) != nil {
                 throw StoreError.duplicate.with("model \(label) already exists")
             }
-            if let highest = try Self.latestVersion(of: variant.model, in: db), variant.version < highest {
+            if let highest = try Self.latestVersion(of: variant.model, in: connection), variant.version < highest {
                 throw StoreError.versionNotIncreasing.with(
                     "model \(label): version \(variant.version) is below the highest version \(highest)"
                 )
             }
-            let row = try ModelVariantRow(variant, json: json)
             do {
-                try row.insert(db)
-            } catch let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT {
+                try ModelVariantRow.insert(variant, json: json, in: connection)
+            } catch let error as StoreError where error == .duplicate {
                 throw StoreError.duplicate.with("model \(label) already exists: \(error)")
             }
             _ = try EventRow.append(
@@ -45,7 +43,7 @@ extension CoordinatorStore {
                     kind: "model_pushed",
                     detail: "\(label), \(variant.size) bytes"
                 ),
-                in: db
+                in: connection
             )
             if let referenceStatistics {
                 try Self.storeReferenceStatistics(
@@ -53,29 +51,40 @@ extension CoordinatorStore {
                     version: variant.version,
                     statistics: referenceStatistics,
                     at: variant.createdAt,
-                    in: db
+                    in: connection
                 )
             }
-            return try row.record(json: json)
+            guard
+                let stored = try ModelVariantRow.find(
+                    model: variant.model,
+                    version: variant.version,
+                    variant: variant.variant,
+                    in: connection
+                )
+            else { throw StoreError.corrupt.with("model \(label) not found after its insert") }
+            return try stored.record(json: json)
         }
     }
 
     /// Every model with at least one stored variant, by name.
     public func models() async throws -> [ModelSummary] {
-        try await read { db in
-            let deviceCounts = try Dictionary(
-                uniqueKeysWithValues: Row.fetchAll(
-                    db,
-                    sql: #"SELECT "model", COUNT(*) FROM "modelAssignment" GROUP BY "model""#
-                ).map { row -> (String, Int) in (row[0], row[1]) }
-            )
-            let keys = try Row.fetchAll(
-                db,
-                sql: #"SELECT "model", "version", "variant" FROM "modelVariant" ORDER BY "model", "version", "variant""#
+        try await sqlRead { connection in
+            var deviceCounts: [String: Int] = [:]
+            for row in try connection.query(
+                #"SELECT "model", COUNT(*) AS "devices" FROM "modelAssignment" GROUP BY "model""#,
+                []
+            ) {
+                deviceCounts[try row.string("model")] = try row.int("devices")
+            }
+            let keys = try connection.query(
+                #"SELECT "model", "version", "variant" FROM "modelVariant" ORDER BY "model", "version", "variant""#,
+                []
             )
             var summaries: [ModelSummary] = []
             for key in keys {
-                let (name, version, variant): (String, Int, String) = (key[0], key[1], key[2])
+                let (name, version, variant) = (
+                    try key.string("model"), try key.int("version"), try key.string("variant")
+                )
                 if summaries.last?.name != name {
                     summaries.append(
                         ModelSummary(
@@ -103,15 +112,15 @@ extension CoordinatorStore {
 
     /// Every variant of `model`, version descending, then variant ascending.
     public func modelVariants(model: String) async throws -> [ModelVariantRecord] {
-        try await read { db in
+        try await sqlRead { connection in
             let json = JSONColumn()
-            return try ModelVariantRow.ofModel(model).fetchAll(db).map { try $0.record(json: json) }
+            return try ModelVariantRow.ofModel(model, in: connection).map { try $0.record(json: json) }
         }
     }
 
     public func modelVariant(model: String, version: Int, variant: String) async throws -> ModelVariantRecord? {
-        try await read { db in
-            try ModelVariantRow.find(model: model, version: version, variant: variant, in: db)?
+        try await sqlRead { connection in
+            try ModelVariantRow.find(model: model, version: version, variant: variant, in: connection)?
                 .record(json: JSONColumn())
         }
     }
@@ -119,24 +128,22 @@ extension CoordinatorStore {
     /// A variant whose weights file has this SHA-256, or nil. When several share the blob, the first by
     /// model name, then newest version, then variant name.
     public func modelVariant(sha256: [UInt8]) async throws -> ModelVariantRecord? {
-        try await read { db in
-            try ModelVariantRow.filter(ModelVariantRow.Columns.sha256 == Data(sha256))
-                .order(
-                    ModelVariantRow.Columns.model,
-                    ModelVariantRow.Columns.version.desc,
-                    ModelVariantRow.Columns.variant
-                )
-                .fetchOne(db)?
-                .record(json: JSONColumn())
+        try await sqlRead { connection in
+            try ModelVariantRow.fetchOne(
+                connection,
+                #"WHERE "sha256" = ? ORDER BY "model", "version" DESC, "variant" LIMIT 1"#,
+                [.bytes(sha256)]
+            )?.record(json: JSONColumn())
         }
     }
 
     /// The model's highest stored version, or nil for an unknown model.
     public func latestVersion(model: String) async throws -> Int? {
-        try await read { db in try Self.latestVersion(of: model, in: db) }
+        try await sqlRead { connection in try Self.latestVersion(of: model, in: connection) }
     }
 
-    static func latestVersion(of model: String, in db: Database) throws -> Int? {
-        try Int.fetchOne(db, sql: #"SELECT MAX("version") FROM "modelVariant" WHERE "model" = ?"#, arguments: [model])
+    static func latestVersion(of model: String, in connection: any SQLConnection) throws -> Int? {
+        try connection.queryInt(#"SELECT MAX("version") FROM "modelVariant" WHERE "model" = ?"#, [.text(model)])
+            .map { Int($0) }
     }
 }

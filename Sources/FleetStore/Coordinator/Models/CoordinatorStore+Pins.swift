@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 
 /// An operator's hold of a device (or, with `deviceID` "*", every device) on one version of a model.
 public struct ModelPin: Sendable, Equatable, Codable {
@@ -27,13 +26,19 @@ extension CoordinatorStore {
     /// Pins, replacing an earlier pin of the same device and model; appends a "pinned" event.
     public func setPin(_ pin: ModelPin) async throws {
         guard pin.version >= 1 else { throw StoreError.invalidArgument.with("a pin names version 1 or higher") }
-        try await write { db in
-            try db.execute(
-                sql: """
-                    INSERT OR REPLACE INTO "modelPin" ("deviceID", "model", "version", "rollback", "pinnedAt")
-                    VALUES (?, ?, ?, ?, ?)
-                    """,
-                arguments: [pin.deviceID, pin.model, pin.version, pin.rollback, StoredDate.milliseconds(pin.pinnedAt)]
+        try await sqlWrite { connection in
+            try connection.execute(
+                #"DELETE FROM "modelPin" WHERE "deviceID" = ? AND "model" = ?"#,
+                [.text(pin.deviceID), .text(pin.model)]
+            )
+            try connection.execute(
+                #"""
+                INSERT INTO "modelPin" ("deviceID", "model", "version", "rollback", "pinnedAt") VALUES (?, ?, ?, ?, ?)
+                """#,
+                [
+                    .text(pin.deviceID), .text(pin.model), SQLValue(pin.version), .integer(pin.rollback ? 1 : 0),
+                    .integer(StoredDate.milliseconds(pin.pinnedAt)),
+                ]
             )
             _ = try EventRow.append(
                 NewEvent(
@@ -43,7 +48,7 @@ extension CoordinatorStore {
                     detail: "\(pin.model) v\(pin.version)\(pin.rollback ? " (rollback)" : "")"
                         + (pin.deviceID == ModelPin.everyDevice ? " for every device" : "")
                 ),
-                in: db
+                in: connection
             )
         }
     }
@@ -51,12 +56,12 @@ extension CoordinatorStore {
     /// Removes a pin; returns whether there was one.
     @discardableResult
     public func removePin(deviceID: String, model: String) async throws -> Bool {
-        try await write { db in
-            try db.execute(
-                sql: #"DELETE FROM "modelPin" WHERE "deviceID" = ? AND "model" = ?"#,
-                arguments: [deviceID, model]
-            )
-            let removed = db.changesCount > 0
+        try await sqlWrite { connection in
+            let removed =
+                try connection.execute(
+                    #"DELETE FROM "modelPin" WHERE "deviceID" = ? AND "model" = ?"#,
+                    [.text(deviceID), .text(model)]
+                ) > 0
             if removed {
                 _ = try EventRow.append(
                     NewEvent(
@@ -65,7 +70,7 @@ extension CoordinatorStore {
                         kind: "unpinned",
                         detail: model
                     ),
-                    in: db
+                    in: connection
                 )
             }
             return removed
@@ -74,22 +79,21 @@ extension CoordinatorStore {
 
     /// The pin that applies to a device: its own, else the fleet-wide one.
     public func pin(deviceID: String, model: String) async throws -> ModelPin? {
-        try await read { db in
-            let row = try Row.fetchOne(
-                db,
-                sql: """
-                    SELECT * FROM "modelPin" WHERE "model" = ? AND "deviceID" IN (?, ?)
-                    ORDER BY "deviceID" = ? LIMIT 1
-                    """,
-                arguments: [model, deviceID, ModelPin.everyDevice, ModelPin.everyDevice]
+        try await sqlRead { connection in
+            let row = try connection.queryOne(
+                #"""
+                SELECT "deviceID", "model", "version", "rollback", "pinnedAt" FROM "modelPin"
+                WHERE "model" = ? AND "deviceID" IN (?, ?) ORDER BY "deviceID" = ? LIMIT 1
+                """#,
+                [.text(model), .text(deviceID), .text(ModelPin.everyDevice), .text(ModelPin.everyDevice)]
             )
             guard let row else { return nil }
             return ModelPin(
-                deviceID: row["deviceID"],
-                model: row["model"],
-                version: row["version"],
-                rollback: row["rollback"],
-                pinnedAt: StoredDate.date(row["pinnedAt"])
+                deviceID: try row.string("deviceID"),
+                model: try row.string("model"),
+                version: try row.int("version"),
+                rollback: try row.int64("rollback") != 0,
+                pinnedAt: StoredDate.date(try row.int64("pinnedAt"))
             )
         }
     }

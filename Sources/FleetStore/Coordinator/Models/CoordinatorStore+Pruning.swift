@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 
 extension CoordinatorStore {
     /// Removes every version of `model` except the newest `keep` and those still assigned to a device or
@@ -14,25 +13,28 @@ extension CoordinatorStore {
         guard keep >= 1 else {
             throw StoreError.invalidArgument.with("pruning must keep at least one version, got \(keep)")
         }
-        return try await write { db in
-            let versions = try Int.fetchAll(
-                db,
-                sql: #"SELECT DISTINCT "version" FROM "modelVariant" WHERE "model" = ? ORDER BY "version" DESC"#,
-                arguments: [model]
-            )
+        return try await sqlWrite { connection in
+            let versions = try connection.query(
+                #"SELECT DISTINCT "version" FROM "modelVariant" WHERE "model" = ? ORDER BY "version" DESC"#,
+                [.text(model)]
+            ).map { try $0.int("version") }
             guard versions.count > keep else { return [] }
-            let inUse = try Self.versionsInUse(of: model, in: db)
+            let inUse = try Self.versionsInUse(of: model, in: connection)
             let doomed = versions.dropFirst(keep).filter { !inUse.contains($0) }
             guard !doomed.isEmpty else { return [] }
 
             let json = JSONColumn()
-            let removed = try ModelVariantRow.ofModel(model)
-                .filter(doomed.contains(ModelVariantRow.Columns.version))
-                .fetchAll(db)
-                .map { try $0.record(json: json) }
-            try ModelVariantRow.filter(ModelVariantRow.Columns.model == model)
-                .filter(doomed.contains(ModelVariantRow.Columns.version))
-                .deleteAll(db)
+            let placeholders = Array(repeating: "?", count: doomed.count).joined(separator: ", ")
+            let removed = try ModelVariantRow.ofModel(
+                model,
+                and: #"AND "version" IN ("# + placeholders + ")",
+                doomed.map { SQLValue($0) },
+                in: connection
+            ).map { try $0.record(json: json) }
+            try connection.execute(
+                #"DELETE FROM "modelVariant" WHERE "model" = ? AND "version" IN ("# + placeholders + ")",
+                [.text(model)] + doomed.map { SQLValue($0) }
+            )
             let list = doomed.map { "v\($0)" }.joined(separator: ", ")
             _ = try EventRow.append(
                 NewEvent(
@@ -41,27 +43,27 @@ extension CoordinatorStore {
                     kind: "model_pruned",
                     detail: "\(model) \(list) (\(removed.count) variant(s))"
                 ),
-                in: db
+                in: connection
             )
             return removed
         }
     }
 
     /// Versions of `model` that some device is assigned or reports as installed.
-    private static func versionsInUse(of model: String, in db: Database) throws -> Set<Int> {
+    private static func versionsInUse(of model: String, in connection: any SQLConnection) throws -> Set<Int> {
         var versions = Set(
-            try Int.fetchAll(
-                db,
-                sql: #"SELECT DISTINCT "version" FROM "modelAssignment" WHERE "model" = ? AND "version" IS NOT NULL"#,
-                arguments: [model]
-            )
+            try connection.query(
+                #"SELECT DISTINCT "version" FROM "modelAssignment" WHERE "model" = ? AND "version" IS NOT NULL"#,
+                [.text(model)]
+            ).map { try $0.int("version") }
         )
         let json = JSONColumn()
-        let reported = try String.fetchCursor(
-            db,
-            sql: #"SELECT "installedModels" FROM "device" WHERE "installedModels" <> '[]'"#
+        let reported = try connection.query(
+            #"SELECT "installedModels" FROM "device" WHERE "installedModels" <> '[]'"#,
+            []
         )
-        while let text = try reported.next() {
+        for row in reported {
+            let text = try row.string("installedModels")
             for installed in try json.decode([StoredInstalledModel].self, from: text, column: "device.installedModels")
             where installed.name == model {
                 versions.insert(installed.version)

@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 
 /// A model version and variant's deliveries added up in the database (the console's model page).
 public struct TransferTotals: Sendable, Equatable {
@@ -17,26 +16,27 @@ public struct TransferTotals: Sendable, Equatable {
 extension CoordinatorStore {
     /// The model's deliveries per version and variant, summed in one grouped query (never the whole log).
     public func transferTotals(model: String) async throws -> [TransferTotals] {
-        try await read { db in
-            try Row.fetchAll(
-                db,
-                sql: #"""
-                    SELECT "version", "variant", COUNT(*) AS "transfers",
-                        SUM(CASE WHEN "encoding" = 'delta' THEN 1 ELSE 0 END) AS "deltaTransfers",
-                        SUM("wireBytes") AS "wireBytes",
-                        SUM(MAX("fullBytes", "wireBytes")) AS "fullBytes"
-                    FROM "modelTransfer" WHERE "model" = ? GROUP BY "version", "variant"
-                    ORDER BY "version" DESC, "variant"
-                    """#,
-                arguments: [model]
+        try await sqlRead { connection in
+            // PostgreSQL's SUM of BIGINT is NUMERIC: cast back.
+            let larger = connection.dialect.greatest(#""fullBytes""#, #""wireBytes""#)
+            return try connection.query(
+                #"""
+                SELECT "version", "variant", COUNT(*) AS "transfers",
+                    CAST(SUM(CASE WHEN "encoding" = 'delta' THEN 1 ELSE 0 END) AS BIGINT) AS "deltaTransfers",
+                    CAST(SUM("wireBytes") AS BIGINT) AS "wireBytes",
+                    CAST(SUM(\#(larger)) AS BIGINT) AS "fullBytes"
+                FROM "modelTransfer" WHERE "model" = ? GROUP BY "version", "variant"
+                ORDER BY "version" DESC, "variant"
+                """#,
+                [.text(model)]
             ).map { row in
                 TransferTotals(
-                    version: row["version"],
-                    variant: row["variant"],
-                    transfers: row["transfers"],
-                    deltaTransfers: row["deltaTransfers"],
-                    wireBytes: row["wireBytes"],
-                    fullBytes: row["fullBytes"]
+                    version: try row.int("version"),
+                    variant: try row.string("variant"),
+                    transfers: try row.int("transfers"),
+                    deltaTransfers: try row.int("deltaTransfers"),
+                    wireBytes: try row.int("wireBytes"),
+                    fullBytes: try row.int("fullBytes")
                 )
             }
         }

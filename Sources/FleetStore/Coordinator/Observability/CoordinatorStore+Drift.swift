@@ -1,90 +1,43 @@
 import Foundation
-import GRDB
 
 extension CoordinatorStore {
-    /// Stores (or replaces) a model version's reference package.
-    public func setReferenceStatistics(model: String, version: Int, statistics: [UInt8], at: Date) async throws {
-        try await write { db in
-            try Self.storeReferenceStatistics(model: model, version: version, statistics: statistics, at: at, in: db)
-        }
-    }
-
-    static func storeReferenceStatistics(
-        model: String,
-        version: Int,
-        statistics: [UInt8],
-        at: Date,
-        in db: Database
-    ) throws {
-        try db.execute(
-            sql: """
-                INSERT OR REPLACE INTO "referenceStatistics" ("model", "version", "statistics", "createdAt")
-                VALUES (?, ?, ?, ?)
-                """,
-            arguments: [model, version, Data(statistics), StoredDate.milliseconds(at)]
-        )
-    }
-
-    public func referenceStatistics(model: String, version: Int) async throws -> [UInt8]? {
-        try await read { db in
-            try Data.fetchOne(
-                db,
-                sql: #"SELECT "statistics" FROM "referenceStatistics" WHERE "model" = ? AND "version" = ?"#,
-                arguments: [model, version]
-            ).map { [UInt8]($0) }
-        }
-    }
-
-    /// The newest version of `model` that has reference statistics, with them.
-    public func latestReferenceStatistics(model: String) async throws -> (version: Int, statistics: [UInt8])? {
-        try await read { db in
-            guard
-                let row = try Row.fetchOne(
-                    db,
-                    sql: """
-                        SELECT "version", "statistics" FROM "referenceStatistics" WHERE "model" = ?
-                        ORDER BY "version" DESC LIMIT 1
-                        """,
-                    arguments: [model]
-                )
-            else { return nil }
-            return (row["version"], [UInt8](row["statistics"] as Data))
-        }
-    }
-
     /// Stores a report once per device, model version and window start; returns false for a resent one.
     @discardableResult
     public func insertDriftReport(_ report: DriftReportRecord) async throws -> Bool {
-        try await write { db in
-            try db.execute(
-                sql: """
-                    INSERT OR IGNORE INTO "driftReport" ("deviceID", "model", "version", "windowStart", "windowEnd",
-                        "sampleCount", "summary", "wireBytes", "receivedAt")
+        try await sqlWrite { connection in
+            try connection.execute(
+                connection.dialect.insertIgnoringConflicts(
+                    into: "driftReport",
+                    #"""
+                    ("deviceID", "model", "version", "windowStart", "windowEnd", "sampleCount", "summary",
+                        "wireBytes", "receivedAt")
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """,
-                arguments: [
-                    report.deviceID, report.model, report.version, StoredDate.milliseconds(report.windowStart),
-                    StoredDate.milliseconds(report.windowEnd), report.sampleCount, Data(report.summary),
-                    report.wireBytes, StoredDate.milliseconds(report.receivedAt),
+                    """#
+                ),
+                [
+                    .text(report.deviceID), .text(report.model), SQLValue(report.version),
+                    .integer(StoredDate.milliseconds(report.windowStart)),
+                    .integer(StoredDate.milliseconds(report.windowEnd)), SQLValue(report.sampleCount),
+                    .bytes(report.summary), SQLValue(report.wireBytes),
+                    .integer(StoredDate.milliseconds(report.receivedAt)),
                 ]
-            )
-            return db.changesCount > 0
+            ) > 0
         }
     }
 
     /// The devices that reported on a model version.
     public func driftReportDevices(model: String, version: Int) async throws -> [String] {
-        try await read { db in
-            try String.fetchAll(
-                db,
-                sql: #"SELECT DISTINCT "deviceID" FROM "driftReport" WHERE "model" = ? AND "version" = ?"#,
-                arguments: [model, version]
-            )
+        try await sqlRead { connection in
+            try connection.query(
+                #"SELECT DISTINCT "deviceID" FROM "driftReport" WHERE "model" = ? AND "version" = ?"#,
+                [.text(model), SQLValue(version)]
+            ).map { try $0.string("deviceID") }
         }
     }
 
     /// A device's newest reports on a model version, newest first, going back until they hold at least
-    /// `minimumSamples` observations (or `limit` reports): the device's "current" view.
+    /// `minimumSamples` observations (or `limit` reports): the device's "current" view. Read a page of 16 at a
+    /// time, so that a device with many small reports costs no more memory than the reports returned.
     public func recentDriftReports(
         deviceID: String,
         model: String,
@@ -92,21 +45,27 @@ extension CoordinatorStore {
         minimumSamples: Int,
         limit: Int = 1_000
     ) async throws -> [DriftReportRecord] {
-        try await read { db in
-            let cursor = try Row.fetchCursor(
-                db,
-                sql: """
-                    SELECT * FROM "driftReport" WHERE "deviceID" = ? AND "model" = ? AND "version" = ?
-                    ORDER BY "windowEnd" DESC, "id" DESC LIMIT ?
-                    """,
-                arguments: [deviceID, model, version, max(1, limit)]
-            )
+        try await sqlRead { connection in
+            let page = 16
             var reports: [DriftReportRecord] = []
             var samples = 0
-            while samples < max(1, minimumSamples), let row = try cursor.next() {
-                let report = Self.driftReport(row)
-                samples += report.sampleCount
-                reports.append(report)
+            while samples < max(1, minimumSamples), reports.count < max(1, limit) {
+                let rows = try connection.query(
+                    #"""
+                    SELECT * FROM "driftReport" WHERE "deviceID" = ? AND "model" = ? AND "version" = ?
+                    ORDER BY "windowEnd" DESC, "id" DESC LIMIT ? OFFSET ?
+                    """#,
+                    [
+                        .text(deviceID), .text(model), SQLValue(version),
+                        SQLValue(min(page, max(1, limit) - reports.count)), SQLValue(reports.count),
+                    ]
+                )
+                for row in rows where samples < max(1, minimumSamples) {
+                    let report = try Self.driftReport(row)
+                    samples += report.sampleCount
+                    reports.append(report)
+                }
+                if rows.count < page { break }
             }
             return reports
         }
@@ -121,23 +80,21 @@ extension CoordinatorStore {
         receivedSince since: Date
     ) async throws -> [String: [DriftReportRecord]] {
         guard !deviceIDs.isEmpty else { return [:] }
-        return try await read { db in
+        return try await sqlRead { connection in
             var reports: [String: [DriftReportRecord]] = [:]
             for chunk in stride(from: 0, to: deviceIDs.count, by: 500) {
                 let ids = Array(deviceIDs[chunk..<min(chunk + 500, deviceIDs.count)])
-                let rows = try Row.fetchAll(
-                    db,
-                    sql: """
-                        SELECT * FROM "driftReport" WHERE "model" = ? AND "version" = ? AND "receivedAt" >= ?
-                        AND "deviceID" IN (\(ids.map { _ in "?" }.joined(separator: ",")))
-                        ORDER BY "windowEnd", "id"
-                        """,
-                    arguments: StatementArguments(
-                        [model, version, StoredDate.milliseconds(since)] as [any DatabaseValueConvertible] + ids
-                    )
+                let rows = try connection.query(
+                    #"""
+                    SELECT * FROM "driftReport" WHERE "model" = ? AND "version" = ? AND "receivedAt" >= ?
+                    AND "deviceID" IN (\#(ids.map { _ in "?" }.joined(separator: ",")))
+                    ORDER BY "windowEnd", "id"
+                    """#,
+                    [.text(model), SQLValue(version), .integer(StoredDate.milliseconds(since))]
+                        + ids.map(SQLValue.text)
                 )
                 for row in rows {
-                    let report = Self.driftReport(row)
+                    let report = try Self.driftReport(row)
                     reports[report.deviceID, default: []].append(report)
                 }
             }
@@ -145,33 +102,35 @@ extension CoordinatorStore {
         }
     }
 
-    static func driftReport(_ row: Row) -> DriftReportRecord {
+    static func driftReport(_ row: SQLRow) throws -> DriftReportRecord {
         DriftReportRecord(
-            deviceID: row["deviceID"],
-            model: row["model"],
-            version: row["version"],
-            windowStart: StoredDate.date(row["windowStart"]),
-            windowEnd: StoredDate.date(row["windowEnd"]),
-            sampleCount: row["sampleCount"],
-            summary: [UInt8](row["summary"] as Data),
-            wireBytes: row["wireBytes"],
-            receivedAt: StoredDate.date(row["receivedAt"])
+            deviceID: try row.string("deviceID"),
+            model: try row.string("model"),
+            version: try row.int("version"),
+            windowStart: StoredDate.date(try row.int64("windowStart")),
+            windowEnd: StoredDate.date(try row.int64("windowEnd")),
+            sampleCount: try row.int("sampleCount"),
+            summary: try row.bytes("summary"),
+            wireBytes: try row.int("wireBytes"),
+            receivedAt: StoredDate.date(try row.int64("receivedAt"))
         )
     }
 
     /// Report count, total wire bytes and total observations of a model version (for the cost figures).
     public func driftReportTotals(model: String, version: Int) async throws -> (reports: Int, bytes: Int, samples: Int)
     {
-        try await read { db in
-            let row = try Row.fetchOne(
-                db,
-                sql: """
-                    SELECT COUNT(*) AS "n", COALESCE(SUM("wireBytes"), 0) AS "b", COALESCE(SUM("sampleCount"), 0) AS "s"
-                    FROM "driftReport" WHERE "model" = ? AND "version" = ?
-                    """,
-                arguments: [model, version]
+        try await sqlRead { connection in
+            // PostgreSQL's SUM of BIGINT is NUMERIC: cast back.
+            let row = try connection.queryOne(
+                #"""
+                SELECT COUNT(*) AS "n", CAST(COALESCE(SUM("wireBytes"), 0) AS BIGINT) AS "b",
+                    CAST(COALESCE(SUM("sampleCount"), 0) AS BIGINT) AS "s"
+                FROM "driftReport" WHERE "model" = ? AND "version" = ?
+                """#,
+                [.text(model), SQLValue(version)]
             )
-            return (row?["n"] ?? 0, row?["b"] ?? 0, row?["s"] ?? 0)
+            guard let row else { return (0, 0, 0) }
+            return (try row.int("n"), try row.int("b"), try row.int("s"))
         }
     }
 
@@ -186,23 +145,28 @@ extension CoordinatorStore {
         at: Date,
         event: @escaping @Sendable (Bool) -> NewEvent
     ) async throws -> Bool {
-        try await write { db in
-            let previous = try Bool.fetchOne(
-                db,
-                sql: #"SELECT "drifted" FROM "driftAlert" WHERE "scope" = ? AND "model" = ?"#,
-                arguments: [scope, model]
-            )
+        try await sqlWrite { connection in
+            let previous = try connection.queryOne(
+                #"SELECT "drifted" FROM "driftAlert" WHERE "scope" = ? AND "model" = ?"#,
+                [.text(scope), .text(model)]
+            ).map { try $0.int64("drifted") != 0 }
             guard previous != drifted else { return false }
-            try db.execute(
-                sql: """
-                    INSERT OR REPLACE INTO "driftAlert" ("scope", "model", "version", "drifted", "changedAt")
-                    VALUES (?, ?, ?, ?, ?)
-                    """,
-                arguments: [scope, model, version, drifted, StoredDate.milliseconds(at)]
+            try connection.execute(
+                #"DELETE FROM "driftAlert" WHERE "scope" = ? AND "model" = ?"#,
+                [.text(scope), .text(model)]
+            )
+            try connection.execute(
+                #"""
+                INSERT INTO "driftAlert" ("scope", "model", "version", "drifted", "changedAt") VALUES (?, ?, ?, ?, ?)
+                """#,
+                [
+                    .text(scope), .text(model), SQLValue(version), .integer(drifted ? 1 : 0),
+                    .integer(StoredDate.milliseconds(at)),
+                ]
             )
             // A scope that was never drifted does not announce that it is not.
             if previous == nil && !drifted { return false }
-            _ = try EventRow.append(event(drifted), in: db)
+            _ = try EventRow.append(event(drifted), in: connection)
             return true
         }
     }

@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 
 extension CoordinatorStore {
     /// What ``insertSampleBatch(_:maximumRowsPerDevice:grantInForce:)`` did.
@@ -23,84 +22,101 @@ extension CoordinatorStore {
         maximumRowsPerDevice: Int,
         grantInForce: @escaping @Sendable (_ records: [StoredConsentRecord]) -> UInt64?
     ) async throws -> SampleAdmission {
-        try await write { db in
-            if try Self.hasSampleBatch(deviceID: batch.deviceID, idempotencyKey: batch.idempotencyKey, in: db) {
+        try await sqlWrite { connection in
+            if try Self.hasSampleBatch(deviceID: batch.deviceID, idempotencyKey: batch.idempotencyKey, in: connection) {
                 return .alreadyStored
             }
-            let records = try Row.fetchAll(
-                db,
-                sql: #"SELECT * FROM "consentRecord" WHERE "deviceID" = ? ORDER BY "sequence""#,
-                arguments: [batch.deviceID]
-            ).map(Self.consentRecord)
+            let records = try Self.consentRecords(deviceID: batch.deviceID, in: connection)
             guard let sequence = grantInForce(records) else { return .noConsent }
-            let held = try Self.sampleRowCount(deviceID: batch.deviceID, in: db)
+            let held = try Self.sampleRowCount(deviceID: batch.deviceID, in: connection)
             guard held + batch.rowCount <= maximumRowsPerDevice else { return .overCap(held: held) }
             var admitted = batch
             admitted.consentSequence = sequence
-            try Self.insert(admitted, in: db)
+            try Self.insert(admitted, in: connection)
             return .stored(consentSequence: sequence)
         }
     }
 
-    private static func insert(_ batch: SampleBatchRecord, in db: Database) throws {
-        try db.execute(
-            sql: """
-                INSERT OR IGNORE INTO "sampleBatch"
+    private static func insert(_ batch: SampleBatchRecord, in connection: any SQLConnection) throws {
+        try connection.execute(
+            connection.dialect.insertIgnoringConflicts(
+                into: "sampleBatch",
+                #"""
                 ("deviceID", "idempotencyKey", "model", "rowCount", "compressedCSV", "consentSequence", "receivedAt")
                 VALUES (?, ?, ?, ?, ?, ?, ?)
-                """,
-            arguments: [
-                batch.deviceID, batch.idempotencyKey, batch.model, batch.rowCount, Data(batch.compressedCSV),
-                Int64(bitPattern: batch.consentSequence), StoredDate.milliseconds(batch.receivedAt),
+                """#
+            ),
+            [
+                .text(batch.deviceID), .text(batch.idempotencyKey), .text(batch.model), SQLValue(batch.rowCount),
+                .bytes(batch.compressedCSV), .integer(Int64(bitPattern: batch.consentSequence)),
+                .integer(StoredDate.milliseconds(batch.receivedAt)),
             ]
         )
     }
 
     /// Whether a batch with this key is already stored for the device.
     public func hasSampleBatch(deviceID: String, idempotencyKey: String) async throws -> Bool {
-        try await read { db in try Self.hasSampleBatch(deviceID: deviceID, idempotencyKey: idempotencyKey, in: db) }
+        try await sqlRead { connection in
+            try Self.hasSampleBatch(deviceID: deviceID, idempotencyKey: idempotencyKey, in: connection)
+        }
     }
 
-    static func hasSampleBatch(deviceID: String, idempotencyKey: String, in db: Database) throws -> Bool {
-        try Bool.fetchOne(
-            db,
-            sql: #"SELECT 1 FROM "sampleBatch" WHERE "deviceID" = ? AND "idempotencyKey" = ?"#,
-            arguments: [deviceID, idempotencyKey]
-        ) ?? false
+    static func hasSampleBatch(
+        deviceID: String,
+        idempotencyKey: String,
+        in connection: any SQLConnection
+    ) throws
+        -> Bool
+    {
+        try connection.queryOne(
+            #"SELECT 1 FROM "sampleBatch" WHERE "deviceID" = ? AND "idempotencyKey" = ?"#,
+            [.text(deviceID), .text(idempotencyKey)]
+        ) != nil
     }
 
     /// Sample rows held for a device (all models).
     public func sampleRowCount(deviceID: String) async throws -> Int {
-        try await read { db in try Self.sampleRowCount(deviceID: deviceID, in: db) }
+        try await sqlRead { connection in try Self.sampleRowCount(deviceID: deviceID, in: connection) }
     }
 
-    static func sampleRowCount(deviceID: String, in db: Database) throws -> Int {
-        try Int.fetchOne(
-            db,
-            sql: #"SELECT COALESCE(SUM("rowCount"), 0) FROM "sampleBatch" WHERE "deviceID" = ?"#,
-            arguments: [deviceID]
-        ) ?? 0
+    static func sampleRowCount(deviceID: String, in connection: any SQLConnection) throws -> Int {
+        // PostgreSQL's SUM of BIGINT is NUMERIC: cast back.
+        Int(
+            try connection.queryInt(
+                #"SELECT CAST(COALESCE(SUM("rowCount"), 0) AS BIGINT) FROM "sampleBatch" WHERE "deviceID" = ?"#,
+                [.text(deviceID)]
+            ) ?? 0
+        )
     }
 
     /// What is held, per device and model.
     public func sampleHoldings() async throws -> [SampleHolding] {
-        try await read { db in
-            try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT "deviceID", "model", COUNT(*) AS "batches", SUM("rowCount") AS "rows",
-                           GROUP_CONCAT(DISTINCT "consentSequence") AS "sequences", MAX("receivedAt") AS "last"
-                    FROM "sampleBatch" GROUP BY "deviceID", "model" ORDER BY "deviceID", "model"
-                    """
+        try await sqlRead { connection in
+            var sequences: [String: [UInt64]] = [:]
+            for row in try connection.query(
+                #"SELECT DISTINCT "deviceID", "model", "consentSequence" FROM "sampleBatch""#,
+                []
+            ) {
+                sequences["\(try row.string("deviceID"))\u{0}\(try row.string("model"))", default: []].append(
+                    UInt64(bitPattern: try row.int64("consentSequence"))
+                )
+            }
+            return try connection.query(
+                #"""
+                SELECT "deviceID", "model", COUNT(*) AS "batches", CAST(SUM("rowCount") AS BIGINT) AS "rows",
+                    MAX("receivedAt") AS "last"
+                FROM "sampleBatch" GROUP BY "deviceID", "model" ORDER BY "deviceID", "model"
+                """#,
+                []
             ).map { row in
-                let sequences = (row["sequences"] as String?) ?? ""
+                let (deviceID, model) = (try row.string("deviceID"), try row.string("model"))
                 return SampleHolding(
-                    deviceID: row["deviceID"],
-                    model: row["model"],
-                    batches: row["batches"],
-                    rows: row["rows"],
-                    consentSequences: sequences.split(separator: ",").compactMap { UInt64($0) }.sorted(),
-                    lastReceivedAt: StoredDate.date(row["last"])
+                    deviceID: deviceID,
+                    model: model,
+                    batches: try row.int("batches"),
+                    rows: try row.int("rows"),
+                    consentSequences: (sequences["\(deviceID)\u{0}\(model)"] ?? []).sorted(),
+                    lastReceivedAt: StoredDate.date(try row.int64("last"))
                 )
             }
         }
@@ -108,34 +124,31 @@ extension CoordinatorStore {
 
     /// Every batch of a model, oldest first (for export).
     public func sampleBatches(model: String) async throws -> [SampleBatchRecord] {
-        try await read { db in
-            try Row.fetchAll(
-                db,
-                sql: #"SELECT * FROM "sampleBatch" WHERE "model" = ? ORDER BY "receivedAt", "deviceID""#,
-                arguments: [model]
+        try await sqlRead { connection in
+            try connection.query(
+                #"SELECT * FROM "sampleBatch" WHERE "model" = ? ORDER BY "receivedAt", "deviceID""#,
+                [.text(model)]
             ).map { row in
                 SampleBatchRecord(
-                    deviceID: row["deviceID"],
-                    idempotencyKey: row["idempotencyKey"],
-                    model: row["model"],
-                    rowCount: row["rowCount"],
-                    compressedCSV: [UInt8](row["compressedCSV"] as Data),
-                    consentSequence: UInt64(bitPattern: row["consentSequence"] as Int64),
-                    receivedAt: StoredDate.date(row["receivedAt"])
+                    deviceID: try row.string("deviceID"),
+                    idempotencyKey: try row.string("idempotencyKey"),
+                    model: try row.string("model"),
+                    rowCount: try row.int("rowCount"),
+                    compressedCSV: try row.bytes("compressedCSV"),
+                    consentSequence: UInt64(bitPattern: try row.int64("consentSequence")),
+                    receivedAt: StoredDate.date(try row.int64("receivedAt"))
                 )
             }
         }
     }
 
-    /// Deletes every sample batch of a device; returns how many sample rows they held.
-    static func eraseSamples(deviceID: String, in db: Database) throws -> Int {
-        let rows =
-            try Int.fetchOne(
-                db,
-                sql: #"SELECT COALESCE(SUM("rowCount"), 0) FROM "sampleBatch" WHERE "deviceID" = ?"#,
-                arguments: [deviceID]
-            ) ?? 0
-        try db.execute(sql: #"DELETE FROM "sampleBatch" WHERE "deviceID" = ?"#, arguments: [deviceID])
-        return rows
+    /// Deletes the device's consented samples; returns how many sample rows they held. On either backend.
+    static func eraseSamples(deviceID: String, in connection: any SQLConnection) throws -> Int {
+        let rows = try connection.queryInt(
+            #"SELECT CAST(COALESCE(SUM("rowCount"), 0) AS BIGINT) FROM "sampleBatch" WHERE "deviceID" = ?"#,
+            [.text(deviceID)]
+        )
+        try connection.execute(#"DELETE FROM "sampleBatch" WHERE "deviceID" = ?"#, [.text(deviceID)])
+        return Int(rows ?? 0)
     }
 }

@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 
 extension CoordinatorStore {
     /// Opens a round; returns its id. Appends a "round_started" event.
@@ -12,19 +11,22 @@ extension CoordinatorStore {
         seed: UInt64,
         at: Date
     ) async throws -> Int {
-        let settingsJSON = try Self.json(settings)
-        return try await write { db in
-            try db.execute(
-                sql: """
-                    INSERT INTO "round" ("model", "variant", "baseVersion", "status", "strategy", "settings", "seed", "startedAt")
-                    VALUES (?, ?, ?, 'running', ?, ?, ?, ?)
-                    """,
-                arguments: [
-                    model, variant, baseVersion, strategy, settingsJSON, Int64(bitPattern: seed),
-                    StoredDate.milliseconds(at),
+        let settingsJSON = try JSONColumn().encode(settings)
+        return try await sqlWrite { connection in
+            let inserted = try connection.queryOne(
+                #"""
+                INSERT INTO "round" ("model", "variant", "baseVersion", "status", "strategy", "settings", "seed",
+                    "startedAt")
+                VALUES (?, ?, ?, 'running', ?, ?, ?, ?) RETURNING "id"
+                """#,
+                [
+                    .text(model), .text(variant), SQLValue(baseVersion), .text(strategy), .text(settingsJSON),
+                    .integer(Int64(bitPattern: seed)), .integer(StoredDate.milliseconds(at)),
                 ]
             )
-            let id = Int(db.lastInsertedRowID)
+            guard let id = try inserted?.int("id") else {
+                throw StoreError.corrupt.with("inserting a round returned no id")
+            }
             _ = try EventRow.append(
                 NewEvent(
                     at: at,
@@ -32,7 +34,7 @@ extension CoordinatorStore {
                     kind: "round_started",
                     detail: "round \(id): \(model) v\(baseVersion) \(variant), \(strategy)"
                 ),
-                in: db
+                in: connection
             )
             return id
         }
@@ -49,15 +51,16 @@ extension CoordinatorStore {
         detail: String,
         at: Date
     ) async throws {
-        try await write { db in
-            try db.execute(
-                sql: """
-                    UPDATE "round" SET "status" = ?, "publishedVersion" = ?, "testAccuracy" = ?, "bytesUp" = ?,
-                    "bytesDown" = ?, "detail" = ?, "endedAt" = ? WHERE "id" = ?
-                    """,
-                arguments: [
-                    status.rawValue, publishedVersion, testAccuracy, bytesUp, bytesDown, detail,
-                    StoredDate.milliseconds(at), id,
+        try await sqlWrite { connection in
+            try connection.execute(
+                #"""
+                UPDATE "round" SET "status" = ?, "publishedVersion" = ?, "testAccuracy" = ?, "bytesUp" = ?,
+                "bytesDown" = ?, "detail" = ?, "endedAt" = ? WHERE "id" = ?
+                """#,
+                [
+                    .text(status.rawValue), SQLValue(publishedVersion.map(Int64.init)),
+                    testAccuracy.map(SQLValue.real) ?? .null, SQLValue(bytesUp), SQLValue(bytesDown), .text(detail),
+                    .integer(StoredDate.milliseconds(at)), SQLValue(id),
                 ]
             )
             _ = try EventRow.append(
@@ -67,7 +70,7 @@ extension CoordinatorStore {
                     kind: status == .published ? "round_published" : "round_failed",
                     detail: "round \(id): \(detail)"
                 ),
-                in: db
+                in: connection
             )
         }
     }
@@ -77,20 +80,23 @@ extension CoordinatorStore {
     /// `dropped` into `late`. A status recorded from an answer is final: a later write (a repeated or late
     /// update) changes nothing, and `late` is not recorded for a device that was never sent the task.
     public func setParticipant(_ participant: RoundParticipantRecord) async throws {
-        let metrics = try Self.json(participant.metrics)
-        try await write { db in
-            guard try Self.mayRecord(participant, db) else { return }
-            try db.execute(
-                sql: """
-                    INSERT OR REPLACE INTO "roundParticipant"
-                    ("round", "deviceID", "status", "sampleCount", "bytesUp", "bytesDown", "metrics", "reason",
-                    "updatedAt")
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """,
-                arguments: [
-                    participant.round, participant.deviceID, participant.status.rawValue, participant.sampleCount,
-                    participant.bytesUp, participant.bytesDown, metrics, participant.reason,
-                    StoredDate.milliseconds(participant.updatedAt),
+        let metrics = try JSONColumn().encode(participant.metrics)
+        try await sqlWrite { connection in
+            guard try Self.mayRecord(participant, connection) else { return }
+            try connection.execute(
+                #"DELETE FROM "roundParticipant" WHERE "round" = ? AND "deviceID" = ?"#,
+                [SQLValue(participant.round), .text(participant.deviceID)]
+            )
+            try connection.execute(
+                #"""
+                INSERT INTO "roundParticipant"
+                ("round", "deviceID", "status", "sampleCount", "bytesUp", "bytesDown", "metrics", "reason", "updatedAt")
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """#,
+                [
+                    SQLValue(participant.round), .text(participant.deviceID), .text(participant.status.rawValue),
+                    SQLValue(participant.sampleCount), SQLValue(participant.bytesUp), SQLValue(participant.bytesDown),
+                    .text(metrics), .text(participant.reason), .integer(StoredDate.milliseconds(participant.updatedAt)),
                 ]
             )
         }
@@ -98,10 +104,10 @@ extension CoordinatorStore {
 
     /// Notes why a participant's update counted differently than it asked (e.g. its sample weight capped).
     public func setParticipantReason(round: Int, deviceID: String, reason: String) async throws {
-        try await write { db in
-            try db.execute(
-                sql: #"UPDATE "roundParticipant" SET "reason" = ? WHERE "round" = ? AND "deviceID" = ?"#,
-                arguments: [reason, round, deviceID]
+        try await sqlWrite { connection in
+            try connection.execute(
+                #"UPDATE "roundParticipant" SET "reason" = ? WHERE "round" = ? AND "deviceID" = ?"#,
+                [.text(reason), SQLValue(round), .text(deviceID)]
             )
         }
     }
@@ -155,12 +161,12 @@ extension CoordinatorStore {
     }
 
     /// Whether `participant`'s status may follow the one recorded (see ``setParticipant(_:)``).
-    private static func mayRecord(_ participant: RoundParticipantRecord, _ db: Database) throws -> Bool {
-        let recorded = try String.fetchOne(
-            db,
-            sql: #"SELECT "status" FROM "roundParticipant" WHERE "round" = ? AND "deviceID" = ?"#,
-            arguments: [participant.round, participant.deviceID]
-        )
+    private static func mayRecord(_ participant: RoundParticipantRecord, _ connection: any SQLConnection) throws -> Bool
+    {
+        let recorded = try connection.queryOne(
+            #"SELECT "status" FROM "roundParticipant" WHERE "round" = ? AND "deviceID" = ?"#,
+            [SQLValue(participant.round), .text(participant.deviceID)]
+        ).map { try $0.string("status") }
         switch (recorded.flatMap(RoundParticipantRecord.Status.init(rawValue:)), participant.status) {
         case (nil, .late): return false
         case (nil, _), (.selected, _), (.dropped, .late): return true
@@ -171,45 +177,47 @@ extension CoordinatorStore {
     }
 
     public func rounds(model: String?) async throws -> [RoundRecord] {
-        try await read { db in
-            let rows: [Row]
-            if let model {
-                rows = try Row.fetchAll(
-                    db,
-                    sql: #"SELECT * FROM "round" WHERE "model" = ? ORDER BY "id""#,
-                    arguments: [model]
-                )
-            } else {
-                rows = try Row.fetchAll(db, sql: #"SELECT * FROM "round" ORDER BY "id""#)
-            }
-            return try rows.map(Self.roundRecord)
+        try await sqlRead { connection in
+            let json = JSONColumn()
+            let rows =
+                if let model {
+                    try connection.query(#"SELECT * FROM "round" WHERE "model" = ? ORDER BY "id""#, [.text(model)])
+                } else {
+                    try connection.query(#"SELECT * FROM "round" ORDER BY "id""#, [])
+                }
+            return try rows.map { try Self.roundRecord($0, json: json) }
         }
     }
 
     public func round(id: Int) async throws -> RoundRecord? {
-        try await read { db in
-            try Row.fetchOne(db, sql: #"SELECT * FROM "round" WHERE "id" = ?"#, arguments: [id]).map(Self.roundRecord)
+        try await sqlRead { connection in
+            try connection.queryOne(#"SELECT * FROM "round" WHERE "id" = ?"#, [SQLValue(id)]).map {
+                try Self.roundRecord($0, json: JSONColumn())
+            }
         }
     }
 
     public func participants(round: Int) async throws -> [RoundParticipantRecord] {
-        try await read { db in
-            try Row.fetchAll(
-                db,
-                sql: #"SELECT * FROM "roundParticipant" WHERE "round" = ? ORDER BY "deviceID""#,
-                arguments: [round]
-            )
-            .map { row in
+        try await sqlRead { connection in
+            let json = JSONColumn()
+            return try connection.query(
+                #"SELECT * FROM "roundParticipant" WHERE "round" = ? ORDER BY "deviceID""#,
+                [SQLValue(round)]
+            ).map { row in
                 RoundParticipantRecord(
-                    round: row["round"],
-                    deviceID: row["deviceID"],
-                    status: RoundParticipantRecord.Status(rawValue: row["status"]) ?? .dropped,
-                    sampleCount: row["sampleCount"],
-                    bytesUp: row["bytesUp"],
-                    bytesDown: row["bytesDown"],
-                    metrics: try Self.map(row["metrics"]),
-                    reason: row["reason"],
-                    updatedAt: StoredDate.date(row["updatedAt"])
+                    round: try row.int("round"),
+                    deviceID: try row.string("deviceID"),
+                    status: RoundParticipantRecord.Status(rawValue: try row.string("status")) ?? .dropped,
+                    sampleCount: try row.int("sampleCount"),
+                    bytesUp: try row.int("bytesUp"),
+                    bytesDown: try row.int("bytesDown"),
+                    metrics: try json.decode(
+                        [String: String].self,
+                        from: try row.string("metrics"),
+                        column: "roundParticipant.metrics"
+                    ),
+                    reason: try row.string("reason"),
+                    updatedAt: StoredDate.date(try row.int64("updatedAt"))
                 )
             }
         }
@@ -217,53 +225,44 @@ extension CoordinatorStore {
 
     /// The held-out rows a model's rounds are evaluated on (CSV), if any.
     public func setEvaluationSet(model: String, csv: [UInt8], at: Date) async throws {
-        try await write { db in
-            try db.execute(
-                sql: #"INSERT OR REPLACE INTO "evaluationSet" ("model", "csv", "updatedAt") VALUES (?, ?, ?)"#,
-                arguments: [model, Data(csv), StoredDate.milliseconds(at)]
+        try await sqlWrite { connection in
+            try connection.execute(#"DELETE FROM "evaluationSet" WHERE "model" = ?"#, [.text(model)])
+            try connection.execute(
+                #"INSERT INTO "evaluationSet" ("model", "csv", "updatedAt") VALUES (?, ?, ?)"#,
+                [.text(model), .bytes(csv), .integer(StoredDate.milliseconds(at))]
             )
         }
     }
 
     public func evaluationSet(model: String) async throws -> [UInt8]? {
-        try await read { db in
-            try Data.fetchOne(db, sql: #"SELECT "csv" FROM "evaluationSet" WHERE "model" = ?"#, arguments: [model]).map(
-                Array.init
-            )
+        try await sqlRead { connection in
+            try connection.queryOne(#"SELECT "csv" FROM "evaluationSet" WHERE "model" = ?"#, [.text(model)]).map {
+                try $0.bytes("csv")
+            }
         }
     }
 
-    private static func roundRecord(_ row: Row) throws -> RoundRecord {
+    private static func roundRecord(_ row: SQLRow, json: JSONColumn) throws -> RoundRecord {
         RoundRecord(
-            id: row["id"],
-            model: row["model"],
-            variant: row["variant"],
-            baseVersion: row["baseVersion"],
-            status: RoundRecord.Status(rawValue: row["status"]) ?? .failed,
-            strategy: row["strategy"],
-            settings: try map(row["settings"]),
-            seed: UInt64(bitPattern: row["seed"]),
-            startedAt: StoredDate.date(row["startedAt"]),
-            endedAt: (row["endedAt"] as Int64?).map(StoredDate.date),
-            publishedVersion: row["publishedVersion"],
-            testAccuracy: row["testAccuracy"],
-            bytesUp: row["bytesUp"],
-            bytesDown: row["bytesDown"],
-            detail: row["detail"]
+            id: try row.int("id"),
+            model: try row.string("model"),
+            variant: try row.string("variant"),
+            baseVersion: try row.int("baseVersion"),
+            status: RoundRecord.Status(rawValue: try row.string("status")) ?? .failed,
+            strategy: try row.string("strategy"),
+            settings: try json.decode(
+                [String: String].self,
+                from: try row.string("settings"),
+                column: "round.settings"
+            ),
+            seed: UInt64(bitPattern: try row.int64("seed")),
+            startedAt: StoredDate.date(try row.int64("startedAt")),
+            endedAt: try row.optionalInt64("endedAt").map(StoredDate.date),
+            publishedVersion: try row.optionalInt64("publishedVersion").map { Int($0) },
+            testAccuracy: try row.optionalDouble("testAccuracy"),
+            bytesUp: try row.int("bytesUp"),
+            bytesDown: try row.int("bytesDown"),
+            detail: try row.string("detail")
         )
-    }
-
-    private static func json(_ map: [String: String]) throws -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        return String(decoding: try encoder.encode(map), as: UTF8.self)
-    }
-
-    private static func map(_ text: String) throws -> [String: String] {
-        do {
-            return try JSONDecoder().decode([String: String].self, from: Data(text.utf8))
-        } catch {
-            throw StoreError.corrupt.with("settings/metrics JSON: \(error)")
-        }
     }
 }

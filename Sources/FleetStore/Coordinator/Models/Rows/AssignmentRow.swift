@@ -1,44 +1,38 @@
-import Foundation
-import GRDB
+/// The `modelAssignment` table, on either backend.
+struct AssignmentRow: SQLTableRow {
+    static let tableName = "modelAssignment"
+    static let columnList = #""deviceID", "model", "version", "variant", "reason", "updatedAt""#
 
-/// The `modelAssignment` table.
-struct AssignmentRow: Codable, FetchableRecord, PersistableRecord {
-    static let databaseTableName = "modelAssignment"
+    let record: ModelAssignment
 
-    enum Columns {
-        static let deviceID = Column("deviceID")
-        static let model = Column("model")
-        static let version = Column("version")
-    }
-
-    private var deviceID: String
-    private var model: String
-    private(set) var version: Int?
-    private(set) var variant: String?
-    private var reason: String
-    private var updatedAt: Int64
-
-    init(_ assignment: ModelAssignment) {
-        deviceID = assignment.deviceID
-        model = assignment.model
-        version = assignment.version
-        variant = assignment.variant
-        reason = assignment.reason
-        updatedAt = StoredDate.milliseconds(assignment.updatedAt)
-    }
-
-    var record: ModelAssignment {
-        ModelAssignment(
-            deviceID: deviceID,
-            model: model,
-            version: version,
-            variant: variant,
-            reason: reason,
-            updatedAt: StoredDate.date(updatedAt)
+    init(row: SQLRow) throws {
+        record = ModelAssignment(
+            deviceID: try row.string("deviceID"),
+            model: try row.string("model"),
+            version: try row.optionalInt64("version").map { Int($0) },
+            variant: try row.optionalString("variant"),
+            reason: try row.string("reason"),
+            updatedAt: StoredDate.date(try row.int64("updatedAt"))
         )
     }
 
-    static func find(deviceID: String, model: String, in db: Database) throws -> AssignmentRow? {
-        try filter(Columns.deviceID == deviceID && Columns.model == model).fetchOne(db)
+    static func find(deviceID: String, model: String, in connection: any SQLConnection) throws -> AssignmentRow? {
+        try fetchOne(connection, #"WHERE "deviceID" = ? AND "model" = ?"#, [.text(deviceID), .text(model)])
+    }
+
+    /// Stores `assignment`, replacing the one of the same device and model.
+    static func replace(_ assignment: ModelAssignment, in connection: any SQLConnection) throws {
+        try connection.execute(
+            #"DELETE FROM "modelAssignment" WHERE "deviceID" = ? AND "model" = ?"#,
+            [.text(assignment.deviceID), .text(assignment.model)]
+        )
+        try connection.execute(
+            "INSERT INTO \"modelAssignment\" (\(columnList)) VALUES (?, ?, ?, ?, ?, ?)",
+            [
+                .text(assignment.deviceID), .text(assignment.model), SQLValue(assignment.version.map(Int64.init)),
+                SQLValue(assignment.variant), .text(assignment.reason),
+                .integer(StoredDate.milliseconds(assignment.updatedAt)),
+            ]
+        )
     }
 }

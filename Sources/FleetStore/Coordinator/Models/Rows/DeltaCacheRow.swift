@@ -1,44 +1,36 @@
-import Foundation
-import GRDB
+/// The `deltaCache` table, keyed by (fromSHA256, toSHA256), on either backend.
+struct DeltaCacheRow: SQLTableRow {
+    static let tableName = "deltaCache"
+    static let columnList =
+        #""fromSHA256", "toSHA256", "encoding", "path", "size", "payloadSHA256", "createdAt""#
 
-/// The `deltaCache` table, keyed by (fromSHA256, toSHA256).
-struct DeltaCacheRow: Codable, FetchableRecord, PersistableRecord {
-    static let databaseTableName = "deltaCache"
+    let record: DeltaCacheRecord
 
-    enum Columns {
-        static let fromSHA256 = Column("fromSHA256")
-        static let toSHA256 = Column("toSHA256")
-        static let createdAt = Column("createdAt")
-        static let path = Column("path")
+    init(row: SQLRow) throws {
+        record = DeltaCacheRecord(
+            fromSHA256: try row.bytes("fromSHA256"),
+            toSHA256: try row.bytes("toSHA256"),
+            encoding: try row.string("encoding"),
+            path: try row.string("path"),
+            size: try row.int("size"),
+            payloadSHA256: try row.bytes("payloadSHA256"),
+            createdAt: StoredDate.date(try row.int64("createdAt"))
+        )
     }
 
-    private var fromSHA256: Data
-    private var toSHA256: Data
-    private var encoding: String
-    private var path: String
-    private var size: Int
-    private var payloadSHA256: Data
-    private var createdAt: Int64
-
-    init(_ record: DeltaCacheRecord) {
-        fromSHA256 = Data(record.fromSHA256)
-        toSHA256 = Data(record.toSHA256)
-        encoding = record.encoding
-        path = record.path
-        size = record.size
-        payloadSHA256 = Data(record.payloadSHA256)
-        createdAt = StoredDate.milliseconds(record.createdAt)
-    }
-
-    var record: DeltaCacheRecord {
-        DeltaCacheRecord(
-            fromSHA256: [UInt8](fromSHA256),
-            toSHA256: [UInt8](toSHA256),
-            encoding: encoding,
-            path: path,
-            size: size,
-            payloadSHA256: [UInt8](payloadSHA256),
-            createdAt: StoredDate.date(createdAt)
+    /// Stores `record`, replacing the entry of the same (from, to) pair.
+    static func replace(_ record: DeltaCacheRecord, in connection: any SQLConnection) throws {
+        try connection.execute(
+            #"DELETE FROM "deltaCache" WHERE "fromSHA256" = ? AND "toSHA256" = ?"#,
+            [.bytes(record.fromSHA256), .bytes(record.toSHA256)]
+        )
+        try connection.execute(
+            "INSERT INTO \"deltaCache\" (\(columnList)) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [
+                .bytes(record.fromSHA256), .bytes(record.toSHA256), .text(record.encoding), .text(record.path),
+                SQLValue(record.size), .bytes(record.payloadSHA256),
+                .integer(StoredDate.milliseconds(record.createdAt)),
+            ]
         )
     }
 }

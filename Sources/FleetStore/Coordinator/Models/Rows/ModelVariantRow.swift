@@ -1,66 +1,76 @@
-import Foundation
-import GRDB
+/// The `modelVariant` table, on either backend. Typed values come from ``record(json:)``.
+struct ModelVariantRow: SQLTableRow {
+    static let tableName = "modelVariant"
+    static let columnList =
+        #""model", "version", "variant", "size", "sha256", "blobPath", "requirements", "metadata", "#
+        + #""signedManifest", "createdAt""#
 
-/// The `modelVariant` table. Raw columns stay private; typed values come from ``record(json:)``.
-struct ModelVariantRow: Codable, FetchableRecord, PersistableRecord {
-    static let databaseTableName = "modelVariant"
+    private let row: SQLRow
 
-    enum Columns {
-        static let model = Column("model")
-        static let version = Column("version")
-        static let variant = Column("variant")
-        static let sha256 = Column("sha256")
-    }
-
-    private(set) var model: String
-    private(set) var version: Int
-    private(set) var variant: String
-    private var size: Int
-    private var sha256: Data
-    private var blobPath: String
-    private var requirements: String
-    private var metadata: String
-    private var signedManifest: Data
-    private var createdAt: Int64
-
-    init(_ new: NewModelVariant, json: JSONColumn) throws {
-        model = new.model
-        version = new.version
-        variant = new.variant
-        size = new.size
-        sha256 = Data(new.sha256)
-        blobPath = new.blobPath
-        requirements = try json.encode(new.requirements)
-        metadata = try json.encode(new.metadata)
-        signedManifest = Data(new.signedManifest)
-        createdAt = StoredDate.milliseconds(new.createdAt)
+    init(row: SQLRow) throws {
+        self.row = row
     }
 
     func record(json: JSONColumn) throws -> ModelVariantRecord {
         ModelVariantRecord(
-            model: model,
-            version: version,
-            variant: variant,
-            size: size,
-            sha256: [UInt8](sha256),
-            blobPath: blobPath,
+            model: try row.string("model"),
+            version: try row.int("version"),
+            variant: try row.string("variant"),
+            size: try row.int("size"),
+            sha256: try row.bytes("sha256"),
+            blobPath: try row.string("blobPath"),
             requirements: try json.decode(
                 [String: String].self,
-                from: requirements,
+                from: try row.string("requirements"),
                 column: "modelVariant.requirements"
             ),
-            metadata: try json.decode([String: String].self, from: metadata, column: "modelVariant.metadata"),
-            signedManifest: [UInt8](signedManifest),
-            createdAt: StoredDate.date(createdAt)
+            metadata: try json.decode(
+                [String: String].self,
+                from: try row.string("metadata"),
+                column: "modelVariant.metadata"
+            ),
+            signedManifest: try row.bytes("signedManifest"),
+            createdAt: StoredDate.date(try row.int64("createdAt"))
         )
     }
 
-    /// Every variant of `model`, version descending then variant ascending.
-    static func ofModel(_ model: String) -> QueryInterfaceRequest<ModelVariantRow> {
-        filter(Columns.model == model).order(Columns.version.desc, Columns.variant)
+    /// Stores a new variant; `duplicate` when its (model, version, variant) exists.
+    static func insert(_ new: NewModelVariant, json: JSONColumn, in connection: any SQLConnection) throws {
+        try connection.execute(
+            "INSERT INTO \"modelVariant\" (\(columnList)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                .text(new.model), SQLValue(new.version), .text(new.variant), SQLValue(new.size), .bytes(new.sha256),
+                .text(new.blobPath), .text(try json.encode(new.requirements)), .text(try json.encode(new.metadata)),
+                .bytes(new.signedManifest), .integer(StoredDate.milliseconds(new.createdAt)),
+            ]
+        )
     }
 
-    static func find(model: String, version: Int, variant: String, in db: Database) throws -> ModelVariantRow? {
-        try filter(Columns.model == model && Columns.version == version && Columns.variant == variant).fetchOne(db)
+    /// Every variant of `model`, version descending then variant ascending (with `filter`, an extra
+    /// `AND ...` condition, and its arguments).
+    static func ofModel(
+        _ model: String,
+        and filter: String = "",
+        _ arguments: [SQLValue] = [],
+        in connection: any SQLConnection
+    ) throws -> [ModelVariantRow] {
+        try fetchAll(
+            connection,
+            #"WHERE "model" = ? "# + filter + #" ORDER BY "version" DESC, "variant""#,
+            [.text(model)] + arguments
+        )
+    }
+
+    static func find(
+        model: String,
+        version: Int,
+        variant: String,
+        in connection: any SQLConnection
+    ) throws -> ModelVariantRow? {
+        try fetchOne(
+            connection,
+            #"WHERE "model" = ? AND "version" = ? AND "variant" = ?"#,
+            [.text(model), SQLValue(version), .text(variant)]
+        )
     }
 }

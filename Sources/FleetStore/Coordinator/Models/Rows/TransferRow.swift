@@ -1,68 +1,48 @@
-import Foundation
-import GRDB
+/// The `modelTransfer` table, on either backend.
+struct TransferRow: SQLTableRow {
+    static let tableName = "modelTransfer"
+    static let columnList =
+        #""sequence", "deviceID", "model", "version", "variant", "encoding", "baseVersion", "wireBytes", "#
+        + #""fullBytes", "fileBytes", "startedAt", "completedAt", "resumedFrom""#
 
-/// The `modelTransfer` table.
-struct TransferRow: Codable, FetchableRecord, MutablePersistableRecord {
-    static let databaseTableName = "modelTransfer"
+    let transfer: TransferRecord
 
-    enum Columns {
-        static let sequence = Column("sequence")
-        static let deviceID = Column("deviceID")
-        static let model = Column("model")
-    }
-
-    private var sequence: Int64?
-    private var deviceID: String
-    private var model: String
-    private var version: Int
-    private var variant: String
-    private var encoding: String
-    private var baseVersion: Int?
-    private var wireBytes: Int
-    private var fullBytes: Int
-    private var fileBytes: Int
-    private var startedAt: Int64
-    private var completedAt: Int64
-    private var resumedFrom: Int
-
-    init(_ transfer: NewTransfer) {
-        sequence = nil
-        deviceID = transfer.deviceID
-        model = transfer.model
-        version = transfer.version
-        variant = transfer.variant
-        encoding = transfer.encoding
-        baseVersion = transfer.baseVersion
-        wireBytes = transfer.wireBytes
-        fullBytes = transfer.fullBytes
-        fileBytes = transfer.fileBytes
-        startedAt = StoredDate.milliseconds(transfer.startedAt)
-        completedAt = StoredDate.milliseconds(transfer.completedAt)
-        resumedFrom = transfer.resumedFrom
-    }
-
-    mutating func didInsert(_ inserted: InsertionSuccess) {
-        sequence = inserted.rowID
-    }
-
-    func record() throws -> TransferRecord {
-        guard let sequence else {
-            throw StoreError.corrupt.with("transfer without a sequence number")
-        }
-        return TransferRecord(
-            sequence: sequence,
-            deviceID: deviceID,
-            model: model,
-            version: version,
-            variant: variant,
-            encoding: encoding,
-            baseVersion: baseVersion,
-            wireBytes: wireBytes,
-            fullBytes: fullBytes,
-            fileBytes: fileBytes,
-            startedAt: StoredDate.date(startedAt),
-            completedAt: StoredDate.date(completedAt),
-            resumedFrom: resumedFrom
+    init(row: SQLRow) throws {
+        transfer = TransferRecord(
+            sequence: try row.int64("sequence"),
+            deviceID: try row.string("deviceID"),
+            model: try row.string("model"),
+            version: try row.int("version"),
+            variant: try row.string("variant"),
+            encoding: try row.string("encoding"),
+            baseVersion: try row.optionalInt64("baseVersion").map { Int($0) },
+            wireBytes: try row.int("wireBytes"),
+            fullBytes: try row.int("fullBytes"),
+            fileBytes: try row.int("fileBytes"),
+            startedAt: StoredDate.date(try row.int64("startedAt")),
+            completedAt: StoredDate.date(try row.int64("completedAt")),
+            resumedFrom: try row.int("resumedFrom")
         )
     }
+
+    /// Appends `transfer` to the log and returns it as stored, with its sequence number.
+    static func insert(_ transfer: NewTransfer, in connection: any SQLConnection) throws -> TransferRecord {
+        let stored = try connection.queryOne(
+            #"""
+            INSERT INTO "modelTransfer" ("deviceID", "model", "version", "variant", "encoding", "baseVersion",
+                "wireBytes", "fullBytes", "fileBytes", "startedAt", "completedAt", "resumedFrom")
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING \#(columnList)
+            """#,
+            [
+                .text(transfer.deviceID), .text(transfer.model), SQLValue(transfer.version), .text(transfer.variant),
+                .text(transfer.encoding), SQLValue(transfer.baseVersion.map(Int64.init)), SQLValue(transfer.wireBytes),
+                SQLValue(transfer.fullBytes), SQLValue(transfer.fileBytes),
+                .integer(StoredDate.milliseconds(transfer.startedAt)),
+                .integer(StoredDate.milliseconds(transfer.completedAt)), SQLValue(transfer.resumedFrom),
+            ]
+        )
+        guard let stored else { throw StoreError.corrupt.with("inserting a transfer returned no row") }
+        return try TransferRow(row: stored).transfer
+    }
+
 }

@@ -59,6 +59,15 @@ extension EndToEnd {
                     "rollout", "show", "\(id)", "--data-dir", fleet.coordinatorDirectory,
                 ])
                 #expect(text.contains("held (") && text.contains("confidence: waiting: 0 wave and"), "\(text)")
+                // `fleetctl rollouts` lists it, running, with the hold as its reason.
+                let listed = try JSONDecoder().decode(
+                    [RolloutTests.Rollout].self,
+                    from: Data(
+                        try await fleet.fleetctl(["rollouts", "--data-dir", fleet.coordinatorDirectory, "--json"]).utf8
+                    )
+                )
+                #expect(listed.map(\.id) == [id] && listed.first?.state == "running", "\(listed.map(\.state))")
+                #expect(listed.first?.reason.contains("wave 1 held") == true, "\(listed.map(\.reason))")
 
                 // The operator passes it: wave 2 starts, installs, and is held in turn.
                 let promoted = try await base.control(fleet, "promote", id)

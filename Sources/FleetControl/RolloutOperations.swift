@@ -53,8 +53,11 @@ public struct RolloutWaveView: Codable, Sendable, Equatable {
     /// The latest comparison of the wave's health with the control group's: both sides' evidence and each
     /// gate's verdict (`pass`, `fail`, `waiting`); nil before the first assessment or without gates.
     public var healthCheck: HealthAssessment?
-    /// `waiting`, `installing`, `soaking`, `passed`, `halted`, `rolled-back`, `promoted`, `aborted`.
+    /// `waiting`, `installing`, `soaking`, `held` (soaked, but an enabled gate still waits for evidence), `passed`,
+    /// `halted`, `rolled-back`, `promoted`, `aborted`.
     public var decision: String
+    /// While the wave is `held`: the gates that wait (their readings in `healthCheck` say what each lacks).
+    public var heldBy: [String]?
     public var reason: String
     public var startedAt: String?
     public var settledAt: String?
@@ -114,6 +117,7 @@ extension RolloutView {
                     health: health,
                     healthCheck: assessments[wave.number],
                     decision: wave.decision,
+                    heldBy: wave.decision == "held" ? assessments[wave.number]?.waiting.map(\.gate) : nil,
                     reason: wave.reason,
                     startedAt: wave.startedAt.map(ISO8601.string),
                     settledAt: wave.settledAt.map(ISO8601.string),

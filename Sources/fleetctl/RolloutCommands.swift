@@ -51,8 +51,11 @@ extension FleetCtl {
                     --gate-min-queries queries, comparing the medians over those devices; a failed gate halts \
                     like install failures. A gate is turned off with `off`. The crash-loop gate (--max-restarts) \
                     compares the agent restarts per device, the latency gate (--max-latency-increase, off unless \
-                    given) each device's 95th-percentile latency. A wave device that has not installed the version \
-                    --device-timeout after its wave started counts as timed out, with the failures.
+                    given) each device's 95th-percentile latency. A wave whose soak ends while an enabled gate \
+                    still waits for evidence is held (it does not pass on no evidence) until its gates decide or \
+                    `rollout promote` passes it: turn off the gates the fleet cannot feed. A wave device that has \
+                    not installed the version --device-timeout after its wave started counts as timed out, with the \
+                    failures.
                     """
             )
             @OptionGroup var target: TargetOptions
@@ -228,7 +231,8 @@ extension FleetCtl {
                         rows: rollout.waves.map {
                             [
                                 String($0.number), "\($0.percent)%", String($0.devices), String($0.installed),
-                                String($0.failed), String($0.timedOut), $0.health, $0.decision, $0.reason,
+                                String($0.failed), String($0.timedOut), $0.health,
+                                $0.decision + ($0.heldBy.map { " (\($0.joined(separator: ", ")))" } ?? ""), $0.reason,
                             ]
                         }
                     ).render()
@@ -281,10 +285,21 @@ extension FleetCtl {
 
         struct Promote: AsyncParsableCommand {
             static let configuration = CommandConfiguration(
-                abstract: "Assign the version to every remaining device at once; the rollout completes."
+                abstract: "Pass a held wave, or assign the version to every remaining device at once.",
+                discussion: """
+                    On a running rollout whose current wave is held (its soak ended while an enabled health gate \
+                    still waits for evidence), passes that wave: the next wave starts and is judged in turn. \
+                    Otherwise the version goes to every remaining device at once and the rollout completes.
+                    """
             )
             @OptionGroup var control: ControlOptions
-            func run() async throws { try await control.send(.promote, "promoted") }
+            func run() async throws {
+                let held = try? await control.target.inspector().rollout(id: control.id)
+                guard let held, held.state == "running", let wave = held.waves.first(where: { $0.number == held.wave }),
+                    wave.decision == "held"
+                else { return try await control.send(.promote, "promoted") }
+                try await control.send(.promote, "promoted: its held wave \(wave.number) passed")
+            }
         }
     }
 }
@@ -292,10 +307,24 @@ extension FleetCtl {
 /// What `rollout pause|resume|abort|promote` share.
 struct ControlOptions: ParsableArguments {
     @OptionGroup var target: TargetOptions
+    @OptionGroup var output: OutputOptions
     @Argument(help: "The rollout's id (`fleetctl rollouts`).") var id: Int
 
+    /// What `--json` prints when the rollout cannot be read afterwards (no data directory here).
+    struct Done: Encodable {
+        var id: Int
+        var action: String
+    }
+
+    /// Sends the action; prints what was done, or with `--json` the rollout as `rollout show --json` prints it.
     func send(_ action: ControlRollout.Action, _ done: String) async throws {
-        try await target.inspector().controlRollout(id: id, action: action)
-        print("rollout \(id) \(done)")
+        let inspector = try target.inspector()
+        try await inspector.controlRollout(id: id, action: action)
+        guard output.json else { return print("rollout \(id) \(done)") }
+        if let rollout = try? await inspector.rollout(id: id) {
+            print(try Output.json(rollout))
+        } else {
+            print(try Output.json(Done(id: id, action: "\(action)")))
+        }
     }
 }

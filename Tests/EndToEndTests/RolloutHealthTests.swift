@@ -13,6 +13,8 @@ extension EndToEnd {
         static let digits = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("FleetObserveTests/Fixtures/digits.csv").path
 
+        /// A rollout as `rollout show --json` prints it, with the health checks (RolloutHeldWaveTests and
+        /// RolloutCrashLoopLatencyTests read it too).
         struct Rollout: Decodable {
             struct Wave: Decodable {
                 struct Member: Decodable { var id: String }
@@ -21,21 +23,33 @@ extension EndToEnd {
                         var devices: Int
                         var queries: Int
                         var labelled: Int
+                        var starts: Int
                         var accuracyPercent: Double?
                         var meanConfidence: Double?
                         var inputDriftPSI: Double?
+                        var restartsPerDevice: Double?
+                        var latencyP95Milliseconds: Double?
                     }
                     struct Gate: Decodable {
                         var gate: String
                         var verdict: String
                         var why: String
+                        var waveDevices: Int?
+                        var controlDevices: Int?
+                        var devicesNeeded: Int?
+                        var deviceNeeds: String?
                     }
                     var wave: Side
                     var control: Side
                     var gates: [Gate]
                 }
+                var number: Int
+                var devices: Int
+                var installed: Int
                 var health: String
                 var decision: String
+                var heldBy: [String]?
+                var reason: String
                 var startedAt: String?
                 var members: [Member]
                 var healthCheck: Check?
@@ -50,6 +64,7 @@ extension EndToEnd {
             }
             var id: Int
             var state: String
+            var wave: Int
             var reason: String
             var waves: [Wave]
             var healthGates: Gates?

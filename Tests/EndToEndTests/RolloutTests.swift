@@ -178,6 +178,13 @@ extension EndToEnd {
 
         static let six = ["a-1", "a-2", "a-3", "a-4", "a-5", "a-6"]
 
+        /// Every health gate off: for the tests about waves, membership and controls, whose devices see no
+        /// traffic; with the gates on, their waves would be held for want of evidence (README "Staged rollouts").
+        static let gatesOff = [
+            "--max-error-rate", "off", "--max-accuracy-drop", "off", "--max-confidence-drop", "off", "--max-drift-psi",
+            "off", "--max-restarts", "off",
+        ]
+
         static func date(_ text: String?) -> Date? { text.flatMap { ISO8601DateFormatter().date(from: $0) } }
 
         @Test func aGoodVersionCompletesWaveByWaveAndNoDeviceFetchesItBeforeItsWave() async throws {
@@ -197,7 +204,7 @@ extension EndToEnd {
                     [
                         "start", "digits-mlp", "--version", "2", "--waves", "34,67,100", "--wave-soak", "1s",
                         "--min-devices-per-wave", "1", "--seed", "7",
-                    ]
+                    ] + Self.gatesOff
                 )
                 #expect(started.state == "running" && started.wave == 1 && started.seed == 7)
                 #expect(started.waves.map(\.devices) == [2, 2, 2], "34/67/100 % of 6 devices")
@@ -378,7 +385,7 @@ extension EndToEnd {
                         "start", "digits-mlp", "--version", "2", "--waves", "50,100", "--wave-soak", "1s",
                         "--min-devices-per-wave", "1", "--max-install-failures", "20%", "--auto-rollback", "--seed",
                         "\(seed)",
-                    ]
+                    ] + Self.gatesOff
                 )
                 let first = Set(started.waves[0].members.map(\.id))
                 #expect(first == Set(RolloutWaves.members(devices: all.map(\.id), sizes: [3, 3], seed: seed)[0]))

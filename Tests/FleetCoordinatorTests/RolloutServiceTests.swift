@@ -18,8 +18,8 @@ import Testing
         service = RolloutService(store: fixture.store, models: fixture.registry, logger: .quietTest)
     }
 
-    /// Six devices running v1; v2 published held.
-    func prepare() async throws -> [String] {
+    /// Six devices running v1 (device `index` from 1 with `labels(index)`); v2 published held.
+    func prepare(labels: (Int) -> [String: String] = { _ in [:] }) async throws -> [String] {
         var ids: [String] = []
         for index in 1...6 {
             ids.append(
@@ -27,7 +27,8 @@ import Testing
                     store: store,
                     models: fixture.registry,
                     logger: .quietTest,
-                    name: "d\(index)"
+                    name: "d\(index)",
+                    labels: labels(index)
                 )
                 .deviceID
             )
@@ -65,7 +66,8 @@ import Testing
         soakMilliseconds: Int = 0,
         seed: UInt64 = 5,
         maximumInstallFailurePercent: Double = 20,
-        deviceTimeoutMilliseconds: Int = 0
+        deviceTimeoutMilliseconds: Int = 0,
+        selector: [String: String] = [:]
     ) async throws -> RolloutStarted {
         let reply = await service.handleAdmin(
             .startRollout(
@@ -73,6 +75,7 @@ import Testing
                     requestID: 2,
                     model: "m",
                     version: 2,
+                    selector: selector,
                     waves: [50, 100],
                     soakMilliseconds: soakMilliseconds,
                     minimumDevicesPerWave: 1,
@@ -126,6 +129,37 @@ import Testing
         record = try await rollout(started.rolloutID)
         #expect(record.state == .completed && record.waves.allSatisfy { $0.decision == "passed" })
         #expect(try await store.heldVersions(model: "m").isEmpty, "a completed rollout releases the version")
+    }
+
+    @Test func onlyDevicesTheSelectorMatchesAreInTheWavesAndAssignedTheVersion() async throws {
+        let ids = try await prepare { $0 % 2 == 0 ? ["site": "lyon"] : ["site": "oslo"] }
+        let lyon = Set([ids[1], ids[3], ids[5]])
+        let started = try await start(selector: ["site": "lyon"])
+        #expect(started.devices == 3, "the three devices labelled site=lyon are eligible")
+        var record = try await rollout(started.rolloutID)
+        #expect(record.selector == ["site": "lyon"])
+        #expect(Set(record.waves.flatMap(\.devices).map(\.deviceID)) == lyon)
+        #expect(record.waves.flatMap(\.devices).count == 3, "no device twice")
+        for wave in 0..<record.waves.count {
+            for id in record.waves[wave].devices.map(\.deviceID) {
+                try await store.recordRolloutOutcome(deviceID: id, model: "m", version: 2, installed: true)
+            }
+            // Until the rollout completes, no device outside the selector is assigned v2.
+            #expect(try await assigned().filter { !lyon.contains($0.key) }.values.allSatisfy { $0 == 1 })
+            await service.step(now: Date())
+            record = try await rollout(started.rolloutID)
+        }
+        #expect(record.state == .completed, "\(record.reason)")
+    }
+
+    @Test func aSelectorNoDeviceMatchesIsRefused() async throws {
+        _ = try await prepare { _ in ["site": "oslo"] }
+        do {
+            _ = try await start(selector: ["site": "lyon"])
+            Issue.record("a rollout with no eligible device started")
+        } catch {
+            #expect("\(error)".contains("no device is eligible"), "\(error)")
+        }
     }
 
     @Test func failuresAboveTheLimitHaltAndRollTheStartedWaveBack() async throws {

@@ -23,49 +23,45 @@ extension HealthGates {
         wave: [String: DeviceInputDrift]?,
         control: [String: DeviceInputDrift]?,
         minimumSamples: Int,
-        minimumDevices: Int
+        minimumDevices: Int,
+        controlGroupSize: Int? = nil
     ) -> GateReading {
-        func waiting(_ why: String) -> GateReading {
-            GateReading(
-                gate: "drift-psi",
-                verdict: "waiting",
-                wave: nil,
-                control: nil,
-                change: nil,
-                limit: limit,
-                why: why
-            )
-        }
+        let waveSide = inputDrift(wave, minimumSamples: minimumSamples)
+        let controlSide = inputDrift(control, minimumSamples: minimumSamples)
+        let needs = "at least \(minimumSamples) observations in drift reports (drift-stats consent)"
+        let evidence = GateEvidence(
+            gate: "drift-psi",
+            limit: limit,
+            waveDevices: waveSide.devices,
+            controlDevices: controlSide.devices,
+            devicesNeeded: minimumDevices,
+            deviceNeeds: needs
+        )
+        func waiting(_ why: String) -> GateReading { evidence.reading("waiting", why) }
+        if controlGroupSize == 0 { return evidence.reading("no-control", noControlGroup) }
         guard wave != nil else {
             return waiting("the wave's version has no reference statistics (model push --reference-data)")
         }
         guard control != nil else {
             return waiting("the control group's version has no reference statistics (model push --reference-data)")
         }
-        let waveSide = inputDrift(wave, minimumSamples: minimumSamples)
-        let controlSide = inputDrift(control, minimumSamples: minimumSamples)
         guard let waveValue = waveSide.median, let controlValue = controlSide.median,
             waveSide.devices >= minimumDevices, controlSide.devices >= minimumDevices
         else {
             return waiting(
-                "\(waveSide.devices) wave and \(controlSide.devices) control device(s) with at least "
-                    + "\(minimumSamples) observations in drift reports (drift-stats consent); \(minimumDevices) "
-                    + "needed on each side"
+                "\(waveSide.devices) wave and \(controlSide.devices) control device(s) with \(needs); "
+                    + "\(minimumDevices) needed on each side"
             )
         }
         let increase = waveValue - controlValue
         let failed = increase > limit
-        return GateReading(
-            gate: "drift-psi",
-            verdict: failed ? "fail" : "pass",
-            wave: waveValue,
-            control: controlValue,
-            change: increase,
-            limit: limit,
-            why: "input drift (median feature PSI against the version's reference) \(format(waveValue)) on the "
+        return evidence.reading(
+            failed ? "fail" : "pass",
+            "input drift (median feature PSI against the version's reference) \(format(waveValue)) on the "
                 + "wave vs \(format(controlValue)) on the control group (\(waveSide.devices) vs "
                 + "\(controlSide.devices) device(s)): increase \(format(increase)) \(failed ? ">" : "<=") "
-                + "\(format(limit))"
+                + "\(format(limit))",
+            values: (waveValue, controlValue, increase)
         )
     }
 }

@@ -19,6 +19,7 @@ enum HealthGates {
         controlStarts: [String: Int] = [:],
         waveDrift: [String: DeviceInputDrift]? = nil,
         controlDrift: [String: DeviceInputDrift]? = nil,
+        controlGroupSize: Int? = nil,
         windowStart: Date,
         windowEnd: Date
     ) -> HealthAssessment {
@@ -38,17 +39,24 @@ enum HealthGates {
             guard let limit else { return }
             let (waveValues, unit) = metric(Evidence(wave, minimum, starts: waveStarts))
             let (controlValues, _) = metric(Evidence(control, minimum, starts: controlStarts))
+            let evidence = GateEvidence(
+                gate: gate,
+                limit: limit,
+                waveDevices: waveValues.count,
+                controlDevices: controlValues.count,
+                devicesNeeded: devices,
+                deviceNeeds: unit
+            )
+            if controlGroupSize == 0 {
+                gates.append(evidence.reading("no-control", noControlGroup))
+                return
+            }
             guard waveValues.count >= devices, controlValues.count >= devices else {
                 gates.append(
-                    GateReading(
-                        gate: gate,
-                        verdict: "waiting",
-                        wave: nil,
-                        control: nil,
-                        change: nil,
-                        limit: limit,
-                        why: "\(waveValues.count) wave and \(controlValues.count) control device(s) with "
-                            + "\(unit); \(devices) needed on each side"
+                    evidence.reading(
+                        "waiting",
+                        "\(waveValues.count) wave and \(controlValues.count) control device(s) with \(unit); "
+                            + "\(devices) needed on each side"
                     )
                 )
                 return
@@ -58,17 +66,12 @@ enum HealthGates {
             let delta = change(waveValue, controlValue)
             let failed = delta > limit
             gates.append(
-                GateReading(
-                    gate: gate,
-                    verdict: failed ? "fail" : "pass",
-                    wave: waveValue,
-                    control: controlValue,
-                    change: delta,
-                    limit: limit,
-                    why:
-                        "\(label ?? gate) \(format(waveValue)) on the wave vs \(format(controlValue)) on the control group "
+                evidence.reading(
+                    failed ? "fail" : "pass",
+                    "\(label ?? gate) \(format(waveValue)) on the wave vs \(format(controlValue)) on the control group "
                         + "(\(waveValues.count) vs \(controlValues.count) device(s)): \(worse) "
-                        + "\(format(delta)) \(failed ? ">" : "<=") \(format(limit))"
+                        + "\(format(delta)) \(failed ? ">" : "<=") \(format(limit))",
+                    values: (waveValue, controlValue, delta)
                 )
             )
         }
@@ -100,7 +103,8 @@ enum HealthGates {
                     wave: waveDrift,
                     control: controlDrift,
                     minimumSamples: minimum,
-                    minimumDevices: devices
+                    minimumDevices: devices,
+                    controlGroupSize: controlGroupSize
                 )
             )
         }
@@ -128,6 +132,38 @@ enum HealthGates {
             gates: gates
         )
     }
+
+    /// What a gate counted on each side against what it needs, for each of its readings.
+    struct GateEvidence {
+        var gate: String
+        var limit: Double
+        var waveDevices: Int
+        var controlDevices: Int
+        var devicesNeeded: Int
+        var deviceNeeds: String
+
+        /// A reading with this evidence; `values` (wave, control, change) once the gate decided.
+        func reading(_ verdict: String, _ why: String, values: (Double, Double, Double)? = nil) -> GateReading {
+            GateReading(
+                gate: gate,
+                verdict: verdict,
+                wave: values?.0,
+                control: values?.1,
+                change: values?.2,
+                limit: limit,
+                why: why,
+                waveDevices: waveDevices,
+                controlDevices: controlDevices,
+                devicesNeeded: devicesNeeded,
+                deviceNeeds: deviceNeeds
+            )
+        }
+    }
+
+    /// Why a gate of the rollout's last wave cannot decide.
+    static let noControlGroup =
+        "no control group: every device of the rollout is in a started wave, none is left on the previous version "
+        + "to compare with; the gate does not hold the last wave (the earlier waves were judged)"
 
     /// The per-device values of one side, each from a device with enough queries.
     struct Evidence {

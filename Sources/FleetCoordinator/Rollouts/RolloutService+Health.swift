@@ -63,8 +63,8 @@ extension RolloutService {
     }
 
     /// Assesses the current wave's health against the control group (the rollout's waves not started yet) since
-    /// the wave started, records the assessment when it changed, and returns the failed gates (nil: no gates).
-    func assessHealth(_ rollout: RolloutRecord, now: Date) async throws -> [GateReading]? {
+    /// the wave started, records the assessment when it changed, and returns it (nil: no gates).
+    func assessHealth(_ rollout: RolloutRecord, now: Date) async throws -> HealthAssessment? {
         guard let policy = try await store.rolloutGates(rolloutID: rollout.id), policy.hasGates else { return nil }
         let wave = rollout.waves[rollout.wave - 1]
         guard let since = wave.startedAt else { return nil }
@@ -105,6 +105,7 @@ extension RolloutService {
             controlStarts: try await store.healthStarts(deviceIDs: controlDevices, since: since),
             waveDrift: waveDrift,
             controlDrift: controlDrift,
+            controlGroupSize: controlDevices.count,
             windowStart: since,
             windowEnd: now
         )
@@ -114,6 +115,6 @@ extension RolloutService {
         {
             try await store.saveRolloutHealth(rolloutID: rollout.id, wave: wave.number, assessment: assessment)
         }
-        return assessment.failed
+        return assessment
     }
 }

@@ -278,6 +278,8 @@ struct RolloutService: AdminMessageHandler {
                 rollout.waves[index].reason = "rollout aborted"
             }
             events.append(event(rollout, "rollout_aborted", rollout.reason, at: now))
+        case .promote where rollout.isHeld:
+            passHeldWave(&rollout, at: now, events: &events)
         case .promote:
             complete(&rollout, why: "promoted by the administrator at wave \(rollout.wave)", at: now, events: &events)
         }
@@ -307,7 +309,9 @@ struct RolloutService: AdminMessageHandler {
         let wave = rollout.waves[index]
         var events: [NewEvent] = []
         let failedPercent = Double(wave.unsuccessful) * 100 / Double(max(wave.devices.count, 1))
-        if wave.unsuccessful > 0 && failedPercent > rollout.maximumInstallFailurePercent {
+        let installsFailed = wave.unsuccessful > 0 && failedPercent > rollout.maximumInstallFailurePercent
+        let health = installsFailed ? nil : try await assessHealth(rollout, now: now)
+        if installsFailed {
             let what =
                 wave.timedOut == 0
                 ? "\(wave.failed) of \(wave.devices.count) device(s) failed or refused the install"
@@ -321,7 +325,7 @@ struct RolloutService: AdminMessageHandler {
             rollout.reason = "wave \(rollout.wave): \(why)"
             events.append(event(rollout, "rollout_halted", rollout.reason, at: now))
             if rollout.autoRollback { try await rollBack(&rollout, at: now, events: &events) }
-        } else if let failed = try await assessHealth(rollout, now: now), !failed.isEmpty {
+        } else if let failed = health?.failed, !failed.isEmpty {
             let why = "health gate: " + failed.map(\.why).joined(separator: "; ")
             rollout.waves[index].decision = "halted"
             rollout.waves[index].reason = why
@@ -336,9 +340,16 @@ struct RolloutService: AdminMessageHandler {
                 rollout.waves[index].reason = "\(Self.outcomes(wave)); soaking"
             }
             let settled = rollout.waves[index].settledAt ?? now
-            if now >= settled.addingTimeInterval(Double(rollout.soakMilliseconds) / 1000) {
+            let waiting = health?.waiting ?? []
+            if now >= settled.addingTimeInterval(Double(rollout.soakMilliseconds) / 1000) && !waiting.isEmpty {
+                hold(&rollout, waiting: waiting, at: now, events: &events)
+            } else if now >= settled.addingTimeInterval(Double(rollout.soakMilliseconds) / 1000) {
+                let wasHeld = rollout.waves[index].decision == "held"
                 rollout.waves[index].decision = "passed"
-                rollout.waves[index].reason = "\(Self.outcomes(wave)), soaked \(rollout.soakMilliseconds) ms"
+                rollout.waves[index].reason =
+                    "\(Self.outcomes(wave)), soaked \(rollout.soakMilliseconds) ms"
+                    + (wasHeld ? "; held until its gates had the evidence to pass" : "")
+                rollout.reason = ""
                 events.append(
                     event(
                         rollout,
@@ -359,7 +370,7 @@ struct RolloutService: AdminMessageHandler {
         try await save(rollout, events: events)
     }
 
-    private func startWave(_ number: Int, of rollout: inout RolloutRecord, at now: Date, events: inout [NewEvent]) {
+    func startWave(_ number: Int, of rollout: inout RolloutRecord, at now: Date, events: inout [NewEvent]) {
         rollout.wave = number
         rollout.waves[number - 1].startedAt = now
         rollout.waves[number - 1].decision = "installing"
@@ -376,7 +387,7 @@ struct RolloutService: AdminMessageHandler {
     }
 
     /// Every wave not started yet starts at once; the rollout completes and its version is no longer held.
-    private func complete(_ rollout: inout RolloutRecord, why: String, at now: Date, events: inout [NewEvent]) {
+    func complete(_ rollout: inout RolloutRecord, why: String, at now: Date, events: inout [NewEvent]) {
         for index in rollout.waves.indices where rollout.waves[index].startedAt == nil {
             rollout.waves[index].startedAt = now
             rollout.waves[index].decision = "promoted"
@@ -434,7 +445,7 @@ struct RolloutService: AdminMessageHandler {
         }
     }
 
-    private func event(_ rollout: RolloutRecord, _ kind: String, _ detail: String, at: Date) -> NewEvent {
+    func event(_ rollout: RolloutRecord, _ kind: String, _ detail: String, at: Date) -> NewEvent {
         NewEvent(
             at: at,
             deviceID: nil,

@@ -162,7 +162,9 @@ public struct HealthSide: Sendable, Equatable, Codable {
 public struct GateReading: Sendable, Equatable, Codable {
     /// `error-rate`, `accuracy`, `confidence`, `drift-psi`, `restarts`, `latency`.
     public var gate: String
-    /// `pass`, `fail`, or `waiting` (not enough devices or queries on one side yet).
+    /// `pass`, `fail`, `waiting` (not enough devices or queries on one side yet: a wave whose soak ended holds
+    /// while an enabled gate waits), or `no-control` (the rollout's last wave: no device is left on the previous
+    /// version to compare with, so the gate cannot decide and does not hold the wave).
     public var verdict: String
     /// The wave's and the control group's values, and the change judged against `limit` (an increase for the
     /// error rate, PSI and restarts, a drop for accuracy and confidence, a percentage increase for latency); nil
@@ -172,6 +174,13 @@ public struct GateReading: Sendable, Equatable, Codable {
     public var change: Double?
     public var limit: Double
     public var why: String
+    /// The evidence the gate counts, so a waiting gate says what it lacks: the wave's and the control group's
+    /// devices with enough of it, the devices each side needs, and what a device needs to count (e.g. "at least 50
+    /// labelled queries"). Absent from assessments recorded before the hold on waiting gates.
+    public var waveDevices: Int?
+    public var controlDevices: Int?
+    public var devicesNeeded: Int?
+    public var deviceNeeds: String?
 
     public init(
         gate: String,
@@ -180,7 +189,11 @@ public struct GateReading: Sendable, Equatable, Codable {
         control: Double?,
         change: Double?,
         limit: Double,
-        why: String
+        why: String,
+        waveDevices: Int? = nil,
+        controlDevices: Int? = nil,
+        devicesNeeded: Int? = nil,
+        deviceNeeds: String? = nil
     ) {
         self.gate = gate
         self.verdict = verdict
@@ -189,7 +202,14 @@ public struct GateReading: Sendable, Equatable, Codable {
         self.change = change
         self.limit = limit
         self.why = why
+        self.waveDevices = waveDevices
+        self.controlDevices = controlDevices
+        self.devicesNeeded = devicesNeeded
+        self.deviceNeeds = deviceNeeds
     }
+
+    /// Whether the gate holds a wave whose soak has ended: it is enabled (it has a reading) and still waits.
+    public var holdsTheWave: Bool { verdict == "waiting" }
 }
 
 /// A wave's health against its control group over the same window: the evidence and each gate's verdict.
@@ -210,4 +230,7 @@ public struct HealthAssessment: Sendable, Equatable, Codable {
 
     /// The gates that failed.
     public var failed: [GateReading] { gates.filter { $0.verdict == "fail" } }
+
+    /// The gates still waiting for evidence: they hold a wave whose soak has ended.
+    public var waiting: [GateReading] { gates.filter(\.holdsTheWave) }
 }

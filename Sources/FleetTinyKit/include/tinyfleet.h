@@ -162,7 +162,7 @@ typedef struct tinyfleet_platform {
  * life. */
 typedef struct tinyfleet_settings {
     const char *token;    /* The enrolment token (tft_...); used only until the leaf is enrolled. Required. */
-    const char *name;     /* The device's name in `fleetctl devices` (at most 63 bytes); NULL or "": its id. */
+    const char *name;     /* The device's name in `fleetctl devices`; NULL or "": the coordinator names it. */
     const char *software; /* Software version, e.g. "my-sensor/1.2". Required. */
     uint64_t ram_bytes;   /* RAM the models may use: reported as the `ram` capability (a variant's min-ram). */
     uint64_t flash_bytes; /* Flash the models may use: reported as `flash` and `storage`. */
@@ -271,7 +271,7 @@ typedef struct tinyfleet_prediction {
 /* One int8 inference on the installed model, then metered as the Swift leaf meters (the query is drawn and stored
  * before this returns OK). `input`: input_count features, scaled as the model expects (digits: pixel / 16).
  * `scratch`: scratch_floats floats (tinyfleet_status.scratch_floats: 2 * widest layer + classes); the softmax
- * probabilities are left at scratch[scratch_floats - classes ...]. Errors: INVALID_ARGUMENT, NO_MODEL,
+ * probabilities are left at scratch[status.scratch_floats - status.classes ...]. Errors: INVALID_ARGUMENT, NO_MODEL,
  * MODEL_UNREADABLE, INPUT_TOO_SHORT, SCRATCH_TOO_SMALL, and the four metering refusals (give no answer then). */
 int32_t tinyfleet_predict(
     tinyfleet_leaf *leaf,

@@ -228,8 +228,8 @@ let package = Package(
         .testTarget(
             name: "EndToEndTests",
             dependencies: [
-                "FleetWire", "FleetClient", "FleetTrust", "FleetDelta", "FleetCoordinator",
-                "fleet-coordinator", "fleet-agent", "fleetctl", "fleet-tiny-sim",
+                "FleetWire", "FleetClient", "FleetTrust", "FleetDelta", "FleetCoordinator", "FleetModelIO",
+                "FleetLearning", "fleet-coordinator", "fleet-agent", "fleetctl", "fleet-tiny-sim",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),

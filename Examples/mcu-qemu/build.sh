@@ -5,6 +5,9 @@
 # -Osize, with LLVM's ARM load/store optimiser off: with it on, Swift 6.3.1 emits `ldm r10!` that clobbers Swift's
 # self register (compiler-bug/README.md); tools/swiftself-check.py fails the build if any function still does.
 # MCU_QEMU_OPT=-O builds at -O instead.
+# MCU_QEMU_FIRMWARE=c builds the firmware written in C instead (firmware-c/main.c over tinyfleet.h, with the kit alone
+# in Embedded Swift and the same startup.c, uart.c and hostfile.c) into .build/mcu-qemu/firmware-c.elf; the scripts
+# that call build.sh then run that one.
 # Needs: apt-get install -y gcc-arm-none-eabi libnewlib-arm-none-eabi
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -15,25 +18,39 @@ mkdir -p "$out"
 exec 9>"$out/build.lock"
 flock 9
 mapfile -t sources < <(find Sources/FleetTinyKit -name '*.swift' | sort)
+if [ "${MCU_QEMU_FIRMWARE:-swift}" = c ]; then
+    name=firmware-c
+    swift_sources=("${sources[@]}")
+    main_c=("$here/firmware-c/main.c")
+    inputs=("${sources[@]}" Sources/FleetTinyKit/include "$here"/firmware/*.c "$here/firmware/link.ld" "$here/firmware-c")
+else
+    name=firmware
+    swift_sources=("${sources[@]}" "$here"/firmware/*.swift)
+    main_c=()
+    inputs=("${sources[@]}" "$here/firmware")
+fi
 # Up to date: nothing it is built from is newer than the ELF (the scripts that call this run it every time).
-if [ -f "$out/firmware.elf" ] && [ -z "$(find "${sources[@]}" "$here/firmware" "$here/build.sh" -newer "$out/firmware.elf")" ]
+if [ -f "$out/$name.elf" ] && [ -z "$(find "${inputs[@]}" "$here/build.sh" -newer "$out/$name.elf")" ]
 then
-    echo "$out/firmware.elf"
+    echo "$out/$name.elf"
     exit 0
 fi
-rm -f "$out/kit.o" "$out/firmware.elf"
+rm -f "$out/$name-kit.o" "$out/$name.elf"
 swiftc -enable-experimental-feature Embedded -enable-experimental-feature Extern \
     -target armv7em-none-none-eabi -wmo "${MCU_QEMU_OPT:--Osize}" -Xllvm -arm-load-store-opt=false \
     -parse-as-library -module-name FleetTinyKit \
     -Xfrontend -disable-stack-protector -Xfrontend -function-sections \
     -Xcc -mfloat-abi=soft -Xcc -fshort-enums \
-    -c "${sources[@]}" "$here"/firmware/*.swift -o "$out/kit.o"
-for file in startup uart hostfile; do
+    -c "${swift_sources[@]}" -o "$out/$name-kit.o"
+objects=()
+for file in "$here/firmware/startup.c" "$here/firmware/uart.c" "$here/firmware/hostfile.c" "${main_c[@]}"; do
+    object="$out/$name-$(basename "$file" .c).o"
     arm-none-eabi-gcc -mcpu=cortex-m4 -mthumb -mfloat-abi=soft -Os -ffunction-sections -Wall \
-        -c "$here/firmware/$file.c" -o "$out/$file.o"
+        -I Sources/FleetTinyKit/include -c "$file" -o "$object"
+    objects+=("$object")
 done
 arm-none-eabi-gcc -mcpu=cortex-m4 -mthumb -mfloat-abi=soft -nostartfiles --specs=nano.specs \
-    -T "$here/firmware/link.ld" -Wl,--gc-sections -Wl,--no-warn-rwx-segments -Wl,--no-warn-execstack -Wl,-Map="$out/firmware.map" \
-    "$out/startup.o" "$out/uart.o" "$out/hostfile.o" "$out/kit.o" -lm -o "$out/firmware.elf"
-python3 "$here/tools/swiftself-check.py" "$out/firmware.elf"
-echo "$out/firmware.elf"
+    -T "$here/firmware/link.ld" -Wl,--gc-sections -Wl,--no-warn-rwx-segments -Wl,--no-warn-execstack -Wl,-Map="$out/$name.map" \
+    "${objects[@]}" "$out/$name-kit.o" -lm -o "$out/$name.elf"
+python3 "$here/tools/swiftself-check.py" "$out/$name.elf"
+echo "$out/$name.elf"

@@ -13,6 +13,8 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 cd "$here/../.."
 elf=.build/mcu-qemu/firmware.elf
+# MCU_QEMU_FIRMWARE=c: the firmware written in C (build.sh's firmware-c.elf).
+[ "${MCU_QEMU_FIRMWARE:-swift}" != c ] || elf=.build/mcu-qemu/firmware-c.elf
 [ -f "$elf" ] || "$here/build.sh" >/dev/null
 arm-none-eabi-nm -S --size-sort "$elf" | awk '$3 ~ /^[tTrRdDbBwWvV]$/ && !seen[$1]++ { print $2, $3, $4 }' | while read -r size kind name; do
     echo "$((16#$size)) $kind $name"
@@ -22,7 +24,7 @@ function component(text) {
     if (text ~ /SHA256|SHA512|sha2RoundConstants|ExpandedSeed|TinyByteRange|Ed25519|Field25519|Scalar25519|Edwards|FieldElement|Manifest|Digest|BlockHash/) return "crypto"
     if (text ~ /Inference|ModelLayout|LayerTensors|HeaderParser|Drift|Meter|QueryCounter|FlashCursor|Prediction/) return "inference"
     if (text ~ /Install|Inflate|Huffman|RangeDecoder|Stream|Patch|ColumnSums|Slot|CRC32/) return "delta"
-    if (text ~ /Wire|UTF8|Frame|Inbound|Outbound|MessageType|TinyLeaf|Leaf|Challenge|TinyBytes|Transfer|PendingReport/) return "protocol"
+    if (text ~ /Wire|UTF8|Frame|Inbound|Outbound|MessageType|TinyLeaf|Leaf|Challenge|TinyBytes|Transfer|PendingReport|tinyfleet_|TinyC[A-Z]/) return "protocol"
     if (text ~ /QEMUPlatform|RAMFlash|leafMain|leaf_main|classify|digitRow|digitLabel|Layout|uart_|put|host_argument|semihost|clock_|SysTick|Reset_Handler|fault_report|stack_|heap_|posix_memalign|vectors|main/) return "firmware"
     return "newlib/runtime"
 }

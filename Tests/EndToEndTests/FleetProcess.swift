@@ -76,7 +76,8 @@ enum Binaries {
         return root.appendingPathComponent(".build/debug").path
     }()
 
-    static func path(_ name: String) -> String { directory + "/" + name }
+    /// The executable `name` of this build, or `name` itself when it is an absolute path (a program a test built).
+    static func path(_ name: String) -> String { name.hasPrefix("/") ? name : directory + "/" + name }
 }
 
 /// Runs one of the package's executables to completion and returns its exit status and output. The wait happens on

@@ -39,6 +39,26 @@ extension EndToEnd {
             #expect((ram ?? .max) <= McuQemuScript.ramBudget, "\(output)\n\(size.output)")
         }
 
+        /// `MCU_QEMU_FIRMWARE=c run.sh`: the firmware written in C (firmware-c/main.c over tinyfleet.h, the kit
+        /// alone in Embedded Swift) enrols, installs v1 in full and v2 as a delta, and classifies the row with
+        /// `tinyfleet_predict`, within the same 8 KiB RAM budget as the Swift firmware.
+        @Test func theFirmwareWrittenInCInstallsVersionTwoThroughTheGatewayAndClassifies() async throws {
+            let c = ["MCU_QEMU_FIRMWARE": "c"]
+            let (status, output) = try await McuQemuScript.run("run.sh", environment: c)
+            #expect(status == 0, "\(output)")
+            #expect(output.contains("started (C)") && output.contains("installed digits-mlp v2"), "\(output)")
+            // Stack marks 3,088 B (the enrolment's signature under C's main loop and the entry point's frame); flash
+            // 67,576 B; RAM 8,172 B: .data + .bss 432 B, the mark, leaf 1,254 B and installer work 3,398 B.
+            let marks = McuQemuScript.stackMarks(output)
+            #expect(!marks.isEmpty && marks.allSatisfy { $0 <= 3_200 }, "\(marks)")
+            let size = try await McuQemuScript.run("size.sh", environment: c)
+            let last = size.output.split(separator: "\n").last ?? ""
+            let flash = last.split(separator: " ").first.flatMap { Int($0.dropFirst("flash=".count)) }
+            #expect(size.status == 0 && (flash ?? .max) <= 68_500, "\(size.output)")
+            let ram = McuQemuScript.kitRAM(run: output, size: size.output)
+            #expect((ram ?? .max) <= McuQemuScript.ramBudget, "\(output)\n\(size.output)")
+        }
+
         /// `run.sh --serial`: the same firmware with its UART0 on a pseudo-terminal, carried by the gateway's
         /// `--leaf-serial` (a serial line has no connection boundaries: SPEC 15b.6), installs v1 in full and v2 as a
         /// delta, and classifies.

@@ -6,16 +6,31 @@ enum McuQemuScript {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent()
 
-    static func run(_ name: String, _ arguments: [String] = []) async throws -> (status: Int32, output: String) {
-        try await offThePool { try runBlocking(name, arguments) }
+    /// `environment` adds variables (`MCU_QEMU_FIRMWARE=c`: the firmware written in C).
+    static func run(
+        _ name: String,
+        _ arguments: [String] = [],
+        environment: [String: String] = [:]
+    ) async throws -> (status: Int32, output: String) {
+        try await offThePool { try runBlocking("Examples/mcu-qemu/\(name)", arguments, environment) }
     }
 
-    private static func runBlocking(_ name: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
+    /// Runs the script at `path` (relative to the repository root) as ``run(_:_:)`` runs those of Examples/mcu-qemu.
+    static func run(path: String, _ arguments: [String] = []) async throws -> (status: Int32, output: String) {
+        try await offThePool { try runBlocking(path, arguments, [:]) }
+    }
+
+    private static func runBlocking(
+        _ path: String,
+        _ arguments: [String],
+        _ extra: [String: String]
+    ) throws -> (status: Int32, output: String) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/bin/bash")
-        process.arguments = [root.appendingPathComponent("Examples/mcu-qemu/\(name)").path] + arguments
+        process.arguments = [root.appendingPathComponent(path).path] + arguments
         var environment = ProcessInfo.processInfo.environment
         environment["PATH"] = Binaries.directory + ":" + (environment["PATH"] ?? "/usr/bin:/bin")
+        environment.merge(extra) { _, new in new }
         process.environment = environment
         process.currentDirectoryURL = root
         let pipe = Pipe()

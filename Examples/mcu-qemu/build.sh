@@ -25,7 +25,11 @@ if [ "${MCU_QEMU_FIRMWARE:-swift}" = c ]; then
     inputs=("${sources[@]}" Sources/FleetTinyKit/include "$here"/firmware/*.c "$here/firmware/link.ld" "$here/firmware-c")
 else
     name=firmware
-    swift_sources=("${sources[@]}" "$here"/firmware/*.swift)
+    # Without the kit's C entry points (Sources/FleetTinyKit/C), which the Swift firmware does not call: in the same
+    # whole-module compile they change the optimiser's inlining and cost the firmware 672 B of flash (66,416 B
+    # against 65,744), although the linker drops their own code.
+    mapfile -t swift_sources < <(find Sources/FleetTinyKit -name '*.swift' -not -path 'Sources/FleetTinyKit/C/*' | sort)
+    swift_sources+=("$here"/firmware/*.swift)
     main_c=()
     inputs=("${sources[@]}" "$here/firmware")
 fi

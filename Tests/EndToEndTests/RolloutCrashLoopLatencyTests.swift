@@ -54,18 +54,10 @@ extension EndToEnd {
             let base = RolloutTests()
             let fleet = try await health.startFleet("rollout-crashloop")
             try await fleet.run { fleet in
-                _ = try await base.push(
-                    fleet,
-                    version: 2,
-                    variant: "int8",
-                    minRam: "32MiB",
-                    accuracy: "0.978",
-                    held: true
-                )
-                let started = try await base.rollout(
+                let started = try await base.rollOutHeldV2(
                     fleet,
                     [
-                        "start", "digits-mlp", "--version", "2", "--waves", "50,100", "--wave-soak", "10m",
+                        "--waves", "50,100", "--wave-soak", "10m",
                         "--min-devices-per-wave", "1", "--seed", "5", "--gate-min-devices", "3", "--max-restarts", "3",
                         "--auto-rollback",
                     ] + Self.otherGatesOff

@@ -19,18 +19,10 @@ extension EndToEnd {
             let base = RolloutTests()
             let fleet = try await health.startFleet("rollout-held")
             try await fleet.run { fleet in
-                _ = try await base.push(
-                    fleet,
-                    version: 2,
-                    variant: "int8",
-                    minRam: "32MiB",
-                    accuracy: "0.978",
-                    held: true
-                )
-                let started = try await base.rollout(
+                let started = try await base.rollOutHeldV2(
                     fleet,
                     [
-                        "start", "digits-mlp", "--version", "2", "--waves", "34,67,100", "--wave-soak", "1s",
+                        "--waves", "34,67,100", "--wave-soak", "1s",
                         "--min-devices-per-wave", "1", "--seed", "3", "--gate-min-devices", "2", "--gate-min-queries",
                         "20", "--max-accuracy-drop", "off", "--max-drift-psi", "off",
                     ]

@@ -123,6 +123,21 @@ extension EndToEnd {
 
         func show(_ fleet: Fleet, _ id: Int) async throws -> Rollout { try await rollout(fleet, ["show", "\(id)"]) }
 
+        /// Publishes digits-mlp v2 (int8) without assigning it (`--no-assign`), then starts its rollout:
+        /// `rollout start digits-mlp --version 2` followed by `arguments`.
+        func rollOutHeldV2(_ fleet: Fleet, _ arguments: [String]) async throws -> Rollout {
+            let pushed = try await push(
+                fleet,
+                version: 2,
+                variant: "int8",
+                minRam: "32MiB",
+                accuracy: "0.978",
+                held: true
+            )
+            #expect(pushed.assignedDevices == 0, "--no-assign assigns v2 to no device")
+            return try await rollout(fleet, ["start", "digits-mlp", "--version", "2"] + arguments)
+        }
+
         func control(
             _ fleet: Fleet,
             _ action: String,
@@ -136,11 +151,16 @@ extension EndToEnd {
             _ name: String,
             small: [String],
             big: [String] = [],
-            agentArguments: [String] = []
+            agentArguments: [String] = [],
+            heartbeat: (interval: String, offlineTimeout: String)? = nil
         )
             async throws -> Fleet
         {
             let fleet = try Fleet(name)
+            if let heartbeat {
+                fleet.heartbeat = heartbeat.interval
+                fleet.offlineTimeout = heartbeat.offlineTimeout
+            }
             try await fleet.startCoordinator()
             let token = try await fleet.createToken(uses: small.count + big.count)
             for agent in big {
@@ -190,19 +210,10 @@ extension EndToEnd {
         @Test func aGoodVersionCompletesWaveByWaveAndNoDeviceFetchesItBeforeItsWave() async throws {
             let fleet = try await startFleet("rollout-good", small: Self.six)
             try await fleet.run { fleet in
-                let pushed = try await push(
-                    fleet,
-                    version: 2,
-                    variant: "int8",
-                    minRam: "32MiB",
-                    accuracy: "0.978",
-                    held: true
-                )
-                #expect(pushed.assignedDevices == 0, "--no-assign assigns v2 to no device")
-                let started = try await rollout(
+                let started = try await rollOutHeldV2(
                     fleet,
                     [
-                        "start", "digits-mlp", "--version", "2", "--waves", "34,67,100", "--wave-soak", "1s",
+                        "--waves", "34,67,100", "--wave-soak", "1s",
                         "--min-devices-per-wave", "1", "--seed", "7",
                     ] + Self.gatesOff
                 )
@@ -253,11 +264,10 @@ extension EndToEnd {
         @Test func pauseResumePromoteAbortFromTheCommandLineAndAKilledCoordinatorCarriesOn() async throws {
             let fleet = try await startFleet("rollout-control", small: Self.six)
             try await fleet.run { fleet in
-                _ = try await push(fleet, version: 2, variant: "int8", minRam: "32MiB", accuracy: "0.978", held: true)
-                let started = try await rollout(
+                let started = try await rollOutHeldV2(
                     fleet,
                     [
-                        "start", "digits-mlp", "--version", "2", "--waves", "34,67,100", "--wave-soak", "1h",
+                        "--waves", "34,67,100", "--wave-soak", "1h",
                         "--min-devices-per-wave", "1",
                     ]
                 )

@@ -18,19 +18,11 @@ extension EndToEnd {
                 } message: {
                     "t-4 offline: \(fleet.summary)"
                 }
-                _ = try await base.push(
-                    fleet,
-                    version: 2,
-                    variant: "int8",
-                    minRam: "32MiB",
-                    accuracy: "0.978",
-                    held: true
-                )
                 // One wave of all four; 20 s leaves the three online agents ample time to install on a loaded machine.
-                let started = try await base.rollout(
+                let started = try await base.rollOutHeldV2(
                     fleet,
                     [
-                        "start", "digits-mlp", "--version", "2", "--waves", "100", "--wave-soak", "0",
+                        "--waves", "100", "--wave-soak", "0",
                         "--min-devices-per-wave", "1", "--device-timeout", "20s", "--max-install-failures", "30%",
                     ]
                 )

@@ -3,17 +3,17 @@ import FleetWire
 import Foundation
 import Logging
 
-/// Sends the device's health summaries (SPEC 5.41): at a tick once `interval` has passed since it last looked,
-/// when something was counted (inferences, feedback, or a start of the agent). The coordinator's heartbeat
-/// acknowledgements tick at least every heartbeat interval, so a summary leaves within the larger of the two.
-/// A summary stays in the database until acknowledged and is sent again after a reconnect.
+/// Sends the device's health summaries (SPEC 5.41): a timer of its own looks every `interval` while connected and
+/// sends one when something was counted (inferences, feedback, or a start of the agent), and at once on connecting.
+/// So a summary leaves within `interval` of what it counts, whatever the heartbeat interval. A summary stays in the
+/// database until acknowledged and is sent again after a reconnect.
 public actor HealthFeature: AgentFeature {
     private let recorder: HealthRecorder
     private let interval: Duration
     private let logger: Logger
     private var inFlight: UInt64?
-    /// When the database was last looked at for a summary to send (every message ticks, transfer chunks too).
-    private var lastChecked: ContinuousClock.Instant?
+    /// The current connection, for the timer; nil while disconnected.
+    private var link: AgentLink?
 
     public init(store: AgentStore, interval: Duration, logger: Logger) {
         recorder = HealthRecorder(store: store)
@@ -21,27 +21,35 @@ public actor HealthFeature: AgentFeature {
         self.logger = logger
     }
 
-    /// Counts this start of the agent.
+    /// Counts this start of the agent, then looks for a summary to send every `interval` while connected.
     public func run() async {
         do {
             try await recorder.countStart()
         } catch {
             logger.warning("agent start not counted in the health summary", metadata: ["error": "\(error)"])
         }
+        while (try? await Task.sleep(for: interval)) != nil {
+            guard let link else { continue }
+            do {
+                try await send(link)
+            } catch {
+                // The session sees the broken connection itself and reconnects; the summary waits in the database.
+                logger.debug("health summary not sent", metadata: ["error": "\(error)"])
+            }
+        }
     }
 
     public func connected(_ link: AgentLink) async throws {
+        self.link = link
         inFlight = nil
-        lastChecked = nil
         try await send(link)
     }
 
-    public func tick(_ link: AgentLink) async throws {
-        if let lastChecked, ContinuousClock.now - lastChecked < interval { return }
-        try await send(link)
-    }
+    /// The timer in `run()` paces the summaries, not the coordinator's messages.
+    public func tick(_ link: AgentLink) async throws {}
 
     public func disconnected() async {
+        link = nil
         inFlight = nil
     }
 
@@ -53,7 +61,7 @@ public actor HealthFeature: AgentFeature {
             return true
         case .error(let error) where error.requestID != 0 && error.requestID == inFlight:
             inFlight = nil
-            if error.code != .unavailable && error.code != .internalError {
+            if error.code != .unavailable && error.code != .internalError && error.code != .conflict {
                 logger.warning("health summary refused; dropped", metadata: ["error": "\(error.message)"])
                 try await recorder.sent()
             }
@@ -65,7 +73,6 @@ public actor HealthFeature: AgentFeature {
 
     private func send(_ link: AgentLink) async throws {
         guard inFlight == nil else { return }
-        lastChecked = ContinuousClock.now
         guard var summary = try await recorder.due() else { return }
         summary.requestID = link.nextRequestID()
         inFlight = summary.requestID

@@ -43,11 +43,12 @@ extension RolloutService {
                 at: now
             )
         )
-        if rollout.wave < rollout.waves.count {
-            startWave(rollout.wave + 1, of: &rollout, at: now, events: &events)
-        } else {
-            complete(&rollout, why: "every wave passed (the last promoted while held)", at: now, events: &events)
-        }
+        startNextWave(
+            &rollout,
+            orCompleteWhy: "every wave passed (the last promoted while held)",
+            at: now,
+            events: &events
+        )
     }
 }
 

@@ -340,10 +340,11 @@ struct RolloutService: AdminMessageHandler {
                 rollout.waves[index].reason = "\(Self.outcomes(wave)); soaking"
             }
             let settled = rollout.waves[index].settledAt ?? now
+            let soaked = now >= settled.addingTimeInterval(Double(rollout.soakMilliseconds) / 1000)
             let waiting = health?.waiting ?? []
-            if now >= settled.addingTimeInterval(Double(rollout.soakMilliseconds) / 1000) && !waiting.isEmpty {
+            if soaked && !waiting.isEmpty {
                 hold(&rollout, waiting: waiting, at: now, events: &events)
-            } else if now >= settled.addingTimeInterval(Double(rollout.soakMilliseconds) / 1000) {
+            } else if soaked {
                 let wasHeld = rollout.waves[index].decision == "held"
                 rollout.waves[index].decision = "passed"
                 rollout.waves[index].reason =
@@ -358,11 +359,7 @@ struct RolloutService: AdminMessageHandler {
                         at: now
                     )
                 )
-                if rollout.wave < rollout.waves.count {
-                    startWave(rollout.wave + 1, of: &rollout, at: now, events: &events)
-                } else {
-                    complete(&rollout, why: "every wave passed", at: now, events: &events)
-                }
+                startNextWave(&rollout, orCompleteWhy: "every wave passed", at: now, events: &events)
             }
         }
         guard rollout != original else { return }
@@ -384,6 +381,20 @@ struct RolloutService: AdminMessageHandler {
                 at: now
             )
         )
+    }
+
+    /// After the current wave passed: the next wave starts, or after the last the rollout completes with `why`.
+    func startNextWave(
+        _ rollout: inout RolloutRecord,
+        orCompleteWhy why: String,
+        at now: Date,
+        events: inout [NewEvent]
+    ) {
+        if rollout.wave < rollout.waves.count {
+            startWave(rollout.wave + 1, of: &rollout, at: now, events: &events)
+        } else {
+            complete(&rollout, why: why, at: now, events: &events)
+        }
     }
 
     /// Every wave not started yet starts at once; the rollout completes and its version is no longer held.

@@ -163,7 +163,11 @@ import Testing
 
     @Test func refusalsFromOneSourceAreCoalescedIntoOneEventPerKind() async throws {
         let store = try CoordinatorStore.inMemory()
-        let authority = DeviceAuthority(store: store, adminCredential: .generate(), logger: Logger.quietTest)
+        var authority = DeviceAuthority(store: store, adminCredential: .generate(), logger: Logger.quietTest)
+        // An hour's window, so that the 56 refusals below share one window however slowly a loaded machine runs
+        // them (with the default minute, a CI run once took longer and saw a second window's first event).
+        let window: TimeInterval = 3600
+        authority.refusals = RefusalLimiter(settings: .init(window: window))
         for _ in 0..<50 {
             let enrol = try enrolment(.generate(), token: "tft_nope", nonce: nonce)
             #expect(refusalCode(await authority.enrol(enrol, nonce: nonce, peer: "192.0.2.1")) == .tokenUnknown)
@@ -191,7 +195,7 @@ import Testing
             interval: .seconds(5),
             logger: Logger.quietTest
         )
-        await recorder.record(now: Date().addingTimeInterval(61))
+        await recorder.record(now: Date().addingTimeInterval(window + 1))
         let summaries = try await store.events(deviceID: nil, limit: 1000, afterSequence: events.last?.sequence)
         let counted = Dictionary(uniqueKeysWithValues: summaries.map { ($0.kind, $0.detail) })
         #expect(counted["enrol_refused"]?.hasPrefix("49 more refused from 192.0.2.1 ") == true)

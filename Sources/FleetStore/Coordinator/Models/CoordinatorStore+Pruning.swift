@@ -24,7 +24,7 @@ extension CoordinatorStore {
             guard !doomed.isEmpty else { return [] }
 
             let json = JSONColumn()
-            let placeholders = Array(repeating: "?", count: doomed.count).joined(separator: ", ")
+            let placeholders = sqlPlaceholders(doomed.count)
             let removed = try ModelVariantRow.ofModel(
                 model,
                 and: #"AND "version" IN ("# + placeholders + ")",

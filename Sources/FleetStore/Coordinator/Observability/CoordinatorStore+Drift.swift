@@ -82,16 +82,15 @@ extension CoordinatorStore {
         guard !deviceIDs.isEmpty else { return [:] }
         return try await sqlRead { connection in
             var reports: [String: [DriftReportRecord]] = [:]
-            for chunk in stride(from: 0, to: deviceIDs.count, by: 500) {
-                let ids = Array(deviceIDs[chunk..<min(chunk + 500, deviceIDs.count)])
+            for chunk in sqlInListChunks(deviceIDs) {
                 let rows = try connection.query(
                     #"""
                     SELECT * FROM "driftReport" WHERE "model" = ? AND "version" = ? AND "receivedAt" >= ?
-                    AND "deviceID" IN (\#(ids.map { _ in "?" }.joined(separator: ",")))
+                    AND "deviceID" IN (\#(chunk.placeholders))
                     ORDER BY "windowEnd", "id"
                     """#,
                     [.text(model), SQLValue(version), .integer(StoredDate.milliseconds(since))]
-                        + ids.map(SQLValue.text)
+                        + chunk.values.map(SQLValue.text)
                 )
                 for row in rows {
                     let report = try Self.driftReport(row)

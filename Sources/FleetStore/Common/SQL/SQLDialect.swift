@@ -88,6 +88,23 @@ package struct SQLDialect: Sendable, Equatable, CustomStringConvertible {
         }
     }
 
+    /// `INSERT` of one row that replaces the row holding the same `key` (the table's primary key or a unique index):
+    /// `INSERT INTO t (c, …) VALUES (?, …) ON CONFLICT (key) DO UPDATE SET c = excluded.c, …` over every column
+    /// outside `key`, the arguments bound in the order of `columns`. SQLite (3.24 on) and PostgreSQL spell it alike.
+    /// Unlike SQLite's `INSERT OR REPLACE` (a delete, then an insert) the row is updated in place: no `ON DELETE
+    /// CASCADE` fires, a conflict on another unique index is an error, and columns not listed keep their value, so
+    /// list them all.
+    package func upsert(into table: String, columns: [String], key: [String]) -> String {
+        let quoted = { (names: [String]) in names.map { "\"\($0)\"" }.joined(separator: ", ") }
+        let updated = columns.filter { !key.contains($0) }
+        let onConflict =
+            updated.isEmpty
+            ? "DO NOTHING"
+            : "DO UPDATE SET " + updated.map { "\"\($0)\" = excluded.\"\($0)\"" }.joined(separator: ", ")
+        return "INSERT INTO \"\(table)\" (\(quoted(columns))) VALUES (\(sqlPlaceholders(columns.count))) "
+            + "ON CONFLICT (\(quoted(key))) \(onConflict)"
+    }
+
     /// A statement to run first in a transaction that appends to a log whose sequence numbers readers page
     /// through (the event log): it makes such transactions commit in the order of the numbers they took, so that
     /// a reader that saw number N never later sees a smaller one appear. SQLite has one writer at a time; in

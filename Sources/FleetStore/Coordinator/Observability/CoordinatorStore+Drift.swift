@@ -151,13 +151,11 @@ extension CoordinatorStore {
             ).map { try $0.int64("drifted") != 0 }
             guard previous != drifted else { return false }
             try connection.execute(
-                #"DELETE FROM "driftAlert" WHERE "scope" = ? AND "model" = ?"#,
-                [.text(scope), .text(model)]
-            )
-            try connection.execute(
-                #"""
-                INSERT INTO "driftAlert" ("scope", "model", "version", "drifted", "changedAt") VALUES (?, ?, ?, ?, ?)
-                """#,
+                connection.dialect.upsert(
+                    into: "driftAlert",
+                    columns: ["scope", "model", "version", "drifted", "changedAt"],
+                    key: ["scope", "model"]
+                ),
                 [
                     .text(scope), .text(model), SQLValue(version), .integer(drifted ? 1 : 0),
                     .integer(StoredDate.milliseconds(at)),

@@ -128,9 +128,8 @@ extension CoordinatorStore {
     public func setRolloutGates(rolloutID: Int64, policy: RolloutGatePolicy) async throws {
         let text = try JSONColumn().encode(policy)
         try await sqlWrite { connection in
-            try connection.execute(#"DELETE FROM "rolloutGates" WHERE "rolloutID" = ?"#, [.integer(rolloutID)])
             try connection.execute(
-                #"INSERT INTO "rolloutGates" ("rolloutID", "policy") VALUES (?, ?)"#,
+                connection.dialect.upsert(into: "rolloutGates", columns: ["rolloutID", "policy"], key: ["rolloutID"]),
                 [.integer(rolloutID), .text(text)]
             )
         }
@@ -152,13 +151,11 @@ extension CoordinatorStore {
         let text = try JSONColumn().encode(assessment)
         try await sqlWrite { connection in
             try connection.execute(
-                #"DELETE FROM "rolloutHealth" WHERE "rolloutID" = ? AND "wave" = ?"#,
-                [.integer(rolloutID), SQLValue(wave)]
-            )
-            try connection.execute(
-                #"""
-                INSERT INTO "rolloutHealth" ("rolloutID", "wave", "assessment", "assessedAt") VALUES (?, ?, ?, ?)
-                """#,
+                connection.dialect.upsert(
+                    into: "rolloutHealth",
+                    columns: ["rolloutID", "wave", "assessment", "assessedAt"],
+                    key: ["rolloutID", "wave"]
+                ),
                 [
                     .integer(rolloutID), SQLValue(wave), .text(text),
                     .integer(StoredDate.milliseconds(assessment.windowEnd)),

@@ -45,6 +45,16 @@ package struct SQLDialect: Sendable, Equatable, CustomStringConvertible {
         }
     }
 
+    /// The sum of an integer expression, read back as an integer on both engines: SQLite's `SUM` of integers is one,
+    /// PostgreSQL's `SUM` of a BIGINT is a NUMERIC, cast back to BIGINT. NULL over no rows, like `SUM` (wrap it in
+    /// `COALESCE(…, 0)` for zero).
+    package func integerSum(_ expression: String) -> String {
+        switch engine {
+        case .sqlite: "SUM(\(expression))"
+        case .postgres: "CAST(SUM(\(expression)) AS BIGINT)"
+        }
+    }
+
     /// The text value of `key` in a column holding a JSON object, NULL when the object has no such key:
     /// SQLite's `json_extract` with the path as the argument, PostgreSQL's `->>` with the key as the argument.
     /// `key` is a label name (no double quote).

@@ -119,11 +119,11 @@ extension CoordinatorStore {
     public func driftReportTotals(model: String, version: Int) async throws -> (reports: Int, bytes: Int, samples: Int)
     {
         try await sqlRead { connection in
-            // PostgreSQL's SUM of BIGINT is NUMERIC: cast back.
+            let dialect = connection.dialect
             let row = try connection.queryOne(
                 #"""
-                SELECT COUNT(*) AS "n", CAST(COALESCE(SUM("wireBytes"), 0) AS BIGINT) AS "b",
-                    CAST(COALESCE(SUM("sampleCount"), 0) AS BIGINT) AS "s"
+                SELECT COUNT(*) AS "n", COALESCE(\#(dialect.integerSum(#""wireBytes""#)), 0) AS "b",
+                    COALESCE(\#(dialect.integerSum(#""sampleCount""#)), 0) AS "s"
                 FROM "driftReport" WHERE "model" = ? AND "version" = ?
                 """#,
                 [.text(model), SQLValue(version)]

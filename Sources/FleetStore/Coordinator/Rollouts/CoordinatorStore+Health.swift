@@ -108,10 +108,9 @@ extension CoordinatorStore {
         return try await sqlRead { connection in
             var starts: [String: Int] = [:]
             for chunk in sqlInListChunks(deviceIDs) {
-                // PostgreSQL's SUM of a BIGINT is a NUMERIC; cast back to the integer SQLite returns.
                 for row in try connection.query(
                     #"""
-                    SELECT "deviceID", CAST(SUM("starts") AS BIGINT) AS "starts" FROM "healthSummary"
+                    SELECT "deviceID", \#(connection.dialect.integerSum(#""starts""#)) AS "starts" FROM "healthSummary"
                     WHERE "receivedAt" >= ? AND "deviceID" IN (\#(chunk.placeholders))
                     GROUP BY "deviceID"
                     """#,

@@ -44,7 +44,9 @@ extension CoordinatorStore {
                 )
                 for device in wave.devices {
                     try connection.execute(
-                        #"INSERT INTO "rolloutDevice" ("rolloutID", "deviceID", "wave", "outcome") VALUES (?, ?, ?, ?)"#,
+                        #"""
+                        INSERT INTO "rolloutDevice" ("rolloutID", "deviceID", "wave", "outcome") VALUES (?, ?, ?, ?)
+                        """#,
                         [.integer(id), .text(device.deviceID), SQLValue(wave.number), .text(device.outcome.rawValue)]
                     )
                 }

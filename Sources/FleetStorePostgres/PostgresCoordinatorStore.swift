@@ -4,8 +4,8 @@ import NIOPosix
 import NIOSSL
 import PostgresNIO
 
-/// The coordinator store on PostgreSQL. Only the ported parts of ``CoordinatorStore`` work on it so far (its
-/// documentation lists them); the others throw `StoreError.unsupported` (issue 12).
+/// The coordinator store on PostgreSQL: every part of ``CoordinatorStore``, on the PostgreSQL twin of its schema
+/// (issue 12).
 public enum PostgresCoordinatorStore {
     /// How many connections the store's pool opens at most, and how many transactions run at once.
     public static let defaultMaximumConnections = 8

@@ -167,8 +167,8 @@ struct CoordinatorFileTests {
         let path = directory.path("coordinator.sqlite")
         let store = try CoordinatorStore(path: path)
         try await Fixtures.enrolDevices(1, in: store)
-        try await store.writer.write { db in
-            try db.execute(sql: "INSERT INTO grdb_migrations (identifier) VALUES ('coordinator-v99')")
+        try await store.sqlWrite { connection in
+            try connection.execute("INSERT INTO grdb_migrations (identifier) VALUES ('coordinator-v99')", [])
         }
         try await store.close()
 
@@ -202,8 +202,8 @@ struct CoordinatorFileTests {
         try await withCoordinator(kind) { store in
             // Given a device whose labels column was damaged behind the store's back
             try await Fixtures.enrolDevices(1, in: store)
-            try await store.writer.write { db in
-                try db.execute(sql: #"UPDATE "device" SET "labels" = 'not json', "status" = 'online'"#)
+            try await store.sqlWrite { connection in
+                try connection.execute(#"UPDATE "device" SET "labels" = 'not json', "status" = 'online'"#, [])
             }
 
             // When / Then
@@ -216,10 +216,10 @@ struct CoordinatorFileTests {
     func malformedDigestIsCorruptNotACrash(kind: StoreKind) async throws {
         try await withCoordinator(kind) { store in
             try await Fixtures.enrolDevices(1, in: store)
-            try await store.writer.write { db in
-                try db.execute(
-                    sql:
-                        #"UPDATE "device" SET "installedModels" = '[{"name":"m","version":1,"variant":"v","sha256":"zz"}]'"#
+            try await store.sqlWrite { connection in
+                try connection.execute(
+                    #"UPDATE "device" SET "installedModels" = '[{"name":"m","version":1,"variant":"v","sha256":"zz"}]'"#,
+                    []
                 )
             }
 

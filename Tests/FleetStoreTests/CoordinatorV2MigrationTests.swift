@@ -62,7 +62,7 @@ struct CoordinatorV2MigrationTests {
         #expect(try await store.events(deviceID: nil, limit: 10, afterSequence: nil).map(\.kind) == ["enrolled"])
 
         // And the v2 tables exist and work
-        let (tables, applied) = try await store.writer.read { db in
+        let (tables, applied) = try await #require(store.sqlite).read { db in
             (
                 try ["modelVariant", "modelAssignment", "modelTransfer", "deltaCache"].filter {
                     try db.tableExists($0)

@@ -47,6 +47,54 @@ struct DeliveryTests {
         }
     }
 
+    /// The console's model page: per version and variant, the transfers, the deltas among them, the wire bytes and
+    /// what full transfers would have cost (a transfer's wire bytes when they exceed its full size).
+    @Test(arguments: CoordinatorBackend.allCases)
+    func transferTotalsSumEachVersionAndVariant(backend: CoordinatorBackend) async throws {
+        try await withCoordinator(backend) { store in
+            var oversized = ModelFixtures.transfer("dev-b", "kws", 2, wireBytes: 900)
+            oversized.variant = "fp32"
+            for transfer in [
+                ModelFixtures.transfer("dev-a", "kws", 1), ModelFixtures.transfer("dev-b", "kws", 1),
+                ModelFixtures.transfer("dev-a", "kws", 2, encoding: "delta", baseVersion: 1, wireBytes: 40),
+                ModelFixtures.transfer("dev-c", "kws", 2, encoding: "delta", baseVersion: 1, wireBytes: 60), oversized,
+                ModelFixtures.transfer("dev-a", "vad", 7),
+            ] {
+                _ = try await store.recordTransfer(transfer)
+            }
+            let totals = try await store.transferTotals(model: "kws")
+            #expect(
+                totals == [
+                    TransferTotals(
+                        version: 2,
+                        variant: "fp32",
+                        transfers: 1,
+                        deltaTransfers: 0,
+                        wireBytes: 900,
+                        fullBytes: 900
+                    ),
+                    TransferTotals(
+                        version: 2,
+                        variant: "int8",
+                        transfers: 2,
+                        deltaTransfers: 2,
+                        wireBytes: 100,
+                        fullBytes: 1_600
+                    ),
+                    TransferTotals(
+                        version: 1,
+                        variant: "int8",
+                        transfers: 2,
+                        deltaTransfers: 0,
+                        wireBytes: 1_000,
+                        fullBytes: 1_600
+                    ),
+                ]
+            )
+            #expect(try await store.transferTotals(model: "unknown").isEmpty)
+        }
+    }
+
     @Test
     func invalidTransfersAreRefused() async throws {
         let store = try CoordinatorStore.inMemory()

@@ -4,8 +4,8 @@ import Testing
 
 @testable import FleetStore
 
-/// What only the PostgreSQL backend can get wrong: its schema against SQLite's, concurrent writers, the parts
-/// not yet ported.
+/// What only the PostgreSQL backend can get wrong: its schema against SQLite's, concurrent writers, reaching the
+/// server.
 @Suite("PostgreSQL backend")
 struct PostgresBackendTests {
     /// Every table of the coordinator's schema, in migration order.
@@ -186,14 +186,6 @@ struct PostgresBackendTests {
             try await PostgresCoordinatorStore.withStore(url, password: password) { _ in }
         } throws: { error in
             "\(error)".contains(url.database) && "\(error)".contains("3D000") && !"\(error)".contains("CircuitBreaker")
-        }
-    }
-
-    @Test func partsNotYetPortedSayUnsupported() async throws {
-        _ = try await withPostgresCoordinator { store in
-            await #expect(throws: StoreError.unsupported) {
-                _ = try await store.rollouts()
-            }
         }
     }
 

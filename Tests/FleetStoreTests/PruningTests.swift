@@ -79,5 +79,56 @@ struct PruningTests {
 
         await #expect(throws: StoreError.invalidArgument) { try await store.pruneModelVersions(model: "kws", keep: 0) }
         #expect(try await store.latestVersion(model: "kws") == 1)
+        await #expect(throws: StoreError.invalidArgument) {
+            try await store.pruneModelVersions(model: "kws", keep: 1, at: Dates.at(1), devicePageSize: 0)
+        }
+    }
+
+    /// Seven devices report installs, read in pages of 1, 2 (the last page short), 7 (one full page, then an empty
+    /// one) and the default: kws v2 is reported on the second page of two, v1 only by the last device.
+    @Test(arguments: CoordinatorBackend.allCases, [1, 2, 7, CoordinatorStore.pruningDevicePageSize])
+    func versionsReportedOnEveryPageOfDevicesAreKept(backend: CoordinatorBackend, pageSize: Int) async throws {
+        try await withCoordinator(backend) { store in
+            try await ModelFixtures.push(
+                (1...4).map { ModelFixtures.variant("kws", $0, "int8") } + [ModelFixtures.variant("vad", 1, "f32")],
+                to: store
+            )
+            let devices = try await Fixtures.enrolDevices(8, in: store).map(\.id).sorted()
+            let reports = devices.enumerated().map { index, deviceID in
+                let (model, version) =
+                    switch index {
+                    case 3: ("kws", 2)
+                    case 6: ("kws", 1)
+                    case 7: ("none", 0)
+                    default: ("vad", 1)
+                    }
+                let installed =
+                    model == "none"
+                    ? []
+                    : [
+                        InstalledModelRecord(
+                            name: model,
+                            version: version,
+                            variant: "int8",
+                            sha256: ModelFixtures.digest("\(model)/\(version)/int8")
+                        )
+                    ]
+                return HeartbeatUpdate(
+                    deviceID: deviceID,
+                    lastSeen: Dates.at(30),
+                    reported: ReportedState(agentVersion: "1.0.0", capabilities: [:], installedModels: installed)
+                )
+            }
+            try await store.recordHeartbeats(reports)
+
+            let removed = try await store.pruneModelVersions(
+                model: "kws",
+                keep: 1,
+                at: Dates.at(40),
+                devicePageSize: pageSize
+            )
+            #expect(removed.map(\.version) == [3])
+            #expect(Set(try await store.modelVariants(model: "kws").map(\.version)) == [1, 2, 4])
+        }
     }
 }

@@ -21,7 +21,6 @@ public struct StoreError: Error, CustomStringConvertible, Equatable, Sendable {
         case invalidArgument
         case versionNotIncreasing
         case insecureFile
-        case unsupported
     }
 
     private let code: Code
@@ -63,9 +62,6 @@ public struct StoreError: Error, CustomStringConvertible, Equatable, Sendable {
 
     /// A database file that group or others may read, or that is a symbolic link: refused, with the fix.
     public static let insecureFile = StoreError(.insecureFile, "database file is not private")
-
-    /// The backend cannot do this (a part of the coordinator store not yet ported to PostgreSQL).
-    public static let unsupported = StoreError(.unsupported, "not supported by this database backend")
 
     /// The same error code with a more specific message.
     package func with(_ message: String) -> StoreError {

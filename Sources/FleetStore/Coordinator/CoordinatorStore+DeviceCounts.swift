@@ -89,11 +89,12 @@ extension CoordinatorStore {
         return try await sqlRead { connection in
             let json = JSONColumn()
             var records: [DeviceRecord] = []
-            for start in stride(from: 0, to: unique.count, by: 500) {
-                let chunk = unique[start..<min(start + 500, unique.count)]
-                let marks = Array(repeating: "?", count: chunk.count).joined(separator: ", ")
-                records += try DeviceRow.fetchAll(connection, #"WHERE "id" IN (\#(marks))"#, chunk.map { .text($0) })
-                    .map { try $0.record(json: json) }
+            for chunk in sqlInListChunks(unique) {
+                records += try DeviceRow.fetchAll(
+                    connection,
+                    #"WHERE "id" IN (\#(chunk.placeholders))"#,
+                    chunk.values.map { .text($0) }
+                ).map { try $0.record(json: json) }
             }
             return records.sorted { ($0.name, $0.id) < ($1.name, $1.id) }
         }

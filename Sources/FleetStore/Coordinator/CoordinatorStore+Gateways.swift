@@ -8,12 +8,17 @@ extension CoordinatorStore {
                 [.text(deviceID)]
             ).map { try $0.string("gatewayID") }
             guard stored != gatewayID else { return }
-            try connection.execute(#"DELETE FROM "deviceGateway" WHERE "deviceID" = ?"#, [.text(deviceID)])
             if let gatewayID {
                 try connection.execute(
-                    #"INSERT INTO "deviceGateway" ("deviceID", "gatewayID") VALUES (?, ?)"#,
+                    connection.dialect.upsert(
+                        into: "deviceGateway",
+                        columns: ["deviceID", "gatewayID"],
+                        key: ["deviceID"]
+                    ),
                     [.text(deviceID), .text(gatewayID)]
                 )
+            } else {
+                try connection.execute(#"DELETE FROM "deviceGateway" WHERE "deviceID" = ?"#, [.text(deviceID)])
             }
         }
     }

@@ -29,9 +29,12 @@ extension CoordinatorStore {
                 )
             else { return nil }
             var removal = DeviceRemoval(deviceID: id, name: try row.string("name"), erased: erase)
-            try connection.execute(#"DELETE FROM "removedDevice" WHERE "id" = ?"#, [key])
             try connection.execute(
-                #"INSERT INTO "removedDevice" ("id", "publicKey", "removedAt", "erased") VALUES (?, ?, ?, ?)"#,
+                connection.dialect.upsert(
+                    into: "removedDevice",
+                    columns: ["id", "publicKey", "removedAt", "erased"],
+                    key: ["id"]
+                ),
                 [
                     key, .bytes(try row.bytes("publicKey")), .integer(StoredDate.milliseconds(at)),
                     .integer(erase ? 1 : 0),

@@ -1,25 +1,20 @@
 import GRDB
 
 /// The coordinator's state: enrolment tokens, devices, the event log, models and their delivery, metering,
-/// observability, rounds and rollouts, in one SQLite database (or, for the parts ported so far, PostgreSQL: see
-/// `FleetStorePostgres`).
+/// observability, rounds and rollouts, in one SQLite database or in PostgreSQL (`FleetStorePostgres`).
 ///
-/// A `Sendable` value around one database connection (a WAL `DatabasePool` on disk); copies share it.
-/// Every method is `async` and runs its SQLite work off the caller's thread, in one transaction.
-/// Every error thrown is a ``StoreError`` (or `CancellationError` when the task is cancelled).
+/// A `Sendable` value around one database connection (a WAL `DatabasePool` on disk, a pool of PostgreSQL
+/// connections); copies share it. Every method is `async` and runs its database work off the caller's thread, in
+/// one transaction. Every error thrown is a ``StoreError`` (or `CancellationError` when the task is cancelled).
 ///
-/// Two ways in, while the port to PostgreSQL goes on domain by domain (issue 12): the ported files are written
-/// once against ``SQLConnection`` and run on either backend through `sqlWrite`/`sqlRead` (every file but two:
-/// devices and presence, enrolment and API tokens, events, gateways, gauges, removal, the model registry,
-/// assignments, pins, delivery and the delta cache, model reports, pruning, reference packages, consent, samples,
-/// drift reports and alerts, rounds, quota grants and usage receipts); rollouts and health summaries still use
-/// GRDB's `Database` through `write`/`read`, which throw `unsupported` on PostgreSQL. The schema itself is complete
-/// on both (``CoordinatorPostgresMigrations``).
+/// Every file is written once against ``SQLConnection`` and runs on either backend through `sqlWrite`/`sqlRead`;
+/// the schema has its twin on each (``CoordinatorMigrator``, ``CoordinatorPostgresMigrations``).
 public struct CoordinatorStore: Sendable {
-    /// Runs the ported files' transactions, on SQLite or PostgreSQL.
+    /// Runs the store's transactions, on SQLite or PostgreSQL.
     let executor: any SQLExecutor
-    /// GRDB's writer over the same SQLite database, for the files not yet ported; nil on PostgreSQL.
-    private let sqlite: (any DatabaseWriter)?
+    /// GRDB's writer over the same SQLite database, to truncate its WAL after an erasure (and for tests of the
+    /// SQLite file itself); nil on PostgreSQL.
+    let sqlite: (any DatabaseWriter)?
     /// Told how long each write transaction took, as its caller waited for it (the wait for SQLite's single
     /// writer included): the coordinator's `tinyfleet_sqlite_write_seconds`.
     let writeObserver: (@Sendable (Duration) -> Void)?
@@ -37,7 +32,7 @@ public struct CoordinatorStore: Sendable {
     }
 
     /// A store on PostgreSQL (`FleetStorePostgres` makes the executor), migrated with the PostgreSQL twins of the
-    /// ported migrations. Only the ported files work on it; the others throw `unsupported`.
+    /// SQLite migrations.
     package static func migratingPostgres(
         executor: any SQLExecutor,
         writeObserver: (@Sendable (Duration) -> Void)? = nil
@@ -91,45 +86,22 @@ public struct CoordinatorStore: Sendable {
         try await executor.close()
     }
 
-    /// Checkpoints the WAL into the database and truncates it to zero bytes, after an erasure.
+    /// Checkpoints the WAL into the database and truncates it to zero bytes, after an erasure. Nothing on
+    /// PostgreSQL, whose WAL the server recycles (README: an erasure there leaves bytes until VACUUM).
     func truncateWAL() async throws {
-        let writer = try self.writer
-        try await mappingErrorsAsync { try await DatabaseOpener.truncateWAL(writer) }
+        guard let sqlite else { return }
+        try await mappingErrorsAsync { try await DatabaseOpener.truncateWAL(sqlite) }
     }
 
-    /// One read-write transaction of a ported file, on either backend.
+    /// One read-write transaction, on either backend.
     func sqlWrite<T: Sendable>(_ updates: @escaping @Sendable (any SQLConnection) throws -> T) async throws -> T {
         let began = ContinuousClock.now
         defer { writeObserver?(ContinuousClock.now - began) }
         return try await executor.write(updates)
     }
 
-    /// One read-only transaction of a ported file, on either backend.
+    /// One read-only transaction, on either backend.
     func sqlRead<T: Sendable>(_ value: @escaping @Sendable (any SQLConnection) throws -> T) async throws -> T {
         try await executor.read(value)
-    }
-
-    func write<T: Sendable>(_ updates: @escaping @Sendable (Database) throws -> T) async throws -> T {
-        let writer = try self.writer
-        let began = ContinuousClock.now
-        defer { writeObserver?(ContinuousClock.now - began) }
-        return try await mappingErrorsAsync { try await writer.write(updates) }
-    }
-
-    func read<T: Sendable>(_ value: @escaping @Sendable (Database) throws -> T) async throws -> T {
-        let writer = try self.writer
-        return try await mappingErrorsAsync { try await writer.read(value) }
-    }
-
-    /// GRDB's writer, for the files not yet ported; `unsupported` on PostgreSQL.
-    var writer: any DatabaseWriter {
-        get throws(StoreError) {
-            guard let sqlite else {
-                throw StoreError.unsupported.with(
-                    "this part of the coordinator store is not yet ported to PostgreSQL (issue 12); use SQLite"
-                )
-            }
-            return sqlite
-        }
     }
 }

@@ -3,9 +3,8 @@ import Testing
 
 @testable import FleetStore
 
-/// The coordinator store's backends, for the suites of the files ported to ``SQLConnection`` (the list is in
-/// ``CoordinatorStore``'s documentation): each of their tests runs against SQLite in memory, SQLite on disk and
-/// PostgreSQL, so the backends cannot drift.
+/// The coordinator store's backends: each test of the store's suites runs against SQLite in memory, SQLite on disk
+/// and PostgreSQL, so the backends cannot drift.
 enum CoordinatorBackend: String, CaseIterable, CustomTestStringConvertible, Sendable {
     case inMemory
     case file

@@ -20,8 +20,7 @@ struct GRDBExecutor: SQLExecutor {
     }
 }
 
-/// ``SQLConnection`` over a GRDB `Database`, valid inside the GRDB access that gave it. Code not yet written
-/// against ``SQLConnection`` calls the ported helpers with `GRDBConnection(db: db)`.
+/// ``SQLConnection`` over a GRDB `Database`, valid inside the GRDB access that gave it.
 struct GRDBConnection: SQLConnection {
     let db: Database
 

@@ -42,3 +42,17 @@ package protocol SQLExecutor: Sendable {
     /// Closes the connections; any later call throws.
     func close() async throws
 }
+
+/// `?, ?, ?`: the placeholders of an `IN (...)` list of `count` values.
+package func sqlPlaceholders(_ count: Int) -> String {
+    Array(repeating: "?", count: count).joined(separator: ", ")
+}
+
+/// `values` in chunks of at most `size`, each with its placeholders, for `IN (...)` lists of any length (SQLite
+/// binds at most 32,766 values in one statement, PostgreSQL 65,535).
+package func sqlInListChunks<T>(_ values: [T], size: Int = 500) -> [(placeholders: String, values: [T])] {
+    stride(from: 0, to: values.count, by: size).map { start in
+        let chunk = Array(values[start..<min(start + size, values.count)])
+        return (sqlPlaceholders(chunk.count), chunk)
+    }
+}

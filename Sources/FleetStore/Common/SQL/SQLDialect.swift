@@ -45,6 +45,16 @@ package struct SQLDialect: Sendable, Equatable, CustomStringConvertible {
         }
     }
 
+    /// The sum of an integer expression, read back as an integer on both engines: SQLite's `SUM` of integers is one,
+    /// PostgreSQL's `SUM` of a BIGINT is a NUMERIC, cast back to BIGINT. NULL over no rows, like `SUM` (wrap it in
+    /// `COALESCE(…, 0)` for zero).
+    package func integerSum(_ expression: String) -> String {
+        switch engine {
+        case .sqlite: "SUM(\(expression))"
+        case .postgres: "CAST(SUM(\(expression)) AS BIGINT)"
+        }
+    }
+
     /// The text value of `key` in a column holding a JSON object, NULL when the object has no such key:
     /// SQLite's `json_extract` with the path as the argument, PostgreSQL's `->>` with the key as the argument.
     /// `key` is a label name (no double quote).
@@ -86,6 +96,23 @@ package struct SQLDialect: Sendable, Equatable, CustomStringConvertible {
         case .sqlite: "INSERT OR IGNORE INTO \"\(table)\" \(rest)"
         case .postgres: "INSERT INTO \"\(table)\" \(rest) ON CONFLICT DO NOTHING"
         }
+    }
+
+    /// `INSERT` of one row that replaces the row holding the same `key` (the table's primary key or a unique index):
+    /// `INSERT INTO t (c, …) VALUES (?, …) ON CONFLICT (key) DO UPDATE SET c = excluded.c, …` over every column
+    /// outside `key`, the arguments bound in the order of `columns`. SQLite (3.24 on) and PostgreSQL spell it alike.
+    /// Unlike SQLite's `INSERT OR REPLACE` (a delete, then an insert) the row is updated in place: no `ON DELETE
+    /// CASCADE` fires, a conflict on another unique index is an error, and columns not listed keep their value, so
+    /// list them all.
+    package func upsert(into table: String, columns: [String], key: [String]) -> String {
+        let quoted = { (names: [String]) in names.map { "\"\($0)\"" }.joined(separator: ", ") }
+        let updated = columns.filter { !key.contains($0) }
+        let onConflict =
+            updated.isEmpty
+            ? "DO NOTHING"
+            : "DO UPDATE SET " + updated.map { "\"\($0)\" = excluded.\"\($0)\"" }.joined(separator: ", ")
+        return "INSERT INTO \"\(table)\" (\(quoted(columns))) VALUES (\(sqlPlaceholders(columns.count))) "
+            + "ON CONFLICT (\(quoted(key))) \(onConflict)"
     }
 
     /// A statement to run first in a transaction that appends to a log whose sequence numbers readers page

@@ -165,10 +165,10 @@ extension CoordinatorStore {
     public func dailyUsage(deviceID: String, sinceDay: Int64) async throws -> [Int64: UInt64] {
         try await sqlRead { connection in
             var days: [Int64: UInt64] = [:]
-            // PostgreSQL's SUM of BIGINT is NUMERIC: cast back.
             for row in try connection.query(
                 #"""
-                SELECT "windowEnd" / 86400000 AS "day", CAST(SUM("count") AS BIGINT) AS "total" FROM "usageReceipt"
+                SELECT "windowEnd" / 86400000 AS "day", \#(connection.dialect.integerSum(#""count""#)) AS "total"
+                FROM "usageReceipt"
                 WHERE "deviceID" = ? AND "windowEnd" >= ? GROUP BY "windowEnd" / 86400000
                 """#,
                 [.text(deviceID), .integer(sinceDay * 86_400_000)]

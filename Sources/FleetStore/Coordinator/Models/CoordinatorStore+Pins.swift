@@ -28,13 +28,11 @@ extension CoordinatorStore {
         guard pin.version >= 1 else { throw StoreError.invalidArgument.with("a pin names version 1 or higher") }
         try await sqlWrite { connection in
             try connection.execute(
-                #"DELETE FROM "modelPin" WHERE "deviceID" = ? AND "model" = ?"#,
-                [.text(pin.deviceID), .text(pin.model)]
-            )
-            try connection.execute(
-                #"""
-                INSERT INTO "modelPin" ("deviceID", "model", "version", "rollback", "pinnedAt") VALUES (?, ?, ?, ?, ?)
-                """#,
+                connection.dialect.upsert(
+                    into: "modelPin",
+                    columns: ["deviceID", "model", "version", "rollback", "pinnedAt"],
+                    key: ["deviceID", "model"]
+                ),
                 [
                     .text(pin.deviceID), .text(pin.model), SQLValue(pin.version), .integer(pin.rollback ? 1 : 0),
                     .integer(StoredDate.milliseconds(pin.pinnedAt)),

@@ -10,6 +10,22 @@ extension CoordinatorStore {
     /// `keep` must be at least 1 (`invalidArgument` otherwise), so the highest version always stays and
     /// versions keep going up.
     public func pruneModelVersions(model: String, keep: Int, at: Date = Date()) async throws -> [ModelVariantRecord] {
+        try await pruneModelVersions(model: model, keep: keep, at: at, devicePageSize: Self.pruningDevicePageSize)
+    }
+
+    /// How many devices' installed models pruning reads at a time.
+    static let pruningDevicePageSize = 1_000
+
+    /// ``pruneModelVersions(model:keep:at:)`` reading devices' installed models `devicePageSize` devices at a time.
+    func pruneModelVersions(
+        model: String,
+        keep: Int,
+        at: Date,
+        devicePageSize: Int
+    ) async throws -> [ModelVariantRecord] {
+        guard devicePageSize >= 1 else {
+            throw StoreError.invalidArgument.with("pruning reads at least one device at a time, got \(devicePageSize)")
+        }
         guard keep >= 1 else {
             throw StoreError.invalidArgument.with("pruning must keep at least one version, got \(keep)")
         }
@@ -19,12 +35,12 @@ extension CoordinatorStore {
                 [.text(model)]
             ).map { try $0.int("version") }
             guard versions.count > keep else { return [] }
-            let inUse = try Self.versionsInUse(of: model, in: connection)
+            let inUse = try Self.versionsInUse(of: model, devicePageSize: devicePageSize, in: connection)
             let doomed = versions.dropFirst(keep).filter { !inUse.contains($0) }
             guard !doomed.isEmpty else { return [] }
 
             let json = JSONColumn()
-            let placeholders = Array(repeating: "?", count: doomed.count).joined(separator: ", ")
+            let placeholders = sqlPlaceholders(doomed.count)
             let removed = try ModelVariantRow.ofModel(
                 model,
                 and: #"AND "version" IN ("# + placeholders + ")",
@@ -49,8 +65,13 @@ extension CoordinatorStore {
         }
     }
 
-    /// Versions of `model` that some device is assigned or reports as installed.
-    private static func versionsInUse(of model: String, in connection: any SQLConnection) throws -> Set<Int> {
+    /// Versions of `model` that some device is assigned or reports as installed. Devices' installed models are read
+    /// `devicePageSize` devices at a time, in id order (keyset pagination), never the whole fleet at once.
+    private static func versionsInUse(
+        of model: String,
+        devicePageSize: Int,
+        in connection: any SQLConnection
+    ) throws -> Set<Int> {
         var versions = Set(
             try connection.query(
                 #"SELECT DISTINCT "version" FROM "modelAssignment" WHERE "model" = ? AND "version" IS NOT NULL"#,
@@ -58,17 +79,27 @@ extension CoordinatorStore {
             ).map { try $0.int("version") }
         )
         let json = JSONColumn()
-        let reported = try connection.query(
-            #"SELECT "installedModels" FROM "device" WHERE "installedModels" <> '[]'"#,
-            []
-        )
-        for row in reported {
-            let text = try row.string("installedModels")
-            for installed in try json.decode([StoredInstalledModel].self, from: text, column: "device.installedModels")
-            where installed.name == model {
-                versions.insert(installed.version)
+        var after = ""
+        while true {
+            let page = try connection.query(
+                #"""
+                SELECT "id", "installedModels" FROM "device" WHERE "installedModels" <> '[]' AND "id" > ?
+                ORDER BY "id" LIMIT ?
+                """#,
+                [.text(after), SQLValue(devicePageSize)]
+            )
+            for row in page {
+                let text = try row.string("installedModels")
+                for installed in try json.decode(
+                    [StoredInstalledModel].self,
+                    from: text,
+                    column: "device.installedModels"
+                ) where installed.name == model {
+                    versions.insert(installed.version)
+                }
             }
+            guard page.count == devicePageSize, let last = page.last else { return versions }
+            after = try last.string("id")
         }
-        return versions
     }
 }

@@ -17,14 +17,14 @@ extension CoordinatorStore {
     /// The model's deliveries per version and variant, summed in one grouped query (never the whole log).
     public func transferTotals(model: String) async throws -> [TransferTotals] {
         try await sqlRead { connection in
-            // PostgreSQL's SUM of BIGINT is NUMERIC: cast back.
-            let larger = connection.dialect.greatest(#""fullBytes""#, #""wireBytes""#)
+            let dialect = connection.dialect
+            let larger = dialect.greatest(#""fullBytes""#, #""wireBytes""#)
             return try connection.query(
                 #"""
                 SELECT "version", "variant", COUNT(*) AS "transfers",
-                    CAST(SUM(CASE WHEN "encoding" = 'delta' THEN 1 ELSE 0 END) AS BIGINT) AS "deltaTransfers",
-                    CAST(SUM("wireBytes") AS BIGINT) AS "wireBytes",
-                    CAST(SUM(\#(larger)) AS BIGINT) AS "fullBytes"
+                    \#(dialect.integerSum(#"CASE WHEN "encoding" = 'delta' THEN 1 ELSE 0 END"#)) AS "deltaTransfers",
+                    \#(dialect.integerSum(#""wireBytes""#)) AS "wireBytes",
+                    \#(dialect.integerSum(larger)) AS "fullBytes"
                 FROM "modelTransfer" WHERE "model" = ? GROUP BY "version", "variant"
                 ORDER BY "version" DESC, "variant"
                 """#,

@@ -82,16 +82,15 @@ extension CoordinatorStore {
         guard !deviceIDs.isEmpty else { return [:] }
         return try await sqlRead { connection in
             var reports: [String: [DriftReportRecord]] = [:]
-            for chunk in stride(from: 0, to: deviceIDs.count, by: 500) {
-                let ids = Array(deviceIDs[chunk..<min(chunk + 500, deviceIDs.count)])
+            for chunk in sqlInListChunks(deviceIDs) {
                 let rows = try connection.query(
                     #"""
                     SELECT * FROM "driftReport" WHERE "model" = ? AND "version" = ? AND "receivedAt" >= ?
-                    AND "deviceID" IN (\#(ids.map { _ in "?" }.joined(separator: ",")))
+                    AND "deviceID" IN (\#(chunk.placeholders))
                     ORDER BY "windowEnd", "id"
                     """#,
                     [.text(model), SQLValue(version), .integer(StoredDate.milliseconds(since))]
-                        + ids.map(SQLValue.text)
+                        + chunk.values.map(SQLValue.text)
                 )
                 for row in rows {
                     let report = try Self.driftReport(row)
@@ -120,11 +119,11 @@ extension CoordinatorStore {
     public func driftReportTotals(model: String, version: Int) async throws -> (reports: Int, bytes: Int, samples: Int)
     {
         try await sqlRead { connection in
-            // PostgreSQL's SUM of BIGINT is NUMERIC: cast back.
+            let dialect = connection.dialect
             let row = try connection.queryOne(
                 #"""
-                SELECT COUNT(*) AS "n", CAST(COALESCE(SUM("wireBytes"), 0) AS BIGINT) AS "b",
-                    CAST(COALESCE(SUM("sampleCount"), 0) AS BIGINT) AS "s"
+                SELECT COUNT(*) AS "n", COALESCE(\#(dialect.integerSum(#""wireBytes""#)), 0) AS "b",
+                    COALESCE(\#(dialect.integerSum(#""sampleCount""#)), 0) AS "s"
                 FROM "driftReport" WHERE "model" = ? AND "version" = ?
                 """#,
                 [.text(model), SQLValue(version)]
@@ -152,13 +151,11 @@ extension CoordinatorStore {
             ).map { try $0.int64("drifted") != 0 }
             guard previous != drifted else { return false }
             try connection.execute(
-                #"DELETE FROM "driftAlert" WHERE "scope" = ? AND "model" = ?"#,
-                [.text(scope), .text(model)]
-            )
-            try connection.execute(
-                #"""
-                INSERT INTO "driftAlert" ("scope", "model", "version", "drifted", "changedAt") VALUES (?, ?, ?, ?, ?)
-                """#,
+                connection.dialect.upsert(
+                    into: "driftAlert",
+                    columns: ["scope", "model", "version", "drifted", "changedAt"],
+                    key: ["scope", "model"]
+                ),
                 [
                     .text(scope), .text(model), SQLValue(version), .integer(drifted ? 1 : 0),
                     .integer(StoredDate.milliseconds(at)),

@@ -24,11 +24,11 @@ extension CoordinatorStore {
         in connection: any SQLConnection
     ) throws {
         try connection.execute(
-            #"DELETE FROM "referenceStatistics" WHERE "model" = ? AND "version" = ?"#,
-            [.text(model), SQLValue(version)]
-        )
-        try connection.execute(
-            #"INSERT INTO "referenceStatistics" ("model", "version", "statistics", "createdAt") VALUES (?, ?, ?, ?)"#,
+            connection.dialect.upsert(
+                into: "referenceStatistics",
+                columns: ["model", "version", "statistics", "createdAt"],
+                key: ["model", "version"]
+            ),
             [.text(model), SQLValue(version), .bytes(statistics), .integer(StoredDate.milliseconds(at))]
         )
     }

@@ -80,10 +80,10 @@ extension CoordinatorStore {
     }
 
     static func sampleRowCount(deviceID: String, in connection: any SQLConnection) throws -> Int {
-        // PostgreSQL's SUM of BIGINT is NUMERIC: cast back.
-        Int(
+        let rows = connection.dialect.integerSum(#""rowCount""#)
+        return Int(
             try connection.queryInt(
-                #"SELECT CAST(COALESCE(SUM("rowCount"), 0) AS BIGINT) FROM "sampleBatch" WHERE "deviceID" = ?"#,
+                #"SELECT COALESCE(\#(rows), 0) FROM "sampleBatch" WHERE "deviceID" = ?"#,
                 [.text(deviceID)]
             ) ?? 0
         )
@@ -103,8 +103,8 @@ extension CoordinatorStore {
             }
             return try connection.query(
                 #"""
-                SELECT "deviceID", "model", COUNT(*) AS "batches", CAST(SUM("rowCount") AS BIGINT) AS "rows",
-                    MAX("receivedAt") AS "last"
+                SELECT "deviceID", "model", COUNT(*) AS "batches",
+                    \#(connection.dialect.integerSum(#""rowCount""#)) AS "rows", MAX("receivedAt") AS "last"
                 FROM "sampleBatch" GROUP BY "deviceID", "model" ORDER BY "deviceID", "model"
                 """#,
                 []
@@ -144,11 +144,8 @@ extension CoordinatorStore {
 
     /// Deletes the device's consented samples; returns how many sample rows they held. On either backend.
     static func eraseSamples(deviceID: String, in connection: any SQLConnection) throws -> Int {
-        let rows = try connection.queryInt(
-            #"SELECT CAST(COALESCE(SUM("rowCount"), 0) AS BIGINT) FROM "sampleBatch" WHERE "deviceID" = ?"#,
-            [.text(deviceID)]
-        )
+        let rows = try sampleRowCount(deviceID: deviceID, in: connection)
         try connection.execute(#"DELETE FROM "sampleBatch" WHERE "deviceID" = ?"#, [.text(deviceID)])
-        return Int(rows ?? 0)
+        return rows
     }
 }

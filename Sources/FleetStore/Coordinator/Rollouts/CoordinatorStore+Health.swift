@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 
 extension CoordinatorStore {
     /// How long health summaries are kept.
@@ -16,28 +15,34 @@ extension CoordinatorStore {
     ) async throws {
         let column = JSONColumn()
         let encoded = try entries.map { ($0, try column.encode($0.latency), try column.encode($0.confidence)) }
-        try await write { db in
-            try db.execute(
-                sql: #"DELETE FROM "healthSummary" WHERE "receivedAt" < ?"#,
-                arguments: [StoredDate.milliseconds(receivedAt.addingTimeInterval(-Self.healthRetention))]
+        try await sqlWrite { connection in
+            try connection.execute(
+                #"DELETE FROM "healthSummary" WHERE "receivedAt" < ?"#,
+                [.integer(StoredDate.milliseconds(receivedAt.addingTimeInterval(-Self.healthRetention)))]
             )
-            try db.execute(
-                sql: """
-                    INSERT INTO "healthSummary" ("deviceID", "receivedAt", "windowMilliseconds", "starts")
-                    VALUES (?, ?, ?, ?)
-                    """,
-                arguments: [deviceID, StoredDate.milliseconds(receivedAt), windowMilliseconds, starts]
+            let inserted = try connection.queryOne(
+                #"""
+                INSERT INTO "healthSummary" ("deviceID", "receivedAt", "windowMilliseconds", "starts")
+                VALUES (?, ?, ?, ?) RETURNING "id"
+                """#,
+                [
+                    .text(deviceID), .integer(StoredDate.milliseconds(receivedAt)), SQLValue(windowMilliseconds),
+                    SQLValue(starts),
+                ]
             )
-            let id = db.lastInsertedRowID
+            guard let id = try inserted?.int64("id") else {
+                throw StoreError.corrupt.with("inserting a health summary returned no id")
+            }
             for (entry, latency, confidence) in encoded {
-                try db.execute(
-                    sql: """
-                        INSERT INTO "healthEntry" ("summaryID", "model", "version", "queries", "errors", "latency",
-                            "confidence", "labelled", "correct") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                        """,
-                    arguments: [
-                        id, entry.model, entry.version, entry.queries, entry.errors, latency, confidence,
-                        entry.labelled, entry.correct,
+                try connection.execute(
+                    #"""
+                    INSERT INTO "healthEntry" ("summaryID", "model", "version", "queries", "errors", "latency",
+                        "confidence", "labelled", "correct") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """#,
+                    [
+                        .integer(id), .text(entry.model), SQLValue(entry.version), SQLValue(entry.queries),
+                        SQLValue(entry.errors), .text(latency), .text(confidence), SQLValue(entry.labelled),
+                        SQLValue(entry.correct),
                     ]
                 )
             }
@@ -56,37 +61,40 @@ extension CoordinatorStore {
     {
         guard !deviceIDs.isEmpty else { return [:] }
         let column = JSONColumn()
-        return try await read { db in
+        return try await sqlRead { connection in
             var totals: [String: HealthCounts] = [:]
-            for chunk in stride(from: 0, to: deviceIDs.count, by: 500) {
-                let ids = Array(deviceIDs[chunk..<min(chunk + 500, deviceIDs.count)])
-                let rows = try Row.fetchAll(
-                    db,
-                    sql: """
-                        SELECT s."deviceID", e.* FROM "healthEntry" e JOIN "healthSummary" s ON s."id" = e."summaryID"
-                        WHERE e."model" = ? AND e."version" = ? AND s."receivedAt" >= ?
-                        AND s."deviceID" IN (\(ids.map { _ in "?" }.joined(separator: ",")))
-                        """,
-                    arguments: StatementArguments(
-                        [model, version, StoredDate.milliseconds(since)] as [any DatabaseValueConvertible] + ids
-                    )
+            for chunk in sqlInListChunks(deviceIDs) {
+                let rows = try connection.query(
+                    #"""
+                    SELECT s."deviceID", e."queries", e."errors", e."latency", e."confidence", e."labelled",
+                        e."correct"
+                    FROM "healthEntry" e JOIN "healthSummary" s ON s."id" = e."summaryID"
+                    WHERE e."model" = ? AND e."version" = ? AND s."receivedAt" >= ?
+                    AND s."deviceID" IN (\#(chunk.placeholders))
+                    """#,
+                    [.text(model), SQLValue(version), .integer(StoredDate.milliseconds(since))]
+                        + chunk.values.map(SQLValue.text)
                 )
                 for row in rows {
                     let counts = HealthCounts(
                         model: model,
                         version: version,
-                        queries: row["queries"],
-                        errors: row["errors"],
-                        latency: try column.decode([Int].self, from: row["latency"], column: "healthEntry.latency"),
+                        queries: try row.int("queries"),
+                        errors: try row.int("errors"),
+                        latency: try column.decode(
+                            [Int].self,
+                            from: try row.string("latency"),
+                            column: "healthEntry.latency"
+                        ),
                         confidence: try column.decode(
                             [Int].self,
-                            from: row["confidence"],
+                            from: try row.string("confidence"),
                             column: "healthEntry.confidence"
                         ),
-                        labelled: row["labelled"],
-                        correct: row["correct"]
+                        labelled: try row.int("labelled"),
+                        correct: try row.int("correct")
                     )
-                    let device: String = row["deviceID"]
+                    let device = try row.string("deviceID")
                     if totals[device] == nil { totals[device] = counts } else { totals[device]?.add(counts) }
                 }
             }
@@ -97,22 +105,18 @@ extension CoordinatorStore {
     /// Per device of `deviceIDs`, the agent starts its summaries received from `since` on reported.
     public func healthStarts(deviceIDs: [String], since: Date) async throws -> [String: Int] {
         guard !deviceIDs.isEmpty else { return [:] }
-        return try await read { db in
+        return try await sqlRead { connection in
             var starts: [String: Int] = [:]
-            for chunk in stride(from: 0, to: deviceIDs.count, by: 500) {
-                let ids = Array(deviceIDs[chunk..<min(chunk + 500, deviceIDs.count)])
-                for row in try Row.fetchAll(
-                    db,
-                    sql: """
-                        SELECT "deviceID", SUM("starts") AS "starts" FROM "healthSummary"
-                        WHERE "receivedAt" >= ? AND "deviceID" IN (\(ids.map { _ in "?" }.joined(separator: ",")))
-                        GROUP BY "deviceID"
-                        """,
-                    arguments: StatementArguments(
-                        [StoredDate.milliseconds(since)] as [any DatabaseValueConvertible] + ids
-                    )
+            for chunk in sqlInListChunks(deviceIDs) {
+                for row in try connection.query(
+                    #"""
+                    SELECT "deviceID", \#(connection.dialect.integerSum(#""starts""#)) AS "starts" FROM "healthSummary"
+                    WHERE "receivedAt" >= ? AND "deviceID" IN (\#(chunk.placeholders))
+                    GROUP BY "deviceID"
+                    """#,
+                    [.integer(StoredDate.milliseconds(since))] + chunk.values.map(SQLValue.text)
                 ) {
-                    starts[row["deviceID"]] = row["starts"]
+                    starts[try row.string("deviceID")] = try row.int("starts")
                 }
             }
             return starts
@@ -122,22 +126,21 @@ extension CoordinatorStore {
     /// Records a rollout's health gate policy.
     public func setRolloutGates(rolloutID: Int64, policy: RolloutGatePolicy) async throws {
         let text = try JSONColumn().encode(policy)
-        try await write { db in
-            try db.execute(
-                sql: #"INSERT OR REPLACE INTO "rolloutGates" ("rolloutID", "policy") VALUES (?, ?)"#,
-                arguments: [rolloutID, text]
+        try await sqlWrite { connection in
+            try connection.execute(
+                connection.dialect.upsert(into: "rolloutGates", columns: ["rolloutID", "policy"], key: ["rolloutID"]),
+                [.integer(rolloutID), .text(text)]
             )
         }
     }
 
     /// A rollout's health gate policy; nil for a rollout started without one (every gate off).
     public func rolloutGates(rolloutID: Int64) async throws -> RolloutGatePolicy? {
-        let text = try await read { db in
-            try String.fetchOne(
-                db,
-                sql: #"SELECT "policy" FROM "rolloutGates" WHERE "rolloutID" = ?"#,
-                arguments: [rolloutID]
-            )
+        let text = try await sqlRead { connection in
+            try connection.queryOne(
+                #"SELECT "policy" FROM "rolloutGates" WHERE "rolloutID" = ?"#,
+                [.integer(rolloutID)]
+            )?.string("policy")
         }
         return try text.map { try JSONColumn().decode(RolloutGatePolicy.self, from: $0, column: "rolloutGates.policy") }
     }
@@ -145,25 +148,28 @@ extension CoordinatorStore {
     /// Records the latest assessment of a wave's health (replacing the previous one).
     public func saveRolloutHealth(rolloutID: Int64, wave: Int, assessment: HealthAssessment) async throws {
         let text = try JSONColumn().encode(assessment)
-        try await write { db in
-            try db.execute(
-                sql: """
-                    INSERT OR REPLACE INTO "rolloutHealth" ("rolloutID", "wave", "assessment", "assessedAt")
-                    VALUES (?, ?, ?, ?)
-                    """,
-                arguments: [rolloutID, wave, text, StoredDate.milliseconds(assessment.windowEnd)]
+        try await sqlWrite { connection in
+            try connection.execute(
+                connection.dialect.upsert(
+                    into: "rolloutHealth",
+                    columns: ["rolloutID", "wave", "assessment", "assessedAt"],
+                    key: ["rolloutID", "wave"]
+                ),
+                [
+                    .integer(rolloutID), SQLValue(wave), .text(text),
+                    .integer(StoredDate.milliseconds(assessment.windowEnd)),
+                ]
             )
         }
     }
 
     /// The latest assessment of each assessed wave of a rollout, by wave number.
     public func rolloutHealth(rolloutID: Int64) async throws -> [Int: HealthAssessment] {
-        let rows = try await read { db in
-            try Row.fetchAll(
-                db,
-                sql: #"SELECT "wave", "assessment" FROM "rolloutHealth" WHERE "rolloutID" = ?"#,
-                arguments: [rolloutID]
-            ).map { (wave: $0["wave"] as Int, text: $0["assessment"] as String) }
+        let rows = try await sqlRead { connection in
+            try connection.query(
+                #"SELECT "wave", "assessment" FROM "rolloutHealth" WHERE "rolloutID" = ?"#,
+                [.integer(rolloutID)]
+            ).map { (wave: try $0.int("wave"), text: try $0.string("assessment")) }
         }
         var assessments: [Int: HealthAssessment] = [:]
         for row in rows {

@@ -84,15 +84,14 @@ extension CoordinatorStore {
         try await sqlWrite { connection in
             guard try Self.mayRecord(participant, connection) else { return }
             try connection.execute(
-                #"DELETE FROM "roundParticipant" WHERE "round" = ? AND "deviceID" = ?"#,
-                [SQLValue(participant.round), .text(participant.deviceID)]
-            )
-            try connection.execute(
-                #"""
-                INSERT INTO "roundParticipant"
-                ("round", "deviceID", "status", "sampleCount", "bytesUp", "bytesDown", "metrics", "reason", "updatedAt")
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """#,
+                connection.dialect.upsert(
+                    into: "roundParticipant",
+                    columns: [
+                        "round", "deviceID", "status", "sampleCount", "bytesUp", "bytesDown", "metrics", "reason",
+                        "updatedAt",
+                    ],
+                    key: ["round", "deviceID"]
+                ),
                 [
                     SQLValue(participant.round), .text(participant.deviceID), .text(participant.status.rawValue),
                     SQLValue(participant.sampleCount), SQLValue(participant.bytesUp), SQLValue(participant.bytesDown),
@@ -226,9 +225,12 @@ extension CoordinatorStore {
     /// The held-out rows a model's rounds are evaluated on (CSV), if any.
     public func setEvaluationSet(model: String, csv: [UInt8], at: Date) async throws {
         try await sqlWrite { connection in
-            try connection.execute(#"DELETE FROM "evaluationSet" WHERE "model" = ?"#, [.text(model)])
             try connection.execute(
-                #"INSERT INTO "evaluationSet" ("model", "csv", "updatedAt") VALUES (?, ?, ?)"#,
+                connection.dialect.upsert(
+                    into: "evaluationSet",
+                    columns: ["model", "csv", "updatedAt"],
+                    key: ["model"]
+                ),
                 [.text(model), .bytes(csv), .integer(StoredDate.milliseconds(at))]
             )
         }

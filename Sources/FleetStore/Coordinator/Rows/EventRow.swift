@@ -41,9 +41,4 @@ struct EventRow: SQLTableRow {
         guard let stored else { throw StoreError.corrupt.with("inserting an event returned no row") }
         return try EventRow(row: stored).record()
     }
-
-    /// ``append(_:in:)`` for the store files still written against GRDB's `Database`.
-    static func append(_ event: NewEvent, in db: Database) throws -> EventRecord {
-        try append(event, in: GRDBConnection(db: db))
-    }
 }

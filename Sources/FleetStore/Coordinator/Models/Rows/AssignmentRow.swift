@@ -23,11 +23,11 @@ struct AssignmentRow: SQLTableRow {
     /// Stores `assignment`, replacing the one of the same device and model.
     static func replace(_ assignment: ModelAssignment, in connection: any SQLConnection) throws {
         try connection.execute(
-            #"DELETE FROM "modelAssignment" WHERE "deviceID" = ? AND "model" = ?"#,
-            [.text(assignment.deviceID), .text(assignment.model)]
-        )
-        try connection.execute(
-            "INSERT INTO \"modelAssignment\" (\(columnList)) VALUES (?, ?, ?, ?, ?, ?)",
+            connection.dialect.upsert(
+                into: tableName,
+                columns: ["deviceID", "model", "version", "variant", "reason", "updatedAt"],
+                key: ["deviceID", "model"]
+            ),
             [
                 .text(assignment.deviceID), .text(assignment.model), SQLValue(assignment.version.map(Int64.init)),
                 SQLValue(assignment.variant), .text(assignment.reason),

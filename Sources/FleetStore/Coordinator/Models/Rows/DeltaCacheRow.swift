@@ -21,11 +21,11 @@ struct DeltaCacheRow: SQLTableRow {
     /// Stores `record`, replacing the entry of the same (from, to) pair.
     static func replace(_ record: DeltaCacheRecord, in connection: any SQLConnection) throws {
         try connection.execute(
-            #"DELETE FROM "deltaCache" WHERE "fromSHA256" = ? AND "toSHA256" = ?"#,
-            [.bytes(record.fromSHA256), .bytes(record.toSHA256)]
-        )
-        try connection.execute(
-            "INSERT INTO \"deltaCache\" (\(columnList)) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            connection.dialect.upsert(
+                into: tableName,
+                columns: ["fromSHA256", "toSHA256", "encoding", "path", "size", "payloadSHA256", "createdAt"],
+                key: ["fromSHA256", "toSHA256"]
+            ),
             [
                 .bytes(record.fromSHA256), .bytes(record.toSHA256), .text(record.encoding), .text(record.path),
                 SQLValue(record.size), .bytes(record.payloadSHA256),

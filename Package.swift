@@ -104,7 +104,7 @@ let package = Package(
             name: "FleetCoordinator",
             dependencies: [
                 "FleetCommandLine", "FleetModelIO", "FleetLearning",
-                "FleetWire", "FleetStore", "FleetTrust", "FleetDelta", "FleetObserve",
+                "FleetWire", "FleetStore", "FleetStorePostgres", "FleetTrust", "FleetDelta", "FleetObserve",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -137,8 +137,8 @@ let package = Package(
             name: "FleetControl",
             dependencies: [
                 "FleetCommandLine", "FleetModelIO", "FleetLearning",
-                "FleetWire", "FleetStore", "FleetTrust", "FleetClient", "FleetCoordinator", "FleetAgent", "FleetDelta",
-                "FleetObserve",
+                "FleetWire", "FleetStore", "FleetStorePostgres", "FleetTrust", "FleetClient", "FleetCoordinator",
+                "FleetAgent", "FleetDelta", "FleetObserve",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -152,6 +152,7 @@ let package = Package(
                 "FleetCommandLine",
                 "FleetWire",
                 "FleetCoordinator",
+                "FleetStorePostgres",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -230,6 +231,7 @@ let package = Package(
             dependencies: [
                 "FleetWire", "FleetClient", "FleetTrust", "FleetDelta", "FleetCoordinator", "FleetModelIO",
                 "FleetLearning", "fleet-coordinator", "fleet-agent", "fleetctl", "fleet-tiny-sim",
+                "PostgresTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -281,10 +283,22 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(name: "FleetAgentInstallTests", dependencies: ["FleetAgent"], swiftSettings: strict),
+        // A PostgreSQL server for the tests (a throwaway cluster, or TINYFLEET_TEST_POSTGRES): the store tests and
+        // the end-to-end tests of `fleet-coordinator --database` share it.
+        .target(
+            name: "PostgresTestSupport",
+            dependencies: [
+                "FleetStorePostgres", .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tests/PostgresTestSupport",
+            swiftSettings: strict
+        ),
         .testTarget(
             name: "FleetStoreTests",
             dependencies: [
-                "FleetStore", "FleetStorePostgres", "FleetTrust", .product(name: "GRDB", package: "GRDB.swift"),
+                "FleetStore", "FleetStorePostgres", "PostgresTestSupport", "FleetTrust",
+                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict

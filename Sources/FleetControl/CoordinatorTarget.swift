@@ -25,12 +25,23 @@ public struct CoordinatorTarget: Sendable {
         self.tls = tls
     }
 
-    /// The local SQLite state, read-only, when a data directory was given.
-    public func localStore() throws -> CoordinatorStore? {
+    /// The coordinator's state, read-only, when a data directory was given: its SQLite file, or the PostgreSQL
+    /// database its `database.json` names (the password from the file recorded there, else
+    /// `TINYFLEET_DATABASE_PASSWORD`).
+    public func localStore() async throws -> CoordinatorStore? {
         guard let dataDirectory else { return nil }
-        let path = CoordinatorDataDirectory(path: dataDirectory).databasePath
-        guard FileManager.default.fileExists(atPath: path) else { throw Self.noCoordinatorState(in: dataDirectory) }
-        return try CoordinatorStore.openReadOnly(path: path)
+        let directory = CoordinatorDataDirectory(path: dataDirectory)
+        if FileManager.default.fileExists(atPath: directory.databasePath) {
+            return try CoordinatorStore.openReadOnly(path: directory.databasePath)
+        }
+        guard let record = try directory.databaseRecord() else { throw Self.noCoordinatorState(in: dataDirectory) }
+        return try await PostgresReaders.shared.store(record)
+    }
+
+    /// Whether `directory` is where a coordinator has run: its SQLite state, or its record of a PostgreSQL one.
+    static func holdsCoordinatorState(_ directory: CoordinatorDataDirectory) -> Bool {
+        FileManager.default.fileExists(atPath: directory.databasePath)
+            || FileManager.default.fileExists(atPath: directory.databaseRecordPath)
     }
 
     /// `--data-dir` names no coordinator's state: say which, and what the directory should be.
@@ -43,7 +54,7 @@ public struct CoordinatorTarget: Sendable {
             )
         }
         return ControlError(
-            "\(directory) holds no coordinator state (no coordinator.sqlite): --data-dir is the directory "
+            "\(directory) holds no coordinator state (no coordinator.sqlite or database.json): --data-dir is the directory "
                 + "fleet-coordinator runs with; a new one is set up when fleet-coordinator first starts there"
         )
     }
@@ -65,9 +76,7 @@ public struct CoordinatorTarget: Sendable {
             throw ControlError("say where the coordinator is: --data-dir DIR on its host, or --coordinator HOST:PORT")
         }
         let directory = CoordinatorDataDirectory(path: dataDirectory)
-        guard FileManager.default.fileExists(atPath: directory.databasePath) else {
-            throw Self.noCoordinatorState(in: dataDirectory)
-        }
+        guard Self.holdsCoordinatorState(directory) else { throw Self.noCoordinatorState(in: dataDirectory) }
         let endpoint = try directory.endpoint()
         var tls = self.tls
         if tls == nil, endpoint.tls, let certificate = endpoint.certificatePath {

@@ -4,7 +4,8 @@ import FleetStore
 import FleetWire
 import Foundation
 
-/// The operations behind `fleetctl`'s commands. Inspection reads SQLite directly when a data directory is
+/// The operations behind `fleetctl`'s commands. Inspection reads the coordinator's database directly (SQLite, or
+/// the PostgreSQL database its `database.json` names, read-only) when a data directory is
 /// given (also while the coordinator is down); everything else goes through the admin protocol.
 public struct FleetInspector: Sendable {
     public let target: CoordinatorTarget
@@ -14,7 +15,7 @@ public struct FleetInspector: Sendable {
     }
 
     public func devices() async throws -> [DeviceView] {
-        if let store = try target.localStore() { return try await DeviceView.all(in: store) }
+        if let store = try await target.localStore() { return try await DeviceView.all(in: store) }
         let (devices, gateways) = try await target.withAdminConnection { connection in
             var devices: [DeviceView] = []
             var gateways: [String: String] = [:]
@@ -69,7 +70,7 @@ public struct FleetInspector: Sendable {
 
     public func device(id: String) async throws -> DeviceView {
         var device = try await resolveDevice(id, among: try await deviceList().devices)
-        if let store = try target.localStore() {
+        if let store = try await target.localStore() {
             device.assignments = try await store.assignments(deviceID: device.id).map {
                 DeviceView.AssignmentView(model: $0.model, version: $0.version, variant: $0.variant, reason: $0.reason)
             }
@@ -79,7 +80,7 @@ public struct FleetInspector: Sendable {
 
     /// The newest `limit` events (after `afterSequence` when given), oldest first.
     public func events(deviceID: String?, limit: Int, afterSequence: Int64? = nil) async throws -> [EventView] {
-        if let store = try target.localStore() {
+        if let store = try await target.localStore() {
             return try await store.events(deviceID: deviceID, limit: limit, afterSequence: afterSequence).map(
                 EventView.init(record:)
             )

@@ -24,11 +24,11 @@ public struct ModelVariantView: Codable, Sendable, Equatable {
 
 extension FleetInspector {
     public func models() async throws -> [ModelSummaryView] {
-        try await ModelSummaryView.all(in: requireLocalStore("models"))
+        try await ModelSummaryView.all(in: await requireLocalStore("models"))
     }
 
     public func model(named name: String) async throws -> [ModelVariantView] {
-        let store = try requireLocalStore("model show")
+        let store = try await requireLocalStore("model show")
         let variants = try await store.modelVariants(model: name)
         guard !variants.isEmpty else { throw ControlError("no model \"\(name)\": `fleetctl models` lists them") }
         let assignments = try await store.assignments(model: name)
@@ -141,8 +141,8 @@ extension FleetInspector {
         try await requireLocalStore("device assignments").assignments(deviceID: deviceID)
     }
 
-    func requireLocalStore(_ command: String) throws -> CoordinatorStore {
-        guard let store = try target.localStore() else {
+    func requireLocalStore(_ command: String) async throws -> CoordinatorStore {
+        guard let store = try await target.localStore() else {
             throw ControlError(
                 "`fleetctl \(command)` reads the coordinator's state: run it on the coordinator's host with --data-dir DIR"
             )

@@ -23,20 +23,20 @@ public struct ReferencePushView: Codable, Sendable {
 
 extension FleetInspector {
     public func consent(device: String?) async throws -> [ConsentView] {
-        let store = try requireLocalStore("consent")
+        let store = try await requireLocalStore("consent")
         return try await ConsentView.all(of: try await selectDevices(store, device), in: store)
     }
 
     /// Devices holding samples (with `device`: that device, even when it holds none).
     public func samples(device: String?) async throws -> [SampleHoldingView] {
-        let store = try requireLocalStore("samples")
+        let store = try await requireLocalStore("samples")
         let devices = try await selectDevices(store, device)
         return try await SampleHoldingView.all(of: devices, everyOne: device != nil, in: store)
     }
 
     /// Every consented sample of `model` as one CSV (the batches' columns, then `device` and `consent`).
     public func exportSamples(model: String) async throws -> String {
-        let store = try requireLocalStore("samples export")
+        let store = try await requireLocalStore("samples export")
         var header: String?
         var lines: [String] = []
         for batch in try await store.sampleBatches(model: model) {
@@ -58,7 +58,7 @@ extension FleetInspector {
                 model: model,
                 version: version,
                 by: by,
-                in: requireLocalStore("drift")
+                in: await requireLocalStore("drift")
             )
         else {
             throw ControlError(

@@ -97,14 +97,14 @@ extension FleetInspector {
 
     /// Every grant and revoke, from the coordinator's database.
     public func quotas(now: Date = Date()) async throws -> [QuotaGrantView] {
-        let store = try requireLocalStore("quotas")
+        let store = try await requireLocalStore("quotas")
         let grants = try await store.quotaGrants().map(\.grant)
         let names = Dictionary(try await store.devices().map { ($0.id, $0.name) }, uniquingKeysWith: { a, _ in a })
         return Self.views(grants, names: names, now: now)
     }
 
     private func deviceNames() async throws -> [String: String] {
-        guard let store = try target.localStore() else { return [:] }
+        guard let store = try await target.localStore() else { return [:] }
         return Dictionary(try await store.devices().map { ($0.id, $0.name) }, uniquingKeysWith: { a, _ in a })
     }
 

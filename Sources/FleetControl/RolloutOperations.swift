@@ -207,7 +207,7 @@ extension FleetInspector {
             guard case .rolloutStarted(let started) = reply else { throw FleetClientError.unexpected(reply) }
             return started
         }
-        if try target.localStore() != nil { return try await rollout(id: started.rolloutID) }
+        if try await target.localStore() != nil { return try await rollout(id: started.rolloutID) }
         return RolloutView(
             id: started.rolloutID,
             model: plan.model,
@@ -247,7 +247,7 @@ extension FleetInspector {
     }
 
     public func rollouts() async throws -> [RolloutView] {
-        let store = try requireLocalStore("rollouts")
+        let store = try await requireLocalStore("rollouts")
         let names = try await deviceNames(store)
         var views: [RolloutView] = []
         for record in try await store.rollouts() { views.append(try await view(record, store: store, names: names)) }
@@ -255,7 +255,7 @@ extension FleetInspector {
     }
 
     public func rollout(id: Int) async throws -> RolloutView {
-        let store = try requireLocalStore("rollout show")
+        let store = try await requireLocalStore("rollout show")
         guard let record = try await store.rollout(id: Int64(id)) else {
             throw ControlError("no rollout \(id): `fleetctl rollouts` lists them")
         }

@@ -22,11 +22,11 @@ extension FleetInspector {
     }
 
     public func rounds(model: String?) async throws -> [RoundView] {
-        try await RoundView.all(in: try requireLocalStore("rounds"), model: model)
+        try await RoundView.all(in: try await requireLocalStore("rounds"), model: model)
     }
 
     public func round(id: Int) async throws -> RoundDetailView {
-        guard let detail = try await RoundDetailView.load(id: id, in: try requireLocalStore("round show")) else {
+        guard let detail = try await RoundDetailView.load(id: id, in: try await requireLocalStore("round show")) else {
             throw ControlError("no round \(id): `fleetctl rounds MODEL` lists them")
         }
         return detail

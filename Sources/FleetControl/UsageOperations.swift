@@ -42,7 +42,7 @@ public struct UsageFilter: Sendable {
 extension FleetInspector {
     /// Usage per device and model, from the coordinator's verified ledgers and grants.
     public func usage(_ filter: UsageFilter = UsageFilter(), now: Date = Date()) async throws -> [UsageView] {
-        let store = try requireLocalStore("usage")
+        let store = try await requireLocalStore("usage")
         let devices = try await store.devices()
         let deviceID = filter.device.map { wanted in devices.first { $0.name == wanted }?.id ?? wanted }
         let receipts = try await store.usageReceipts(
@@ -102,7 +102,7 @@ extension FleetInspector {
     /// month, amounts exact in currency units with six decimals; their sum is `usage --json`'s amount.
     public func usageCSV(period: String) async throws -> String {
         let (start, end) = try Self.month(period)
-        let store = try requireLocalStore("usage export")
+        let store = try await requireLocalStore("usage export")
         let names = Dictionary(try await store.devices().map { ($0.id, $0.name) }, uniquingKeysWith: { a, _ in a })
         let receipts = try await store.usageReceipts(since: start, until: end)
         struct Line: Hashable, Comparable {

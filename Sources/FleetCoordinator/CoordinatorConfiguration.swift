@@ -1,4 +1,5 @@
 import FleetLearning
+import FleetStorePostgres
 import FleetWire
 import Foundation
 import NIOCore
@@ -41,6 +42,17 @@ public struct CoordinatorConfiguration: Sendable {
     var refusals = RefusalLedger.Settings()
     /// The operator's HTTP listener (`GET /metrics`); nil for none. Port 0 picks a free one (in `coordinator.json`).
     public var httpListen: HTTPAddress?
+    /// Where the fleet's state lives: `coordinator.sqlite` in the data directory, or a PostgreSQL database. Keys,
+    /// model files and `coordinator.json` stay in the data directory either way.
+    public var database: Database = .sqlite
+
+    public enum Database: Sendable {
+        case sqlite
+        /// `fleet-coordinator --database postgres://USER@HOST:PORT/DB`, with the password resolved by
+        /// ``PostgresPassword`` (a private file or the environment; nil for trust or peer authentication). The file's
+        /// path (not the password) is recorded in the data directory for `fleetctl`.
+        case postgres(PostgresDatabaseURL, password: String?, passwordFile: String?)
+    }
 
     public struct HTTPAddress: Sendable, Equatable {
         public var host: String

@@ -19,6 +19,8 @@ public struct CoordinatorDataDirectory: Sendable {
     public var databasePath: String { path + "/coordinator.sqlite" }
     public var adminKeyPath: String { path + "/admin.key" }
     public var endpointPath: String { path + "/coordinator.json" }
+    /// Where the state is when it is not in `coordinator.sqlite`: a PostgreSQL database (``DatabaseRecord``).
+    public var databaseRecordPath: String { path + "/database.json" }
     /// The Ed25519 key that signs release manifests (mode 0600); agents pin its public half at enrolment.
     public var releaseKeyPath: String { path + "/release.key" }
     /// The secret the devices' model-protection keys are derived from (mode 0600, `Protocol/AT-REST.md`).
@@ -84,6 +86,62 @@ public struct CoordinatorDataDirectory: Sendable {
         try encoder.encode(endpoint).write(to: URL(fileURLWithPath: temporary))
         guard rename(temporary, endpointPath) == 0 else {
             throw CoordinatorError.dataDirectory("cannot write \(endpointPath): errno \(errno)")
+        }
+    }
+
+    /// The PostgreSQL database a coordinator with `--database` keeps this directory's state in, for `fleetctl`:
+    /// its URL (never a password) and the password file it was given, if any.
+    public struct DatabaseRecord: Codable, Sendable, Equatable {
+        public var url: String
+        public var passwordFile: String?
+        public init(url: String, passwordFile: String?) {
+            self.url = url
+            self.passwordFile = passwordFile
+        }
+    }
+
+    /// The record of a coordinator on PostgreSQL, or nil for one on `coordinator.sqlite`.
+    public func databaseRecord() throws -> DatabaseRecord? {
+        guard let data = FileManager.default.contents(atPath: databaseRecordPath) else { return nil }
+        do {
+            return try JSONDecoder().decode(DatabaseRecord.self, from: data)
+        } catch {
+            throw CoordinatorError.dataDirectory("\(databaseRecordPath) is not a database record: \(error)")
+        }
+    }
+
+    /// Checks that the state this start asks for is where this directory's state already is, then records it: a
+    /// directory whose state is in `coordinator.sqlite` is not silently started on PostgreSQL (a second, empty
+    /// fleet), nor the other way round.
+    public func claimDatabase(_ record: DatabaseRecord?) throws {
+        let hasSQLite = FileManager.default.fileExists(atPath: databasePath)
+        let recorded = try databaseRecord()
+        switch (record, recorded) {
+        case (nil, nil):
+            return
+        case (nil, let recorded?):
+            throw CoordinatorError.dataDirectory(
+                "\(path) keeps its state in PostgreSQL (\(recorded.url)): start fleet-coordinator with --database "
+                    + "\(recorded.url), or use another --data-dir for a fleet on SQLite"
+            )
+        case (let record?, _) where hasSQLite:
+            throw CoordinatorError.dataDirectory(
+                "\(path) keeps its state in coordinator.sqlite: moving it to PostgreSQL is not supported yet; use "
+                    + "another --data-dir for a fleet on \(record.url)"
+            )
+        case (let record?, let recorded?) where recorded.url != record.url:
+            throw CoordinatorError.dataDirectory(
+                "\(path) keeps its state in \(recorded.url), not \(record.url): start with --database "
+                    + "\(recorded.url), or use another --data-dir"
+            )
+        case (let record?, _):
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+            let temporary = databaseRecordPath + ".tmp"
+            try encoder.encode(record).write(to: URL(fileURLWithPath: temporary))
+            guard rename(temporary, databaseRecordPath) == 0 else {
+                throw CoordinatorError.dataDirectory("cannot write \(databaseRecordPath): errno \(errno)")
+            }
         }
     }
 

@@ -19,10 +19,13 @@ struct PostgresExecutor: SQLExecutor {
     let client: PostgresClient
     let threadPool: NIOThreadPool
     let logger: Logger
+    /// For `fleetctl`'s reads: every write throws `readOnly`, as the SQLite store opened read-only does.
+    var readOnly = false
 
     var dialect: SQLDialect { .postgres }
 
     func write<T: Sendable>(_ body: @escaping @Sendable (any SQLConnection) throws -> T) async throws -> T {
+        guard !readOnly else { throw StoreError.readOnly.with("this PostgreSQL store was opened for reading") }
         var attempt = 1
         while true {
             switch try await transaction(begin: "BEGIN ISOLATION LEVEL SERIALIZABLE", body) {

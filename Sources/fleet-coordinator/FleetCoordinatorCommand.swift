@@ -1,7 +1,9 @@
 import ArgumentParser
 import FleetCommandLine
 import FleetCoordinator
+import FleetStorePostgres
 import FleetWire
+import Foundation
 import Logging
 import NIOCore
 import ServiceLifecycle
@@ -14,10 +16,11 @@ import Glibc
 struct FleetCoordinatorCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fleet-coordinator",
-        abstract: "Serve a TinyFleet device fleet: the device link over TCP, state in SQLite.",
+        abstract: "Serve a TinyFleet device fleet: the device link over TCP, state in SQLite or PostgreSQL.",
         discussion: """
-            The data directory (created on first start) holds coordinator.sqlite, admin.key (the fleetctl \
-            credential, mode 0600) and coordinator.json (the address fleetctl --data-dir connects to).
+            The data directory (created on first start) holds coordinator.sqlite (unless --database names a \
+            PostgreSQL database), admin.key (the fleetctl credential, mode 0600), the keys and model files, and \
+            coordinator.json (the address fleetctl --data-dir connects to).
             Stops gracefully on SIGTERM or SIGINT.
             """,
         version: TinyFleetVersion.current
@@ -25,6 +28,19 @@ struct FleetCoordinatorCommand: AsyncParsableCommand {
 
     @Option(help: "Directory for the SQLite state and keys.")
     var dataDir: String
+
+    @Option(
+        help: """
+            Keep the fleet's state in PostgreSQL instead of the data directory's SQLite file: \
+            postgres://USER@HOST:PORT/DB[?sslmode=disable|require] (TLS is required off loopback unless disabled). \
+            The password never goes in the URL: --database-password-file, or the environment variable \
+            TINYFLEET_DATABASE_PASSWORD.
+            """
+    )
+    var database: String?
+
+    @Option(help: "File holding the PostgreSQL password (mode 0600 or 0400, owned by this user), for --database.")
+    var databasePasswordFile: String?
 
     @Option(help: "Address to listen on, HOST:PORT (port 0 picks a free one).")
     var listen: String = "127.0.0.1:7420"
@@ -92,6 +108,9 @@ struct FleetCoordinatorCommand: AsyncParsableCommand {
 
     func validate() throws {
         if (tlsCert == nil) != (tlsKey == nil) { throw ValidationError("--tls-cert and --tls-key go together") }
+        if databasePasswordFile != nil && database == nil {
+            throw ValidationError("--database-password-file needs --database postgres://USER@HOST:PORT/DB")
+        }
     }
 
     func run() async throws {
@@ -128,6 +147,21 @@ struct FleetCoordinatorCommand: AsyncParsableCommand {
         }
         if let tlsCert, let tlsKey {
             configuration.tls = .init(certificatePath: tlsCert, privateKeyPath: tlsKey)
+        }
+        if let database {
+            let url: PostgresDatabaseURL
+            do { url = try PostgresDatabaseURL(parsing: database) } catch {
+                throw ValidationError("--database: \(error)")
+            }
+            do {
+                configuration.database = .postgres(
+                    url,
+                    password: try PostgresPassword.resolve(file: databasePasswordFile),
+                    passwordFile: databasePasswordFile.map { URL(fileURLWithPath: $0).standardizedFileURL.path }
+                )
+            } catch {
+                throw CommandFailure("\(error)")
+            }
         }
         do {
             try configuration.validate()

@@ -1,4 +1,5 @@
 import Foundation
+import PostgresTestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -185,20 +186,6 @@ func runScript(
     return (process.terminationStatus, output)
 }
 
-/// A port nobody listens on now (bound, read, released).
-func freeLoopbackPort() throws -> Int {
-    let socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    defer { close(socket) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    address.sin_port = 0
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    let bound = withUnsafeMutablePointer(to: &address) { pointer in
-        pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { generic in
-            bind(socket, generic, length) == 0 && getsockname(socket, generic, &length) == 0
-        }
-    }
-    guard bound else { throw POSIXError(.EADDRNOTAVAIL) }
-    return Int(UInt16(bigEndian: address.sin_port))
-}
+/// A port nobody listens on now (bound, read, released): the one implementation, shared with the PostgreSQL
+/// test cluster.
+func freeLoopbackPort() throws -> Int { try ThrowawayCluster.freePort() }

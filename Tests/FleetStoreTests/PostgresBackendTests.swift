@@ -1,5 +1,6 @@
 import FleetStorePostgres
 import Foundation
+import PostgresTestSupport
 import Testing
 
 @testable import FleetStore

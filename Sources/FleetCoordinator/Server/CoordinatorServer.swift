@@ -1,5 +1,6 @@
 import FleetLearning
 import FleetStore
+import FleetStorePostgres
 import FleetTrust
 import FleetWire
 import Foundation
@@ -38,7 +39,33 @@ public struct CoordinatorService: Service {
         }
         let credential = try directory.loadOrCreateAdminCredential()
         let metrics = CoordinatorMetrics()
-        let store = try CoordinatorStore(path: directory.databasePath) { metrics.sqliteWrite.record(duration: $0) }
+        let recordWrite: @Sendable (Duration) -> Void = { metrics.sqliteWrite.record(duration: $0) }
+        switch configuration.database {
+        case .sqlite:
+            try directory.claimDatabase(nil)
+            let store = try CoordinatorStore(path: directory.databasePath, writeObserver: recordWrite)
+            try await serve(store, directory: directory, credential: credential, metrics: metrics)
+        case .postgres(let url, let password, let passwordFile):
+            try directory.claimDatabase(.init(url: url.description, passwordFile: passwordFile))
+            logger.info("state in PostgreSQL", metadata: ["database": "\(url)"])
+            try await PostgresCoordinatorStore.withStore(
+                url,
+                password: password,
+                logger: logger,
+                writeObserver: recordWrite
+            ) {
+                try await serve($0, directory: directory, credential: credential, metrics: metrics)
+            }
+        }
+    }
+
+    /// Serves the fleet from `store` until shut down.
+    private func serve(
+        _ store: CoordinatorStore,
+        directory: CoordinatorDataDirectory,
+        credential: AdminCredential,
+        metrics: CoordinatorMetrics
+    ) async throws {
         let wasOnline = try await store.markAllOffline(at: Date())
         if wasOnline > 0 {
             logger.info("marked devices offline until they reconnect", metadata: ["count": "\(wasOnline)"])

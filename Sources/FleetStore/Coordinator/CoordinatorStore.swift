@@ -46,6 +46,13 @@ public struct CoordinatorStore: Sendable {
         return CoordinatorStore(executor: executor, writeObserver: writeObserver)
     }
 
+    /// A store over a PostgreSQL `executor` that must not migrate (`fleetctl`'s reads): checks that every
+    /// migration of this version was applied (`notFound` or `incompatibleSchema` otherwise).
+    package static func readingPostgres(executor: any SQLExecutor) async throws -> CoordinatorStore {
+        try await SQLMigrator(CoordinatorPostgresMigrations.all).requireApplied(executor)
+        return CoordinatorStore(executor: executor, writeObserver: nil)
+    }
+
     /// Opens (creating it and its directory if needed) the database at `path` in WAL mode, and migrates it.
     /// `writeObserver` is told how long each write transaction took.
     public init(path: String, writeObserver: (@Sendable (Duration) -> Void)? = nil) throws {

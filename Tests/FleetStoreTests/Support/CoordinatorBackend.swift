@@ -1,4 +1,5 @@
 import FleetStorePostgres
+import PostgresTestSupport
 import Testing
 
 @testable import FleetStore

@@ -24,6 +24,37 @@ package struct SQLMigrator: Sendable {
         self.migrations = migrations
     }
 
+    /// Checks, without changing anything, that every migration of this version was applied: for readers that must
+    /// not migrate (`fleetctl`). Throws `notFound` for a database no coordinator has set up, and
+    /// `incompatibleSchema` for one that lacks migrations this version needs.
+    package func requireApplied(_ executor: any SQLExecutor) async throws {
+        let known = migrations.map(\.identifier)
+        try await executor.read { connection in
+            let tables =
+                connection.dialect == .postgres
+                ? #"SELECT count(*) AS "present" FROM information_schema.tables WHERE table_schema = current_schema() "#
+                    + #"AND table_name = 'schemaMigration'"#
+                : #"SELECT count(*) AS "present" FROM sqlite_master WHERE type = 'table' AND name = 'schemaMigration'"#
+            guard try connection.query(tables, []).first?.int64("present") == 1 else {
+                throw StoreError.notFound.with(
+                    "the database holds no coordinator state: start fleet-coordinator on it first"
+                )
+            }
+            let applied = Set(
+                try connection.query(#"SELECT "identifier" FROM "schemaMigration""#, []).map {
+                    try $0.string("identifier")
+                }
+            )
+            let missing = known.filter { !applied.contains($0) }
+            guard missing.isEmpty else {
+                throw StoreError.incompatibleSchema.with(
+                    "the database lacks migrations this version needs (\(missing.joined(separator: ", "))): "
+                        + "upgrade and start fleet-coordinator first"
+                )
+            }
+        }
+    }
+
     /// Applies the missing migrations. Refuses (`incompatibleSchema`) a database that a newer version has
     /// migrated further, as the SQLite stores do.
     package func migrate(_ executor: any SQLExecutor) async throws {

@@ -10,8 +10,7 @@
 /// coordinator-api-tokens) came first and the rest were appended after them, in SQLite's order, so a database
 /// migrated before keeps its history; their tables' columns and indexes are the same whatever the order
 /// (`PostgresBackendTests` compares every table). SQLite's BOOLEAN (`rollout.autoRollback`) is a BIGINT 0/1 here,
-/// as the store binds booleans. Which store files run on PostgreSQL is said in `CoordinatorStore`; the others
-/// throw `unsupported` there, schema or not.
+/// as the store binds booleans. Every store file runs on both engines.
 enum CoordinatorPostgresMigrations {
     static let all: [SQLMigration] =
         [v1, v6RemovedDevices, apiTokens] + CoordinatorPostgresLaterMigrations.all

@@ -6,7 +6,7 @@ import Glibc
 
 /// A PostgreSQL cluster in a temporary directory, for one test process: `initdb`, then `pg_ctl start` on
 /// 127.0.0.1 at a free port, stopped (`pg_ctl stop -m immediate`) and deleted when the process exits.
-struct ThrowawayCluster {
+package struct ThrowawayCluster {
     let port: Int
 
     private static let install =
@@ -50,7 +50,7 @@ struct ThrowawayCluster {
     }
 
     /// The server binaries: the newest `root`/N/bin with `initdb` and `pg_ctl`.
-    static func binDirectory(root: String = "/usr/lib/postgresql") throws(PostgresClusterError) -> String {
+    package static func binDirectory(root: String = "/usr/lib/postgresql") throws(PostgresClusterError) -> String {
         let versions = ((try? FileManager.default.contentsOfDirectory(atPath: root)) ?? [])
             .compactMap(Int.init).sorted(by: >)
         for version in versions {
@@ -94,7 +94,7 @@ struct ThrowawayCluster {
     }
 
     /// A TCP port free on 127.0.0.1 now (the kernel's choice for port 0).
-    static func freePort() throws(PostgresClusterError) -> Int {
+    package static func freePort() throws(PostgresClusterError) -> Int {
         let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard descriptor >= 0 else { throw PostgresClusterError("cannot open a socket to find a free port") }
         defer { close(descriptor) }

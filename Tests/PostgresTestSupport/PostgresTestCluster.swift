@@ -12,8 +12,8 @@ import PostgresNIO
 /// PostgreSQL refuses to run as root), listening on 127.0.0.1 at a free port with its socket in that directory,
 /// stopped with `pg_ctl stop -m immediate` when the test process exits. Its log is printed only when it fails to
 /// start. PostgreSQL missing is a failure that says what to install, never a skip.
-actor PostgresTestCluster {
-    static let shared = PostgresTestCluster()
+package actor PostgresTestCluster {
+    package static let shared = PostgresTestCluster()
 
     private var server: Result<Server, PostgresClusterError>?
     private var starting: Task<Result<Server, PostgresClusterError>, Never>?
@@ -27,7 +27,7 @@ actor PostgresTestCluster {
     }
 
     /// A new, empty database on the shared server.
-    func freshDatabase() async throws -> (url: PostgresDatabaseURL, password: String?) {
+    package func freshDatabase() async throws -> (url: PostgresDatabaseURL, password: String?) {
         let server = try await started()
         let name = "tinyfleet_test_\(UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased())"
         try await Self.admin(server, #"CREATE DATABASE "\#(name)""#)
@@ -39,7 +39,7 @@ actor PostgresTestCluster {
 
     /// Drops a database made by ``freshDatabase()`` (the throwaway cluster goes as a whole; a given server keeps no
     /// test databases).
-    func drop(_ url: PostgresDatabaseURL) async throws {
+    package func drop(_ url: PostgresDatabaseURL) async throws {
         try await Self.admin(try started(), #"DROP DATABASE IF EXISTS "\#(url.database)" WITH (FORCE)"#)
     }
 
@@ -112,7 +112,7 @@ actor PostgresTestCluster {
     }
 }
 
-struct PostgresClusterError: Error, CustomStringConvertible {
-    let description: String
+package struct PostgresClusterError: Error, CustomStringConvertible {
+    package let description: String
     init(_ description: String) { self.description = description }
 }

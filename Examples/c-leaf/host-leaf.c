@@ -1,16 +1,21 @@
 /*
  * host-leaf.c: a TinyFleet leaf written in C, on Linux. It runs FleetTinyKit through tinyfleet.h: its platform is
  * TCP to a `fleet-agent --leaf-listen` gateway, a flash file and record files in its state directory, the monotonic
- * clock and /dev/urandom. After each install (and at start-up, once online, when a model is installed) it classifies
- * the rows of a digits CSV with tinyfleet_predict and prints how many it got right, as `fleet-tiny-sim --infer`
- * does in Swift. Built by Examples/c-leaf/build.sh; SIGTERM or SIGINT stops it cleanly.
+ * clock and /dev/urandom. After each install (and at start-up, once online, when a model is installed), once every
+ * grant it holds is synced, it asks its queries: the test rows of a digits CSV in turn, each through
+ * tinyfleet_predict (metered: a refused query gets no answer), and prints how many it got right, as
+ * `fleet-tiny-sim --infer` does in Swift. Built by Examples/c-leaf/build.sh; SIGTERM or SIGINT stops it cleanly.
  *
  * Usage: host-leaf --gateway HOST:PORT --token TOKEN --state-dir DIR [--name NAME] [--rows CSV]
- *                  [--feature-scale S] [--meter-grants N]
+ *                  [--feature-scale S] [--meter-grants N] [--queries K]
+ * --queries K: K queries each time (the rows in turn, again from the first past the last); default one per row.
  * Output lines: `sizes: ...`, `leaf ID started[, model NAME vV VARIANT]`, `enrolled` | `authenticated`,
- * `installed NAME vV VARIANT`, `refused vV: CODE`, `predicted classes: DIGITS` (one per row, `-` refused), then
- * `classified N rows with NAME vV VARIANT: C correct, R refused`,
- * `meter: ...`, `disconnected`, `stopped`.
+ * `installed NAME vV VARIANT`, `refused vV: CODE`, `quota grant S held, remaining R` (when the highest grant sequence
+ * held changes), `usage receipts acknowledged` (when the coordinator acknowledged the last unsynced receipt),
+ * `predicted classes: DIGITS` (one per query, `-` refused), `refused N queries: NAME (CODE)` (per tinyfleet_result
+ * code), then `classified K rows with NAME vV VARIANT: C correct, R refused`, `meter: grant sequence S, model metered
+ * M, pushed metered P, remaining R, unsynced receipts U, grants refused G` (tinyfleet_get_meter_status after the
+ * queries), `disconnected`, `stopped`.
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -35,6 +40,7 @@
 #define RECEIVE_BYTES (4u + 16u * 1024u)
 #define SEND_BYTES 2048u
 #define MAX_ROWS 2000
+#define MAX_QUERIES 100000
 #define FEATURES 64
 
 /* The platform's state: the context every callback gets. */
@@ -242,9 +248,20 @@ static bool load_rows(const char *path, float scale) {
     return row_count > 0;
 }
 
-/* Classifies every row with the installed model (metered) and prints the outcome. */
-static void classify(tinyfleet_leaf *leaf) {
-    if (row_count == 0) return;
+/* The meter as tinyfleet_get_meter_status reports it: `meter: grant sequence S, ...`. */
+static void print_meter(tinyfleet_leaf *leaf) {
+    tinyfleet_meter_status meter;
+    tinyfleet_get_meter_status(leaf, &meter);
+    printf("meter: grant sequence %llu, model metered %u, pushed metered %u, remaining %llu, unsynced receipts %u, "
+           "grants refused %u\n",
+           (unsigned long long)meter.highest_grant_sequence, (unsigned)meter.model_metered,
+           (unsigned)meter.pushed_metered, (unsigned long long)meter.remaining_queries,
+           (unsigned)meter.unsynced_receipts, (unsigned)meter.refused_grants);
+}
+
+/* Asks `count` queries of the installed model (metered), the rows in turn, and prints the outcome. */
+static void classify(tinyfleet_leaf *leaf, int count) {
+    if (row_count == 0 || count <= 0) return;
     tinyfleet_status status;
     tinyfleet_get_status(leaf, &status);
     static float scratch[4096];
@@ -252,32 +269,57 @@ static void classify(tinyfleet_leaf *leaf) {
         printf("classify: no model, or its scratch (%u floats) is too large\n", (unsigned)status.scratch_floats);
         return;
     }
-    static char classes[MAX_ROWS + 1];
+    static char classes[MAX_QUERIES + 1];
+    /* Queries refused by each metering code, TINYFLEET_ERR_QUOTA_EXHAUSTED (-10) ... STORAGE_FAILED (-13). */
+    int refusals[4] = {0, 0, 0, 0};
     int correct = 0, refused = 0, failed = 0;
-    for (int row = 0; row < row_count; row++) {
+    for (int query = 0; query < count; query++) {
+        int row = query % row_count;
         tinyfleet_prediction prediction;
         int32_t result = tinyfleet_predict(leaf, rows[row], FEATURES, scratch, status.scratch_floats, &prediction);
-        classes[row] = result == TINYFLEET_OK && prediction.predicted_class < 10
+        classes[query] = result == TINYFLEET_OK && prediction.predicted_class < 10
             ? (char)('0' + prediction.predicted_class) : '-';
         if (result == TINYFLEET_OK) {
             if (prediction.predicted_class == labels[row]) correct++;
-        } else if (result <= TINYFLEET_ERR_QUOTA_EXHAUSTED) {
+        } else if (result <= TINYFLEET_ERR_QUOTA_EXHAUSTED && result >= TINYFLEET_ERR_STORAGE_FAILED) {
             refused++;
+            refusals[TINYFLEET_ERR_QUOTA_EXHAUSTED - result]++;
         } else {
             failed++;
             if (failed == 1) printf("classify: %s\n", tinyfleet_result_name(result));
         }
     }
-    classes[row_count] = 0;
+    classes[count] = 0;
     printf("predicted classes: %s\n", classes);
-    printf("classified %d rows with %s v%d %s: %d correct, %d refused\n", row_count, status.model_name,
+    for (int index = 0; index < 4; index++) {
+        int32_t code = TINYFLEET_ERR_QUOTA_EXHAUSTED - index;
+        if (refusals[index] > 0) {
+            printf("refused %d queries: %s (%d)\n", refusals[index], tinyfleet_result_name(code), (int)code);
+        }
+    }
+    printf("classified %d rows with %s v%d %s: %d correct, %d refused\n", count, status.model_name,
            (int)status.model_version, status.model_variant, correct, refused);
+    print_meter(leaf);
+    fflush(stdout);
+}
+
+/* What the meter's state says as it changes while the link runs: `quota grant S held, remaining R` when the highest
+ * grant sequence held changes (a grant arrived, or was loaded at start), `usage receipts acknowledged` when the last
+ * unsynced receipt was acknowledged. */
+static void report_meter(tinyfleet_leaf *leaf) {
+    static uint64_t sequence = 0;
+    static uint32_t unsynced = 0;
     tinyfleet_meter_status meter;
     tinyfleet_get_meter_status(leaf, &meter);
-    printf("meter: metered %u, remaining %llu, unsynced receipts %u, grants refused %u\n",
-           (unsigned)meter.model_metered, (unsigned long long)meter.remaining_queries,
-           (unsigned)meter.unsynced_receipts, (unsigned)meter.refused_grants);
-    fflush(stdout);
+    if (meter.highest_grant_sequence != sequence) {
+        sequence = meter.highest_grant_sequence;
+        printf("quota grant %llu held, remaining %llu\n", (unsigned long long)sequence,
+               (unsigned long long)meter.remaining_queries);
+    }
+    if (meter.unsynced_receipts != unsynced) {
+        if (meter.unsynced_receipts == 0) printf("usage receipts acknowledged\n");
+        unsynced = meter.unsynced_receipts;
+    }
 }
 
 /* The structs as the kit sees them must be the structs this header declares. */
@@ -293,7 +335,7 @@ static bool sizes_agree(const tinyfleet_sizes *sizes) {
 
 static int usage(void) {
     fprintf(stderr, "usage: host-leaf --gateway HOST:PORT --token TOKEN --state-dir DIR [--name NAME] [--rows CSV] "
-                    "[--feature-scale S] [--meter-grants N]\n");
+                    "[--feature-scale S] [--meter-grants N] [--queries K]\n");
     return 2;
 }
 
@@ -301,6 +343,7 @@ int main(int argc, char **argv) {
     const char *gateway = NULL, *token = NULL, *directory = NULL, *name = "c-leaf", *rows_path = NULL;
     float scale = 1.0f / 16.0f;
     uint32_t grants = 4;
+    int queries = -1; /* -1: one query per row */
     for (int index = 1; index + 1 < argc; index += 2) {
         if (strcmp(argv[index], "--gateway") == 0) gateway = argv[index + 1];
         else if (strcmp(argv[index], "--token") == 0) token = argv[index + 1];
@@ -309,9 +352,10 @@ int main(int argc, char **argv) {
         else if (strcmp(argv[index], "--rows") == 0) rows_path = argv[index + 1];
         else if (strcmp(argv[index], "--feature-scale") == 0) scale = strtof(argv[index + 1], NULL);
         else if (strcmp(argv[index], "--meter-grants") == 0) grants = (uint32_t)atoi(argv[index + 1]);
+        else if (strcmp(argv[index], "--queries") == 0) queries = atoi(argv[index + 1]);
         else return usage();
     }
-    if (!gateway || !token || !directory) return usage();
+    if (!gateway || !token || !directory || queries < -1 || queries > MAX_QUERIES) return usage();
     setvbuf(stdout, NULL, _IOLBF, 0); /* one line at a time, for a test or a pipe reading them */
 
     static struct host host;
@@ -333,6 +377,7 @@ int main(int argc, char **argv) {
         fprintf(stderr, "host-leaf: no test rows in %s\n", rows_path);
         return 1;
     }
+    if (queries < 0) queries = row_count;
 
     static const tinyfleet_platform platform_template = {
         NULL, host_connect, host_disconnect, host_receive, host_send, host_milliseconds, host_random,
@@ -410,6 +455,7 @@ int main(int argc, char **argv) {
         case TINYFLEET_EVENT_DISCONNECTED: printf("disconnected\n"); break;
         default: break;
         }
+        if (grants > 0) report_meter(leaf);
         if (classify_when_online) {
             tinyfleet_meter_status meter;
             tinyfleet_get_status(leaf, &status);
@@ -417,7 +463,7 @@ int main(int argc, char **argv) {
             /* Once online with every grant received: the grants decide what the queries cost. */
             if (status.phase == TINYFLEET_PHASE_ONLINE && meter.quota_synced) {
                 classify_when_online = false;
-                classify(leaf);
+                classify(leaf, queries);
             }
         }
         fflush(stdout);

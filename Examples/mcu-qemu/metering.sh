@@ -10,6 +10,7 @@
 # class 1`, the row's label, and `1` on UART1) and refused the last EXTRA (`refused query: quota-exhausted`, `x` on
 # UART1): its grant and counters survived the restart. And `fleetctl usage --json` shows, from the signed receipts
 # the leaf sent, QUERIES queries, 0 remaining, the exact amount at 1.50 per 1,000 and no tamper flag.
+# MCU_QEMU_FIRMWARE=c runs the firmware written in C (firmware-c/main.c: the same meter through tinyfleet.h).
 # Every process logs to a file in a temporary directory, printed on failure; MCU_QEMU_KEEP=1 keeps it.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -70,5 +71,5 @@ print("queries %d, remaining %d, amount %s (%d micro-units)" % (r["queries"], r[
 }
 wait_for 60 "fleetctl usage to bill $queries queries" usage_check
 echo "fleetctl usage: leaf-qemu digits-mlp $(usage_check)"
-grep -E '^(kit state|enrolled|authenticated|quota grant|usage receipts|stack high-water)' "$work/qemu.log"
+grep -E '^(leaf |kit state|enrolled|authenticated|quota grant|usage receipts|stack high-water)' "$work/qemu.log"
 echo "metered on the leaf: $queries answered, $extra refused, billed exactly"

@@ -36,19 +36,22 @@ extension EndToEnd {
             return try mlp.predict(rows: rows).map { String($0.label) }.joined()
         }
 
-        /// The classes the C leaf printed (`predicted classes: DIGITS`) just before its line for `version`.
-        static func leafClasses(_ log: String, version: Int) -> String? {
+        /// The classes the C leaf printed (`predicted classes: DIGITS`, `-` for a refused query) for its last
+        /// `queries` queries of `version` (the `predicted classes` line, then a `refused` line per refusal code, then
+        /// `classified`).
+        static func leafClasses(_ log: String, version: Int, queries: Int = testRows) -> String? {
             let lines = log.split(separator: "\n")
-            let marker = "classified \(testRows) rows with digits-mlp v\(version) int8: "
-            guard let index = lines.lastIndex(where: { $0.hasPrefix(marker) }), index > 0,
-                lines[index - 1].hasPrefix("predicted classes: ")
+            let marker = "classified \(queries) rows with digits-mlp v\(version) int8: "
+            guard let index = lines.lastIndex(where: { $0.hasPrefix(marker) }),
+                let classes = lines[..<index].last(where: { $0.hasPrefix("predicted classes: ") })
             else { return nil }
-            return String(lines[index - 1].dropFirst("predicted classes: ".count))
+            return String(classes.dropFirst("predicted classes: ".count))
         }
 
-        /// `correct` of the line `classified N rows with digits-mlp vV int8: C correct, R refused`, nil until printed.
-        static func correct(_ log: String, version: Int) -> (correct: Int, refused: Int)? {
-            let prefix = "classified \(testRows) rows with digits-mlp v\(version) int8: "
+        /// `correct` of the line `classified N rows with digits-mlp vV int8: C correct, R refused` (N: `queries`), nil
+        /// until printed.
+        static func correct(_ log: String, version: Int, queries: Int = testRows) -> (correct: Int, refused: Int)? {
+            let prefix = "classified \(queries) rows with digits-mlp v\(version) int8: "
             guard let line = log.split(separator: "\n").last(where: { $0.hasPrefix(prefix) }) else { return nil }
             let numbers = line.dropFirst(prefix.count).split(whereSeparator: { !$0.isNumber }).compactMap { Int($0) }
             return numbers.count == 2 ? (numbers[0], numbers[1]) : nil

@@ -33,12 +33,22 @@ extension EndToEnd {
             ).filter { $0.name.hasPrefix("leaf-") }
         }
 
-        func push(_ fleet: Fleet, version: Int, variant: String, minimumRAM: String) async throws {
-            _ = try await fleet.fleetctl([
-                "model", "push", "digits-mlp", "--data-dir", fleet.coordinatorDirectory, "--version", "\(version)",
-                "--variant", variant, "--min-ram", minimumRAM,
-                "--file", "\(Self.fixtures)/digits-mlp-v\(version)-\(variant).safetensors",
-            ])
+        /// `fleetctl model push digits-mlp` of the fixture file of `version` and `variant`, with `extra` arguments
+        /// (`--metered`).
+        func push(
+            _ fleet: Fleet,
+            version: Int,
+            variant: String,
+            minimumRAM: String,
+            extra: [String] = []
+        ) async throws {
+            _ = try await fleet.fleetctl(
+                [
+                    "model", "push", "digits-mlp", "--data-dir", fleet.coordinatorDirectory, "--version", "\(version)",
+                    "--variant", variant, "--min-ram", minimumRAM,
+                    "--file", "\(Self.fixtures)/digits-mlp-v\(version)-\(variant).safetensors",
+                ] + extra
+            )
         }
 
         /// The coordinator's `transfer` log lines (one per fetchModel it serves) for this version and variant that

@@ -47,14 +47,17 @@ extension EndToEnd {
             let (status, output) = try await McuQemuScript.run("run.sh", environment: c)
             #expect(status == 0, "\(output)")
             #expect(output.contains("started (C)") && output.contains("installed digits-mlp v2"), "\(output)")
-            // Stack marks 3,088 B (the enrolment's signature under C's main loop and the entry point's frame); flash
-            // 67,576 B; RAM 8,172 B: .data + .bss 432 B, the mark, leaf 1,254 B and installer work 3,398 B.
+            // Stack marks 3,032 B (the enrolment's signature under C's main loop and the entry point's frame; 3,088 B
+            // before the firmware metered); flash 69,272 B (67,576 B before it metered, +1,696 B of .text: the
+            // firmware now calls tinyfleet_get_meter_status, 906 B of the kit's code that was not linked before; its
+            // meter records, query channel, meter log and deferred start-up check are about 610 B; the rest is
+            // alignment); RAM 8,124 B: .data + .bss 440 B, the mark, leaf 1,254 B and installer work 3,398 B.
             let marks = McuQemuScript.stackMarks(output)
             #expect(!marks.isEmpty && marks.allSatisfy { $0 <= 3_200 }, "\(marks)")
             let size = try await McuQemuScript.run("size.sh", environment: c)
             let last = size.output.split(separator: "\n").last ?? ""
             let flash = last.split(separator: " ").first.flatMap { Int($0.dropFirst("flash=".count)) }
-            #expect(size.status == 0 && (flash ?? .max) <= 68_500, "\(size.output)")
+            #expect(size.status == 0 && (flash ?? .max) <= 69_500, "\(size.output)")
             let ram = McuQemuScript.kitRAM(run: output, size: size.output)
             #expect((ram ?? .max) <= McuQemuScript.ramBudget, "\(output)\n\(size.output)")
         }

@@ -2,8 +2,10 @@
  * C twin of firmware/main.swift for the run.sh recipe (`MCU_QEMU_FIRMWARE=c Examples/mcu-qemu/run.sh`). Its
  * platform is UART0 as the transport, the SysTick clock, and flash and key storage in RAM mirrored to a host file
  * when one is given, as firmware/HostFileFlash.swift lays them out; startup.c, uart.c and hostfile.c are shared with
- * the Swift firmware. After each install it classifies the baked-in digit row with tinyfleet_predict. No meter: the
- * metering recipe (metering.sh) runs the Swift firmware. Console lines go out over semihosting. */
+ * the Swift firmware. After each install it classifies the baked-in digit row with tinyfleet_predict. As the Swift
+ * firmware, it meters the application's queries (a `q` byte each on UART1) with the kit's meter, within the quota
+ * grants the coordinator signs for it (`MCU_QEMU_FIRMWARE=c Examples/mcu-qemu/metering.sh`). Console lines go out
+ * over semihosting. */
 #include "tinyfleet.h"
 
 #include <stddef.h>
@@ -21,6 +23,9 @@ extern int posix_memalign(void **out, size_t alignment, size_t size);
 extern void uart_init(void);
 extern int32_t uart_receive(uint8_t *into, int32_t capacity);
 extern void uart_send(const uint8_t *bytes, int32_t count);
+extern void app_uart_init(void);
+extern int32_t app_uart_read(void);
+extern void app_uart_write(uint8_t byte);
 extern int32_t host_file_open(const uint8_t *path, int32_t length);
 extern int32_t host_file_length(int32_t handle);
 extern int32_t host_file_read(int32_t handle, int32_t offset, uint8_t *into, int32_t count);
@@ -28,13 +33,18 @@ extern int32_t host_file_write(int32_t handle, int32_t offset, const uint8_t *by
 extern uint8_t _model_flash[]; /* the linker script places it (link.ld) */
 
 /* The emulated flash, as HostFileFlash.swift's Layout: 4 KiB pages, two record pages and two slots of 32 pages,
- * then one page of key storage (one 128-byte entry per record: a written byte, then the record). */
+ * then one page of key storage (one 128-byte entry per record: a written byte, then the record), then the meter's
+ * records (0: counters and ledger, 1 and 2: a grant each), one TEAR_UNIT piece each: a written byte, the length (2
+ * bytes, little-endian), the bytes. */
 #define PAGE_SIZE 4096
 #define PAGE_COUNT (2 + 2 * 32)
 #define FLASH_BYTES (PAGE_COUNT * PAGE_SIZE)
 #define RECORD_STRIDE 128
-#define TOTAL_BYTES (FLASH_BYTES + PAGE_SIZE)
 #define TEAR_UNIT 1024
+#define METER_GRANTS 2 /* two grant slots: a new grant is kept while the last one still answers */
+#define METER_RECORD_STRIDE TEAR_UNIT
+#define METER_RECORDS_OFFSET (FLASH_BYTES + PAGE_SIZE)
+#define TOTAL_BYTES (METER_RECORDS_OFFSET + (1 + METER_GRANTS) * METER_RECORD_STRIDE)
 #define RECEIVE_BYTES (4 + 16 * 1024)
 #define SEND_BYTES 2048
 
@@ -96,6 +106,26 @@ static bool store_record(void *context, uint32_t record, const uint8_t *bytes, u
     record_entry(record)[0] = 1;
     return save((uint32_t)(record_entry(record) - flash), RECORD_STRIDE);
 }
+/* The meter's record `index`, each saved with one host write (the old bytes or the new after a kill -9). */
+static uint8_t *meter_entry(uint32_t index) { return flash + METER_RECORDS_OFFSET + index * METER_RECORD_STRIDE; }
+static bool load_meter_record(void *context, uint32_t index, uint8_t *buffer, uint32_t size) {
+    (void)context;
+    if (index > METER_GRANTS) return false;
+    const uint8_t *entry = meter_entry(index);
+    if (entry[0] != 1 || (uint32_t)(entry[1] | entry[2] << 8) != size) return false;
+    memcpy(buffer, entry + 3, size);
+    return true;
+}
+static bool store_meter_record(void *context, uint32_t index, const uint8_t *bytes, uint32_t size) {
+    (void)context;
+    if (index > METER_GRANTS || size > METER_RECORD_STRIDE - 3) return false;
+    uint8_t *entry = meter_entry(index);
+    entry[0] = 1;
+    entry[1] = (uint8_t)size;
+    entry[2] = (uint8_t)(size >> 8);
+    memcpy(entry + 3, bytes, size);
+    return save((uint32_t)(entry - flash), METER_RECORD_STRIDE);
+}
 static bool erase_page(void *context, uint32_t page) {
     (void)context;
     memset(flash + page * PAGE_SIZE, 0xFF, PAGE_SIZE);
@@ -114,7 +144,7 @@ static bool read_flash(void *context, uint32_t offset, uint8_t *buffer, uint32_t
 
 static const tinyfleet_platform platform = {
     NULL, uart_connect, uart_disconnect, uart_read, uart_write, milliseconds, test_random, load_record, store_record,
-    NULL, NULL, erase_page, write_flash, read_flash, PAGE_SIZE, PAGE_COUNT,
+    load_meter_record, store_meter_record, erase_page, write_flash, read_flash, PAGE_SIZE, PAGE_COUNT,
 };
 
 /* The first row of the digits test split (pixels 0...16), label 1, as in firmware/Console.swift. */
@@ -134,12 +164,31 @@ static void stack_mark(const char *before) {
     put(" bytes\n");
 }
 
-/* Classifies the digit row with the installed model: `classified digit: class C (row label 1)`. */
-static void classify(tinyfleet_leaf *leaf, float *scratch, uint32_t scratch_floats) {
-    float input[64];
-    for (int index = 0; index < 64; index++) input[index] = (float)digit_row[index] / 16.0f;
+/* The inference scratch for the digits models, allocated once: the input row (64 floats), then what
+ * tinyfleet_predict needs (2 * 256 + 10 floats). */
+#define INPUT_FLOATS 64
+#define SCRATCH_FLOATS (INPUT_FLOATS + 2 * 256 + 16)
+
+/* The digit row through the installed model with tinyfleet_predict, metered: a tinyfleet_result. */
+static int32_t predict_row(tinyfleet_leaf *leaf, float *scratch, tinyfleet_prediction *prediction) {
+    for (int index = 0; index < INPUT_FLOATS; index++) scratch[index] = (float)digit_row[index] / 16.0f;
+    return tinyfleet_predict(leaf, scratch, INPUT_FLOATS, scratch + INPUT_FLOATS, SCRATCH_FLOATS - INPUT_FLOATS,
+                             prediction);
+}
+
+/* Classifies the digit row with the installed model: `classified digit: class C (row label 1)`, the firmware's own
+ * check of a model it installed or started with. tinyfleet_predict meters every call, so with a metered model (a
+ * grant names it, or it was pushed --metered) the check would draw an application's query: it is skipped then
+ * (`classify: skipped, the model is metered`). */
+static void classify(tinyfleet_leaf *leaf, float *scratch) {
+    tinyfleet_meter_status meter;
+    tinyfleet_get_meter_status(leaf, &meter);
+    if (meter.model_metered || meter.pushed_metered) {
+        put("classify: skipped, the model is metered\n");
+        return;
+    }
     tinyfleet_prediction prediction;
-    int32_t result = tinyfleet_predict(leaf, input, 64, scratch, scratch_floats, &prediction);
+    int32_t result = predict_row(leaf, scratch, &prediction);
     if (result != TINYFLEET_OK) {
         put("classify: ");
         put(tinyfleet_result_name(result));
@@ -149,6 +198,52 @@ static void classify(tinyfleet_leaf *leaf, float *scratch, uint32_t scratch_floa
     put("classified digit: class ");
     put_u32((uint32_t)prediction.predicted_class);
     put(" (row label 1)\n");
+}
+
+/* One query of the application (a `q` byte on UART1): the digit row through tinyfleet_predict, metered before it
+ * returns OK. Answered: `query answered: class C` on the console and the class as one ASCII digit on UART1.
+ * Refused: `refused query: NAME` (tinyfleet_result_name: quota-exhausted, rate-limited, ledger-full, storage-failed,
+ * no-model, ...) and `x` on UART1, never a prediction. Not inlined: the main loop's frame stays small. */
+static void __attribute__((noinline)) answer_query(tinyfleet_leaf *leaf, float *scratch) {
+    tinyfleet_prediction prediction;
+    int32_t result = predict_row(leaf, scratch, &prediction);
+    if (result == TINYFLEET_OK) {
+        put("query answered: class ");
+        put_u32((uint32_t)prediction.predicted_class);
+        put("\n");
+        app_uart_write((uint8_t)('0' + prediction.predicted_class));
+        return;
+    }
+    put("refused query: ");
+    put(tinyfleet_result_name(result));
+    put("\n");
+    app_uart_write('x');
+}
+
+/* What the integrator logs of the meter, as the Swift firmware's MeterLog: `quota grant S held, stack high-water
+ * mark: N bytes` when the highest grant sequence held changes (a grant arrived, or was loaded at start), and `usage
+ * receipts acknowledged, stack high-water mark: N bytes` when the coordinator acknowledged the last unsynced
+ * receipt. */
+static void __attribute__((noinline)) report_meter(tinyfleet_leaf *leaf) {
+    static uint32_t sequence = 0, unsynced = 0;
+    tinyfleet_meter_status meter;
+    tinyfleet_get_meter_status(leaf, &meter);
+    if ((uint32_t)meter.highest_grant_sequence != sequence) {
+        sequence = (uint32_t)meter.highest_grant_sequence;
+        put("quota grant ");
+        put_u32(sequence);
+        put(" held, stack high-water mark: ");
+        put_u32(stack_used());
+        put(" bytes\n");
+    }
+    if (meter.unsynced_receipts != unsynced) {
+        if (meter.unsynced_receipts == 0) {
+            put("usage receipts acknowledged, stack high-water mark: ");
+            put_u32(stack_used());
+            put(" bytes\n");
+        }
+        unsynced = meter.unsynced_receipts;
+    }
 }
 
 /* The model line: `installed NAME vV VARIANT`, or `active slot: NAME vV VARIANT` (the model the kit runs now; the
@@ -199,21 +294,22 @@ static tinyfleet_leaf *start(void) {
     token[token_length] = 0;
 
     tinyfleet_sizes sizes;
-    tinyfleet_get_sizes(0, PAGE_SIZE, &sizes);
-    void *leaf_memory = NULL, *receive = NULL, *send = NULL, *page = NULL;
+    tinyfleet_get_sizes(METER_GRANTS, PAGE_SIZE, &sizes);
+    void *leaf_memory = NULL, *receive = NULL, *send = NULL, *page = NULL, *meter = NULL;
     if (posix_memalign(&leaf_memory, sizes.leaf_alignment, sizes.leaf_bytes) != 0
         || posix_memalign(&receive, 8, RECEIVE_BYTES) != 0 || posix_memalign(&send, 8, SEND_BYTES) != 0
-        || posix_memalign(&page, 8, PAGE_SIZE) != 0) {
+        || posix_memalign(&page, 8, PAGE_SIZE) != 0 || posix_memalign(&meter, 8, sizes.meter_bytes) != 0) {
         put("firmware: out of start-up memory\n");
         return NULL;
     }
     /* The kit keeps pointers to the strings: static, as the token. */
     static tinyfleet_settings settings = {
-        NULL, "leaf-qemu", "fleet-mcu-qemu-c/1", 256u * 1024u, FLASH_BYTES, 0, 0, 0, 0,
+        NULL, "leaf-qemu", "fleet-mcu-qemu-c/1", 256u * 1024u, FLASH_BYTES, 0, 0, METER_GRANTS, 0,
     };
     settings.token = token;
     tinyfleet_buffers buffers = {
-        leaf_memory, receive, send, page, NULL, sizes.leaf_bytes, RECEIVE_BYTES, SEND_BYTES, PAGE_SIZE, 0,
+        leaf_memory, receive, send, page, meter, sizes.leaf_bytes, RECEIVE_BYTES, SEND_BYTES, PAGE_SIZE,
+        sizes.meter_bytes,
     };
     tinyfleet_leaf *leaf = NULL;
     int32_t result = tinyfleet_start(&platform, &settings, &buffers, &leaf);
@@ -235,30 +331,52 @@ static tinyfleet_leaf *start(void) {
     return leaf;
 }
 
-int leaf_main(void) {
-    uart_init();
-    tinyfleet_leaf *leaf = start();
-    if (!leaf) return 2;
-    /* The inference scratch for the digits models: 2 * 256 + 10 floats, allocated once. */
-    const uint32_t scratch_floats = 2 * 256 + 16;
-    void *scratch = NULL;
-    if (posix_memalign(&scratch, 8, scratch_floats * sizeof(float)) != 0) return 2;
+/* Prints the model the leaf started with (`active slot: NAME vV VARIANT`, or `active slot: none`); whether it has
+ * one. */
+static bool __attribute__((noinline)) report_active_model(tinyfleet_leaf *leaf) {
     tinyfleet_status status;
     tinyfleet_get_status(leaf, &status);
-    if (status.model_version >= 0) {
-        model_line(leaf, "active slot: ");
-        classify(leaf, scratch, scratch_floats);
-    } else {
+    if (status.model_version < 0) {
         put("active slot: none\n");
+        return false;
     }
+    model_line(leaf, "active slot: ");
+    return true;
+}
+
+/* Whether the leaf is online with every grant held: the stored grants are verified in the first poll, so only then
+ * does classify see whether the model it started with is metered (a query before it would be metered against them). */
+static bool __attribute__((noinline)) online_and_synced(tinyfleet_leaf *leaf) {
+    tinyfleet_status status;
+    tinyfleet_meter_status meter;
+    tinyfleet_get_status(leaf, &status);
+    tinyfleet_get_meter_status(leaf, &meter);
+    return status.phase == TINYFLEET_PHASE_ONLINE && meter.quota_synced;
+}
+
+int leaf_main(void) {
+    uart_init();
+    app_uart_init();
+    tinyfleet_leaf *leaf = start();
+    if (!leaf) return 2;
+    void *scratch = NULL;
+    if (posix_memalign(&scratch, 8, SCRATCH_FLOATS * sizeof(float)) != 0) return 2;
+    /* The check of the model it started with waits until the leaf is online with its grants. */
+    bool check_pending = report_active_model(leaf);
     for (;;) {
+        if (app_uart_read() == 'q') answer_query(leaf, scratch);
+        report_meter(leaf);
+        if (check_pending && online_and_synced(leaf)) {
+            check_pending = false;
+            classify(leaf, scratch);
+        }
         tinyfleet_event event;
         switch (tinyfleet_poll(leaf, &event)) {
         case TINYFLEET_EVENT_WELCOMED: stack_mark(event.enrolled ? "enrolled, " : "authenticated, "); break;
         case TINYFLEET_EVENT_INSTALLED:
             model_line(leaf, "installed ");
             model_line(leaf, "active slot: ");
-            classify(leaf, scratch, scratch_floats);
+            classify(leaf, scratch);
             stack_mark("");
             break;
         case TINYFLEET_EVENT_REFUSED:

@@ -252,7 +252,7 @@ let package = Package(
         .testTarget(
             name: "FleetAgentTests",
             dependencies: [
-                "FleetAgent", "FleetWire", .product(name: "NIOCore", package: "swift-nio"),
+                "FleetAgent", "FleetClient", "FleetWire", .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
             ],
             swiftSettings: strict

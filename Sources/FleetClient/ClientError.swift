@@ -36,6 +36,9 @@ public struct FleetClientError: Error, CustomStringConvertible, Sendable {
     public static func invalidAddress(_ text: String) -> Self {
         Self(.invalidAddress, "invalid address \"\(text)\": expected HOST:PORT")
     }
+    public static func invalidAddressList(_ text: String, reason: String) -> Self {
+        Self(.invalidAddress, "invalid coordinator list \"\(text)\": \(reason); expected HOST:PORT[,HOST:PORT…]")
+    }
     public static func tls(_ text: String) -> Self { Self(.tls, "TLS: \(text)") }
     /// Nothing answered at the address: the reason (e.g. "connection refused") and what to check.
     public static func unreachable(_ address: CoordinatorAddress, reason: String, hint: String) -> Self {

@@ -80,7 +80,7 @@ public struct FleetDemo: Sendable {
             for index in 0..<agents {
                 var configuration = AgentConfiguration(
                     dataDirectory: dataDirectory + "/agent-\(index + 1)",
-                    coordinator: CoordinatorAddress(host: "127.0.0.1", port: endpoint.port),
+                    coordinators: CoordinatorList(CoordinatorAddress(host: "127.0.0.1", port: endpoint.port)),
                     token: tokens[index % regions.count],
                     name: "edge-\(index + 1)",
                     capabilityOverrides: ["ram": index % 2 == 0 ? "512MiB" : "48MiB"]

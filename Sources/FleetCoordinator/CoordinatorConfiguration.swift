@@ -45,6 +45,9 @@ public struct CoordinatorConfiguration: Sendable {
     /// Where the fleet's state lives: `coordinator.sqlite` in the data directory, or a PostgreSQL database. Keys,
     /// model files and `coordinator.json` stay in the data directory either way.
     public var database: Database = .sqlite
+    /// `--blob-dir`: where model files, uploads and prepared payloads live instead of the data directory, e.g. a
+    /// directory every coordinator of a fleet shares (README "Several coordinators"); nil: the data directory.
+    public var blobDirectory: String?
 
     public enum Database: Sendable {
         case sqlite

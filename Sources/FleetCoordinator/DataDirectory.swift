@@ -126,8 +126,8 @@ public struct CoordinatorDataDirectory: Sendable {
             )
         case (let record?, _) where hasSQLite:
             throw CoordinatorError.dataDirectory(
-                "\(path) keeps its state in coordinator.sqlite: moving it to PostgreSQL is not supported yet; use "
-                    + "another --data-dir for a fleet on \(record.url)"
+                "\(path) keeps its state in coordinator.sqlite: stop the coordinator and move that state with "
+                    + "fleetctl migrate --from \(path) --to \(record.url), or use another --data-dir for a new fleet"
             )
         case (let record?, let recorded?) where recorded.url != record.url:
             throw CoordinatorError.dataDirectory(

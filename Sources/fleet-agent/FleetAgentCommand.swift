@@ -26,15 +26,21 @@ struct Run: AsyncParsableCommand {
         abstract: "Run the agent daemon (the default command).",
         discussion: """
             First start: fleet-agent --data-dir DIR --coordinator HOST:PORT --token TOKEN [--name NAME] [--label K=V ...]
-            Later starts need only --data-dir: the identity key, device id and coordinator address are kept \
-            in DIR/agent.sqlite. The agent works offline and reconnects with exponential backoff and jitter.
+            Later starts need only --data-dir: the identity key, device id and coordinator address(es) are kept \
+            in DIR/agent.sqlite. The agent works offline and reconnects with exponential backoff and jitter, to the \
+            next coordinator of the list when --coordinator names several.
             """
     )
 
     @Option(help: "Directory for the agent's SQLite state and identity key.")
     var dataDir: String
 
-    @Option(help: "The coordinator, HOST:PORT (saved after the first start).")
+    @Option(
+        help: """
+            The coordinator, HOST:PORT, or several coordinators on one database, HOST:PORT,HOST:PORT,… (tried in \
+            turn: a failed or ended session moves to the next). Saved; a later start without it uses the saved list.
+            """
+    )
     var coordinator: String?
 
     @Option(help: "One-time enrolment token (first start only), from `fleetctl token create`.")
@@ -126,7 +132,7 @@ struct Run: AsyncParsableCommand {
     func run() async throws {
         var configuration = AgentConfiguration(
             dataDirectory: dataDir,
-            coordinator: try coordinator.map { try CoordinatorAddress(parsing: $0) },
+            coordinators: try coordinator.map { try CoordinatorList(parsing: $0) },
             token: token,
             name: name,
             labels: try CommandLineValues.pairs(label, option: "--label"),

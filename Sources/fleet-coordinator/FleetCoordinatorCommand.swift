@@ -42,6 +42,14 @@ struct FleetCoordinatorCommand: AsyncParsableCommand {
     @Option(help: "File holding the PostgreSQL password (mode 0600 or 0400, owned by this user), for --database.")
     var databasePasswordFile: String?
 
+    @Option(
+        help: """
+            Keep model files, uploads and prepared payloads here instead of the data directory: with --database, a \
+            directory every coordinator of the fleet shares (e.g. NFS). Give the same one at every start.
+            """
+    )
+    var blobDir: String?
+
     @Option(help: "Address to listen on, HOST:PORT (port 0 picks a free one).")
     var listen: String = "127.0.0.1:7420"
 
@@ -148,6 +156,7 @@ struct FleetCoordinatorCommand: AsyncParsableCommand {
         if let tlsCert, let tlsKey {
             configuration.tls = .init(certificatePath: tlsCert, privateKeyPath: tlsKey)
         }
+        configuration.blobDirectory = blobDir.map { URL(fileURLWithPath: $0).standardizedFileURL.path }
         if let database {
             let url: PostgresDatabaseURL
             do { url = try PostgresDatabaseURL(parsing: database) } catch {

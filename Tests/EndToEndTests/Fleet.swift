@@ -93,8 +93,17 @@ final class Fleet: @unchecked Sendable {
     }
 
     @discardableResult
-    func startAgent(_ name: String, token: String?, extra: [String] = []) throws -> FleetProcess {
-        var arguments = ["--data-dir", root + "/agent-\(name)", "--coordinator", "127.0.0.1:\(port)", "--name", name]
+    /// Starts agent `name` on this fleet's coordinator, or on `coordinators` (`HOST:PORT[,HOST:PORT…]`) when given;
+    /// an empty `coordinators` passes no `--coordinator` (the agent uses the list it saved).
+    func startAgent(
+        _ name: String,
+        token: String?,
+        coordinators: String? = nil,
+        extra: [String] = []
+    ) throws -> FleetProcess {
+        let coordinators = coordinators ?? "127.0.0.1:\(port)"
+        var arguments = ["--data-dir", root + "/agent-\(name)", "--name", name]
+        if !coordinators.isEmpty { arguments += ["--coordinator", coordinators] }
         if let token { arguments += ["--token", token] }
         let agent = try FleetProcess("fleet-agent", arguments + extra, logDirectory: root, name: "agent-\(name)")
         agents[name] = agent

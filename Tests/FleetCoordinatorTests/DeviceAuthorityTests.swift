@@ -15,7 +15,7 @@ import Testing
         let authority = DeviceAuthority(store: store, adminCredential: .generate(), logger: Logger.quietTest)
         let models = ModelRegistry(
             store: store,
-            dataDirectory: FileManager.default.temporaryDirectory.appendingPathComponent("fleet-test-\(UUID())").path,
+            blobDirectory: FileManager.default.temporaryDirectory.appendingPathComponent("fleet-test-\(UUID())").path,
             releaseKey: .generate(),
             connections: ConnectionRegistry(),
             logger: Logger.quietTest

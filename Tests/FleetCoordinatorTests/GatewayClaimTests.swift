@@ -110,7 +110,7 @@ import Testing
         // Administrators read it with listGateways.
         let models = ModelRegistry(
             store: store,
-            dataDirectory: FileManager.default.temporaryDirectory.appendingPathComponent("fleet-test-\(UUID())").path,
+            blobDirectory: FileManager.default.temporaryDirectory.appendingPathComponent("fleet-test-\(UUID())").path,
             releaseKey: .generate(),
             connections: ConnectionRegistry(),
             logger: Logger.quietTest

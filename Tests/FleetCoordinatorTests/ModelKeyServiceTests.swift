@@ -83,7 +83,7 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let registry = ModelRegistry(
             store: try CoordinatorStore(path: directory + "/coordinator.sqlite"),
-            dataDirectory: directory,
+            blobDirectory: directory,
             releaseKey: ReleaseKey.generate(),
             connections: ConnectionRegistry(),
             logger: Logger.quietTest

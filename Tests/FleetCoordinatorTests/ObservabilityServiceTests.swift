@@ -24,7 +24,7 @@ import Testing
         let logger = Logger.quietTest
         let models = ModelRegistry(
             store: store,
-            dataDirectory: FileManager.default.temporaryDirectory.appendingPathComponent("fleet-obs-\(UUID())").path,
+            blobDirectory: FileManager.default.temporaryDirectory.appendingPathComponent("fleet-obs-\(UUID())").path,
             releaseKey: .generate(),
             connections: ConnectionRegistry(),
             logger: logger

@@ -17,7 +17,7 @@ struct RegistryFixture {
         store = try CoordinatorStore.inMemory()
         registry = ModelRegistry(
             store: store,
-            dataDirectory: directory,
+            blobDirectory: directory,
             releaseKey: .generate(),
             connections: ConnectionRegistry(),
             logger: .quietTest

@@ -16,7 +16,7 @@ import Testing
         let connections = ConnectionRegistry()
         let models = ModelRegistry(
             store: store,
-            dataDirectory: FileManager.default.temporaryDirectory.appendingPathComponent("fleet-rounds-\(UUID())").path,
+            blobDirectory: FileManager.default.temporaryDirectory.appendingPathComponent("fleet-rounds-\(UUID())").path,
             releaseKey: .generate(),
             connections: connections,
             logger: logger

@@ -13,7 +13,8 @@ import NIOPosix
 /// records the gateway on the leaf. Model payloads the leaves fetch are served from the gateway's
 /// ``GatewayPayloadCache``, so N leaves cost one download per payload.
 struct LeafGateway: Sendable {
-    let coordinator: CoordinatorAddress
+    /// The agent's coordinators: each leaf session goes to the one the agent's own session uses now.
+    let coordinators: CoordinatorRotation
     let tls: ClientTLSConfiguration?
     let identity: DeviceIdentity
     let gatewayID: String
@@ -70,7 +71,7 @@ struct LeafGateway: Sendable {
         _ fromLeaf: Inbound,
         toLeaf: LeafRelaySession.Writer
     ) async throws -> Bool where Inbound.Element == Frame {
-        try await FleetConnection.withConnection(to: coordinator, tls: tls) { upstream in
+        try await FleetConnection.withConnection(to: coordinators.current, tls: tls) { upstream in
             metrics?.leafSession(+1)
             defer { metrics?.leafSession(-1) }
             let session = LeafRelaySession(

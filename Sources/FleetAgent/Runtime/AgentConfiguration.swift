@@ -5,8 +5,9 @@ import Foundation
 /// Everything `fleet-agent` needs to run. Built by the executable from its flags.
 public struct AgentConfiguration: Sendable {
     public var dataDirectory: String
-    /// The coordinator; when nil, the address saved at enrolment is used.
-    public var coordinator: CoordinatorAddress?
+    /// The coordinators (`--coordinator a:7420,b:7420`), tried in turn; when nil, the list saved at the last start
+    /// that gave one is used.
+    public var coordinators: CoordinatorList?
     public var token: String?
     public var name: String?
     public var labels: [String: String]
@@ -48,7 +49,7 @@ public struct AgentConfiguration: Sendable {
 
     public init(
         dataDirectory: String,
-        coordinator: CoordinatorAddress? = nil,
+        coordinators: CoordinatorList? = nil,
         token: String? = nil,
         name: String? = nil,
         labels: [String: String] = [:],
@@ -58,7 +59,7 @@ public struct AgentConfiguration: Sendable {
         backoff: Backoff = Backoff()
     ) {
         self.dataDirectory = dataDirectory
-        self.coordinator = coordinator
+        self.coordinators = coordinators
         self.token = token
         self.name = name
         self.labels = labels

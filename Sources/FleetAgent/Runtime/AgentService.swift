@@ -61,17 +61,20 @@ public struct AgentService: Service {
         let identity = try await state.loadOrCreateIdentity()
         let deviceID = DeviceIdentity.deviceID(forPublicKey: identity.publicKey)
         let enrolled = try await state.enrolledDeviceID() != nil
-        guard let address = try await resolveCoordinator(state) else {
+        guard let coordinators = try await resolveCoordinators(state) else {
             throw AgentError("no coordinator address: pass --coordinator HOST:PORT")
         }
-        if configuration.tls == nil && !configuration.insecure && !Self.isLoopback(address.host) {
+        if configuration.tls == nil && !configuration.insecure,
+            let remote = coordinators.addresses.first(where: { !Self.isLoopback($0.host) })
+        {
             throw AgentError(
-                "refusing plaintext to \(address): pass --ca-file with the coordinator's certificate, or --insecure"
+                "refusing plaintext to \(remote): pass --ca-file with the coordinator's certificate, or --insecure"
             )
         }
+        let rotation = CoordinatorRotation(coordinators)
         var session = AgentSession(
             configuration: configuration,
-            address: address,
+            coordinators: rotation,
             identity: identity,
             deviceID: deviceID,
             state: state,
@@ -81,13 +84,13 @@ public struct AgentService: Service {
         session.metrics = metrics
         session.features = try await makeFeatures(state: state, identity: identity, deviceID: deviceID)
         let machine = AgentStateMachine(enrolled: enrolled, hasToken: configuration.token != nil)
-        logger.info("agent starting", metadata: ["device": "\(deviceID)", "coordinator": "\(address)"])
+        logger.info("agent starting", metadata: ["device": "\(deviceID)", "coordinator": "\(coordinators)"])
         // The features' own work (training) runs beside the connections and survives reconnects.
         let carriesLeaves = configuration.leafListen != nil || !configuration.leafSerial.isEmpty
         let gateway =
             carriesLeaves
             ? LeafGateway(
-                coordinator: address,
+                coordinators: rotation,
                 tls: configuration.tls,
                 identity: identity,
                 gatewayID: deviceID,
@@ -121,7 +124,17 @@ public struct AgentService: Service {
             switch action {
             case .connect:
                 let event = await session.connectAndServe(&machine)
-                action = machine.handle(Task.isShuttingDownGracefully || Task.isCancelled ? .shutdown : event)
+                let stopping = Task.isShuttingDownGracefully || Task.isCancelled
+                // A session that failed or ended moves to the next coordinator of the list (if there is one), so
+                // the devices of a coordinator that died reconnect to the others, with the same backoff.
+                if !stopping, event == .connectionFailed || event == .disconnected,
+                    session.coordinators.list.addresses.count > 1
+                {
+                    let left = session.coordinators.current
+                    let next = session.coordinators.advance()
+                    logger.info("moving to the next coordinator", metadata: ["from": "\(left)", "to": "\(next)"])
+                }
+                action = machine.handle(stopping ? .shutdown : event)
             case .wait(let attempt):
                 var delay = configuration.backoff.delay(attempt: attempt, unit: Double.random(in: 0...1))
                 // After `busy`: at least the coordinator's wait, plus up to as much again (SPEC 6.6).
@@ -133,7 +146,7 @@ public struct AgentService: Service {
                     attempt: attempt,
                     reason: session.lastFailure.take(),
                     delay: delay,
-                    address: session.address
+                    address: session.coordinators.current
                 )
                 do {
                     let wait = delay
@@ -199,12 +212,12 @@ public struct AgentService: Service {
         return features
     }
 
-    private func resolveCoordinator(_ state: AgentStateStore) async throws -> CoordinatorAddress? {
-        if let address = configuration.coordinator {
-            try await state.saveCoordinator(address)
-            return address
+    private func resolveCoordinators(_ state: AgentStateStore) async throws -> CoordinatorList? {
+        if let list = configuration.coordinators {
+            try await state.saveCoordinators(list)
+            return list
         }
-        return try await state.savedCoordinator()
+        return try await state.savedCoordinators()
     }
 
     static func isLoopback(_ host: String) -> Bool {

@@ -12,7 +12,8 @@ import Synchronization
 /// until the connection ends. Each step reports to the state machine.
 struct AgentSession: Sendable {
     let configuration: AgentConfiguration
-    let address: CoordinatorAddress
+    /// The coordinators; each session connects to the current one.
+    let coordinators: CoordinatorRotation
     let identity: DeviceIdentity
     let deviceID: String
     let state: AgentStateStore
@@ -36,7 +37,8 @@ struct AgentSession: Sendable {
         }
         do {
             return try await cancelWhenGracefulShutdown {
-                try await FleetConnection.withConnection(to: address, tls: configuration.tls) { connection in
+                try await FleetConnection.withConnection(to: coordinators.current, tls: configuration.tls) {
+                    connection in
                     try await serve(&connection, box)
                 }
             }

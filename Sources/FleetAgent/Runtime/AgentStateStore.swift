@@ -47,15 +47,17 @@ public struct AgentStateStore: Sendable {
         try await store.setValues([Key.enrolled: Array(deviceID.utf8), Key.labels: Array(labelData)])
     }
 
-    public func savedCoordinator() async throws -> CoordinatorAddress? {
+    /// The coordinators saved by the last start that named them (one address, as saved before lists, reads as a
+    /// list of one).
+    public func savedCoordinators() async throws -> CoordinatorList? {
         guard let bytes = try await store.value(forKey: Key.coordinator),
             let text = String(bytes: bytes, encoding: .utf8)
         else { return nil }
-        return try? CoordinatorAddress(parsing: text)
+        return try? CoordinatorList(parsing: text)
     }
 
-    public func saveCoordinator(_ address: CoordinatorAddress) async throws {
-        try await store.setValue(Array(address.description.utf8), forKey: Key.coordinator)
+    public func saveCoordinators(_ list: CoordinatorList) async throws {
+        try await store.setValue(Array(list.description.utf8), forKey: Key.coordinator)
     }
 
     public func labels() async throws -> [String: String] {

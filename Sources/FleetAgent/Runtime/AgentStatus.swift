@@ -54,7 +54,7 @@ public struct AgentStatus: Codable, Sendable {
         let format = ISO8601DateFormatter()
         return AgentStatus(
             deviceID: try await state.enrolledDeviceID(),
-            coordinator: try await state.savedCoordinator()?.description,
+            coordinator: try await state.savedCoordinators()?.description,
             installed: installer.installed().map {
                 Installed(
                     model: $0.model,

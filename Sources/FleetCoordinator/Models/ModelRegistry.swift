@@ -29,15 +29,16 @@ struct ModelRegistry: Sendable {
 
     init(
         store: CoordinatorStore,
-        dataDirectory: String,
+        blobDirectory: String,
         releaseKey: ReleaseKey,
         connections: ConnectionRegistry,
         logger: Logger
     ) {
         self.store = store
-        self.blobs = BlobStore(dataDirectory: dataDirectory)
+        self.blobs = BlobStore(dataDirectory: blobDirectory)
         self.releaseKey = releaseKey
-        self.uploads = UploadSessions(dataDirectory: dataDirectory)
+        // Uploads finish with a rename into the blobs, so they are written beside them (one file system).
+        self.uploads = UploadSessions(dataDirectory: blobDirectory)
         self.connections = connections
         self.logger = logger
     }

@@ -37,12 +37,20 @@ public struct CoordinatorService: Service {
                 metadata: ["path": "\(directory.path)", "was": "\(String(wider, radix: 8))", "now": "700"]
             )
         }
-        let credential = try directory.loadOrCreateAdminCredential()
+        if let blobDirectory = configuration.blobDirectory,
+            let wider = try CoordinatorDataDirectory(path: blobDirectory).create()
+        {
+            logger.notice(
+                "blob directory made private",
+                metadata: ["path": "\(blobDirectory)", "was": "\(String(wider, radix: 8))", "now": "700"]
+            )
+        }
         let metrics = CoordinatorMetrics()
         let recordWrite: @Sendable (Duration) -> Void = { metrics.sqliteWrite.record(duration: $0) }
         switch configuration.database {
         case .sqlite:
             try directory.claimDatabase(nil)
+            let credential = try directory.loadOrCreateAdminCredential()
             let store = try CoordinatorStore(path: directory.databasePath, writeObserver: recordWrite)
             try await serve(store, directory: directory, credential: credential, metrics: metrics)
         case .postgres(let url, let password, let passwordFile):
@@ -53,8 +61,11 @@ public struct CoordinatorService: Service {
                 password: password,
                 logger: logger,
                 writeObserver: recordWrite
-            ) {
-                try await serve($0, directory: directory, credential: credential, metrics: metrics)
+            ) { store in
+                // The fleet's secrets are the database's: stored by the first coordinator, loaded by the others.
+                try await FleetSecrets.reconcile(directory, store: store, database: url.description, logger: logger)
+                let credential = try directory.loadOrCreateAdminCredential()
+                try await serve(store, directory: directory, credential: credential, metrics: metrics)
             }
         }
     }
@@ -77,7 +88,7 @@ public struct CoordinatorService: Service {
         let connections = ConnectionRegistry()
         var models = ModelRegistry(
             store: store,
-            dataDirectory: configuration.dataDirectory,
+            blobDirectory: configuration.blobDirectory ?? configuration.dataDirectory,
             releaseKey: releaseKey,
             connections: connections,
             logger: logger

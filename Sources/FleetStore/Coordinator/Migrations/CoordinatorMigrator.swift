@@ -25,6 +25,7 @@ enum CoordinatorMigrator {
             "coordinator-rollout-device-timeout",
             migrate: CoordinatorRolloutDeviceTimeout.migrate
         )
+        migrator.registerMigration("coordinator-fleet-secrets", migrate: CoordinatorFleetSecrets.migrate)
         return migrator
     }
 }

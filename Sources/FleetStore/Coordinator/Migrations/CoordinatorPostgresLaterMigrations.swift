@@ -8,7 +8,7 @@
 enum CoordinatorPostgresLaterMigrations {
     static let all: [SQLMigration] = [
         v2, v3, v4, v5, roundRefusals, modelReportReceipts, deviceGateways, quotas, rollouts, rolloutHealth,
-        rolloutDeviceTimeout,
+        rolloutDeviceTimeout, fleetSecrets,
     ]
 
     static let v2 = SQLMigration("coordinator-v2") { _ in
@@ -372,5 +372,17 @@ enum CoordinatorPostgresLaterMigrations {
 
     static let rolloutDeviceTimeout = SQLMigration("coordinator-rollout-device-timeout") { _ in
         [#"ALTER TABLE "rollout" ADD COLUMN "deviceTimeoutMilliseconds" BIGINT"#]
+    }
+
+    static let fleetSecrets = SQLMigration("coordinator-fleet-secrets") { _ in
+        [
+            """
+            CREATE TABLE "fleetSecret" (
+                "name" TEXT COLLATE "C" NOT NULL PRIMARY KEY,
+                "value" BYTEA NOT NULL,
+                "storedAt" BIGINT NOT NULL
+            )
+            """
+        ]
     }
 }

@@ -92,6 +92,11 @@ public enum PostgresPassword {
         return value
     }
 
+    /// `file` as `database.json` records it: absolute and standardized, so that `fleetctl` finds it from anywhere.
+    public static func recordedPath(_ file: String) -> String {
+        URL(fileURLWithPath: file).standardizedFileURL.path
+    }
+
     private static func read(_ path: String) throws(PostgresConfigurationError) -> String {
         do throws(TrustError) {
             try PrivateFiles.requirePrivate([path], holding: "the database password file")

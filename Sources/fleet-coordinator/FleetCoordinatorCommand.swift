@@ -166,7 +166,7 @@ struct FleetCoordinatorCommand: AsyncParsableCommand {
                 configuration.database = .postgres(
                     url,
                     password: try PostgresPassword.resolve(file: databasePasswordFile),
-                    passwordFile: databasePasswordFile.map { URL(fileURLWithPath: $0).standardizedFileURL.path }
+                    passwordFile: databasePasswordFile.map(PostgresPassword.recordedPath)
                 )
             } catch {
                 throw CommandFailure("\(error)")

@@ -19,7 +19,7 @@ struct FleetCtl: AsyncParsableCommand {
         subcommands: [
             Demo.self, Token.self, APIToken.self, Devices.self, Device.self, Events.self, Models.self, Model.self,
             Transfers.self, Round.self, Rounds.self, Rollout.self, Rollouts.self,
-            Delta.self, Consent.self, Samples.self, Drift.self, Quota.self, Quotas.self, Usage.self,
+            Delta.self, Consent.self, Samples.self, Drift.self, Quota.self, Quotas.self, Usage.self, Migrate.self,
         ]
     )
 

@@ -21,6 +21,8 @@ public struct StoreError: Error, CustomStringConvertible, Equatable, Sendable {
         case invalidArgument
         case versionNotIncreasing
         case insecureFile
+        case targetNotEmpty
+        case verificationFailed
     }
 
     private let code: Code
@@ -62,6 +64,11 @@ public struct StoreError: Error, CustomStringConvertible, Equatable, Sendable {
 
     /// A database file that group or others may read, or that is a symbolic link: refused, with the fix.
     public static let insecureFile = StoreError(.insecureFile, "database file is not private")
+
+    /// A copy of the coordinator's state was asked into a database that already holds rows (another fleet).
+    public static let targetNotEmpty = StoreError(.targetNotEmpty, "the target database is not empty")
+    /// A copy's row counts or hashes differ between the source and the target.
+    public static let verificationFailed = StoreError(.verificationFailed, "the copy does not match its source")
 
     /// The same error code with a more specific message.
     package func with(_ message: String) -> StoreError {

@@ -21,6 +21,8 @@ public struct CoordinatorDataDirectory: Sendable {
     public var endpointPath: String { path + "/coordinator.json" }
     /// Where the state is when it is not in `coordinator.sqlite`: a PostgreSQL database (``DatabaseRecord``).
     public var databaseRecordPath: String { path + "/database.json" }
+    /// Where model files are kept when they are not in this directory (``claimBlobDirectory(_:)``).
+    public var blobDirectoryRecordPath: String { path + "/blob-directory.json" }
     /// The Ed25519 key that signs release manifests (mode 0600); agents pin its public half at enrolment.
     public var releaseKeyPath: String { path + "/release.key" }
     /// The secret the devices' model-protection keys are derived from (mode 0600, `Protocol/AT-REST.md`).
@@ -80,13 +82,7 @@ public struct CoordinatorDataDirectory: Sendable {
     }
 
     public func writeEndpoint(_ endpoint: Endpoint) throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        let temporary = endpointPath + ".tmp"
-        try encoder.encode(endpoint).write(to: URL(fileURLWithPath: temporary))
-        guard rename(temporary, endpointPath) == 0 else {
-            throw CoordinatorError.dataDirectory("cannot write \(endpointPath): errno \(errno)")
-        }
+        try writeJSON(endpoint, to: endpointPath)
     }
 
     /// The PostgreSQL database a coordinator with `--database` keeps this directory's state in, for `fleetctl`:
@@ -135,14 +131,81 @@ public struct CoordinatorDataDirectory: Sendable {
                     + "\(recorded.url), or use another --data-dir"
             )
         case (let record?, _):
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-            let temporary = databaseRecordPath + ".tmp"
-            try encoder.encode(record).write(to: URL(fileURLWithPath: temporary))
-            guard rename(temporary, databaseRecordPath) == 0 else {
-                throw CoordinatorError.dataDirectory("cannot write \(databaseRecordPath): errno \(errno)")
+            try writeJSON(record, to: databaseRecordPath)
+        }
+    }
+
+    private struct BlobDirectoryRecord: Codable {
+        var path: String
+    }
+
+    /// The directory model files (`blobs/`, `uploads/`, `payloads/`) are kept in, given `--blob-dir` (`requested`,
+    /// absolute) or not: a directory given once is recorded, and a later start without the flag uses it, so a
+    /// restart cannot lose the fleet's model files by forgetting it. Refused: another directory than the one
+    /// recorded, and a first `--blob-dir` for a directory that already keeps model files itself (they would be left
+    /// behind).
+    public func claimBlobDirectory(_ requested: String?) throws -> String {
+        let recorded: String?
+        if let data = FileManager.default.contents(atPath: blobDirectoryRecordPath) {
+            do {
+                recorded = try JSONDecoder().decode(BlobDirectoryRecord.self, from: data).path
+            } catch {
+                throw CoordinatorError.dataDirectory(
+                    "\(blobDirectoryRecordPath) is not a blob directory record: \(error)"
+                )
+            }
+        } else {
+            recorded = nil
+        }
+        switch (requested, recorded) {
+        case (nil, nil):
+            return path
+        case (nil, let recorded?):
+            return recorded
+        case (let requested?, let recorded?) where requested != recorded:
+            throw CoordinatorError.dataDirectory(
+                "\(path) keeps its model files in \(recorded), not \(requested): start with --blob-dir \(recorded) "
+                    + "(or without --blob-dir), or move the files and edit \(blobDirectoryRecordPath)"
+            )
+        case (let requested?, _?):
+            return requested
+        case (let requested?, nil) where requested == path:
+            return path
+        case (let requested?, nil):
+            if Self.holdsFiles(path + "/blobs") {
+                throw CoordinatorError.dataDirectory(
+                    "\(path)/blobs holds this fleet's model files: move blobs/, uploads/ and payloads/ from \(path) "
+                        + "into \(requested) first, then start with --blob-dir \(requested)"
+                )
+            }
+            try writeJSON(BlobDirectoryRecord(path: requested), to: blobDirectoryRecordPath)
+            return requested
+        }
+    }
+
+    /// Writes `value` as JSON to `path` through a temporary file and a rename, so a reader never sees half of it.
+    private func writeJSON(_ value: some Encodable, to path: String) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        let temporary = path + ".tmp"
+        try encoder.encode(value).write(to: URL(fileURLWithPath: temporary))
+        guard rename(temporary, path) == 0 else {
+            throw CoordinatorError.dataDirectory("cannot write \(path): errno \(errno)")
+        }
+    }
+
+    /// Whether the tree under `directory` holds a regular file.
+    private static func holdsFiles(_ directory: String) -> Bool {
+        guard let walk = FileManager.default.enumerator(atPath: directory) else { return false }
+        while let entry = walk.nextObject() as? String {
+            var isDirectory: ObjCBool = false
+            if FileManager.default.fileExists(atPath: directory + "/" + entry, isDirectory: &isDirectory),
+                !isDirectory.boolValue
+            {
+                return true
             }
         }
+        return false
     }
 
     public func endpoint() throws -> Endpoint {

@@ -110,11 +110,12 @@ extension EndToEnd {
                 // A data directory of another fleet is refused on this database, with what to do.
                 let other = first.root + "/other-fleet"
                 try FileManager.default.createDirectory(atPath: other, withIntermediateDirectories: true)
-                FileManager.default.createFile(
+                let created = FileManager.default.createFile(
                     atPath: other + "/admin.key",
                     contents: Data((0..<32).map { _ in UInt8.random(in: 0...255) }),
                     attributes: [.posixPermissions: 0o600]
                 )
+                #expect(created)
                 let refused = try await runCommand(
                     "fleet-coordinator",
                     ["--data-dir", other, "--listen", "127.0.0.1:0", "--database", url.description]

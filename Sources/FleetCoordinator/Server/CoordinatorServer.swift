@@ -37,24 +37,37 @@ public struct CoordinatorService: Service {
                 metadata: ["path": "\(directory.path)", "was": "\(String(wider, radix: 8))", "now": "700"]
             )
         }
-        if let blobDirectory = configuration.blobDirectory,
-            let wider = try CoordinatorDataDirectory(path: blobDirectory).create()
-        {
-            logger.notice(
-                "blob directory made private",
-                metadata: ["path": "\(blobDirectory)", "was": "\(String(wider, radix: 8))", "now": "700"]
-            )
+        switch configuration.database {
+        case .sqlite: try directory.claimDatabase(nil)
+        case .postgres(let url, _, let passwordFile):
+            try directory.claimDatabase(.init(url: url.description, passwordFile: passwordFile))
+        }
+        let blobDirectory = try directory.claimBlobDirectory(configuration.blobDirectory)
+        if blobDirectory != directory.path {
+            if let wider = try CoordinatorDataDirectory(path: blobDirectory).create() {
+                logger.notice(
+                    "blob directory made private",
+                    metadata: ["path": "\(blobDirectory)", "was": "\(String(wider, radix: 8))", "now": "700"]
+                )
+            }
+            logger.info("model files in the blob directory", metadata: ["path": "\(blobDirectory)"])
         }
         let metrics = CoordinatorMetrics()
         let recordWrite: @Sendable (Duration) -> Void = { metrics.sqliteWrite.record(duration: $0) }
+        let serve = { (store: CoordinatorStore) async throws in
+            let credential = try directory.loadOrCreateAdminCredential()
+            try await self.serve(
+                store,
+                directory: directory,
+                blobDirectory: blobDirectory,
+                credential: credential,
+                metrics: metrics
+            )
+        }
         switch configuration.database {
         case .sqlite:
-            try directory.claimDatabase(nil)
-            let credential = try directory.loadOrCreateAdminCredential()
-            let store = try CoordinatorStore(path: directory.databasePath, writeObserver: recordWrite)
-            try await serve(store, directory: directory, credential: credential, metrics: metrics)
-        case .postgres(let url, let password, let passwordFile):
-            try directory.claimDatabase(.init(url: url.description, passwordFile: passwordFile))
+            try await serve(try CoordinatorStore(path: directory.databasePath, writeObserver: recordWrite))
+        case .postgres(let url, let password, _):
             logger.info("state in PostgreSQL", metadata: ["database": "\(url)"])
             try await PostgresCoordinatorStore.withStore(
                 url,
@@ -64,8 +77,7 @@ public struct CoordinatorService: Service {
             ) { store in
                 // The fleet's secrets are the database's: stored by the first coordinator, loaded by the others.
                 try await FleetSecrets.reconcile(directory, store: store, database: url.description, logger: logger)
-                let credential = try directory.loadOrCreateAdminCredential()
-                try await serve(store, directory: directory, credential: credential, metrics: metrics)
+                try await serve(store)
             }
         }
     }
@@ -74,6 +86,7 @@ public struct CoordinatorService: Service {
     private func serve(
         _ store: CoordinatorStore,
         directory: CoordinatorDataDirectory,
+        blobDirectory: String,
         credential: AdminCredential,
         metrics: CoordinatorMetrics
     ) async throws {
@@ -88,7 +101,7 @@ public struct CoordinatorService: Service {
         let connections = ConnectionRegistry()
         var models = ModelRegistry(
             store: store,
-            blobDirectory: configuration.blobDirectory ?? configuration.dataDirectory,
+            blobDirectory: blobDirectory,
             releaseKey: releaseKey,
             connections: connections,
             logger: logger

@@ -23,7 +23,8 @@ import Testing
                     deviceID: "a",
                     online: false,
                     at: start.addingTimeInterval(2),
-                    detail: "goodbye: the agent stopped"
+                    detail: "goodbye: the agent stopped",
+                    heardUntil: start.addingTimeInterval(2)
                 )
             ]
         )

@@ -38,6 +38,12 @@ import Testing
                 now: start
             )
         }
+        let (tracker, flusher) = coordinator(on: store)
+        return (tracker, flusher, store)
+    }
+
+    /// One coordinator's presence on `store`: its tracker and its flusher.
+    func coordinator(on store: CoordinatorStore) -> (PresenceTracker, PresenceFlusher) {
         let tracker = PresenceTracker(offlineTimeout: 30)
         let flusher = PresenceFlusher(
             tracker: tracker,
@@ -46,7 +52,7 @@ import Testing
             metrics: CoordinatorMetrics(),
             logger: Logger.quietTest
         )
-        return (tracker, flusher, store)
+        return (tracker, flusher)
     }
 
     /// Stored (status, lastSeen) of each device, to the millisecond.
@@ -88,5 +94,52 @@ import Testing
         #expect(now["d-1"]?.0 == .online && now["d-1"]?.1 == milliseconds(start.addingTimeInterval(20)))
         let events = try await store.events(deviceID: "d-0", limit: 10, afterSequence: 0).map(\.kind)
         #expect(events.suffix(2) == ["online", "offline"])
+    }
+
+    /// Two coordinators on one database (README "Several coordinators"): a device that moved from A to B is never
+    /// marked offline by A, neither by A's own timeout nor by its goodbye on A's connection; once B stops hearing
+    /// it too, A's sweep of the database marks it offline, once.
+    @Test func aDeviceThatMovedIsNeverMarkedOfflineByTheCoordinatorItLeft() async throws {
+        let (trackerA, flusherA, store) = try await setUp(devices: 1)
+        let (trackerB, flusherB) = coordinator(on: store)
+        func at(_ seconds: Double) -> Date { start.addingTimeInterval(seconds) }
+        func status() async throws -> DeviceStatus? { try await store.device(id: "d-0")?.status }
+
+        trackerA.connected("d-0", at: at(0))
+        await flusherA.flush(now: at(1))
+        #expect(try await status() == .online)
+        // At 10 s the device is on B (A's connection not closed yet), which hears it until 40 s.
+        trackerB.connected("d-0", at: at(10))
+        for second in stride(from: 12.0, through: 40, by: 2) {
+            trackerB.touch("d-0", at: at(second))
+            await flusherB.flush(now: at(second + 0.5))
+        }
+        // A's timeout passes (silent on A since 0 s), and its database sweep runs: the device stays online.
+        await flusherA.flush(now: at(35))
+        await flusherA.sweepDatabase(now: at(41))
+        #expect(!trackerA.isOnline("d-0"))
+        #expect(try await status() == .online)
+        // A goodbye on a second, stale connection to A, then closed: B heard it after, so it stays online.
+        trackerA.connected("d-0", at: at(9))
+        trackerA.leftGracefully("d-0", at: at(9.5))
+        await flusherA.flush(now: at(41))
+        #expect(try await status() == .online)
+        var events = try await store.events(deviceID: "d-0", limit: 20, afterSequence: 0).map(\.kind)
+        #expect(!events.contains("offline"), "\(events)")
+
+        // B stops (or dies) at 40 s: A's sweep marks the device offline once its timeout has passed, and only then.
+        await flusherA.sweepDatabase(now: at(69))
+        #expect(try await status() == .online)
+        await flusherA.sweepDatabase(now: at(71))
+        await flusherA.sweepDatabase(now: at(80))
+        #expect(try await status() == .offline)
+        events = try await store.events(deviceID: "d-0", limit: 20, afterSequence: 0).map(\.kind)
+        #expect(events.filter { $0 == "offline" }.count == 1, "\(events)")
+        // A device connected to the sweeping coordinator is not swept, whatever the database says.
+        trackerA.connected("d-0", at: at(81))
+        await flusherA.flush(now: at(82))
+        #expect(try await status() == .online)
+        await flusherA.sweepDatabase(now: at(200))
+        #expect(try await status() == .online)
     }
 }

@@ -123,7 +123,7 @@ struct CoordinatorFileTests {
             try await reader.recordHeartbeats([HeartbeatUpdate(deviceID: "dev-0", lastSeen: Dates.at(5))])
         }
         await #expect(throws: StoreError.readOnly) {
-            try await reader.markAllOffline(at: Dates.at(5))
+            try await reader.markSilentOffline(seenNoLaterThan: Dates.at(5), at: Dates.at(5))
         }
         #expect(try await writer.device(id: "dev-0")?.lastSeen == nil)
     }

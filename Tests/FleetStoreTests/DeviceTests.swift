@@ -133,33 +133,4 @@ struct DeviceTests {
             }
         }
     }
-
-    @Test(arguments: CoordinatorBackend.allCases)
-    func markAllOfflineFlipsOnlineDevicesWithOneEvent(kind: CoordinatorBackend) async throws {
-        try await withCoordinator(kind) { store in
-            // Given four devices, three online
-            try await Fixtures.enrolDevices(4, in: store)
-            for index in 0..<3 {
-                try await store.setStatus(deviceID: "dev-\(index)", status: .online, at: Dates.at(5), detail: nil)
-            }
-            let cursor = try #require(
-                try await store.events(deviceID: nil, limit: 1, afterSequence: nil).last?.sequence
-            )
-
-            // When the coordinator starts
-            let count = try await store.markAllOffline(at: Dates.at(100))
-
-            // Then three flipped, all are offline, and one fleet-wide event says so
-            #expect(count == 3)
-            #expect(try await store.devices().allSatisfy { $0.status == .offline })
-            let events = try await store.events(deviceID: nil, limit: 100, afterSequence: cursor)
-            #expect(events.count == 1)
-            #expect(events.first?.kind == "coordinator_started")
-            #expect(events.first?.deviceID == nil)
-            #expect(events.first?.detail.hasPrefix("3 ") == true)
-
-            // And a second start flips nothing
-            #expect(try await store.markAllOffline(at: Dates.at(200)) == 0)
-        }
-    }
 }

@@ -9,6 +9,9 @@ final class PresenceTracker: Sendable {
         var online: Bool
         var at: Date
         var detail: String
+        /// For a device going offline: its last sign of life here. The database marks it offline only if no
+        /// coordinator has written a later one (it may have moved to another coordinator).
+        var heardUntil: Date? = nil
     }
 
     struct Drain: Sendable {
@@ -69,7 +72,13 @@ final class PresenceTracker: Sendable {
             }
             state.dirty.remove(deviceID)
             state.changes.append(
-                StatusChange(deviceID: deviceID, online: false, at: now, detail: "goodbye: the agent stopped")
+                StatusChange(
+                    deviceID: deviceID,
+                    online: false,
+                    at: now,
+                    detail: "goodbye: the agent stopped",
+                    heardUntil: now
+                )
             )
         }
     }
@@ -82,7 +91,9 @@ final class PresenceTracker: Sendable {
                 state.lastSeen[deviceID] = nil
                 state.dirty.remove(deviceID)
                 let detail = "no heartbeat for \(Int((now.timeIntervalSince(seen)).rounded()))s"
-                state.changes.append(StatusChange(deviceID: deviceID, online: false, at: now, detail: detail))
+                state.changes.append(
+                    StatusChange(deviceID: deviceID, online: false, at: now, detail: detail, heardUntil: seen)
+                )
             }
         }
     }

@@ -90,9 +90,16 @@ public struct CoordinatorService: Service {
         credential: AdminCredential,
         metrics: CoordinatorMetrics
     ) async throws {
-        let wasOnline = try await store.markAllOffline(at: Date())
-        if wasOnline > 0 {
-            logger.info("marked devices offline until they reconnect", metadata: ["count": "\(wasOnline)"])
+        let now = Date()
+        let silent = try await store.markSilentOffline(
+            seenNoLaterThan: now.addingTimeInterval(-configuration.offlineTimeout.timeInterval),
+            at: now
+        )
+        if silent > 0 {
+            logger.info(
+                "marked offline the devices silent for longer than the timeout",
+                metadata: ["count": "\(silent)"]
+            )
         }
         let sslContext = try configuration.tls.map(CoordinatorTLS.makeContext)
 

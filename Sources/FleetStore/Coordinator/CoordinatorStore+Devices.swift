@@ -86,26 +86,4 @@ extension CoordinatorStore {
             return true
         }
     }
-
-    /// At coordinator start: every device marked online becomes offline, without an event per device.
-    /// Always appends one fleet-wide "coordinator_started" event whose detail gives the count. Returns
-    /// the count.
-    public func markAllOffline(at: Date) async throws -> Int {
-        try await sqlWrite { connection in
-            let count = try connection.execute(
-                #"UPDATE "device" SET "status" = 'offline' WHERE "status" = 'online'"#,
-                []
-            )
-            _ = try EventRow.append(
-                NewEvent(
-                    at: at,
-                    deviceID: nil,
-                    kind: "coordinator_started",
-                    detail: "\(count) device(s) marked offline"
-                ),
-                in: connection
-            )
-            return count
-        }
-    }
 }

@@ -134,7 +134,8 @@ check_active() {
     python3 - "$model" "$@" <<'PY'
 import hashlib, re, sys
 model, line, flash, allowed = sys.argv[1], sys.argv[2], sys.argv[3], dict(a.split("=", 1) for a in sys.argv[4:])
-m = re.fullmatch(r"active slot [01]: " + re.escape(model) + r" v(\d+) int8, (\d+) bytes at (\d+), sha256 ([0-9a-f]{64})", line)
+m = re.fullmatch(r"active slot [01]: " + re.escape(model) + r" v(\d+) int8, (\d+) bytes at (\d+), sha256 ([0-9a-f]{64})",
+                 line)
 if not m:
     sys.exit(f"not an active slot line with a model: {line!r}")
 version, length, offset, digest = m.group(1), int(m.group(2)), int(m.group(3)), m.group(4)

@@ -53,7 +53,8 @@ run_model() {
     fleetctl transfers --data-dir "$work/coordinator" --device leaf-qemu --model "$model" --json >"$work/transfers.json"
     echo "== $model ($(wc -c <"$models/$model-v1-int8.safetensors") B), installs in $((SECONDS - started)) s"
     grep -E '^(kit state|enrolled|installed|active slot|classified|stack)' "$work/qemu.log"
-    python3 - "$model" "$models/$model-v2-int8.safetensors" "$work/qemu.log" "$work/figures" "$work/transfers.json" <<'PY'
+    python3 - "$model" "$models/$model-v2-int8.safetensors" "$work/qemu.log" "$work/figures" \
+        "$work/transfers.json" <<'PY'
 import json, os, re, sys
 model, v2_file, log, figures, transfers = sys.argv[1:]
 records = json.load(open(transfers))

@@ -10,10 +10,12 @@
 # reach it as a stream delta (`fleetctl transfers`), be active bit-exact (the SHA-256 the leaf reads back from its
 # flash and the flash file's bytes equal the published v2's: lib.sh's check_active) and classify the digit row as its
 # label. Prints, for each model, a section `== MODEL` with the firmware's lines (kit state, stack marks: this firmware
-# paints its stack again after each mark, so an install's mark is its own) and the bytes on the wire, then a summary:
-# wire bytes of the delta against the full file, the kit's RAM as the budget counts it (size.sh's .data + .bss, the
-# deepest stack mark, leaf state, installer work) and v2's install mark, for both models. Exits 0 when all held and
-# the kit's RAM is the same for both within 64 B (a SysTick interrupt at the deepest point adds up to 36 B).
+# paints its stack again after each mark, and at an install's first slot page, so the `installed` line's mark is the
+# install's own, from that page to the slot record's commit) and the bytes on the wire, then a summary: wire bytes of
+# the delta against the full file, the kit's RAM as the budget counts it (size.sh's .data + .bss, the deepest stack
+# mark, leaf state, installer work) and the marks of v2's delta install and of its check, for both models. Exits 0
+# when all held and the kit's RAM is the same for both within 64 B (a SysTick interrupt at the deepest point adds up
+# to 36 B).
 # Uses fleet-coordinator, fleet-agent and fleetctl from PATH (lib.sh). MCU_QEMU_KEEP=1 keeps the logs.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -65,14 +67,17 @@ if len(v1) != 1 or len(v2) != 1 or v2[0]["encoding"] != "delta":
 v1, v2 = v1[0], v2[0]
 lines = open(log).read().splitlines()
 marks = [int(m.group(1)) for l in lines if (m := re.search(r"stack high-water mark: (\d+) bytes", l))]
+# `installed MODEL v2 int8, install stack high-water mark: N bytes`, then the check's own `stack high-water mark: M`.
 after_v2 = lines[next(i for i, l in enumerate(lines) if l.startswith(f"installed {model} v2 int8")):]
-v2_mark = next(int(m.group(1)) for l in after_v2 if (m := re.match(r"stack high-water mark: (\d+) bytes", l)))
+v2_mark, check_mark = [int(m.group(1)) for l in after_v2
+                       if (m := re.search(r"stack high-water mark: (\d+) bytes", l))][:2]
 leaf, work = map(int, re.fullmatch(r"kit state: leaf (\d+) bytes, installer work (\d+) bytes",
                                    next(l for l in lines if l.startswith("kit state: "))).groups())
 print(f"fleetctl transfers: v1 {v1['encoding']} {v1['wireBytes']} B on the wire, v2 delta {v2['wireBytes']} B on "
       f"the wire (the full file {v2['fileBytes']} B, {v2['fullBytes']} B as zlib)")
 open(figures, "w").write(" ".join(map(str, (os.path.getsize(v2_file), v1["encoding"], v1["wireBytes"],
-                                            v2["wireBytes"], v2["fullBytes"], v2_mark, max(marks), leaf, work))))
+                                            v2["wireBytes"], v2["fullBytes"], v2_mark, check_mark, max(marks), leaf,
+                                            work))))
 PY
     stop_fleet
 }
@@ -89,14 +94,14 @@ data_bss = int(sys.argv[1])
 rams = []
 for path in sys.argv[2:]:
     model = path.split("/")[-2]
-    size, v1_encoding, v1_wire, delta, full_zlib, v2_mark, deepest, leaf, work = (
+    size, v1_encoding, v1_wire, delta, full_zlib, v2_mark, check_mark, deepest, leaf, work = (
         int(f) if f.isdigit() else f for f in open(path).read().split())
     ram = data_bss + deepest + leaf + work
     rams.append(ram)
     print(f"{model}: {size} B file; v2 as a delta {delta} B on the wire, {100 * delta / size:.1f}% of the file "
           f"({full_zlib} B as zlib); v1 {v1_encoding} {v1_wire} B")
     print(f"{model}: kit RAM {ram} B = .data+.bss {data_bss} + stack mark {deepest} + leaf {leaf} + installer work "
-          f"{work}; v2 delta install's stack mark {v2_mark} B")
+          f"{work}; v2 delta install's stack mark {v2_mark} B, its check's (SHA-256, classification) {check_mark} B")
 if max(rams) > 8192 or max(rams) - min(rams) > 64:
     sys.exit(f"kit RAM {rams}: over 8,192 B or not the same for both models")
 print(f"kit RAM: digits-mlp {rams[0]} B, wide-mlp {rams[1]} B, within 8,192 B")

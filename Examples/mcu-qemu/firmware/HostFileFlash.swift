@@ -83,6 +83,11 @@ struct HostFileFlash: TinyFlash {
 
     mutating func erasePage(_ page: Int) -> Bool {
         guard page >= 0, page < pageCount else { return false }
+        #if MCU_QEMU_SLOTS_1MIB
+        // widemodel.sh: an install's mark (main.swift's `installed` line) counts from the first page it writes into a
+        // slot (TinySlotStore: two record pages, then the slots), under the install's own frames.
+        if page == 2 || page == 2 + Layout.slotPages { stackRepaint() }
+        #endif
         (base + page * pageSize).initializeMemory(as: UInt8.self, repeating: 0xFF, count: pageSize)
         return save(from: page * pageSize, count: pageSize)
     }

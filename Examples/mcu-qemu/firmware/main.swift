@@ -271,6 +271,13 @@ func log(_ event: TinyLeafEvent, _ storage: UnsafeMutablePointer<QEMULeaf>, scra
             put(" ")
             text(variant)
         }
+        #if MCU_QEMU_SLOTS_1MIB
+        // The install's own mark: from its first slot page (HostFileFlash.erasePage) to the slot record's commit.
+        put(", install stack high-water mark: ")
+        putU32(stackUsed())
+        put(" bytes")
+        repaintAfterMark()
+        #endif
         put("\n")
         reportActiveModel(storage.pointee.installer, scratch: scratch)
         put("stack high-water mark: ")
@@ -295,9 +302,10 @@ func log(_ event: TinyLeafEvent, _ storage: UnsafeMutablePointer<QEMULeaf>, scra
 }
 
 /// In the `MCU_QEMU_SLOTS=1MiB` firmware (widemodel.sh), paints the stack again after a mark was printed (after the
-/// welcome and after each install), so that the next install's mark is the deepest use since then: the transfer, the
-/// install and the check of the model that follow, not the enrolment's signature before them. The largest mark
-/// printed is still the deepest since start-up. Nothing in the other builds.
+/// welcome, after an install and after the check of the installed model), so that each mark is the deepest use since
+/// the last: the `installed` line's from the install's first slot page (HostFileFlash.erasePage paints again there),
+/// the next line's the check (SHA-256 and classification) alone. The largest mark printed is still the deepest since
+/// start-up. Nothing in the other builds.
 @inline(__always)
 func repaintAfterMark() {
     #if MCU_QEMU_SLOTS_1MIB

@@ -23,8 +23,8 @@ export MCU_QEMU_SLOTS=1MiB
 . Examples/mcu-qemu/lib.sh
 top=$work
 # On failure, the logs of each model's run (in its own directory) are printed; lib.sh's finish does the rest.
-trap 'status=$?; [ "$status" -eq 0 ] || for log in "$top"/*/*.log; do echo "==== $log" >&2; tail -n 60 "$log" >&2; done
-work=$top; (exit "$status"); finish' EXIT
+trap 'status=$?; set +e; [ "$status" -eq 0 ] || for log in "$top"/*/*.log; do echo "==== $log" >&2; tail -n 60 "$log" >&2
+done; work=$top; (exit "$status"); finish' EXIT
 python3 Examples/mcu-qemu/tools/wide-model.py "$top/wide" >"$top/wide-model.log"
 
 # stop_fleet: stops the leaf, the gateway and the coordinator of one model's run.

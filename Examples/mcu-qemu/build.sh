@@ -8,6 +8,10 @@
 # MCU_QEMU_FIRMWARE=c builds the firmware written in C instead (firmware-c/main.c over tinyfleet.h, with the kit alone
 # in Embedded Swift and the same startup.c, uart.c and hostfile.c) into .build/mcu-qemu/firmware-c.elf; the scripts
 # that call build.sh then run that one.
+# MCU_QEMU_SLOTS=1MiB builds the Swift firmware with two 1 MiB model slots (for models larger than the 128 KiB slots:
+# widemodel.sh) into .build/mcu-qemu/firmware-slots1mib.elf: `-D MCU_QEMU_SLOTS_1MIB` (firmware/HostFileFlash.swift's
+# Layout) and the emulated flash at 0x21000000, mps2-an386's 16 MiB PSRAM (the 2 MiB after 0x20200000 in SSRAM2/3
+# cannot hold two 1 MiB slots and the records); the kit's code and state are the same.
 # Needs: apt-get install -y gcc-arm-none-eabi libnewlib-arm-none-eabi
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -25,6 +29,11 @@ if [ "${MCU_QEMU_FIRMWARE:-swift}" = c ]; then
     inputs=("${sources[@]}" Sources/FleetTinyKit/include "$here"/firmware/*.c "$here/firmware/link.ld" "$here/firmware-c")
 else
     name=firmware
+    case "${MCU_QEMU_SLOTS:-}" in
+    "") ;;
+    1MiB) name=firmware-slots1mib ;;
+    *) echo "build.sh: MCU_QEMU_SLOTS is 1MiB or unset" >&2; exit 2 ;;
+    esac
     # Without the kit's C entry points (Sources/FleetTinyKit/C), which the Swift firmware does not call: in the same
     # whole-module compile they change the optimiser's inlining and cost the firmware 672 B of flash (66,416 B
     # against 65,744), although the linker drops their own code.
@@ -40,7 +49,13 @@ then
     exit 0
 fi
 rm -f "$out/$name-kit.o" "$out/$name.elf"
-swiftc -enable-experimental-feature Embedded -enable-experimental-feature Extern \
+slots_flags=()
+slots_link=()
+if [ "$name" = firmware-slots1mib ]; then
+    slots_flags=(-D MCU_QEMU_SLOTS_1MIB)
+    slots_link=(-Wl,--defsym=_model_flash=0x21000000)
+fi
+swiftc "${slots_flags[@]}" -enable-experimental-feature Embedded -enable-experimental-feature Extern \
     -target armv7em-none-none-eabi -wmo "${MCU_QEMU_OPT:--Osize}" -Xllvm -arm-load-store-opt=false \
     -parse-as-library -module-name FleetTinyKit \
     -Xfrontend -disable-stack-protector -Xfrontend -function-sections \
@@ -54,7 +69,7 @@ for file in "$here/firmware/startup.c" "$here/firmware/uart.c" "$here/firmware/h
     objects+=("$object")
 done
 arm-none-eabi-gcc -mcpu=cortex-m4 -mthumb -mfloat-abi=soft -nostartfiles --specs=nano.specs \
-    -T "$here/firmware/link.ld" -Wl,--gc-sections -Wl,--no-warn-rwx-segments -Wl,--no-warn-execstack -Wl,-Map="$out/$name.map" \
+    -T "$here/firmware/link.ld" "${slots_link[@]}" -Wl,--gc-sections -Wl,--no-warn-rwx-segments -Wl,--no-warn-execstack -Wl,-Map="$out/$name.map" \
     "${objects[@]}" "$out/$name-kit.o" -lm -o "$out/$name.elf"
 python3 "$here/tools/swiftself-check.py" "$out/$name.elf"
 echo "$out/$name.elf"

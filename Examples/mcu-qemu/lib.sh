@@ -7,7 +7,10 @@ then
         && swift build --product fleetctl >&2
     PATH="$PWD/.build/debug:$PATH"
 fi
+# The model the scripts push and check: `model` (digits-mlp), its int8 files `$models/$model-vN-int8.safetensors`
+# (widemodel.sh sets both for its 1 MB model).
 models=Tests/FleetDeltaTests/Fixtures
+model=digits-mlp
 work="$(mktemp -d "${TMPDIR:-/tmp}/mcu-qemu.XXXXXX")"
 pids=()
 relay_pid=
@@ -36,11 +39,11 @@ wait_for() {
         sleep 0.1
     done
 }
-# after_install SECONDS VERSION LOG: waits until the leaf has installed digits-mlp VERSION int8 and printed its
+# after_install SECONDS VERSION LOG: waits until the leaf has installed $model VERSION int8 and printed its
 # active slot and a classification after it, and prints that active slot line. (The leaf writes those lines one after
 # the other: taking the last "active slot" line as soon as "installed" appears can find the slot it booted with.)
 after_install() {
-    local pattern="^installed digits-mlp v$2 int8"
+    local pattern="^installed $model v$2 int8"
     wait_for "$1" "the leaf to install v$2 and run it" bash -c \
         "grep -A2 '$pattern' '$3' | grep -q '^classified digit'"
     grep -A1 "$pattern" "$3" | grep '^active slot' | tail -n 1
@@ -117,21 +120,22 @@ kill_qemu() {
     qemu_pid=
 }
 
-# push VERSION [FILE_VERSION]: pushes digits-mlp VERSION int8 with the fixture file of FILE_VERSION (VERSION's own).
+# push VERSION [FILE_VERSION]: pushes $model VERSION int8 with the file of FILE_VERSION (VERSION's own).
 push() {
-    fleetctl model push digits-mlp --data-dir "$work/coordinator" --version "$1" --variant int8 --min-ram 64KiB \
-        --file "$models/digits-mlp-v${2:-$1}-int8.safetensors" >>"$work/fleetctl.log" 2>&1
+    fleetctl model push "$model" --data-dir "$work/coordinator" --version "$1" --variant int8 --min-ram 64KiB \
+        --file "$models/$model-v${2:-$1}-int8.safetensors" >>"$work/fleetctl.log" 2>&1
 }
 
 # check_active LINE FLASH_FILE VERSION=FILE...: LINE is the firmware's `active slot S: NAME vV VARIANT, LENGTH bytes
-# at OFFSET, sha256 HEX` line. Passes when the model is digits-mlp int8 in one of the VERSIONs, HEX (the SHA-256 the
+# at OFFSET, sha256 HEX` line. Passes when the model is $model int8 in one of the VERSIONs, HEX (the SHA-256 the
 # leaf computed from its flash) is that version's published FILE's, and FLASH_FILE holds the same bytes at OFFSET.
 # Prints the version.
 check_active() {
-    python3 - "$@" <<'PY'
+    python3 - "$model" "$@" <<'PY'
 import hashlib, re, sys
-line, flash, allowed = sys.argv[1], sys.argv[2], dict(a.split("=", 1) for a in sys.argv[3:])
-m = re.fullmatch(r"active slot [01]: digits-mlp v(\d+) int8, (\d+) bytes at (\d+), sha256 ([0-9a-f]{64})", line)
+model, line, flash, allowed = sys.argv[1], sys.argv[2], sys.argv[3], dict(a.split("=", 1) for a in sys.argv[4:])
+m = re.fullmatch(r"active slot [01]: " + re.escape(model) + r" v(\d+) int8, (\d+) bytes at (\d+), sha256 ([0-9a-f]{64})",
+                 line)
 if not m:
     sys.exit(f"not an active slot line with a model: {line!r}")
 version, length, offset, digest = m.group(1), int(m.group(2)), int(m.group(3)), m.group(4)

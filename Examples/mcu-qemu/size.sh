@@ -15,6 +15,8 @@ cd "$here/../.."
 elf=.build/mcu-qemu/firmware.elf
 # MCU_QEMU_FIRMWARE=c: the firmware written in C (build.sh's firmware-c.elf).
 [ "${MCU_QEMU_FIRMWARE:-swift}" != c ] || elf=.build/mcu-qemu/firmware-c.elf
+# MCU_QEMU_SLOTS=1MiB: the Swift firmware with two 1 MiB model slots (build.sh's firmware-slots1mib.elf).
+[ "${MCU_QEMU_SLOTS:-}" != 1MiB ] || elf=.build/mcu-qemu/firmware-slots1mib.elf
 [ -f "$elf" ] || "$here/build.sh" >/dev/null
 arm-none-eabi-nm -S --size-sort "$elf" | awk '$3 ~ /^[tTrRdDbBwWvV]$/ && !seen[$1]++ { print $2, $3, $4 }' | while read -r size kind name; do
     echo "$((16#$size)) $kind $name"

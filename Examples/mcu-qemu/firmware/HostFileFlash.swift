@@ -20,9 +20,20 @@
 
 /// The emulated flash: 4 KiB pages, two record pages and two slots of 32 pages (128 KiB each, the digits int8
 /// model is 51,850 bytes), followed by one page of key storage, then the meter's records (one 1 KiB piece each).
+/// Built with `MCU_QEMU_SLOTS=1MiB` (build.sh: `-D MCU_QEMU_SLOTS_1MIB`, `_model_flash` in QEMU's 16 MiB PSRAM at
+/// 0x21000000), the slots are 256 pages (1 MiB each, for widemodel.sh's 1 MB model) and the inference scratch holds
+/// layers up to 512 wide; nothing else changes.
 enum Layout {
     static let pageSize = 4096
+    #if MCU_QEMU_SLOTS_1MIB
+    static let slotPages = 256
+    /// The widest layer input or output the firmware's inference scratch holds (tools/wide-model.py's: 496).
+    static let widestLayer = 512
+    #else
     static let slotPages = 32
+    /// The widest layer input or output the firmware's inference scratch holds (digits': 256).
+    static let widestLayer = 256
+    #endif
     static let pageCount = 2 + 2 * slotPages
     static let flashBytes = pageCount * pageSize
     /// Each record of TinyKeyStorage: one "written" byte (1), then up to 127 bytes; erased (0xFF) when never written.
@@ -72,6 +83,11 @@ struct HostFileFlash: TinyFlash {
 
     mutating func erasePage(_ page: Int) -> Bool {
         guard page >= 0, page < pageCount else { return false }
+        #if MCU_QEMU_SLOTS_1MIB
+        // widemodel.sh: an install's mark (main.swift's `installed` line) counts from the first page it writes into a
+        // slot (TinySlotStore: two record pages, then the slots), under the install's own frames.
+        if page == 2 || page == 2 + Layout.slotPages { stackRepaint() }
+        #endif
         (base + page * pageSize).initializeMemory(as: UInt8.self, repeating: 0xFF, count: pageSize)
         return save(from: page * pageSize, count: pageSize)
     }

@@ -8,6 +8,7 @@
 @_extern(c, "put_bytes") func putBytes(_ bytes: UnsafeRawPointer?, _ count: Int32)
 @_extern(c, "clock_milliseconds") func clockMilliseconds() -> UInt64
 @_extern(c, "stack_used") func stackUsed() -> UInt32
+@_extern(c, "stack_repaint") func stackRepaint()
 @_extern(c, "heap_used") func heapUsed() -> UInt32
 @_extern(c, "uart_init") func uartInit()
 @_extern(c, "uart_receive") func uartReceive(_ into: UnsafeMutableRawPointer?, _ capacity: Int32) -> Int32
@@ -222,7 +223,7 @@ func leafMain() -> Int32 {
     uartInit()
     appUartInit()
     guard let storage = startLeaf() else { return 2 }
-    let scratch = UnsafeMutableBufferPointer<Float>.allocate(capacity: 64 + 2 * 256 + 16)
+    let scratch = UnsafeMutableBufferPointer<Float>.allocate(capacity: 64 + 2 * Layout.widestLayer + 16)
     logStart(storage, scratch: scratch)
     var meterLog = MeterLog()
     while true {
@@ -260,6 +261,7 @@ func log(_ event: TinyLeafEvent, _ storage: UnsafeMutablePointer<QEMULeaf>, scra
         put(", stack high-water mark: ")
         putU32(stackUsed())
         put(" bytes\n")
+        repaintAfterMark()
     case .installed(let version):
         put("installed ")
         storage.pointee.installed.withFields { name, variant, _ in
@@ -269,6 +271,13 @@ func log(_ event: TinyLeafEvent, _ storage: UnsafeMutablePointer<QEMULeaf>, scra
             put(" ")
             text(variant)
         }
+        #if MCU_QEMU_SLOTS_1MIB
+        // The install's own mark: from its first slot page (HostFileFlash.erasePage) to the slot record's commit.
+        put(", install stack high-water mark: ")
+        putU32(stackUsed())
+        put(" bytes")
+        repaintAfterMark()
+        #endif
         put("\n")
         reportActiveModel(storage.pointee.installer, scratch: scratch)
         put("stack high-water mark: ")
@@ -276,6 +285,7 @@ func log(_ event: TinyLeafEvent, _ storage: UnsafeMutablePointer<QEMULeaf>, scra
         put(" bytes, heap used at start-up: ")
         putU32(heapUsed())
         put(" bytes\n")
+        repaintAfterMark()
     case .refused(let version, let code):
         put("refused v")
         putU32(UInt32(version))
@@ -289,6 +299,18 @@ func log(_ event: TinyLeafEvent, _ storage: UnsafeMutablePointer<QEMULeaf>, scra
         put("\n")
     case .disconnected: put("disconnected\n")
     }
+}
+
+/// In the `MCU_QEMU_SLOTS=1MiB` firmware (widemodel.sh), paints the stack again after a mark was printed (after the
+/// welcome, after an install and after the check of the installed model), so that each mark is the deepest use since
+/// the last: the `installed` line's from the install's first slot page (HostFileFlash.erasePage paints again there),
+/// the next line's the check (SHA-256 and classification) alone. The largest mark printed is still the deepest since
+/// start-up. Nothing in the other builds.
+@inline(__always)
+func repaintAfterMark() {
+    #if MCU_QEMU_SLOTS_1MIB
+    stackRepaint()
+    #endif
 }
 
 /// Start-up: the flash, the host's arguments, the buffers (allocated once, never freed: nothing is allocated later)

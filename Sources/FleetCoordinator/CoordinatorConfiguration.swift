@@ -48,6 +48,9 @@ public struct CoordinatorConfiguration: Sendable {
     /// `--blob-dir`: where model files, uploads and prepared payloads live instead of the data directory, e.g. a
     /// directory every coordinator of a fleet shares (README "Several coordinators"); nil: the data directory.
     public var blobDirectory: String?
+    /// `--lease-duration`: how long a coordinator's claim on work one coordinator at a time must do (a round job)
+    /// lasts without renewal; another coordinator of the fleet takes over after it (README "Several coordinators").
+    public var leaseDuration: Duration = .seconds(15)
 
     public enum Database: Sendable {
         case sqlite
@@ -109,6 +112,9 @@ public struct CoordinatorConfiguration: Sendable {
         }
         guard handshakeTimeout > .zero && handshakeTimeout <= .seconds(3600) else {
             throw CoordinatorError.invalidConfiguration("--handshake-timeout must be between 1 ms and 1 hour")
+        }
+        guard leaseDuration >= .seconds(3) && leaseDuration <= .seconds(3600) else {
+            throw CoordinatorError.invalidConfiguration("--lease-duration must be between 3 s and 1 hour")
         }
         guard maximumHandshakingConnections >= 1 else {
             throw CoordinatorError.invalidConfiguration("--max-handshakes must be at least 1")

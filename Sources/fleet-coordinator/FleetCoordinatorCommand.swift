@@ -59,6 +59,14 @@ struct FleetCoordinatorCommand: AsyncParsableCommand {
     @Option(help: "A device silent this long is marked offline (default: 3 heartbeat intervals).")
     var offlineTimeout: String?
 
+    @Option(
+        help: """
+            How long this coordinator's claim on a round job lasts without renewal (it renews every third); with \
+            several coordinators on one database, another one ends the rounds of a coordinator that died after it.
+            """
+    )
+    var leaseDuration: String = "15s"
+
     @Option(help: "Largest frame accepted after the handshake, in bytes.")
     var maxFrame: Int = 1 << 20
 
@@ -135,6 +143,7 @@ struct FleetCoordinatorCommand: AsyncParsableCommand {
         )
         configuration.transferChunkSize = max(1024, transferChunkSize)
         configuration.keepVersions = max(0, keepVersions)
+        configuration.leaseDuration = try CommandLineValues.duration(leaseDuration)
         configuration.maximumSampleWeight = maxSampleWeight
         configuration.handshakeTimeout = try CommandLineValues.duration(handshakeTimeout)
         configuration.maximumHandshakingConnections = maxHandshakes

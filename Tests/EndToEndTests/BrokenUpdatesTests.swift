@@ -190,14 +190,7 @@ extension EndToEnd {
             defer { fleet.cleanUp() }
             try FederatedRoundsTests.splitDigits(into: fleet.root)
             try await fleet.startCoordinator()
-            let token = try await fleet.createToken(uses: 2)
-            try fleet.startAgent("client-0", token: token.token, extra: fleet.digitsAgentArguments(0))
-            // A trainer that never finishes in time keeps the round open until the coordinator is killed.
-            try fleet.startAgent(
-                "client-1",
-                token: token.token,
-                extra: fleet.digitsAgentArguments(1) + ["--trainer-command", "sleep 120"]
-            )
+            try await fleet.startClientsWithAStuckTrainer()
             #expect(try await eventually(timeout: .seconds(60)) { try await fleet.onlineNames().count == 2 })
             try await fleet.grantTraining(0..<2)
             try await fleet.initDigitsModel("digits-mlp")

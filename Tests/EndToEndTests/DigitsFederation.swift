@@ -17,6 +17,18 @@ extension Fleet {
         return tokens
     }
 
+    /// Clients 0 and 1 of the digits federation on one two-use token; client 1's trainer (`sleep 120`) never
+    /// finishes in time, so a round with both stays open until its deadline or its coordinator's end.
+    func startClientsWithAStuckTrainer() async throws {
+        let token = try await createToken(uses: 2)
+        try startAgent("client-0", token: token.token, extra: digitsAgentArguments(0))
+        try startAgent(
+            "client-1",
+            token: token.token,
+            extra: digitsAgentArguments(1) + ["--trainer-command", "sleep 120"]
+        )
+    }
+
     /// The owner of each client's device grants training consent (`fleet-agent consent grant training`).
     func grantTraining(_ clients: some Sequence<Int>) async throws {
         for client in clients {

@@ -5,6 +5,7 @@ import FleetTrust
 import FleetWire
 import Foundation
 import Logging
+import ServiceLifecycle
 
 /// Runs federated rounds, one job (`--rounds N`) at a time: checks a request (`RoundStartChecks`), picks eligible
 /// devices (`RoundEligibility`), sends them training tasks (`RoundTaskSender`), screens their updates as they
@@ -19,6 +20,8 @@ actor RoundRunner {
     let logger: Logger
     /// Bounds each device's sample-count weight against the round's median (`--max-sample-weight`).
     let weightCap: SampleWeightCap
+    /// One coordinator of the fleet at a time runs round jobs.
+    let lease: RoundJobLease
 
     /// Request ids of coordinator-originated requests have bit 62 set, so they never collide with a device's own.
     static let requestIDBase: UInt64 = 1 << 62
@@ -45,7 +48,8 @@ actor RoundRunner {
         connections: ConnectionRegistry,
         presence: PresenceTracker,
         logger: Logger,
-        weightCap: SampleWeightCap = .default
+        weightCap: SampleWeightCap = .default,
+        lease: RoundJobLease? = nil
     ) {
         self.store = store
         self.models = models
@@ -53,6 +57,7 @@ actor RoundRunner {
         self.presence = presence
         self.logger = logger
         self.weightCap = weightCap
+        self.lease = lease ?? RoundJobLease(store: store)
     }
 
     // MARK: Starting and stopping
@@ -72,6 +77,29 @@ actor RoundRunner {
         // Held across the awaits below, so that a second request cannot pass the check before `job` is set.
         starting = true
         defer { starting = false }
+        guard try await lease.acquire() else {
+            throw ErrorMessage(
+                requestID: request.requestID,
+                code: .conflict,
+                message: "rounds are running on another coordinator of this fleet; wait for them (fleetctl rounds)"
+            )
+        }
+        do {
+            return try await startHoldingTheLease(request, spec: spec, bases: bases)
+        } catch {
+            await lease.release()
+            throw error
+        }
+    }
+
+    /// The rest of ``start(_:)``, once this coordinator holds the rounds lease.
+    private func startHoldingTheLease(
+        _ request: StartRound,
+        spec: StrategySpec,
+        bases: RoundBases
+    ) async throws
+        -> RoundStarted
+    {
         let eligibility = try await RoundEligibility.assess(
             bases: bases,
             store: store,
@@ -104,24 +132,57 @@ actor RoundRunner {
         await job.value
     }
 
-    /// At start: rounds left `running` by a coordinator that stopped mid-round end as failed, and the rest of
-    /// their job is recorded as not run, so `fleetctl round start --wait` ends.
+    /// Rounds left `running` by a coordinator that stopped or died mid-round end as failed, and the rest of their
+    /// job is recorded as not run, so `fleetctl round start --wait` ends. Only when this coordinator runs no job and
+    /// can take the rounds lease: rounds that a live coordinator of the fleet runs are left alone.
     func recoverInterruptedRounds() async throws {
-        let ended = try await store.failInterruptedRounds(
-            detail: Self.interrupted,
-            skippedDetail: Self.notRun,
-            at: Date()
-        )
+        guard job == nil, !starting else { return }
+        starting = true
+        defer { starting = false }
+        guard try await lease.acquire() else { return }
+        let ended: [Int]
+        do {
+            ended = try await store.failInterruptedRounds(
+                detail: Self.interrupted,
+                skippedDetail: Self.notRun,
+                at: Date()
+            )
+        } catch {
+            await lease.release()
+            throw error
+        }
+        await lease.release()
         if !ended.isEmpty {
             logger.warning("rounds interrupted by a stop recorded as failed", metadata: ["rounds": "\(ended)"])
         }
     }
 
+    /// Looks for rounds whose coordinator stopped or died every third of the lease's duration, until the
+    /// coordinator shuts down.
+    func watchForInterruptedRounds() async {
+        let interval = lease.duration / 3
+        var waited = Duration.zero
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            try? await Task.sleep(for: .seconds(1))
+            waited += .seconds(1)
+            guard waited >= interval else { continue }
+            waited = .zero
+            do {
+                try await recoverInterruptedRounds()
+            } catch {
+                logger.warning("cannot check for interrupted rounds; will retry", metadata: ["error": "\(error)"])
+            }
+        }
+    }
+
     private func runJob(_ settings: Settings) async {
+        let renewal = Task { [lease, logger] in await lease.keepRenewed(logger: logger) }
         var optimizer = settings.spec.optimizer
         for index in 0..<settings.request.rounds {
             await runRound(settings, index: index, optimizer: &optimizer)
         }
+        renewal.cancel()
+        await lease.release()
         job = nil
     }
 

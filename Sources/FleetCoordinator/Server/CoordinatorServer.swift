@@ -128,7 +128,14 @@ public struct CoordinatorService: Service {
             connections: connections,
             presence: presence,
             logger: logger,
-            weightCap: try SampleWeightCap(medianMultiple: configuration.maximumSampleWeight)
+            weightCap: try SampleWeightCap(medianMultiple: configuration.maximumSampleWeight),
+            lease: RoundJobLease(
+                store: store,
+                // Stable across restarts: a coordinator restarted on its data directory takes its own lease back at
+                // once; two coordinators never share a directory.
+                owner: "\(ProcessInfo.processInfo.hostName):\(directory.path)",
+                duration: configuration.leaseDuration
+            )
         )
         try await rounds.recoverInterruptedRounds()
         let learning = LearningService(runner: rounds, models: models)
@@ -207,6 +214,7 @@ public struct CoordinatorService: Service {
             try await withThrowingDiscardingTaskGroup { group in
                 group.addTask { try await flusher.run() }
                 group.addTask { await rollouts.run() }
+                group.addTask { await rounds.watchForInterruptedRounds() }
                 group.addTask {
                     try await RefusalRecorder(limiter: refusals, store: store, interval: .seconds(5), logger: logger)
                         .run()

@@ -26,6 +26,7 @@ enum CoordinatorMigrator {
             migrate: CoordinatorRolloutDeviceTimeout.migrate
         )
         migrator.registerMigration("coordinator-fleet-secrets", migrate: CoordinatorFleetSecrets.migrate)
+        migrator.registerMigration("coordinator-leases", migrate: CoordinatorLeases.migrate)
         return migrator
     }
 }

@@ -8,7 +8,7 @@
 enum CoordinatorPostgresLaterMigrations {
     static let all: [SQLMigration] = [
         v2, v3, v4, v5, roundRefusals, modelReportReceipts, deviceGateways, quotas, rollouts, rolloutHealth,
-        rolloutDeviceTimeout, fleetSecrets,
+        rolloutDeviceTimeout, fleetSecrets, leases,
     ]
 
     static let v2 = SQLMigration("coordinator-v2") { _ in
@@ -381,6 +381,18 @@ enum CoordinatorPostgresLaterMigrations {
                 "name" TEXT COLLATE "C" NOT NULL PRIMARY KEY,
                 "value" BYTEA NOT NULL,
                 "storedAt" BIGINT NOT NULL
+            )
+            """
+        ]
+    }
+
+    static let leases = SQLMigration("coordinator-leases") { _ in
+        [
+            """
+            CREATE TABLE "lease" (
+                "name" TEXT COLLATE "C" NOT NULL PRIMARY KEY,
+                "owner" TEXT NOT NULL,
+                "expiresAt" BIGINT NOT NULL
             )
             """
         ]

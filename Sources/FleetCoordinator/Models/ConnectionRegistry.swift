@@ -5,6 +5,12 @@ import Synchronization
 /// The open device connections, so that a change (a new model version) can be pushed to devices online now.
 final class ConnectionRegistry: Sendable {
     private let channels = Mutex<[String: [ObjectIdentifier: any Channel]]>([:])
+    /// Where messages for devices not connected here go: another coordinator of the fleet may hold them.
+    private let relay: DeviceRelay?
+
+    init(relay: DeviceRelay? = nil) {
+        self.relay = relay
+    }
 
     func add(_ deviceID: String, _ channel: any Channel) {
         channels.withLock { $0[deviceID, default: [:]][ObjectIdentifier(channel)] = channel }
@@ -31,11 +37,21 @@ final class ConnectionRegistry: Sendable {
         }
     }
 
-    /// Sends a message to every open connection of a device.
+    /// Sends a message to every open connection of a device; to the relay, if there is one, when it has none here.
     func send(_ message: Message, to deviceID: String) {
         let targets = channels.withLock { Array(($0[deviceID] ?? [:]).values) }
-        guard !targets.isEmpty else { return }
         let frame = message.encodedFrame()
+        guard !targets.isEmpty else {
+            relay?.enqueue(frame, for: deviceID)
+            return
+        }
         for channel in targets { channel.writeAndFlush(frame, promise: nil) }
+    }
+
+    /// Writes an encoded frame (from the relay) to every open connection of a device; whether it has one here.
+    func deliver(_ frame: [UInt8], to deviceID: String) -> Bool {
+        let targets = channels.withLock { Array(($0[deviceID] ?? [:]).values) }
+        for channel in targets { channel.writeAndFlush(ByteBuffer(bytes: frame), promise: nil) }
+        return !targets.isEmpty
     }
 }

@@ -323,16 +323,18 @@ struct ModelRegistry: Sendable {
         try await replanAll(model: request.model)
     }
 
-    /// Re-plans every device for a model and pushes the desired state to those online.
+    /// Re-plans every device for a model and pushes the desired state to those online: connected here, or (with
+    /// several coordinators on one database) online on another coordinator, through the relay.
     @discardableResult
     func replanAll(model: String) async throws -> [ModelAssignment] {
         var assignments: [ModelAssignment] = []
-        for device in try await store.devices() {
+        let devices = try await store.devices()
+        for device in devices {
             assignments.append(try await plan(model: model, device: device).0)
         }
-        for deviceID in connections.connectedDeviceIDs {
-            guard let device = try await store.device(id: deviceID) else { continue }
-            connections.send(.desiredState(try await desiredState(for: device)), to: deviceID)
+        let connected = Set(connections.connectedDeviceIDs)
+        for device in devices where connected.contains(device.id) || device.status == .online {
+            connections.send(.desiredState(try await desiredState(for: device)), to: device.id)
         }
         return assignments
     }

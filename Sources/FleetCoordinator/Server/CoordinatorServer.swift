@@ -105,7 +105,13 @@ public struct CoordinatorService: Service {
 
         let releaseKey = try ReleaseKeyFile.loadOrCreate(path: directory.releaseKeyPath)
         let presence = PresenceTracker(offlineTimeout: configuration.offlineTimeout.timeInterval)
-        let connections = ConnectionRegistry()
+        // Several coordinators may share a PostgreSQL database: messages for their devices go through its outbox.
+        let relay: DeviceRelay? =
+            switch configuration.database {
+            case .sqlite: nil
+            case .postgres: DeviceRelay()
+            }
+        let connections = ConnectionRegistry(relay: relay)
         var models = ModelRegistry(
             store: store,
             blobDirectory: blobDirectory,
@@ -215,6 +221,11 @@ public struct CoordinatorService: Service {
                 group.addTask { try await flusher.run() }
                 group.addTask { await rollouts.run() }
                 group.addTask { await rounds.watchForInterruptedRounds() }
+                if let relay {
+                    group.addTask {
+                        await RelayService(relay: relay, connections: connections, store: store, logger: logger).run()
+                    }
+                }
                 group.addTask {
                     try await RefusalRecorder(limiter: refusals, store: store, interval: .seconds(5), logger: logger)
                         .run()

@@ -27,6 +27,7 @@ enum CoordinatorMigrator {
         )
         migrator.registerMigration("coordinator-fleet-secrets", migrate: CoordinatorFleetSecrets.migrate)
         migrator.registerMigration("coordinator-leases", migrate: CoordinatorLeases.migrate)
+        migrator.registerMigration("coordinator-outbox", migrate: CoordinatorOutbox.migrate)
         return migrator
     }
 }

@@ -8,7 +8,7 @@
 enum CoordinatorPostgresLaterMigrations {
     static let all: [SQLMigration] = [
         v2, v3, v4, v5, roundRefusals, modelReportReceipts, deviceGateways, quotas, rollouts, rolloutHealth,
-        rolloutDeviceTimeout, fleetSecrets, leases,
+        rolloutDeviceTimeout, fleetSecrets, leases, outbox,
     ]
 
     static let v2 = SQLMigration("coordinator-v2") { _ in
@@ -393,6 +393,19 @@ enum CoordinatorPostgresLaterMigrations {
                 "name" TEXT COLLATE "C" NOT NULL PRIMARY KEY,
                 "owner" TEXT NOT NULL,
                 "expiresAt" BIGINT NOT NULL
+            )
+            """
+        ]
+    }
+
+    static let outbox = SQLMigration("coordinator-outbox") { _ in
+        [
+            """
+            CREATE TABLE "outbox" (
+                "id" BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                "deviceID" TEXT COLLATE "C" NOT NULL,
+                "frame" BYTEA NOT NULL,
+                "queuedAt" BIGINT NOT NULL
             )
             """
         ]

@@ -61,8 +61,8 @@ struct FleetCoordinatorCommand: AsyncParsableCommand {
 
     @Option(
         help: """
-            How long this coordinator's claim on a round job lasts without renewal (it renews every third); with \
-            several coordinators on one database, another one ends the rounds of a coordinator that died after it.
+            How long this coordinator's claim on a round job or on stepping rollouts lasts without renewal (it \
+            renews every third); with several coordinators on one database, another one takes over after it.
             """
     )
     var leaseDuration: String = "15s"

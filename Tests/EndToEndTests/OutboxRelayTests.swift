@@ -1,5 +1,4 @@
 import Foundation
-import PostgresTestSupport
 import Testing
 
 /// Messages for a device connected to another coordinator (issue 12, item 2): they reach it through the database's
@@ -9,12 +8,7 @@ extension EndToEnd {
         /// An agent connected to the second coordinator receives, from an administrator on the first, a new model
         /// version (its desired state) and a quota grant, within seconds and without reconnecting.
         @Test func aDeviceOnAnotherCoordinatorGetsItsDesiredStateAndGrantsThroughTheOutbox() async throws {
-            let (url, _) = try await PostgresTestCluster.shared.freshDatabase()
-            let first = try Fleet("outbox-a")
-            let second = try Fleet("outbox-b")
-            let shared = ["--database", url.description, "--blob-dir", first.root + "/shared-blobs"]
-            first.extraCoordinatorArguments = shared
-            second.extraCoordinatorArguments = shared
+            let (first, second) = try await Fleet.sharingADatabase("outbox")
             try await first.startCoordinator()
             try await second.startCoordinator()
             try await first.run { first in

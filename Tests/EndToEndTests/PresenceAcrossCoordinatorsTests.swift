@@ -1,5 +1,4 @@
 import Foundation
-import PostgresTestSupport
 import Testing
 
 /// Presence across coordinators (issue 12, item 2, "Presence"): a device's liveness is judged from the database.
@@ -10,11 +9,8 @@ extension EndToEnd {
         /// killed without a goodbye) is not marked offline by A when A's timeout passes; when B dies, A marks the
         /// device offline once its timeout has passed.
         @Test func aDeviceIsJudgedOnlineFromTheDatabaseNotByTheCoordinatorItLeft() async throws {
-            let (url, _) = try await PostgresTestCluster.shared.freshDatabase()
-            let first = try Fleet("presence-a")
-            let second = try Fleet("presence-b")
+            let (first, second) = try await Fleet.sharingADatabase("presence")
             for fleet in [first, second] {
-                fleet.extraCoordinatorArguments = ["--database", url.description]
                 fleet.heartbeat = "500ms"
                 fleet.offlineTimeout = "5s"
             }

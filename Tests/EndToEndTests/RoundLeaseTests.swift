@@ -1,5 +1,4 @@
 import Foundation
-import PostgresTestSupport
 import Testing
 
 /// Round jobs under a lease (issue 12, item 2, single-owner work): two coordinators on one PostgreSQL. Real
@@ -10,12 +9,7 @@ extension EndToEnd {
         /// killed, the other one records its rounds as failed (the running one interrupted, the rest not run) once
         /// the lease has expired.
         @Test func theOtherCoordinatorEndsTheRoundsOfOneThatDiedAndOnlyThen() async throws {
-            let (url, _) = try await PostgresTestCluster.shared.freshDatabase()
-            let first = try Fleet("lease-a")
-            let second = try Fleet("lease-b")
-            for fleet in [first, second] {
-                fleet.extraCoordinatorArguments = ["--database", url.description, "--lease-duration", "3s"]
-            }
+            let (first, second) = try await Fleet.sharingADatabase("lease", arguments: ["--lease-duration", "3s"])
             try FederatedRoundsTests.splitDigits(into: first.root)
             try await first.startCoordinator()
             try await first.run { first in

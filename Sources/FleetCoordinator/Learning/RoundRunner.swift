@@ -21,7 +21,7 @@ actor RoundRunner {
     /// Bounds each device's sample-count weight against the round's median (`--max-sample-weight`).
     let weightCap: SampleWeightCap
     /// One coordinator of the fleet at a time runs round jobs.
-    let lease: RoundJobLease
+    let lease: WorkLease
 
     /// Request ids of coordinator-originated requests have bit 62 set, so they never collide with a device's own.
     static let requestIDBase: UInt64 = 1 << 62
@@ -49,7 +49,7 @@ actor RoundRunner {
         presence: PresenceTracker,
         logger: Logger,
         weightCap: SampleWeightCap = .default,
-        lease: RoundJobLease? = nil
+        lease: WorkLease? = nil
     ) {
         self.store = store
         self.models = models
@@ -57,7 +57,7 @@ actor RoundRunner {
         self.presence = presence
         self.logger = logger
         self.weightCap = weightCap
-        self.lease = lease ?? RoundJobLease(store: store)
+        self.lease = lease ?? WorkLease("rounds", store: store)
     }
 
     // MARK: Starting and stopping

@@ -16,14 +16,17 @@ struct RolloutService: AdminMessageHandler {
     let logger: Logger
     /// How often running rollouts are looked at (outcomes, soak).
     var interval: Duration = .milliseconds(500)
+    /// With several coordinators on one database, only the holder of this lease steps rollouts (nil: always step).
+    let lease: WorkLease?
     /// Starts, controls and steps run one at a time, in arrival order.
     private let serial = DeviceRequestQueues()
     private static let queue = "rollouts"
 
-    init(store: CoordinatorStore, models: ModelRegistry, logger: Logger) {
+    init(store: CoordinatorStore, models: ModelRegistry, logger: Logger, lease: WorkLease? = nil) {
         self.store = store
         self.models = models
         self.logger = logger
+        self.lease = lease
     }
 
     func handleAdmin(_ message: Message, frameBudget: Int) async -> Message? {
@@ -57,10 +60,21 @@ struct RolloutService: AdminMessageHandler {
 
     /// Steps the running rollouts until the coordinator shuts down.
     func run() async {
+        var renewed: Date?
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             try? await Task.sleep(for: interval)
+            if let lease {
+                let now = Date()
+                if renewed.map({ now.timeIntervalSince($0) >= Double((lease.duration / 3).milliseconds) / 1000 })
+                    ?? true
+                {
+                    renewed = (try? await lease.acquire(now: now)) == true ? now : nil
+                }
+                guard renewed != nil else { continue }  // another coordinator of the fleet steps them
+            }
             await serial.enqueue(Self.queue) { await step(now: Date()) }.value
         }
+        if renewed != nil { await lease?.release() }
     }
 
     // MARK: Requests

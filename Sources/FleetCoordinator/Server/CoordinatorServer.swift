@@ -127,6 +127,9 @@ public struct CoordinatorService: Service {
                 coordinatorSecret: try MasterSecretFile.loadOrCreate(path: directory.modelProtectionKeyPath)
             )
         )
+        // Stable across restarts: a coordinator restarted on its data directory takes its leases back at once; two
+        // coordinators never share a directory.
+        let leaseOwner = "\(ProcessInfo.processInfo.hostName):\(directory.path)"
         // MARK: feature: federated learning
         let rounds = RoundRunner(
             store: store,
@@ -135,13 +138,7 @@ public struct CoordinatorService: Service {
             presence: presence,
             logger: logger,
             weightCap: try SampleWeightCap(medianMultiple: configuration.maximumSampleWeight),
-            lease: RoundJobLease(
-                store: store,
-                // Stable across restarts: a coordinator restarted on its data directory takes its own lease back at
-                // once; two coordinators never share a directory.
-                owner: "\(ProcessInfo.processInfo.hostName):\(directory.path)",
-                duration: configuration.leaseDuration
-            )
+            lease: WorkLease("rounds", store: store, owner: leaseOwner, duration: configuration.leaseDuration)
         )
         try await rounds.recoverInterruptedRounds()
         let learning = LearningService(runner: rounds, models: models)
@@ -158,7 +155,12 @@ public struct CoordinatorService: Service {
         features.admin.append(quotas)
         features.device.append(OffloadService(store: store, blobs: models.blobs, logger: logger))
         // MARK: feature: staged rollouts
-        let rollouts = RolloutService(store: store, models: models, logger: logger)
+        let rollouts = RolloutService(
+            store: store,
+            models: models,
+            logger: logger,
+            lease: WorkLease("rollouts", store: store, owner: leaseOwner, duration: configuration.leaseDuration)
+        )
         features.admin.append(rollouts)
         features.device.append(HealthSummaryService(store: store, logger: logger))
         let refusals = RefusalLimiter(settings: configuration.refusals)

@@ -48,7 +48,8 @@ public struct RolloutWaveView: Codable, Sendable, Equatable {
     /// `maxInstallFailuresPercent`).
     public var timedOut: Int
     /// The gates' reading: `not-started`, `reporting` (some devices have not reported their install yet),
-    /// `healthy`, `unhealthy` (install failures and timeouts above the limit, or a health gate failed).
+    /// `waiting` (the wave is held: an enabled gate still lacks evidence), `healthy`, `unhealthy` (install failures
+    /// and timeouts above the limit, or a health gate failed).
     public var health: String
     /// The latest comparison of the wave's health with the control group's: both sides' evidence and each
     /// gate's verdict (`pass`, `fail`, `waiting`); nil before the first assessment or without gates.
@@ -106,7 +107,8 @@ extension RolloutView {
                     wave.startedAt == nil
                     ? "not-started"
                     : failing
-                        ? "unhealthy" : wave.isSettled ? "healthy" : "reporting"
+                        ? "unhealthy"
+                        : wave.decision == "held" ? "waiting" : wave.isSettled ? "healthy" : "reporting"
                 return RolloutWaveView(
                     number: wave.number,
                     percent: wave.percent,

@@ -39,6 +39,7 @@ extension EndToEnd {
                 var now = try await show(fleet, id)
                 let first = now.waves[0]
                 #expect(now.state == "running" && now.wave == 1 && first.installed == 2, "\(now.reason)")
+                #expect(first.health == "waiting", "a held wave is not called healthy: \(first.health)")
                 #expect(now.waves[1].startedAt == nil, "wave 2 does not start while wave 1 is held")
                 let holding = Set(first.heldBy ?? [])
                 #expect(holding.isSuperset(of: ["error-rate", "confidence"]), "\(holding)")

@@ -11,7 +11,7 @@ extension EndToEnd {
         @Test func aCoordinatorOnPostgreSQLServesTheFleetAndKeepsItsStateAcrossAKill() async throws {
             let (url, _) = try await PostgresTestCluster.shared.freshDatabase()
             let fleet = try Fleet("postgres-coordinator")
-            fleet.extraCoordinatorArguments = ["--database", url.description]
+            fleet.extraCoordinatorArguments = ["--database", url.description, "--http-listen", "127.0.0.1:0"]
             try await fleet.startCoordinator()
             try await fleet.run { fleet in
                 let base = RolloutTests()
@@ -40,6 +40,11 @@ extension EndToEnd {
                 }
                 let transfers = try await base.transfers(fleet)
                 #expect(transfers.count == 2 && transfers.allSatisfy { $0.version == 1 }, "\(transfers)")
+                // Its writes are timed as PostgreSQL's, not SQLite's.
+                let scrape = try await PrometheusScrape.fetch(try PrometheusScrape.coordinatorAddress(fleet))
+                #expect(scrape.families["tinyfleet_postgres_write_seconds"] == "histogram", "\(scrape.families)")
+                #expect((scrape.value("tinyfleet_postgres_write_seconds_count") ?? 0) >= 3)
+                #expect((scrape.value("tinyfleet_sqlite_write_seconds_count") ?? 0) == 0)
 
                 // A staged rollout of v2 in two waves, one device each, runs to completion on PostgreSQL.
                 let started = try await base.rollOutHeldV2(

@@ -29,6 +29,8 @@ public final class CoordinatorMetrics: Sendable {
     /// One write transaction on the coordinator's SQLite database, as its caller waits for it (the wait for
     /// SQLite's single writer included).
     let sqliteWrite: Metrics.Timer
+    /// One write transaction on the fleet's PostgreSQL database (`--database`), as its caller waits for it.
+    let postgresWrite: Metrics.Timer
 
     public init() {
         var factory = PrometheusMetricsFactory(registry: registry)
@@ -37,11 +39,13 @@ public final class CoordinatorMetrics: Sendable {
             .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500),
             .seconds(1), .seconds(2.5),
         ]
-        factory.durationHistogramBuckets["tinyfleet_sqlite_write_seconds"] = [
+        let writeBuckets: [Duration] = [
             .microseconds(100), .microseconds(250), .microseconds(500), .milliseconds(1), .milliseconds(2.5),
             .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100),
             .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(2.5),
         ]
+        factory.durationHistogramBuckets["tinyfleet_sqlite_write_seconds"] = writeBuckets
+        factory.durationHistogramBuckets["tinyfleet_postgres_write_seconds"] = writeBuckets
         self.factory = factory
         func frames(_ direction: String) -> [Metrics.Counter] {
             let unknown = Metrics.Counter(
@@ -70,6 +74,7 @@ public final class CoordinatorMetrics: Sendable {
         connections = Metrics.Gauge(label: "tinyfleet_connections", factory: factory)
         heartbeatFlush = Metrics.Timer(label: "tinyfleet_heartbeat_flush_seconds", factory: factory)
         sqliteWrite = Metrics.Timer(label: "tinyfleet_sqlite_write_seconds", factory: factory)
+        postgresWrite = Metrics.Timer(label: "tinyfleet_postgres_write_seconds", factory: factory)
     }
 
     /// A region's drift on a model, as last assessed (the median over features of the sample-size-corrected PSI,

@@ -53,7 +53,12 @@ public struct CoordinatorService: Service {
             logger.info("model files in the blob directory", metadata: ["path": "\(blobDirectory)"])
         }
         let metrics = CoordinatorMetrics()
-        let recordWrite: @Sendable (Duration) -> Void = { metrics.sqliteWrite.record(duration: $0) }
+        let writes =
+            switch configuration.database {
+            case .sqlite: metrics.sqliteWrite
+            case .postgres: metrics.postgresWrite
+            }
+        let recordWrite: @Sendable (Duration) -> Void = { writes.record(duration: $0) }
         let serve = { (store: CoordinatorStore) async throws in
             let credential = try directory.loadOrCreateAdminCredential()
             try await self.serve(

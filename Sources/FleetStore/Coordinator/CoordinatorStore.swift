@@ -16,7 +16,7 @@ public struct CoordinatorStore: Sendable {
     /// SQLite file itself); nil on PostgreSQL.
     let sqlite: (any DatabaseWriter)?
     /// Told how long each write transaction took, as its caller waited for it (the wait for SQLite's single
-    /// writer included): the coordinator's `tinyfleet_sqlite_write_seconds`.
+    /// writer included): the coordinator's `tinyfleet_sqlite_write_seconds` or `tinyfleet_postgres_write_seconds`.
     let writeObserver: (@Sendable (Duration) -> Void)?
 
     private init(writer: any DatabaseWriter, writeObserver: (@Sendable (Duration) -> Void)? = nil) {

@@ -41,3 +41,46 @@ import Testing
         }
     }
 }
+
+/// Training updates forwarded to the round's coordinator (README "Several coordinators"), on every backend: kept
+/// only for a running round, taken once in order, and discarded with the round.
+@Suite struct ForwardedUpdateStoreTests {
+    @Test(arguments: CoordinatorBackend.allCases)
+    func updatesForARunningRoundAreTakenOnceInOrder(backend: CoordinatorBackend) async throws {
+        try await withCoordinator(backend) { store in
+            let round = try await store.startRound(
+                model: "m",
+                variant: "fp32",
+                baseVersion: 1,
+                strategy: "fedavg",
+                settings: [:],
+                seed: 1,
+                at: Dates.at(1)
+            )
+            #expect(try await store.forwardUpdate(round: round, deviceID: "d-1", update: [1], at: Dates.at(2)))
+            #expect(try await store.forwardUpdate(round: round, deviceID: "d-2", update: [2, 2], at: Dates.at(3)))
+            #expect(try await !store.forwardUpdate(round: round + 1, deviceID: "d-3", update: [3], at: Dates.at(3)))
+            let first = try await store.takeForwardedUpdates(round: round, limit: 1)
+            #expect(first.map(\.deviceID) == ["d-1"] && first.map(\.update) == [[1]])
+            let rest = try await store.takeForwardedUpdates(round: round, limit: 10)
+            #expect(rest.map(\.deviceID) == ["d-2"] && rest.map(\.update) == [[2, 2]])
+            #expect(try await store.takeForwardedUpdates(round: round, limit: 10).isEmpty)
+
+            // A late one, then the round ends: nothing more is kept, and what was left is discarded.
+            #expect(try await store.forwardUpdate(round: round, deviceID: "d-4", update: [4], at: Dates.at(4)))
+            try await store.finishRound(
+                id: round,
+                status: .failed,
+                publishedVersion: nil,
+                testAccuracy: nil,
+                bytesUp: 0,
+                bytesDown: 0,
+                detail: "test",
+                at: Dates.at(5)
+            )
+            #expect(try await !store.forwardUpdate(round: round, deviceID: "d-5", update: [5], at: Dates.at(6)))
+            try await store.discardForwardedUpdates(round: round)
+            #expect(try await store.takeForwardedUpdates(round: round, limit: 10).isEmpty)
+        }
+    }
+}

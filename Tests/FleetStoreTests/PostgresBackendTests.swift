@@ -15,7 +15,7 @@ struct PostgresBackendTests {
         "modelPin", "consentRecord", "sampleBatch", "referenceStatistics", "driftReport", "driftAlert", "round",
         "roundParticipant", "evaluationSet", "modelReportReceipt", "removedDevice", "deviceGateway", "quotaGrant",
         "usageReceipt", "apiToken", "rollout", "rolloutWave", "rolloutDevice", "modelHold", "healthSummary",
-        "healthEntry", "rolloutGates", "rolloutHealth", "fleetSecret", "lease", "outbox",
+        "healthEntry", "rolloutGates", "rolloutHealth", "fleetSecret", "lease", "outbox", "forwardedUpdate",
     ]
 
     /// A table a later SQLite migration adds fails here until its PostgreSQL twin exists (and is listed above).

@@ -16,20 +16,23 @@ struct RoundEligibility {
     var withoutConsent: [DeviceRecord] = []
 
     /// `offlineConsent`: also check the consent of offline devices (at `round start`), so that `possible`
-    /// counts only devices that could take part if they came back.
+    /// counts only devices that could take part if they came back. `elsewhere`: devices online on another
+    /// coordinator of the fleet count as online (their tasks and updates go through the database).
     static func assess(
         bases: RoundBases,
         store: CoordinatorStore,
         connections: ConnectionRegistry,
         presence: PresenceTracker,
-        offlineConsent: Bool = false
+        offlineConsent: Bool = false,
+        elsewhere: Bool = false
     ) async throws -> RoundEligibility {
         let connected = Set(connections.connectedDeviceIDs)
         let now = Date()
         let trainable = bases.trainableSHA256s
         var result = RoundEligibility()
         for device in try await store.devices() {
-            let online = connected.contains(device.id) && presence.isOnline(device.id)
+            let here = connected.contains(device.id) && presence.isOnline(device.id)
+            let online = here || (elsewhere && !connected.contains(device.id) && device.status == .online)
             if !online && !offlineConsent {
                 result.offline.append(device)
                 continue

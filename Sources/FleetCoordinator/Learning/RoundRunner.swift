@@ -5,6 +5,7 @@ import FleetTrust
 import FleetWire
 import Foundation
 import Logging
+import NIOCore
 import ServiceLifecycle
 
 /// Runs federated rounds, one job (`--rounds N`) at a time: checks a request (`RoundStartChecks`), picks eligible
@@ -22,6 +23,9 @@ actor RoundRunner {
     let weightCap: SampleWeightCap
     /// One coordinator of the fleet at a time runs round jobs.
     let lease: WorkLease
+    /// Several coordinators share the database (`--database`): a round also trains devices connected to the others
+    /// (tasks through the outbox), and updates sent to another coordinator are forwarded to this one.
+    let acrossCoordinators: Bool
 
     /// Request ids of coordinator-originated requests have bit 62 set, so they never collide with a device's own.
     static let requestIDBase: UInt64 = 1 << 62
@@ -49,7 +53,8 @@ actor RoundRunner {
         presence: PresenceTracker,
         logger: Logger,
         weightCap: SampleWeightCap = .default,
-        lease: WorkLease? = nil
+        lease: WorkLease? = nil,
+        acrossCoordinators: Bool = false
     ) {
         self.store = store
         self.models = models
@@ -58,6 +63,7 @@ actor RoundRunner {
         self.logger = logger
         self.weightCap = weightCap
         self.lease = lease ?? WorkLease("rounds", store: store)
+        self.acrossCoordinators = acrossCoordinators
     }
 
     // MARK: Starting and stopping
@@ -105,7 +111,8 @@ actor RoundRunner {
             store: store,
             connections: connections,
             presence: presence,
-            offlineConsent: true
+            offlineConsent: true,
+            elsewhere: acrossCoordinators
         )
         guard eligibility.possible >= request.minimumClients else {
             throw ErrorMessage(
@@ -242,6 +249,7 @@ actor RoundRunner {
                 at: Date()
             )
         }
+        if acrossCoordinators { try? await store.discardForwardedUpdates(round: roundID) }
         if case .failure(let error) = recorded {
             logger.error("cannot record a round's end", metadata: ["round": "\(roundID)", "error": "\(error)"])
         } else {
@@ -280,7 +288,8 @@ actor RoundRunner {
                 bases: bases,
                 store: store,
                 connections: connections,
-                presence: presence
+                presence: presence,
+                elsewhere: acrossCoordinators
             )
             let count = eligibility.eligible.count
             if count >= request.clients { break }
@@ -346,6 +355,7 @@ actor RoundRunner {
     /// reason, when it is unusable); otherwise refused as late.
     func receive(_ update: TrainUpdate, from deviceID: String) async -> Message {
         guard var round = active, round.expects(deviceID, round: update.round) else {
+            if await forward(update, from: deviceID) { return .ack(Ack(requestID: update.requestID)) }
             try? await store.setParticipant(
                 RoundParticipantRecord(
                     round: update.round,
@@ -386,6 +396,48 @@ actor RoundRunner {
             )
         )
         return .ack(Ack(requestID: update.requestID))
+    }
+
+    // MARK: Across coordinators
+
+    /// An update for a round another coordinator of the fleet runs (this one runs no job): kept in the database for
+    /// it. Whether it was kept.
+    private func forward(_ update: TrainUpdate, from deviceID: String) async -> Bool {
+        guard acrossCoordinators, job == nil, !starting else { return false }
+        var encoded = ByteBuffer()
+        update.write(to: &encoded)
+        return
+            (try? await store.forwardUpdate(
+                round: update.round,
+                deviceID: deviceID,
+                update: Array(buffer: encoded),
+                at: Date()
+            )) == true
+    }
+
+    /// Takes the updates other coordinators forwarded for the open round, as if their devices had sent them here.
+    func takeForwardedUpdates() async {
+        guard acrossCoordinators, let round = active else { return }
+        do {
+            for (deviceID, bytes) in try await store.takeForwardedUpdates(round: round.id, limit: 100) {
+                var reader = WireReader(ByteBuffer(bytes: bytes))
+                guard let update = try? TrainUpdate(reading: &reader) else {
+                    logger.warning("a forwarded update does not decode", metadata: ["device": "\(deviceID)"])
+                    continue
+                }
+                _ = await receive(update, from: deviceID)
+            }
+        } catch {
+            logger.warning("cannot take forwarded updates; will retry", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// Takes forwarded updates every 250 ms until the coordinator shuts down.
+    func watchForForwardedUpdates() async {
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            try? await Task.sleep(for: .milliseconds(250))
+            await takeForwardedUpdates()
+        }
     }
 
     // MARK: Helpers

@@ -143,7 +143,8 @@ public struct CoordinatorService: Service {
             presence: presence,
             logger: logger,
             weightCap: try SampleWeightCap(medianMultiple: configuration.maximumSampleWeight),
-            lease: WorkLease("rounds", store: store, owner: leaseOwner, duration: configuration.leaseDuration)
+            lease: WorkLease("rounds", store: store, owner: leaseOwner, duration: configuration.leaseDuration),
+            acrossCoordinators: relay != nil
         )
         try await rounds.recoverInterruptedRounds()
         let learning = LearningService(runner: rounds, models: models)
@@ -229,6 +230,7 @@ public struct CoordinatorService: Service {
                 group.addTask { await rollouts.run() }
                 group.addTask { await rounds.watchForInterruptedRounds() }
                 if let relay {
+                    group.addTask { await rounds.watchForForwardedUpdates() }
                     group.addTask {
                         await RelayService(relay: relay, connections: connections, store: store, logger: logger).run()
                     }

@@ -28,6 +28,10 @@ enum CoordinatorMigrator {
         migrator.registerMigration("coordinator-fleet-secrets", migrate: CoordinatorFleetSecrets.migrate)
         migrator.registerMigration("coordinator-leases", migrate: CoordinatorLeases.migrate)
         migrator.registerMigration("coordinator-outbox", migrate: CoordinatorOutbox.migrate)
+        migrator.registerMigration(
+            "coordinator-forwarded-updates",
+            migrate: CoordinatorForwardedUpdates.migrate
+        )
         return migrator
     }
 }

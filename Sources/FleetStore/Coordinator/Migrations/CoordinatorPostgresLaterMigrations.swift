@@ -8,7 +8,7 @@
 enum CoordinatorPostgresLaterMigrations {
     static let all: [SQLMigration] = [
         v2, v3, v4, v5, roundRefusals, modelReportReceipts, deviceGateways, quotas, rollouts, rolloutHealth,
-        rolloutDeviceTimeout, fleetSecrets, leases, outbox,
+        rolloutDeviceTimeout, fleetSecrets, leases, outbox, forwardedUpdates,
     ]
 
     static let v2 = SQLMigration("coordinator-v2") { _ in
@@ -406,6 +406,20 @@ enum CoordinatorPostgresLaterMigrations {
                 "deviceID" TEXT COLLATE "C" NOT NULL,
                 "frame" BYTEA NOT NULL,
                 "queuedAt" BIGINT NOT NULL
+            )
+            """
+        ]
+    }
+
+    static let forwardedUpdates = SQLMigration("coordinator-forwarded-updates") { _ in
+        [
+            """
+            CREATE TABLE "forwardedUpdate" (
+                "id" BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                "round" BIGINT NOT NULL,
+                "deviceID" TEXT COLLATE "C" NOT NULL,
+                "update" BYTEA NOT NULL,
+                "forwardedAt" BIGINT NOT NULL
             )
             """
         ]

@@ -401,9 +401,10 @@ actor RoundRunner {
     // MARK: Across coordinators
 
     /// An update for a round another coordinator of the fleet runs (this one runs no job): kept in the database for
-    /// it. Whether it was kept.
+    /// it. Whether it was kept. (`starting` is not checked: the periodic check for interrupted rounds sets it
+    /// too, and an update arriving then is still another coordinator's.)
     private func forward(_ update: TrainUpdate, from deviceID: String) async -> Bool {
-        guard acrossCoordinators, job == nil, !starting else { return false }
+        guard acrossCoordinators, job == nil else { return false }
         var encoded = ByteBuffer()
         update.write(to: &encoded)
         return

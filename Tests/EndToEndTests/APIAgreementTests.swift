@@ -87,8 +87,10 @@ extension EndToEnd {
         /// On a fleet from ``startTrainingFleet(_:)``: each agent infers on the held-out rows (drift reports) and
         /// queues them as samples; then one federated round runs (`fleetctl round start --wait`) and ends, with two
         /// participants: published, or held back with its reason when its evaluation falls below v1's (what the
-        /// system guarantees; CI run 57 saw this fine-tune held back once at 46 % against v1's 97 %, which four runs
-        /// here did not reproduce; the cause is not found yet). Either way the round is history the API must serve.
+        /// system guarantees). The two shards are label-skewed (client 0: 27 of its 38 rows are nines; client 1: 30
+        /// of 43 are zeros and sixes) and each device shuffles with a seed from its id, new at every enrolment, so
+        /// some runs' fine-tune drifts far enough to be held back, as it should: CI run 57 saw it at 46 % against
+        /// v1's 97 %. Either way the round is history the API must serve.
         /// The round fine-tunes a trained v1 with plain FedAvg: the default server optimiser (FedAdam, 0.05) moves
         /// every coordinate whose update exceeds its τ by about 0.05 in its first step, which can wreck a converged
         /// model; CI run 35 saw such a round held back at 27 % test accuracy, and this test needs a published v2.
